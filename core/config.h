@@ -1,0 +1,212 @@
+// The per-model configuration model shared by modelwatch-exporter and modelwatch-rulegen.
+//
+// Plain data: every field has its documented default (docs/config.md). The loader
+// (config_loader.h) fills and validates it; nothing else constructs it from YAML.
+// Paths are already resolved: relative paths in a YAML file are relative to that file.
+#ifndef MODELWATCH_CORE_CONFIG_H_
+#define MODELWATCH_CORE_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "core/error.h"
+
+namespace modelwatch {
+
+enum class Task { kBinaryClassification, kMulticlassClassification, kRegression };
+enum class FeatureType { kNumeric, kCategorical };
+enum class StartAt { kEnd, kBeginning };
+enum class DriftMethod { kPsi, kJs, kKs, kWasserstein, kChi2 };
+enum class JoinKey { kRequestId, kEntityId };
+
+// Label values and YAML spellings: "binary_classification", "numeric", "psi", ...
+const char* TaskName(Task t);
+const char* FeatureTypeName(FeatureType t);
+const char* DriftMethodName(DriftMethod m);  // psi js ks wasserstein chi2
+const char* StartAtName(StartAt s);
+const char* JoinKeyName(JoinKey k);
+
+// True if `method` is defined for features of `type` (chi2 only categorical; ks and
+// wasserstein only numeric; psi and js both).
+bool MethodApplies(DriftMethod method, FeatureType type);
+
+// A window as configured: the original spelling is the `window` label value.
+struct Window {
+  std::string label;  // "1h"
+  Seconds length{0};
+};
+
+struct Owner {
+  std::string team;       // required; [a-z0-9_-]+, used in receiver names
+  std::string slack;      // channel, e.g. "#fraud-ml-alerts"
+  std::string pagerduty;  // service name (the routing key comes from modelwatch.yaml)
+  std::string email;
+};
+
+// Canonical record field -> the name in the model's log records.
+struct FieldMap {
+  std::string model = "model";
+  std::string timestamp = "ts";
+  std::string request_id = "request_id";
+  std::string entity_id = "entity_id";
+  std::string version = "model_version";
+  std::string score = "score";
+  std::string probabilities = "probabilities";
+  std::string prediction = "prediction";
+  std::string latency_ms = "latency_ms";
+  std::string status = "status";
+  std::string features = "features";
+  std::string segment = "segment";
+};
+
+struct SourceConfig {
+  std::vector<std::string> paths;  // glob patterns, absolute after loading
+  FieldMap fields;
+  StartAt start_at = StartAt::kEnd;
+  std::size_t max_line_bytes = 1 << 20;
+};
+
+struct FeatureConfig {
+  std::string name;
+  FeatureType type = FeatureType::kNumeric;
+  bool pii = false;     // never exported, never stored in clear
+  bool histogram = false;  // export model_feature_value (numeric only, not with pii)
+  SourceLocation location;
+};
+
+struct DriftConfig {
+  std::vector<Window> windows;           // default [1h, 24h]
+  DriftMethod method = DriftMethod::kPsi;  // the one that alerts
+  std::vector<DriftMethod> methods;      // exported; default: all that apply
+  double warn = 0.1;
+  double critical = 0.2;
+  std::int64_t min_samples = 500;
+  int bins = 10;             // numeric quantile bins in the baseline
+  int top_categories = 20;   // categorical categories kept in the baseline
+  Seconds lateness{300};     // records older than window start - lateness are dropped
+  int sub_windows = 12;      // ring resolution of each window
+};
+
+struct SloConfig {
+  std::optional<double> latency_p99_ms;  // HighLatency only when set
+  std::optional<double> error_rate;      // HighErrorRate only when set, in (0,1)
+  std::optional<double> availability;    // in (0,1), e.g. 0.999
+  Seconds period{30 * 86400};
+};
+
+struct DegradationConfig {
+  // Keys: drift, confidence, entropy, anomaly_rate, errors. Sum to 1.
+  std::map<std::string, double> weights{{"drift", 0.3},
+                                        {"confidence", 0.2},
+                                        {"entropy", 0.2},
+                                        {"anomaly_rate", 0.2},
+                                        {"errors", 0.1}};
+  double notify_at = 60;
+  double page_at = 80;
+};
+
+struct RetrainConfig {
+  std::string metric = "auc";  // a §5 metric name valid for the task
+  double below = 0;
+  Seconds for_duration{3 * 86400};
+};
+
+struct GroundTruthConfig {
+  std::vector<std::string> paths;  // glob patterns, absolute after loading
+  StartAt start_at = StartAt::kEnd;
+  JoinKey join_on = JoinKey::kRequestId;
+  Seconds join_tolerance{86400};  // entity_id joins: max |label ts - prediction ts|
+  std::string timestamp_field = "ts";
+  std::string request_id_field = "request_id";
+  std::string entity_id_field = "entity_id";
+  std::string label_field = "label";
+  Seconds delay{0};
+  double min_match_rate = 0.8;
+  std::vector<Window> windows;        // default [30d]
+  std::vector<std::string> segments;  // segment keys for per-segment performance
+  std::optional<RetrainConfig> retrain_when;
+};
+
+struct ShadowConfig {
+  std::string champion;    // version label values
+  std::string challenger;
+  Seconds pairing_timeout{60};
+  double min_agreement = 0.9;
+};
+
+struct ModelConfig {
+  std::string name;  // [a-z0-9_-]+, not "overview"
+  std::string file;  // the YAML file, as given (config.dir joined with the file name)
+  SourceLocation location;
+  Owner owner;
+  int tier = 2;  // 1 revenue-critical, 2 operational, 3 experimental
+  Task task = Task::kBinaryClassification;
+  std::string description;
+  SourceConfig source;
+  std::string baseline;  // resolved path; empty when not configured
+  std::vector<FeatureConfig> features;
+  std::vector<std::string> classes;  // multiclass: class names, in probability-array order
+  double threshold = 0.5;            // binary: score >= threshold predicts class 1
+  DriftConfig drift;
+  std::optional<SloConfig> slo;
+  DegradationConfig degradation;
+  std::optional<GroundTruthConfig> ground_truth;
+  std::optional<ShadowConfig> shadow;
+  Seconds min_throughput_window{600};  // LowThroughput compares against this window
+  double low_throughput_ratio = 0.2;   // fire when rate < ratio * rate a day earlier
+  int max_versions = 10;               // cardinality guards; overflow goes to "__other__"
+  int max_classes = 50;
+  int max_error_types = 20;
+};
+
+// Evaluation and notification timings of one tier.
+struct TierDefaults {
+  Seconds evaluation_interval{60};
+  Seconds for_duration{300};      // `for` of drift-style alerts
+  Seconds model_down_after{600};  // ModelDown: no predictions for this long
+  Seconds group_wait{30};
+  Seconds group_interval{300};
+  Seconds repeat_interval{4 * 3600};
+};
+
+// Built-in tier defaults (1 fastest, 3 slowest). See docs/config.md.
+TierDefaults DefaultTier(int tier);
+
+struct ReceiverSecrets {
+  std::string pagerduty_routing_key_file;
+  std::string pagerduty_url;  // empty: Alertmanager's default (the PagerDuty API)
+  std::string slack_api_url_file;
+  std::string email_smarthost = "localhost:25";
+  std::string email_from = "modelwatch@localhost";
+  std::string email_auth_password_file;
+};
+
+// modelwatch.yaml: fleet-wide settings. Every key optional.
+struct FleetConfig {
+  std::string file;  // empty when there is no modelwatch.yaml
+  ReceiverSecrets receivers;
+  std::map<int, TierDefaults> tiers;  // always holds 1, 2, 3 after loading
+  std::string runbook_base_url = "https://runbooks.example.com/modelwatch";
+  std::string dashboard_base_url = "http://localhost:3000/d";
+  std::string heartbeat_url = "http://127.0.0.1:9095/heartbeat";
+
+  const TierDefaults& Tier(int tier) const { return tiers.at(tier); }
+};
+
+struct ConfigSet {
+  std::string dir;
+  FleetConfig fleet;
+  std::vector<ModelConfig> models;  // sorted by name
+
+  // Returns nullptr if there is no such model.
+  const ModelConfig* Find(const std::string& name) const;
+};
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_CORE_CONFIG_H_

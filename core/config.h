@@ -142,7 +142,7 @@ struct ShadowConfig {
 struct ModelConfig {
   std::string name;  // [a-z0-9_-]+, not "overview"
   std::string file;  // the YAML file, as given (config.dir joined with the file name)
-  SourceLocation location;
+  SourceLocation location;  // of the model name (the file start when absent)
   Owner owner;
   int tier = 2;  // 1 revenue-critical, 2 operational, 3 experimental
   Task task = Task::kBinaryClassification;

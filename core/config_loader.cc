@@ -1,0 +1,864 @@
+#include "core/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include "core/yaml_reader.h"
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string> kModelKeys = {
+    "model",   "description", "owner",        "tier",         "task",      "source",
+    "baseline", "features",   "classes",      "threshold",    "drift",     "slo",
+    "degradation", "ground_truth", "shadow",  "throughput",   "limits"};
+const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
+const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
+const std::vector<std::string> kFieldKeys = {
+    "model",      "timestamp",  "request_id", "entity_id", "version", "score",
+    "probabilities", "prediction", "latency_ms", "status",  "features", "segment"};
+const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram"};
+const std::vector<std::string> kDriftKeys = {"windows",   "method", "methods",     "warn",
+                                             "critical",  "min_samples", "bins", "top_categories",
+                                             "lateness", "sub_windows"};
+const std::vector<std::string> kMethodNames = {"psi", "js", "ks", "wasserstein", "chi2"};
+const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "availability",
+                                           "period"};
+const std::vector<std::string> kDegradationKeys = {"weights", "notify_at", "page_at"};
+const std::vector<std::string> kWeightKeys = {"drift", "confidence", "entropy", "anomaly_rate",
+                                              "errors"};
+const std::vector<std::string> kGroundTruthKeys = {
+    "paths", "fields", "start_at", "join_on", "join_tolerance", "delay", "min_match_rate",
+    "windows", "segments", "retrain_when"};
+const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
+const std::vector<std::string> kRetrainKeys = {"metric", "below", "for"};
+const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
+                                              "min_agreement"};
+const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
+const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
+
+const std::vector<std::string> kFleetKeys = {"receivers", "tiers", "links"};
+const std::vector<std::string> kReceiverKeys = {"pagerduty", "slack", "email", "heartbeat"};
+const std::vector<std::string> kTierKeys = {"evaluation_interval", "for", "model_down_after",
+                                            "group_wait", "group_interval", "repeat_interval"};
+const std::vector<std::string> kLinkKeys = {"runbook_base_url", "dashboard_base_url"};
+
+const std::regex& NameRegex() {
+  static const std::regex re("[a-z0-9_-]+");
+  return re;
+}
+
+// Metrics that can drive retraining, per task.
+std::vector<std::string> RetrainMetrics(Task task) {
+  switch (task) {
+    case Task::kBinaryClassification:
+      return {"auc", "precision", "recall", "f1", "log_loss", "ece", "accuracy"};
+    case Task::kMulticlassClassification:
+      return {"accuracy", "macro_f1", "log_loss", "ece"};
+    case Task::kRegression:
+      return {"mae", "rmse", "mape", "bias"};
+  }
+  return {};
+}
+
+std::string Resolve(const std::string& file, const std::string& path) {
+  if (path.empty() || fs::path(path).is_absolute()) return path;
+  return (fs::path(file).parent_path() / path).lexically_normal().string();
+}
+
+// Parses the text into a document; a syntax error becomes a located error.
+std::optional<YAML::Node> ParseYaml(std::string_view text, YamlReader& r) {
+  try {
+    YAML::Node doc = YAML::Load(std::string(text));
+    return doc;
+  } catch (const YAML::ParserException& e) {
+    SourceLocation loc{r.file(), e.mark.line >= 0 ? e.mark.line + 1 : 0,
+                       e.mark.column >= 0 ? e.mark.column + 1 : 0};
+    r.AddError(loc, "invalid YAML: " + e.msg);
+  } catch (const YAML::Exception& e) {
+    r.AddError(SourceLocation{r.file(), 0, 0}, std::string("invalid YAML: ") + e.what());
+  }
+  return std::nullopt;
+}
+
+class ModelParser {
+ public:
+  ModelParser(YamlReader& r, const LoadOptions& options) : r_(r), options_(options) {}
+
+  ModelConfig Parse(const YAML::Node& root) {
+    ModelConfig m;
+    m.file = r_.file();
+    m.location = r_.Locate(root);
+    if (!r_.CheckMapping(root, kModelKeys, "the model")) return m;
+
+    YAML::Node name = r_.Child(root, "model", "the model", true);
+    if (auto s = r_.String(name, "model")) {
+      m.name = *s;
+      m.location = r_.Locate(name);
+      if (!std::regex_match(m.name, NameRegex())) {
+        r_.AddError(name, "model name \"" + m.name + "\" must match [a-z0-9_-]+");
+      } else if (m.name == "overview") {
+        r_.AddError(name, "model name \"overview\" is reserved for the fleet dashboard");
+      }
+    }
+    if (auto s = r_.String(r_.Child(root, "description", "the model", false), "description")) {
+      m.description = *s;
+    }
+    ParseOwner(r_.Child(root, "owner", "the model", true), m.owner);
+
+    YAML::Node tier = r_.Child(root, "tier", "the model", true);
+    if (auto t = r_.Integer(tier, "tier")) {
+      if (r_.InRange(tier, "tier", static_cast<double>(*t), 1, 3)) m.tier = static_cast<int>(*t);
+    }
+    YAML::Node task = r_.Child(root, "task", "the model", true);
+    if (auto t = r_.Choice(task, "task",
+                           {"binary_classification", "multiclass_classification", "regression"})) {
+      m.task = *t == "binary_classification"       ? Task::kBinaryClassification
+               : *t == "multiclass_classification" ? Task::kMulticlassClassification
+                                                   : Task::kRegression;
+      task_ok_ = true;
+    }
+    ParseSource(r_.Child(root, "source", "the model", true), m.source);
+
+    YAML::Node baseline = r_.Child(root, "baseline", "the model", false);
+    if (auto s = r_.String(baseline, "baseline")) {
+      m.baseline = Resolve(r_.file(), *s);
+      std::error_code ec;
+      if (options_.baseline == BaselineCheck::kRequireExisting && !fs::is_regular_file(m.baseline, ec)) {
+        r_.AddError(baseline, "baseline file \"" + *s + "\" does not exist (looked for " +
+                                  m.baseline +
+                                  "); build it with `modelwatch-exporter baseline`");
+      }
+    }
+    ParseFeatures(r_.Child(root, "features", "the model", false), m.features);
+    ParseClasses(r_.Child(root, "classes", "the model", false), m);
+
+    YAML::Node threshold = r_.Child(root, "threshold", "the model", false);
+    if (auto v = r_.Number(threshold, "threshold")) {
+      if (r_.InRange(threshold, "threshold", *v, 0, 1, true, true)) m.threshold = *v;
+    }
+    ParseDrift(r_.Child(root, "drift", "the model", false), m);
+    YAML::Node slo = r_.Child(root, "slo", "the model", false);
+    if (slo.IsDefined()) m.slo = ParseSlo(slo);
+    ParseDegradation(r_.Child(root, "degradation", "the model", false), m.degradation);
+    YAML::Node gt = r_.Child(root, "ground_truth", "the model", false);
+    if (gt.IsDefined()) m.ground_truth = ParseGroundTruth(gt, m.task);
+    YAML::Node shadow = r_.Child(root, "shadow", "the model", false);
+    if (shadow.IsDefined()) m.shadow = ParseShadow(shadow);
+    ParseThroughput(r_.Child(root, "throughput", "the model", false), m);
+    ParseLimits(r_.Child(root, "limits", "the model", false), m);
+    return m;
+  }
+
+ private:
+  void ParseOwner(const YAML::Node& node, Owner& owner) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kOwnerKeys, "owner")) return;
+    YAML::Node team = r_.Child(node, "team", "owner", true);
+    if (auto s = r_.String(team, "owner.team")) {
+      owner.team = *s;
+      if (!std::regex_match(owner.team, NameRegex())) {
+        r_.AddError(team, "team \"" + owner.team +
+                              "\" must match [a-z0-9_-]+ (it names Alertmanager receivers)");
+      }
+    }
+    if (auto s = r_.String(r_.Child(node, "slack", "owner", false), "owner.slack")) {
+      owner.slack = *s;
+    }
+    if (auto s = r_.String(r_.Child(node, "pagerduty", "owner", false), "owner.pagerduty")) {
+      owner.pagerduty = *s;
+    }
+    YAML::Node email = r_.Child(node, "email", "owner", false);
+    if (auto s = r_.String(email, "owner.email")) {
+      owner.email = *s;
+      if (owner.email.find('@') == std::string::npos) {
+        r_.AddError(email, "owner.email \"" + owner.email + "\" is not an email address");
+      }
+    }
+  }
+
+  void ParseFieldMap(const YAML::Node& node, FieldMap& f) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kFieldKeys, "source.fields")) return;
+    std::map<std::string, std::string*> targets = {
+        {"model", &f.model},
+        {"timestamp", &f.timestamp},
+        {"request_id", &f.request_id},
+        {"entity_id", &f.entity_id},
+        {"version", &f.version},
+        {"score", &f.score},
+        {"probabilities", &f.probabilities},
+        {"prediction", &f.prediction},
+        {"latency_ms", &f.latency_ms},
+        {"status", &f.status},
+        {"features", &f.features},
+        {"segment", &f.segment}};
+    for (const auto& [key, target] : targets) {
+      YAML::Node v = r_.Child(node, key, "source.fields", false);
+      if (auto s = r_.String(v, "source.fields." + key)) {
+        if (s->empty()) {
+          r_.AddError(v, "source.fields." + key + " must not be empty");
+        } else {
+          *target = *s;
+        }
+      }
+    }
+  }
+
+  std::optional<StartAt> ParseStartAt(const YAML::Node& node, const std::string& key_path) {
+    auto s = r_.Choice(node, key_path, {"end", "beginning"});
+    if (!s) return std::nullopt;
+    return *s == "end" ? StartAt::kEnd : StartAt::kBeginning;
+  }
+
+  void ParsePaths(const YAML::Node& node, const std::string& key_path,
+                  std::vector<std::string>& out) {
+    auto paths = r_.StringList(node, key_path);
+    if (!paths) return;
+    if (paths->empty()) r_.AddError(node, "\"" + key_path + "\" must list at least one path");
+    for (const auto& p : *paths) {
+      if (p.empty()) {
+        r_.AddError(node, "\"" + key_path + "\" has an empty path");
+        continue;
+      }
+      out.push_back(Resolve(r_.file(), p));
+    }
+  }
+
+  void ParseSource(const YAML::Node& node, SourceConfig& src) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kSourceKeys, "source")) return;
+    ParsePaths(r_.Child(node, "paths", "source", true), "source.paths", src.paths);
+    ParseFieldMap(r_.Child(node, "fields", "source", false), src.fields);
+    if (auto s = ParseStartAt(r_.Child(node, "start_at", "source", false), "source.start_at")) {
+      src.start_at = *s;
+    }
+    YAML::Node max = r_.Child(node, "max_line_bytes", "source", false);
+    if (auto v = r_.Integer(max, "source.max_line_bytes")) {
+      if (r_.InRange(max, "source.max_line_bytes", static_cast<double>(*v), 64, 64 << 20)) {
+        src.max_line_bytes = static_cast<std::size_t>(*v);
+      }
+    }
+  }
+
+  void ParseFeatures(const YAML::Node& node, std::vector<FeatureConfig>& features) {
+    if (!node.IsDefined()) return;
+    if (!node.IsSequence()) {
+      r_.AddError(node, "\"features\" must be a list, got " + DescribeNode(node));
+      return;
+    }
+    std::map<std::string, SourceLocation> seen;
+    for (const auto& item : node) {
+      FeatureConfig f;
+      f.location = r_.Locate(item);
+      if (!r_.CheckMapping(item, kFeatureKeys, "a feature")) continue;
+      YAML::Node name = r_.Child(item, "name", "a feature", true);
+      if (auto s = r_.String(name, "features[].name")) {
+        f.name = *s;
+        if (f.name.empty()) {
+          r_.AddError(name, "feature name must not be empty");
+        } else if (auto [it, inserted] = seen.emplace(f.name, r_.Locate(name)); !inserted) {
+          r_.AddError(name, "feature \"" + f.name + "\" is defined twice (first at line " +
+                                std::to_string(it->second.line) + ")");
+        }
+      }
+      if (auto t = r_.Choice(r_.Child(item, "type", "a feature", false), "features[].type",
+                             {"numeric", "categorical"})) {
+        f.type = *t == "numeric" ? FeatureType::kNumeric : FeatureType::kCategorical;
+      }
+      if (auto b = r_.Bool(r_.Child(item, "pii", "a feature", false), "features[].pii")) {
+        f.pii = *b;
+      }
+      YAML::Node hist = r_.Child(item, "histogram", "a feature", false);
+      if (auto b = r_.Bool(hist, "features[].histogram")) {
+        f.histogram = *b;
+        if (f.histogram && f.pii) {
+          r_.AddError(hist, "feature \"" + f.name +
+                                "\" is pii: true and cannot be exported (histogram: true)");
+        } else if (f.histogram && f.type == FeatureType::kCategorical) {
+          r_.AddError(hist, "feature \"" + f.name +
+                                "\" is categorical; histogram: true needs a numeric feature");
+        }
+      }
+      features.push_back(std::move(f));
+    }
+  }
+
+  void ParseClasses(const YAML::Node& node, ModelConfig& m) {
+    auto classes = r_.StringList(node, "classes");
+    if (!classes) return;
+    if (task_ok_ && m.task != Task::kMulticlassClassification) {
+      r_.AddError(node, "\"classes\" is only for multiclass_classification models");
+      return;
+    }
+    std::set<std::string> seen;
+    for (const auto& c : *classes) {
+      if (!seen.insert(c).second) r_.AddError(node, "class \"" + c + "\" is listed twice");
+    }
+    if (classes->size() < 2) r_.AddError(node, "\"classes\" needs at least two classes");
+    m.classes = *classes;
+  }
+
+  std::vector<Window> ParseWindows(const YAML::Node& node, const std::string& key_path) {
+    std::vector<Window> out;
+    if (!node.IsDefined()) return out;
+    if (!node.IsSequence() || node.size() == 0) {
+      r_.AddError(node, "\"" + key_path + "\" must be a non-empty list of durations");
+      return out;
+    }
+    std::set<std::int64_t> seen;
+    for (const auto& item : node) {
+      auto d = r_.Duration(item, key_path + "[]");
+      if (!d) continue;
+      if (!seen.insert(d->count()).second) {
+        r_.AddError(item, "window " + item.Scalar() + " is listed twice");
+        continue;
+      }
+      out.push_back(Window{item.Scalar(), *d});
+    }
+    return out;
+  }
+
+  std::optional<DriftMethod> MethodFrom(const std::string& s) {
+    for (DriftMethod m : {DriftMethod::kPsi, DriftMethod::kJs, DriftMethod::kKs,
+                          DriftMethod::kWasserstein, DriftMethod::kChi2}) {
+      if (s == DriftMethodName(m)) return m;
+    }
+    return std::nullopt;
+  }
+
+  void ParseDrift(const YAML::Node& node, ModelConfig& m) {
+    DriftConfig& d = m.drift;
+    if (!node.IsDefined()) {
+      d.windows = {Window{"1h", Seconds(3600)}, Window{"24h", Seconds(86400)}};
+      return;
+    }
+    if (!r_.CheckMapping(node, kDriftKeys, "drift")) return;
+    YAML::Node windows = r_.Child(node, "windows", "drift", false);
+    d.windows = ParseWindows(windows, "drift.windows");
+    if (!windows.IsDefined()) d.windows = {Window{"1h", Seconds(3600)}, Window{"24h", Seconds(86400)}};
+    YAML::Node method = r_.Child(node, "method", "drift", false);
+    if (auto s = r_.Choice(method, "drift.method", kMethodNames)) d.method = *MethodFrom(*s);
+    YAML::Node methods = r_.Child(node, "methods", "drift", false);
+    if (methods.IsDefined()) {
+      if (!methods.IsSequence()) {
+        r_.AddError(methods, "\"drift.methods\" must be a list, got " + DescribeNode(methods));
+      } else {
+        for (const auto& item : methods) {
+          if (auto s = r_.Choice(item, "drift.methods[]", kMethodNames)) {
+            DriftMethod dm = *MethodFrom(*s);
+            if (std::find(d.methods.begin(), d.methods.end(), dm) != d.methods.end()) {
+              r_.AddError(item, "drift method \"" + *s + "\" is listed twice");
+            } else {
+              d.methods.push_back(dm);
+            }
+          }
+        }
+        if (method.IsDefined() && !d.methods.empty() &&
+            std::find(d.methods.begin(), d.methods.end(), d.method) == d.methods.end()) {
+          r_.AddError(method, std::string("drift.method \"") + DriftMethodName(d.method) +
+                                  "\" must also be listed in drift.methods");
+        }
+      }
+    }
+    YAML::Node warn = r_.Child(node, "warn", "drift", false);
+    YAML::Node critical = r_.Child(node, "critical", "drift", false);
+    double hi = d.method == DriftMethod::kChi2 ? 1e12 : 1e6;
+    if (auto v = r_.Number(warn, "drift.warn")) {
+      if (r_.InRange(warn, "drift.warn", *v, 0, hi, true)) d.warn = *v;
+    }
+    if (auto v = r_.Number(critical, "drift.critical")) {
+      if (r_.InRange(critical, "drift.critical", *v, 0, hi, true)) d.critical = *v;
+    }
+    if ((warn.IsDefined() || critical.IsDefined()) && !(d.warn < d.critical)) {
+      r_.AddError(critical.IsDefined() ? critical : warn,
+                  "drift.warn must be below drift.critical");
+    }
+    if (d.method == DriftMethod::kKs || d.method == DriftMethod::kJs) {
+      if (d.critical > 1) {
+        r_.AddError(critical.IsDefined() ? critical : node,
+                    std::string("drift.critical must be at most 1 for method ") +
+                        DriftMethodName(d.method));
+      }
+    }
+    YAML::Node min = r_.Child(node, "min_samples", "drift", false);
+    if (auto v = r_.Integer(min, "drift.min_samples")) {
+      if (r_.InRange(min, "drift.min_samples", static_cast<double>(*v), 1, 1e9)) d.min_samples = *v;
+    }
+    YAML::Node bins = r_.Child(node, "bins", "drift", false);
+    if (auto v = r_.Integer(bins, "drift.bins")) {
+      if (r_.InRange(bins, "drift.bins", static_cast<double>(*v), 2, 100)) {
+        d.bins = static_cast<int>(*v);
+      }
+    }
+    YAML::Node top = r_.Child(node, "top_categories", "drift", false);
+    if (auto v = r_.Integer(top, "drift.top_categories")) {
+      if (r_.InRange(top, "drift.top_categories", static_cast<double>(*v), 1, 1000)) {
+        d.top_categories = static_cast<int>(*v);
+      }
+    }
+    if (auto v = r_.Duration(r_.Child(node, "lateness", "drift", false), "drift.lateness")) {
+      d.lateness = *v;
+    }
+    YAML::Node sub = r_.Child(node, "sub_windows", "drift", false);
+    if (auto v = r_.Integer(sub, "drift.sub_windows")) {
+      if (r_.InRange(sub, "drift.sub_windows", static_cast<double>(*v), 1, 1440)) {
+        d.sub_windows = static_cast<int>(*v);
+      }
+    }
+  }
+
+  SloConfig ParseSlo(const YAML::Node& node) {
+    SloConfig s;
+    if (!r_.CheckMapping(node, kSloKeys, "slo")) return s;
+    YAML::Node lat = r_.Child(node, "latency_p99_ms", "slo", false);
+    if (auto v = r_.Number(lat, "slo.latency_p99_ms")) {
+      if (r_.InRange(lat, "slo.latency_p99_ms", *v, 0, 3.6e6, true)) s.latency_p99_ms = *v;
+    }
+    YAML::Node err = r_.Child(node, "error_rate", "slo", false);
+    if (auto v = r_.Number(err, "slo.error_rate")) {
+      if (r_.InRange(err, "slo.error_rate", *v, 0, 1, true, true)) s.error_rate = *v;
+    }
+    YAML::Node avail = r_.Child(node, "availability", "slo", false);
+    if (auto v = r_.Number(avail, "slo.availability")) {
+      if (r_.InRange(avail, "slo.availability", *v, 0, 1, true, true)) s.availability = *v;
+    }
+    YAML::Node period = r_.Child(node, "period", "slo", false);
+    if (auto v = r_.Duration(period, "slo.period")) {
+      if (*v < Seconds(86400)) {
+        r_.AddError(period, "slo.period must be at least 1d, got " + period.Scalar());
+      } else {
+        s.period = *v;
+      }
+    }
+    if (!lat.IsDefined() && !err.IsDefined() && !avail.IsDefined()) {
+      r_.AddError(node, "slo needs at least one of latency_p99_ms, error_rate, availability");
+    }
+    return s;
+  }
+
+  void ParseDegradation(const YAML::Node& node, DegradationConfig& d) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kDegradationKeys, "degradation")) return;
+    YAML::Node weights = r_.Child(node, "weights", "degradation", false);
+    if (weights.IsDefined() && r_.CheckMapping(weights, kWeightKeys, "degradation.weights")) {
+      d.weights.clear();
+      double sum = 0;
+      bool all_ok = true;
+      for (const auto& key : kWeightKeys) {
+        YAML::Node w = r_.Child(weights, key, "degradation.weights", false);
+        if (!w.IsDefined()) continue;
+        auto v = r_.Number(w, "degradation.weights." + key);
+        if (!v || !r_.InRange(w, "degradation.weights." + key, *v, 0, 1)) {
+          all_ok = false;
+          continue;
+        }
+        d.weights[key] = *v;
+        sum += *v;
+      }
+      if (all_ok && std::fabs(sum - 1.0) > 1e-6) {
+        std::ostringstream msg;
+        msg << "degradation.weights must sum to 1, got " << sum;
+        r_.AddError(weights, msg.str());
+      }
+    }
+    YAML::Node notify = r_.Child(node, "notify_at", "degradation", false);
+    YAML::Node page = r_.Child(node, "page_at", "degradation", false);
+    if (auto v = r_.Number(notify, "degradation.notify_at")) {
+      if (r_.InRange(notify, "degradation.notify_at", *v, 0, 100, true)) d.notify_at = *v;
+    }
+    if (auto v = r_.Number(page, "degradation.page_at")) {
+      if (r_.InRange(page, "degradation.page_at", *v, 0, 100, true)) d.page_at = *v;
+    }
+    if ((notify.IsDefined() || page.IsDefined()) && !(d.notify_at < d.page_at)) {
+      r_.AddError(page.IsDefined() ? page : notify,
+                  "degradation.notify_at must be below degradation.page_at");
+    }
+  }
+
+  GroundTruthConfig ParseGroundTruth(const YAML::Node& node, Task task) {
+    GroundTruthConfig g;
+    g.windows = {Window{"30d", Seconds(30 * 86400)}};
+    if (!r_.CheckMapping(node, kGroundTruthKeys, "ground_truth")) return g;
+    ParsePaths(r_.Child(node, "paths", "ground_truth", true), "ground_truth.paths", g.paths);
+    YAML::Node fields = r_.Child(node, "fields", "ground_truth", false);
+    if (fields.IsDefined() && r_.CheckMapping(fields, kLabelFieldKeys, "ground_truth.fields")) {
+      std::map<std::string, std::string*> targets = {{"timestamp", &g.timestamp_field},
+                                                     {"request_id", &g.request_id_field},
+                                                     {"entity_id", &g.entity_id_field},
+                                                     {"label", &g.label_field}};
+      for (const auto& [key, target] : targets) {
+        if (auto s = r_.String(r_.Child(fields, key, "ground_truth.fields", false),
+                               "ground_truth.fields." + key)) {
+          *target = *s;
+        }
+      }
+    }
+    if (auto s = ParseStartAt(r_.Child(node, "start_at", "ground_truth", false),
+                              "ground_truth.start_at")) {
+      g.start_at = *s;
+    }
+    if (auto s = r_.Choice(r_.Child(node, "join_on", "ground_truth", false),
+                           "ground_truth.join_on", {"request_id", "entity_id"})) {
+      g.join_on = *s == "request_id" ? JoinKey::kRequestId : JoinKey::kEntityId;
+    }
+    if (auto v = r_.Duration(r_.Child(node, "join_tolerance", "ground_truth", false),
+                             "ground_truth.join_tolerance")) {
+      g.join_tolerance = *v;
+    }
+    if (auto v = r_.Duration(r_.Child(node, "delay", "ground_truth", false), "ground_truth.delay")) {
+      g.delay = *v;
+    }
+    YAML::Node rate = r_.Child(node, "min_match_rate", "ground_truth", false);
+    if (auto v = r_.Number(rate, "ground_truth.min_match_rate")) {
+      if (r_.InRange(rate, "ground_truth.min_match_rate", *v, 0, 1)) g.min_match_rate = *v;
+    }
+    YAML::Node windows = r_.Child(node, "windows", "ground_truth", false);
+    if (windows.IsDefined()) g.windows = ParseWindows(windows, "ground_truth.windows");
+    if (auto s = r_.StringList(r_.Child(node, "segments", "ground_truth", false),
+                               "ground_truth.segments")) {
+      g.segments = *s;
+    }
+    YAML::Node retrain = r_.Child(node, "retrain_when", "ground_truth", false);
+    if (retrain.IsDefined() &&
+        r_.CheckMapping(retrain, kRetrainKeys, "ground_truth.retrain_when")) {
+      RetrainConfig rc;
+      YAML::Node metric = r_.Child(retrain, "metric", "ground_truth.retrain_when", true);
+      if (task_ok_) {
+        if (auto s = r_.Choice(metric, "ground_truth.retrain_when.metric", RetrainMetrics(task))) {
+          rc.metric = *s;
+        }
+      }
+      YAML::Node below = r_.Child(retrain, "below", "ground_truth.retrain_when", true);
+      if (auto v = r_.Number(below, "ground_truth.retrain_when.below")) {
+        bool bounded = rc.metric != "mae" && rc.metric != "rmse" && rc.metric != "mape" &&
+                       rc.metric != "bias" && rc.metric != "log_loss";
+        if (!bounded || r_.InRange(below, "ground_truth.retrain_when.below", *v, 0, 1, true)) {
+          rc.below = *v;
+        }
+      }
+      if (auto v = r_.Duration(r_.Child(retrain, "for", "ground_truth.retrain_when", false),
+                               "ground_truth.retrain_when.for")) {
+        rc.for_duration = *v;
+      }
+      g.retrain_when = rc;
+    }
+    return g;
+  }
+
+  ShadowConfig ParseShadow(const YAML::Node& node) {
+    ShadowConfig s;
+    if (!r_.CheckMapping(node, kShadowKeys, "shadow")) return s;
+    if (auto v = r_.String(r_.Child(node, "champion", "shadow", true), "shadow.champion")) {
+      s.champion = *v;
+    }
+    YAML::Node challenger = r_.Child(node, "challenger", "shadow", true);
+    if (auto v = r_.String(challenger, "shadow.challenger")) {
+      s.challenger = *v;
+      if (!s.champion.empty() && s.champion == s.challenger) {
+        r_.AddError(challenger, "shadow.challenger must differ from shadow.champion");
+      }
+    }
+    if (auto v = r_.Duration(r_.Child(node, "pairing_timeout", "shadow", false),
+                             "shadow.pairing_timeout")) {
+      s.pairing_timeout = *v;
+    }
+    YAML::Node agree = r_.Child(node, "min_agreement", "shadow", false);
+    if (auto v = r_.Number(agree, "shadow.min_agreement")) {
+      if (r_.InRange(agree, "shadow.min_agreement", *v, 0, 1)) s.min_agreement = *v;
+    }
+    return s;
+  }
+
+  void ParseThroughput(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kThroughputKeys, "throughput")) return;
+    if (auto v = r_.Duration(r_.Child(node, "window", "throughput", false), "throughput.window")) {
+      m.min_throughput_window = *v;
+    }
+    YAML::Node ratio = r_.Child(node, "min_ratio", "throughput", false);
+    if (auto v = r_.Number(ratio, "throughput.min_ratio")) {
+      if (r_.InRange(ratio, "throughput.min_ratio", *v, 0, 1, true, true)) {
+        m.low_throughput_ratio = *v;
+      }
+    }
+  }
+
+  void ParseLimits(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kLimitKeys, "limits")) return;
+    std::map<std::string, int*> targets = {{"max_versions", &m.max_versions},
+                                           {"max_classes", &m.max_classes},
+                                           {"max_error_types", &m.max_error_types}};
+    for (const auto& [key, target] : targets) {
+      YAML::Node v = r_.Child(node, key, "limits", false);
+      if (auto i = r_.Integer(v, "limits." + key)) {
+        if (r_.InRange(v, "limits." + key, static_cast<double>(*i), 1, 10000)) {
+          *target = static_cast<int>(*i);
+        }
+      }
+    }
+  }
+
+  YamlReader& r_;
+  const LoadOptions& options_;
+  bool task_ok_ = false;
+};
+
+void CheckCrossFields(YamlReader& r, const YAML::Node& root, ModelConfig& m) {
+  if (!root.IsMap()) return;
+  if (m.ground_truth && m.ground_truth->join_on == JoinKey::kEntityId &&
+      m.ground_truth->join_tolerance <= Seconds(0)) {
+    r.AddError(root, "ground_truth.join_tolerance must be positive");
+  }
+}
+
+bool IsModelFileName(const std::string& name) {
+  auto ends_with = [&](const std::string& suffix) {
+    return name.size() > suffix.size() &&
+           name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0;
+  };
+  return (ends_with(".yaml") || ends_with(".yml")) && name != "modelwatch.yaml" &&
+         name != "modelwatch.yml";
+}
+
+std::optional<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+class FleetParser {
+ public:
+  explicit FleetParser(YamlReader& r) : r_(r) {}
+
+  FleetConfig Parse(const YAML::Node& root) {
+    FleetConfig f;
+    f.file = r_.file();
+    for (int t = 1; t <= 3; ++t) f.tiers[t] = DefaultTier(t);
+    if (root.IsNull() || !root.IsDefined()) return f;  // an empty file is valid
+    if (!r_.CheckMapping(root, kFleetKeys, "modelwatch.yaml")) return f;
+    ParseReceivers(r_.Child(root, "receivers", "modelwatch.yaml", false), f.receivers, f);
+    ParseTiers(r_.Child(root, "tiers", "modelwatch.yaml", false), f);
+    YAML::Node links = r_.Child(root, "links", "modelwatch.yaml", false);
+    if (links.IsDefined() && r_.CheckMapping(links, kLinkKeys, "links")) {
+      if (auto s = r_.String(r_.Child(links, "runbook_base_url", "links", false),
+                             "links.runbook_base_url")) {
+        f.runbook_base_url = *s;
+      }
+      if (auto s = r_.String(r_.Child(links, "dashboard_base_url", "links", false),
+                             "links.dashboard_base_url")) {
+        f.dashboard_base_url = *s;
+      }
+    }
+    return f;
+  }
+
+ private:
+  // Secrets are never written inline: only *_file keys, whose paths are kept as written
+  // (they are paths on the Alertmanager host, not relative to this repository).
+  void ParseReceivers(const YAML::Node& node, ReceiverSecrets& s, FleetConfig& f) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kReceiverKeys, "receivers")) return;
+    auto section = [&](const std::string& name, const std::vector<std::string>& keys,
+                       const std::vector<std::string>& inline_secrets) -> YAML::Node {
+      YAML::Node n = r_.Child(node, name, "receivers", false);
+      if (!n.IsDefined()) return n;
+      std::vector<std::string> allowed = keys;
+      allowed.insert(allowed.end(), inline_secrets.begin(), inline_secrets.end());
+      if (!r_.CheckMapping(n, allowed, "receivers." + name)) {
+        return YAML::Node(YAML::NodeType::Undefined);
+      }
+      for (const auto& secret : inline_secrets) {
+        YAML::Node v = r_.Child(n, secret, "receivers." + name, false);
+        if (v.IsDefined()) {
+          r_.AddError(v, "receivers." + name + "." + secret +
+                             " would put a secret in generated files; use " + secret +
+                             "_file with the path of a file holding it");
+        }
+      }
+      return n;
+    };
+    auto str = [&](const YAML::Node& parent, const std::string& key, const std::string& path,
+                   std::string& out) {
+      if (auto v = r_.String(r_.Child(parent, key, path, false), path + "." + key)) out = *v;
+    };
+    if (YAML::Node pd = section("pagerduty", {"routing_key_file", "url"}, {"routing_key"});
+        pd.IsDefined()) {
+      str(pd, "routing_key_file", "receivers.pagerduty", s.pagerduty_routing_key_file);
+      str(pd, "url", "receivers.pagerduty", s.pagerduty_url);
+    }
+    if (YAML::Node sl = section("slack", {"api_url_file"}, {"api_url"}); sl.IsDefined()) {
+      str(sl, "api_url_file", "receivers.slack", s.slack_api_url_file);
+    }
+    if (YAML::Node em = section("email", {"smarthost", "from", "auth_password_file"},
+                                {"auth_password"});
+        em.IsDefined()) {
+      str(em, "smarthost", "receivers.email", s.email_smarthost);
+      str(em, "from", "receivers.email", s.email_from);
+      str(em, "auth_password_file", "receivers.email", s.email_auth_password_file);
+    }
+    if (YAML::Node hb = section("heartbeat", {"url"}, {}); hb.IsDefined()) {
+      str(hb, "url", "receivers.heartbeat", f.heartbeat_url);
+    }
+  }
+
+  void ParseTiers(const YAML::Node& node, FleetConfig& f) {
+    if (!node.IsDefined()) return;
+    if (!r_.CheckMapping(node, {"1", "2", "3"}, "tiers")) return;
+    for (int t = 1; t <= 3; ++t) {
+      const std::string key = std::to_string(t);
+      YAML::Node tier = r_.Child(node, key, "tiers", false);
+      if (!tier.IsDefined() || !r_.CheckMapping(tier, kTierKeys, "tiers." + key)) continue;
+      TierDefaults& td = f.tiers[t];
+      std::map<std::string, Seconds*> targets = {{"evaluation_interval", &td.evaluation_interval},
+                                                 {"for", &td.for_duration},
+                                                 {"model_down_after", &td.model_down_after},
+                                                 {"group_wait", &td.group_wait},
+                                                 {"group_interval", &td.group_interval},
+                                                 {"repeat_interval", &td.repeat_interval}};
+      for (const auto& [k, target] : targets) {
+        if (auto v = r_.Duration(r_.Child(tier, k, "tiers." + key, false),
+                                 "tiers." + key + "." + k)) {
+          *target = *v;
+        }
+      }
+    }
+  }
+
+  YamlReader& r_;
+};
+
+}  // namespace
+
+MultiResult<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std::string& file,
+                                          const LoadOptions& options) {
+  YamlReader r(file);
+  ModelConfig m;
+  try {
+    auto doc = ParseYaml(yaml_text, r);
+    if (doc) {
+      if (!doc->IsDefined() || doc->IsNull()) {
+        r.AddError(SourceLocation{file, 1, 1}, "the file is empty; a model file needs at least "
+                                               "model, owner, tier, task and source");
+      } else {
+        ModelParser parser(r, options);
+        m = parser.Parse(*doc);
+        CheckCrossFields(r, *doc, m);
+      }
+    }
+  } catch (const std::exception& e) {
+    // yaml-cpp may throw from accessors on malformed trees; never let it escape.
+    r.AddError(SourceLocation{file, 0, 0}, std::string("cannot read the file: ") + e.what());
+  }
+  if (!r.errors().empty()) {
+    SortErrors(r.errors());
+    return tl::unexpected(std::move(r.errors()));
+  }
+  return m;
+}
+
+MultiResult<FleetConfig> ParseFleetConfig(std::string_view yaml_text, const std::string& file) {
+  YamlReader r(file);
+  FleetConfig f;
+  try {
+    auto doc = ParseYaml(yaml_text, r);
+    if (doc) {
+      FleetParser parser(r);
+      f = parser.Parse(*doc);
+    }
+  } catch (const std::exception& e) {
+    r.AddError(SourceLocation{file, 0, 0}, std::string("cannot read the file: ") + e.what());
+  }
+  if (!r.errors().empty()) {
+    SortErrors(r.errors());
+    return tl::unexpected(std::move(r.errors()));
+  }
+  return f;
+}
+
+MultiResult<ConfigSet> LoadConfigDir(const std::string& dir, const LoadOptions& options) {
+  std::vector<Error> errors;
+  ConfigSet set;
+  set.dir = dir;
+  for (int t = 1; t <= 3; ++t) set.fleet.tiers[t] = DefaultTier(t);
+
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return tl::unexpected(std::vector<Error>{
+        Error{SourceLocation{dir, 0, 0}, "config directory does not exist or is not a directory"}});
+  }
+  std::vector<std::string> names;
+  for (const auto& entry : fs::directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec)) names.push_back(entry.path().filename().string());
+  }
+  if (ec) {
+    return tl::unexpected(std::vector<Error>{
+        Error{SourceLocation{dir, 0, 0}, "cannot list the config directory: " + ec.message()}});
+  }
+  std::sort(names.begin(), names.end());
+
+  for (const std::string fleet_name : {"modelwatch.yaml", "modelwatch.yml"}) {
+    if (std::find(names.begin(), names.end(), fleet_name) == names.end()) continue;
+    const std::string path = JoinPath(dir, fleet_name);
+    auto text = ReadFile(path);
+    if (!text) {
+      errors.push_back(Error{SourceLocation{path, 0, 0}, "cannot read the file"});
+      continue;
+    }
+    auto fleet = ParseFleetConfig(*text, path);
+    if (fleet) {
+      set.fleet = std::move(*fleet);
+    } else {
+      errors.insert(errors.end(), fleet.error().begin(), fleet.error().end());
+    }
+  }
+
+  std::map<std::string, SourceLocation> seen_names;
+  for (const auto& name : names) {
+    if (!IsModelFileName(name)) continue;
+    const std::string path = JoinPath(dir, name);
+    auto text = ReadFile(path);
+    if (!text) {
+      errors.push_back(Error{SourceLocation{path, 0, 0}, "cannot read the file"});
+      continue;
+    }
+    auto model = ParseModelConfig(*text, path, options);
+    if (!model) {
+      errors.insert(errors.end(), model.error().begin(), model.error().end());
+      continue;
+    }
+    auto [it, inserted] = seen_names.emplace(model->name, model->location);
+    if (!inserted) {
+      errors.push_back(Error{model->location, "model \"" + model->name +
+                                                  "\" is already defined in " + it->second.file +
+                                                  ":" + std::to_string(it->second.line)});
+      continue;
+    }
+    set.models.push_back(std::move(*model));
+  }
+  if (set.models.empty() && errors.empty()) {
+    errors.push_back(Error{SourceLocation{dir, 0, 0},
+                           "no model files (*.yaml, *.yml other than modelwatch.yaml) found"});
+  }
+  if (!errors.empty()) {
+    SortErrors(errors);
+    return tl::unexpected(std::move(errors));
+  }
+  std::sort(set.models.begin(), set.models.end(),
+            [](const ModelConfig& a, const ModelConfig& b) { return a.name < b.name; });
+  return set;
+}
+
+}  // namespace modelwatch

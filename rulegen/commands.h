@@ -1,0 +1,17 @@
+// The generate and check subcommands of modelwatch-rulegen (validate lives in main.cc).
+#ifndef MODELWATCH_RULEGEN_COMMANDS_H_
+#define MODELWATCH_RULEGEN_COMMANDS_H_
+
+#include <string>
+#include <vector>
+
+namespace modelwatch {
+
+// Each takes the arguments after the subcommand name and returns the process exit code:
+// 0 ok, 1 invalid input or failed check, 2 usage error.
+int RunGenerate(const std::vector<std::string>& args);
+int RunCheck(const std::vector<std::string>& args);
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_RULEGEN_COMMANDS_H_

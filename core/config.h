@@ -111,8 +111,11 @@ struct DegradationConfig {
 };
 
 struct RetrainConfig {
-  std::string metric = "auc";  // a §5 metric name valid for the task
+  std::string metric = "auc";  // a metric name valid for the task (docs/config.md)
+  // Exactly one is set: fire when the metric stays below `below` (auc, f1, accuracy, ...)
+  // or above `above` (mae, rmse, mape, log_loss, ece: lower is better; bias: either).
   double below = 0;
+  std::optional<double> above;
   Seconds for_duration{3 * 86400};
 };
 

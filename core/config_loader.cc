@@ -41,7 +41,7 @@ const std::vector<std::string> kGroundTruthKeys = {
     "paths", "fields", "start_at", "join_on", "join_tolerance", "delay", "min_match_rate",
     "windows", "segments", "retrain_when"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
-const std::vector<std::string> kRetrainKeys = {"metric", "below", "for"};
+const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
                                               "min_agreement"};
 const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
@@ -310,7 +310,8 @@ class ModelParser {
     std::vector<Window> out;
     if (!node.IsDefined()) return out;
     if (!node.IsSequence() || node.size() == 0) {
-      r_.AddError(node, "\"" + key_path + "\" must be a non-empty list of durations");
+      r_.AddError(node, "\"" + key_path + "\" must be a non-empty list of durations, got " +
+                            DescribeNode(node));
       return out;
     }
     std::set<std::int64_t> seen;
@@ -535,12 +536,30 @@ class ModelParser {
           rc.metric = *s;
         }
       }
-      YAML::Node below = r_.Child(retrain, "below", "ground_truth.retrain_when", true);
-      if (auto v = r_.Number(below, "ground_truth.retrain_when.below")) {
-        bool bounded = rc.metric != "mae" && rc.metric != "rmse" && rc.metric != "mape" &&
-                       rc.metric != "bias" && rc.metric != "log_loss";
-        if (!bounded || r_.InRange(below, "ground_truth.retrain_when.below", *v, 0, 1, true)) {
-          rc.below = *v;
+      YAML::Node below = r_.Child(retrain, "below", "ground_truth.retrain_when", false);
+      YAML::Node above = r_.Child(retrain, "above", "ground_truth.retrain_when", false);
+      const bool lower_is_better = rc.metric == "mae" || rc.metric == "rmse" ||
+                                   rc.metric == "mape" || rc.metric == "log_loss" ||
+                                   rc.metric == "ece";
+      const bool unit_range = !lower_is_better && rc.metric != "bias";
+      if (below.IsDefined() == above.IsDefined()) {
+        r_.AddError(below.IsDefined() ? above : retrain,
+                    "ground_truth.retrain_when needs exactly one of \"below\" or \"above\"");
+      } else if (below.IsDefined()) {
+        if (lower_is_better) {
+          r_.AddError(below, "retrain metric \"" + rc.metric +
+                                 "\" is better when lower; use \"above\" instead of \"below\"");
+        } else if (auto v = r_.Number(below, "ground_truth.retrain_when.below")) {
+          if (!unit_range || r_.InRange(below, "ground_truth.retrain_when.below", *v, 0, 1, true)) {
+            rc.below = *v;
+          }
+        }
+      } else {
+        if (unit_range) {
+          r_.AddError(above, "retrain metric \"" + rc.metric +
+                                 "\" is better when higher; use \"below\" instead of \"above\"");
+        } else if (auto v = r_.Number(above, "ground_truth.retrain_when.above")) {
+          rc.above = *v;
         }
       }
       if (auto v = r_.Duration(r_.Child(retrain, "for", "ground_truth.retrain_when", false),

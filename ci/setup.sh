@@ -8,7 +8,7 @@ PACKAGES=(
   cmake ninja-build g++ clang libclang-rt-14-dev clang-format pkg-config
   # libraries
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev
-  libcurl4-openssl-dev libexpected-dev libssl-dev zlib1g-dev
+  libcurl4-openssl-dev libexpected-dev libssl-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers used by the tests and the demo
   prometheus prometheus-alertmanager

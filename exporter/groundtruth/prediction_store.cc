@@ -1,0 +1,451 @@
+#include "exporter/groundtruth/prediction_store.h"
+
+#include <sqlite3.h>
+
+#include <cmath>
+#include <map>
+
+namespace modelwatch {
+namespace {
+
+std::int64_t ToSql(std::uint64_t v) { return static_cast<std::int64_t>(v); }
+std::uint64_t FromSql(std::int64_t v) { return static_cast<std::uint64_t>(v); }
+
+std::string_view ColumnText(sqlite3_stmt* st, int col) {
+  const unsigned char* text = sqlite3_column_text(st, col);
+  if (text == nullptr) return {};
+  return std::string_view(reinterpret_cast<const char*>(text),
+                          static_cast<std::size_t>(sqlite3_column_bytes(st, col)));
+}
+
+// Resets a statement when the scope ends, so early returns leave no statement active.
+struct Resetter {
+  sqlite3_stmt* st;
+  ~Resetter() {
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+  }
+};
+
+constexpr const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS predictions(
+  key INTEGER NOT NULL, version TEXT NOT NULL, entity INTEGER NOT NULL, ts REAL NOT NULL,
+  prediction REAL NOT NULL, segments TEXT NOT NULL, weight REAL NOT NULL,
+  label REAL, label_ts REAL, PRIMARY KEY(key, version)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS predictions_ts ON predictions(ts);
+CREATE TABLE IF NOT EXISTS minute_totals(
+  minute INTEGER PRIMARY KEY, total REAL NOT NULL, labelled REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pending_labels(
+  key INTEGER NOT NULL, ts REAL NOT NULL, label REAL NOT NULL, unmatched INTEGER NOT NULL,
+  PRIMARY KEY(key, ts)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
+)sql";
+
+}  // namespace
+
+Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string& path,
+                                                               const Options& options) {
+  std::unique_ptr<PredictionStore> store(new PredictionStore());
+  store->options_ = options;
+  if (sqlite3_open_v2(path.c_str(), &store->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";
+    return MakeError(path + ": cannot open prediction store: " + msg);
+  }
+  sqlite3_busy_timeout(store->db_, 5000);
+  // WAL: commits append to the log, readers never block; FULL: a commit is on disk before
+  // the exporter's checkpoint records the positions that produced it.
+  if (!store->Exec("PRAGMA journal_mode=WAL") || !store->Exec("PRAGMA synchronous=FULL") ||
+      !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec(kSchema) ||
+      (options.entity_index &&
+       !store->Exec("CREATE INDEX IF NOT EXISTS predictions_entity ON predictions(entity, ts)"))) {
+    return MakeError(path + ": cannot initialise prediction store: " + store->last_error_);
+  }
+  store->insert_ = store->Prepare(
+      "INSERT OR IGNORE INTO predictions(key, version, entity, ts, prediction, segments, weight)"
+      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
+  store->label_key_ = store->Prepare(
+      "UPDATE predictions SET label = ?2, label_ts = ?3 WHERE key = ?1 AND label IS NULL"
+      " RETURNING ts, weight");
+  store->has_key_ = store->Prepare("SELECT 1 FROM predictions WHERE key = ?1 LIMIT 1");
+  store->nearest_ = store->Prepare(
+      "SELECT key, version, ts, label IS NOT NULL FROM predictions"
+      " WHERE entity = ?1 AND ts BETWEEN ?2 AND ?3");
+  store->label_row_ = store->Prepare(
+      "UPDATE predictions SET label = ?3, label_ts = ?4 WHERE key = ?1 AND version = ?2"
+      " AND label IS NULL RETURNING ts, weight");
+  store->add_pending_ = store->Prepare(
+      "INSERT OR IGNORE INTO pending_labels(key, ts, label, unmatched) VALUES(?1, ?2, ?3, ?4)");
+  store->get_pending_ = store->Prepare(
+      "SELECT ts, label FROM pending_labels WHERE key = ?1 AND unmatched = 0 ORDER BY ts");
+  store->del_pending_ = store->Prepare("DELETE FROM pending_labels WHERE key = ?1 AND ts = ?2");
+  store->upsert_minute_ = store->Prepare(
+      "INSERT INTO minute_totals(minute, total, labelled) VALUES(?1, ?2, ?3)"
+      " ON CONFLICT(minute) DO UPDATE SET total = total + ?2, labelled = labelled + ?3");
+  for (sqlite3_stmt* st : store->statements_) {
+    if (st == nullptr) {
+      return MakeError(path + ": cannot prepare prediction store: " + store->last_error_);
+    }
+  }
+  return store;
+}
+
+PredictionStore::~PredictionStore() {
+  Commit();
+  for (sqlite3_stmt* st : statements_) sqlite3_finalize(st);
+  sqlite3_close(db_);
+}
+
+void PredictionStore::Fail(const char* what) {
+  ++errors_;
+  last_error_ = std::string(what) + ": " + sqlite3_errmsg(db_);
+}
+
+bool PredictionStore::Exec(const char* sql) {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+    ++errors_;
+    last_error_ = err ? err : "sqlite error";
+    sqlite3_free(err);
+    return false;
+  }
+  return true;
+}
+
+sqlite3_stmt* PredictionStore::Prepare(const char* sql) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
+    Fail("prepare");
+    st = nullptr;
+  }
+  statements_.push_back(st);
+  return st;
+}
+
+void PredictionStore::BeginIfNeeded() {
+  if (!in_txn_) in_txn_ = Exec("BEGIN IMMEDIATE");
+}
+
+void PredictionStore::Wrote() {
+  if (++writes_ >= options_.batch_size) Commit();
+}
+
+void PredictionStore::AddMinute(double ts, double total, double labelled) {
+  auto& m = minutes_[static_cast<std::int64_t>(std::floor(ts / 60))];
+  m.first += total;
+  m.second += labelled;
+}
+
+void PredictionStore::FlushMinutes() {
+  for (const auto& [minute, totals] : minutes_) {
+    Resetter r{upsert_minute_};
+    sqlite3_bind_int64(upsert_minute_, 1, minute);
+    sqlite3_bind_double(upsert_minute_, 2, totals.first);
+    sqlite3_bind_double(upsert_minute_, 3, totals.second);
+    if (sqlite3_step(upsert_minute_) != SQLITE_DONE) Fail("minute totals");
+  }
+  minutes_.clear();
+}
+
+bool PredictionStore::Commit() {
+  if (!in_txn_) return true;
+  FlushMinutes();
+  writes_ = 0;
+  in_txn_ = false;
+  if (!Exec("COMMIT")) {
+    Exec("ROLLBACK");
+    return false;
+  }
+  return true;
+}
+
+bool PredictionStore::Insert(const StoredPrediction& p) {
+  BeginIfNeeded();
+  Resetter r{insert_};
+  sqlite3_bind_int64(insert_, 1, ToSql(p.key));
+  sqlite3_bind_text(insert_, 2, p.version.data(), static_cast<int>(p.version.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_int64(insert_, 3, ToSql(p.entity));
+  sqlite3_bind_double(insert_, 4, p.timestamp);
+  sqlite3_bind_double(insert_, 5, p.prediction);
+  sqlite3_bind_text(insert_, 6, p.segments.data(), static_cast<int>(p.segments.size()),
+                    SQLITE_STATIC);
+  sqlite3_bind_double(insert_, 7, p.weight);
+  if (sqlite3_step(insert_) != SQLITE_DONE) {
+    Fail("insert");
+    return false;
+  }
+  const bool inserted = sqlite3_changes(db_) > 0;
+  if (inserted) AddMinute(p.timestamp, p.weight, 0);
+  Wrote();
+  return inserted;
+}
+
+LabelOutcome PredictionStore::LabelByKey(std::uint64_t key, double label, double label_ts) {
+  BeginIfNeeded();
+  bool matched = false;
+  {
+    Resetter r{label_key_};
+    sqlite3_bind_int64(label_key_, 1, ToSql(key));
+    sqlite3_bind_double(label_key_, 2, label);
+    sqlite3_bind_double(label_key_, 3, label_ts);
+    int rc;
+    while ((rc = sqlite3_step(label_key_)) == SQLITE_ROW) {
+      AddMinute(sqlite3_column_double(label_key_, 0), 0, sqlite3_column_double(label_key_, 1));
+      matched = true;
+    }
+    if (rc != SQLITE_DONE) Fail("label");
+  }
+  Wrote();
+  if (matched) return LabelOutcome::kMatched;
+  Resetter r{has_key_};
+  sqlite3_bind_int64(has_key_, 1, ToSql(key));
+  return sqlite3_step(has_key_) == SQLITE_ROW ? LabelOutcome::kDuplicate
+                                              : LabelOutcome::kNoPrediction;
+}
+
+LabelOutcome PredictionStore::LabelByEntity(std::uint64_t entity, double ts, double tolerance,
+                                            double label) {
+  BeginIfNeeded();
+  struct Candidate {
+    std::uint64_t key;
+    double ts;
+    bool labelled;
+  };
+  std::map<std::string, Candidate> nearest;  // per version
+  {
+    Resetter r{nearest_};
+    sqlite3_bind_int64(nearest_, 1, ToSql(entity));
+    sqlite3_bind_double(nearest_, 2, ts - tolerance);
+    sqlite3_bind_double(nearest_, 3, ts + tolerance);
+    int rc;
+    while ((rc = sqlite3_step(nearest_)) == SQLITE_ROW) {
+      Candidate c{FromSql(sqlite3_column_int64(nearest_, 0)), sqlite3_column_double(nearest_, 2),
+                  sqlite3_column_int(nearest_, 3) != 0};
+      std::string version(ColumnText(nearest_, 1));
+      auto it = nearest.find(version);
+      // Nearest in time; on a tie, the earlier prediction.
+      if (it == nearest.end() || std::fabs(c.ts - ts) < std::fabs(it->second.ts - ts) ||
+          (std::fabs(c.ts - ts) == std::fabs(it->second.ts - ts) && c.ts < it->second.ts)) {
+        nearest[version] = c;
+      }
+    }
+    if (rc != SQLITE_DONE) Fail("entity lookup");
+  }
+  if (nearest.empty()) return LabelOutcome::kNoPrediction;
+  bool matched = false;
+  for (const auto& [version, c] : nearest) {
+    if (c.labelled) continue;
+    Resetter r{label_row_};
+    sqlite3_bind_int64(label_row_, 1, ToSql(c.key));
+    sqlite3_bind_text(label_row_, 2, version.data(), static_cast<int>(version.size()),
+                      SQLITE_STATIC);
+    sqlite3_bind_double(label_row_, 3, label);
+    sqlite3_bind_double(label_row_, 4, ts);
+    int rc;
+    while ((rc = sqlite3_step(label_row_)) == SQLITE_ROW) {
+      AddMinute(sqlite3_column_double(label_row_, 0), 0, sqlite3_column_double(label_row_, 1));
+      matched = true;
+    }
+    if (rc != SQLITE_DONE) Fail("label");
+  }
+  Wrote();
+  return matched ? LabelOutcome::kMatched : LabelOutcome::kDuplicate;
+}
+
+bool PredictionStore::AddPendingLabel(const PendingLabel& label, bool unmatched) {
+  BeginIfNeeded();
+  Resetter r{add_pending_};
+  sqlite3_bind_int64(add_pending_, 1, ToSql(label.key));
+  sqlite3_bind_double(add_pending_, 2, label.timestamp);
+  sqlite3_bind_double(add_pending_, 3, label.label);
+  sqlite3_bind_int(add_pending_, 4, unmatched ? 1 : 0);
+  if (sqlite3_step(add_pending_) != SQLITE_DONE) {
+    Fail("pending label");
+    return false;
+  }
+  const bool added = sqlite3_changes(db_) > 0;
+  Wrote();
+  return added;
+}
+
+std::vector<PendingLabel> PredictionStore::PendingLabels(std::uint64_t key) {
+  std::vector<PendingLabel> out;
+  Resetter r{get_pending_};
+  sqlite3_bind_int64(get_pending_, 1, ToSql(key));
+  while (sqlite3_step(get_pending_) == SQLITE_ROW) {
+    out.push_back(
+        {key, sqlite3_column_double(get_pending_, 0), sqlite3_column_double(get_pending_, 1)});
+  }
+  return out;
+}
+
+void PredictionStore::RemovePendingLabel(std::uint64_t key, double ts) {
+  BeginIfNeeded();
+  Resetter r{del_pending_};
+  sqlite3_bind_int64(del_pending_, 1, ToSql(key));
+  sqlite3_bind_double(del_pending_, 2, ts);
+  if (sqlite3_step(del_pending_) != SQLITE_DONE) Fail("pending label");
+  Wrote();
+}
+
+std::vector<PendingLabel> PredictionStore::ExpirePendingLabels(double before) {
+  BeginIfNeeded();
+  std::vector<PendingLabel> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "UPDATE pending_labels SET unmatched = 1 WHERE unmatched = 0 AND ts < ?1"
+                         " RETURNING key, ts, label",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    Fail("expire");
+    return out;
+  }
+  sqlite3_bind_double(st, 1, before);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    out.push_back({FromSql(sqlite3_column_int64(st, 0)), sqlite3_column_double(st, 1),
+                   sqlite3_column_double(st, 2)});
+  }
+  sqlite3_finalize(st);
+  Wrote();
+  return out;
+}
+
+std::vector<std::uint64_t> PredictionStore::PendingKeys() {
+  std::vector<std::uint64_t> out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT DISTINCT key FROM pending_labels WHERE unmatched = 0", -1,
+                         &st, nullptr) != SQLITE_OK) {
+    Fail("pending keys");
+    return out;
+  }
+  while (sqlite3_step(st) == SQLITE_ROW) out.push_back(FromSql(sqlite3_column_int64(st, 0)));
+  sqlite3_finalize(st);
+  return out;
+}
+
+void PredictionStore::Purge(double unlabelled_before, double labelled_before, double other_before) {
+  BeginIfNeeded();
+  sqlite3_stmt* st = nullptr;
+  const char* sqls[] = {
+      "DELETE FROM predictions WHERE ts < ?1 AND label IS NULL",
+      "DELETE FROM predictions WHERE ts < ?1",
+      "DELETE FROM minute_totals WHERE minute < ?1",
+      "DELETE FROM pending_labels WHERE ts < ?1",
+  };
+  const double args[] = {unlabelled_before, labelled_before, std::floor(other_before / 60),
+                         other_before};
+  for (int i = 0; i < 4; ++i) {
+    if (sqlite3_prepare_v2(db_, sqls[i], -1, &st, nullptr) != SQLITE_OK) {
+      Fail("purge");
+      continue;
+    }
+    sqlite3_bind_double(st, 1, args[i]);
+    if (sqlite3_step(st) != SQLITE_DONE) Fail("purge");
+    sqlite3_finalize(st);
+  }
+  Commit();
+}
+
+void PredictionStore::ForEachLabelled(double since,
+                                      const std::function<void(const LabelledRow&)>& fn) {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT key, version, ts, prediction, segments, weight, label"
+                         " FROM predictions WHERE label IS NOT NULL AND ts >= ?1"
+                         " ORDER BY prediction",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    Fail("scan");
+    return;
+  }
+  sqlite3_bind_double(st, 1, since);
+  LabelledRow row;
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    row.key = FromSql(sqlite3_column_int64(st, 0));
+    row.version = ColumnText(st, 1);
+    row.timestamp = sqlite3_column_double(st, 2);
+    row.prediction = sqlite3_column_double(st, 3);
+    row.segments = ColumnText(st, 4);
+    row.weight = sqlite3_column_double(st, 5);
+    row.label = sqlite3_column_double(st, 6);
+    fn(row);
+  }
+  sqlite3_finalize(st);
+}
+
+std::pair<double, double> PredictionStore::MatchTotals(double from, double to) {
+  FlushMinutes();
+  std::pair<double, double> out{0, 0};
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_,
+                         "SELECT total(total), total(labelled) FROM minute_totals"
+                         " WHERE minute BETWEEN ?1 AND ?2",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    Fail("match totals");
+    return out;
+  }
+  sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(std::floor(from / 60)));
+  sqlite3_bind_int64(st, 2, static_cast<std::int64_t>(std::floor(to / 60)));
+  if (sqlite3_step(st) == SQLITE_ROW) {
+    out = {sqlite3_column_double(st, 0), sqlite3_column_double(st, 1)};
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+double PredictionStore::NewestTimestamp() {
+  double out = NAN;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT max(ts) FROM predictions", -1, &st, nullptr) != SQLITE_OK) {
+    Fail("newest");
+    return out;
+  }
+  if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
+    out = sqlite3_column_double(st, 0);
+  }
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::int64_t PredictionStore::CountPredictions() {
+  std::int64_t out = 0;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM predictions", -1, &st, nullptr) != SQLITE_OK) {
+    Fail("count");
+    return out;
+  }
+  if (sqlite3_step(st) == SQLITE_ROW) out = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return out;
+}
+
+std::string PredictionStore::GetMeta(const std::string& name) {
+  std::string out;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE name = ?1", -1, &st, nullptr) !=
+      SQLITE_OK) {
+    Fail("meta");
+    return out;
+  }
+  sqlite3_bind_text(st, 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  if (sqlite3_step(st) == SQLITE_ROW) out = std::string(ColumnText(st, 0));
+  sqlite3_finalize(st);
+  return out;
+}
+
+void PredictionStore::SetMeta(const std::string& name, const std::string& value) {
+  BeginIfNeeded();
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    Fail("meta");
+    return;
+  }
+  sqlite3_bind_text(st, 1, name.data(), static_cast<int>(name.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, value.data(), static_cast<int>(value.size()), SQLITE_STATIC);
+  if (sqlite3_step(st) != SQLITE_DONE) Fail("meta");
+  sqlite3_finalize(st);
+  Wrote();
+}
+
+}  // namespace modelwatch

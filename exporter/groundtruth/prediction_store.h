@@ -1,0 +1,162 @@
+// The persistent store behind the ground-truth join: an SQLite database in WAL mode.
+//
+// It holds only what the join and the performance metrics need, one row per (request key,
+// version): the keyed hash of the request id (never the id itself), the keyed hash of the
+// entity id, the event time, the version, the prediction (binary score, multiclass class index
+// or regression value), the configured segment values, a sampling weight, and — once joined —
+// the label. A second table keeps labels that arrived before their prediction; a third keeps
+// per-minute prediction/label weight totals for the label match ratio, so that unlabelled rows
+// can be dropped after `delay + buffer` while the ratio's window stays longer.
+//
+// Writes are batched: the first write opens a transaction that Commit() (or every
+// `batch_size` writes) commits. Inserts are idempotent (INSERT OR IGNORE on the key), so
+// re-reading log lines after a restart stores nothing twice.
+//
+// Not thread-safe: one owner calls everything.
+#ifndef MODELWATCH_EXPORTER_GROUNDTRUTH_PREDICTION_STORE_H_
+#define MODELWATCH_EXPORTER_GROUNDTRUTH_PREDICTION_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/error.h"
+
+struct sqlite3;
+struct sqlite3_stmt;
+
+namespace modelwatch {
+
+struct StoredPrediction {
+  std::uint64_t key = 0;     // keyed hash of the request id (or of entity id + time)
+  std::uint64_t entity = 0;  // keyed hash of the entity id; 0 when absent
+  double timestamp = 0;      // event time, Unix seconds
+  std::string_view version;
+  double prediction = 0;      // binary score, multiclass class index, regression value
+  std::string_view segments;  // encoded segment values (see GroundTruthTracker)
+  double weight = 1;          // 1 / sampling probability
+};
+
+// A labelled prediction as the performance computation reads it.
+struct LabelledRow {
+  std::uint64_t key = 0;
+  std::string_view version;
+  double timestamp = 0;
+  double prediction = 0;
+  std::string_view segments;
+  double weight = 1;
+  double label = 0;
+};
+
+struct PendingLabel {
+  std::uint64_t key = 0;  // request key, or entity hash for entity joins
+  double timestamp = 0;
+  double label = 0;
+};
+
+enum class LabelOutcome {
+  kMatched,       // at least one stored prediction received the label
+  kDuplicate,     // the matching predictions were labelled already
+  kNoPrediction,  // nothing stored matches (yet)
+};
+
+class PredictionStore {
+ public:
+  struct Options {
+    std::size_t batch_size = 20000;  // writes per transaction before an automatic commit
+    bool entity_index = false;       // index (entity, ts) for entity_id joins
+  };
+
+  // Opens or creates the database at `path` (its directory must exist).
+  static Result<std::unique_ptr<PredictionStore>> Open(const std::string& path,
+                                                       const Options& options);
+  // Commits pending writes.
+  ~PredictionStore();
+  PredictionStore(const PredictionStore&) = delete;
+  PredictionStore& operator=(const PredictionStore&) = delete;
+
+  // Stores a prediction unless (key, version) is stored already. Returns true when new.
+  bool Insert(const StoredPrediction& p);
+
+  // Labels every unlabelled prediction with `key` (all versions).
+  LabelOutcome LabelByKey(std::uint64_t key, double label, double label_ts);
+
+  // Labels the predictions (one per version) of `entity` nearest in time to `ts` within
+  // `tolerance` seconds, unless that nearest one is labelled already (kDuplicate).
+  LabelOutcome LabelByEntity(std::uint64_t entity, double ts, double tolerance, double label);
+
+  // Keeps a label that matched nothing. `unmatched` false: waiting for its prediction;
+  // true: given up on (kept only so that re-reading it is recognised). Returns false when
+  // (key, ts) is kept already.
+  bool AddPendingLabel(const PendingLabel& label, bool unmatched);
+  // Waiting labels for `key`, oldest first.
+  std::vector<PendingLabel> PendingLabels(std::uint64_t key);
+  // Waiting labels with ts < `before`; marks them given up on and returns them.
+  std::vector<PendingLabel> ExpirePendingLabels(double before);
+  void RemovePendingLabel(std::uint64_t key, double ts);
+  // Keys of all waiting labels (to rebuild an in-memory filter at start).
+  std::vector<std::uint64_t> PendingKeys();
+
+  // Deletes unlabelled predictions older than `unlabelled_before`, labelled ones older than
+  // `labelled_before`, minute totals and pending labels older than `other_before`.
+  void Purge(double unlabelled_before, double labelled_before, double other_before);
+
+  // Calls `fn` for every labelled prediction with timestamp >= `since`, in ascending
+  // prediction order. The row's views are valid during the call only.
+  void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn);
+
+  // Sum of weights of predictions and of labelled predictions whose minute lies in
+  // [from, to] (minutes: floor(ts / 60)).
+  std::pair<double, double> MatchTotals(double from, double to);
+
+  // Newest prediction timestamp stored, or nullopt-like NaN when empty.
+  double NewestTimestamp();
+  std::int64_t CountPredictions();
+
+  std::string GetMeta(const std::string& name);
+  void SetMeta(const std::string& name, const std::string& value);
+
+  // Commits the open transaction, if any. Returns false on failure (see last_error()).
+  bool Commit();
+
+  std::uint64_t errors() const { return errors_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  PredictionStore() = default;
+  bool Exec(const char* sql);
+  sqlite3_stmt* Prepare(const char* sql);
+  void BeginIfNeeded();
+  void Wrote();
+  void Fail(const char* what);
+  void AddMinute(double ts, double total, double labelled);
+  void FlushMinutes();
+
+  sqlite3* db_ = nullptr;
+  Options options_;
+  bool in_txn_ = false;
+  std::size_t writes_ = 0;
+  std::uint64_t errors_ = 0;
+  std::string last_error_;
+  std::vector<sqlite3_stmt*> statements_;
+  sqlite3_stmt* insert_ = nullptr;
+  sqlite3_stmt* label_key_ = nullptr;
+  sqlite3_stmt* has_key_ = nullptr;
+  sqlite3_stmt* nearest_ = nullptr;
+  sqlite3_stmt* label_row_ = nullptr;
+  sqlite3_stmt* add_pending_ = nullptr;
+  sqlite3_stmt* get_pending_ = nullptr;
+  sqlite3_stmt* del_pending_ = nullptr;
+  sqlite3_stmt* upsert_minute_ = nullptr;
+  // Minute totals accumulated in memory until the next commit.
+  std::unordered_map<std::int64_t, std::pair<double, double>> minutes_;
+};
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_GROUNDTRUTH_PREDICTION_STORE_H_

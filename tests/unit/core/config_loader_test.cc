@@ -1,0 +1,180 @@
+#include "core/config_loader.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kMinimal = R"(model: churn
+owner: {team: risk-ml}
+tier: 2
+task: binary_classification
+source: {paths: ["logs/*.jsonl"]}
+)";
+
+std::string ErrorsOf(const MultiResult<ModelConfig>& r) {
+  std::string out;
+  if (r) return out;
+  for (const auto& e : r.error()) out += e.ToString() + "\n";
+  return out;
+}
+
+TEST(ConfigLoaderTest, MinimalConfigGetsDocumentedDefaults) {
+  auto r = ParseModelConfig(kMinimal, "dir/churn.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  const ModelConfig& m = *r;
+  EXPECT_EQ(m.name, "churn");
+  EXPECT_EQ(m.owner.team, "risk-ml");
+  EXPECT_EQ(m.tier, 2);
+  EXPECT_EQ(m.task, Task::kBinaryClassification);
+  ASSERT_EQ(m.source.paths.size(), 1u);
+  EXPECT_EQ(m.source.paths[0], "dir/logs/*.jsonl");  // relative to the YAML file
+  EXPECT_EQ(m.source.start_at, StartAt::kEnd);
+  EXPECT_EQ(m.source.fields.timestamp, "ts");
+  EXPECT_EQ(m.source.fields.version, "model_version");
+  ASSERT_EQ(m.drift.windows.size(), 2u);
+  EXPECT_EQ(m.drift.windows[0].label, "1h");
+  EXPECT_EQ(m.drift.windows[1].length, Seconds(86400));
+  EXPECT_EQ(m.drift.method, DriftMethod::kPsi);
+  EXPECT_DOUBLE_EQ(m.drift.warn, 0.1);
+  EXPECT_DOUBLE_EQ(m.drift.critical, 0.2);
+  EXPECT_EQ(m.drift.min_samples, 500);
+  EXPECT_FALSE(m.slo.has_value());
+  EXPECT_FALSE(m.ground_truth.has_value());
+  EXPECT_DOUBLE_EQ(m.degradation.weights.at("drift"), 0.3);
+  EXPECT_EQ(m.location.line, 1);
+  EXPECT_EQ(m.location.column, 8);
+}
+
+TEST(ConfigLoaderTest, ReportsEveryErrorSortedWithLocation) {
+  auto r = ParseModelConfig(R"(model: churn
+owner: {team: risk-ml}
+tier: 7
+task: regresion
+source: {paths: ["x"], fields: {scor: s}}
+)",
+                            "m.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(ErrorsOf(r),
+            "m.yaml:3:7: error: \"tier\" must be in [1, 3], got 7\n"
+            "m.yaml:4:7: error: \"task\" must be one of binary_classification, "
+            "multiclass_classification, regression, got \"regresion\" (did you mean "
+            "\"regression\"?)\n"
+            "m.yaml:5:33: error: unknown key \"scor\" in source.fields (did you mean "
+            "\"score\"?)\n");
+}
+
+TEST(ConfigLoaderTest, GroundTruthAndShadowParse) {
+  std::string text = std::string(kMinimal) + R"(ground_truth:
+  paths: [labels.jsonl]
+  delay: 30d
+  join_on: entity_id
+  segments: [region]
+  retrain_when: {metric: auc, below: 0.8, for: 3d}
+shadow: {champion: v3, challenger: v4}
+)";
+  auto r = ParseModelConfig(text, "churn.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  ASSERT_TRUE(r->ground_truth);
+  EXPECT_EQ(r->ground_truth->delay, Seconds(30 * 86400));
+  EXPECT_EQ(r->ground_truth->join_on, JoinKey::kEntityId);
+  EXPECT_EQ(r->ground_truth->windows.at(0).label, "30d");
+  ASSERT_TRUE(r->ground_truth->retrain_when);
+  EXPECT_DOUBLE_EQ(r->ground_truth->retrain_when->below, 0.8);
+  EXPECT_EQ(r->ground_truth->retrain_when->for_duration, Seconds(3 * 86400));
+  ASSERT_TRUE(r->shadow);
+  EXPECT_EQ(r->shadow->challenger, "v4");
+}
+
+TEST(ConfigLoaderTest, RetrainDirectionFollowsMetric) {
+  std::string base = R"(model: eta
+owner: {team: t}
+tier: 2
+task: regression
+source: {paths: [x]}
+ground_truth:
+  paths: [y]
+)";
+  EXPECT_TRUE(ParseModelConfig(base + "  retrain_when: {metric: mae, above: 8}\n", "m.yaml"));
+  auto wrong = ParseModelConfig(base + "  retrain_when: {metric: mae, below: 8}\n", "m.yaml");
+  ASSERT_FALSE(wrong);
+  EXPECT_NE(ErrorsOf(wrong).find("use \"above\""), std::string::npos);
+}
+
+TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {
+  for (const char* text : {"{", "[", "\t", "model: [", "? : :", "&a *a", "!!binary x",
+                           "model: churn\nmodel: x\n", "---\n---\n", "\xff\xfe"}) {
+    auto r = ParseModelConfig(text, "g.yaml");
+    EXPECT_FALSE(r) << text;
+  }
+}
+
+class ConfigDirTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() /
+           ("mw-config-" + std::to_string(::testing::UnitTest::GetInstance()->random_seed()) +
+            "-" + ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  void Write(const std::string& name, const std::string& text) {
+    std::ofstream(dir_ / name) << text;
+  }
+  fs::path dir_;
+};
+
+TEST_F(ConfigDirTest, LoadsModelsSortedAndFleetDefaults) {
+  Write("b.yaml", std::string(kMinimal));
+  std::string other = kMinimal;
+  other.replace(other.find("churn"), 5, "alpha");
+  Write("a.yml", other);
+  Write("notes.txt", "ignored");
+  auto r = LoadConfigDir(dir_.string());
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->models.size(), 2u);
+  EXPECT_EQ(r->models[0].name, "alpha");
+  EXPECT_EQ(r->models[1].name, "churn");
+  EXPECT_EQ(r->fleet.Tier(1).evaluation_interval, Seconds(30));
+  EXPECT_NE(r->Find("churn"), nullptr);
+  EXPECT_EQ(r->Find("nope"), nullptr);
+}
+
+TEST_F(ConfigDirTest, FleetOverridesTiersAndReceivers) {
+  Write("m.yaml", kMinimal);
+  Write("modelwatch.yaml", R"(receivers:
+  pagerduty: {routing_key_file: /etc/am/pd-key, url: "http://127.0.0.1:1/pd"}
+  slack: {api_url_file: /etc/am/slack-url}
+tiers:
+  1: {evaluation_interval: 1s, for: 5s}
+)");
+  auto r = LoadConfigDir(dir_.string());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->fleet.Tier(1).evaluation_interval, Seconds(1));
+  EXPECT_EQ(r->fleet.Tier(1).for_duration, Seconds(5));
+  EXPECT_EQ(r->fleet.Tier(2).evaluation_interval, Seconds(60));
+  EXPECT_EQ(r->fleet.receivers.pagerduty_routing_key_file, "/etc/am/pd-key");
+  EXPECT_EQ(r->fleet.receivers.slack_api_url_file, "/etc/am/slack-url");
+}
+
+TEST_F(ConfigDirTest, BaselineMayBeMissingForTheBaselineCommand) {
+  Write("m.yaml", std::string(kMinimal) + "baseline: base.json\n");
+  EXPECT_FALSE(LoadConfigDir(dir_.string()));
+  auto r = LoadConfigDir(dir_.string(), {BaselineCheck::kAllowMissing});
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->models[0].baseline, (dir_ / "base.json").string());
+}
+
+TEST_F(ConfigDirTest, EmptyOrMissingDirectoryIsAnError) {
+  EXPECT_FALSE(LoadConfigDir(dir_.string()));
+  EXPECT_FALSE(LoadConfigDir((dir_ / "nope").string()));
+}
+
+}  // namespace
+}  // namespace modelwatch

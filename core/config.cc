@@ -38,9 +38,7 @@ const char* DriftMethodName(DriftMethod m) {
 
 const char* StartAtName(StartAt s) { return s == StartAt::kEnd ? "end" : "beginning"; }
 
-const char* JoinKeyName(JoinKey k) {
-  return k == JoinKey::kRequestId ? "request_id" : "entity_id";
-}
+const char* JoinKeyName(JoinKey k) { return k == JoinKey::kRequestId ? "request_id" : "entity_id"; }
 
 bool MethodApplies(DriftMethod method, FeatureType type) {
   switch (method) {

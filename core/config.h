@@ -74,22 +74,22 @@ struct SourceConfig {
 struct FeatureConfig {
   std::string name;
   FeatureType type = FeatureType::kNumeric;
-  bool pii = false;     // never exported, never stored in clear
+  bool pii = false;        // never exported, never stored in clear
   bool histogram = false;  // export model_feature_value (numeric only, not with pii)
   SourceLocation location;
 };
 
 struct DriftConfig {
-  std::vector<Window> windows;           // default [1h, 24h]
+  std::vector<Window> windows;             // default [1h, 24h]
   DriftMethod method = DriftMethod::kPsi;  // the one that alerts
-  std::vector<DriftMethod> methods;      // exported; default: all that apply
+  std::vector<DriftMethod> methods;        // exported; default: all that apply
   double warn = 0.1;
   double critical = 0.2;
   std::int64_t min_samples = 500;
-  int bins = 10;             // numeric quantile bins in the baseline
-  int top_categories = 20;   // categorical categories kept in the baseline
-  Seconds lateness{300};     // records older than window start - lateness are dropped
-  int sub_windows = 12;      // ring resolution of each window
+  int bins = 10;            // numeric quantile bins in the baseline
+  int top_categories = 20;  // categorical categories kept in the baseline
+  Seconds lateness{300};    // records older than window start - lateness are dropped
+  int sub_windows = 12;     // ring resolution of each window
 };
 
 struct SloConfig {
@@ -136,15 +136,15 @@ struct GroundTruthConfig {
 };
 
 struct ShadowConfig {
-  std::string champion;    // version label values
+  std::string champion;  // version label values
   std::string challenger;
   Seconds pairing_timeout{60};
   double min_agreement = 0.9;
 };
 
 struct ModelConfig {
-  std::string name;  // [a-z0-9_-]+, not "overview"
-  std::string file;  // the YAML file, as given (config.dir joined with the file name)
+  std::string name;         // [a-z0-9_-]+, not "overview"
+  std::string file;         // the YAML file, as given (config.dir joined with the file name)
   SourceLocation location;  // of the model name (the file start when absent)
   Owner owner;
   int tier = 2;  // 1 revenue-critical, 2 operational, 3 experimental

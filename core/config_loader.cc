@@ -19,17 +19,17 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
-    "model",   "description", "owner",        "tier",         "task",      "source",
-    "baseline", "features",   "classes",      "threshold",    "drift",     "slo",
-    "degradation", "ground_truth", "shadow",  "throughput",   "limits"};
+    "model",       "description",  "owner",   "tier",       "task",  "source",
+    "baseline",    "features",     "classes", "threshold",  "drift", "slo",
+    "degradation", "ground_truth", "shadow",  "throughput", "limits"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
 const std::vector<std::string> kFieldKeys = {
-    "model",      "timestamp",  "request_id", "entity_id", "version", "score",
-    "probabilities", "prediction", "latency_ms", "status",  "features", "segment"};
+    "model",         "timestamp",  "request_id", "entity_id", "version",  "score",
+    "probabilities", "prediction", "latency_ms", "status",    "features", "segment"};
 const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram"};
-const std::vector<std::string> kDriftKeys = {"windows",   "method", "methods",     "warn",
-                                             "critical",  "min_samples", "bins", "top_categories",
+const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
+                                             "critical", "min_samples", "bins",    "top_categories",
                                              "lateness", "sub_windows"};
 const std::vector<std::string> kMethodNames = {"psi", "js", "ks", "wasserstein", "chi2"};
 const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "availability",
@@ -38,8 +38,8 @@ const std::vector<std::string> kDegradationKeys = {"weights", "notify_at", "page
 const std::vector<std::string> kWeightKeys = {"drift", "confidence", "entropy", "anomaly_rate",
                                               "errors"};
 const std::vector<std::string> kGroundTruthKeys = {
-    "paths", "fields", "start_at", "join_on", "join_tolerance", "delay", "min_match_rate",
-    "windows", "segments", "retrain_when"};
+    "paths", "fields",         "start_at", "join_on",  "join_tolerance",
+    "delay", "min_match_rate", "windows",  "segments", "retrain_when"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
 const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
@@ -49,8 +49,9 @@ const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max
 
 const std::vector<std::string> kFleetKeys = {"receivers", "tiers", "links"};
 const std::vector<std::string> kReceiverKeys = {"pagerduty", "slack", "email", "heartbeat"};
-const std::vector<std::string> kTierKeys = {"evaluation_interval", "for", "model_down_after",
-                                            "group_wait", "group_interval", "repeat_interval"};
+const std::vector<std::string> kTierKeys = {"evaluation_interval", "for",
+                                            "model_down_after",    "group_wait",
+                                            "group_interval",      "repeat_interval"};
 const std::vector<std::string> kLinkKeys = {"runbook_base_url", "dashboard_base_url"};
 
 const std::regex& NameRegex() {
@@ -134,10 +135,10 @@ class ModelParser {
     if (auto s = r_.String(baseline, "baseline")) {
       m.baseline = Resolve(r_.file(), *s);
       std::error_code ec;
-      if (options_.baseline == BaselineCheck::kRequireExisting && !fs::is_regular_file(m.baseline, ec)) {
+      if (options_.baseline == BaselineCheck::kRequireExisting &&
+          !fs::is_regular_file(m.baseline, ec)) {
         r_.AddError(baseline, "baseline file \"" + *s + "\" does not exist (looked for " +
-                                  m.baseline +
-                                  "); build it with `modelwatch-exporter baseline`");
+                                  m.baseline + "); build it with `modelwatch-exporter baseline`");
       }
     }
     ParseFeatures(r_.Child(root, "features", "the model", false), m.features);
@@ -188,19 +189,18 @@ class ModelParser {
 
   void ParseFieldMap(const YAML::Node& node, FieldMap& f) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kFieldKeys, "source.fields")) return;
-    std::map<std::string, std::string*> targets = {
-        {"model", &f.model},
-        {"timestamp", &f.timestamp},
-        {"request_id", &f.request_id},
-        {"entity_id", &f.entity_id},
-        {"version", &f.version},
-        {"score", &f.score},
-        {"probabilities", &f.probabilities},
-        {"prediction", &f.prediction},
-        {"latency_ms", &f.latency_ms},
-        {"status", &f.status},
-        {"features", &f.features},
-        {"segment", &f.segment}};
+    std::map<std::string, std::string*> targets = {{"model", &f.model},
+                                                   {"timestamp", &f.timestamp},
+                                                   {"request_id", &f.request_id},
+                                                   {"entity_id", &f.entity_id},
+                                                   {"version", &f.version},
+                                                   {"score", &f.score},
+                                                   {"probabilities", &f.probabilities},
+                                                   {"prediction", &f.prediction},
+                                                   {"latency_ms", &f.latency_ms},
+                                                   {"status", &f.status},
+                                                   {"features", &f.features},
+                                                   {"segment", &f.segment}};
     for (const auto& [key, target] : targets) {
       YAML::Node v = r_.Child(node, key, "source.fields", false);
       if (auto s = r_.String(v, "source.fields." + key)) {
@@ -344,7 +344,8 @@ class ModelParser {
     if (!r_.CheckMapping(node, kDriftKeys, "drift")) return;
     YAML::Node windows = r_.Child(node, "windows", "drift", false);
     d.windows = ParseWindows(windows, "drift.windows");
-    if (!windows.IsDefined()) d.windows = {Window{"1h", Seconds(3600)}, Window{"24h", Seconds(86400)}};
+    if (!windows.IsDefined())
+      d.windows = {Window{"1h", Seconds(3600)}, Window{"24h", Seconds(86400)}};
     YAML::Node method = r_.Child(node, "method", "drift", false);
     if (auto s = r_.Choice(method, "drift.method", kMethodNames)) d.method = *MethodFrom(*s);
     YAML::Node methods = r_.Child(node, "methods", "drift", false);
@@ -505,15 +506,16 @@ class ModelParser {
                               "ground_truth.start_at")) {
       g.start_at = *s;
     }
-    if (auto s = r_.Choice(r_.Child(node, "join_on", "ground_truth", false),
-                           "ground_truth.join_on", {"request_id", "entity_id"})) {
+    if (auto s = r_.Choice(r_.Child(node, "join_on", "ground_truth", false), "ground_truth.join_on",
+                           {"request_id", "entity_id"})) {
       g.join_on = *s == "request_id" ? JoinKey::kRequestId : JoinKey::kEntityId;
     }
     if (auto v = r_.Duration(r_.Child(node, "join_tolerance", "ground_truth", false),
                              "ground_truth.join_tolerance")) {
       g.join_tolerance = *v;
     }
-    if (auto v = r_.Duration(r_.Child(node, "delay", "ground_truth", false), "ground_truth.delay")) {
+    if (auto v =
+            r_.Duration(r_.Child(node, "delay", "ground_truth", false), "ground_truth.delay")) {
       g.delay = *v;
     }
     YAML::Node rate = r_.Child(node, "min_match_rate", "ground_truth", false);
@@ -721,8 +723,8 @@ class FleetParser {
     if (YAML::Node sl = section("slack", {"api_url_file"}, {"api_url"}); sl.IsDefined()) {
       str(sl, "api_url_file", "receivers.slack", s.slack_api_url_file);
     }
-    if (YAML::Node em = section("email", {"smarthost", "from", "auth_password_file"},
-                                {"auth_password"});
+    if (YAML::Node em =
+            section("email", {"smarthost", "from", "auth_password_file"}, {"auth_password"});
         em.IsDefined()) {
       str(em, "smarthost", "receivers.email", s.email_smarthost);
       str(em, "from", "receivers.email", s.email_from);
@@ -748,8 +750,8 @@ class FleetParser {
                                                  {"group_interval", &td.group_interval},
                                                  {"repeat_interval", &td.repeat_interval}};
       for (const auto& [k, target] : targets) {
-        if (auto v = r_.Duration(r_.Child(tier, k, "tiers." + key, false),
-                                 "tiers." + key + "." + k)) {
+        if (auto v =
+                r_.Duration(r_.Child(tier, k, "tiers." + key, false), "tiers." + key + "." + k)) {
           *target = *v;
         }
       }
@@ -769,8 +771,9 @@ MultiResult<ModelConfig> ParseModelConfig(std::string_view yaml_text, const std:
     auto doc = ParseYaml(yaml_text, r);
     if (doc) {
       if (!doc->IsDefined() || doc->IsNull()) {
-        r.AddError(SourceLocation{file, 1, 1}, "the file is empty; a model file needs at least "
-                                               "model, owner, tier, task and source");
+        r.AddError(SourceLocation{file, 1, 1},
+                   "the file is empty; a model file needs at least "
+                   "model, owner, tier, task and source");
       } else {
         ModelParser parser(r, options);
         m = parser.Parse(*doc);

@@ -11,8 +11,8 @@ struct Unit {
   char symbol;
   std::int64_t seconds;
 };
-constexpr std::array<Unit, 5> kUnits{{{'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60},
-                                      {'s', 1}}};
+constexpr std::array<Unit, 5> kUnits{
+    {{'w', 7 * 86400}, {'d', 86400}, {'h', 3600}, {'m', 60}, {'s', 1}}};
 constexpr std::int64_t kMaxSeconds = 100LL * 365 * 86400;
 
 }  // namespace

@@ -98,8 +98,7 @@ YAML::Node YamlReader::Child(const YAML::Node& parent, const std::string& key,
   return YAML::Node(YAML::NodeType::Undefined);
 }
 
-std::optional<std::string> YamlReader::String(const YAML::Node& node,
-                                              const std::string& key_path) {
+std::optional<std::string> YamlReader::String(const YAML::Node& node, const std::string& key_path) {
   if (!node.IsDefined()) return std::nullopt;
   if (!node.IsScalar()) {
     AddError(node, "\"" + key_path + "\" must be a string, got " + DescribeNode(node));
@@ -145,8 +144,7 @@ std::optional<bool> YamlReader::Bool(const YAML::Node& node, const std::string& 
   return std::nullopt;
 }
 
-std::optional<Seconds> YamlReader::Duration(const YAML::Node& node,
-                                            const std::string& key_path) {
+std::optional<Seconds> YamlReader::Duration(const YAML::Node& node, const std::string& key_path) {
   auto text = String(node, key_path);
   if (!text) return std::nullopt;
   auto d = ParseDuration(*text);
@@ -182,9 +180,9 @@ bool YamlReader::InRange(const YAML::Node& node, const std::string& key_path, do
                          double lo, double hi, bool lo_open, bool hi_open) {
   bool ok = (lo_open ? value > lo : value >= lo) && (hi_open ? value < hi : value <= hi);
   if (!ok) {
-    AddError(node, "\"" + key_path + "\" must be in " + (lo_open ? "(" : "[") +
-                       FormatNumber(lo) + ", " + FormatNumber(hi) + (hi_open ? ")" : "]") +
-                       ", got " + FormatNumber(value));
+    AddError(node, "\"" + key_path + "\" must be in " + (lo_open ? "(" : "[") + FormatNumber(lo) +
+                       ", " + FormatNumber(hi) + (hi_open ? ")" : "]") + ", got " +
+                       FormatNumber(value));
   }
   return ok;
 }

@@ -21,12 +21,11 @@ TEST(DurationTest, ParsesCompoundInDecreasingOrder) {
 }
 
 TEST(DurationTest, RejectsMalformedZeroAndHuge) {
-  for (const char* bad : {"", "0s", "0d", "-1h", "1", "h", "1.5h", "24hours", "1y", " 1h",
-                          "1h ", "99999999999999999999s", "36600d"}) {
+  for (const char* bad : {"", "0s", "0d", "-1h", "1", "h", "1.5h", "24hours", "1y", " 1h", "1h ",
+                          "99999999999999999999s", "36600d"}) {
     EXPECT_FALSE(ParseDuration(bad).has_value()) << bad;
   }
-  EXPECT_NE(ParseDuration("1x").error().message.find("invalid duration \"1x\""),
-            std::string::npos);
+  EXPECT_NE(ParseDuration("1x").error().message.find("invalid duration \"1x\""), std::string::npos);
 }
 
 TEST(DurationTest, FormatsLikePrometheus) {

@@ -14,23 +14,23 @@ namespace modelwatch {
 struct FeatureValue {
   enum class Kind { kMissing, kNumber, kString };
   Kind kind = Kind::kMissing;
-  double number = NAN;        // kNumber (finite or +/-inf); NaN is reported as kMissing
-  std::string_view text;      // kString; a categorical logged as a number is printed here
+  double number = NAN;    // kNumber (finite or +/-inf); NaN is reported as kMissing
+  std::string_view text;  // kString; a categorical logged as a number is printed here
 };
 
 // A parsed record. string_views point into the parser's buffers and stay valid until the
 // parser's next Parse() call. Vectors are reused between records (no per-record allocation
 // once warm). Indexes of `features` follow ModelConfig::features.
 struct Record {
-  double timestamp = 0;          // event time, Unix seconds
-  std::string_view model;        // routing field; empty when absent
-  std::string_view version;      // "unknown" when absent
-  std::string_view request_id;   // empty when absent
-  std::string_view entity_id;    // empty when absent
+  double timestamp = 0;         // event time, Unix seconds
+  std::string_view model;       // routing field; empty when absent
+  std::string_view version;     // "unknown" when absent
+  std::string_view request_id;  // empty when absent
+  std::string_view entity_id;   // empty when absent
   bool has_latency = false;
   double latency_seconds = 0;
-  bool ok = true;                // status absent or "ok"
-  std::string_view status;       // raw status when !ok
+  bool ok = true;           // status absent or "ok"
+  std::string_view status;  // raw status when !ok
   // Binary: score in [0,1] (has_score). Multiclass: probabilities (class order of
   // ModelConfig::classes). Regression: prediction.
   bool has_score = false;

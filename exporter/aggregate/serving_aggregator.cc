@@ -1,0 +1,320 @@
+#include "exporter/aggregate/serving_aggregator.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <utility>
+
+namespace modelwatch {
+
+std::vector<double> DefaultLatencyBuckets() { return {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}; }
+
+std::vector<double> DefaultFeatureBuckets() { return {-1000, -100, -10, -1, 0, 1, 10, 100, 1000}; }
+
+namespace {
+
+std::vector<double> ScoreBuckets() {
+  std::vector<double> b;
+  for (int i = 1; i <= 20; ++i) b.push_back(i / 20.0);
+  return b;
+}
+
+prometheus::MetricFamily& Family(std::vector<prometheus::MetricFamily>& out, std::string name,
+                                 std::string help, prometheus::MetricType type) {
+  out.push_back(prometheus::MetricFamily{std::move(name), std::move(help), type, {}});
+  return out.back();
+}
+
+prometheus::ClientMetric& Metric(prometheus::MetricFamily& family,
+                                 std::vector<prometheus::ClientMetric::Label> labels) {
+  family.metric.emplace_back();
+  family.metric.back().label = std::move(labels);
+  return family.metric.back();
+}
+
+std::vector<std::uint64_t> CountsFromJson(const nlohmann::json& j) {
+  std::vector<std::uint64_t> v;
+  if (!j.is_array()) return v;
+  for (const auto& e : j) v.push_back(e.is_number_unsigned() ? e.get<std::uint64_t>() : 0);
+  return v;
+}
+
+}  // namespace
+
+PlainHistogram::PlainHistogram(std::vector<double> b)
+    : bounds(std::move(b)), counts(bounds.size() + 1, 0) {}
+
+void PlainHistogram::Observe(double v) {
+  // lower_bound: the first bound >= v, so a value equal to a bound lands in that bucket (le).
+  auto it = std::lower_bound(bounds.begin(), bounds.end(), v);
+  ++counts[static_cast<std::size_t>(it - bounds.begin())];
+  sum += v;
+  ++count;
+}
+
+void PlainHistogram::Fill(prometheus::ClientMetric& metric) const {
+  metric.histogram.sample_count = count;
+  metric.histogram.sample_sum = sum;
+  metric.histogram.bucket.clear();
+  std::uint64_t cumulative = 0;
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    cumulative += counts[i];
+    double upper = i < bounds.size() ? bounds[i] : std::numeric_limits<double>::infinity();
+    metric.histogram.bucket.push_back({cumulative, upper});
+  }
+}
+
+nlohmann::json PlainHistogram::Save() const {
+  return {{"bounds", bounds}, {"counts", counts}, {"sum", sum}, {"count", count}};
+}
+
+bool PlainHistogram::Restore(const nlohmann::json& j) {
+  if (!j.is_object() || !j.contains("bounds") || !j["bounds"].is_array()) return false;
+  std::vector<double> saved;
+  for (const auto& e : j["bounds"]) {
+    if (!e.is_number()) return false;
+    saved.push_back(e.get<double>());
+  }
+  if (saved != bounds) return false;
+  std::vector<std::uint64_t> c = CountsFromJson(j.value("counts", nlohmann::json()));
+  if (c.size() != counts.size()) return false;
+  counts = std::move(c);
+  sum = j.value("sum", 0.0);
+  count = j.value("count", std::uint64_t{0});
+  return true;
+}
+
+ServingAggregator::ServingAggregator(const ModelConfig& config, std::vector<double> latency_buckets)
+    : model_(config.name),
+      task_(config.task),
+      latency_buckets_(std::move(latency_buckets)),
+      versions_(static_cast<std::size_t>(std::max(1, config.max_versions))),
+      error_types_(static_cast<std::size_t>(std::max(1, config.max_error_types))),
+      classes_(static_cast<std::size_t>(std::max(1, config.max_classes))) {
+  feature_slot_.assign(config.features.size(), -1);
+  for (std::size_t i = 0; i < config.features.size(); ++i) {
+    const FeatureConfig& f = config.features[i];
+    if (!f.histogram || f.pii || f.type != FeatureType::kNumeric) continue;
+    feature_slot_[i] = static_cast<int>(feature_histograms_.size());
+    feature_histograms_.push_back({i, f.name, PlainHistogram(DefaultFeatureBuckets())});
+  }
+  // Multiclass class names are known up front: give them their indexes in config order.
+  for (const std::string& c : config.classes) classes_.Intern(c, nullptr);
+}
+
+void ServingAggregator::Bump(std::vector<std::uint64_t>& v, std::size_t i) {
+  if (v.size() <= i) v.resize(i + 1, 0);
+  ++v[i];
+}
+
+ServingAggregator::VersionStats& ServingAggregator::StatsFor(std::string_view version) {
+  bool overflowed = false;
+  std::size_t i = versions_.Intern(version, &overflowed);
+  if (overflowed) ++overflow_versions_;
+  while (stats_.size() <= i) {
+    VersionStats s;
+    s.version = versions_.Name(stats_.size());
+    s.latency = PlainHistogram(latency_buckets_);
+    s.score = PlainHistogram(ScoreBuckets());
+    stats_.push_back(std::move(s));
+  }
+  return stats_[i];
+}
+
+void ServingAggregator::Observe(const Record& record) {
+  VersionStats& s = StatsFor(record.version);
+  ++s.predictions;
+  if (!record.ok) {
+    bool overflowed = false;
+    std::size_t e = error_types_.Intern(record.status, &overflowed);
+    if (overflowed) ++overflow_error_types_;
+    Bump(s.errors, e);
+  }
+  if (record.has_latency) s.latency.Observe(record.latency_seconds);
+  if (record.has_score && task_ == Task::kBinaryClassification) s.score.Observe(record.score);
+  if (!record.predicted_class.empty() && task_ != Task::kRegression) {
+    bool overflowed = false;
+    std::size_t c = classes_.Intern(record.predicted_class, &overflowed);
+    if (overflowed) ++overflow_classes_;
+    Bump(s.classes, c);
+  }
+  if (!feature_histograms_.empty()) {
+    const std::size_t n = std::min(record.features.size(), feature_slot_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (feature_slot_[i] < 0) continue;
+      const FeatureValue& v = record.features[i];
+      if (v.kind != FeatureValue::Kind::kNumber || !std::isfinite(v.number)) continue;
+      feature_histograms_[static_cast<std::size_t>(feature_slot_[i])].histogram.Observe(v.number);
+    }
+  }
+}
+
+void ServingAggregator::SetFeatureBuckets(std::size_t index, std::vector<double> edges) {
+  if (index >= feature_slot_.size() || feature_slot_[index] < 0) return;
+  std::vector<double> clean;
+  for (double e : edges) {
+    if (std::isfinite(e) && (clean.empty() || e > clean.back())) clean.push_back(e);
+  }
+  if (clean.empty()) clean = DefaultFeatureBuckets();
+  PlainHistogram& h = feature_histograms_[static_cast<std::size_t>(feature_slot_[index])].histogram;
+  if (h.bounds == clean) return;
+  h = PlainHistogram(std::move(clean));
+}
+
+void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  auto& predictions =
+      Family(out, "model_predictions_total",
+             "Accepted prediction records, error statuses included.", MetricType::Counter);
+  auto& errors = Family(out, "model_prediction_errors_total",
+                        "Accepted prediction records whose status was not ok, by status.",
+                        MetricType::Counter);
+  auto& latency = Family(out, "model_request_duration_seconds",
+                         "Request latency logged with each prediction.", MetricType::Histogram);
+  for (const VersionStats& s : stats_) {
+    Metric(predictions, {{"model", model_}, {"version", s.version}}).counter.value =
+        static_cast<double>(s.predictions);
+    for (std::size_t e = 0; e < s.errors.size(); ++e) {
+      if (s.errors[e] == 0) continue;
+      Metric(errors,
+             {{"error_type", error_types_.Name(e)}, {"model", model_}, {"version", s.version}})
+          .counter.value = static_cast<double>(s.errors[e]);
+    }
+    s.latency.Fill(Metric(latency, {{"model", model_}, {"version", s.version}}));
+  }
+  if (task_ == Task::kBinaryClassification) {
+    auto& score = Family(out, "model_prediction_score",
+                         "Binary classifier scores, 20 bins on [0,1].", MetricType::Histogram);
+    for (const VersionStats& s : stats_) {
+      s.score.Fill(Metric(score, {{"model", model_}, {"version", s.version}}));
+    }
+  }
+  if (task_ != Task::kRegression) {
+    auto& classes = Family(out, "model_predicted_class_total", "Predictions by predicted class.",
+                           MetricType::Counter);
+    for (const VersionStats& s : stats_) {
+      for (std::size_t c = 0; c < s.classes.size(); ++c) {
+        if (s.classes[c] == 0) continue;
+        Metric(classes, {{"class", classes_.Name(c)}, {"model", model_}, {"version", s.version}})
+            .counter.value = static_cast<double>(s.classes[c]);
+      }
+    }
+  }
+  if (!feature_histograms_.empty()) {
+    auto& features = Family(out, "model_feature_value",
+                            "Values of opt-in numeric features; buckets are the baseline's bin "
+                            "edges when a baseline is loaded.",
+                            MetricType::Histogram);
+    for (const FeatureHistogram& f : feature_histograms_) {
+      f.histogram.Fill(Metric(features, {{"feature", f.name}, {"model", model_}}));
+    }
+  }
+  auto& overflow = Family(out, "modelwatch_cardinality_overflow_total",
+                          "Records whose label value was replaced by __other__ because a "
+                          "cardinality limit (max_versions, max_classes, max_error_types) was "
+                          "reached.",
+                          MetricType::Counter);
+  Metric(overflow, {{"label", "class"}, {"model", model_}}).counter.value =
+      static_cast<double>(overflow_classes_);
+  Metric(overflow, {{"label", "error_type"}, {"model", model_}}).counter.value =
+      static_cast<double>(overflow_error_types_);
+  Metric(overflow, {{"label", "version"}, {"model", model_}}).counter.value =
+      static_cast<double>(overflow_versions_);
+}
+
+nlohmann::json ServingAggregator::SaveState() const {
+  nlohmann::json versions = nlohmann::json::array();
+  for (const VersionStats& s : stats_) {
+    nlohmann::json errors = nlohmann::json::object();
+    for (std::size_t e = 0; e < s.errors.size(); ++e) {
+      if (s.errors[e] > 0) errors[error_types_.Name(e)] = s.errors[e];
+    }
+    nlohmann::json classes = nlohmann::json::object();
+    for (std::size_t c = 0; c < s.classes.size(); ++c) {
+      if (s.classes[c] > 0) classes[classes_.Name(c)] = s.classes[c];
+    }
+    versions.push_back({{"version", s.version},
+                        {"predictions", s.predictions},
+                        {"errors", errors},
+                        {"classes", classes},
+                        {"latency", s.latency.Save()},
+                        {"score", s.score.Save()}});
+  }
+  nlohmann::json features = nlohmann::json::object();
+  for (const FeatureHistogram& f : feature_histograms_) features[f.name] = f.histogram.Save();
+  return {{"versions", versions},
+          {"features", features},
+          {"overflow",
+           {{"version", overflow_versions_},
+            {"class", overflow_classes_},
+            {"error_type", overflow_error_types_}}}};
+}
+
+Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
+  if (!state.is_object() || !state.contains("versions") || !state["versions"].is_array()) {
+    return MakeError("serving state of model " + model_ + ": malformed");
+  }
+  try {
+    stats_.clear();
+    for (const auto& v : state["versions"]) {
+      const std::string name = v.at("version").get<std::string>();
+      std::size_t i = versions_.Force(name);
+      while (stats_.size() <= i) {
+        VersionStats s;
+        s.version = versions_.Name(stats_.size());
+        s.latency = PlainHistogram(latency_buckets_);
+        s.score = PlainHistogram(ScoreBuckets());
+        stats_.push_back(std::move(s));
+      }
+      VersionStats& s = stats_[i];
+      s.predictions = v.value("predictions", std::uint64_t{0});
+      const nlohmann::json errors = v.value("errors", nlohmann::json::object());
+      for (auto it = errors.begin(); it != errors.end(); ++it) {
+        std::size_t e = error_types_.Force(it.key());
+        if (s.errors.size() <= e) s.errors.resize(e + 1, 0);
+        s.errors[e] = it.value().get<std::uint64_t>();
+      }
+      const nlohmann::json classes = v.value("classes", nlohmann::json::object());
+      for (auto it = classes.begin(); it != classes.end(); ++it) {
+        std::size_t c = classes_.Force(it.key());
+        if (s.classes.size() <= c) s.classes.resize(c + 1, 0);
+        s.classes[c] = it.value().get<std::uint64_t>();
+      }
+      s.latency.Restore(v.value("latency", nlohmann::json()));
+      s.score.Restore(v.value("score", nlohmann::json()));
+    }
+    const nlohmann::json features = state.value("features", nlohmann::json::object());
+    for (FeatureHistogram& f : feature_histograms_) {
+      if (features.contains(f.name)) f.histogram.Restore(features[f.name]);
+    }
+    const nlohmann::json overflow = state.value("overflow", nlohmann::json::object());
+    overflow_versions_ = overflow.value("version", std::uint64_t{0});
+    overflow_classes_ = overflow.value("class", std::uint64_t{0});
+    overflow_error_types_ = overflow.value("error_type", std::uint64_t{0});
+  } catch (const nlohmann::json::exception& e) {
+    return MakeError("serving state of model " + model_ + ": " + e.what());
+  }
+  return {};
+}
+
+std::uint64_t ServingAggregator::predictions() const {
+  std::uint64_t n = 0;
+  for (const VersionStats& s : stats_) n += s.predictions;
+  return n;
+}
+
+std::uint64_t ServingAggregator::errors() const {
+  std::uint64_t n = 0;
+  for (const VersionStats& s : stats_) {
+    for (std::uint64_t e : s.errors) n += e;
+  }
+  return n;
+}
+
+std::vector<std::string> ServingAggregator::Versions() const {
+  std::vector<std::string> v;
+  for (const VersionStats& s : stats_) v.push_back(s.version);
+  return v;
+}
+
+}  // namespace modelwatch

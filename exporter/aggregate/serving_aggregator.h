@@ -1,0 +1,119 @@
+// Per-model serving metrics: predictions, errors, latency, score, predicted classes and the
+// opt-in feature-value histograms, counted from accepted records.
+#ifndef MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
+#define MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
+
+#include <prometheus/metric_family.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "exporter/aggregate/label_index.h"
+#include "exporter/parse/record.h"
+
+namespace modelwatch {
+
+// The label value cardinality guards send new values to once a limit is reached.
+inline constexpr std::string_view kOverflowLabel = "__other__";
+
+// Default model_request_duration_seconds buckets (seconds).
+std::vector<double> DefaultLatencyBuckets();
+
+// Buckets of model_feature_value when no baseline gives bin edges.
+std::vector<double> DefaultFeatureBuckets();
+
+// A classic Prometheus histogram as plain counters. Bucket i counts values v with
+// bounds[i-1] < v <= bounds[i]; the last bucket is +Inf.
+struct PlainHistogram {
+  std::vector<double> bounds;         // ascending, finite, no +Inf
+  std::vector<std::uint64_t> counts;  // bounds.size() + 1
+  double sum = 0;
+  std::uint64_t count = 0;
+
+  explicit PlainHistogram(std::vector<double> b = {});
+  void Observe(double v);
+  // Fills a ClientMetric's histogram with cumulative buckets, +Inf included.
+  void Fill(prometheus::ClientMetric& metric) const;
+  nlohmann::json Save() const;
+  // Restores counts when the saved bounds equal ours; returns false (no change) otherwise.
+  bool Restore(const nlohmann::json& j);
+};
+
+// Counts the serving metrics of one model, per version.
+//
+// Memory is bounded by the model's cardinality guards (max_versions, max_classes,
+// max_error_types): label values past a limit are counted under "__other__", and how often
+// that happened under modelwatch_cardinality_overflow_total.
+//
+// Not thread-safe: the owner serialises Observe(), Collect() and the state calls.
+class ServingAggregator {
+ public:
+  // Copies what it needs from `config`. `latency_buckets` in seconds, ascending.
+  ServingAggregator(const ModelConfig& config, std::vector<double> latency_buckets);
+
+  // Counts one accepted record (SPEC counting rules: every accepted record is a prediction;
+  // a non-ok status is also an error labelled by its value).
+  void Observe(const Record& record);
+
+  // Uses `edges` (ascending bin edges, e.g. the baseline's) as the model_feature_value
+  // buckets of feature `index` (ModelConfig::features order). Existing counts of that
+  // feature are kept when the edges are unchanged and reset otherwise.
+  void SetFeatureBuckets(std::size_t index, std::vector<double> edges);
+
+  // Appends model_predictions_total, model_prediction_errors_total,
+  // model_request_duration_seconds, model_prediction_score, model_predicted_class_total,
+  // model_feature_value and modelwatch_cardinality_overflow_total families for this model.
+  // Families may share names with other models' families; the caller merges them.
+  void Collect(std::vector<prometheus::MetricFamily>& out) const;
+
+  nlohmann::json SaveState() const;
+  // Restores counts saved by SaveState(). Histograms whose buckets changed start empty.
+  Result<void> RestoreState(const nlohmann::json& state);
+
+  const std::string& model() const { return model_; }
+  std::uint64_t predictions() const;
+  std::uint64_t errors() const;
+  // Versions seen, in order of first appearance.
+  std::vector<std::string> Versions() const;
+
+ private:
+  struct VersionStats {
+    std::string version;
+    std::uint64_t predictions = 0;
+    std::vector<std::uint64_t> errors;   // by error_types_ index
+    std::vector<std::uint64_t> classes;  // by classes_ index
+    PlainHistogram latency;
+    PlainHistogram score;
+  };
+  struct FeatureHistogram {
+    std::size_t index = 0;  // in config features
+    std::string name;
+    PlainHistogram histogram;
+  };
+
+  VersionStats& StatsFor(std::string_view version);
+  static void Bump(std::vector<std::uint64_t>& v, std::size_t i);
+
+  std::string model_;
+  Task task_;
+  std::vector<double> latency_buckets_;
+  LabelIndex versions_;
+  LabelIndex error_types_;
+  LabelIndex classes_;
+  std::vector<VersionStats> stats_;  // by versions_ index
+  std::vector<FeatureHistogram> feature_histograms_;
+  std::vector<int> feature_slot_;  // config feature index -> feature_histograms_ index or -1
+  std::uint64_t overflow_versions_ = 0;
+  std::uint64_t overflow_classes_ = 0;
+  std::uint64_t overflow_error_types_ = 0;
+};
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_

@@ -1,0 +1,147 @@
+#include "exporter/http/http_server.h"
+
+#include <CivetServer.h>
+#include <civetweb.h>
+#include <prometheus/exposer.h>
+
+#include <atomic>
+#include <cstring>
+#include <stdexcept>
+
+namespace modelwatch {
+
+struct HttpServer::Impl {
+  HttpOptions options;
+  HttpHandlers handlers;
+  std::shared_ptr<prometheus::Collectable> metrics;
+  std::unique_ptr<BasicAuthChecker> auth;
+  CivetCallbacks callbacks;
+  std::unique_ptr<prometheus::Exposer> exposer;
+};
+
+namespace {
+
+// civetweb's begin_request has no user pointer that the Exposer leaves to us; one server per
+// process is all the exporter runs.
+std::atomic<HttpServer::Impl*> g_server{nullptr};
+
+void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
+          const std::string& body, const char* extra_headers = "") {
+  mg_printf(conn,
+            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+            "Cache-Control: no-cache\r\n%sConnection: close\r\n\r\n",
+            status, reason, content_type, body.size(), extra_headers);
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (info != nullptr && info->request_method != nullptr &&
+      std::strcmp(info->request_method, "HEAD") == 0) {
+    return;
+  }
+  mg_write(conn, body.data(), body.size());
+}
+
+int BeginRequest(mg_connection* conn) {
+  HttpServer::Impl* s = g_server.load();
+  const mg_request_info* info = mg_get_request_info(conn);
+  if (s == nullptr || info == nullptr || info->local_uri == nullptr) return 0;
+  if (s->auth && s->auth->enabled()) {
+    const char* header = mg_get_header(conn, "Authorization");
+    std::string user, password;
+    if (header == nullptr || !ParseBasicAuthorization(header, user, password) ||
+        !s->auth->Check(user, password)) {
+      Send(conn, 401, "Unauthorized", "text/plain; charset=utf-8", "Unauthorized\n",
+           "WWW-Authenticate: Basic realm=\"modelwatch\"\r\n");
+      return 401;
+    }
+  }
+  const std::string uri = info->local_uri;
+  if (uri == s->options.telemetry_path) return 0;  // the Exposer's handler
+  if (uri == "/-/healthy") {
+    Send(conn, 200, "OK", "text/plain; charset=utf-8", "Healthy\n");
+    return 200;
+  }
+  if (uri == "/-/ready") {
+    if (s->handlers.ready && s->handlers.ready()) {
+      Send(conn, 200, "OK", "text/plain; charset=utf-8", "Ready\n");
+      return 200;
+    }
+    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8", "Not ready\n");
+    return 503;
+  }
+  if (uri == "/" && s->handlers.landing_page) {
+    Send(conn, 200, "OK", "text/html; charset=utf-8", s->handlers.landing_page());
+    return 200;
+  }
+  Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "Not found\n");
+  return 404;
+}
+
+}  // namespace
+
+Result<std::string> ToCivetListeningPorts(const std::string& listen_address) {
+  auto colon = listen_address.rfind(':');
+  if (colon == std::string::npos) {
+    return MakeError("--web.listen-address \"" + listen_address + "\" must be [host]:port");
+  }
+  std::string host = listen_address.substr(0, colon);
+  std::string port = listen_address.substr(colon + 1);
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
+      port.size() > 5) {
+    return MakeError("--web.listen-address \"" + listen_address + "\": bad port");
+  }
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
+    return MakeError("--web.listen-address \"" + listen_address +
+                     "\": IPv6 addresses are not supported");
+  }
+  if (host.empty() || host == "0.0.0.0") return port;
+  return host + ":" + port;
+}
+
+HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+HttpServer::~HttpServer() {
+  impl_->exposer.reset();
+  g_server.store(nullptr);
+}
+
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(
+    HttpOptions options, std::shared_ptr<prometheus::Collectable> metrics, HttpHandlers handlers) {
+  if (options.web_config.has_tls) {
+    return MakeError(
+        "TLS is not supported by this build (tls_server_config in " + options.web_config.file +
+        "): the civetweb library it uses cannot serve HTTPS with OpenSSL 3; terminate TLS in a "
+        "proxy in front of the exporter, or remove tls_server_config");
+  }
+  if (options.telemetry_path.empty() || options.telemetry_path[0] != '/' ||
+      options.telemetry_path == "/" || options.telemetry_path == "/-/healthy" ||
+      options.telemetry_path == "/-/ready") {
+    return MakeError("--web.telemetry-path \"" + options.telemetry_path +
+                     "\" must be a path such as /metrics");
+  }
+  auto ports = ToCivetListeningPorts(options.listen_address);
+  if (!ports) return tl::unexpected(ports.error());
+  auto impl = std::make_unique<Impl>();
+  impl->options = std::move(options);
+  impl->handlers = std::move(handlers);
+  impl->metrics = std::move(metrics);
+  impl->auth = std::make_unique<BasicAuthChecker>(impl->options.web_config.basic_auth_users);
+  impl->callbacks.begin_request = &BeginRequest;
+  Impl* expected = nullptr;
+  if (!g_server.compare_exchange_strong(expected, impl.get())) {
+    return MakeError("an HTTP server is already running in this process");
+  }
+  try {
+    impl->exposer = std::make_unique<prometheus::Exposer>(
+        std::vector<std::string>{"listening_ports", *ports, "num_threads",
+                                 std::to_string(impl->options.threads), "enable_keep_alive", "no"},
+        &impl->callbacks);
+    impl->exposer->RegisterCollectable(impl->metrics, impl->options.telemetry_path);
+  } catch (const std::exception& e) {
+    g_server.store(nullptr);
+    return MakeError("cannot listen on " + impl->options.listen_address + ": " + e.what());
+  }
+  return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
+}
+
+std::vector<int> HttpServer::ListeningPorts() const { return impl_->exposer->GetListeningPorts(); }
+
+}  // namespace modelwatch

@@ -1,0 +1,792 @@
+#include "exporter/parse/record_parser.h"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <unordered_map>
+#include <utility>
+
+namespace modelwatch {
+
+namespace ondemand = simdjson::ondemand;
+
+const char* RejectReasonName(RejectReason reason) {
+  switch (reason) {
+    case RejectReason::kInvalidJson:
+      return "invalid_json";
+    case RejectReason::kMissingField:
+      return "missing_field";
+    case RejectReason::kBadType:
+      return "bad_type";
+    case RejectReason::kBadValue:
+      return "bad_value";
+    case RejectReason::kBadTimestamp:
+      return "bad_timestamp";
+    case RejectReason::kTooLong:
+      return "too_long";
+    case RejectReason::kUnknownModel:
+      return "unknown_model";
+  }
+  return "unknown";
+}
+
+namespace {
+
+bool ReadDigits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (std::size_t i = pos; i < pos + n; ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    v = v * 10 + (s[i] - '0');
+  }
+  out = v;
+  return true;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
+  y -= m <= 2;
+  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const unsigned yoe = static_cast<unsigned>(y - era * 400);
+  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
+}
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)) return 29;
+  return kDays[m - 1];
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::optional<double> ParseFullDouble(std::string_view s) {
+  double v = 0;
+  const char* end = s.data() + s.size();
+  auto [ptr, ec] = std::from_chars(s.data(), end, v);
+  if (ec != std::errc() || ptr != end || s.empty()) return std::nullopt;
+  return v;
+}
+
+// Sentinels the NaN/Infinity rewrite puts in place of bare tokens. Each is a JSON string
+// whose unescaped form starts with a NUL byte, which no sane log writes.
+constexpr std::string_view kNanToken = "\"\\u0000NaN\"";
+constexpr std::string_view kInfToken = "\"\\u0000Inf\"";
+constexpr std::string_view kNegInfToken = "\"\\u0000-Inf\"";
+constexpr std::string_view kNanValue{"\0NaN", 4};
+constexpr std::string_view kInfValue{"\0Inf", 4};
+constexpr std::string_view kNegInfValue{"\0-Inf", 5};
+
+}  // namespace
+
+std::optional<double> ParseRfc3339(std::string_view s) {
+  int year, month, day, hour, minute, second;
+  if (s.size() < 20) return std::nullopt;
+  if (!ReadDigits(s, 0, 4, year) || s[4] != '-' || !ReadDigits(s, 5, 2, month) || s[7] != '-' ||
+      !ReadDigits(s, 8, 2, day)) {
+    return std::nullopt;
+  }
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return std::nullopt;
+  if (!ReadDigits(s, 11, 2, hour) || s[13] != ':' || !ReadDigits(s, 14, 2, minute) ||
+      s[16] != ':' || !ReadDigits(s, 17, 2, second)) {
+    return std::nullopt;
+  }
+  if (month < 1 || month > 12 || day < 1 || day > DaysInMonth(year, month) || hour > 23 ||
+      minute > 59 || second > 60) {
+    return std::nullopt;
+  }
+  std::size_t pos = 19;
+  double fraction = 0;
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    double scale = 0.1;
+    std::size_t digits = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      fraction += (s[pos] - '0') * scale;
+      scale /= 10;
+      ++pos;
+      ++digits;
+    }
+    if (digits == 0) return std::nullopt;
+  }
+  if (pos >= s.size()) return std::nullopt;
+  int offset_seconds = 0;
+  if (s[pos] == 'Z' || s[pos] == 'z') {
+    ++pos;
+  } else if (s[pos] == '+' || s[pos] == '-') {
+    int oh, om;
+    if (!ReadDigits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
+        !ReadDigits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+      return std::nullopt;
+    }
+    offset_seconds = (oh * 3600 + om * 60) * (s[pos] == '-' ? -1 : 1);
+    pos += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (pos != s.size()) return std::nullopt;
+  std::int64_t days = DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
+  double t =
+      static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds);
+  return t + fraction;
+}
+
+std::optional<double> EpochToSeconds(double value) {
+  if (!std::isfinite(value) || value < 0) return std::nullopt;
+  if (value >= 1e11) return value / 1000.0;
+  return value;
+}
+
+std::string_view FormatNumber(double value, std::array<char, 32>& buf) {
+  char* begin = buf.data();
+  char* end = buf.data() + buf.size();
+  std::to_chars_result r;
+  if (std::isfinite(value) && value == std::trunc(value) && std::fabs(value) < 1e15) {
+    r = std::to_chars(begin, end, static_cast<long long>(value));
+  } else {
+    r = std::to_chars(begin, end, value);
+  }
+  if (r.ec != std::errc()) return {};
+  return std::string_view(begin, static_cast<std::size_t>(r.ptr - begin));
+}
+
+// The per-model view of the field mapping, precomputed once.
+struct RecordParser::Schema {
+  enum Slot {
+    kNone,
+    kModel,
+    kTimestamp,
+    kRequestId,
+    kEntityId,
+    kVersion,
+    kScore,
+    kProbabilities,
+    kPrediction,
+    kLatency,
+    kStatus,
+    kFeatures,
+    kSegment,
+  };
+  const ModelConfig* config = nullptr;
+  std::vector<std::pair<std::string, Slot>> fields;
+  std::unordered_map<std::string_view, int> feature_index;  // keys view config->features
+  std::unordered_map<std::string_view, int> class_index;    // keys view config->classes
+
+  explicit Schema(const ModelConfig* c) : config(c) {
+    const FieldMap& f = c->source.fields;
+    fields = {{f.model, kModel},
+              {f.timestamp, kTimestamp},
+              {f.request_id, kRequestId},
+              {f.entity_id, kEntityId},
+              {f.version, kVersion},
+              {f.score, kScore},
+              {f.probabilities, kProbabilities},
+              {f.prediction, kPrediction},
+              {f.latency_ms, kLatency},
+              {f.status, kStatus},
+              {f.features, kFeatures},
+              {f.segment, kSegment}};
+    for (std::size_t i = 0; i < c->features.size(); ++i) {
+      feature_index.emplace(c->features[i].name, static_cast<int>(i));
+    }
+    for (std::size_t i = 0; i < c->classes.size(); ++i) {
+      class_index.emplace(c->classes[i], static_cast<int>(i));
+    }
+  }
+
+  Slot Lookup(std::string_view key) const {
+    for (const auto& [name, slot] : fields) {
+      if (name == key) return slot;
+    }
+    return kNone;
+  }
+  std::string_view FieldName(Slot slot) const {
+    for (const auto& [name, s] : fields) {
+      if (s == slot) return name;
+    }
+    return {};
+  }
+};
+
+struct RecordParser::Impl {
+  ondemand::parser parser;
+  std::string padded;     // the line plus SIMDJSON_PADDING bytes
+  std::string rewritten;  // the line with bare NaN/Infinity tokens replaced
+  bool did_rewrite = false;
+  std::size_t max_line_bytes = 0;
+  // Text of numbers printed as label values (classes, categorical features, versions).
+  std::vector<std::array<char, 32>> number_text;
+  std::size_t next_number_text = 0;
+
+  std::string_view NumberText(double v) {
+    if (next_number_text >= number_text.size()) return {};
+    return FormatNumber(v, number_text[next_number_text++]);
+  }
+
+  // Replaces bare NaN / Infinity / -Infinity tokens outside strings by sentinel strings.
+  // Returns false (nothing to do) when there are none.
+  bool Rewrite(std::string_view line) {
+    if (line.find("NaN") == std::string_view::npos &&
+        line.find("Infinity") == std::string_view::npos) {
+      return false;
+    }
+    rewritten.clear();
+    bool in_string = false;
+    bool changed = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      char c = line[i];
+      if (in_string) {
+        rewritten.push_back(c);
+        if (c == '\\' && i + 1 < line.size()) {
+          rewritten.push_back(line[++i]);
+        } else if (c == '"') {
+          in_string = false;
+        }
+        continue;
+      }
+      std::string_view rest = line.substr(i);
+      if (c == '"') {
+        in_string = true;
+        rewritten.push_back(c);
+      } else if (rest.substr(0, 3) == "NaN") {
+        rewritten.append(kNanToken);
+        i += 2;
+        changed = true;
+      } else if (rest.substr(0, 8) == "Infinity") {
+        rewritten.append(kInfToken);
+        i += 7;
+        changed = true;
+      } else if (rest.substr(0, 9) == "-Infinity") {
+        rewritten.append(kNegInfToken);
+        i += 8;
+        changed = true;
+      } else {
+        rewritten.push_back(c);
+      }
+    }
+    return changed;
+  }
+};
+
+RecordParser::RecordParser(std::vector<const ModelConfig*> models) : impl_(new Impl) {
+  std::size_t max_features = 0;
+  for (const ModelConfig* m : models) {
+    schemas_.push_back(std::make_unique<Schema>(m));
+    impl_->max_line_bytes = std::max(impl_->max_line_bytes, m->source.max_line_bytes);
+    max_features = std::max(max_features, m->features.size());
+  }
+  impl_->number_text.resize(max_features + 64);
+  record_.features.reserve(max_features);
+  record_.probabilities.reserve(16);
+  record_.segment.reserve(8);
+}
+
+RecordParser::~RecordParser() = default;
+
+std::size_t RecordParser::model_count() const { return schemas_.size(); }
+
+namespace {
+
+enum class NumberStatus { kNumber, kNull, kWrongType, kInvalid };
+
+// Reads a JSON number (or a rewritten NaN/Infinity sentinel) from `v`.
+NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
+  ondemand::json_type type;
+  if (v.type().get(type)) return NumberStatus::kInvalid;
+  switch (type) {
+    case ondemand::json_type::number:
+      if (v.get_double().get(out)) return NumberStatus::kInvalid;
+      return NumberStatus::kNumber;
+    case ondemand::json_type::null:
+      if (!v.is_null()) return NumberStatus::kInvalid;
+      return NumberStatus::kNull;
+    case ondemand::json_type::string: {
+      if (!rewritten) return NumberStatus::kWrongType;
+      std::string_view s;
+      if (v.get_string().get(s)) return NumberStatus::kInvalid;
+      if (s == kNanValue) {
+        out = std::numeric_limits<double>::quiet_NaN();
+      } else if (s == kInfValue) {
+        out = std::numeric_limits<double>::infinity();
+      } else if (s == kNegInfValue) {
+        out = -std::numeric_limits<double>::infinity();
+      } else {
+        return NumberStatus::kWrongType;
+      }
+      return NumberStatus::kNumber;
+    }
+    default:
+      return NumberStatus::kWrongType;
+  }
+}
+
+}  // namespace
+
+tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) {
+  using Reject = tl::unexpected<Rejection>;
+  Impl& im = *impl_;
+  Record& r = record_;
+  if (line.size() > im.max_line_bytes) return Reject({RejectReason::kTooLong, {}});
+  // Tolerate CRLF logs.
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+
+  im.did_rewrite = im.Rewrite(line);
+  std::string_view text = im.did_rewrite ? std::string_view(im.rewritten) : line;
+  if (im.padded.size() < text.size() + simdjson::SIMDJSON_PADDING) {
+    im.padded.resize(text.size() + simdjson::SIMDJSON_PADDING + 256);
+  }
+  std::memcpy(im.padded.data(), text.data(), text.size());
+  std::memset(im.padded.data() + text.size(), ' ', simdjson::SIMDJSON_PADDING);
+  im.next_number_text = 0;
+
+  const Rejection invalid{RejectReason::kInvalidJson, {}};
+  ondemand::document doc;
+  if (im.parser.iterate(im.padded.data(), text.size(), im.padded.size()).get(doc)) {
+    return Reject(invalid);
+  }
+  ondemand::object obj;
+  if (doc.get_object().get(obj)) return Reject(invalid);
+
+  // Route shared sources by the model field before interpreting the rest.
+  std::size_t model_index = 0;
+  std::string_view routed_model;
+  if (schemas_.size() > 1) {
+    const std::string& key = schemas_[0]->config->source.fields.model;
+    ondemand::value mv;
+    auto err = obj.find_field_unordered(key).get(mv);
+    if (err == simdjson::NO_SUCH_FIELD) {
+      return Reject({RejectReason::kMissingField, schemas_[0]->FieldName(Schema::kModel)});
+    }
+    if (err) return Reject(invalid);
+    ondemand::json_type type;
+    if (mv.type().get(type)) return Reject(invalid);
+    if (type != ondemand::json_type::string) {
+      return Reject({RejectReason::kBadType, schemas_[0]->FieldName(Schema::kModel)});
+    }
+    if (mv.get_string().get(routed_model)) return Reject(invalid);
+    model_index = schemas_.size();
+    for (std::size_t i = 0; i < schemas_.size(); ++i) {
+      if (schemas_[i]->config->name == routed_model) model_index = i;
+    }
+    if (model_index == schemas_.size()) return Reject({RejectReason::kUnknownModel, {}});
+    doc.rewind();
+    if (doc.get_object().get(obj)) return Reject(invalid);
+  }
+  const Schema& schema = *schemas_[model_index];
+  const ModelConfig& config = *schema.config;
+
+  r.timestamp = 0;
+  r.model = routed_model;
+  r.version = {};
+  r.request_id = {};
+  r.entity_id = {};
+  r.has_latency = false;
+  r.latency_seconds = 0;
+  r.ok = true;
+  r.status = {};
+  r.has_score = false;
+  r.score = 0;
+  r.probabilities.clear();
+  r.has_prediction = false;
+  r.prediction = 0;
+  r.predicted_class = {};
+  r.features.assign(config.features.size(), FeatureValue{});
+  r.segment.clear();
+
+  bool has_timestamp = false;
+  bool has_probabilities = false;
+  std::string_view prediction_class;  // when `prediction` is a label (string or integer)
+  const bool rw = im.did_rewrite;
+  auto bad = [&](RejectReason reason, Schema::Slot slot) {
+    return Reject({reason, schema.FieldName(slot)});
+  };
+
+  // Reads a scalar as label text: strings as-is, numbers formatted, booleans spelled.
+  // Returns false for other types (and on invalid JSON, recorded in `json_error`).
+  bool json_error = false;
+  auto read_text = [&](ondemand::value& v, std::string_view& out) -> bool {
+    ondemand::json_type type;
+    if (v.type().get(type)) {
+      json_error = true;
+      return false;
+    }
+    switch (type) {
+      case ondemand::json_type::string:
+        if (v.get_string().get(out)) {
+          json_error = true;
+          return false;
+        }
+        if (rw && !out.empty() && out[0] == '\0') {
+          double d = 0;
+          if (out == kNanValue) return false;
+          d = out == kInfValue ? std::numeric_limits<double>::infinity()
+                               : -std::numeric_limits<double>::infinity();
+          out = im.NumberText(d);
+        }
+        return true;
+      case ondemand::json_type::number: {
+        double d;
+        if (v.get_double().get(d)) {
+          json_error = true;
+          return false;
+        }
+        out = im.NumberText(d);
+        return !out.empty();
+      }
+      case ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) {
+          json_error = true;
+          return false;
+        }
+        out = b ? "true" : "false";
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+
+  for (auto field_result : obj) {
+    ondemand::field field;
+    if (std::move(field_result).get(field)) return Reject(invalid);
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return Reject(invalid);
+    ondemand::value v = field.value();
+    Schema::Slot slot = schema.Lookup(key);
+    switch (slot) {
+      case Schema::kNone:
+        break;  // skipped by the iterator
+      case Schema::kModel: {
+        std::string_view m;
+        if (read_text(v, m)) r.model = m;
+        if (json_error) return Reject(invalid);
+        break;
+      }
+      case Schema::kTimestamp: {
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        if (type == ondemand::json_type::null) {
+          if (!v.is_null()) return Reject(invalid);
+          break;
+        }
+        if (type == ondemand::json_type::number) {
+          double d;
+          if (v.get_double().get(d)) return Reject(invalid);
+          auto t = EpochToSeconds(d);
+          if (!t) return bad(RejectReason::kBadTimestamp, slot);
+          r.timestamp = *t;
+        } else if (type == ondemand::json_type::string) {
+          std::string_view s;
+          if (v.get_string().get(s)) return Reject(invalid);
+          auto t = ParseRfc3339(s);
+          if (!t) {
+            if (auto d = ParseFullDouble(s)) t = EpochToSeconds(*d);
+          }
+          if (!t) return bad(RejectReason::kBadTimestamp, slot);
+          r.timestamp = *t;
+        } else {
+          return bad(RejectReason::kBadType, slot);
+        }
+        has_timestamp = true;
+        break;
+      }
+      case Schema::kRequestId:
+      case Schema::kEntityId:
+      case Schema::kVersion: {
+        std::string_view s;
+        bool ok = read_text(v, s);
+        if (json_error) return Reject(invalid);
+        if (!ok) {
+          bool is_null = false;
+          if (v.is_null().get(is_null) || !is_null) return bad(RejectReason::kBadType, slot);
+          break;
+        }
+        if (slot == Schema::kRequestId) r.request_id = s;
+        if (slot == Schema::kEntityId) r.entity_id = s;
+        if (slot == Schema::kVersion) r.version = s;
+        break;
+      }
+      case Schema::kScore: {
+        double d = 0;
+        switch (ReadNumber(v, rw, d)) {
+          case NumberStatus::kInvalid:
+            return Reject(invalid);
+          case NumberStatus::kWrongType:
+            return bad(RejectReason::kBadType, slot);
+          case NumberStatus::kNull:
+            break;
+          case NumberStatus::kNumber:
+            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
+            r.has_score = true;
+            r.score = d;
+            break;
+        }
+        break;
+      }
+      case Schema::kPrediction: {
+        double d = 0;
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        if (type == ondemand::json_type::string && config.task != Task::kRegression) {
+          if (v.get_string().get(prediction_class)) return Reject(invalid);
+          if (rw && !prediction_class.empty() && prediction_class[0] == '\0') {
+            return bad(RejectReason::kBadValue, slot);
+          }
+          break;
+        }
+        if (type == ondemand::json_type::boolean && config.task != Task::kRegression) {
+          bool b;
+          if (v.get_bool().get(b)) return Reject(invalid);
+          prediction_class = b ? "1" : "0";
+          break;
+        }
+        switch (ReadNumber(v, rw, d)) {
+          case NumberStatus::kInvalid:
+            return Reject(invalid);
+          case NumberStatus::kWrongType:
+            return bad(RejectReason::kBadType, slot);
+          case NumberStatus::kNull:
+            break;
+          case NumberStatus::kNumber:
+            if (!std::isfinite(d)) return bad(RejectReason::kBadValue, slot);
+            r.has_prediction = true;
+            r.prediction = d;
+            if (config.task != Task::kRegression) prediction_class = im.NumberText(d);
+            break;
+        }
+        break;
+      }
+      case Schema::kProbabilities: {
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        r.probabilities.clear();
+        std::string_view best_key;
+        double best = -1;
+        int best_index = -1;
+        if (type == ondemand::json_type::null) break;
+        if (type == ondemand::json_type::array) {
+          ondemand::array arr;
+          if (v.get_array().get(arr)) return Reject(invalid);
+          for (auto element : arr) {
+            ondemand::value ev;
+            if (std::move(element).get(ev)) return Reject(invalid);
+            double d = 0;
+            NumberStatus st = ReadNumber(ev, rw, d);
+            if (st == NumberStatus::kInvalid) return Reject(invalid);
+            if (st != NumberStatus::kNumber) return bad(RejectReason::kBadType, slot);
+            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
+            if (d > best) {
+              best = d;
+              best_index = static_cast<int>(r.probabilities.size());
+            }
+            r.probabilities.push_back(d);
+          }
+          if (!config.classes.empty() && r.probabilities.size() != config.classes.size()) {
+            return bad(RejectReason::kBadValue, slot);
+          }
+          if (best_index >= 0) {
+            best_key = config.classes.empty() ? im.NumberText(best_index)
+                                              : std::string_view(config.classes[best_index]);
+          }
+        } else if (type == ondemand::json_type::object) {
+          ondemand::object po;
+          if (v.get_object().get(po)) return Reject(invalid);
+          if (!config.classes.empty()) r.probabilities.assign(config.classes.size(), 0.0);
+          for (auto pf_result : po) {
+            ondemand::field pf;
+            if (std::move(pf_result).get(pf)) return Reject(invalid);
+            std::string_view pkey;
+            if (pf.unescaped_key().get(pkey)) return Reject(invalid);
+            ondemand::value pv = pf.value();
+            double d = 0;
+            NumberStatus st = ReadNumber(pv, rw, d);
+            if (st == NumberStatus::kInvalid) return Reject(invalid);
+            if (st != NumberStatus::kNumber) return bad(RejectReason::kBadType, slot);
+            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
+            if (config.classes.empty()) {
+              r.probabilities.push_back(d);
+            } else {
+              auto it = schema.class_index.find(pkey);
+              if (it == schema.class_index.end()) continue;  // a class the config lacks
+              r.probabilities[static_cast<std::size_t>(it->second)] = d;
+              pkey = config.classes[static_cast<std::size_t>(it->second)];
+            }
+            if (d > best) {
+              best = d;
+              best_key = pkey;
+            }
+          }
+        } else {
+          return bad(RejectReason::kBadType, slot);
+        }
+        if (r.probabilities.empty() || best_key.empty()) {
+          return bad(RejectReason::kBadValue, slot);
+        }
+        has_probabilities = true;
+        r.predicted_class = best_key;
+        break;
+      }
+      case Schema::kLatency: {
+        double d = 0;
+        switch (ReadNumber(v, rw, d)) {
+          case NumberStatus::kInvalid:
+            return Reject(invalid);
+          case NumberStatus::kWrongType:
+            return bad(RejectReason::kBadType, slot);
+          case NumberStatus::kNull:
+            break;
+          case NumberStatus::kNumber:
+            if (!(d >= 0) || !std::isfinite(d)) return bad(RejectReason::kBadValue, slot);
+            r.has_latency = true;
+            r.latency_seconds = d / 1000.0;
+            break;
+        }
+        break;
+      }
+      case Schema::kStatus: {
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        if (type == ondemand::json_type::null) {
+          if (!v.is_null()) return Reject(invalid);
+          break;
+        }
+        std::string_view s;
+        if (type == ondemand::json_type::boolean || !read_text(v, s)) {
+          if (json_error) return Reject(invalid);
+          return bad(RejectReason::kBadType, slot);
+        }
+        if (s.empty() || EqualsIgnoreCase(s, "ok")) {
+          r.ok = true;
+          r.status = {};
+        } else {
+          r.ok = false;
+          r.status = s;
+        }
+        break;
+      }
+      case Schema::kFeatures: {
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        if (type == ondemand::json_type::null) break;
+        if (type != ondemand::json_type::object) return bad(RejectReason::kBadType, slot);
+        ondemand::object fo;
+        if (v.get_object().get(fo)) return Reject(invalid);
+        for (auto ff_result : fo) {
+          ondemand::field ff;
+          if (std::move(ff_result).get(ff)) return Reject(invalid);
+          std::string_view fkey;
+          if (ff.unescaped_key().get(fkey)) return Reject(invalid);
+          auto it = schema.feature_index.find(fkey);
+          if (it == schema.feature_index.end()) continue;
+          const FeatureConfig& fc = config.features[static_cast<std::size_t>(it->second)];
+          FeatureValue& out = r.features[static_cast<std::size_t>(it->second)];
+          out = FeatureValue{};
+          if (fc.pii) continue;  // never read
+          ondemand::value fv = ff.value();
+          ondemand::json_type ft;
+          if (fv.type().get(ft)) return Reject(invalid);
+          if (fc.type == FeatureType::kNumeric) {
+            double d = 0;
+            if (ft == ondemand::json_type::boolean) {
+              bool b;
+              if (fv.get_bool().get(b)) return Reject(invalid);
+              out.kind = FeatureValue::Kind::kNumber;
+              out.number = b ? 1 : 0;
+              continue;
+            }
+            NumberStatus st = ReadNumber(fv, rw, d);
+            if (st == NumberStatus::kInvalid) return Reject(invalid);
+            if (st == NumberStatus::kNumber) {
+              if (!std::isnan(d)) {
+                out.kind = FeatureValue::Kind::kNumber;
+                out.number = d;
+              }
+            } else if (st == NumberStatus::kWrongType && ft == ondemand::json_type::string) {
+              std::string_view s;
+              if (fv.get_string().get(s)) return Reject(invalid);
+              if (auto parsed = ParseFullDouble(s); parsed && !std::isnan(*parsed)) {
+                out.kind = FeatureValue::Kind::kNumber;
+                out.number = *parsed;
+              } else if (!s.empty() && !EqualsIgnoreCase(s, "nan")) {
+                out.kind = FeatureValue::Kind::kString;
+                out.text = s;
+              }
+            }
+          } else {
+            std::string_view s;
+            bool ok = read_text(fv, s);
+            if (json_error) return Reject(invalid);
+            if (ok) {
+              out.kind = FeatureValue::Kind::kString;
+              out.text = s;
+            }
+          }
+        }
+        break;
+      }
+      case Schema::kSegment: {
+        ondemand::json_type type;
+        if (v.type().get(type)) return Reject(invalid);
+        if (type == ondemand::json_type::null) break;
+        if (type != ondemand::json_type::object) return bad(RejectReason::kBadType, slot);
+        ondemand::object so;
+        if (v.get_object().get(so)) return Reject(invalid);
+        for (auto sf_result : so) {
+          ondemand::field sf;
+          if (std::move(sf_result).get(sf)) return Reject(invalid);
+          std::string_view skey;
+          if (sf.unescaped_key().get(skey)) return Reject(invalid);
+          ondemand::value sv = sf.value();
+          std::string_view s;
+          bool ok = read_text(sv, s);
+          if (json_error) return Reject(invalid);
+          if (ok) r.segment.emplace_back(skey, s);
+        }
+        break;
+      }
+    }
+  }
+  // Anything after the object (a second document, garbage) makes the line invalid.
+  const char* trailing = nullptr;
+  if (!doc.current_location().get(trailing)) return Reject(invalid);
+
+  if (!has_timestamp) return bad(RejectReason::kMissingField, Schema::kTimestamp);
+  if (r.version.empty()) r.version = "unknown";
+  switch (config.task) {
+    case Task::kBinaryClassification:
+      if (r.ok && !r.has_score) return bad(RejectReason::kMissingField, Schema::kScore);
+      if (!prediction_class.empty()) {
+        r.predicted_class = prediction_class;
+      } else if (r.has_score) {
+        r.predicted_class = r.score >= config.threshold ? "1" : "0";
+      }
+      break;
+    case Task::kMulticlassClassification:
+      if (r.ok && !has_probabilities) {
+        return bad(RejectReason::kMissingField, Schema::kProbabilities);
+      }
+      if (!prediction_class.empty()) r.predicted_class = prediction_class;
+      break;
+    case Task::kRegression:
+      if (r.ok && !r.has_prediction) return bad(RejectReason::kMissingField, Schema::kPrediction);
+      break;
+  }
+  return model_index;
+}
+
+}  // namespace modelwatch

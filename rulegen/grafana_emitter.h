@@ -1,0 +1,56 @@
+// GrafanaEmitter: per-model Grafana dashboards, the fleet overview and Grafana's
+// file-provisioning YAML, filled from the templates in the top-level dashboards/ directory.
+//
+// Panels read the recording rules named in rulegen/series.h wherever one exists, so a
+// dashboard shows exactly what an alert evaluates; raw exporter metrics (drift gauges,
+// score histogram, self-metrics) fill in the rest. Every rate()/increase() uses
+// $__rate_interval, every panel has a unit and a description, and the dashboard's
+// description carries the "generated — do not edit" mark. See docs/dashboards.md.
+#ifndef MODELWATCH_RULEGEN_GRAFANA_EMITTER_H_
+#define MODELWATCH_RULEGEN_GRAFANA_EMITTER_H_
+
+#include <string>
+
+#include "core/config.h"
+#include "rulegen/emitter.h"
+#include "rulegen/grafana_templates.h"
+
+namespace modelwatch {
+
+// Where the generated provisioning.yml tells Grafana to find the dashboard files.
+inline constexpr const char* kGrafanaDashboardPath = "/var/lib/grafana/dashboards/modelwatch";
+
+// Stateless; thread-safe.
+class GrafanaEmitter : public Emitter {
+ public:
+  // `template_dir` holds model.json, overview.json, panels.json and provisioning.yml.
+  explicit GrafanaEmitter(std::string template_dir = DefaultDashboardTemplateDir());
+
+  const char* Name() const override { return "grafana"; }
+
+  // Adds dashboards/<model>.json for every model, dashboards/overview.json and
+  // dashboards/provisioning.yml. Throws std::runtime_error when the templates cannot be
+  // loaded (a broken installation, not a user error).
+  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+
+ private:
+  std::string template_dir_;
+};
+
+// The dashboards as JSON documents (for tests and other emitters).
+Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
+                    const DashboardTemplates& templates);
+Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templates);
+
+// Serialises a dashboard the way the emitter writes it (2-space indent, trailing newline).
+std::string DashboardText(const Json& dashboard);
+
+// For `--format=prometheus-operator`: adds one ConfigMap per dashboard already in `out`
+// (every "dashboards/*.json") as kubernetes/grafana-dashboard-<name>.yaml, labelled
+// `grafana_dashboard: "1"` so that Grafana's dashboard sidecar loads it. Call after the
+// GrafanaEmitter has run. `namespace_name` is the ConfigMaps' namespace ("" for none).
+void AddGrafanaConfigMaps(OutputFiles& out, const std::string& namespace_name = "");
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_RULEGEN_GRAFANA_EMITTER_H_

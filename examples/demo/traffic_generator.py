@@ -477,7 +477,8 @@ def run_live(args, scenario, models):
     label_share = float(scenario.get("label_share", 1.0))
     anomalies = list(scenario.get("anomalies") or [])
     names = {cfg["model"] for cfg, _ in models}
-    for a in anomalies:
+    for i, a in enumerate(anomalies):
+        a["index"] = i
         if a.get("kind") not in ANOMALY_KINDS:
             sys.exit("traffic_generator: unknown anomaly kind %r" % a.get("kind"))
         if a.get("model") not in names:
@@ -515,6 +516,8 @@ def run_live(args, scenario, models):
     tick = 0.1
     print("traffic_generator: %d models, %.0f records/s each, %.0f s, %d anomalies" %
           (len(sims), rate, duration, len(anomalies)), flush=True)
+    log_event(events, start, {"model": "", "kind": "generator", "start": 0, "end": duration},
+              "start")
     while not stop["flag"]:
         now = time.time()
         t = now - start
@@ -562,6 +565,8 @@ def run_live(args, scenario, models):
     for (m, i), a in list(active.items()):
         log_event(events, now, a, "end")
     writers.close()
+    log_event(events, now, {"model": "", "kind": "generator", "start": 0, "end": duration},
+              "end")
     if events:
         events.close()
     print("traffic_generator: stopped after %.1f s" % (now - start), flush=True)
@@ -569,7 +574,7 @@ def run_live(args, scenario, models):
 
 def log_event(events, now, a, phase):
     ev = {"time": round(now, 3), "model": a["model"], "kind": a["kind"], "phase": phase,
-          "start": a["start"], "end": a["end"]}
+          "start": a["start"], "end": a["end"], "index": a.get("index")}
     print("traffic_generator: %s %s %s" % (phase, a["kind"], a["model"]), flush=True)
     if events:
         events.write(json.dumps(ev) + "\n")

@@ -1,0 +1,279 @@
+#include "exporter/baseline/baseline_builder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <numeric>
+
+#include "exporter/drift/drift_math.h"
+#include "exporter/stats/quantile.h"
+
+namespace modelwatch {
+namespace {
+
+struct Moments {
+  double mean = 0;
+  double std = 0;
+};
+
+Moments ComputeMoments(const std::vector<double>& v) {
+  Moments m;
+  if (v.empty()) return m;
+  const double n = static_cast<double>(v.size());
+  m.mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
+  double ss = 0;
+  for (double x : v) ss += (x - m.mean) * (x - m.mean);
+  m.std = std::sqrt(ss / n);
+  return m;
+}
+
+// Standard deviation (ddof 0) of per-day values; NaN with fewer than two days.
+double DailyStd(const std::vector<double>& per_day) {
+  if (per_day.size() < 2) return std::numeric_limits<double>::quiet_NaN();
+  return ComputeMoments(per_day).std;
+}
+
+std::string CategoryText(const FeatureValue& v) {
+  if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return std::string(v.text);
+  char buf[32];
+  if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15) {
+    std::snprintf(buf, sizeof(buf), "%.0f", v.number);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.17g", v.number);
+  }
+  return buf;
+}
+
+}  // namespace
+
+bool IsPositivePrediction(const Record& record, double threshold) {
+  if (!record.predicted_class.empty()) return record.predicted_class == "1";
+  return record.has_score && record.score >= threshold;
+}
+
+NumericSummary SummariseNumeric(std::vector<double> values, int bins, int fine_quantiles) {
+  NumericSummary s;
+  if (values.empty()) return s;
+  std::sort(values.begin(), values.end());
+  s.count = static_cast<std::int64_t>(values.size());
+  s.min = values.front();
+  s.max = values.back();
+  const Moments m = ComputeMoments(values);
+  s.mean = m.mean;
+  s.std = m.std;
+  s.edges = QuantileCuts(values, bins);
+  s.counts.assign(s.edges.size() + 1, 0);
+  for (double x : values) ++s.counts[BinIndex(s.edges, x)];
+  for (auto c : s.counts) s.proportions.push_back(static_cast<double>(c) / values.size());
+
+  std::vector<double> cuts;
+  cuts.reserve(static_cast<std::size_t>(fine_quantiles) + 1 + s.edges.size());
+  for (int k = 0; k <= fine_quantiles; ++k) {
+    cuts.push_back(LinearQuantile(values, static_cast<double>(k) / fine_quantiles));
+  }
+  cuts.insert(cuts.end(), s.edges.begin(), s.edges.end());
+  std::sort(cuts.begin(), cuts.end());
+  cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+  s.fine_cuts = std::move(cuts);
+  std::vector<std::int64_t> fine_counts(s.fine_cuts.size() + 1, 0);
+  std::vector<double> fine_sums(s.fine_cuts.size() + 1, 0.0);
+  for (double x : values) {
+    const std::size_t b = BinIndex(s.fine_cuts, x);
+    ++fine_counts[b];
+    fine_sums[b] += x;
+  }
+  s.fine_mass.resize(fine_counts.size());
+  s.fine_mean.resize(fine_counts.size());
+  for (std::size_t i = 0; i < fine_counts.size(); ++i) {
+    s.fine_mass[i] = static_cast<double>(fine_counts[i]) / values.size();
+    s.fine_mean[i] = fine_counts[i] > 0 ? fine_sums[i] / fine_counts[i] : 0.0;
+  }
+  s.fine_to_coarse.resize(s.fine_mass.size());
+  for (std::size_t i = 0; i < s.fine_cuts.size(); ++i) {
+    s.fine_to_coarse[i] = static_cast<std::uint32_t>(BinIndex(s.edges, s.fine_cuts[i]));
+  }
+  s.fine_to_coarse.back() = static_cast<std::uint32_t>(s.edges.size());
+  return s;
+}
+
+CategoricalSummary SummariseCategorical(const std::unordered_map<std::string, std::int64_t>& counts,
+                                        int top, const std::vector<std::string>& fixed) {
+  CategoricalSummary s;
+  std::vector<std::pair<std::string, std::int64_t>> items(counts.begin(), counts.end());
+  for (const auto& [name, n] : items) s.count += n;
+  if (!fixed.empty()) {
+    s.categories = fixed;
+  } else {
+    std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) {
+      return a.second != b.second ? a.second > b.second : a.first < b.first;
+    });
+    for (std::size_t i = 0; i < items.size() && static_cast<int>(i) < top; ++i) {
+      s.categories.push_back(items[i].first);
+    }
+  }
+  std::int64_t kept = 0;
+  for (const auto& c : s.categories) {
+    auto it = counts.find(c);
+    const std::int64_t n = it == counts.end() ? 0 : it->second;
+    s.counts.push_back(n);
+    kept += n;
+  }
+  s.counts.push_back(s.count - kept);
+  for (auto n : s.counts) {
+    s.proportions.push_back(s.count > 0 ? static_cast<double>(n) / s.count : 0.0);
+  }
+  return s;
+}
+
+BaselineBuilder::BaselineBuilder(const ModelConfig& model, int fine_quantiles)
+    : model_(model), fine_quantiles_(std::max(fine_quantiles, 1)) {
+  for (std::size_t i = 0; i < model.features.size(); ++i) {
+    if (model.features[i].pii) continue;
+    FeatureData f;
+    f.config_index = i;
+    features_.push_back(std::move(f));
+  }
+}
+
+void BaselineBuilder::Add(const Record& r) {
+  if (records_ == 0 || r.timestamp < first_ts_) first_ts_ = r.timestamp;
+  if (records_ == 0 || r.timestamp > last_ts_) last_ts_ = r.timestamp;
+  ++records_;
+  for (auto& f : features_) {
+    const FeatureConfig& fc = model_.features[f.config_index];
+    const FeatureValue* v =
+        f.config_index < r.features.size() ? &r.features[f.config_index] : nullptr;
+    if (v == nullptr || v->kind == FeatureValue::Kind::kMissing) {
+      ++f.missing;
+      continue;
+    }
+    if (fc.type == FeatureType::kNumeric) {
+      if (v->kind != FeatureValue::Kind::kNumber || !std::isfinite(v->number)) {
+        ++f.missing;  // non-finite reference values would poison quantiles and moments
+        continue;
+      }
+      f.values.push_back(v->number);
+    } else {
+      ++f.counts[CategoryText(*v)];
+    }
+  }
+  if (!r.ok) return;
+  double confidence = NAN;
+  double entropy = NAN;
+  bool has_output = false;
+  bool positive = false;
+  switch (model_.task) {
+    case Task::kBinaryClassification:
+      if (!r.has_score) break;
+      has_output = true;
+      outputs_.push_back(r.score);
+      confidence = std::max(r.score, 1 - r.score);
+      entropy = BinaryEntropy(r.score);
+      positive = IsPositivePrediction(r, model_.threshold);
+      break;
+    case Task::kMulticlassClassification:
+      if (r.probabilities.empty() && r.predicted_class.empty()) break;
+      has_output = true;
+      if (!r.predicted_class.empty()) ++class_counts_[std::string(r.predicted_class)];
+      if (!r.probabilities.empty()) {
+        confidence = *std::max_element(r.probabilities.begin(), r.probabilities.end());
+        entropy = ClassEntropy(r.probabilities);
+      }
+      break;
+    case Task::kRegression:
+      if (!r.has_prediction || !std::isfinite(r.prediction)) break;
+      has_output = true;
+      outputs_.push_back(r.prediction);
+      break;
+  }
+  if (!has_output) return;
+  ++output_records_;
+  DayData& day = days_[static_cast<std::int64_t>(std::floor(r.timestamp / 86400.0))];
+  ++day.outputs;
+  if (positive) {
+    ++positives_;
+    ++day.positives;
+  }
+  if (!std::isnan(confidence)) {
+    confidence_.push_back(confidence);
+    entropy_.push_back(entropy);
+    day.confidence_sum += confidence;
+    day.entropy_sum += entropy;
+  }
+}
+
+Result<BaselineProfile> BaselineBuilder::Finish() const {
+  if (records_ == 0) {
+    return MakeError("no valid reference records for model " + model_.name);
+  }
+  BaselineProfile p;
+  p.model = model_.name;
+  p.task = model_.task;
+  p.records = records_;
+  p.first_timestamp = first_ts_;
+  p.last_timestamp = last_ts_;
+  p.bins = model_.drift.bins;
+  p.top_categories = model_.drift.top_categories;
+  p.fine_quantiles = fine_quantiles_;
+  for (const auto& f : features_) {
+    const FeatureConfig& fc = model_.features[f.config_index];
+    FeatureProfile fp;
+    fp.name = fc.name;
+    fp.type = fc.type;
+    fp.missing_rate = static_cast<double>(f.missing) / static_cast<double>(records_);
+    if (fc.type == FeatureType::kNumeric) {
+      fp.numeric = SummariseNumeric(f.values, p.bins, fine_quantiles_);
+    } else {
+      fp.categorical = SummariseCategorical(f.counts, p.top_categories);
+    }
+    p.features.push_back(std::move(fp));
+  }
+  PredictionProfile& pr = p.prediction;
+  pr.records = output_records_;
+  switch (model_.task) {
+    case Task::kBinaryClassification:
+      pr.kind = OutputKind::kScore;
+      break;
+    case Task::kMulticlassClassification:
+      pr.kind = OutputKind::kClass;
+      break;
+    case Task::kRegression:
+      pr.kind = OutputKind::kRegression;
+      break;
+  }
+  if (pr.kind == OutputKind::kClass) {
+    pr.classes = SummariseCategorical(class_counts_, std::max(p.top_categories, model_.max_classes),
+                                      model_.classes);
+  } else {
+    pr.numeric = SummariseNumeric(outputs_, p.bins, fine_quantiles_);
+  }
+  pr.positive_count = positives_;
+  pr.positive_rate = output_records_ > 0 ? static_cast<double>(positives_) / output_records_ : 0.0;
+  const Moments conf = ComputeMoments(confidence_);
+  const Moments ent = ComputeMoments(entropy_);
+  pr.confidence.count = pr.entropy.count = static_cast<std::int64_t>(confidence_.size());
+  pr.confidence.mean = conf.mean;
+  pr.confidence.std = conf.std;
+  pr.entropy.mean = ent.mean;
+  pr.entropy.std = ent.std;
+  std::vector<double> day_rates;
+  std::vector<double> day_conf;
+  std::vector<double> day_ent;
+  for (const auto& [day, d] : days_) {
+    if (d.outputs == 0) continue;
+    day_rates.push_back(static_cast<double>(d.positives) / d.outputs);
+    if (!confidence_.empty()) {
+      day_conf.push_back(d.confidence_sum / d.outputs);
+      day_ent.push_back(d.entropy_sum / d.outputs);
+    }
+  }
+  p.days = static_cast<int>(days_.size());
+  if (model_.task == Task::kBinaryClassification) pr.positive_rate_daily_std = DailyStd(day_rates);
+  pr.confidence.daily_std = DailyStd(day_conf);
+  pr.entropy.daily_std = DailyStd(day_ent);
+  p.id = BaselineContentId(BaselineToJson(p));
+  return p;
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,106 @@
+#include "exporter/baseline/baseline_command.h"
+
+#include <array>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+
+#include "core/config_loader.h"
+#include "core/flags.h"
+#include "exporter/baseline/baseline_builder.h"
+#include "exporter/parse/record_parser.h"
+
+namespace modelwatch {
+
+int RunBaselineCommand(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-exporter baseline --config.dir=DIR --model=NAME --input=FILE --output=FILE",
+      "Builds a model's baseline profile (bin edges, distributions, training ranges) from "
+      "reference data in the prediction-log format.",
+      {{"config.dir", "Directory of model YAML files.", "", false, true},
+       {"model", "The model to profile.", "", false, true},
+       {"input", "Reference data, JSON Lines in the prediction-log format.", "", false, true},
+       {"output", "Baseline file to write (atomically).", "", false, true}});
+  if (auto ok = flags.Parse(args); !ok) {
+    std::cerr << "modelwatch-exporter baseline: " << ok.error().ToString() << "\n"
+              << "Try --help.\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  LoadOptions options;
+  options.baseline = BaselineCheck::kAllowMissing;
+  auto config = LoadConfigDir(flags.Get("config.dir"), options);
+  if (!config) {
+    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
+    return 1;
+  }
+  const ModelConfig* model = config->Find(flags.Get("model"));
+  if (model == nullptr) {
+    std::string names;
+    for (const auto& m : config->models) names += (names.empty() ? "" : ", ") + m.name;
+    std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
+              << " (models: " << (names.empty() ? "none" : names) << ")\n";
+    return 1;
+  }
+  const std::string input_path = flags.Get("input");
+  std::ifstream input(input_path, std::ios::binary);
+  if (!input) {
+    std::cerr << input_path << ": error: cannot read: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+
+  RecordParser parser({model});
+  BaselineBuilder builder(*model);
+  std::array<std::int64_t, kRejectReasonCount> rejected{};
+  std::int64_t rejected_total = 0;
+  std::int64_t first_bad_line = 0;
+  std::string line;
+  std::int64_t line_number = 0;
+  while (std::getline(input, line)) {
+    ++line_number;
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    auto parsed = parser.Parse(line);
+    if (!parsed) {
+      ++rejected[static_cast<std::size_t>(parsed.error().reason)];
+      ++rejected_total;
+      if (first_bad_line == 0) first_bad_line = line_number;
+      continue;
+    }
+    builder.Add(parser.record());
+  }
+  if (input.bad()) {
+    std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  if (rejected_total > 0) {
+    std::cerr << input_path << ": warning: skipped " << rejected_total
+              << " invalid line(s), first at line " << first_bad_line << " (";
+    bool first = true;
+    for (int i = 0; i < kRejectReasonCount; ++i) {
+      if (rejected[static_cast<std::size_t>(i)] == 0) continue;
+      std::cerr << (first ? "" : ", ") << RejectReasonName(static_cast<RejectReason>(i)) << ": "
+                << rejected[static_cast<std::size_t>(i)];
+      first = false;
+    }
+    std::cerr << ")\n";
+  }
+  auto profile = builder.Finish();
+  if (!profile) {
+    std::cerr << input_path << ": error: " << profile.error().message << "\n";
+    return 1;
+  }
+  auto id = WriteBaselineProfile(*profile, flags.Get("output"));
+  if (!id) {
+    std::cerr << "error: " << id.error().message << "\n";
+    return 1;
+  }
+  std::cerr << "wrote baseline " << *id << " for model " << model->name << " from "
+            << profile->records << " record(s) to " << flags.Get("output") << "\n";
+  return 0;
+}
+
+}  // namespace modelwatch

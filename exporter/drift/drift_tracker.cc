@@ -1,0 +1,956 @@
+#include "exporter/drift/drift_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <map>
+
+#include "exporter/baseline/baseline_builder.h"
+#include "exporter/drift/drift_math.h"
+#include "exporter/stats/quantile.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// Degradation normalisations (docs/statistics.md, "Degradation score").
+constexpr double kSigmaSaturation = 5.0;    // a 5σ confidence drop / entropy rise → 1
+constexpr double kAnomalySaturation = 0.1;  // 10 % anomalous requests → 1
+constexpr double kErrorBudgetFactor = 10;   // error rate of 10 × the SLO's rate → 1
+constexpr double kDefaultErrorSaturation = 0.1;
+
+// Slot-level count cells before the features'.
+constexpr std::size_t kRecordsCell = 0;
+constexpr std::size_t kErrorsCell = 1;
+constexpr std::size_t kAnomalousCell = 2;
+constexpr std::size_t kFirstFeatureCell = 3;
+
+// Version block cells.
+constexpr std::size_t kOutputsCell = 0;
+constexpr std::size_t kPositivesCell = 1;
+constexpr std::size_t kConfidenceCountCell = 2;
+constexpr std::size_t kVersionFirstBinCell = 3;
+constexpr std::size_t kConfidenceSum = 0;
+constexpr std::size_t kEntropySum = 1;
+constexpr std::size_t kCorrectSum = 2;
+constexpr std::size_t kVersionFirstSum = 3;
+
+struct StringHash {
+  using is_transparent = void;
+  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+};
+using CategoryIndex = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
+
+std::uint64_t Fnv1a64(std::string_view text) {
+  std::uint64_t h = 14695981039346656037ULL;
+  for (unsigned char c : text) {
+    h ^= c;
+    h *= 1099511628211ULL;
+  }
+  return h;
+}
+
+std::string_view CategoryOf(const FeatureValue& v, std::array<char, 32>& buf) {
+  if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return v.text;
+  int n = 0;
+  if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15) {
+    n = std::snprintf(buf.data(), buf.size(), "%.0f", v.number);
+  } else {
+    n = std::snprintf(buf.data(), buf.size(), "%.17g", v.number);
+  }
+  return std::string_view(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
+
+std::vector<DriftMethod> ExportedMethods(const DriftConfig& drift, FeatureType type) {
+  std::vector<DriftMethod> all = drift.methods;
+  if (all.empty()) {
+    all = {DriftMethod::kPsi, DriftMethod::kJs, DriftMethod::kKs, DriftMethod::kWasserstein,
+           DriftMethod::kChi2};
+  }
+  std::vector<DriftMethod> out;
+  for (DriftMethod m : all) {
+    if (MethodApplies(m, type)) out.push_back(m);
+  }
+  return out;
+}
+
+CategoryIndex MakeCategoryIndex(const std::vector<std::string>& categories) {
+  CategoryIndex index;
+  for (std::size_t i = 0; i < categories.size(); ++i) {
+    index.emplace(categories[i], static_cast<std::uint32_t>(i));
+  }
+  return index;
+}
+
+std::uint32_t LookupCategory(const CategoryIndex& index, std::string_view text, std::size_t other) {
+  auto it = index.find(text);
+  return it == index.end() ? static_cast<std::uint32_t>(other) : it->second;
+}
+
+// Computes one method's value for a binned distribution, NaN when undefined.
+struct BinnedDistribution {
+  FeatureType type = FeatureType::kNumeric;
+  const NumericSummary* numeric = nullptr;          // reference, numeric
+  const CategoricalSummary* categorical = nullptr;  // reference, categorical
+  std::vector<double> counts;                       // current, per (fine) bin
+  std::vector<double> sums;                         // current, numeric: per fine bin
+};
+
+double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
+  double n = 0;
+  for (double c : d.counts) n += c;
+  if (!(n > 0)) return kNaN;
+  if (d.type == FeatureType::kCategorical) {
+    const CategoricalSummary& ref = *d.categorical;
+    std::vector<double> p(d.counts.size());
+    for (std::size_t i = 0; i < p.size(); ++i) p[i] = d.counts[i] / n;
+    switch (method) {
+      case DriftMethod::kPsi:
+        return ComputePsi(p, ref.proportions);
+      case DriftMethod::kJs:
+        return ComputeJsDistance(p, ref.proportions);
+      case DriftMethod::kChi2: {
+        std::vector<double> ref_counts(ref.counts.begin(), ref.counts.end());
+        return ComputeChi2Contingency(ref_counts, d.counts);
+      }
+      default:
+        return kNaN;
+    }
+  }
+  const NumericSummary& ref = *d.numeric;
+  switch (method) {
+    case DriftMethod::kPsi:
+    case DriftMethod::kJs: {
+      std::vector<double> p(ref.proportions.size(), 0.0);
+      for (std::size_t i = 0; i < d.counts.size(); ++i) p[ref.fine_to_coarse[i]] += d.counts[i];
+      for (double& x : p) x /= n;
+      return method == DriftMethod::kPsi ? ComputePsi(p, ref.proportions)
+                                         : ComputeJsDistance(p, ref.proportions);
+    }
+    case DriftMethod::kKs:
+    case DriftMethod::kWasserstein: {
+      std::vector<double> mass(d.counts.size());
+      std::vector<double> mean(d.counts.size());
+      for (std::size_t i = 0; i < mass.size(); ++i) {
+        mass[i] = d.counts[i] / n;
+        mean[i] = d.counts[i] > 0 ? d.sums[i] / d.counts[i] : 0.0;
+      }
+      const FineDistribution cur{ref.fine_cuts, mass, mean};
+      const FineDistribution base{ref.fine_cuts, ref.fine_mass, ref.fine_mean};
+      if (method == DriftMethod::kKs) return ComputeKsFine(cur, base);
+      if (!(ref.std > 0)) return kNaN;  // a constant reference has no scale
+      return ComputeWassersteinFine(cur, base) / ref.std;
+    }
+    default:
+      return kNaN;
+  }
+}
+
+double Clamp01(double x) {
+  if (std::isnan(x)) return 0;
+  return std::clamp(x, 0.0, 1.0);
+}
+
+}  // namespace
+
+std::string DriftSample::Label(const std::string& key) const {
+  for (const auto& [k, v] : labels) {
+    if (k == key) return v;
+  }
+  return "";
+}
+
+struct DriftTracker::FeatureTrack {
+  std::size_t config_index = 0;
+  std::string name;
+  FeatureType type = FeatureType::kNumeric;
+  const FeatureProfile* profile = nullptr;  // set when binned
+  bool binned = false;
+  std::size_t missing_cell = 0;
+  std::size_t out_of_range_cell = 0;  // numeric, binned
+  std::size_t bins_cell = 0;          // first bin's count cell
+  std::size_t bin_count = 0;
+  std::size_t sums_cell = 0;  // numeric, binned: first bin's sum cell
+  CategoryIndex categories;   // categorical, binned
+  std::vector<DriftMethod> methods;
+};
+
+struct DriftTracker::VersionLayout {
+  OutputKind kind = OutputKind::kScore;
+  bool binned = false;  // output distribution against the baseline
+  const NumericSummary* numeric = nullptr;
+  const CategoricalSummary* classes = nullptr;
+  CategoryIndex class_index;
+  std::size_t bin_count = 0;
+  std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
+  std::size_t hist_cell = 0;     // first histogram count cell
+  std::size_t hist_sum = 0;      // first histogram sum cell
+  std::size_t counts_size = 0;
+  std::size_t sums_size = 0;
+  std::vector<DriftMethod> methods;
+};
+
+struct DriftTracker::Window {
+  std::string label;
+  Seconds length{0};
+  WindowClock clock;
+  std::uint64_t late = 0;
+  std::vector<std::uint32_t> counts;                // sub_windows × slot counts
+  std::vector<double> sums;                         // sub_windows × slot sums
+  std::vector<std::vector<std::uint32_t>> vcounts;  // per version: sub_windows × block
+  std::vector<std::vector<double>> vsums;
+
+  Window(std::string l, Seconds len, int sub_windows, Seconds lateness)
+      : label(std::move(l)), length(len), clock(len, sub_windows, lateness) {}
+};
+
+struct DriftTracker::DegradationInputs {
+  std::string version;
+  double drift_ratio = 0;      // max drift / critical
+  double confidence_z = kNaN;  // drop in σ
+  double entropy_z = kNaN;     // rise in σ
+  double anomaly_ratio = 0;
+  double error_rate = 0;
+};
+
+DriftTracker::DriftTracker(const ModelConfig& model,
+                           std::shared_ptr<const BaselineProfile> baseline)
+    : model_(model), baseline_(std::move(baseline)), version_layout_(new VersionLayout) {
+  std::size_t counts = kFirstFeatureCell;
+  std::size_t sums = 0;
+  for (std::size_t i = 0; i < model_.features.size(); ++i) {
+    const FeatureConfig& fc = model_.features[i];
+    if (fc.pii) continue;
+    FeatureTrack f;
+    f.config_index = i;
+    f.name = fc.name;
+    f.type = fc.type;
+    f.methods = ExportedMethods(model_.drift, fc.type);
+    f.missing_cell = counts++;
+    const FeatureProfile* fp = baseline_ ? baseline_->FindFeature(fc.name) : nullptr;
+    if (fp != nullptr && fp->type == fc.type) {
+      if (fc.type == FeatureType::kNumeric && fp->numeric.count > 0) {
+        f.binned = true;
+        f.profile = fp;
+        f.out_of_range_cell = counts++;
+        f.bins_cell = counts;
+        f.bin_count = fp->numeric.fine_cuts.size() + 1;
+        counts += f.bin_count;
+        f.sums_cell = sums;
+        sums += f.bin_count;
+      } else if (fc.type == FeatureType::kCategorical && fp->categorical.count > 0) {
+        f.binned = true;
+        f.profile = fp;
+        f.categories = MakeCategoryIndex(fp->categorical.categories);
+        f.bins_cell = counts;
+        f.bin_count = fp->categorical.categories.size() + 1;
+        counts += f.bin_count;
+      }
+    }
+    features_.push_back(std::move(f));
+  }
+  slot_counts_ = counts;
+  slot_sums_ = sums;
+
+  VersionLayout& v = *version_layout_;
+  switch (model_.task) {
+    case Task::kBinaryClassification:
+      v.kind = OutputKind::kScore;
+      v.hist_classes = 1;
+      break;
+    case Task::kMulticlassClassification:
+      v.kind = OutputKind::kClass;
+      v.hist_classes = model_.classes.size();
+      break;
+    case Task::kRegression:
+      v.kind = OutputKind::kRegression;
+      v.hist_classes = 0;
+      break;
+  }
+  std::size_t vcounts = kVersionFirstBinCell;
+  std::size_t vsums = kVersionFirstSum;
+  if (baseline_) {
+    const PredictionProfile& pr = baseline_->prediction;
+    if (v.kind == OutputKind::kClass && pr.kind == OutputKind::kClass && pr.classes.count > 0) {
+      v.binned = true;
+      v.classes = &pr.classes;
+      v.class_index = MakeCategoryIndex(pr.classes.categories);
+      v.bin_count = pr.classes.categories.size() + 1;
+      v.methods = ExportedMethods(model_.drift, FeatureType::kCategorical);
+      vcounts += v.bin_count;
+    } else if (v.kind != OutputKind::kClass && pr.kind == v.kind && pr.numeric.count > 0) {
+      v.binned = true;
+      v.numeric = &pr.numeric;
+      v.bin_count = pr.numeric.fine_cuts.size() + 1;
+      v.methods = ExportedMethods(model_.drift, FeatureType::kNumeric);
+      vcounts += v.bin_count;
+      vsums += v.bin_count;
+    }
+  }
+  v.hist_cell = vcounts;
+  v.hist_sum = vsums;
+  vcounts += v.hist_classes * kScoreBins;
+  vsums += v.hist_classes * kScoreBins;
+  v.counts_size = vcounts;
+  v.sums_size = vsums;
+
+  const int sub = std::max(1, model_.drift.sub_windows);
+  for (const auto& w : model_.drift.windows) {
+    windows_.emplace_back(w.label, w.length, sub, model_.drift.lateness);
+    windows_.back().counts.assign(static_cast<std::size_t>(sub) * slot_counts_, 0);
+    windows_.back().sums.assign(static_cast<std::size_t>(sub) * slot_sums_, 0.0);
+  }
+  scratch_bin_.assign(features_.size(), -1);
+  scratch_value_.assign(features_.size(), 0.0);
+  scratch_out_of_range_.assign(features_.size(), 0);
+
+  std::string layout = "model=" + model_.name + ";baseline=" + (baseline_ ? baseline_->id : "");
+  layout += ";sub=" + std::to_string(sub) + ";counts=" + std::to_string(slot_counts_) +
+            ";sums=" + std::to_string(slot_sums_) + ";vcounts=" + std::to_string(v.counts_size) +
+            ";vsums=" + std::to_string(v.sums_size);
+  for (const auto& w : windows_) {
+    layout += ";window=" + w.label + ":" + std::to_string(w.length.count());
+  }
+  for (const auto& f : features_) layout += ";feature=" + f.name;
+  char buf[17];
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(Fnv1a64(layout)));
+  layout_id_ = buf;
+  versions_.reserve(static_cast<std::size_t>(std::max(0, model_.max_versions)) + 1);
+}
+
+DriftTracker::~DriftTracker() = default;
+
+void DriftTracker::AddVersion(std::string name) {
+  versions_.push_back(std::move(name));
+  const VersionLayout& v = *version_layout_;
+  for (auto& w : windows_) {
+    const std::size_t sub = static_cast<std::size_t>(w.clock.sub_windows());
+    w.vcounts.emplace_back(sub * v.counts_size, 0);
+    w.vsums.emplace_back(sub * v.sums_size, 0.0);
+  }
+}
+
+std::size_t DriftTracker::VersionIndex(std::string_view version) {
+  if (version.empty()) version = "unknown";
+  for (std::size_t i = 0; i < versions_.size(); ++i) {
+    if (versions_[i] == version) return i;
+  }
+  const std::size_t limit = static_cast<std::size_t>(std::max(1, model_.max_versions));
+  std::size_t named = versions_.size();
+  for (const auto& v : versions_) {
+    if (v == kOtherVersion) --named;
+  }
+  if (named < limit) {
+    AddVersion(std::string(version));
+    return versions_.size() - 1;
+  }
+  for (std::size_t i = 0; i < versions_.size(); ++i) {
+    if (versions_[i] == kOtherVersion) return i;
+  }
+  AddVersion(kOtherVersion);
+  return versions_.size() - 1;
+}
+
+void DriftTracker::ClearSlot(Window& w, int slot) {
+  const std::size_t s = static_cast<std::size_t>(slot);
+  std::fill_n(w.counts.begin() + static_cast<std::ptrdiff_t>(s * slot_counts_), slot_counts_, 0);
+  std::fill_n(w.sums.begin() + static_cast<std::ptrdiff_t>(s * slot_sums_), slot_sums_, 0.0);
+  const VersionLayout& v = *version_layout_;
+  for (auto& c : w.vcounts) {
+    std::fill_n(c.begin() + static_cast<std::ptrdiff_t>(s * v.counts_size), v.counts_size, 0);
+  }
+  for (auto& c : w.vsums) {
+    std::fill_n(c.begin() + static_cast<std::ptrdiff_t>(s * v.sums_size), v.sums_size, 0.0);
+  }
+}
+
+void DriftTracker::Observe(const Record& r) {
+  // Per-record work shared by every window: bins, flags, prediction quantities.
+  bool anomalous = false;
+  std::array<char, 32> buf;
+  for (std::size_t i = 0; i < features_.size(); ++i) {
+    const FeatureTrack& f = features_[i];
+    scratch_bin_[i] = -1;
+    scratch_out_of_range_[i] = 0;
+    if (f.config_index >= r.features.size()) continue;
+    const FeatureValue& v = r.features[f.config_index];
+    if (v.kind == FeatureValue::Kind::kMissing) continue;
+    if (f.type == FeatureType::kNumeric) {
+      if (v.kind != FeatureValue::Kind::kNumber || std::isnan(v.number)) continue;
+      scratch_bin_[i] = -2;  // present, not binned
+      if (!f.binned) continue;
+      const NumericSummary& ns = f.profile->numeric;
+      scratch_bin_[i] = static_cast<std::int64_t>(BinIndex(ns.fine_cuts, v.number));
+      scratch_value_[i] = v.number;
+      const bool out = v.number < ns.min || v.number > ns.max;
+      scratch_out_of_range_[i] = out ? 1 : 0;
+      anomalous = anomalous || out;
+    } else {
+      scratch_bin_[i] = -2;
+      if (!f.binned) continue;
+      scratch_bin_[i] = LookupCategory(f.categories, CategoryOf(v, buf), f.bin_count - 1);
+    }
+  }
+
+  const VersionLayout& vl = *version_layout_;
+  bool has_output = false;
+  bool has_confidence = false;
+  bool positive = false;
+  double confidence = 0;
+  double entropy = 0;
+  double correct = 0;
+  std::int64_t output_bin = -1;
+  double output_value = 0;
+  if (r.ok) {
+    switch (vl.kind) {
+      case OutputKind::kScore:
+        if (!r.has_score) break;
+        has_output = has_confidence = true;
+        confidence = std::max(r.score, 1 - r.score);
+        entropy = BinaryEntropy(r.score);
+        positive = IsPositivePrediction(r, model_.threshold);
+        correct = positive ? r.score : 1 - r.score;
+        output_value = r.score;
+        if (vl.binned)
+          output_bin = static_cast<std::int64_t>(BinIndex(vl.numeric->fine_cuts, r.score));
+        break;
+      case OutputKind::kClass:
+        if (r.probabilities.empty() && r.predicted_class.empty()) break;
+        has_output = true;
+        if (!r.probabilities.empty()) {
+          has_confidence = true;
+          confidence = *std::max_element(r.probabilities.begin(), r.probabilities.end());
+          entropy = ClassEntropy(r.probabilities);
+          correct = confidence;
+        }
+        if (vl.binned && !r.predicted_class.empty()) {
+          output_bin = LookupCategory(vl.class_index, r.predicted_class, vl.bin_count - 1);
+        }
+        break;
+      case OutputKind::kRegression:
+        if (!r.has_prediction || std::isnan(r.prediction)) break;
+        has_output = true;
+        output_value = r.prediction;
+        if (vl.binned) {
+          output_bin = static_cast<std::int64_t>(BinIndex(vl.numeric->fine_cuts, r.prediction));
+        }
+        break;
+    }
+  }
+  const std::size_t version = VersionIndex(r.version);
+
+  for (auto& w : windows_) {
+    int slot = 0;
+    const auto placement = w.clock.Place(r.timestamp, &slot, [&](int s) { ClearSlot(w, s); });
+    if (placement == WindowClock::Placement::kLate) {
+      ++w.late;
+      continue;
+    }
+    if (placement != WindowClock::Placement::kInWindow) continue;
+    const std::size_t s = static_cast<std::size_t>(slot);
+    std::uint32_t* counts = w.counts.data() + s * slot_counts_;
+    double* sums = w.sums.data() + s * slot_sums_;
+    ++counts[kRecordsCell];
+    if (!r.ok) ++counts[kErrorsCell];
+    if (anomalous) ++counts[kAnomalousCell];
+    for (std::size_t i = 0; i < features_.size(); ++i) {
+      const FeatureTrack& f = features_[i];
+      const std::int64_t b = scratch_bin_[i];
+      if (b == -1) {
+        ++counts[f.missing_cell];
+        continue;
+      }
+      if (b < 0) continue;
+      ++counts[f.bins_cell + static_cast<std::size_t>(b)];
+      if (f.type == FeatureType::kNumeric) {
+        sums[f.sums_cell + static_cast<std::size_t>(b)] += scratch_value_[i];
+        if (scratch_out_of_range_[i]) ++counts[f.out_of_range_cell];
+      }
+    }
+    if (!has_output) continue;
+    std::uint32_t* vc = w.vcounts[version].data() + s * vl.counts_size;
+    double* vs = w.vsums[version].data() + s * vl.sums_size;
+    ++vc[kOutputsCell];
+    if (positive) ++vc[kPositivesCell];
+    if (has_confidence) {
+      ++vc[kConfidenceCountCell];
+      vs[kConfidenceSum] += confidence;
+      vs[kEntropySum] += entropy;
+      vs[kCorrectSum] += correct;
+    }
+    if (output_bin >= 0) {
+      ++vc[kVersionFirstBinCell + static_cast<std::size_t>(output_bin)];
+      if (vl.kind != OutputKind::kClass) {
+        vs[kVersionFirstSum + static_cast<std::size_t>(output_bin)] += output_value;
+      }
+    }
+    if (vl.kind == OutputKind::kScore) {
+      const int hb = std::clamp(static_cast<int>(r.score * kScoreBins), 0, kScoreBins - 1);
+      ++vc[vl.hist_cell + static_cast<std::size_t>(hb)];
+      vs[vl.hist_sum + static_cast<std::size_t>(hb)] += r.score;
+    } else if (vl.kind == OutputKind::kClass && r.probabilities.size() == vl.hist_classes) {
+      for (std::size_t c = 0; c < vl.hist_classes; ++c) {
+        const double p = r.probabilities[c];
+        const int hb = std::clamp(static_cast<int>(p * kScoreBins), 0, kScoreBins - 1);
+        const std::size_t cell = c * kScoreBins + static_cast<std::size_t>(hb);
+        ++vc[vl.hist_cell + cell];
+        vs[vl.hist_sum + cell] += p;
+      }
+    }
+  }
+}
+
+namespace {
+
+// Sums a window's ring into one block of `size` cells per slot.
+template <typename T>
+std::vector<double> SumSlots(const std::vector<T>& cells, std::size_t size, int sub_windows) {
+  std::vector<double> total(size, 0.0);
+  for (int s = 0; s < sub_windows; ++s) {
+    const T* block = cells.data() + static_cast<std::size_t>(s) * size;
+    for (std::size_t i = 0; i < size; ++i) total[i] += static_cast<double>(block[i]);
+  }
+  return total;
+}
+
+}  // namespace
+
+void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
+                                 std::vector<DegradationInputs>* degradation) const {
+  const int sub = w.clock.sub_windows();
+  const std::string& model = model_.name;
+  out.push_back({"model_late_records_total",
+                 {{"model", model}, {"window", w.label}},
+                 static_cast<double>(w.late)});
+  const std::vector<double> counts = SumSlots(w.counts, slot_counts_, sub);
+  const double n = counts[kRecordsCell];
+  out.push_back({"model_window_samples", {{"model", model}, {"window", w.label}}, n});
+  if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
+  const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
+
+  double max_feature_drift = 0;
+  for (const auto& f : features_) {
+    out.push_back({"model_feature_missing_ratio",
+                   {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                   counts[f.missing_cell] / n});
+    if (!f.binned) continue;
+    BinnedDistribution d;
+    d.type = f.type;
+    d.counts.assign(counts.begin() + static_cast<std::ptrdiff_t>(f.bins_cell),
+                    counts.begin() + static_cast<std::ptrdiff_t>(f.bins_cell + f.bin_count));
+    double present = 0;
+    for (double c : d.counts) present += c;
+    if (f.type == FeatureType::kNumeric) {
+      d.numeric = &f.profile->numeric;
+      d.sums.assign(sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell),
+                    sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell + f.bin_count));
+      if (present > 0) {
+        out.push_back({"model_feature_out_of_range_ratio",
+                       {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                       counts[f.out_of_range_cell] / present});
+      }
+    } else {
+      d.categorical = &f.profile->categorical;
+    }
+    if (!(present > 0)) continue;
+    for (DriftMethod m : f.methods) {
+      const double value = ComputeMethod(m, d);
+      if (std::isnan(value)) continue;
+      out.push_back({"model_feature_drift",
+                     {{"model", model},
+                      {"feature", f.name},
+                      {"method", DriftMethodName(m)},
+                      {"window", w.label}},
+                     value});
+    }
+    if (MethodApplies(model_.drift.method, f.type)) {
+      const double value = ComputeMethod(model_.drift.method, d);
+      if (!std::isnan(value)) max_feature_drift = std::max(max_feature_drift, value);
+    }
+  }
+  if (baseline_) {
+    out.push_back({"model_anomalous_requests_ratio",
+                   {{"model", model}, {"window", w.label}},
+                   counts[kAnomalousCell] / n});
+  }
+
+  const VersionLayout& vl = *version_layout_;
+  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
+  for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
+    const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
+    const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
+    const double outputs = vc[kOutputsCell];
+    if (!(outputs > 0)) continue;
+    const std::string& version = versions_[vi];
+    auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra) {
+      std::vector<std::pair<std::string, std::string>> l{{"model", model}, {"version", version}};
+      l.insert(l.end(), extra.begin(), extra.end());
+      l.emplace_back("window", w.label);
+      return l;
+    };
+    DegradationInputs deg;
+    deg.version = version;
+    deg.drift_ratio = max_feature_drift;
+    deg.anomaly_ratio = counts[kAnomalousCell] / n;
+    deg.error_rate = counts[kErrorsCell] / n;
+
+    const double conf_n = vc[kConfidenceCountCell];
+    if (conf_n > 0) {
+      const double conf = vs[kConfidenceSum] / conf_n;
+      const double ent = vs[kEntropySum] / conf_n;
+      out.push_back({"model_prediction_confidence_mean", labels({}), conf});
+      out.push_back({"model_prediction_entropy_mean", labels({}), ent});
+      out.push_back({"model_estimated_performance", labels({{"metric", "accuracy"}}),
+                     vs[kCorrectSum] / conf_n});
+      if (ref != nullptr && ref->confidence.count > 0) {
+        auto sigma = [&](const MomentSummary& m) {
+          const double daily = std::isnan(m.daily_std) ? 0.0 : m.daily_std;
+          return std::sqrt(daily * daily + m.std * m.std / conf_n);
+        };
+        const double sc = sigma(ref->confidence);
+        const double se = sigma(ref->entropy);
+        deg.confidence_z = sc > 0 ? (ref->confidence.mean - conf) / sc : 0.0;
+        deg.entropy_z = se > 0 ? (ent - ref->entropy.mean) / se : 0.0;
+      }
+    }
+    // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
+    if (vl.hist_classes > 0) {
+      double auc_sum = 0;
+      int auc_n = 0;
+      for (std::size_t c = 0; c < vl.hist_classes; ++c) {
+        const std::size_t off = c * kScoreBins;
+        std::span<const double> cnt(vc.data() + vl.hist_cell + off, kScoreBins);
+        std::span<const double> pos(vs.data() + vl.hist_sum + off, kScoreBins);
+        const double auc = EstimateBinnedAuc(pos, cnt);
+        if (!std::isnan(auc)) {
+          auc_sum += auc;
+          ++auc_n;
+        }
+      }
+      if (auc_n > 0) {
+        out.push_back(
+            {"model_estimated_performance", labels({{"metric", "auc"}}), auc_sum / auc_n});
+      }
+    }
+    if (vl.kind == OutputKind::kScore) {
+      const double rate = vc[kPositivesCell] / outputs;
+      out.push_back({"model_positive_rate", labels({}), rate});
+      if (ref != nullptr && ref->records > 0) {
+        double z = 0;
+        const double daily = ref->positive_rate_daily_std;
+        if (!std::isnan(daily) && daily > 0) {
+          z = (rate - ref->positive_rate) / daily;
+        } else {
+          z = TwoProportionZ(vc[kPositivesCell], outputs, static_cast<double>(ref->positive_count),
+                             static_cast<double>(ref->records));
+        }
+        out.push_back({"model_positive_rate_zscore", labels({}), z});
+      }
+    }
+    if (vl.binned) {
+      BinnedDistribution d;
+      d.type = vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
+      d.numeric = vl.numeric;
+      d.categorical = vl.classes;
+      d.counts.assign(
+          vc.begin() + kVersionFirstBinCell,
+          vc.begin() + static_cast<std::ptrdiff_t>(kVersionFirstBinCell + vl.bin_count));
+      if (d.type == FeatureType::kNumeric) {
+        d.sums.assign(vs.begin() + kVersionFirstSum,
+                      vs.begin() + static_cast<std::ptrdiff_t>(kVersionFirstSum + vl.bin_count));
+      }
+      for (DriftMethod m : vl.methods) {
+        const double value = ComputeMethod(m, d);
+        if (std::isnan(value)) continue;
+        out.push_back({"model_prediction_drift", labels({{"method", DriftMethodName(m)}}), value});
+      }
+      if (MethodApplies(model_.drift.method, d.type)) {
+        const double value = ComputeMethod(model_.drift.method, d);
+        if (!std::isnan(value)) deg.drift_ratio = std::max(deg.drift_ratio, value);
+      }
+    }
+    const double critical = model_.drift.critical > 0 ? model_.drift.critical : 1.0;
+    deg.drift_ratio /= critical;
+    if (degradation != nullptr) degradation->push_back(std::move(deg));
+  }
+}
+
+void DriftTracker::AppendDegradation(const std::vector<DegradationInputs>& inputs,
+                                     std::vector<DriftSample>& out) const {
+  double error_saturation = kDefaultErrorSaturation;
+  if (model_.slo && model_.slo->error_rate && *model_.slo->error_rate > 0) {
+    error_saturation = std::min(1.0, kErrorBudgetFactor * *model_.slo->error_rate);
+  }
+  for (const auto& in : inputs) {
+    double score = 0;
+    for (const auto& [signal, weight] : model_.degradation.weights) {
+      double normalised = 0;
+      if (signal == "drift") {
+        normalised = Clamp01(in.drift_ratio);
+      } else if (signal == "confidence") {
+        normalised = Clamp01(in.confidence_z / kSigmaSaturation);
+      } else if (signal == "entropy") {
+        normalised = Clamp01(in.entropy_z / kSigmaSaturation);
+      } else if (signal == "anomaly_rate") {
+        normalised = Clamp01(in.anomaly_ratio / kAnomalySaturation);
+      } else if (signal == "errors") {
+        normalised = Clamp01(in.error_rate / error_saturation);
+      }
+      const double value = weight * normalised * 100;
+      score += value;
+      out.push_back({"model_degradation_signal",
+                     {{"model", model_.name}, {"version", in.version}, {"signal", signal}},
+                     value});
+    }
+    out.push_back({"model_degradation_score",
+                   {{"model", model_.name}, {"version", in.version}},
+                   std::clamp(score, 0.0, 100.0)});
+  }
+}
+
+std::vector<DriftSample> DriftTracker::Snapshot() const {
+  std::vector<DriftSample> out;
+  if (baseline_) {
+    out.push_back(
+        {"model_baseline_info", {{"model", model_.name}, {"baseline_id", baseline_->id}}, 1.0});
+  }
+  // The degradation score reads the shortest window that has min_samples records.
+  std::size_t chosen = windows_.size();
+  for (std::size_t i = 0; i < windows_.size(); ++i) {
+    const Window& w = windows_[i];
+    double n = 0;
+    for (int s = 0; s < w.clock.sub_windows(); ++s) {
+      n += w.counts[static_cast<std::size_t>(s) * slot_counts_ + kRecordsCell];
+    }
+    if (n > 0 && n >= static_cast<double>(model_.drift.min_samples) &&
+        (chosen == windows_.size() || w.length < windows_[chosen].length)) {
+      chosen = i;
+    }
+  }
+  std::vector<DegradationInputs> degradation;
+  for (std::size_t i = 0; i < windows_.size(); ++i) {
+    ComputeWindow(windows_[i], out, i == chosen && baseline_ ? &degradation : nullptr);
+  }
+  AppendDegradation(degradation, out);
+  return out;
+}
+
+namespace {
+
+struct FamilyInfo {
+  const char* help;
+  prometheus::MetricType type;
+};
+
+FamilyInfo InfoFor(const std::string& name) {
+  using prometheus::MetricType;
+  static const std::map<std::string, FamilyInfo> kInfo = {
+      {"model_baseline_info", {"Baseline profile in use (value 1).", MetricType::Gauge}},
+      {"model_window_samples", {"Records in the drift window.", MetricType::Gauge}},
+      {"model_late_records_total",
+       {"Records older than the window start minus the allowed lateness (dropped).",
+        MetricType::Counter}},
+      {"model_feature_missing_ratio",
+       {"Share of records in the window missing the feature.", MetricType::Gauge}},
+      {"model_feature_out_of_range_ratio",
+       {"Share of the feature's values in the window outside the training range.",
+        MetricType::Gauge}},
+      {"model_anomalous_requests_ratio",
+       {"Share of records with at least one feature outside the training range.",
+        MetricType::Gauge}},
+      {"model_feature_drift",
+       {"Drift of the feature's window distribution from the baseline.", MetricType::Gauge}},
+      {"model_prediction_drift",
+       {"Drift of the model output distribution from the baseline.", MetricType::Gauge}},
+      {"model_prediction_confidence_mean",
+       {"Mean confidence (top class probability) in the window.", MetricType::Gauge}},
+      {"model_prediction_entropy_mean",
+       {"Mean entropy of the class probabilities in the window (nats).", MetricType::Gauge}},
+      {"model_positive_rate", {"Share of positive predictions in the window.", MetricType::Gauge}},
+      {"model_positive_rate_zscore",
+       {"Positive-rate shift from the baseline in standard deviations.", MetricType::Gauge}},
+      {"model_estimated_performance",
+       {"Performance estimated from the scores alone (confidence-based, no labels).",
+        MetricType::Gauge}},
+      {"model_degradation_score",
+       {"Composite degradation score, 0 (healthy) to 100.", MetricType::Gauge}},
+      {"model_degradation_signal",
+       {"Weighted input of the degradation score (signals sum to the score).", MetricType::Gauge}},
+  };
+  auto it = kInfo.find(name);
+  if (it == kInfo.end()) return {"", prometheus::MetricType::Gauge};
+  return it->second;
+}
+
+}  // namespace
+
+void DriftTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
+  for (auto& sample : Snapshot()) {
+    auto family =
+        std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.name == sample.name; });
+    if (family == out.end()) {
+      const FamilyInfo info = InfoFor(sample.name);
+      prometheus::MetricFamily f;
+      f.name = sample.name;
+      f.help = info.help;
+      f.type = info.type;
+      out.push_back(std::move(f));
+      family = out.end() - 1;
+    }
+    prometheus::ClientMetric metric;
+    for (auto& [k, v] : sample.labels) metric.label.push_back({k, v});
+    if (family->type == prometheus::MetricType::Counter) {
+      metric.counter.value = sample.value;
+    } else {
+      metric.gauge.value = sample.value;
+    }
+    family->metric.push_back(std::move(metric));
+  }
+}
+
+namespace {
+
+template <typename T>
+nlohmann::json Sparse(const T* cells, std::size_t size) {
+  nlohmann::json index = nlohmann::json::array();
+  nlohmann::json value = nlohmann::json::array();
+  for (std::size_t i = 0; i < size; ++i) {
+    if (cells[i] != 0) {
+      index.push_back(i);
+      value.push_back(cells[i]);
+    }
+  }
+  return nlohmann::json{{"i", std::move(index)}, {"v", std::move(value)}};
+}
+
+template <typename T>
+bool Unsparse(const nlohmann::json& j, T* cells, std::size_t size) {
+  if (!j.is_object() || !j.contains("i") || !j.contains("v")) return false;
+  const auto& index = j["i"];
+  const auto& value = j["v"];
+  if (!index.is_array() || !value.is_array() || index.size() != value.size()) return false;
+  for (std::size_t k = 0; k < index.size(); ++k) {
+    if (!index[k].is_number_unsigned() || !value[k].is_number()) return false;
+    const auto i = index[k].get<std::uint64_t>();
+    if (i >= size) return false;
+    cells[i] = value[k].get<T>();
+  }
+  return true;
+}
+
+}  // namespace
+
+nlohmann::json DriftTracker::SaveState() const {
+  using nlohmann::json;
+  const VersionLayout& vl = *version_layout_;
+  json windows = json::array();
+  for (const auto& w : windows_) {
+    json slots = json::array();
+    const int sub = w.clock.sub_windows();
+    for (int s = 0; s < sub; ++s) {
+      const std::size_t us = static_cast<std::size_t>(s);
+      json versions = json::array();
+      for (std::size_t v = 0; v < versions_.size(); ++v) {
+        versions.push_back(
+            json{{"counts", Sparse(w.vcounts[v].data() + us * vl.counts_size, vl.counts_size)},
+                 {"sums", Sparse(w.vsums[v].data() + us * vl.sums_size, vl.sums_size)}});
+      }
+      slots.push_back(json{{"counts", Sparse(w.counts.data() + us * slot_counts_, slot_counts_)},
+                           {"sums", Sparse(w.sums.data() + us * slot_sums_, slot_sums_)},
+                           {"versions", std::move(versions)}});
+    }
+    windows.push_back(json{{"window", w.label},
+                           {"started", w.clock.started()},
+                           {"newest_sub_window", w.clock.newest_sub_window()},
+                           {"newest_timestamp", w.clock.end()},
+                           {"late", w.late},
+                           {"slots", std::move(slots)}});
+  }
+  return json{{"format", "modelwatch-drift-state"},
+              {"version", 1},
+              {"model", model_.name},
+              {"layout", layout_id_},
+              {"versions", versions_},
+              {"windows", std::move(windows)}};
+}
+
+Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
+  auto fail = [&](const std::string& what) {
+    return MakeError("drift state for model " + model_.name + " not restored: " + what);
+  };
+  if (!state.is_object() || state.value("format", "") != "modelwatch-drift-state" ||
+      !state.contains("version") || state["version"] != 1) {
+    return fail("not a version 1 drift state");
+  }
+  if (state.value("layout", "") != layout_id_) {
+    return fail("the config or baseline changed since it was saved");
+  }
+  const auto& versions = state.contains("versions") ? state["versions"] : nlohmann::json();
+  const auto& windows = state.contains("windows") ? state["windows"] : nlohmann::json();
+  if (!versions.is_array() || !windows.is_array() || windows.size() != windows_.size()) {
+    return fail("malformed");
+  }
+  const std::size_t limit = static_cast<std::size_t>(std::max(1, model_.max_versions)) + 1;
+  if (versions.size() > limit) return fail("too many versions");
+  for (const auto& v : versions) {
+    if (!v.is_string()) return fail("malformed versions");
+  }
+  // Build into a fresh tracker state, then swap, so a malformed state changes nothing.
+  std::vector<Window> restored;
+  for (const auto& w : windows_) {
+    restored.emplace_back(w.label, w.length, w.clock.sub_windows(), model_.drift.lateness);
+    restored.back().counts.assign(w.counts.size(), 0);
+    restored.back().sums.assign(w.sums.size(), 0.0);
+  }
+  const VersionLayout& vl = *version_layout_;
+  for (std::size_t wi = 0; wi < windows_.size(); ++wi) {
+    const auto& jw = windows[wi];
+    Window& w = restored[wi];
+    const int sub = w.clock.sub_windows();
+    if (!jw.is_object() || jw.value("window", "") != w.label || !jw.contains("slots") ||
+        !jw["slots"].is_array() || jw["slots"].size() != static_cast<std::size_t>(sub) ||
+        !jw.contains("started") || !jw["started"].is_boolean() ||
+        !jw.contains("newest_sub_window") || !jw["newest_sub_window"].is_number_integer() ||
+        !jw.contains("newest_timestamp") || !jw["newest_timestamp"].is_number() ||
+        !jw.contains("late") || !jw["late"].is_number_unsigned()) {
+      return fail("malformed window " + w.label);
+    }
+    w.clock.Restore(jw["started"].get<bool>(), jw["newest_sub_window"].get<std::int64_t>(),
+                    jw["newest_timestamp"].get<double>());
+    w.late = jw["late"].get<std::uint64_t>();
+    for (std::size_t v = 0; v < versions.size(); ++v) {
+      w.vcounts.emplace_back(static_cast<std::size_t>(sub) * vl.counts_size, 0);
+      w.vsums.emplace_back(static_cast<std::size_t>(sub) * vl.sums_size, 0.0);
+    }
+    for (int s = 0; s < sub; ++s) {
+      const std::size_t us = static_cast<std::size_t>(s);
+      const auto& js = jw["slots"][us];
+      if (!js.is_object() || !js.contains("counts") || !js.contains("sums") ||
+          !js.contains("versions") || !js["versions"].is_array() ||
+          js["versions"].size() != versions.size()) {
+        return fail("malformed window " + w.label);
+      }
+      if (!Unsparse(js["counts"], w.counts.data() + us * slot_counts_, slot_counts_) ||
+          !Unsparse(js["sums"], w.sums.data() + us * slot_sums_, slot_sums_)) {
+        return fail("malformed window " + w.label);
+      }
+      for (std::size_t v = 0; v < versions.size(); ++v) {
+        const auto& jv = js["versions"][v];
+        if (!jv.is_object() || !jv.contains("counts") || !jv.contains("sums") ||
+            !Unsparse(jv["counts"], w.vcounts[v].data() + us * vl.counts_size, vl.counts_size) ||
+            !Unsparse(jv["sums"], w.vsums[v].data() + us * vl.sums_size, vl.sums_size)) {
+          return fail("malformed window " + w.label);
+        }
+      }
+    }
+  }
+  versions_.clear();
+  for (const auto& v : versions) versions_.push_back(v.get<std::string>());
+  windows_ = std::move(restored);
+  return {};
+}
+
+}  // namespace modelwatch

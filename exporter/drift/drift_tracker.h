@@ -1,0 +1,126 @@
+// Per-model windowed drift, proxy signals and degradation score.
+//
+// One DriftTracker per model. Observe() bins each accepted record into every configured
+// window (drift.windows, each a ring of drift.sub_windows sub-windows on event time, see
+// exporter/stats/window_clock.h); Collect() computes the gauges from the window totals at
+// scrape time. Memory is fixed by the config and the baseline (features × bins ×
+// sub-windows × windows, plus per-version blocks up to max_versions), never by traffic.
+//
+// Metric families produced by Collect() (definitions in docs/statistics.md):
+//   model_window_samples{model,window}                      always, once the window has data
+//   model_late_records_total{model,window}                  counter
+//   model_feature_missing_ratio{model,feature,window}
+//   model_prediction_confidence_mean{model,version,window}  classifiers
+//   model_prediction_entropy_mean{model,version,window}     classifiers
+//   model_positive_rate{model,version,window}               binary
+//   model_estimated_performance{model,version,metric,window} classifiers (auc, accuracy)
+//  and with a baseline:
+//   model_baseline_info{model,baseline_id}
+//   model_feature_drift{model,feature,method,window}
+//   model_prediction_drift{model,version,method,window}
+//   model_feature_out_of_range_ratio{model,feature,window}  numeric features
+//   model_anomalous_requests_ratio{model,window}
+//   model_positive_rate_zscore{model,version,window}        binary
+//   model_degradation_score{model,version}, model_degradation_signal{model,version,signal}
+// Window gauges are absent while the window holds fewer than drift.min_samples records.
+// PII features are never tracked or named.
+//
+// Thread-compatible, not thread-safe: the caller serialises Observe, Collect, SaveState and
+// RestoreState (Collect is const and may run concurrently with other const calls only).
+#ifndef MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
+#define MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
+
+#include <cstdint>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "exporter/baseline/baseline_profile.h"
+#include "exporter/parse/record.h"
+#include "exporter/stats/window_clock.h"
+#include "prometheus/metric_family.h"
+
+namespace modelwatch {
+
+// One computed sample: a family name, its labels (in order) and value.
+struct DriftSample {
+  std::string name;
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+
+  // Returns the value of label `key`, or "" when absent.
+  std::string Label(const std::string& key) const;
+};
+
+class DriftTracker {
+ public:
+  // Bins of the score histograms behind model_estimated_performance.
+  static constexpr int kScoreBins = 100;
+  // Version label for versions beyond model.max_versions.
+  static constexpr const char* kOtherVersion = "__other__";
+
+  // `model` is copied. `baseline` may be null (then only the baseline-free gauges); when
+  // given it must fit the model (CheckBaselineMatchesModel).
+  DriftTracker(const ModelConfig& model, std::shared_ptr<const BaselineProfile> baseline);
+  ~DriftTracker();
+  DriftTracker(const DriftTracker&) = delete;
+  DriftTracker& operator=(const DriftTracker&) = delete;
+
+  // Adds one accepted record of this model. Allocates nothing once every version seen has
+  // its block (at most max_versions + 1 blocks).
+  void Observe(const Record& record);
+
+  // Computes every sample (the families listed above) from the current windows.
+  std::vector<DriftSample> Snapshot() const;
+
+  // Appends this model's samples to `out`, adding to families already there with the same
+  // name (so trackers of several models share families) and creating the others.
+  void Collect(std::vector<prometheus::MetricFamily>& out) const;
+
+  // Checkpoint of all window contents. RestoreState() accepts only a state saved with the
+  // same model name, windows, features and baseline id; otherwise it returns an error and
+  // leaves the tracker unchanged (start fresh).
+  nlohmann::json SaveState() const;
+  Result<void> RestoreState(const nlohmann::json& state);
+
+  const ModelConfig& model() const { return model_; }
+  const BaselineProfile* baseline() const { return baseline_.get(); }
+
+ private:
+  struct FeatureTrack;
+  struct VersionLayout;
+  struct Window;
+  struct DegradationInputs;
+
+  std::size_t VersionIndex(std::string_view version);
+  void AddVersion(std::string name);
+  void ClearSlot(Window& window, int slot);
+  void ComputeWindow(const Window& window, std::vector<DriftSample>& out,
+                     std::vector<DegradationInputs>* degradation) const;
+  void AppendDegradation(const std::vector<DegradationInputs>& inputs,
+                         std::vector<DriftSample>& out) const;
+
+  ModelConfig model_;
+  std::shared_ptr<const BaselineProfile> baseline_;
+  std::vector<FeatureTrack> features_;
+  std::unique_ptr<VersionLayout> version_layout_;
+  std::vector<std::string> versions_;
+  std::vector<Window> windows_;
+  std::size_t slot_counts_ = 0;  // count cells per sub-window
+  std::size_t slot_sums_ = 0;    // sum cells per sub-window
+  std::string layout_id_;
+  // Hot-path scratch, one entry per tracked feature: its bin (-1 missing) and value.
+  std::vector<std::int64_t> scratch_bin_;
+  std::vector<double> scratch_value_;
+  std::vector<char> scratch_out_of_range_;
+};
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_

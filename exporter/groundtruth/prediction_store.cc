@@ -78,8 +78,9 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   store->add_pending_ = store->Prepare(
       "INSERT OR IGNORE INTO pending_labels(key, ts, label, unmatched) VALUES(?1, ?2, ?3, ?4)");
   store->get_pending_ = store->Prepare(
-      "SELECT ts, label FROM pending_labels WHERE key = ?1 AND unmatched = 0 ORDER BY ts");
-  store->del_pending_ = store->Prepare("DELETE FROM pending_labels WHERE key = ?1 AND ts = ?2");
+      "SELECT ts, label FROM pending_labels WHERE key = ?1 AND unmatched IN (0, 2) ORDER BY ts");
+  store->del_pending_ =
+      store->Prepare("UPDATE pending_labels SET unmatched = 2 WHERE key = ?1 AND ts = ?2");
   store->upsert_minute_ = store->Prepare(
       "INSERT INTO minute_totals(minute, total, labelled) VALUES(?1, ?2, ?3)"
       " ON CONFLICT(minute) DO UPDATE SET total = total + ?2, labelled = labelled + ?3");
@@ -281,7 +282,7 @@ std::vector<PendingLabel> PredictionStore::PendingLabels(std::uint64_t key) {
   return out;
 }
 
-void PredictionStore::RemovePendingLabel(std::uint64_t key, double ts) {
+void PredictionStore::MarkPendingMatched(std::uint64_t key, double ts) {
   BeginIfNeeded();
   Resetter r{del_pending_};
   sqlite3_bind_int64(del_pending_, 1, ToSql(key));
@@ -314,8 +315,8 @@ std::vector<PendingLabel> PredictionStore::ExpirePendingLabels(double before) {
 std::vector<std::uint64_t> PredictionStore::PendingKeys() {
   std::vector<std::uint64_t> out;
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_, "SELECT DISTINCT key FROM pending_labels WHERE unmatched = 0", -1,
-                         &st, nullptr) != SQLITE_OK) {
+  if (sqlite3_prepare_v2(db_, "SELECT DISTINCT key FROM pending_labels WHERE unmatched IN (0, 2)",
+                         -1, &st, nullptr) != SQLITE_OK) {
     Fail("pending keys");
     return out;
   }
@@ -369,6 +370,30 @@ void PredictionStore::ForEachLabelled(double since,
     row.weight = sqlite3_column_double(st, 5);
     row.label = sqlite3_column_double(st, 6);
     fn(row);
+  }
+  sqlite3_finalize(st);
+}
+
+void PredictionStore::ForEachLabelledPair(
+    std::string_view champion, std::string_view challenger, double since, bool order_by_challenger,
+    const std::function<void(double, double, double, double, double)>& fn) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string(
+                              "SELECT a.prediction, b.prediction, a.label, a.weight, a.ts"
+                              " FROM predictions a JOIN predictions b ON a.key = b.key"
+                              " WHERE a.version = ?1 AND b.version = ?2 AND a.label IS NOT NULL"
+                              " AND a.ts >= ?3 ORDER BY ") +
+                          (order_by_challenger ? "b.prediction" : "a.prediction");
+  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    Fail("pair scan");
+    return;
+  }
+  sqlite3_bind_text(st, 1, champion.data(), static_cast<int>(champion.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, challenger.data(), static_cast<int>(challenger.size()), SQLITE_STATIC);
+  sqlite3_bind_double(st, 3, since);
+  while (sqlite3_step(st) == SQLITE_ROW) {
+    fn(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
+       sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
   }
   sqlite3_finalize(st);
 }

@@ -94,12 +94,14 @@ class PredictionStore {
   // true: given up on (kept only so that re-reading it is recognised). Returns false when
   // (key, ts) is kept already.
   bool AddPendingLabel(const PendingLabel& label, bool unmatched);
-  // Waiting labels for `key`, oldest first.
+  // Labels for `key` that are waiting or were matched after waiting (a later prediction of
+  // another version for the same request still needs them), oldest first.
   std::vector<PendingLabel> PendingLabels(std::uint64_t key);
-  // Waiting labels with ts < `before`; marks them given up on and returns them.
+  // Waiting labels with ts < `before`: marks them given up on and returns them.
   std::vector<PendingLabel> ExpirePendingLabels(double before);
-  void RemovePendingLabel(std::uint64_t key, double ts);
-  // Keys of all waiting labels (to rebuild an in-memory filter at start).
+  // Marks a waiting label as matched (kept until purged, for later versions' predictions).
+  void MarkPendingMatched(std::uint64_t key, double ts);
+  // Keys of all waiting or matched-after-waiting labels (to rebuild an in-memory filter).
   std::vector<std::uint64_t> PendingKeys();
 
   // Deletes unlabelled predictions older than `unlabelled_before`, labelled ones older than
@@ -109,6 +111,14 @@ class PredictionStore {
   // Calls `fn` for every labelled prediction with timestamp >= `since`, in ascending
   // prediction order. The row's views are valid during the call only.
   void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn);
+
+  // Calls `fn(champion_prediction, challenger_prediction, label, weight, champion_ts)` for every
+  // labelled request stored for both versions with champion timestamp >= `since`, in
+  // ascending order of the champion's (or, with `order_by_challenger`, the challenger's)
+  // prediction.
+  void ForEachLabelledPair(std::string_view champion, std::string_view challenger, double since,
+                           bool order_by_challenger,
+                           const std::function<void(double, double, double, double, double)>& fn);
 
   // Sum of weights of predictions and of labelled predictions whose minute lies in
   // [from, to] (minutes: floor(ts / 60)).

@@ -1,0 +1,498 @@
+#include "exporter/groundtruth/ground_truth_tracker.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+#include <tuple>
+
+#include "exporter/groundtruth/performance.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr char kSegmentSeparator = '\x1f';
+constexpr const char* kOther = "__other__";
+
+double UnitFromKey(std::uint64_t key) { return static_cast<double>(key >> 11) * 0x1p-53; }
+
+std::vector<std::string_view> SplitSegments(std::string_view s, std::size_t n) {
+  std::vector<std::string_view> out;
+  out.reserve(n);
+  while (out.size() < n) {
+    const std::size_t pos = s.find(kSegmentSeparator);
+    out.push_back(s.substr(0, pos));
+    if (pos == std::string_view::npos) break;
+    s.remove_prefix(pos + 1);
+  }
+  while (out.size() < n) out.emplace_back();
+  return out;
+}
+
+prometheus::ClientMetric Metric(std::vector<prometheus::ClientMetric::Label> labels, double value,
+                                prometheus::MetricType type) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  return m;
+}
+
+prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type) {
+  prometheus::MetricFamily f;
+  f.name = std::move(name);
+  f.help = std::move(help);
+  f.type = type;
+  return f;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
+    const ModelConfig& model, const std::string& state_dir, const GroundTruthOptions& options) {
+  auto hasher = KeyedHasher::FromStateDir(state_dir);
+  if (!hasher) return tl::unexpected(hasher.error());
+  const std::filesystem::path dir = std::filesystem::path(state_dir) / "groundtruth";
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) return MakeError("cannot create " + dir.string() + ": " + ec.message());
+  PredictionStore::Options store_options;
+  store_options.batch_size = options.batch_size;
+  const GroundTruthConfig gt = model.ground_truth.value_or(GroundTruthConfig{});
+  store_options.entity_index = gt.join_on == JoinKey::kEntityId;
+  auto store = PredictionStore::Open((dir / (model.name + ".sqlite")).string(), store_options);
+  if (!store) return tl::unexpected(store.error());
+  return std::unique_ptr<GroundTruthTracker>(
+      new GroundTruthTracker(model, *hasher, std::move(*store), options));
+}
+
+GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher hasher,
+                                       std::unique_ptr<PredictionStore> store,
+                                       const GroundTruthOptions& options)
+    : model_(model),
+      gt_(model.ground_truth.value_or(GroundTruthConfig{})),
+      options_(options),
+      hasher_(hasher),
+      store_(std::move(store)),
+      label_parser_(model) {
+  for (std::size_t i = 0; i < model_.classes.size(); ++i) {
+    class_index_.emplace(model_.classes[i], static_cast<int>(i));
+  }
+  windows_ = gt_.windows;
+  if (windows_.empty()) windows_.push_back(Window{"30d", Seconds(30 * 86400)});
+  segment_values_.resize(gt_.segments.size());
+  const double newest = store_->NewestTimestamp();
+  if (!std::isnan(newest)) {
+    newest_ = newest;
+    has_newest_ = true;
+    last_purge_ = newest;
+  }
+  for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
+  // Cardinality caps survive restarts, so a version keeps its own series.
+  const std::string caps = store_->GetMeta("caps");
+  if (!caps.empty()) {
+    nlohmann::json j = nlohmann::json::parse(caps, nullptr, false);
+    if (j.is_object()) {
+      for (const auto& v : j.value("versions", nlohmann::json::array())) {
+        if (v.is_string()) versions_.insert(v.get<std::string>());
+      }
+      const nlohmann::json segs = j.value("segments", nlohmann::json::object());
+      for (std::size_t i = 0; i < gt_.segments.size(); ++i) {
+        if (!segs.contains(gt_.segments[i])) continue;
+        for (const auto& v : segs[gt_.segments[i]]) {
+          if (v.is_string()) segment_values_[i].insert(v.get<std::string>());
+        }
+      }
+    }
+  }
+}
+
+GroundTruthTracker::~GroundTruthTracker() { Flush(); }
+
+std::string GroundTruthTracker::CapVersion(std::string_view version) {
+  std::string v(version);
+  if (versions_.count(v)) return v;
+  if (static_cast<int>(versions_.size()) >= model_.max_versions) return kOther;
+  versions_.insert(v);
+  caps_dirty_ = true;
+  return v;
+}
+
+void GroundTruthTracker::EncodeSegments(const Record& record) {
+  segments_buf_.clear();
+  for (std::size_t i = 0; i < gt_.segments.size(); ++i) {
+    if (i > 0) segments_buf_.push_back(kSegmentSeparator);
+    std::string_view value;
+    for (const auto& [k, v] : record.segment) {
+      if (k == gt_.segments[i]) value = v;
+    }
+    if (value.empty()) continue;
+    std::string clean(value);
+    std::replace(clean.begin(), clean.end(), kSegmentSeparator, ' ');
+    auto& allowed = segment_values_[i];
+    if (!allowed.count(clean)) {
+      if (static_cast<int>(allowed.size()) >= options_.max_segment_values) {
+        clean = kOther;
+      } else {
+        allowed.insert(clean);
+        caps_dirty_ = true;
+      }
+    }
+    segments_buf_ += clean;
+  }
+}
+
+bool GroundTruthTracker::KeepSample(std::uint64_t key, double confidence) const {
+  if (options_.sample_rate >= 1.0) return true;
+  if (model_.task != Task::kRegression && (confidence > 0.95 || confidence < 0.05)) return true;
+  return UnitFromKey(key) < options_.sample_rate;
+}
+
+void GroundTruthTracker::ObservePrediction(const Record& record) {
+  if (!record.ok) return;
+  double prediction = 0;
+  double confidence = 0.5;
+  switch (model_.task) {
+    case Task::kBinaryClassification:
+      if (!record.has_score) return;
+      prediction = confidence = record.score;
+      break;
+    case Task::kMulticlassClassification: {
+      int index = -1;
+      if (!record.predicted_class.empty()) {
+        auto it = class_index_.find(std::string(record.predicted_class));
+        if (it != class_index_.end()) index = it->second;
+      }
+      if (!record.probabilities.empty()) {
+        auto max = std::max_element(record.probabilities.begin(), record.probabilities.end());
+        confidence = *max;
+        if (index < 0) index = static_cast<int>(max - record.probabilities.begin());
+      }
+      if (index < 0) return;
+      prediction = index;
+      break;
+    }
+    case Task::kRegression:
+      if (!record.has_prediction) return;
+      prediction = record.prediction;
+      break;
+  }
+  const bool by_entity = gt_.join_on == JoinKey::kEntityId;
+  std::uint64_t key = 0;
+  std::uint64_t entity = record.entity_id.empty() ? 0 : hasher_.Hash(record.entity_id);
+  if (by_entity) {
+    if (entity == 0) return;
+    std::uint64_t ts_bits;
+    std::memcpy(&ts_bits, &record.timestamp, sizeof ts_bits);
+    key = record.request_id.empty() ? hasher_.Hash(record.entity_id, ts_bits)
+                                    : hasher_.Hash(record.request_id);
+  } else {
+    if (record.request_id.empty()) return;
+    key = hasher_.Hash(record.request_id);
+  }
+  ++observed_;
+  if (!has_newest_ || record.timestamp > newest_) {
+    newest_ = record.timestamp;
+    has_newest_ = true;
+  }
+  if (!KeepSample(key, confidence)) return;
+  ++stored_;
+  const std::string version = CapVersion(record.version);
+  EncodeSegments(record);
+  StoredPrediction p;
+  p.key = key;
+  p.entity = entity;
+  p.timestamp = record.timestamp;
+  p.version = version;
+  p.prediction = prediction;
+  p.segments = segments_buf_;
+  const bool extreme = model_.task != Task::kRegression && (confidence > 0.95 || confidence < 0.05);
+  p.weight = options_.sample_rate < 1.0 && !extreme ? 1.0 / options_.sample_rate : 1.0;
+  if (!store_->Insert(p)) return;
+  dirty_ = true;
+  const std::uint64_t pending_key = by_entity ? entity : key;
+  if (pending_keys_.count(pending_key)) ResolvePending(pending_key, record.timestamp);
+}
+
+void GroundTruthTracker::ResolvePending(std::uint64_t pending_key, double prediction_ts) {
+  const bool by_entity = gt_.join_on == JoinKey::kEntityId;
+  const double tolerance = static_cast<double>(gt_.join_tolerance.count());
+  for (const PendingLabel& label : store_->PendingLabels(pending_key)) {
+    if (by_entity) {
+      if (std::fabs(label.timestamp - prediction_ts) > tolerance) continue;
+      if (store_->LabelByEntity(pending_key, label.timestamp, tolerance, label.label) ==
+          LabelOutcome::kMatched) {
+        store_->MarkPendingMatched(pending_key, label.timestamp);
+        ++matched_;
+      }
+    } else if (store_->LabelByKey(pending_key, label.label, label.timestamp) ==
+               LabelOutcome::kMatched) {
+      store_->MarkPendingMatched(pending_key, label.timestamp);
+      ++matched_;
+    }
+  }
+}
+
+void GroundTruthTracker::HandleGivenUp(const PendingLabel& label) {
+  if (gt_.join_on == JoinKey::kRequestId && options_.sample_rate < 1.0 &&
+      UnitFromKey(label.key) >= options_.sample_rate) {
+    ++sampled_out_;  // its prediction may have been sampled out: not evidence of a bad join
+  } else {
+    ++unmatched_;
+  }
+}
+
+void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
+  auto parsed = label_parser_.Parse(line);
+  if (!parsed) {
+    ++rejected_[static_cast<int>(parsed.error())];
+    return;
+  }
+  const LabelRecord& label = *parsed;
+  ++labels_;
+  const bool by_entity = gt_.join_on == JoinKey::kEntityId;
+  const double tolerance = static_cast<double>(gt_.join_tolerance.count());
+  PendingLabel pending;
+  pending.timestamp = label.timestamp;
+  pending.label = label.label;
+  LabelOutcome outcome;
+  if (by_entity) {
+    pending.key = hasher_.Hash(label.entity_id);
+    outcome = store_->LabelByEntity(pending.key, label.timestamp, tolerance, label.label);
+  } else {
+    pending.key = hasher_.Hash(label.request_id);
+    outcome = store_->LabelByKey(pending.key, label.label, label.timestamp);
+  }
+  if (outcome == LabelOutcome::kMatched) {
+    ++matched_;
+    dirty_ = true;
+    return;
+  }
+  if (outcome == LabelOutcome::kDuplicate) {
+    ++duplicates_;
+    return;
+  }
+  // No prediction yet: wait for it, unless predictions are already well past the label.
+  const double wait =
+      static_cast<double>(options_.pending_label_grace.count()) + (by_entity ? tolerance : 0.0);
+  const bool give_up = has_newest_ && label.timestamp < newest_ - wait;
+  if (!store_->AddPendingLabel(pending, give_up)) {
+    ++duplicates_;  // the same label line was seen before
+    return;
+  }
+  if (give_up) {
+    HandleGivenUp(pending);
+  } else {
+    pending_keys_.insert(pending.key);
+  }
+}
+
+void GroundTruthTracker::SaveCaps() {
+  nlohmann::json j;
+  j["versions"] = versions_;
+  nlohmann::json segs = nlohmann::json::object();
+  for (std::size_t i = 0; i < gt_.segments.size(); ++i) segs[gt_.segments[i]] = segment_values_[i];
+  j["segments"] = segs;
+  store_->SetMeta("caps", j.dump());
+  caps_dirty_ = false;
+}
+
+bool GroundTruthTracker::Flush() {
+  const std::uint64_t errors_before = store_->errors();
+  if (caps_dirty_) SaveCaps();
+  if (has_newest_) {
+    const bool by_entity = gt_.join_on == JoinKey::kEntityId;
+    const double wait = static_cast<double>(options_.pending_label_grace.count()) +
+                        (by_entity ? static_cast<double>(gt_.join_tolerance.count()) : 0.0);
+    for (const PendingLabel& label : store_->ExpirePendingLabels(newest_ - wait)) {
+      HandleGivenUp(label);
+    }
+    // Retention, at most once per minute of event time.
+    if (newest_ - last_purge_ >= 60) {
+      double longest = 0;
+      for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
+      const double keep_unlabelled =
+          static_cast<double>(gt_.delay.count() + options_.retention_buffer.count());
+      store_->Purge(newest_ - keep_unlabelled, newest_ - std::max(longest, keep_unlabelled),
+                    newest_ - std::max(longest, keep_unlabelled));
+      last_purge_ = newest_;
+      dirty_ = true;
+    }
+  }
+  store_->Commit();
+  return store_->errors() == errors_before;
+}
+
+GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
+  GroundTruthSnapshot snap;
+  if (!has_newest_) return snap;
+  snap.has_data = true;
+  snap.newest = newest_;
+  double longest = 0;
+  for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
+
+  using GroupKey = std::tuple<std::size_t, std::string, int, std::string>;
+  std::map<GroupKey, PerformanceAccumulator> groups;
+  auto acc = [&](GroupKey key) -> PerformanceAccumulator& {
+    auto it = groups.find(key);
+    if (it == groups.end()) {
+      it = groups.emplace(std::move(key), PerformanceAccumulator(model_.task, model_.threshold))
+               .first;
+    }
+    return it->second;
+  };
+  const std::size_t nseg = gt_.segments.size();
+  store_->ForEachLabelled(newest_ - longest, [&](const LabelledRow& row) {
+    const std::string version(row.version);
+    std::vector<std::string_view> segs = SplitSegments(row.segments, nseg);
+    for (std::size_t w = 0; w < windows_.size(); ++w) {
+      if (row.timestamp < newest_ - static_cast<double>(windows_[w].length.count())) continue;
+      acc({w, version, -1, ""}).Add(row.prediction, row.label, row.weight);
+      for (std::size_t s = 0; s < nseg; ++s) {
+        if (segs[s].empty()) continue;
+        acc({w, version, static_cast<int>(s), std::string(segs[s])})
+            .Add(row.prediction, row.label, row.weight);
+      }
+    }
+  });
+  for (const auto& [key, a] : groups) {
+    const auto& [w, version, seg, value] = key;
+    if (seg < 0) snap.samples.push_back({version, {windows_[w].label, double(a.count())}});
+    for (const auto& [metric, v] : a.Finish()) {
+      snap.performance.push_back(
+          {version, seg < 0 ? "" : gt_.segments[seg], value, metric, windows_[w].label, v});
+    }
+  }
+  const double delay = static_cast<double>(gt_.delay.count());
+  for (const Window& w : windows_) {
+    const double from = newest_ - static_cast<double>(w.length.count());
+    const double to = newest_ - delay;
+    if (to < from) continue;
+    const auto [total, labelled] = store_->MatchTotals(from, to);
+    if (total > 0) snap.match_ratio.push_back({w.label, std::min(1.0, labelled / total)});
+  }
+  if (model_.shadow) {
+    const std::string& champion = model_.shadow->champion;
+    const std::string& challenger = model_.shadow->challenger;
+    for (int side = 0; side < 2; ++side) {
+      std::vector<PerformanceAccumulator> accs(
+          windows_.size(), PerformanceAccumulator(model_.task, model_.threshold));
+      store_->ForEachLabelledPair(
+          champion, challenger, newest_ - longest, side == 1,
+          [&](double a, double b, double label, double weight, double ts) {
+            for (std::size_t w = 0; w < windows_.size(); ++w) {
+              if (ts < newest_ - static_cast<double>(windows_[w].length.count())) continue;
+              accs[w].Add(side == 0 ? a : b, label, weight);
+            }
+          });
+      for (std::size_t w = 0; w < windows_.size(); ++w) {
+        for (const auto& [metric, v] : accs[w].Finish()) {
+          snap.shadow.push_back(
+              {side == 0 ? champion : challenger, "", "", metric, windows_[w].label, v});
+        }
+      }
+    }
+  }
+  return snap;
+}
+
+void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  const auto now = std::chrono::steady_clock::now();
+  if (dirty_ && (computed_at_ == std::chrono::steady_clock::time_point{} ||
+                 now - computed_at_ >= options_.recompute_interval)) {
+    cached_ = ComputeSnapshot();
+    computed_at_ = now;
+    dirty_ = false;
+  }
+  const std::string& m = model_.name;
+  auto perf =
+      Family("model_performance", "Performance from joined ground-truth labels over the window.",
+             MetricType::Gauge);
+  auto seg =
+      Family("model_segment_performance",
+             "Performance from joined ground-truth labels, per segment value.", MetricType::Gauge);
+  for (const PerformanceValue& v : cached_.performance) {
+    if (v.segment.empty()) {
+      perf.metric.push_back(
+          Metric({{"model", m}, {"version", v.version}, {"metric", v.metric}, {"window", v.window}},
+                 v.value_number, MetricType::Gauge));
+    } else {
+      seg.metric.push_back(Metric({{"model", m},
+                                   {"version", v.version},
+                                   {"segment", v.segment},
+                                   {"value", v.value},
+                                   {"metric", v.metric},
+                                   {"window", v.window}},
+                                  v.value_number, MetricType::Gauge));
+    }
+  }
+  auto samples =
+      Family("model_performance_samples",
+             "Labelled predictions in the window behind model_performance.", MetricType::Gauge);
+  for (const auto& [version, wv] : cached_.samples) {
+    samples.metric.push_back(Metric({{"model", m}, {"version", version}, {"window", wv.first}},
+                                    wv.second, MetricType::Gauge));
+  }
+  auto ratio = Family("model_label_match_ratio",
+                      "Share of the window's predictions at least `delay` old that have a label.",
+                      MetricType::Gauge);
+  for (const auto& [window, r] : cached_.match_ratio) {
+    ratio.metric.push_back(Metric({{"model", m}, {"window", window}}, r, MetricType::Gauge));
+  }
+  out.push_back(std::move(perf));
+  out.push_back(std::move(seg));
+  out.push_back(std::move(samples));
+  out.push_back(std::move(ratio));
+  auto counter = [&](const char* name, const char* help, double value) {
+    auto f = Family(name, help, MetricType::Counter);
+    f.metric.push_back(Metric({{"model", m}}, value, MetricType::Counter));
+    out.push_back(std::move(f));
+  };
+  counter("model_labels_total", "Ground-truth labels read (valid lines).", double(labels_));
+  counter("model_labels_matched_total", "Labels joined to a stored prediction.", double(matched_));
+  counter("model_labels_duplicate_total", "Labels for predictions that had a label already.",
+          double(duplicates_));
+  counter("model_labels_unmatched_total", "Labels that matched no prediction.", double(unmatched_));
+  counter("model_labels_sampled_out_total",
+          "Labels without a prediction whose request the store's sampling would have dropped.",
+          double(sampled_out_));
+  counter("model_ground_truth_store_errors_total", "Errors reported by the prediction store.",
+          double(store_->errors()));
+  auto rejected = Family("model_label_lines_rejected_total",
+                         "Label lines that were not valid labels, by reason.", MetricType::Counter);
+  for (int r = 0; r < kLabelRejectCount; ++r) {
+    rejected.metric.push_back(
+        Metric({{"model", m}, {"reason", LabelRejectName(static_cast<LabelReject>(r))}},
+               double(rejected_[r]), MetricType::Counter));
+  }
+  out.push_back(std::move(rejected));
+  auto rate =
+      Family("model_ground_truth_sample_rate",
+             "Share of joinable predictions kept in the prediction store.", MetricType::Gauge);
+  rate.metric.push_back(Metric(
+      {{"model", m}}, observed_ == 0 ? options_.sample_rate : double(stored_) / double(observed_),
+      MetricType::Gauge));
+  out.push_back(std::move(rate));
+  if (model_.shadow) {
+    auto shadow = Family("model_shadow_performance",
+                         "Champion and challenger performance on the same labelled requests.",
+                         MetricType::Gauge);
+    for (const PerformanceValue& v : cached_.shadow) {
+      shadow.metric.push_back(Metric({{"model", m},
+                                      {"champion", model_.shadow->champion},
+                                      {"challenger", model_.shadow->challenger},
+                                      {"version", v.version},
+                                      {"metric", v.metric},
+                                      {"window", v.window}},
+                                     v.value_number, MetricType::Gauge));
+    }
+    out.push_back(std::move(shadow));
+  }
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,166 @@
+// Joins delayed ground-truth labels to stored predictions and computes performance over
+// rolling windows of labelled predictions.
+//
+// The main loop hands every accepted prediction record of the model to ObservePrediction()
+// and every line of the model's label files to ObserveLabelLine(); Collect() adds the
+// families below at scrape time; Flush() commits everything observed so far to the
+// prediction store and must be called before the caller checkpoints its read positions
+// (re-reading lines after the last checkpoint is harmless: inserts and label joins are
+// idempotent).
+//
+// Exported (label values per the modelwatch contract):
+//   model_performance{model,version,metric,window}                      gauge
+//   model_segment_performance{model,version,segment,value,metric,window} gauge
+//   model_performance_samples{model,version,window}                     gauge, labelled count
+//   model_label_match_ratio{model,window}                               gauge
+//   model_labels_total{model}, model_labels_matched_total{model},
+//   model_labels_duplicate_total{model}, model_labels_unmatched_total{model},
+//   model_labels_sampled_out_total{model}                               counters
+//   model_label_lines_rejected_total{model,reason}                      counter
+//   model_ground_truth_sample_rate{model}                               gauge, stored/observed
+//   model_ground_truth_store_errors_total{model}                        counter
+//   model_shadow_performance{model,champion,challenger,version,metric,window}
+//                                        gauge, both versions on the same labelled requests
+//
+// Windows (ground_truth.windows, default [30d]) end at the newest prediction event time seen.
+// Not thread-safe: the caller serialises every call (Collect() included).
+#ifndef MODELWATCH_EXPORTER_GROUNDTRUTH_GROUND_TRUTH_TRACKER_H_
+#define MODELWATCH_EXPORTER_GROUNDTRUTH_GROUND_TRUTH_TRACKER_H_
+
+#include <prometheus/metric_family.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/config.h"
+#include "core/error.h"
+#include "exporter/groundtruth/keyed_hash.h"
+#include "exporter/groundtruth/label_parser.h"
+#include "exporter/groundtruth/prediction_store.h"
+#include "exporter/parse/record.h"
+
+namespace modelwatch {
+
+// Settings without a YAML key yet; the defaults are what the exporter uses.
+struct GroundTruthOptions {
+  // Unlabelled predictions are kept for ground_truth.delay + retention_buffer (event time);
+  // labelled ones for the longest window (at least as long).
+  Seconds retention_buffer{7 * 86400};
+  // Share of predictions with a score in [0.05, 0.95] that is stored (chosen by the keyed
+  // hash of the request, so a re-read line gets the same decision); scores outside are always
+  // stored. Regression: the share of all predictions. Stored predictions weigh 1/rate.
+  double sample_rate = 1.0;
+  // A label with no prediction yet waits until the newest prediction is this much newer than
+  // the label (entity joins: plus join_tolerance), then counts as unmatched.
+  Seconds pending_label_grace{3600};
+  // Collect() recomputes the windows at most this often (wall clock); 0: on every call.
+  std::chrono::steady_clock::duration recompute_interval = std::chrono::seconds(30);
+  int max_segment_values = 50;  // per segment key; more go to "__other__"
+  std::size_t batch_size = 20000;
+};
+
+// One computed value.
+struct PerformanceValue {
+  std::string version;
+  std::string segment;  // empty: the whole version
+  std::string value;    // the segment value
+  std::string metric;
+  std::string window;
+  double value_number = 0;
+};
+
+struct GroundTruthSnapshot {
+  bool has_data = false;
+  double newest = 0;  // window end
+  std::vector<PerformanceValue> performance;
+  std::vector<std::pair<std::string, std::pair<std::string, double>>> samples;  // version,window
+  std::vector<std::pair<std::string, double>> match_ratio;                      // window, ratio
+  // Shadow: version is the champion's or the challenger's, same requests for both.
+  std::vector<PerformanceValue> shadow;
+};
+
+class GroundTruthTracker {
+ public:
+  // Opens (or creates) `<state_dir>/groundtruth/<model>.sqlite` and the hash key
+  // `<state_dir>/groundtruth.key` (both created on first start). `model` is copied; when it
+  // has no ground_truth section the defaults apply.
+  static Result<std::unique_ptr<GroundTruthTracker>> Open(const ModelConfig& model,
+                                                          const std::string& state_dir,
+                                                          const GroundTruthOptions& options = {});
+  ~GroundTruthTracker();  // Flush()es
+
+  // An accepted prediction record of this model. Error-status records and records without
+  // the join key (request_id, or entity_id for entity joins) are not stored.
+  void ObservePrediction(const Record& record);
+
+  // One line of a label file (without its newline). Rejected lines are counted by reason.
+  void ObserveLabelLine(std::string_view line);
+
+  // Commits to the store, gives up on labels that waited too long and enforces retention.
+  // Returns false when the store reported an error (counted in the errors metric).
+  bool Flush();
+
+  // Appends the families listed above.
+  void Collect(std::vector<prometheus::MetricFamily>& out) const;
+
+  // Recomputes and returns the windows' values now (ignores recompute_interval).
+  GroundTruthSnapshot ComputeSnapshot() const;
+
+  // Counters (for tests and the shadow report).
+  std::uint64_t labels() const { return labels_; }
+  std::uint64_t matched() const { return matched_; }
+  std::uint64_t duplicates() const { return duplicates_; }
+  std::uint64_t unmatched() const { return unmatched_; }
+  std::uint64_t sampled_out() const { return sampled_out_; }
+  std::uint64_t rejected(LabelReject reason) const { return rejected_[static_cast<int>(reason)]; }
+  std::uint64_t observed() const { return observed_; }
+  std::uint64_t stored() const { return stored_; }
+  std::int64_t StoredRows() const { return store_->CountPredictions(); }
+
+ private:
+  GroundTruthTracker(const ModelConfig& model, KeyedHasher hasher,
+                     std::unique_ptr<PredictionStore> store, const GroundTruthOptions& options);
+  std::string CapVersion(std::string_view version);
+  void EncodeSegments(const Record& record);
+  bool KeepSample(std::uint64_t key, double confidence) const;
+  void ResolvePending(std::uint64_t pending_key, double prediction_ts);
+  void HandleGivenUp(const PendingLabel& label);
+  void SaveCaps();
+
+  ModelConfig model_;
+  GroundTruthConfig gt_;
+  GroundTruthOptions options_;
+  KeyedHasher hasher_;
+  std::unique_ptr<PredictionStore> store_;
+  LabelParser label_parser_;
+  std::unordered_map<std::string, int> class_index_;
+  std::vector<Window> windows_;
+  double newest_ = 0;
+  bool has_newest_ = false;
+  double last_purge_ = 0;
+  std::unordered_set<std::uint64_t> pending_keys_;
+  std::set<std::string> versions_;
+  std::vector<std::set<std::string>> segment_values_;
+  std::string segments_buf_;
+  bool caps_dirty_ = false;
+
+  std::uint64_t labels_ = 0, matched_ = 0, duplicates_ = 0, unmatched_ = 0, sampled_out_ = 0;
+  std::uint64_t observed_ = 0, stored_ = 0;
+  std::uint64_t rejected_[kLabelRejectCount] = {};
+
+  mutable GroundTruthSnapshot cached_;
+  mutable bool dirty_ = true;
+  mutable std::chrono::steady_clock::time_point computed_at_{};
+};
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_GROUNDTRUTH_GROUND_TRUTH_TRACKER_H_

@@ -73,6 +73,16 @@ NumericSummary SummariseNumeric(std::vector<double> values, int bins, int fine_q
     cuts.push_back(LinearQuantile(values, static_cast<double>(k) / fine_quantiles));
   }
   cuts.insert(cuts.end(), s.edges.begin(), s.edges.end());
+  // Discrete data: every distinct value becomes a cut, so each atom sits on a bin's right
+  // edge and KS/Wasserstein are exact for it.
+  std::vector<double> distinct;
+  for (double x : values) {
+    if (distinct.empty() || x != distinct.back()) distinct.push_back(x);
+    if (distinct.size() > static_cast<std::size_t>(fine_quantiles)) break;
+  }
+  if (distinct.size() <= static_cast<std::size_t>(fine_quantiles)) {
+    cuts.insert(cuts.end(), distinct.begin(), distinct.end());
+  }
   std::sort(cuts.begin(), cuts.end());
   cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
   s.fine_cuts = std::move(cuts);

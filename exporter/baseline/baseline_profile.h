@@ -23,7 +23,8 @@ inline constexpr int kDefaultFineQuantiles = 400;
 // right over `edges` (numpy linear quantiles at k/bins, duplicates merged), open-ended first
 // and last bin, so edges.size() + 1 bins. Fine bins (KS, Wasserstein): the same scheme over
 // `fine_cuts` = the quantiles at k/fine_quantiles, k = 0..fine_quantiles (so min and max are
-// cuts), merged with `edges`, duplicates removed; every coarse edge is a fine cut.
+// cuts), merged with `edges` and, when the reference has at most fine_quantiles distinct
+// values, with every distinct value; duplicates removed; every coarse edge is a fine cut.
 struct NumericSummary {
   std::int64_t count = 0;  // non-missing values
   double min = 0;          // training range

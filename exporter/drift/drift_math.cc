@@ -120,9 +120,10 @@ double ComputeWassersteinFine(const FineDistribution& current, const FineDistrib
     const double mr = reference.mass[i];
     const double fc_b = fc_a + mc;
     const double fr_b = fr_a + mr;
-    if (mc > 0 || mr > 0) {
-      const double a = i == 0 ? -kInf : current.cuts[i - 1];
-      const double b = i == bins - 1 ? kInf : current.cuts[i];
+    const double a = i == 0 ? -kInf : current.cuts[i - 1];
+    const double b = i == bins - 1 ? kInf : current.cuts[i];
+    // A bin empty in both still counts: the CDFs are flat across it but may differ.
+    if (mc > 0 || mr > 0 || (std::isfinite(a) && std::isfinite(b))) {
       // Open tail bins are integrated only over the span holding mass; beyond it both CDFs
       // are equal (0 on the left, 1 on the right).
       double lo = a;

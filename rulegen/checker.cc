@@ -1,0 +1,344 @@
+#include "rulegen/checker.h"
+
+#include <stdio.h>
+#include <sys/wait.h>
+#include <yaml-cpp/yaml.h>
+
+#include <array>
+#include <filesystem>
+#include <regex>
+#include <set>
+
+#include "rulegen/alertmanager_emitter.h"
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using Labels = std::map<std::string, std::string>;
+
+struct Matcher {
+  std::string name;
+  std::string op;  // = != =~ !~
+  std::string value;
+
+  bool Matches(const Labels& l) const {
+    auto it = l.find(name);
+    const std::string v = it == l.end() ? "" : it->second;
+    if (op == "=") return v == value;
+    if (op == "!=") return v != value;
+    const bool m = std::regex_match(v, std::regex("^(?:" + value + ")$"));
+    return op == "=~" ? m : !m;
+  }
+};
+
+Result<Matcher> ParseMatcher(const std::string& s) {
+  std::size_t i = 0;
+  while (i < s.size() && (std::isalnum(static_cast<unsigned char>(s[i])) || s[i] == '_')) ++i;
+  Matcher m;
+  m.name = s.substr(0, i);
+  for (const char* op : {"=~", "!~", "!=", "="}) {
+    if (s.compare(i, std::string(op).size(), op) == 0) {
+      m.op = op;
+      break;
+    }
+  }
+  if (m.name.empty() || m.op.empty()) return MakeError("bad matcher: " + s);
+  std::string rest = s.substr(i + m.op.size());
+  if (rest.size() >= 2 && rest.front() == '"' && rest.back() == '"') {
+    std::string v;
+    for (std::size_t j = 1; j + 1 < rest.size(); ++j) {
+      if (rest[j] == '\\' && j + 2 < rest.size()) ++j;
+      v += rest[j];
+    }
+    rest = v;
+  }
+  m.value = rest;
+  return m;
+}
+
+Result<std::vector<Matcher>> ParseMatchers(const YAML::Node& n) {
+  std::vector<Matcher> out;
+  if (!n) return out;
+  for (const auto& item : n) {
+    auto m = ParseMatcher(item.as<std::string>());
+    if (!m) return tl::unexpected(m.error());
+    out.push_back(*m);
+  }
+  return out;
+}
+
+bool MatchesAll(const std::vector<Matcher>& ms, const Labels& l) {
+  for (const auto& m : ms) {
+    if (!m.Matches(l)) return false;
+  }
+  return true;
+}
+
+std::string Get(const OutputFiles& files, const std::string& path) {
+  auto it = files.find(path);
+  return it == files.end() ? std::string() : it->second;
+}
+
+bool StartsWith(const std::string& s, const std::string& p) { return s.rfind(p, 0) == 0; }
+bool EndsWith(const std::string& s, const std::string& p) {
+  return s.size() >= p.size() && s.compare(s.size() - p.size(), p.size(), p) == 0;
+}
+
+std::string LabelsText(const Labels& l) {
+  std::string s = "{";
+  for (const auto& [k, v] : l) s += (s.size() > 1 ? "," : "") + k + "=\"" + v + "\"";
+  return s + "}";
+}
+
+std::string ShellQuote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+}  // namespace
+
+Result<bool> Inhibits(const std::string& alertmanager_yml, const Labels& source,
+                      const Labels& target) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(alertmanager_yml);
+  } catch (const YAML::Exception& e) {
+    return MakeError(std::string("alertmanager.yml: ") + e.what());
+  }
+  for (const auto& rule : root["inhibit_rules"]) {
+    auto src = ParseMatchers(rule["source_matchers"]);
+    auto tgt = ParseMatchers(rule["target_matchers"]);
+    if (!src) return tl::unexpected(src.error());
+    if (!tgt) return tl::unexpected(tgt.error());
+    if (!MatchesAll(*tgt, target) || !MatchesAll(*src, source)) continue;
+    // An alert matching both sides cannot inhibit itself (nor an identical label set).
+    if (source == target) continue;
+    bool equal = true;
+    for (const auto& l : rule["equal"]) {
+      const std::string name = l.as<std::string>();
+      auto a = source.find(name);
+      auto b = target.find(name);
+      if ((a == source.end() ? "" : a->second) != (b == target.end() ? "" : b->second)) {
+        equal = false;
+        break;
+      }
+    }
+    if (equal) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> SelfCheck(const OutputFiles& files) {
+  std::vector<std::string> problems;
+  // Alerts per rule file.
+  std::map<std::string, std::set<std::string>> alerts_in;
+  for (const auto& [path, content] : files) {
+    if (!StartsWith(path, "rules/") || !EndsWith(path, ".yml")) continue;
+    try {
+      for (const auto& g : YAML::Load(content)["groups"]) {
+        for (const auto& r : g["rules"]) {
+          if (r["alert"]) alerts_in[path].insert(r["alert"].as<std::string>());
+        }
+      }
+    } catch (const YAML::Exception& e) {
+      problems.push_back(path + ": cannot parse: " + e.what());
+    }
+  }
+  for (const auto& [path, content] : files) {
+    if (!StartsWith(path, "tests/") || !EndsWith(path, ".test.yml")) continue;
+    try {
+      const YAML::Node t = YAML::Load(content);
+      std::set<std::string> known;
+      std::set<std::string> alerts_of_files;
+      for (const auto& rf : t["rule_files"]) {
+        const std::string ref = (fs::path(path).parent_path() / rf.as<std::string>())
+                                    .lexically_normal()
+                                    .generic_string();
+        if (!files.count(ref)) {
+          problems.push_back(path + ": rule file " + rf.as<std::string>() + " does not exist");
+          continue;
+        }
+        for (const auto& a : alerts_in[ref]) known.insert(a);
+      }
+      std::map<std::string, std::pair<int, int>> cases;  // alert -> (firing, silent)
+      for (const auto& test : t["tests"]) {
+        for (const auto& c : test["alert_rule_test"]) {
+          const std::string name = c["alertname"].as<std::string>();
+          if (!known.count(name)) {
+            problems.push_back(path + ": tests alert " + name + ", which no rule file defines");
+          }
+          if (c["exp_alerts"] && c["exp_alerts"].size() > 0) {
+            ++cases[name].first;
+          } else {
+            ++cases[name].second;
+          }
+        }
+      }
+      for (const auto& a : known) {
+        if (cases[a].first == 0) problems.push_back(path + ": no firing test case for " + a);
+        if (cases[a].second == 0) problems.push_back(path + ": no silent test case for " + a);
+      }
+    } catch (const YAML::Exception& e) {
+      problems.push_back(path + ": cannot parse: " + e.what());
+    }
+  }
+  const std::string am = Get(files, "alertmanager/alertmanager.yml");
+  if (am.empty()) {
+    problems.push_back("alertmanager/alertmanager.yml is missing");
+    return problems;
+  }
+  std::set<std::string> receivers;
+  try {
+    const YAML::Node root = YAML::Load(am);
+    for (const auto& r : root["receivers"]) {
+      receivers.insert(r["name"].as<std::string>());
+      // Secrets only through *_file settings.
+      for (const char* kind :
+           {"pagerduty_configs", "slack_configs", "email_configs", "webhook_configs"}) {
+        for (const auto& c : r[kind]) {
+          for (const char* key : {"routing_key", "service_key", "api_url", "auth_password",
+                                  "auth_secret", "http_config"}) {
+            if (c[key]) {
+              problems.push_back("alertmanager.yml: receiver " + r["name"].as<std::string>() +
+                                 " sets " + key + " (secrets only through *_file settings)");
+            }
+          }
+        }
+      }
+    }
+    for (const char* key : {"slack_api_url", "smtp_auth_password", "smtp_auth_secret",
+                            "opsgenie_api_key", "victorops_api_key", "wechat_api_secret"}) {
+      if (root["global"][key]) {
+        problems.push_back(std::string("alertmanager.yml: global ") + key +
+                           " set (secrets only through *_file settings)");
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    problems.push_back(std::string("alertmanager.yml: cannot parse: ") + e.what());
+    return problems;
+  }
+  auto cases = ParseRouteCases(Get(files, "tests/routes.txt"));
+  if (!cases) {
+    problems.push_back("tests/" + cases.error().ToString());
+    return problems;
+  }
+  int inhibition_cases = 0;
+  for (const RouteCase& c : *cases) {
+    if (c.kind == RouteCase::Kind::kRoute) {
+      if (!receivers.count(c.receiver)) {
+        problems.push_back("tests/routes.txt: receiver " + c.receiver +
+                           " does not exist in alertmanager.yml");
+      }
+      continue;
+    }
+    ++inhibition_cases;
+    auto inhibited = Inhibits(am, c.source, c.labels);
+    if (!inhibited) {
+      problems.push_back(inhibited.error().ToString());
+      continue;
+    }
+    const bool want = c.kind == RouteCase::Kind::kInhibit;
+    if (*inhibited != want) {
+      problems.push_back("inhibition: " + LabelsText(c.labels) +
+                         (want ? " should" : " should not") + " be inhibited by " +
+                         LabelsText(c.source));
+    }
+  }
+  if (inhibition_cases == 0) problems.push_back("tests/routes.txt: no inhibition cases");
+  return problems;
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv) {
+  std::string cmd;
+  for (const auto& a : argv) cmd += (cmd.empty() ? "" : " ") + ShellQuote(a);
+  cmd += " 2>&1";
+  CommandResult r;
+  FILE* p = popen(cmd.c_str(), "r");
+  if (!p) {
+    r.output = "cannot run " + argv.front();
+    return r;
+  }
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  const int status = pclose(p);
+  r.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const CheckTools& tools,
+                  std::ostream& out, std::ostream& err) {
+  bool ok = true;
+  const auto problems = SelfCheck(files);
+  if (!problems.empty()) {
+    err << "self-check failed:\n";
+    for (const auto& p : problems) err << "  " << p << "\n";
+    ok = false;
+  } else {
+    out << "self-check: ok\n";
+  }
+  const fs::path dir(out_dir);
+  std::vector<std::string> rules = {tools.promtool, "check", "rules"};
+  std::vector<std::string> tests = {tools.promtool, "test", "rules"};
+  for (const auto& [path, content] : files) {
+    if (StartsWith(path, "rules/")) rules.push_back((dir / path).string());
+    if (StartsWith(path, "tests/") && EndsWith(path, ".test.yml"))
+      tests.push_back((dir / path).string());
+  }
+  const std::string am = (dir / "alertmanager/alertmanager.yml").string();
+  struct Step {
+    std::string what;
+    std::vector<std::string> argv;
+  };
+  std::vector<Step> steps = {{"promtool check rules", rules},
+                             {"promtool test rules", tests},
+                             {"amtool check-config", {tools.amtool, "check-config", am}}};
+  for (const Step& s : steps) {
+    const CommandResult r = RunCommand(s.argv);
+    if (r.status != 0) {
+      err << s.what << " failed (exit " << r.status << "):\n" << r.output << "\n";
+      ok = false;
+    } else {
+      out << s.what << ": ok\n";
+    }
+  }
+  auto cases = ParseRouteCases(Get(files, "tests/routes.txt"));
+  int routes = 0;
+  int failed = 0;
+  if (cases) {
+    for (const RouteCase& c : *cases) {
+      if (c.kind != RouteCase::Kind::kRoute) continue;
+      ++routes;
+      std::vector<std::string> argv = {tools.amtool,
+                                       "config",
+                                       "routes",
+                                       "test",
+                                       "--config.file=" + am,
+                                       "--verify.receivers=" + c.receiver};
+      for (const auto& [k, v] : c.labels) argv.push_back(k + "=" + v);
+      const CommandResult r = RunCommand(argv);
+      if (r.status != 0) {
+        ++failed;
+        err << "routing test failed: " << LabelsText(c.labels) << " should go to " << c.receiver
+            << ":\n"
+            << r.output << "\n";
+      }
+    }
+  }
+  if (failed) {
+    ok = false;
+  } else {
+    out << "amtool config routes test: " << routes << " cases ok\n";
+  }
+  return ok;
+}
+
+}  // namespace modelwatch

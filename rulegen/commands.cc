@@ -1,0 +1,125 @@
+#include "rulegen/commands.h"
+
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "core/config_loader.h"
+#include "core/flags.h"
+#include "rulegen/checker.h"
+#include "rulegen/generator.h"
+
+namespace modelwatch {
+namespace {
+
+// Parses flags; returns an exit code to stop with (help or usage error), else nullopt.
+std::optional<int> ParseOrExit(FlagParser& flags, const std::vector<std::string>& args,
+                               const std::string& command) {
+  if (auto ok = flags.Parse(args); !ok) {
+    std::cerr << "modelwatch-rulegen " << command << ": " << ok.error().message << "\n\n"
+              << flags.Help();
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  return std::nullopt;
+}
+
+std::optional<OutputFormat> ParseFormat(const std::string& s) {
+  if (s == "prometheus") return OutputFormat::kPrometheus;
+  if (s == "prometheus-operator") return OutputFormat::kPrometheusOperator;
+  return std::nullopt;
+}
+
+// Loads the config dir; prints errors and returns nullopt on failure.
+std::optional<ConfigSet> Load(const std::string& dir) {
+  auto config = LoadConfigDir(dir);
+  if (!config) {
+    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
+    std::cerr << config.error().size() << (config.error().size() == 1 ? " error\n" : " errors\n");
+    return std::nullopt;
+  }
+  return std::move(*config);
+}
+
+const FlagSpec kConfigDirFlag{
+    "config.dir", "directory of per-model YAML files (and modelwatch.yaml)", "", false, true};
+const FlagSpec kOutFlag{"out", "output directory (replaced as a whole)", "", false, true};
+const FlagSpec kFormatFlag{"format",
+                           "prometheus, or prometheus-operator to add kubernetes/*.yaml "
+                           "PrometheusRule resources",
+                           "prometheus", false, false};
+
+}  // namespace
+
+int RunGenerate(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-rulegen generate --config.dir=DIR --out=OUT [--format=prometheus-operator]",
+      "Writes recording and alerting rules, the Alertmanager configuration and notification\n"
+      "templates, dashboards, runbooks and promtool tests for every model in DIR into OUT:\n"
+      "  OUT/rules/<model>.rules.yml, OUT/rules/modelwatch.rules.yml,\n"
+      "  OUT/alertmanager/alertmanager.yml, OUT/alertmanager/templates/*.tmpl,\n"
+      "  OUT/dashboards/*.json, OUT/dashboards/provisioning.yml, OUT/runbooks/<Alert>.md,\n"
+      "  OUT/tests/<model>.test.yml, OUT/tests/routes.txt (and OUT/kubernetes/*.yaml).\n"
+      "The output is deterministic and replaces OUT atomically: a failed run leaves the\n"
+      "previous OUT untouched. Exit 0 ok, 1 invalid config or write error, 2 usage error.",
+      {kConfigDirFlag, kOutFlag, kFormatFlag});
+  if (auto code = ParseOrExit(flags, args, "generate")) return *code;
+  const auto format = ParseFormat(flags.Get("format"));
+  if (!format) {
+    std::cerr << "modelwatch-rulegen generate: unknown --format \"" << flags.Get("format")
+              << "\" (want prometheus or prometheus-operator)\n";
+    return 2;
+  }
+  auto config = Load(flags.Get("config.dir"));
+  if (!config) return 1;
+  const OutputFiles files = Generate(*config, *format);
+  if (auto ok = WriteOutputAtomically(flags.Get("out"), files); !ok) {
+    std::cerr << "modelwatch-rulegen generate: " << ok.error().ToString() << "\n";
+    return 1;
+  }
+  std::cout << "wrote " << files.size() << " files for " << config->models.size()
+            << (config->models.size() == 1 ? " model" : " models") << " to " << flags.Get("out")
+            << "\n";
+  return 0;
+}
+
+int RunCheck(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-rulegen check --config.dir=DIR --out=OUT",
+      "Regenerates the output for DIR in memory and fails if OUT differs (listing the stale\n"
+      "files), then checks OUT: its own consistency checks (every tested alert exists, every\n"
+      "referenced rule file exists, every alert has a firing and a silent test, the\n"
+      "inhibition cases of tests/routes.txt hold), `promtool check rules`, `promtool test\n"
+      "rules`, `amtool check-config` and the routing cases of tests/routes.txt with `amtool\n"
+      "config routes test`. Exit 0 when all pass, 1 on any failure (with the tool's output),\n"
+      "2 on usage errors.",
+      {kConfigDirFlag,
+       kOutFlag,
+       kFormatFlag,
+       {"promtool", "promtool binary", "promtool", false, false},
+       {"amtool", "amtool binary", "amtool", false, false}});
+  if (auto code = ParseOrExit(flags, args, "check")) return *code;
+  const auto format = ParseFormat(flags.Get("format"));
+  if (!format) {
+    std::cerr << "modelwatch-rulegen check: unknown --format \"" << flags.Get("format") << "\"\n";
+    return 2;
+  }
+  auto config = Load(flags.Get("config.dir"));
+  if (!config) return 1;
+  const std::string out = flags.Get("out");
+  const OutputFiles files = Generate(*config, *format);
+  const auto stale = StaleFiles(out, files);
+  if (!stale.empty()) {
+    std::cerr << out << " is stale; run `modelwatch-rulegen generate --config.dir="
+              << flags.Get("config.dir") << " --out=" << out << "`:\n";
+    for (const auto& s : stale) std::cerr << "  " << s << "\n";
+    return 1;
+  }
+  CheckTools tools{flags.Get("promtool"), flags.Get("amtool")};
+  return RunAllChecks(out, files, tools, std::cout, std::cerr) ? 0 : 1;
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,661 @@
+#include "rulegen/promtool_tests_emitter.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/duration.h"
+#include "rulegen/rule_model.h"
+#include "rulegen/series.h"
+#include "rulegen/text.h"
+
+namespace modelwatch {
+namespace {
+
+using Labels = std::map<std::string, std::string>;
+using std::int64_t;
+
+// A stretch of an input series: a gauge's value, or a counter's increase per minute.
+struct Phase {
+  double value;
+  int minutes;
+};
+
+// One input series at a 1m interval, built from phases.
+struct InputSeries {
+  std::string metric;
+  Labels labels;
+  std::vector<Phase> phases;
+  bool counter = false;
+};
+
+struct ExpectedAlert {
+  Labels labels;
+  Labels annotations;
+};
+
+struct Check {
+  int64_t at = 0;  // seconds
+  std::string alertname;
+  std::vector<ExpectedAlert> alerts;
+};
+
+struct Scenario {
+  std::string name;
+  std::vector<InputSeries> series;
+  std::vector<Check> checks;
+};
+
+// Values the degradation annotations show, computed from the inputs.
+struct RenderContext {
+  std::string signals;
+  std::string trend = "unknown";
+};
+
+std::string SeriesName(const InputSeries& s) {
+  std::string out = s.metric + "{";
+  bool first = true;
+  for (const auto& [k, v] : s.labels) {
+    out += (first ? "" : ",") + k + "=\"" + v + "\"";
+    first = false;
+  }
+  return out + "}";
+}
+
+std::string ValuesText(const InputSeries& s) {
+  std::string out;
+  double last = 0;
+  bool first = true;
+  for (const Phase& p : s.phases) {
+    if (p.minutes <= 0) continue;
+    if (!out.empty()) out += " ";
+    if (s.counter) {
+      const double start = first ? 0 : last + p.value;
+      out +=
+          FormatNumber(start) + "+" + FormatNumber(p.value) + "x" + std::to_string(p.minutes - 1);
+      last = start + p.value * (p.minutes - 1);
+    } else {
+      out += FormatNumber(p.value);
+      if (p.minutes > 1) out += "x" + std::to_string(p.minutes - 1);
+    }
+    first = false;
+  }
+  return out;
+}
+
+int TotalMinutes(const std::vector<Phase>& phases) {
+  int n = 0;
+  for (const Phase& p : phases) n += p.minutes;
+  return n;
+}
+
+// The gauge's value at `seconds` (the latest sample at or before it). Requires seconds within
+// the series.
+double GaugeAt(const std::vector<Phase>& phases, int64_t seconds) {
+  int64_t minute = seconds / 60;
+  for (const Phase& p : phases) {
+    if (minute < p.minutes) return p.value;
+    minute -= p.minutes;
+  }
+  return phases.back().value;
+}
+
+int64_t CeilTo(int64_t x, int64_t m) { return (x + m - 1) / m * m; }
+int64_t FloorTo(int64_t x, int64_t m) { return x / m * m; }
+int Minutes(Seconds s) { return static_cast<int>((s.count() + 59) / 60); }
+
+bool Holds(const AlertRule& a, double v) {
+  if (!a.threshold) return false;
+  switch (a.comparison) {
+    case Comparison::kAbove:
+      return v > *a.threshold;
+    case Comparison::kAtLeast:
+      return v >= *a.threshold;
+    case Comparison::kBelow:
+      return v < *a.threshold;
+  }
+  return false;
+}
+
+std::string Render(const Text& text, const Labels& labels, double value, const RenderContext& ctx) {
+  std::string out;
+  for (const TextPiece& p : text) {
+    switch (p.kind) {
+      case TextPiece::Kind::kLiteral:
+        out += p.text;
+        break;
+      case TextPiece::Kind::kLabel: {
+        auto it = labels.find(p.text);
+        out += it == labels.end() ? "<no value>" : it->second;
+        break;
+      }
+      case TextPiece::Kind::kValuePercent:
+        out += HumanizePercentage(value);
+        break;
+      case TextPiece::Kind::kValueFormat:
+        out += GoFormat(p.text.c_str(), value);
+        break;
+      case TextPiece::Kind::kDegradationSignals:
+        out += ctx.signals;
+        break;
+      case TextPiece::Kind::kDegradationTrend:
+        out += ctx.trend;
+        break;
+    }
+  }
+  return out;
+}
+
+ExpectedAlert Expect(const AlertRule& a, const Labels& series_labels, double value,
+                     const RenderContext& ctx = {}) {
+  ExpectedAlert e;
+  e.labels = series_labels;
+  for (const auto& [k, v] : a.labels) e.labels[k] = v;
+  e.annotations["summary"] = Render(a.summary, e.labels, value, ctx);
+  e.annotations["description"] = Render(a.description, e.labels, value, ctx);
+  e.annotations["runbook_url"] = a.runbook_url;
+  e.annotations["dashboard_url"] = a.dashboard_url;
+  return e;
+}
+
+// How a gauge-threshold alert is exercised.
+struct GaugeSpec {
+  std::string metric;
+  Labels labels;        // of the input series
+  Labels alert_labels;  // of the resulting alert, before the rule's labels
+  double normal = 0;
+  double ticket = 0;
+  std::optional<double> page;
+  int pre = 10;  // minutes of normal values before the condition
+  // The alert's value for a gauge level (identity, abs, ratio to another series).
+  std::function<double(double)> value = [](double v) { return v; };
+  // Further input series, given the main series' phases.
+  std::function<std::vector<InputSeries>(const std::vector<Phase>&)> extra;
+  // Annotation context at an evaluation time, given the main series' phases.
+  std::function<RenderContext(int64_t, const std::vector<Phase>&)> context;
+};
+
+class ModelTestBuilder {
+ public:
+  ModelTestBuilder(const ModelConfig& m, const FleetConfig& fleet, const RuleFile& rules)
+      : m_(m), tier_(fleet.Tier(m.tier)), rules_(rules) {
+    ei_ = tier_.evaluation_interval.count();
+    step_ = std::lcm(ei_, int64_t{60});
+    for (const RuleGroup& g : rules_.groups) {
+      for (const AlertRule& a : g.alerts) by_name_[a.name].push_back(&a);
+    }
+  }
+
+  std::vector<Scenario> Build() {
+    std::vector<Scenario> out;
+    for (const std::string& name : AlertCatalogue()) {
+      auto it = by_name_.find(name);
+      if (it == by_name_.end()) continue;
+      const auto& rules = it->second;
+      if (name == "ModelDown") {
+        ModelDown(rules, out);
+      } else if (name == "HighErrorRate" || name == "HighLatency") {
+        BurnRate(name, rules, out);
+      } else if (name == "LowThroughput") {
+        LowThroughput(rules, out);
+      } else {
+        GaugeScenarios(name, rules, Spec(name), out);
+      }
+    }
+    return out;
+  }
+
+ private:
+  Labels Base() const { return {{"model", m_.name}}; }
+  std::string DriftWindow() const { return SortedDriftWindows(m_).front().label; }
+  std::string GtWindow() const {
+    const auto& w = m_.ground_truth->windows;
+    return w.empty() ? "30d" : w.front().label;
+  }
+
+  // Thresholds of the ticket and page rules of an alertname.
+  static std::optional<double> ThresholdOf(const std::vector<const AlertRule*>& rules, Severity s) {
+    for (const AlertRule* a : rules) {
+      if (a->severity == s) return a->threshold;
+    }
+    return std::nullopt;
+  }
+
+  // Levels between/above thresholds for ">" style alerts.
+  static void AboveLevels(double t, std::optional<double> p, GaugeSpec& g) {
+    g.normal = t / 2;
+    g.ticket = p ? (t + *p) / 2 : t * 1.5;
+    if (p) g.page = *p * 1.5;
+  }
+
+  GaugeSpec Spec(const std::string& name) const {
+    const auto& rules = by_name_.at(name);
+    const auto tk = ThresholdOf(rules, Severity::kTicket);
+    const auto pg = ThresholdOf(rules, Severity::kPage);
+    GaugeSpec g;
+    g.labels = Base();
+    const std::string method = DriftMethodName(m_.drift.method);
+    if (name == "FeatureDrift") {
+      std::string feature;
+      for (const FeatureConfig& f : m_.features) {
+        if (!f.pii && MethodApplies(m_.drift.method, f.type)) {
+          feature = f.name;
+          break;
+        }
+      }
+      g.metric = "model_feature_drift";
+      g.labels = {
+          {"model", m_.name}, {"feature", feature}, {"method", method}, {"window", DriftWindow()}};
+      AboveLevels(*tk, pg, g);
+    } else if (name == "PredictionDrift") {
+      g.metric = "model_prediction_drift";
+      g.labels = {
+          {"model", m_.name}, {"version", "v1"}, {"method", method}, {"window", DriftWindow()}};
+      AboveLevels(*tk, pg, g);
+    } else if (name == "PositiveRateShift") {
+      g.metric = "model_positive_rate_zscore";
+      g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", DriftWindow()}};
+      g.normal = 0.5;
+      g.ticket = -3;  // a negative shift: the alert compares |z|
+      g.page = 6;
+      g.value = [](double v) { return std::fabs(v); };
+    } else if (name == "ConfidenceDrop" || name == "EntropyRise") {
+      const bool conf = name == "ConfidenceDrop";
+      const auto windows = SortedDriftWindows(m_);
+      const double base = conf ? 0.8 : 1.0;
+      g.metric = conf ? "model_prediction_confidence_mean" : "model_prediction_entropy_mean";
+      g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
+      g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
+      g.normal = base;
+      g.ticket = conf ? 0.6 : 1.5;
+      g.value = [base](double v) { return v / base; };
+      if (windows.size() > 1) {
+        const std::string metric = g.metric;
+        const std::string long_window = windows.back().label;
+        g.extra = [this, metric, long_window, base](const std::vector<Phase>& phases) {
+          return std::vector<InputSeries>{
+              {metric,
+               {{"model", m_.name}, {"version", "v1"}, {"window", long_window}},
+               {{base, TotalMinutes(phases)}},
+               false}};
+        };
+      } else {
+        g.pre = 24 * 60 + 10;  // compared with the same window one day earlier
+      }
+    } else if (name == "AnomalousRequests") {
+      g.metric = "model_anomalous_requests_ratio";
+      g.labels = {{"model", m_.name}, {"window", DriftWindow()}};
+      AboveLevels(*tk, pg, g);
+    } else if (name == "DegradationScore") {
+      g.metric = "model_degradation_score";
+      g.labels = {{"model", m_.name}, {"version", "v1"}};
+      g.normal = *tk / 2;
+      g.ticket = (*tk + *pg) / 2;
+      g.page = std::min(100.0, (*pg + 100) / 2);
+      g.pre = 70;  // so that the score one hour before the alert is known
+      const auto weights = m_.degradation.weights;
+      g.extra = [this, weights](const std::vector<Phase>& phases) {
+        std::vector<InputSeries> out;
+        for (const auto& [signal, w] : weights) {
+          InputSeries s{"model_degradation_signal",
+                        {{"model", m_.name}, {"version", "v1"}, {"signal", signal}},
+                        {},
+                        false};
+          for (const Phase& p : phases) s.phases.push_back({w * p.value, p.minutes});
+          out.push_back(std::move(s));
+        }
+        return out;
+      };
+      g.context = [weights](int64_t t, const std::vector<Phase>& phases) {
+        RenderContext c;
+        const double now = GaugeAt(phases, t);
+        for (const auto& [signal, w] : weights) {
+          if (!c.signals.empty()) c.signals += ", ";
+          c.signals += signal + " " + GoFormat("%.1f", w * now);
+        }
+        if (t >= 3600) c.trend = GoFormat("%+.1f", now - GaugeAt(phases, t - 3600));
+        return c;
+      };
+    } else if (name == "LowLabelMatchRate") {
+      g.metric = "model_label_match_ratio";
+      g.labels = {{"model", m_.name}, {"window", GtWindow()}};
+      g.normal = std::min(1.0, (*tk + 1) / 2);
+      g.ticket = *tk / 2;
+    } else if (name == "PerformanceBelowRetrainThreshold") {
+      const RetrainConfig& r = *m_.ground_truth->retrain_when;
+      g.metric = "model_performance";
+      g.labels = {
+          {"model", m_.name}, {"version", "v1"}, {"metric", r.metric}, {"window", GtWindow()}};
+      if (r.above) {
+        g.normal = *r.above / 2;
+        g.ticket = *r.above * 1.5;
+      } else {
+        g.normal = std::min(1.0, (r.below + 1) / 2);
+        g.ticket = r.below / 2;
+      }
+    } else if (name == "ShadowDisagreement") {
+      g.metric = "model_shadow_agreement_ratio";
+      g.labels = {{"model", m_.name},
+                  {"champion", m_.shadow->champion},
+                  {"challenger", m_.shadow->challenger},
+                  {"window", DriftWindow()}};
+      g.normal = std::min(1.0, (*tk + 1) / 2);
+      g.ticket = *tk / 2;
+    } else {
+      throw std::logic_error("no promtool test design for alert " + name);
+    }
+    if (g.alert_labels.empty()) g.alert_labels = g.labels;
+    return g;
+  }
+
+  std::vector<InputSeries> Inputs(const GaugeSpec& g, const std::vector<Phase>& phases) const {
+    std::vector<InputSeries> s{{g.metric, g.labels, phases, false}};
+    if (g.extra) {
+      for (auto& e : g.extra(phases)) s.push_back(std::move(e));
+    }
+    return s;
+  }
+
+  std::vector<ExpectedAlert> Firing(const std::vector<const AlertRule*>& rules, const GaugeSpec& g,
+                                    double level, int64_t t,
+                                    const std::vector<Phase>& phases) const {
+    std::vector<ExpectedAlert> out;
+    const double v = g.value(level);
+    const RenderContext ctx = g.context ? g.context(t, phases) : RenderContext{};
+    for (const AlertRule* a : rules) {
+      if (Holds(*a, v)) out.push_back(Expect(*a, g.alert_labels, v, ctx));
+    }
+    return out;
+  }
+
+  // normal -> level -> normal, checked before, while firing, while kept firing, after.
+  Scenario StepScenario(const std::string& name, const std::vector<const AlertRule*>& rules,
+                        const GaugeSpec& g, double level, const std::string& what) const {
+    const AlertRule& r = *rules.front();
+    const int64_t for_s = r.for_duration.count();
+    const int64_t keep_s = r.keep_firing_for.count();
+    const int hold = Minutes(r.for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    const int64_t on = g.pre * 60;
+    const int64_t drop = on + int64_t{hold} * 60;
+    const int64_t t_on = CeilTo(on, ei_);
+    const int64_t t_false = CeilTo(drop, ei_);
+    const int64_t t_resolved = CeilTo(t_false + keep_s + ei_, step_);
+    const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
+    std::vector<Phase> phases = {{g.normal, g.pre}, {level, hold}, {g.normal, post}};
+    Scenario s{name + ": " + what + ", then back to normal", Inputs(g, phases), {}};
+    s.checks.push_back({FloorTo(on - 60, step_), name, {}});
+    const int64_t t_fire = CeilTo(t_on + for_s + ei_, step_);
+    // The alert's annotations were last rendered at the last evaluation that saw the level.
+    s.checks.push_back({t_fire, name, Firing(rules, g, level, t_fire, phases)});
+    if (keep_s > 0) {
+      const int64_t t_kept = CeilTo(t_false + keep_s / 2, step_);
+      if (t_kept >= drop && t_kept < t_false + keep_s) {
+        const int64_t last_active = t_false - ei_;
+        s.checks.push_back({t_kept, name, Firing(rules, g, level, last_active, phases)});
+      }
+    }
+    s.checks.push_back({t_resolved, name, {}});
+    return s;
+  }
+
+  void GaugeScenarios(const std::string& name, const std::vector<const AlertRule*>& rules,
+                      const GaugeSpec& g, std::vector<Scenario>& out) const {
+    out.push_back(StepScenario(name, rules, g, g.ticket, "ticket level " + FormatNumber(g.ticket)));
+    if (g.page) {
+      out.push_back(StepScenario(name, rules, g, *g.page, "page level " + FormatNumber(*g.page)));
+    }
+    // Silent: normal values, with a spike shorter than `for` when `for` allows one.
+    const AlertRule& r = *rules.front();
+    const int64_t for_s = r.for_duration.count();
+    const int spike = static_cast<int>((for_s - 2 * ei_) / 60) - 1;
+    const double high = g.page ? *g.page : g.ticket;
+    std::vector<Phase> phases = {{g.normal, g.pre}};
+    Scenario s{name + ": normal values" +
+                   (spike >= 1 ? ", and a spike shorter than `for`" : std::string()),
+               {},
+               {}};
+    int64_t end = g.pre * 60;
+    if (spike >= 1) {
+      phases.push_back({high, spike});
+      phases.push_back({g.normal, 10});
+      const int64_t spike_end = (g.pre + spike) * 60;
+      s.checks.push_back({FloorTo(spike_end - 60, step_) >= g.pre * 60
+                              ? FloorTo(spike_end - 60, step_)
+                              : CeilTo(g.pre * 60, step_),
+                          name,
+                          {}});
+      end = spike_end + 10 * 60;
+    } else {
+      phases.push_back({g.normal, 10});
+      end += 10 * 60;
+    }
+    s.checks.push_back({FloorTo(end - 60, step_), name, {}});
+    s.series = Inputs(g, phases);
+    out.push_back(std::move(s));
+  }
+
+  void ModelDown(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const int64_t down = tier_.model_down_after.count();
+    const Labels series = {{"model", m_.name}, {"version", "v1"}};
+    const int busy = 30;
+    const int flat = static_cast<int>(CeilTo(down + 3 * step_, 60) / 60);
+    const int64_t resume = int64_t{busy + flat} * 60;
+    Scenario a{"ModelDown: predictions stop for longer than " +
+                   FormatDuration(tier_.model_down_after) + ", then resume",
+               {{"model_predictions_total", series, {{600, busy}, {0, flat}, {600, 10}}, true}},
+               {}};
+    a.checks.push_back({FloorTo(busy * 60 - 60, step_), "ModelDown", {}});
+    const int64_t t_fire = CeilTo(busy * 60 + down + ei_, step_);
+    a.checks.push_back({t_fire, "ModelDown", {Expect(r, Base(), 0)}});
+    a.checks.push_back({CeilTo(resume + ei_, step_), "ModelDown", {}});
+    out.push_back(std::move(a));
+    Scenario b{"ModelDown: no series of the model at all (only another model's)",
+               {{"model_predictions_total",
+                 {{"model", m_.name + "-other"}, {"version", "v1"}},
+                 {{600, 20}},
+                 true}},
+               {}};
+    b.checks.push_back({CeilTo(120, step_), "ModelDown", {Expect(r, Base(), 1)}});
+    out.push_back(std::move(b));
+    Scenario c{"ModelDown: steady traffic",
+               {{"model_predictions_total", series, {{600, busy + flat}}, true}},
+               {}};
+    c.checks.push_back({FloorTo((busy + flat) * 60 - 60, step_), "ModelDown", {}});
+    out.push_back(std::move(c));
+  }
+
+  void BurnRate(const std::string& name, const std::vector<const AlertRule*>& rules,
+                std::vector<Scenario>& out) const {
+    const bool errors = name == "HighErrorRate";
+    const double objective = errors ? *ErrorObjective(m_) : 0.01;
+    double page_min = 1e300, page_max = 0, ticket_min = 1e300, ticket_max = 0;
+    for (const BurnWindow& w : BurnWindows()) {
+      const double f = BurnRateFactor(w, m_.slo->period);
+      if (w.severity == Severity::kPage) {
+        page_min = std::min(page_min, f);
+        page_max = std::max(page_max, f);
+      } else {
+        ticket_min = std::min(ticket_min, f);
+        ticket_max = std::max(ticket_max, f);
+      }
+    }
+    const double per_minute = 10000;
+    const int minutes = 20;
+    const std::string bucket =
+        errors ? "" : LatencyObjectiveBucket(*m_.slo->latency_p99_ms / 1000.0);
+    auto inputs = [&](double ratio) {
+      const Labels v = {{"model", m_.name}, {"version", "v1"}};
+      const double bad = ratio * per_minute;
+      std::vector<InputSeries> s;
+      if (errors) {
+        s.push_back({"model_predictions_total", v, {{per_minute, minutes}}, true});
+        Labels e = v;
+        e["error_type"] = "timeout";
+        s.push_back({"model_prediction_errors_total", e, {{bad, minutes}}, true});
+      } else {
+        Labels b = v;
+        b["le"] = bucket;
+        s.push_back(
+            {"model_request_duration_seconds_bucket", b, {{per_minute - bad, minutes}}, true});
+        b["le"] = "+Inf";
+        s.push_back({"model_request_duration_seconds_bucket", b, {{per_minute, minutes}}, true});
+        s.push_back({"model_request_duration_seconds_count", v, {{per_minute, minutes}}, true});
+      }
+      return s;
+    };
+    // The long and short windows of every pair see the same constant ratio, so the alerts'
+    // values are exactly `ratio`.
+    const int64_t t = CeilTo(10 * 60, step_);
+    auto scenario = [&](const std::string& what, double burn) {
+      const double ratio = burn * objective;
+      Scenario s{name + ": " + what + " (burn rate " + FormatNumber(burn) + ", ratio " +
+                     FormatNumber(ratio) + ")",
+                 inputs(ratio),
+                 {}};
+      std::vector<ExpectedAlert> firing;
+      for (const AlertRule* a : rules) {
+        // The alert ORs its pairs: it fires once the burn exceeds its smallest factor.
+        const double min_factor = a->severity == Severity::kPage ? page_min : ticket_min;
+        if (burn > min_factor) firing.push_back(Expect(*a, Base(), ratio));
+      }
+      s.checks.push_back({t, name, firing});
+      return s;
+    };
+    if (1.25 * page_max * objective < 1) {
+      out.push_back(scenario("fast burn pages (and tickets)", 1.25 * page_max));
+    }
+    const double ticket_only = (ticket_max + page_min) / 2;
+    if (ticket_only > ticket_max && ticket_only < page_min && ticket_only * objective < 1) {
+      out.push_back(scenario("slow burn tickets only", ticket_only));
+    }
+    out.push_back(scenario("within budget, silent", ticket_min / 2));
+  }
+
+  void LowThroughput(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const Labels series = {{"model", m_.name}, {"version", "v1"}};
+    const int64_t w = m_.min_throughput_window.count();
+    const int64_t for_s = r.for_duration.count();
+    const int64_t keep_s = r.keep_firing_for.count();
+    const int pre = 24 * 60 + 30;
+    const double high = 600;  // 10/s
+    const double low = high * m_.low_throughput_ratio / 4;
+    const int64_t on = int64_t{pre} * 60;
+    // The rate is exactly `low` once the whole window lies in the low phase.
+    const int64_t t_full = CeilTo(on + w, ei_);
+    const int64_t t_fire = CeilTo(t_full + for_s + ei_, step_);
+    const int hold = static_cast<int>((t_fire - on) / 60) + 5;
+    const int64_t drop = on + int64_t{hold} * 60;
+    const int64_t t_resolved = CeilTo(drop + w + keep_s + 2 * ei_, step_);
+    const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
+    Scenario s{
+        "LowThroughput: traffic falls to " + FormatNumber(m_.low_throughput_ratio / 4) +
+            " of yesterday's, then recovers",
+        {{"model_predictions_total", series, {{high, pre}, {low, hold}, {high, post}}, true}},
+        {}};
+    s.checks.push_back({FloorTo(on - 60, step_), "LowThroughput", {}});
+    s.checks.push_back({t_fire, "LowThroughput", {Expect(r, Base(), low / 60)}});
+    // The rate climbs back over the threshold somewhere within one window after the recovery.
+    const int64_t t_kept = CeilTo(drop + w + ei_, step_);
+    if (keep_s > 0 && t_kept + ei_ < drop + keep_s) {
+      s.checks.push_back({t_kept, "LowThroughput", {Expect(r, Base(), low / 60)}});
+    }
+    s.checks.push_back({t_resolved, "LowThroughput", {}});
+    out.push_back(std::move(s));
+    Scenario q{"LowThroughput: steady traffic",
+               {{"model_predictions_total", series, {{high, pre + 30}}, true}},
+               {}};
+    q.checks.push_back({FloorTo(int64_t{pre + 29} * 60, step_), "LowThroughput", {}});
+    out.push_back(std::move(q));
+  }
+
+  const ModelConfig& m_;
+  const TierDefaults& tier_;
+  const RuleFile& rules_;
+  int64_t ei_ = 60;
+  int64_t step_ = 60;
+  std::map<std::string, std::vector<const AlertRule*>> by_name_;
+};
+
+std::string Duration(int64_t seconds) {
+  return seconds == 0 ? "0s" : FormatDuration(Seconds(seconds));
+}
+
+std::string LabelMap(const Labels& l) {
+  std::string out = "{";
+  bool first = true;
+  for (const auto& [k, v] : l) {
+    out += (first ? "" : ", ") + k + ": " + YamlScalar(v);
+    first = false;
+  }
+  return out + "}";
+}
+
+std::string TestFile(const RuleFile& rules, Seconds eval_interval,
+                     const std::vector<Scenario>& scenarios) {
+  std::string y;
+  y += "rule_files:\n  - ../" + rules.path + "\n";
+  y += "evaluation_interval: " + FormatDuration(eval_interval) + "\n";
+  y += "group_eval_order:\n";
+  for (const RuleGroup& g : rules.groups) y += "  - " + YamlScalar(g.name) + "\n";
+  y += "tests:\n";
+  for (const Scenario& s : scenarios) {
+    y += "  - name: " + YamlQuote(s.name) + "\n";
+    y += "    interval: 1m\n";
+    if (s.series.empty()) {
+      y += "    input_series: []\n";
+    } else {
+      y += "    input_series:\n";
+      for (const InputSeries& in : s.series) {
+        y += "      - series: " + YamlQuote(SeriesName(in)) + "\n";
+        y += "        values: " + YamlQuote(ValuesText(in)) + "\n";
+      }
+    }
+    y += "    alert_rule_test:\n";
+    for (const Check& c : s.checks) {
+      y += "      - eval_time: " + Duration(c.at) + "\n";
+      y += "        alertname: " + c.alertname + "\n";
+      if (c.alerts.empty()) {
+        y += "        exp_alerts: []\n";
+        continue;
+      }
+      y += "        exp_alerts:\n";
+      for (const ExpectedAlert& e : c.alerts) {
+        y += "          - exp_labels: " + LabelMap(e.labels) + "\n";
+        y += "            exp_annotations:\n";
+        for (const auto& [k, v] : e.annotations) {
+          y += "              " + k + ": " + YamlQuote(v) + "\n";
+        }
+      }
+    }
+  }
+  return y;
+}
+
+}  // namespace
+
+void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  for (const RuleFile& f : BuildAllRules(config)) {
+    if (f.model.empty()) {
+      const AlertRule& w = f.groups.front().alerts.front();
+      Scenario s{"Watchdog: always firing", {}, {}};
+      s.checks.push_back({60, "Watchdog", {Expect(w, {}, 1)}});
+      s.checks.push_back({600, "Watchdog", {Expect(w, {}, 1)}});
+      out["tests/modelwatch.test.yml"] = TestFile(f, f.groups.front().interval, {s});
+      continue;
+    }
+    const ModelConfig& m = *config.Find(f.model);
+    out["tests/" + m.name + ".test.yml"] =
+        TestFile(f, config.fleet.Tier(m.tier).evaluation_interval,
+                 ModelTestBuilder(m, config.fleet, f).Build());
+  }
+}
+
+}  // namespace modelwatch

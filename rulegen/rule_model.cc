@@ -1,0 +1,654 @@
+#include "rulegen/rule_model.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#include "core/duration.h"
+#include "rulegen/series.h"
+#include "rulegen/text.h"
+
+namespace modelwatch {
+namespace {
+
+using Kind = TextPiece::Kind;
+
+TextPiece Lit(std::string s) { return {Kind::kLiteral, std::move(s)}; }
+TextPiece Label(std::string name) { return {Kind::kLabel, std::move(name)}; }
+TextPiece Pct() { return {Kind::kValuePercent, ""}; }
+TextPiece Fmt(std::string f) { return {Kind::kValueFormat, std::move(f)}; }
+
+// A PromQL double-quoted string literal.
+std::string PromQuote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// Durations in names and ranges: whole days stay days ("30d", not Prometheus' "4w2d").
+std::string Dur(Seconds s) {
+  if (s.count() > 0 && s.count() % 86400 == 0) return std::to_string(s.count() / 86400) + "d";
+  return FormatDuration(s);
+}
+
+std::string Pct(double ratio) { return HumanizePercentage(ratio); }
+
+// Builds the alerts of one model; each helper appends to `alerts`.
+class ModelRuleBuilder {
+ public:
+  ModelRuleBuilder(const ModelConfig& m, const FleetConfig& fleet)
+      : m_(m), fleet_(fleet), tier_(fleet.Tier(m.tier)) {}
+
+  RuleFile Build() {
+    RuleFile file;
+    file.model = m_.name;
+    file.path = "rules/" + m_.name + ".rules.yml";
+    RuleGroup rec{"modelwatch-" + m_.name + "-recording", tier_.evaluation_interval, {}, {}};
+    AddRecording(rec.recording);
+    RuleGroup alerts{"modelwatch-" + m_.name + "-alerts", tier_.evaluation_interval, {}, {}};
+    AddAlerts(alerts.alerts);
+    file.groups.push_back(std::move(rec));
+    file.groups.push_back(std::move(alerts));
+    return file;
+  }
+
+ private:
+  std::string Sel(const std::vector<std::string>& extra = {}) const {
+    return Selector(m_.name, extra);
+  }
+
+  bool IsClassifier() const { return m_.task != Task::kRegression; }
+
+  void Rec(std::vector<RecordingRule>& out, std::string record, std::string expr,
+           std::vector<std::pair<std::string, std::string>> labels = {}) const {
+    out.push_back({std::move(record), std::move(expr), std::move(labels)});
+  }
+
+  // Sum by `by` of rate(metric[window]) for this model.
+  std::string SumRate(const std::string& metric, const std::string& window,
+                      const std::string& by = "model",
+                      const std::vector<std::string>& extra = {}) const {
+    return "sum by (" + by + ") (rate(" + metric + Sel(extra) + "[" + window + "]))";
+  }
+
+  std::string ErrorRatioExpr(const std::string& window, const std::string& by) const {
+    const std::string errors = SumRate("model_prediction_errors_total", window, by);
+    const std::string preds = SumRate("model_predictions_total", window, by);
+    // Without any error yet the error counter does not exist: count that as a 0 ratio.
+    return "(" + errors + " or 0 * " + preds + ")\n/\n" + preds;
+  }
+
+  std::string SlowRatioExpr(const std::string& window) const {
+    return "1 - (\n  " +
+           SumRate("model_request_duration_seconds_bucket", window, "model",
+                   {"le=" + PromQuote(latency_bucket_)}) +
+           "\n  /\n  " + SumRate("model_request_duration_seconds_count", window) + "\n)";
+  }
+
+  void AddRecording(std::vector<RecordingRule>& out) {
+    const std::string thr_window = Dur(m_.min_throughput_window);
+    Rec(out, series::kPredictionRate5m, SumRate("model_predictions_total", "5m"));
+    if (thr_window != "5m") {
+      Rec(out, series::PredictionRate(thr_window), SumRate("model_predictions_total", thr_window));
+    }
+    Rec(out, series::kErrorRate5m, SumRate("model_prediction_errors_total", "5m"));
+    for (const char* w : series::kSloWindows) {
+      Rec(out, series::ErrorRatio(w), ErrorRatioExpr(w, "model"));
+    }
+    for (auto [name, q] : {std::pair{series::kLatencyP50, "0.5"},
+                           {series::kLatencyP95, "0.95"},
+                           {series::kLatencyP99, "0.99"}}) {
+      Rec(out, name,
+          std::string("histogram_quantile(") + q + ", " +
+              SumRate("model_request_duration_seconds_bucket", "5m", "model, le") + ")");
+    }
+    if (auto objective = ErrorObjective(m_)) {
+      const std::string period = Dur(m_.slo->period);
+      Rec(out, series::ErrorRatio(period), ErrorRatioExpr(period, "model"));
+      Rec(out, series::kErrorObjective, "vector(" + FormatNumber(*objective) + ")",
+          {{"model", m_.name}});
+      Rec(out, series::kErrorBudgetRemaining,
+          "1 - " + series::ErrorRatio(period) + Sel() + " / " + FormatNumber(*objective));
+    }
+    if (m_.slo && m_.slo->latency_p99_ms) {
+      const double objective = *m_.slo->latency_p99_ms / 1000.0;
+      latency_bucket_ = LatencyObjectiveBucket(objective);
+      std::vector<std::string> windows(series::kSloWindows.begin(), series::kSloWindows.end());
+      windows.push_back(Dur(m_.slo->period));
+      for (const auto& w : windows) Rec(out, series::LatencySlowRatio(w), SlowRatioExpr(w));
+      Rec(out, series::kLatencyObjectiveSeconds, "vector(" + FormatNumber(objective) + ")",
+          {{"model", m_.name}});
+      Rec(out, series::kLatencyObjectiveBucketSeconds, "vector(" + latency_bucket_ + ")",
+          {{"model", m_.name}});
+      Rec(out, series::kLatencyBudgetRemaining,
+          "1 - " + series::LatencySlowRatio(Dur(m_.slo->period)) + Sel() + " / 0.01");
+    }
+    // Per version, for dashboards.
+    Rec(out, series::kVersionPredictionRate5m,
+        SumRate("model_predictions_total", "5m", "model, version"));
+    Rec(out, series::kVersionErrorRatio5m, ErrorRatioExpr("5m", "model, version"));
+    for (auto [name, q] : {std::pair{series::kVersionLatencyP50, "0.5"},
+                           {series::kVersionLatencyP95, "0.95"},
+                           {series::kVersionLatencyP99, "0.99"}}) {
+      Rec(out, name,
+          std::string("histogram_quantile(") + q + ", " +
+              SumRate("model_request_duration_seconds_bucket", "5m", "model, version, le") + ")");
+    }
+    Rec(out, series::kErrorTypeRate5m,
+        SumRate("model_prediction_errors_total", "5m", "model, version, error_type"));
+    if (IsClassifier()) {
+      Rec(out, series::kClassShare1h,
+          SumRate("model_predicted_class_total", "1h", "model, version, class") +
+              "\n/ ignoring (class) group_left\n" +
+              SumRate("model_predicted_class_total", "1h", "model, version"));
+      Rec(out, series::kScoreMean1h,
+          SumRate("model_prediction_score_sum", "1h", "model, version") + "\n/\n" +
+              SumRate("model_prediction_score_count", "1h", "model, version"));
+    }
+    if (HasDriftFeature(m_)) {
+      Rec(out, series::kFeatureDriftMax,
+          "max by (model, method, window) (model_feature_drift" + Sel() + ")");
+      Rec(out, series::kFeaturesDrifting,
+          "sum by (model, window) (\n  model_feature_drift" +
+              Sel({"method=" + PromQuote(DriftMethodName(m_.drift.method))}) + " >= bool " +
+              FormatNumber(m_.drift.warn) + "\n)");
+    }
+    if (IsClassifier() && !m_.drift.windows.empty()) {
+      Rec(out, series::kConfidenceRatio, ShortLongRatio("model_prediction_confidence_mean"));
+      Rec(out, series::kEntropyRatio, ShortLongRatio("model_prediction_entropy_mean"));
+    }
+  }
+
+  std::string ShortLongRatio(const std::string& metric) const {
+    const auto windows = SortedDriftWindows(m_);
+    const std::string shortw = metric + Sel({"window=" + PromQuote(windows.front().label)});
+    if (windows.size() == 1) {
+      return "max by (model, version) (\n  " + shortw + "\n  /\n  " + shortw + " offset 1d\n)";
+    }
+    const std::string longw = metric + Sel({"window=" + PromQuote(windows.back().label)});
+    return "max by (model, version) (\n  " + shortw + "\n  / ignoring (window)\n  " + longw + "\n)";
+  }
+
+  AlertRule NewAlert(const std::string& name, Severity severity) const {
+    AlertRule a;
+    a.name = name;
+    a.severity = severity;
+    a.labels = {{"severity", SeverityName(severity)},
+                {"model", m_.name},
+                {"team", m_.owner.team},
+                {"tier", std::to_string(m_.tier)}};
+    a.runbook_url = RunbookUrl(fleet_, name);
+    a.dashboard_url = DashboardUrl(fleet_, m_.name);
+    return a;
+  }
+
+  // A threshold alert on `signal` with `for` and keep_firing_for (hysteresis).
+  AlertRule Threshold(const std::string& name, Severity severity, const std::string& signal,
+                      Comparison cmp, double threshold, const std::string& trigger) const {
+    AlertRule a = NewAlert(name, severity);
+    a.signal = signal;
+    a.comparison = cmp;
+    a.threshold = threshold;
+    const char* op = cmp == Comparison::kAbove     ? " > "
+                     : cmp == Comparison::kAtLeast ? " >= "
+                                                   : " < ";
+    a.expr = signal + op + FormatNumber(threshold);
+    a.for_duration = tier_.for_duration;
+    a.keep_firing_for = tier_.for_duration;
+    a.trigger = trigger;
+    return a;
+  }
+
+  void AddAlerts(std::vector<AlertRule>& out) {
+    AddModelDown(out);
+    if (auto objective = ErrorObjective(m_)) {
+      AddBurnRate(out, "HighErrorRate", *objective, series::ErrorRatio, "of predictions failed",
+                  "error ratio");
+    }
+    if (m_.slo && m_.slo->latency_p99_ms) {
+      AddBurnRate(out, "HighLatency", 0.01, series::LatencySlowRatio,
+                  "of requests were slower than " + latency_bucket_ + "s",
+                  "share of requests slower than " + FormatNumber(*m_.slo->latency_p99_ms) +
+                      "ms (measured at the " + latency_bucket_ + "s bucket)");
+    }
+    AddLowThroughput(out);
+    AddDrift(out);
+    if (m_.task == Task::kBinaryClassification) AddPositiveRate(out);
+    if (IsClassifier() && !m_.drift.windows.empty()) AddConfidenceEntropy(out);
+    AddAnomalous(out);
+    AddDegradation(out);
+    if (m_.ground_truth) AddGroundTruth(out);
+    if (m_.shadow) AddShadow(out);
+  }
+
+  void AddModelDown(std::vector<AlertRule>& out) const {
+    const std::string d = Dur(tier_.model_down_after);
+    AlertRule a = NewAlert("ModelDown", m_.tier <= 2 ? Severity::kPage : Severity::kTicket);
+    a.expr = "sum by (model) (increase(model_predictions_total" + Sel() + "[" + d +
+             "])) == 0\nor\nabsent_over_time(model_predictions_total" + Sel() + "[" + d + "])";
+    a.signal = "increase(model_predictions_total" + Sel() + "[" + d + "])";
+    a.trigger = "no prediction counted for " + d + " (the tier's model_down_after)";
+    a.summary = {Lit("Model "), Label("model"), Lit(" has made no predictions for " + d)};
+    a.description = {Lit("No prediction of "), Label("model"),
+                     Lit(" has been counted in the last " + d +
+                         ": the model server, its log shipping or the exporter is down.")};
+    out.push_back(std::move(a));
+  }
+
+  template <typename SeriesFn>
+  void AddBurnRate(std::vector<AlertRule>& out, const std::string& name, double objective,
+                   SeriesFn series_fn, const std::string& what, const std::string& trigger_what) {
+    const Seconds period = m_.slo->period;
+    for (Severity sev : {Severity::kPage, Severity::kTicket}) {
+      AlertRule a = NewAlert(name, sev);
+      std::string expr;
+      std::string trigger;
+      std::string factors;
+      for (const BurnWindow& w : BurnWindows()) {
+        if (w.severity != sev) continue;
+        const double factor = BurnRateFactor(w, period);
+        const std::string thr = "(" + FormatNumber(factor) + " * " + FormatNumber(objective) + ")";
+        if (!expr.empty()) expr += "\nor\n";
+        expr += "(\n  " + series_fn(w.long_window) + Sel() + " > " + thr + "\n  and\n  " +
+                series_fn(w.short_window) + Sel() + " > " + thr + "\n)";
+        if (!trigger.empty()) trigger += ", or ";
+        trigger += trigger_what + " above " + FormatNumber(factor) + " x " + Pct(objective) +
+                   " over both " + w.long_window + " and " + w.short_window;
+        if (!factors.empty()) factors += " / ";
+        factors += FormatNumber(factor) + "x over " + w.long_window + "+" + w.short_window;
+      }
+      a.expr = expr;
+      a.signal = series_fn("1h");
+      a.trigger = trigger + " (burn rate factors for a " + Dur(period) + " SLO period)";
+      a.summary = {Lit("Model "), Label("model"),
+                   Lit(std::string(" is burning its ") + Dur(period) + " " +
+                       (name == "HighErrorRate" ? "error" : "latency") + " budget" +
+                       (sev == Severity::kPage ? " fast" : ""))};
+      a.description = {Pct(), Lit(" " + what +
+                                  " over the long window of the firing pair; the objective "
+                                  "allows " +
+                                  Pct(objective) + " (burn rate " + factors + ").")};
+      out.push_back(std::move(a));
+    }
+  }
+
+  void AddLowThroughput(std::vector<AlertRule>& out) const {
+    const std::string w = Dur(m_.min_throughput_window);
+    const std::string rate = series::PredictionRate(w) + Sel();
+    AlertRule a = Threshold("LowThroughput", Severity::kTicket, rate, Comparison::kBelow, 0, "");
+    a.threshold.reset();
+    a.expr = rate + " < " + FormatNumber(m_.low_throughput_ratio) + " * (" + rate + " offset 1d)";
+    a.trigger = "predictions/s over " + w + " below " + FormatNumber(m_.low_throughput_ratio) +
+                " x the same rate one day earlier, for " + Dur(tier_.for_duration);
+    a.summary = {Lit("Model "), Label("model"),
+                 Lit(" receives far fewer predictions than a day ago")};
+    a.description = {Fmt("%.3g"),
+                     Lit(" predictions/s over " + w + ", below " + Pct(m_.low_throughput_ratio) +
+                         " of the rate at the same time yesterday.")};
+    out.push_back(std::move(a));
+  }
+
+  void AddDrift(std::vector<AlertRule>& out) const {
+    const std::string method = DriftMethodName(m_.drift.method);
+    const std::string by_method = "method=" + PromQuote(method);
+    if (HasDriftFeature(m_)) {
+      for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
+                                     {Severity::kPage, m_.drift.critical, "critical"}}) {
+        AlertRule a =
+            Threshold("FeatureDrift", sev, "model_feature_drift" + Sel({by_method}),
+                      Comparison::kAtLeast, thr,
+                      "feature drift (" + method + ") at or above the " + level + " threshold " +
+                          FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+        a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
+                     Lit(std::string(" drifted (") + level + ")")};
+        a.description = {Lit(method + " drift of feature "),
+                         Label("feature"),
+                         Lit(" over "),
+                         Label("window"),
+                         Lit(" is "),
+                         Fmt("%.3f"),
+                         Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
+                             FormatNumber(m_.drift.critical) + ").")};
+        out.push_back(std::move(a));
+      }
+    }
+    for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
+                                   {Severity::kPage, m_.drift.critical, "critical"}}) {
+      AlertRule a =
+          Threshold("PredictionDrift", sev, "model_prediction_drift" + Sel({by_method}),
+                    Comparison::kAtLeast, thr,
+                    "prediction drift (" + method + ") at or above the " + level + " threshold " +
+                        FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Predictions of "), Label("model"), Lit(" "), Label("version"),
+                   Lit(std::string(" drifted (") + level + ")")};
+      a.description = {Lit(method + " drift of the prediction distribution over "), Label("window"),
+                       Lit(" is "), Fmt("%.3f"),
+                       Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
+                           FormatNumber(m_.drift.critical) + ").")};
+      out.push_back(std::move(a));
+    }
+  }
+
+  void AddPositiveRate(std::vector<AlertRule>& out) const {
+    for (auto [sev, thr] : {std::pair{Severity::kTicket, 2.0}, {Severity::kPage, 5.0}}) {
+      AlertRule a =
+          Threshold("PositiveRateShift", sev, "abs(model_positive_rate_zscore" + Sel() + ")",
+                    Comparison::kAbove, thr,
+                    "|z| of the positive rate against the baseline above " + FormatNumber(thr) +
+                        " for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Positive rate of "), Label("model"), Lit(" "), Label("version"),
+                   Lit(" shifted by more than " + FormatNumber(thr) + " sigma")};
+      a.description = {Lit("The positive rate over "), Label("window"), Lit(" is "), Fmt("%.2f"),
+                       Lit(" standard deviations away from the baseline rate (ticket above 2, "
+                           "page above 5).")};
+      out.push_back(std::move(a));
+    }
+  }
+
+  void AddConfidenceEntropy(std::vector<AlertRule>& out) const {
+    const auto windows = SortedDriftWindows(m_);
+    const std::string versus =
+        windows.size() == 1 ? "one day earlier" : "over " + windows.back().label;
+    AlertRule c = Threshold("ConfidenceDrop", Severity::kTicket,
+                            std::string(series::kConfidenceRatio) + Sel(), Comparison::kBelow, 0.9,
+                            "mean confidence over " + windows.front().label + " below 90% of " +
+                                "its level " + versus + ", for " + Dur(tier_.for_duration));
+    c.summary = {Lit("Confidence of "), Label("model"), Lit(" "), Label("version"),
+                 Lit(" dropped")};
+    c.description = {Lit("Mean prediction confidence over " + windows.front().label + " is "),
+                     Pct(), Lit(" of its level " + versus + " (alert below 90%).")};
+    out.push_back(std::move(c));
+    AlertRule e =
+        Threshold("EntropyRise", Severity::kTicket, std::string(series::kEntropyRatio) + Sel(),
+                  Comparison::kAbove, 1.2,
+                  "mean prediction entropy over " + windows.front().label +
+                      " above 120% of its level " + versus + ", for " + Dur(tier_.for_duration));
+    e.summary = {Lit("Prediction entropy of "), Label("model"), Lit(" "), Label("version"),
+                 Lit(" rose")};
+    e.description = {Lit("Mean prediction entropy over " + windows.front().label + " is "), Pct(),
+                     Lit(" of its level " + versus + " (alert above 120%).")};
+    out.push_back(std::move(e));
+  }
+
+  void AddAnomalous(std::vector<AlertRule>& out) const {
+    for (auto [sev, thr] : {std::pair{Severity::kTicket, 0.05}, {Severity::kPage, 0.2}}) {
+      AlertRule a = Threshold("AnomalousRequests", sev, "model_anomalous_requests_ratio" + Sel(),
+                              Comparison::kAbove, thr,
+                              "share of requests with a feature outside the training range "
+                              "above " +
+                                  Pct(thr) + " for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Many requests to "), Label("model"),
+                   Lit(" are outside the training range")};
+      a.description = {Pct(), Lit(" of the requests over "), Label("window"),
+                       Lit(" have at least one feature outside the training range (ticket above "
+                           "5%, page above 20%).")};
+      out.push_back(std::move(a));
+    }
+  }
+
+  void AddDegradation(std::vector<AlertRule>& out) const {
+    for (auto [sev, thr, level] :
+         {std::tuple{Severity::kTicket, m_.degradation.notify_at, "notify_at"},
+          {Severity::kPage, m_.degradation.page_at, "page_at"}}) {
+      AlertRule a = Threshold("DegradationScore", sev, "model_degradation_score" + Sel(),
+                              Comparison::kAtLeast, thr,
+                              "degradation score at or above " + std::string(level) + " = " +
+                                  FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Degradation score of "),
+                   Label("model"),
+                   Lit(" "),
+                   Label("version"),
+                   Lit(" is "),
+                   Fmt("%.1f")};
+      a.description = {Lit("Degradation score "),
+                       Fmt("%.1f"),
+                       Lit(" (notify at " + FormatNumber(m_.degradation.notify_at) + ", page at " +
+                           FormatNumber(m_.degradation.page_at) + "); change over the last hour: "),
+                       {Kind::kDegradationTrend, ""},
+                       Lit(". Contributing signals: "),
+                       {Kind::kDegradationSignals, ""},
+                       Lit(".")};
+      out.push_back(std::move(a));
+    }
+  }
+
+  void AddGroundTruth(std::vector<AlertRule>& out) const {
+    const GroundTruthConfig& gt = *m_.ground_truth;
+    AlertRule a =
+        Threshold("LowLabelMatchRate", Severity::kTicket, "model_label_match_ratio" + Sel(),
+                  Comparison::kBelow, gt.min_match_rate,
+                  "share of predictions (older than the label delay " + Dur(gt.delay) +
+                      ") that received a label below " + Pct(gt.min_match_rate) + " for " +
+                      Dur(tier_.for_duration));
+    a.summary = {Lit("Few predictions of "), Label("model"), Lit(" receive ground-truth labels")};
+    a.description = {Lit("Only "), Pct(), Lit(" of the predictions over "), Label("window"),
+                     Lit(" were matched to a label (minimum " + Pct(gt.min_match_rate) +
+                         "): performance metrics are unreliable.")};
+    out.push_back(std::move(a));
+    if (gt.retrain_when) {
+      const RetrainConfig& r = *gt.retrain_when;
+      const bool above = r.above.has_value();
+      const double thr = above ? *r.above : r.below;
+      AlertRule p = Threshold("PerformanceBelowRetrainThreshold", Severity::kTicket,
+                              "model_performance" + Sel({"metric=" + PromQuote(r.metric)}),
+                              above ? Comparison::kAbove : Comparison::kBelow, thr,
+                              r.metric + (above ? " above " : " below ") + FormatNumber(thr) +
+                                  " for " + Dur(r.for_duration) + " (retrain_when)");
+      p.for_duration = r.for_duration;
+      p.summary = {Lit("Model "), Label("model"), Lit(" "), Label("version"),
+                   Lit(" needs retraining: " + r.metric + (above ? " above " : " below ") +
+                       FormatNumber(thr))};
+      p.description = {Lit(r.metric + " over "), Label("window"), Lit(" is "), Fmt("%.3f"),
+                       Lit(std::string(above ? ", above " : ", below ") + FormatNumber(thr) +
+                           " for " + Dur(r.for_duration) + ".")};
+      out.push_back(std::move(p));
+    }
+  }
+
+  void AddShadow(std::vector<AlertRule>& out) const {
+    const ShadowConfig& s = *m_.shadow;
+    AlertRule a = Threshold(
+        "ShadowDisagreement", Severity::kTicket,
+        "model_shadow_agreement_ratio" +
+            Sel({"champion=" + PromQuote(s.champion), "challenger=" + PromQuote(s.challenger)}),
+        Comparison::kBelow, s.min_agreement,
+        "champion " + s.champion + " and challenger " + s.challenger + " agree on fewer than " +
+            Pct(s.min_agreement) + " of requests for " + Dur(tier_.for_duration));
+    a.summary = {Lit("Challenger "), Label("challenger"), Lit(" disagrees with champion "),
+                 Label("champion"),  Lit(" of "),         Label("model")};
+    a.description = {Lit("The challenger agrees with the champion on "), Pct(),
+                     Lit(" of paired requests over "), Label("window"),
+                     Lit(" (minimum " + Pct(s.min_agreement) + ").")};
+    out.push_back(std::move(a));
+  }
+
+  const ModelConfig& m_;
+  const FleetConfig& fleet_;
+  const TierDefaults& tier_;
+  std::string latency_bucket_;
+};
+
+}  // namespace
+
+std::string ToGoTemplate(const Text& text) {
+  std::string out;
+  for (const TextPiece& p : text) {
+    switch (p.kind) {
+      case Kind::kLiteral:
+        out += p.text;
+        break;
+      case Kind::kLabel:
+        out += "{{ $labels." + p.text + " }}";
+        break;
+      case Kind::kValuePercent:
+        out += "{{ $value | humanizePercentage }}";
+        break;
+      case Kind::kValueFormat:
+        out += "{{ $value | printf \"" + p.text + "\" }}";
+        break;
+      case Kind::kDegradationSignals:
+        out +=
+            "{{ range $i, $s := query (printf \"model_degradation_signal{model=%q,version=%q}\" "
+            "$labels.model $labels.version) | sortByLabel \"signal\" }}{{ if $i }}, {{ end }}"
+            "{{ $s.Labels.signal }} {{ $s.Value | printf \"%.1f\" }}{{ end }}";
+        break;
+      case Kind::kDegradationTrend:
+        out +=
+            "{{ with query (printf \"model_degradation_score{model=%q,version=%q} - "
+            "model_degradation_score{model=%q,version=%q} offset 1h\" $labels.model "
+            "$labels.version $labels.model $labels.version) }}{{ . | first | value | printf "
+            "\"%+.1f\" }}{{ else }}unknown{{ end }}";
+        break;
+    }
+  }
+  return out;
+}
+
+const char* SeverityName(Severity s) {
+  switch (s) {
+    case Severity::kPage:
+      return "page";
+    case Severity::kTicket:
+      return "ticket";
+    case Severity::kInfo:
+      return "info";
+  }
+  return "?";
+}
+
+const std::vector<BurnWindow>& BurnWindows() {
+  static const std::vector<BurnWindow> kWindows = {
+      {"1h", "5m", Seconds(3600), 0.02, Severity::kPage},
+      {"6h", "30m", Seconds(6 * 3600), 0.05, Severity::kPage},
+      {"1d", "2h", Seconds(86400), 0.10, Severity::kTicket},
+      {"3d", "6h", Seconds(3 * 86400), 0.10, Severity::kTicket},
+  };
+  return kWindows;
+}
+
+double BurnRateFactor(const BurnWindow& w, Seconds period) {
+  // Consuming `budget_fraction` of the budget within `long_length` means burning at
+  // budget_fraction * period / long_length times the sustainable rate.
+  return w.budget_fraction * static_cast<double>(period.count()) /
+         static_cast<double>(w.long_length.count());
+}
+
+std::optional<double> ErrorObjective(const ModelConfig& m) {
+  if (!m.slo) return std::nullopt;
+  if (m.slo->error_rate) return *m.slo->error_rate;
+  if (m.slo->availability) return 1.0 - *m.slo->availability;
+  return std::nullopt;
+}
+
+std::string LatencyObjectiveBucket(double objective_seconds) {
+  for (const char* b : series::kLatencyBuckets) {
+    // Compare with a small tolerance: 0.25 (from 250 / 1000.0) must pick "0.25".
+    if (std::strtod(b, nullptr) >= objective_seconds * (1 - 1e-12)) return b;
+  }
+  return series::kLatencyBuckets.back();
+}
+
+std::vector<Window> SortedDriftWindows(const ModelConfig& m) {
+  std::vector<Window> w = m.drift.windows;
+  std::stable_sort(w.begin(), w.end(),
+                   [](const Window& a, const Window& b) { return a.length < b.length; });
+  return w;
+}
+
+bool HasDriftFeature(const ModelConfig& m) {
+  return std::any_of(m.features.begin(), m.features.end(), [&](const FeatureConfig& f) {
+    return !f.pii && MethodApplies(m.drift.method, f.type);
+  });
+}
+
+RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
+  return ModelRuleBuilder(m, fleet).Build();
+}
+
+RuleFile BuildFleetRules(const FleetConfig& fleet) {
+  RuleFile file;
+  file.path = "rules/modelwatch.rules.yml";
+  RuleGroup g{"modelwatch-watchdog", fleet.Tier(1).evaluation_interval, {}, {}};
+  AlertRule a;
+  a.name = "Watchdog";
+  a.severity = Severity::kInfo;
+  a.expr = "vector(1)";
+  a.labels = {{"severity", "info"}};
+  a.signal = "vector(1)";
+  a.trigger = "always firing: proves that rule evaluation and alert delivery work";
+  a.summary = {Lit("Alerting pipeline heartbeat")};
+  a.description = {
+      Lit("This alert always fires. The heartbeat receiver expects it; its absence means "
+          "Prometheus, rule evaluation or Alertmanager is broken.")};
+  a.runbook_url = RunbookUrl(fleet, "Watchdog");
+  a.dashboard_url = fleet.dashboard_base_url + "/" + series::kOverviewDashboardUid;
+  g.alerts.push_back(std::move(a));
+  file.groups.push_back(std::move(g));
+  return file;
+}
+
+std::vector<RuleFile> BuildAllRules(const ConfigSet& config) {
+  std::vector<RuleFile> files;
+  files.push_back(BuildFleetRules(config.fleet));
+  for (const ModelConfig& m : config.models) files.push_back(BuildModelRules(m, config.fleet));
+  return files;
+}
+
+const std::vector<std::string>& AlertCatalogue() {
+  static const std::vector<std::string> kAlerts = {"ModelDown",
+                                                   "HighErrorRate",
+                                                   "HighLatency",
+                                                   "LowThroughput",
+                                                   "FeatureDrift",
+                                                   "PredictionDrift",
+                                                   "PositiveRateShift",
+                                                   "ConfidenceDrop",
+                                                   "EntropyRise",
+                                                   "AnomalousRequests",
+                                                   "DegradationScore",
+                                                   "LowLabelMatchRate",
+                                                   "PerformanceBelowRetrainThreshold",
+                                                   "ShadowDisagreement",
+                                                   "Watchdog"};
+  return kAlerts;
+}
+
+const std::vector<std::string>& ModelDownSymptoms() {
+  static const std::vector<std::string> kSymptoms = {
+      "HighErrorRate",     "HighLatency",       "LowThroughput",     "FeatureDrift",
+      "PredictionDrift",   "PositiveRateShift", "ConfidenceDrop",    "EntropyRise",
+      "AnomalousRequests", "DegradationScore",  "ShadowDisagreement"};
+  return kSymptoms;
+}
+
+std::string RecommendedAction(const std::string& alertname, Severity severity) {
+  const bool page = severity == Severity::kPage;
+  if (alertname == "HighErrorRate" || alertname == "HighLatency") {
+    return page ? "roll back" : "investigate";
+  }
+  if (alertname == "PerformanceBelowRetrainThreshold") return "retrain";
+  if (alertname == "DegradationScore") return page ? "retrain" : "investigate";
+  if (alertname == "FeatureDrift" || alertname == "PredictionDrift") {
+    return page ? "investigate" : "monitor";
+  }
+  if (alertname == "ShadowDisagreement" || alertname == "Watchdog") return "monitor";
+  return "investigate";
+}
+
+std::string DashboardUrl(const FleetConfig& fleet, const std::string& model) {
+  return fleet.dashboard_base_url + "/" + series::DashboardUid(model);
+}
+
+std::string RunbookUrl(const FleetConfig& fleet, const std::string& alertname) {
+  return fleet.runbook_base_url + "/" + alertname + ".md";
+}
+
+std::string Selector(const std::string& model, const std::vector<std::string>& extra) {
+  std::string s = "{model=" + PromQuote(model);
+  for (const auto& e : extra) s += "," + e;
+  return s + "}";
+}
+
+}  // namespace modelwatch

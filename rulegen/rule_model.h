@@ -1,0 +1,142 @@
+// The rules modelwatch-rulegen generates, as data: recording rules, alerting rules with their
+// thresholds and annotation texts. Built once from the config (BuildModelRules) and read by
+// every emitter that needs it (rules files, promtool tests, runbooks, notification templates),
+// so that a test, a runbook and the rule it describes cannot disagree.
+#ifndef MODELWATCH_RULEGEN_RULE_MODEL_H_
+#define MODELWATCH_RULEGEN_RULE_MODEL_H_
+
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/config.h"
+
+namespace modelwatch {
+
+// A piece of an annotation: literal text, or a Go-template expansion Prometheus performs when
+// the alert fires. Kept structured so that the promtool-test emitter can compute the exact
+// expected text without a template engine.
+struct TextPiece {
+  enum class Kind {
+    kLiteral,             // text
+    kLabel,               // {{ $labels.<text> }}
+    kValuePercent,        // {{ $value | humanizePercentage }}
+    kValueFormat,         // {{ $value | printf "<text>" }}
+    kDegradationSignals,  // the model version's model_degradation_signal values, by signal
+    kDegradationTrend,    // score now minus score 1h earlier, "%+.1f" (or "unknown")
+  };
+  Kind kind = Kind::kLiteral;
+  std::string text;
+};
+using Text = std::vector<TextPiece>;
+
+// Renders the Go-template form Prometheus expands.
+std::string ToGoTemplate(const Text& text);
+
+enum class Severity { kPage, kTicket, kInfo };
+const char* SeverityName(Severity s);  // page ticket info
+
+// How an alert compares its expression to its threshold.
+enum class Comparison { kAbove, kAtLeast, kBelow };
+
+struct AlertRule {
+  std::string name;  // CamelCase alertname
+  Severity severity = Severity::kTicket;
+  std::string expr;
+  Seconds for_duration{0};
+  Seconds keep_firing_for{0};
+  // Labels in output order: severity, model, team, tier (Watchdog: severity only).
+  std::vector<std::pair<std::string, std::string>> labels;
+  Text summary;
+  Text description;
+  std::string runbook_url;
+  std::string dashboard_url;
+  // What the rule compares, for tests and runbooks: the series (a selector or recording rule,
+  // without the threshold) and the threshold. Burn-rate alerts leave `threshold` unset.
+  std::string signal;
+  Comparison comparison = Comparison::kAbove;
+  std::optional<double> threshold;
+  std::string trigger;  // one-line human description of the condition
+};
+
+struct RecordingRule {
+  std::string record;
+  std::string expr;
+  std::vector<std::pair<std::string, std::string>> labels;
+};
+
+struct RuleGroup {
+  std::string name;
+  Seconds interval{60};
+  std::vector<RecordingRule> recording;
+  std::vector<AlertRule> alerts;
+};
+
+// The rules of one output file (rules/<model>.rules.yml or rules/modelwatch.rules.yml).
+struct RuleFile {
+  std::string model;  // empty for the fleet-wide file
+  std::string path;   // relative output path
+  std::vector<RuleGroup> groups;
+};
+
+// One burn-rate window pair of a multi-window multi-burn-rate SLO alert.
+struct BurnWindow {
+  const char* long_window;   // e.g. "1h"
+  const char* short_window;  // e.g. "5m"
+  Seconds long_length;
+  double budget_fraction;  // share of the period's error budget consumed at the factor
+  Severity severity;
+};
+
+// The four pairs: page 1h/5m (2% of budget) and 6h/30m (5%), ticket 1d/2h (10%) and 3d/6h (10%).
+const std::vector<BurnWindow>& BurnWindows();
+
+// Burn-rate factor of a window pair: budget_fraction * period / long window. For a 30d period:
+// 14.4, 6, 3, 1.
+double BurnRateFactor(const BurnWindow& w, Seconds period);
+
+// The allowed error ratio of the HighErrorRate SLO: slo.error_rate, else 1 - availability.
+std::optional<double> ErrorObjective(const ModelConfig& m);
+
+// The smallest exported latency bucket boundary >= the objective (seconds, as spelled in `le`).
+std::string LatencyObjectiveBucket(double objective_seconds);
+
+// Drift windows sorted by length: shortest first.
+std::vector<Window> SortedDriftWindows(const ModelConfig& m);
+
+// True if the model has at least one exported feature (non-PII) the alerting method applies to.
+bool HasDriftFeature(const ModelConfig& m);
+
+// Builds rules/<model>.rules.yml's content for one model.
+RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet);
+
+// Builds rules/modelwatch.rules.yml (the Watchdog).
+RuleFile BuildFleetRules(const FleetConfig& fleet);
+
+// All rule files of a config set, fleet file first, then models by name.
+std::vector<RuleFile> BuildAllRules(const ConfigSet& config);
+
+// Alertnames modelwatch can generate, in catalogue order.
+const std::vector<std::string>& AlertCatalogue();
+
+// Alerts ModelDown inhibits for the same model (their symptoms follow from no traffic).
+const std::vector<std::string>& ModelDownSymptoms();
+
+// Recommended action for an alert at a severity: "monitor", "investigate", "retrain" or
+// "roll back".
+std::string RecommendedAction(const std::string& alertname, Severity severity);
+
+// Dashboard link of a model.
+std::string DashboardUrl(const FleetConfig& fleet, const std::string& model);
+
+// Runbook link of an alert.
+std::string RunbookUrl(const FleetConfig& fleet, const std::string& alertname);
+
+// Selector text `{model="m"}` plus extra matchers (each `k="v"`, in order).
+std::string Selector(const std::string& model, const std::vector<std::string>& extra = {});
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_RULEGEN_RULE_MODEL_H_

@@ -1,0 +1,76 @@
+#include "rulegen/rules_emitter.h"
+
+#include "core/duration.h"
+#include "rulegen/text.h"
+
+namespace modelwatch {
+namespace {
+
+// `key: value` where value may span lines (then a literal block scalar).
+std::string KeyValue(const std::string& key, const std::string& value, int indent) {
+  const std::string pad(static_cast<std::size_t>(indent), ' ');
+  if (value.find('\n') == std::string::npos && YamlScalar(value) == value) {
+    return pad + key + ": " + value + "\n";
+  }
+  if (value.find('\n') == std::string::npos && value.find('"') == std::string::npos) {
+    return pad + key + ": " + YamlQuote(value) + "\n";
+  }
+  if (value.find('\n') != std::string::npos || key == "expr") {
+    return pad + key + ": |-\n" + Indent(value, indent + 2) + "\n";
+  }
+  return pad + key + ": " + YamlQuote(value) + "\n";
+}
+
+}  // namespace
+
+std::string RuleGroupsYaml(const RuleFile& file, int indent) {
+  std::string y = "groups:\n";
+  for (const RuleGroup& g : file.groups) {
+    y += "  - name: " + YamlScalar(g.name) + "\n";
+    y += "    interval: " + FormatDuration(g.interval) + "\n";
+    y += "    rules:\n";
+    for (const RecordingRule& r : g.recording) {
+      y += "      - record: " + YamlScalar(r.record) + "\n";
+      y += KeyValue("expr", r.expr, 8);
+      if (!r.labels.empty()) {
+        y += "        labels:\n";
+        for (const auto& [k, v] : r.labels) y += "          " + k + ": " + YamlScalar(v) + "\n";
+      }
+    }
+    for (const AlertRule& a : g.alerts) {
+      y += "      - alert: " + a.name + "\n";
+      y += KeyValue("expr", a.expr, 8);
+      if (a.for_duration.count() > 0) y += "        for: " + FormatDuration(a.for_duration) + "\n";
+      if (a.keep_firing_for.count() > 0) {
+        y += "        keep_firing_for: " + FormatDuration(a.keep_firing_for) + "\n";
+      }
+      y += "        labels:\n";
+      for (const auto& [k, v] : a.labels) y += "          " + k + ": " + YamlScalar(v) + "\n";
+      y += "        annotations:\n";
+      y += KeyValue("summary", ToGoTemplate(a.summary), 10);
+      y += KeyValue("description", ToGoTemplate(a.description), 10);
+      y += KeyValue("runbook_url", a.runbook_url, 10);
+      y += KeyValue("dashboard_url", a.dashboard_url, 10);
+    }
+  }
+  return Indent(y, indent);
+}
+
+void RulesEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  for (const RuleFile& f : BuildAllRules(config)) out[f.path] = RuleGroupsYaml(f, 0);
+}
+
+void PrometheusOperatorEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  for (const RuleFile& f : BuildAllRules(config)) {
+    const std::string name = f.model.empty() ? "modelwatch" : "modelwatch-" + f.model;
+    std::string y = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n";
+    y += "  name: " + YamlScalar(name) + "\n";
+    y += "  labels:\n    app.kubernetes.io/managed-by: modelwatch-rulegen\n";
+    if (!f.model.empty()) y += "    modelwatch/model: " + YamlScalar(f.model) + "\n";
+    y += "spec:\n" + RuleGroupsYaml(f, 2);
+    out["kubernetes/" + (f.model.empty() ? std::string("modelwatch") : f.model) +
+        ".prometheusrule.yaml"] = y;
+  }
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,210 @@
+#include "rulegen/runbook_emitter.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <map>
+#include <set>
+#include <stdexcept>
+#include <vector>
+
+#include "core/duration.h"
+#include "rulegen/rule_model.h"
+#include "rulegen/series.h"
+#include "rulegen/templates.h"
+#include "rulegen/text.h"
+
+namespace modelwatch {
+namespace {
+
+struct Query {
+  std::string what;
+  std::string promql;
+};
+
+std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig& m) {
+  const std::string s = Selector(m.name);
+  auto sel = [&](const std::vector<std::string>& extra) { return Selector(m.name, extra); };
+  const std::string method = std::string("method=\"") + DriftMethodName(m.drift.method) + "\"";
+  std::vector<Query> q;
+  if (alert == "ModelDown" || alert == "LowThroughput") {
+    q.push_back(
+        {"Predictions per second (all versions)", std::string(series::kPredictionRate5m) + s});
+    q.push_back(
+        {"Predictions per second by version", std::string(series::kVersionPredictionRate5m) + s});
+    q.push_back({"Same time yesterday", std::string(series::kPredictionRate5m) + s + " offset 1d"});
+    q.push_back({"Exporter: lines read per second", "rate(modelwatch_lines_read_total[5m])"});
+    q.push_back({"Exporter: rejected lines by reason",
+                 "sum by (reason) (rate(modelwatch_lines_rejected_total[5m]))"});
+    q.push_back({"Exporter: bytes not yet read", "modelwatch_source_lag_bytes"});
+  } else if (alert == "HighErrorRate") {
+    for (const char* w : {"5m", "1h", "6h", "1d"}) {
+      q.push_back({std::string("Error ratio over ") + w, series::ErrorRatio(w) + s});
+    }
+    q.push_back({"Error ratio by version", std::string(series::kVersionErrorRatio5m) + s});
+    q.push_back({"Errors per second by version and type",
+                 "topk(10, " + std::string(series::kErrorTypeRate5m) + s + ")"});
+    q.push_back({"Remaining error budget", std::string(series::kErrorBudgetRemaining) + s});
+  } else if (alert == "HighLatency") {
+    for (const char* w : {"5m", "1h", "6h", "1d"}) {
+      q.push_back(
+          {std::string("Share of slow requests over ") + w, series::LatencySlowRatio(w) + s});
+    }
+    q.push_back({"p99 latency by version (seconds)", std::string(series::kVersionLatencyP99) + s});
+    q.push_back({"p50 / p95 / p99 (seconds)", std::string(series::kLatencyP50) + s + "\n" +
+                                                  series::kLatencyP95 + s + "\n" +
+                                                  series::kLatencyP99 + s});
+    q.push_back({"Request rate", std::string(series::kPredictionRate5m) + s});
+    q.push_back({"Remaining latency budget", std::string(series::kLatencyBudgetRemaining) + s});
+  } else if (alert == "FeatureDrift") {
+    q.push_back({"Most drifted features", "topk(10, model_feature_drift" + sel({method}) + ")"});
+    q.push_back({"Largest drift per method and window", std::string(series::kFeatureDriftMax) + s});
+    q.push_back({"Number of drifting features", std::string(series::kFeaturesDrifting) + s});
+    q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
+    q.push_back({"Out-of-range ratio per feature", "model_feature_out_of_range_ratio" + s});
+  } else if (alert == "PredictionDrift") {
+    q.push_back({"Prediction drift", "model_prediction_drift" + sel({method})});
+    q.push_back({"Most drifted features", "topk(10, model_feature_drift" + sel({method}) + ")"});
+    if (m.task != Task::kRegression) {
+      q.push_back({"Class mix by version", std::string(series::kClassShare1h) + s});
+    }
+  } else if (alert == "PositiveRateShift") {
+    q.push_back({"z-score of the positive rate", "model_positive_rate_zscore" + s});
+    q.push_back({"Positive rate", "model_positive_rate" + s});
+    q.push_back({"Mean score by version", std::string(series::kScoreMean1h) + s});
+  } else if (alert == "ConfidenceDrop" || alert == "EntropyRise") {
+    q.push_back(
+        {"Confidence ratio (short/long window)", std::string(series::kConfidenceRatio) + s});
+    q.push_back({"Entropy ratio (short/long window)", std::string(series::kEntropyRatio) + s});
+    q.push_back({"Mean confidence per window", "model_prediction_confidence_mean" + s});
+    q.push_back({"Mean entropy per window", "model_prediction_entropy_mean" + s});
+    q.push_back({"Anomalous requests", "model_anomalous_requests_ratio" + s});
+  } else if (alert == "AnomalousRequests") {
+    q.push_back({"Anomalous share per window", "model_anomalous_requests_ratio" + s});
+    q.push_back({"Features most often out of range",
+                 "topk(10, model_feature_out_of_range_ratio" + s + ")"});
+  } else if (alert == "DegradationScore") {
+    q.push_back({"Score by version", "model_degradation_score" + s});
+    q.push_back({"Contributing signals", "model_degradation_signal" + s});
+    q.push_back({"Change over the last hour",
+                 "model_degradation_score" + s + " - model_degradation_score" + s + " offset 1h"});
+  } else if (alert == "LowLabelMatchRate") {
+    q.push_back({"Label match ratio", "model_label_match_ratio" + s});
+    q.push_back({"Labels matching no prediction per second",
+                 "rate(model_labels_unmatched_total" + s + "[1h])"});
+  } else if (alert == "PerformanceBelowRetrainThreshold") {
+    const std::string metric = m.ground_truth && m.ground_truth->retrain_when
+                                   ? m.ground_truth->retrain_when->metric
+                                   : "auc";
+    q.push_back({"Labelled performance", "model_performance" + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Per segment", "model_segment_performance" + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Label-free estimate", "model_estimated_performance" + s});
+    q.push_back({"Label match ratio", "model_label_match_ratio" + s});
+  } else if (alert == "ShadowDisagreement") {
+    q.push_back({"Agreement ratio", "model_shadow_agreement_ratio" + s});
+    q.push_back({"Score correlation", "model_shadow_score_correlation" + s});
+    q.push_back({"Score KS distance", "model_shadow_score_ks" + s});
+  }
+  return q;
+}
+
+// A Markdown table cell: pipes escaped.
+std::string Cell(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::string Str(const YAML::Node& n, const std::string& key) {
+  return n[key] ? n[key].as<std::string>() : std::string();
+}
+
+}  // namespace
+
+void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  const YAML::Node content = YAML::Load(std::string(TemplateText("runbooks/content.yml")));
+  const std::string_view tmpl = TemplateText("runbooks/runbook.md.tmpl");
+
+  // alertname -> (model, rule) in file order.
+  std::map<std::string, std::vector<std::pair<const ModelConfig*, const AlertRule*>>> by_alert;
+  const auto files = BuildAllRules(config);
+  for (const RuleFile& f : files) {
+    const ModelConfig* m = f.model.empty() ? nullptr : config.Find(f.model);
+    for (const RuleGroup& g : f.groups) {
+      for (const AlertRule& a : g.alerts) by_alert[a.name].push_back({m, &a});
+    }
+  }
+  for (const auto& [alert, rules] : by_alert) {
+    const YAML::Node c = content["alerts"][alert];
+    if (!c) throw std::runtime_error("templates/runbooks/content.yml has no entry for " + alert);
+    std::set<std::string> severities;
+    std::string triggers;
+    if (alert == "Watchdog") {
+      triggers =
+          "Always firing (`vector(1)`), severity `info`, routed to the `heartbeat` receiver.";
+    } else {
+      triggers =
+          "| model | team | tier | severity | condition | for | keep firing for |\n"
+          "|---|---|---|---|---|---|---|\n";
+    }
+    std::string queries;
+    std::set<std::string> queried;
+    for (const auto& [m, a] : rules) {
+      severities.insert(SeverityName(a->severity));
+      if (!m) continue;
+      triggers += "| " + m->name + " | " + m->owner.team + " | " + std::to_string(m->tier) + " | " +
+                  SeverityName(a->severity) + " | " + Cell(a->trigger) + " | " +
+                  (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | " +
+                  (a->keep_firing_for.count() ? FormatDuration(a->keep_firing_for) : "-") + " |\n";
+      if (!queried.insert(m->name).second) continue;
+      queries += "### " + m->name + "\n\nThe alert's expression (" + SeverityName(a->severity) +
+                 "):\n\n```promql\n" + a->expr + "\n```\n\n";
+      for (const Query& q : DiagnosticQueries(alert, *m)) {
+        queries += q.what + ":\n\n```promql\n" + q.promql + "\n```\n\n";
+      }
+    }
+    if (queries.empty()) {
+      queries =
+          "```promql\nALERTS{alertname=\"Watchdog\"}\n```\n\n"
+          "```promql\nsum by (rule_group) "
+          "(rate(prometheus_rule_evaluation_failures_total[5m]))\n```\n";
+    }
+    std::string actions;
+    std::string cadence;
+    std::string postmortem;
+    for (const char* sev : {"page", "ticket", "info"}) {
+      if (!severities.count(sev)) continue;
+      Severity s = std::string(sev) == "page"     ? Severity::kPage
+                   : std::string(sev) == "ticket" ? Severity::kTicket
+                                                  : Severity::kInfo;
+      actions += std::string(actions.empty() ? "" : "; ") + "**" + RecommendedAction(alert, s) +
+                 "** (" + sev + ")";
+      const YAML::Node sn = content["severity"][sev];
+      cadence += "**Severity " + std::string(sev) + ":**\n\n" + Str(sn, "cadence") + "\n\n";
+      postmortem += "**Severity " + std::string(sev) + ":** " + Str(sn, "postmortem") + "\n\n";
+    }
+    auto trim = [](std::string s) {
+      while (!s.empty() && s.back() == '\n') s.pop_back();
+      return s;
+    };
+    std::string missing;
+    std::string md = RenderTemplate(tmpl,
+                                    {{"alert", alert},
+                                     {"meaning", Str(c, "meaning")},
+                                     {"actions", actions},
+                                     {"triggers", trim(triggers)},
+                                     {"immediate", Str(c, "immediate")},
+                                     {"queries", trim(queries)},
+                                     {"mitigation", Str(c, "mitigation")},
+                                     {"cadence", trim(cadence)},
+                                     {"verification", Str(c, "verification")},
+                                     {"postmortem", trim(postmortem)}},
+                                    &missing);
+    if (!missing.empty()) throw std::runtime_error("runbook template: unknown key " + missing);
+    out["runbooks/" + alert + ".md"] = md;
+  }
+}
+
+}  // namespace modelwatch

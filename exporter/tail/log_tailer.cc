@@ -149,6 +149,7 @@ std::vector<DirEntry> ListDir(const std::string& dir) {
 
 struct LogTailer::SavedPosition {
   std::string path;
+  std::string matched_path;  // the name the patterns last matched it under
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
   std::uint64_t offset = 0;
@@ -175,10 +176,15 @@ struct LogTailer::SavedPosition {
   }
 
   nlohmann::json ToJson() const {
-    return {{"path", path},         {"dev", dev},
-            {"ino", ino},           {"offset", offset},
-            {"head_len", head_len}, {"head_hash", Hex(head_hash)},
-            {"tail_len", tail_len}, {"tail_hash", Hex(tail_hash)}};
+    return {{"path", path},
+            {"matched_path", matched_path},
+            {"dev", dev},
+            {"ino", ino},
+            {"offset", offset},
+            {"head_len", head_len},
+            {"head_hash", Hex(head_hash)},
+            {"tail_len", tail_len},
+            {"tail_hash", Hex(tail_hash)}};
   }
 
   static Result<SavedPosition> FromJson(const nlohmann::json& j) {
@@ -197,6 +203,10 @@ struct LogTailer::SavedPosition {
     auto path = j.find("path");
     if (path == j.end() || !path->is_string()) return MakeError("tailer state: bad \"path\"");
     p.path = path->get<std::string>();
+    auto matched_path = j.find("matched_path");
+    p.matched_path = matched_path != j.end() && matched_path->is_string()
+                         ? matched_path->get<std::string>()
+                         : p.path;
     if (!get_u64("dev", p.dev) || !get_u64("ino", p.ino) || !get_u64("offset", p.offset) ||
         !get_u64("head_len", p.head_len) || !get_u64("tail_len", p.tail_len) ||
         !get_hex("head_hash", p.head_hash) || !get_hex("tail_hash", p.tail_hash)) {
@@ -224,7 +234,9 @@ struct LogTailer::TailedFile {
   }
 
   int fd = -1;
-  std::string path;  // the name it was last seen under
+  std::string path;          // the name it was last seen under
+  std::string matched_path;  // the name the patterns last matched it under (or the name of
+                             // the file it is a generation of)
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
   std::uint64_t read_offset = 0;  // bytes consumed (delivered, skipped or held)
@@ -245,6 +257,7 @@ struct LogTailer::TailedFile {
   SavedPosition Position() const {
     SavedPosition p;
     p.path = path;
+    p.matched_path = matched_path.empty() ? path : matched_path;
     p.dev = dev;
     p.ino = ino;
     p.offset = offset;
@@ -383,6 +396,7 @@ void LogTailer::Track(std::unique_ptr<TailedFile> f, std::uint64_t offset,
   std::size_t tail = std::min<std::uint64_t>(kTailBytes, offset);
   if (PreadFull(f->fd, offset - tail, tail, buf)) f->read_tail = f->offset_tail = buf;
   f->discarding = f->discard_silently = skip_first_partial;
+  if (f->matched) f->matched_path = f->path;
   f->size = std::max(f->size, offset);
   files_.push_back(std::move(f));
 }
@@ -413,7 +427,7 @@ void LogTailer::Poll(const Sink& sink) {
     known[i] = 1;
     f->matched = true;
     f->rotated = false;
-    f->path = matches_[i].path;
+    f->path = f->matched_path = matches_[i].path;
   }
   std::vector<std::pair<std::string, std::string>> rotated_from;  // (dir, base)
   for (std::size_t i = 0; i < was_matched.size(); ++i) {
@@ -425,17 +439,37 @@ void LogTailer::Poll(const Sink& sink) {
       rotated_from.emplace_back(DirName(old_path[i]), BaseName(old_path[i]));
     }
   }
-  // Generations created and rotated away since the last scan (several rotations between
-  // two polls): appended after the file they followed.
-  if (prev_scan_time_ns_ > 0) {
-    for (const auto& [dir, base] : rotated_from) {
-      FindMissedGenerations(dir, base, prev_scan_time_ns_);
-    }
-  }
 
   // Open files first, oldest first (a rotated file before the file that replaced it). Files
   // found while reading (copies of truncated files) are appended and read in this pass.
   for (std::size_t i = 0; i < files_.size(); ++i) ReadFile(*files_[i], sink);
+
+  // Generations created and rotated away since the last scan (several rotations between
+  // two polls, or a copytruncate of a file we had not read a line of yet, which no
+  // fingerprint can reveal): searched for next to every rotated file and in every directory
+  // whose entries changed since the previous scan. Searched only now, so that a copytruncate
+  // copy is first claimed by the file it was copied from, at that file's offset.
+  if (prev_scan_time_ns_ > 0) {
+    std::set<std::pair<std::string, std::string>> searches(rotated_from.begin(),
+                                                           rotated_from.end());
+    std::map<std::string, bool> dir_changed;
+    for (const auto& f : files_) {
+      const std::string& name = f->matched_path.empty() ? f->path : f->matched_path;
+      std::string dir = DirName(name);
+      auto it = dir_changed.find(dir);
+      if (it == dir_changed.end()) {
+        struct stat st {};
+        bool changed = stat(dir.c_str(), &st) != 0 || MtimeNs(st) >= prev_scan_time_ns_;
+        it = dir_changed.emplace(dir, changed).first;
+      }
+      if (it->second) searches.emplace(dir, BaseName(name));
+    }
+    std::size_t first_new = files_.size();
+    for (const auto& [dir, base] : searches) {
+      FindMissedGenerations(dir, base, prev_scan_time_ns_);
+    }
+    for (std::size_t i = first_new; i < files_.size(); ++i) ReadFile(*files_[i], sink);
+  }
 
   // Newly matched files.
   for (std::size_t i = 0; i < matches_.size(); ++i) {
@@ -453,21 +487,7 @@ void LogTailer::Poll(const Sink& sink) {
         break;
       }
     }
-    // A copy of a file we are reading (e.g. `cp app.log app.log.bak`, or a copytruncate copy
-    // made before the truncation): its lines up to where we are were delivered already.
-    if (!decided) {
-      for (auto& g : files_) {
-        SavedPosition pos = g->Position();
-        if (!pos.HasFingerprint() || !pos.MatchesContent(f->fd, f->size)) continue;
-        offset = std::min(f->size, g->read_offset);
-        if (offset > pos.offset) {
-          std::string last;
-          skip = !PreadFull(f->fd, offset - 1, 1, last) || last[0] != '\n';
-        }
-        decided = true;
-        break;
-      }
-    }
+    if (!decided) decided = CopyOfOpenFile(*f, offset, skip);
     if (!decided && !polled_ && !restored_any_ && options_.start_at == StartAt::kEnd) {
       // Start after the last newline, so a line being written now is delivered whole.
       std::uint64_t pos = f->size;
@@ -525,6 +545,23 @@ void LogTailer::Poll(const Sink& sink) {
   polled_ = true;
   scanned_ = true;
   UpdateWatches();
+}
+
+bool LogTailer::CopyOfOpenFile(const TailedFile& f, std::uint64_t& offset, bool& skip) {
+  // A copy of a file we are reading (e.g. `cp app.log app.log.bak`, or a copytruncate copy
+  // made before the truncation): its lines up to where we are were delivered already.
+  for (auto& g : files_) {
+    SavedPosition pos = g->Position();
+    if (!pos.HasFingerprint() || !pos.MatchesContent(f.fd, f.size)) continue;
+    offset = std::min(f.size, g->read_offset);
+    skip = false;
+    if (offset > pos.offset) {
+      std::string last;
+      skip = !PreadFull(f.fd, offset - 1, 1, last) || last[0] != '\n';
+    }
+    return true;
+  }
+  return false;
 }
 
 void LogTailer::ReadFile(TailedFile& f, const Sink& sink) {
@@ -683,6 +720,7 @@ bool LogTailer::FindCopy(const SavedPosition& pos, const std::string& dir,
     }
     f->matched = IsMatched(path);
     f->rotated = !f->matched;
+    f->matched_path = pos.matched_path;
     Track(std::move(f), pos.offset, false);
     return true;
   }
@@ -719,15 +757,20 @@ void LogTailer::FindMissedGenerations(const std::string& dir, const std::string&
     std::unique_ptr<TailedFile> f = Open(c.path);
     if (f == nullptr || Find(f->dev, f->ino) != nullptr) continue;
     std::uint64_t offset = 0;
+    bool skip = false;
+    bool decided = false;
     for (const SavedPosition& pos : closed_) {
       if (pos.dev == f->dev && pos.ino == f->ino && pos.MatchesContent(f->fd, f->size)) {
         offset = pos.offset;
+        decided = true;
         break;
       }
     }
+    if (!decided) CopyOfOpenFile(*f, offset, skip);
     f->matched = false;
     f->rotated = true;
-    Track(std::move(f), offset, false);
+    f->matched_path = JoinPath(dir, base);
+    Track(std::move(f), offset, skip);
   }
 }
 
@@ -735,8 +778,7 @@ void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
   std::set<std::pair<std::string, std::string>> dirs;
   for (const SavedPosition& pos : restored_) {
     const std::string dir = DirName(pos.path);
-    const std::string base = BaseName(pos.path);
-    dirs.emplace(dir, base);
+    dirs.emplace(DirName(pos.matched_path), BaseName(pos.matched_path));
     if (Find(pos.dev, pos.ino) != nullptr) continue;  // duplicate entry
     // By inode: under a matched name, or under any name in its old directory.
     std::vector<std::string> candidates;
@@ -755,14 +797,18 @@ void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
       }
       f->matched = IsMatched(path);
       f->rotated = !f->matched;
+      f->matched_path = pos.matched_path;
       Track(std::move(f), pos.offset, false);
       found = true;
       break;
     }
     // By content: a copytruncate copy made while we were down.
-    if (!found && pos.HasFingerprint()) found = FindCopy(pos, dir, base);
+    if (!found && pos.HasFingerprint()) {
+      found = FindCopy(pos, DirName(pos.matched_path), BaseName(pos.matched_path));
+    }
     if (!found) ++counters_.positions_lost;
   }
+  for (const Match& m : matches) dirs.emplace(DirName(m.path), BaseName(m.path));
   if (prev_scan_time_ns_ > 0) {
     for (const auto& [dir, base] : dirs) FindMissedGenerations(dir, base, prev_scan_time_ns_);
   }

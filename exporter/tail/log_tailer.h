@@ -141,8 +141,8 @@ class LogTailer {
   LogTailerStats Stats() const;
 
   // Positions of the open files, to be stored with the state derived from the lines
-  // delivered so far. Format: {"version":1,"scan_time_ns":…,"files":[{"path","dev","ino",
-  // "offset","head_len","head_hash","tail_len","tail_hash"}]}.
+  // delivered so far. Format: {"version":1,"scan_time_ns":…,"files":[{"path","matched_path",
+  // "dev","ino","offset","head_len","head_hash","tail_len","tail_hash"}],"closed":[…]}.
   nlohmann::json SaveState() const;
 
   // Loads positions saved by SaveState(); applied at the next Poll(). Must be called before
@@ -160,6 +160,7 @@ class LogTailer {
   void Consume(TailedFile& f, const char* data, std::size_t n, const Sink& sink);
   bool Replaced(TailedFile& f, std::uint64_t size);
   void OnTruncated(TailedFile& f, const Sink& sink);
+  bool CopyOfOpenFile(const TailedFile& f, std::uint64_t& offset, bool& skip);
   bool FindCopy(const SavedPosition& pos, const std::string& dir, const std::string& base);
   void FindMissedGenerations(const std::string& dir, const std::string& base,
                              std::int64_t since_ns);

@@ -163,6 +163,8 @@ void ServingAggregator::SetFeatureBuckets(std::size_t index, std::vector<double>
 
 void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
+  // References to families stay valid only while `out` does not reallocate.
+  out.reserve(out.size() + 8);
   auto& predictions =
       Family(out, "model_predictions_total",
              "Accepted prediction records, error statuses included.", MetricType::Counter);

@@ -1,0 +1,948 @@
+// modelwatch-exporter: tails prediction and label logs and serves per-model metrics.
+//
+// This file wires the exporter's modules together: sources (a LogTailer and a RecordParser
+// per set of prediction-log globs), per-model trackers (serving counts, drift, ground
+// truth), the checkpoint, the HTTP server and signals. One ingest thread does all reading
+// and counting; HTTP threads only read the trackers under `mu_` at scrape time.
+#include <signal.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/config_loader.h"
+#include "core/duration.h"
+#include "core/flags.h"
+#include "exporter/aggregate/serving_aggregator.h"
+#include "exporter/baseline/baseline_command.h"
+#include "exporter/baseline/baseline_profile.h"
+#include "exporter/drift/drift_tracker.h"
+#include "exporter/groundtruth/ground_truth_tracker.h"
+#include "exporter/http/http_server.h"
+#include "exporter/metrics/family_merge.h"
+#include "exporter/parse/record_parser.h"
+#include "exporter/state/checkpoint.h"
+#include "exporter/tail/log_tailer.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr const char* kVersion = MODELWATCH_VERSION;
+
+// ---------------------------------------------------------------------------------------
+// Logging: logfmt or JSON lines on stderr.
+
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+class Logger {
+ public:
+  using Fields = std::vector<std::pair<std::string, std::string>>;
+
+  void Configure(LogLevel level, bool json) {
+    level_ = level;
+    json_ = json;
+  }
+
+  void Log(LogLevel level, const std::string& msg, const Fields& fields = {}) {
+    if (level < level_) return;
+    static constexpr const char* kNames[] = {"debug", "info", "warn", "error"};
+    char ts[40];
+    std::timespec now{};
+    std::timespec_get(&now, TIME_UTC);
+    std::tm tm{};
+    gmtime_r(&now.tv_sec, &tm);
+    std::size_t n = std::strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+    std::snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000);
+    std::string line;
+    const char* name = kNames[static_cast<int>(level)];
+    if (json_) {
+      line = "{\"ts\":\"" + std::string(ts) + "\",\"level\":\"" + name +
+             "\",\"msg\":" + JsonQuote(msg);
+      for (const auto& [k, v] : fields) line += "," + JsonQuote(k) + ":" + JsonQuote(v);
+      line += "}\n";
+    } else {
+      line = "ts=" + std::string(ts) + " level=" + name + " msg=" + LogfmtValue(msg);
+      for (const auto& [k, v] : fields) line += " " + k + "=" + LogfmtValue(v);
+      line += "\n";
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    std::fflush(stderr);
+  }
+
+ private:
+  static std::string JsonQuote(const std::string& s) {
+    std::string out = "\"";
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += c;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", c);
+        out += buf;
+      } else {
+        out += c;
+      }
+    }
+    return out + "\"";
+  }
+  static std::string LogfmtValue(const std::string& s) {
+    bool quote = s.empty() || s.find_first_of(" =\"\t\n") != std::string::npos;
+    return quote ? JsonQuote(s) : s;
+  }
+
+  LogLevel level_ = LogLevel::kInfo;
+  bool json_ = false;
+  std::mutex mu_;
+};
+
+Logger& Log() {
+  static Logger logger;
+  return logger;
+}
+
+// ---------------------------------------------------------------------------------------
+// Signals: the handlers only set flags; the ingest loop acts on them.
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+extern "C" void OnSignal(int sig) {
+  if (sig == SIGHUP) {
+    g_reload.store(true);
+  } else {
+    g_stop.store(true);
+  }
+}
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// ---------------------------------------------------------------------------------------
+// Runtime objects.
+
+struct Options {
+  std::string config_dir;
+  std::string state_dir;
+  std::chrono::milliseconds checkpoint_interval{5000};
+  std::chrono::milliseconds poll_interval{250};
+  std::vector<double> latency_buckets = DefaultLatencyBuckets();
+};
+
+// Tailer counters that survive restarts: the tailer's own restart at zero.
+struct TailCounters {
+  std::uint64_t lines_read = 0;
+  std::uint64_t rotations_base = 0;  // restored from the checkpoint
+  std::uint64_t too_long_seen = 0;   // tailer's lines_too_long already accounted for
+  std::uint64_t rotations_seen = 0;  // tailer's rotations at the last poll
+  std::uint64_t lag_bytes = 0;
+  std::size_t files_open = 0;
+
+  std::uint64_t rotations() const { return rotations_base + rotations_seen; }
+};
+
+struct ModelRuntime {
+  ModelConfig config;
+  std::shared_ptr<const BaselineProfile> baseline;
+  std::unique_ptr<ServingAggregator> serving;
+  std::unique_ptr<DriftTracker> drift;
+  std::unique_ptr<GroundTruthTracker> ground_truth;
+  // The model's label files (ground_truth.paths), when configured.
+  std::unique_ptr<LogTailer> label_tailer;
+  TailCounters label_counters;
+};
+
+// One set of prediction-log globs and the models reading it.
+struct Source {
+  std::string name;  // the model names joined by '+'
+  std::vector<std::string> patterns;
+  std::vector<ModelRuntime*> models;  // parallel to the parser's models
+  std::unique_ptr<RecordParser> parser;
+  std::unique_ptr<LogTailer> tailer;
+  TailCounters counters;
+  std::array<std::uint64_t, kRejectReasonCount> rejected{};
+  std::chrono::steady_clock::time_point last_reject_log{};
+  std::uint64_t rejects_not_logged = 0;
+};
+
+class Exporter {
+ public:
+  explicit Exporter(Options options) : options_(std::move(options)) {}
+
+  // Loads the config and baselines, restores the checkpoint. Errors are fatal at start.
+  Result<void> Start();
+  // The ingest loop; returns at SIGTERM/SIGINT after the final checkpoint.
+  void Run();
+
+  void CollectAll(std::vector<prometheus::MetricFamily>& out);
+  bool Ready() const { return ready_.load(); }
+  std::string LandingPage();
+
+ private:
+  // Builds models and sources for `config`; restores their state from `state` (a checkpoint
+  // document or the in-memory snapshot taken before a reload). Caller holds mu_.
+  Result<void> Build(ConfigSet config, const nlohmann::json& state);
+  nlohmann::json SaveState() const;  // caller holds mu_
+  void PollOnce();
+  void Checkpoint();
+  void Reload();
+  void LogRejects(Source& source, const Rejection& why);
+  void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
+
+  Options options_;
+  mutable std::mutex mu_;
+  ConfigSet config_;
+  std::map<std::string, std::unique_ptr<ModelRuntime>> models_;
+  std::vector<std::unique_ptr<Source>> sources_;
+  std::atomic<bool> ready_{false};
+
+  // Self-metric state, guarded by mu_.
+  double start_time_ = WallSeconds();
+  double last_checkpoint_time_ = 0;
+  double last_checkpoint_duration_ = 0;
+  std::size_t last_checkpoint_bytes_ = 0;
+  std::uint64_t checkpoint_failures_ = 0;
+  std::uint64_t reloads_ok_ = 0;
+  std::uint64_t reloads_failed_ = 0;
+  bool last_reload_ok_ = true;
+  double last_reload_time_ = 0;
+  std::uint64_t baseline_errors_ = 0;
+};
+
+std::string JoinNames(const std::vector<ModelRuntime*>& models) {
+  std::string s;
+  for (const ModelRuntime* m : models) s += (s.empty() ? "" : "+") + m->config.name;
+  return s;
+}
+
+nlohmann::json SaveCounters(const TailCounters& c) {
+  return {{"lines_read", c.lines_read}, {"rotations", c.rotations()}};
+}
+
+void RestoreCounters(TailCounters& c, const nlohmann::json& j) {
+  if (!j.is_object()) return;
+  c.lines_read = j.value("lines_read", std::uint64_t{0});
+  c.rotations_base = j.value("rotations", std::uint64_t{0});
+}
+
+Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
+  std::map<std::string, std::unique_ptr<ModelRuntime>> models;
+  std::vector<std::unique_ptr<Source>> sources;
+  const nlohmann::json no_state = nlohmann::json::object();
+  const nlohmann::json& model_states =
+      state.contains("models") && state["models"].is_object() ? state["models"] : no_state;
+  const nlohmann::json& source_states =
+      state.contains("sources") && state["sources"].is_object() ? state["sources"] : no_state;
+
+  for (const ModelConfig& mc : config.models) {
+    auto rt = std::make_unique<ModelRuntime>();
+    rt->config = mc;
+    if (!mc.baseline.empty()) {
+      auto baseline = LoadBaselineProfile(mc);
+      if (!baseline) {
+        ++baseline_errors_;
+        return tl::unexpected(baseline.error());
+      }
+      rt->baseline = std::make_shared<const BaselineProfile>(std::move(*baseline));
+    }
+    rt->serving = std::make_unique<ServingAggregator>(mc, options_.latency_buckets);
+    if (rt->baseline) {
+      for (std::size_t i = 0; i < mc.features.size(); ++i) {
+        const FeatureProfile* fp = rt->baseline->FindFeature(mc.features[i].name);
+        if (fp != nullptr && fp->type == FeatureType::kNumeric) {
+          rt->serving->SetFeatureBuckets(i, fp->numeric.edges);
+        }
+      }
+    }
+    rt->drift = std::make_unique<DriftTracker>(mc, rt->baseline);
+    const nlohmann::json& ms = model_states.contains(mc.name) ? model_states[mc.name] : no_state;
+    if (ms.contains("serving")) {
+      if (auto ok = rt->serving->RestoreState(ms["serving"]); !ok) {
+        Log().Log(LogLevel::kWarn, "serving counts not restored, starting from zero",
+                  {{"model", mc.name}, {"err", ok.error().message}});
+        rt->serving = std::make_unique<ServingAggregator>(mc, options_.latency_buckets);
+      }
+    }
+    if (ms.contains("drift")) {
+      if (auto ok = rt->drift->RestoreState(ms["drift"]); !ok) {
+        Log().Log(LogLevel::kInfo, "drift windows not restored (config or baseline changed)",
+                  {{"model", mc.name}, {"err", ok.error().message}});
+      }
+    }
+    if (mc.ground_truth) {
+      auto gt = GroundTruthTracker::Open(mc, options_.state_dir);
+      if (!gt) return tl::unexpected(gt.error());
+      rt->ground_truth = std::move(*gt);
+      LogTailerOptions lo;
+      lo.patterns = mc.ground_truth->paths;
+      lo.start_at = mc.ground_truth->start_at;
+      lo.max_line_bytes = mc.source.max_line_bytes;
+      rt->label_tailer = std::make_unique<LogTailer>(lo);
+      if (ms.contains("labels")) {
+        const nlohmann::json& ls = ms["labels"];
+        if (ls.value("patterns", nlohmann::json()) == nlohmann::json(lo.patterns) &&
+            ls.contains("tailer")) {
+          if (auto ok = rt->label_tailer->RestoreState(ls["tailer"]); !ok) {
+            Log().Log(LogLevel::kWarn, "label positions not restored",
+                      {{"model", mc.name}, {"err", ok.error().message}});
+          }
+          RestoreCounters(rt->label_counters, ls.value("counters", nlohmann::json()));
+        }
+      }
+    }
+    models.emplace(mc.name, std::move(rt));
+  }
+
+  // Models with identical path lists share one source; the model field routes its records.
+  for (const ModelConfig& mc : config.models) {
+    std::vector<std::string> patterns = mc.source.paths;
+    std::sort(patterns.begin(), patterns.end());
+    Source* found = nullptr;
+    for (auto& s : sources) {
+      if (s->patterns == patterns) found = s.get();
+    }
+    if (found == nullptr) {
+      sources.push_back(std::make_unique<Source>());
+      found = sources.back().get();
+      found->patterns = patterns;
+    }
+    found->models.push_back(models.at(mc.name).get());
+  }
+  for (auto& s : sources) {
+    s->name = JoinNames(s->models);
+    std::vector<const ModelConfig*> configs;
+    for (ModelRuntime* m : s->models) configs.push_back(&m->config);
+    s->parser = std::make_unique<RecordParser>(configs);
+    LogTailerOptions lo;
+    lo.patterns = s->patterns;
+    lo.start_at = s->models.front()->config.source.start_at;
+    for (ModelRuntime* m : s->models) {
+      lo.max_line_bytes = std::max(lo.max_line_bytes, m->config.source.max_line_bytes);
+    }
+    s->tailer = std::make_unique<LogTailer>(lo);
+    if (source_states.contains(s->name)) {
+      const nlohmann::json& ss = source_states[s->name];
+      if (ss.value("patterns", nlohmann::json()) == nlohmann::json(s->patterns) &&
+          ss.contains("tailer")) {
+        if (auto ok = s->tailer->RestoreState(ss["tailer"]); !ok) {
+          Log().Log(LogLevel::kWarn, "positions not restored",
+                    {{"source", s->name}, {"err", ok.error().message}});
+        }
+        RestoreCounters(s->counters, ss.value("counters", nlohmann::json()));
+        const nlohmann::json rejected = ss.value("rejected", nlohmann::json::object());
+        for (int r = 0; r < kRejectReasonCount; ++r) {
+          s->rejected[static_cast<std::size_t>(r)] =
+              rejected.value(RejectReasonName(static_cast<RejectReason>(r)), std::uint64_t{0});
+        }
+      }
+    }
+  }
+
+  config_ = std::move(config);
+  models_ = std::move(models);
+  sources_ = std::move(sources);
+  return {};
+}
+
+nlohmann::json Exporter::SaveState() const {
+  nlohmann::json models = nlohmann::json::object();
+  for (const auto& [name, rt] : models_) {
+    nlohmann::json m = {{"serving", rt->serving->SaveState()}, {"drift", rt->drift->SaveState()}};
+    if (rt->label_tailer) {
+      m["labels"] = {{"patterns", rt->config.ground_truth->paths},
+                     {"tailer", rt->label_tailer->SaveState()},
+                     {"counters", SaveCounters(rt->label_counters)}};
+    }
+    models[name] = std::move(m);
+  }
+  nlohmann::json sources = nlohmann::json::object();
+  for (const auto& s : sources_) {
+    nlohmann::json rejected = nlohmann::json::object();
+    for (int r = 0; r < kRejectReasonCount; ++r) {
+      rejected[RejectReasonName(static_cast<RejectReason>(r))] =
+          s->rejected[static_cast<std::size_t>(r)];
+    }
+    sources[s->name] = {{"patterns", s->patterns},
+                        {"tailer", s->tailer->SaveState()},
+                        {"counters", SaveCounters(s->counters)},
+                        {"rejected", rejected}};
+  }
+  return {{"models", models}, {"sources", sources}, {"saved_at", WallSeconds()}};
+}
+
+Result<void> Exporter::Start() {
+  auto config = LoadConfigDir(options_.config_dir);
+  if (!config) {
+    std::string all;
+    for (const Error& e : config.error()) all += (all.empty() ? "" : "\n") + e.ToString();
+    return MakeError(all);
+  }
+  nlohmann::json state = nlohmann::json::object();
+  auto saved = ReadCheckpoint(options_.state_dir);
+  if (!saved) {
+    Log().Log(LogLevel::kWarn, "checkpoint unreadable, starting without saved state",
+              {{"err", saved.error().message}});
+  } else if (saved->has_value()) {
+    state = std::move(**saved);
+    Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto built = Build(std::move(*config), state);
+  if (!built) return built;
+  for (const auto& [name, rt] : models_) {
+    Log().Log(LogLevel::kInfo, "model loaded",
+              {{"model", name},
+               {"task", TaskName(rt->config.task)},
+               {"baseline", rt->baseline ? rt->baseline->id : std::string("none")}});
+  }
+  return {};
+}
+
+void Exporter::LogRejects(Source& source, const Rejection& why) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - source.last_reject_log < std::chrono::seconds(5)) {
+    ++source.rejects_not_logged;
+    return;
+  }
+  source.last_reject_log = now;
+  Log().Log(LogLevel::kWarn, "line rejected",
+            {{"source", source.name},
+             {"reason", RejectReasonName(why.reason)},
+             {"field", std::string(why.field)},
+             {"suppressed_since_last", std::to_string(source.rejects_not_logged)}});
+  source.rejects_not_logged = 0;
+}
+
+void UpdateTailCounters(TailCounters& c, const LogTailer& tailer, std::uint64_t& too_long_new) {
+  LogTailerStats st = tailer.Stats();
+  too_long_new = st.lines_too_long - c.too_long_seen;
+  c.too_long_seen = st.lines_too_long;
+  c.rotations_seen = st.rotations;
+  c.lag_bytes = st.lag_bytes;
+  c.files_open = st.files_open;
+}
+
+void Exporter::PollOnce() {
+  // The lock is taken per batch of lines so a scrape waits for at most one batch.
+  constexpr int kBatch = 4096;
+  std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+  int in_batch = 0;
+  auto enter = [&] {
+    if (!lock.owns_lock()) lock.lock();
+  };
+  auto leave = [&] {
+    if (++in_batch >= kBatch) {
+      lock.unlock();
+      in_batch = 0;
+    }
+  };
+  for (auto& sp : sources_) {
+    Source& s = *sp;
+    s.tailer->Poll([&](std::string_view line) {
+      enter();
+      ++s.counters.lines_read;
+      auto parsed = s.parser->Parse(line);
+      if (!parsed) {
+        ++s.rejected[static_cast<std::size_t>(parsed.error().reason)];
+        LogRejects(s, parsed.error());
+      } else {
+        ModelRuntime& m = *s.models[*parsed];
+        const Record& record = s.parser->record();
+        m.serving->Observe(record);
+        m.drift->Observe(record);
+        if (m.ground_truth) m.ground_truth->ObservePrediction(record);
+      }
+      leave();
+    });
+    enter();
+    std::uint64_t too_long = 0;
+    UpdateTailCounters(s.counters, *s.tailer, too_long);
+    s.counters.lines_read += too_long;
+    s.rejected[static_cast<std::size_t>(RejectReason::kTooLong)] += too_long;
+  }
+  for (auto& [name, rt] : models_) {
+    if (!rt->label_tailer) continue;
+    ModelRuntime& m = *rt;
+    m.label_tailer->Poll([&](std::string_view line) {
+      enter();
+      ++m.label_counters.lines_read;
+      m.ground_truth->ObserveLabelLine(line);
+      leave();
+    });
+    enter();
+    std::uint64_t too_long = 0;
+    UpdateTailCounters(m.label_counters, *m.label_tailer, too_long);
+    m.label_counters.lines_read += too_long;
+  }
+  if (lock.owns_lock()) lock.unlock();
+  bool ready = true;
+  for (const auto& s : sources_) ready = ready && s->tailer->Scanned();
+  for (const auto& [name, rt] : models_) {
+    if (rt->label_tailer) ready = ready && rt->label_tailer->Scanned();
+  }
+  if (ready && !ready_.load()) Log().Log(LogLevel::kInfo, "every source scanned; ready");
+  ready_.store(ready);
+}
+
+void Exporter::Checkpoint() {
+  auto began = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Ground-truth stores first: a checkpoint must never be ahead of what they hold.
+  for (auto& [name, rt] : models_) {
+    if (rt->ground_truth) rt->ground_truth->Flush();
+  }
+  auto written = WriteCheckpoint(options_.state_dir, SaveState());
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  if (!written) {
+    ++checkpoint_failures_;
+    Log().Log(LogLevel::kError, "checkpoint failed", {{"err", written.error().message}});
+    return;
+  }
+  last_checkpoint_time_ = WallSeconds();
+  last_checkpoint_duration_ = took;
+  last_checkpoint_bytes_ = *written;
+  Log().Log(LogLevel::kDebug, "checkpoint written", {{"bytes", std::to_string(*written)}});
+}
+
+void Exporter::Reload() {
+  Log().Log(LogLevel::kInfo, "reloading configuration", {{"dir", options_.config_dir}});
+  auto config = LoadConfigDir(options_.config_dir);
+  std::lock_guard<std::mutex> lock(mu_);
+  last_reload_time_ = WallSeconds();
+  if (!config) {
+    for (const Error& e : config.error()) {
+      Log().Log(LogLevel::kError, "config error, keeping the running configuration",
+                {{"err", e.ToString()}});
+    }
+    ++reloads_failed_;
+    last_reload_ok_ = false;
+    return;
+  }
+  for (auto& [name, rt] : models_) {
+    if (rt->ground_truth) rt->ground_truth->Flush();
+  }
+  // Unchanged models keep their counts and positions: the new objects restore the state
+  // the old ones hand over, exactly as after a restart.
+  nlohmann::json state = SaveState();
+  auto old_config = config_;
+  // Trackers holding files (ground-truth stores) must close before they are reopened.
+  models_.clear();
+  sources_.clear();
+  if (auto built = Build(std::move(*config), state); !built) {
+    Log().Log(LogLevel::kError, "reload failed, keeping the running configuration",
+              {{"err", built.error().ToString()}});
+    ++reloads_failed_;
+    last_reload_ok_ = false;
+    if (auto again = Build(std::move(old_config), state); !again) {
+      Log().Log(LogLevel::kError, "cannot rebuild the previous configuration",
+                {{"err", again.error().ToString()}});
+    }
+    return;
+  }
+  ++reloads_ok_;
+  last_reload_ok_ = true;
+  ready_.store(false);
+  Log().Log(LogLevel::kInfo, "configuration reloaded",
+            {{"models", std::to_string(models_.size())}});
+}
+
+void Exporter::Run() {
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  std::size_t wait_turn = 0;
+  while (!g_stop.load()) {
+    if (g_reload.exchange(false)) Reload();
+    PollOnce();
+    if (std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint_interval) {
+      Checkpoint();
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
+    if (g_stop.load()) break;
+    // Each tailer has its own change notification; poll them all without blocking, then
+    // block on one of them (in turn) for a short while.
+    std::vector<LogTailer*> tailers;
+    for (auto& s : sources_) tailers.push_back(s->tailer.get());
+    for (auto& [name, rt] : models_) {
+      if (rt->label_tailer) tailers.push_back(rt->label_tailer.get());
+    }
+    bool changed = false;
+    for (LogTailer* t : tailers)
+      changed = t->WaitForChange(std::chrono::milliseconds(0)) || changed;
+    if (changed) continue;
+    if (tailers.empty()) {
+      std::this_thread::sleep_for(options_.poll_interval);
+    } else {
+      tailers[wait_turn++ % tailers.size()]->WaitForChange(options_.poll_interval);
+    }
+  }
+  PollOnce();
+  Checkpoint();
+  Log().Log(LogLevel::kInfo, "state flushed, exiting");
+}
+
+prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out,
+                                    const std::string& name, const std::string& help,
+                                    prometheus::MetricType type) {
+  out.push_back(prometheus::MetricFamily{name, help, type, {}});
+  return out.back();
+}
+
+void AddSample(prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> labels,
+               double value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  // References to families stay valid only while `out` does not reallocate.
+  out.reserve(out.size() + 32);
+  auto& build = AddFamily(out, "modelwatch_build_info",
+                          "A metric with a constant 1 labelled by the build.", MetricType::Gauge);
+  AddSample(build, {{"version", kVersion}, {"compiler", "gcc " __VERSION__}}, 1);
+  auto& read = AddFamily(out, "modelwatch_lines_read_total",
+                         "Lines read from a source: accepted plus rejected.", MetricType::Counter);
+  auto& rejected = AddFamily(out, "modelwatch_lines_rejected_total",
+                             "Prediction-log lines that were not valid records, by reason.",
+                             MetricType::Counter);
+  auto& rotations =
+      AddFamily(out, "modelwatch_file_rotations_total",
+                "Rotations (rename or truncation) seen in a source's files.", MetricType::Counter);
+  auto& lag =
+      AddFamily(out, "modelwatch_source_lag_bytes",
+                "Bytes written to a source's open files and not read yet.", MetricType::Gauge);
+  auto& files = AddFamily(out, "modelwatch_source_files_open", "Files a source holds open.",
+                          MetricType::Gauge);
+  auto add_tail = [&](const std::string& source, const char* kind, const TailCounters& c) {
+    AddSample(read, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lines_read));
+    AddSample(rotations, {{"kind", kind}, {"source", source}}, static_cast<double>(c.rotations()));
+    AddSample(lag, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lag_bytes));
+    AddSample(files, {{"kind", kind}, {"source", source}}, static_cast<double>(c.files_open));
+  };
+  for (const auto& s : sources_) {
+    add_tail(s->name, "predictions", s->counters);
+    for (int r = 0; r < kRejectReasonCount; ++r) {
+      AddSample(rejected,
+                {{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", s->name}},
+                static_cast<double>(s->rejected[static_cast<std::size_t>(r)]));
+    }
+  }
+  for (const auto& [name, rt] : models_) {
+    if (rt->label_tailer) add_tail(name, "labels", rt->label_counters);
+  }
+  auto& ready = AddFamily(out, "modelwatch_ready",
+                          "1 once every source has been scanned and baselines are loaded.",
+                          MetricType::Gauge);
+  AddSample(ready, {}, ready_.load() ? 1 : 0);
+  auto& started = AddFamily(out, "modelwatch_start_time_seconds",
+                            "Start time of the process, Unix seconds.", MetricType::Gauge);
+  AddSample(started, {}, start_time_);
+  auto& ck_time = AddFamily(out, "modelwatch_checkpoint_last_success_timestamp_seconds",
+                            "When the last checkpoint was written, Unix seconds (0: never).",
+                            MetricType::Gauge);
+  AddSample(ck_time, {}, last_checkpoint_time_);
+  auto& ck_age = AddFamily(out, "modelwatch_checkpoint_age_seconds",
+                           "Seconds since the last checkpoint (since start when none yet).",
+                           MetricType::Gauge);
+  AddSample(ck_age, {},
+            WallSeconds() - (last_checkpoint_time_ > 0 ? last_checkpoint_time_ : start_time_));
+  auto& ck_dur = AddFamily(out, "modelwatch_checkpoint_duration_seconds",
+                           "How long the last checkpoint took.", MetricType::Gauge);
+  AddSample(ck_dur, {}, last_checkpoint_duration_);
+  auto& ck_bytes = AddFamily(out, "modelwatch_checkpoint_size_bytes",
+                             "Size of the last checkpoint written.", MetricType::Gauge);
+  AddSample(ck_bytes, {}, static_cast<double>(last_checkpoint_bytes_));
+  auto& ck_fail = AddFamily(out, "modelwatch_checkpoint_failures_total",
+                            "Checkpoints that could not be written.", MetricType::Counter);
+  AddSample(ck_fail, {}, static_cast<double>(checkpoint_failures_));
+  auto& reloads = AddFamily(out, "modelwatch_config_reloads_total",
+                            "Configuration reloads (SIGHUP), by result.", MetricType::Counter);
+  AddSample(reloads, {{"result", "success"}}, static_cast<double>(reloads_ok_));
+  AddSample(reloads, {{"result", "failure"}}, static_cast<double>(reloads_failed_));
+  auto& reload_ok = AddFamily(out, "modelwatch_config_last_reload_successful",
+                              "1 if the last configuration reload succeeded.", MetricType::Gauge);
+  AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
+  auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
+  AddSample(models, {}, static_cast<double>(models_.size()));
+}
+
+void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, rt] : models_) {
+    // One bad model never fails a scrape.
+    try {
+      rt->serving->Collect(out);
+      rt->drift->Collect(out);
+      if (rt->ground_truth) rt->ground_truth->Collect(out);
+    } catch (const std::exception& e) {
+      Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
+    }
+  }
+  AppendSelfMetrics(out);
+}
+
+std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string Exporter::LandingPage() {
+  std::vector<prometheus::MetricFamily> families;
+  std::ostringstream html;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, rt] : models_) rt->drift->Collect(families);
+  // model/version -> degradation score, from the drift tracker's families.
+  std::map<std::pair<std::string, std::string>, double> degradation;
+  for (const auto& f : families) {
+    if (f.name != "model_degradation_score") continue;
+    for (const auto& m : f.metric) {
+      std::string model, version;
+      for (const auto& l : m.label) {
+        if (l.name == "model") model = l.value;
+        if (l.name == "version") version = l.value;
+      }
+      degradation[{model, version}] = m.gauge.value;
+    }
+  }
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>modelwatch exporter"
+       << "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+       << "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+       << ".ok{color:#080}.warn{color:#b60}.bad{color:#c00}</style></head><body>\n"
+       << "<h1>modelwatch exporter</h1>\n<p>Version " << HtmlEscape(kVersion) << " &middot; "
+       << (ready_.load() ? "ready" : "starting (sources not scanned yet)") << "</p>\n"
+       << "<p><a href=\""
+       << "metrics"
+       << "\">Metrics</a> &middot; <a href=\"-/healthy\">"
+       << "Health</a> &middot; <a href=\"-/ready\">Readiness</a></p>\n"
+       << "<h2>Models</h2>\n<table><tr><th>Model</th><th>Task</th><th>Tier</th><th>Owner</th>"
+       << "<th>Version</th><th>Predictions</th><th>Errors</th><th>Degradation score</th></tr>\n";
+  for (const auto& [name, rt] : models_) {
+    std::vector<std::string> versions = rt->serving->Versions();
+    if (versions.empty()) versions.push_back("");
+    for (const std::string& v : versions) {
+      html << "<tr><td>" << HtmlEscape(name) << "</td><td>" << TaskName(rt->config.task)
+           << "</td><td>" << rt->config.tier << "</td><td>" << HtmlEscape(rt->config.owner.team)
+           << "</td><td>" << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
+      html << "<td>" << (v.empty() ? 0 : rt->serving->predictions()) << "</td><td>"
+           << (v.empty() ? 0 : rt->serving->errors()) << "</td>";
+      auto it = degradation.find({name, v});
+      if (it == degradation.end()) {
+        html << "<td>n/a</td>";
+      } else {
+        const ModelConfig& c = rt->config;
+        const char* cls = it->second >= c.degradation.page_at     ? "bad"
+                          : it->second >= c.degradation.notify_at ? "warn"
+                                                                  : "ok";
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f", it->second);
+        html << "<td class=\"" << cls << "\">" << buf << "</td>";
+      }
+      html << "</tr>\n";
+    }
+  }
+  html << "</table>\n</body></html>\n";
+  return html.str();
+}
+
+// Parses "0.01,0.05,..." into ascending positive bucket bounds.
+Result<std::vector<double>> ParseBuckets(const std::string& text) {
+  std::vector<double> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      std::size_t used = 0;
+      double v = std::stod(item, &used);
+      if (used != item.size() || !(v > 0) || (!out.empty() && v <= out.back())) throw 0;
+      out.push_back(v);
+    } catch (...) {
+      return MakeError("--metrics.latency-buckets: \"" + text +
+                       "\" must be ascending positive numbers separated by commas");
+    }
+  }
+  if (out.empty()) return MakeError("--metrics.latency-buckets: no buckets");
+  return out;
+}
+
+int RunDaemon(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-exporter --config.dir=DIR [flags]",
+      "Tails prediction and ground-truth label logs and serves per-model histograms, drift, "
+      "proxy signals, performance and a degradation score for Prometheus.\n\n"
+      "Subcommands:\n  baseline   build a model's baseline profile (see `baseline --help`)",
+      {{"config.dir", "Directory of model YAML files.", "", false, true},
+       {"web.listen-address", "Address to listen on for HTTP.", ":9841"},
+       {"web.telemetry-path", "Path under which to expose metrics.", "/metrics"},
+       {"web.config.file", "Exporter-toolkit web config (basic auth; TLS is refused).", ""},
+       {"state.dir", "Directory for the checkpoint and ground-truth stores.",
+        "/var/lib/modelwatch"},
+       {"state.checkpoint-interval", "How often to write the checkpoint.", "5s"},
+       {"metrics.latency-buckets", "Buckets of model_request_duration_seconds, in seconds.",
+        "0.01,0.05,0.1,0.25,0.5,1,2.5,5"},
+       {"log.level",
+        "Only log messages with the given severity or above: debug, info, warn, "
+        "error.",
+        "info"},
+       {"log.format", "Output format of log messages: logfmt or json.", "logfmt"},
+       {"version", "Print the version and exit.", "", true}});
+  if (auto ok = flags.Parse(args); !ok) {
+    // --version alone must work without --config.dir.
+    if (std::find(args.begin(), args.end(), "--version") != args.end()) {
+      std::cout << "modelwatch-exporter " << kVersion << "\n";
+      return 0;
+    }
+    std::cerr << "modelwatch-exporter: " << ok.error().ToString() << "\nTry --help.\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  if (flags.GetBool("version")) {
+    std::cout << "modelwatch-exporter " << kVersion << "\n";
+    return 0;
+  }
+  const std::string level = flags.Get("log.level");
+  const std::string format = flags.Get("log.format");
+  static const std::map<std::string, LogLevel> kLevels = {{"debug", LogLevel::kDebug},
+                                                          {"info", LogLevel::kInfo},
+                                                          {"warn", LogLevel::kWarn},
+                                                          {"error", LogLevel::kError}};
+  if (!kLevels.count(level)) {
+    std::cerr << "modelwatch-exporter: --log.level must be debug, info, warn or error\n";
+    return 2;
+  }
+  if (format != "logfmt" && format != "json") {
+    std::cerr << "modelwatch-exporter: --log.format must be logfmt or json\n";
+    return 2;
+  }
+  Log().Configure(kLevels.at(level), format == "json");
+
+  Options options;
+  options.config_dir = flags.Get("config.dir");
+  options.state_dir = flags.Get("state.dir");
+  auto interval = ParseDuration(flags.Get("state.checkpoint-interval"));
+  if (!interval) {
+    std::cerr << "modelwatch-exporter: --state.checkpoint-interval: " << interval.error().message
+              << "\n";
+    return 2;
+  }
+  options.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
+  auto buckets = ParseBuckets(flags.Get("metrics.latency-buckets"));
+  if (!buckets) {
+    std::cerr << "modelwatch-exporter: " << buckets.error().message << "\n";
+    return 2;
+  }
+  options.latency_buckets = *buckets;
+
+  HttpOptions http;
+  http.listen_address = flags.Get("web.listen-address");
+  http.telemetry_path = flags.Get("web.telemetry-path");
+  if (!flags.Get("web.config.file").empty()) {
+    auto web = LoadWebConfig(flags.Get("web.config.file"));
+    if (!web) {
+      std::cerr << web.error().ToString() << "\n";
+      return 1;
+    }
+    http.web_config = std::move(*web);
+    if (http.web_config.has_tls) {
+      std::cerr << "modelwatch-exporter: error: TLS is not supported by this build "
+                   "(tls_server_config in "
+                << http.web_config.file
+                << "); terminate TLS in a reverse proxy in front of the exporter, or remove "
+                   "tls_server_config\n";
+      return 1;
+    }
+  }
+
+  InstallSignalHandlers();
+  Exporter exporter(options);
+  if (auto ok = exporter.Start(); !ok) {
+    std::cerr << ok.error().ToString() << "\n";
+    return 1;
+  }
+  auto collector = std::make_shared<MergingCollector>(
+      [&exporter](std::vector<prometheus::MetricFamily>& out) { exporter.CollectAll(out); });
+  HttpHandlers handlers;
+  handlers.ready = [&exporter] { return exporter.Ready(); };
+  handlers.landing_page = [&exporter] { return exporter.LandingPage(); };
+  auto server = HttpServer::Start(http, collector, handlers);
+  if (!server) {
+    std::cerr << "modelwatch-exporter: error: " << server.error().message << "\n";
+    return 1;
+  }
+  std::string ports;
+  for (int p : (*server)->ListeningPorts()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
+  Log().Log(LogLevel::kInfo, "listening",
+            {{"address", http.listen_address}, {"ports", ports}, {"version", kVersion}});
+  exporter.Run();
+  server->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace modelwatch
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  try {
+    if (!args.empty() && args[0] == "baseline") {
+      return modelwatch::RunBaselineCommand({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "replay") {
+      std::cerr << "modelwatch-exporter: replay is not available in this build\n";
+      return 2;
+    }
+    return modelwatch::RunDaemon(args);
+  } catch (const std::exception& e) {
+    std::cerr << "modelwatch-exporter: fatal: " << e.what() << "\n";
+    return 1;
+  }
+}

@@ -31,7 +31,8 @@ constexpr const char* kSchema = R"sql(
 CREATE TABLE IF NOT EXISTS predictions(
   key INTEGER NOT NULL, version TEXT NOT NULL, entity INTEGER NOT NULL, ts REAL NOT NULL,
   prediction REAL NOT NULL, segments TEXT NOT NULL, weight REAL NOT NULL,
-  label REAL, label_ts REAL, PRIMARY KEY(key, version)) WITHOUT ROWID;
+  label REAL, label_ts REAL);
+CREATE UNIQUE INDEX IF NOT EXISTS predictions_key ON predictions(key, version);
 CREATE INDEX IF NOT EXISTS predictions_ts ON predictions(ts);
 CREATE TABLE IF NOT EXISTS minute_totals(
   minute INTEGER PRIMARY KEY, total REAL NOT NULL, labelled REAL NOT NULL);
@@ -57,7 +58,8 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   // WAL: commits append to the log, readers never block; FULL: a commit is on disk before
   // the exporter's checkpoint records the positions that produced it.
   if (!store->Exec("PRAGMA journal_mode=WAL") || !store->Exec("PRAGMA synchronous=FULL") ||
-      !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec(kSchema) ||
+      !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
+      !store->Exec("PRAGMA wal_autocheckpoint=16384") || !store->Exec(kSchema) ||
       (options.entity_index &&
        !store->Exec("CREATE INDEX IF NOT EXISTS predictions_entity ON predictions(entity, ts)"))) {
     return MakeError(path + ": cannot initialise prediction store: " + store->last_error_);

@@ -152,12 +152,14 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
       problems.push_back(path + ": cannot parse: " + e.what());
     }
   }
+  // (rule file, alert) -> (firing cases, silent cases), over every test file.
+  std::map<std::pair<std::string, std::string>, std::pair<int, int>> cases;
+  std::set<std::string> tested_files;
   for (const auto& [path, content] : files) {
     if (!StartsWith(path, "tests/") || !EndsWith(path, ".test.yml")) continue;
     try {
       const YAML::Node t = YAML::Load(content);
-      std::set<std::string> known;
-      std::set<std::string> alerts_of_files;
+      std::map<std::string, std::string> defined_in;  // alert -> rule file
       for (const auto& rf : t["rule_files"]) {
         const std::string ref = (fs::path(path).parent_path() / rf.as<std::string>())
                                     .lexically_normal()
@@ -166,28 +168,41 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
           problems.push_back(path + ": rule file " + rf.as<std::string>() + " does not exist");
           continue;
         }
-        for (const auto& a : alerts_in[ref]) known.insert(a);
+        tested_files.insert(ref);
+        for (const auto& a : alerts_in[ref]) defined_in[a] = ref;
       }
-      std::map<std::string, std::pair<int, int>> cases;  // alert -> (firing, silent)
       for (const auto& test : t["tests"]) {
         for (const auto& c : test["alert_rule_test"]) {
           const std::string name = c["alertname"].as<std::string>();
-          if (!known.count(name)) {
+          auto it = defined_in.find(name);
+          if (it == defined_in.end()) {
             problems.push_back(path + ": tests alert " + name + ", which no rule file defines");
+            continue;
           }
+          auto& n = cases[{it->second, name}];
           if (c["exp_alerts"] && c["exp_alerts"].size() > 0) {
-            ++cases[name].first;
+            ++n.first;
           } else {
-            ++cases[name].second;
+            ++n.second;
           }
         }
       }
-      for (const auto& a : known) {
-        if (cases[a].first == 0) problems.push_back(path + ": no firing test case for " + a);
-        if (cases[a].second == 0) problems.push_back(path + ": no silent test case for " + a);
-      }
     } catch (const YAML::Exception& e) {
       problems.push_back(path + ": cannot parse: " + e.what());
+    }
+  }
+  for (const auto& [file, alerts] : alerts_in) {
+    if (!tested_files.count(file)) {
+      problems.push_back(file + ": no test file references it");
+      continue;
+    }
+    for (const auto& a : alerts) {
+      const auto n = cases[{file, a}];
+      if (n.first == 0) problems.push_back(file + ": no firing test case for " + a);
+      // The Watchdog always fires: it has no silent case.
+      if (n.second == 0 && a != "Watchdog") {
+        problems.push_back(file + ": no silent test case for " + a);
+      }
     }
   }
   const std::string am = Get(files, "alertmanager/alertmanager.yml");
@@ -225,13 +240,13 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
     problems.push_back(std::string("alertmanager.yml: cannot parse: ") + e.what());
     return problems;
   }
-  auto cases = ParseRouteCases(Get(files, "tests/routes.txt"));
-  if (!cases) {
-    problems.push_back("tests/" + cases.error().ToString());
+  auto route_cases = ParseRouteCases(Get(files, "tests/routes.txt"));
+  if (!route_cases) {
+    problems.push_back("tests/" + route_cases.error().ToString());
     return problems;
   }
   int inhibition_cases = 0;
-  for (const RouteCase& c : *cases) {
+  for (const RouteCase& c : *route_cases) {
     if (c.kind == RouteCase::Kind::kRoute) {
       if (!receivers.count(c.receiver)) {
         problems.push_back("tests/routes.txt: receiver " + c.receiver +

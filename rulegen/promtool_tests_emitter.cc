@@ -6,6 +6,7 @@
 #include <functional>
 #include <map>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -181,11 +182,20 @@ struct GaugeSpec {
   std::function<RenderContext(int64_t, const std::vector<Phase>&)> context;
 };
 
+// Scenarios that need more than this much evaluated time go to the `.long` test file, which
+// promtool evaluates at kLongEvalInterval (evaluating days at the tier's interval of seconds
+// would take minutes).
+constexpr int64_t kLongScenario = 6 * 3600;
+constexpr Seconds kLongEvalInterval{600};
+
+enum class TestSet { kFast, kLong };
+
 class ModelTestBuilder {
  public:
-  ModelTestBuilder(const ModelConfig& m, const FleetConfig& fleet, const RuleFile& rules)
-      : m_(m), tier_(fleet.Tier(m.tier)), rules_(rules) {
-    ei_ = tier_.evaluation_interval.count();
+  ModelTestBuilder(const ModelConfig& m, const FleetConfig& fleet, const RuleFile& rules,
+                   Seconds eval_interval, TestSet set)
+      : m_(m), tier_(fleet.Tier(m.tier)), rules_(rules), set_(set) {
+    ei_ = eval_interval.count();
     step_ = std::lcm(ei_, int64_t{60});
     for (const RuleGroup& g : rules_.groups) {
       for (const AlertRule& a : g.alerts) by_name_[a.name].push_back(&a);
@@ -198,6 +208,12 @@ class ModelTestBuilder {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) continue;
       const auto& rules = it->second;
+      const bool is_long = IsLong(name, rules);
+      if (set_ == TestSet::kFast && is_long) {
+        ShortSilent(name, rules, out);
+        continue;
+      }
+      if (set_ == TestSet::kLong && !is_long) continue;
       if (name == "ModelDown") {
         ModelDown(rules, out);
       } else if (name == "HighErrorRate" || name == "HighLatency") {
@@ -212,6 +228,42 @@ class ModelTestBuilder {
   }
 
  private:
+  // True if exercising the alert needs more than kLongScenario of evaluated time.
+  bool IsLong(const std::string& name, const std::vector<const AlertRule*>& rules) const {
+    if (name == "LowThroughput") return true;  // compares with one day earlier
+    if ((name == "ConfidenceDrop" || name == "EntropyRise") && m_.drift.windows.size() == 1) {
+      return true;  // compares with one day earlier
+    }
+    return rules.front()->for_duration.count() + rules.front()->keep_firing_for.count() >
+           kLongScenario;
+  }
+
+  // For the fast file: a cheap silent case of a long alert (its firing case is in the long
+  // file): the condition holds for less than `for`, or yesterday's traffic is unknown.
+  void ShortSilent(const std::string& name, const std::vector<const AlertRule*>& rules,
+                   std::vector<Scenario>& out) const {
+    if (name == "LowThroughput") {
+      const Labels series = {{"model", m_.name}, {"version", "v1"}};
+      Scenario s{"LowThroughput: traffic drops with no data from a day earlier",
+                 {{"model_predictions_total", series, {{600, 30}, {30, 40}}, true}},
+                 {}};
+      s.checks.push_back({FloorTo(69 * 60, step_), name, {}});
+      out.push_back(std::move(s));
+      return;
+    }
+    const GaugeSpec g = Spec(name);
+    const int minutes =
+        static_cast<int>(std::min<int64_t>(rules.front()->for_duration.count() / 2, 3600) / 60);
+    std::vector<Phase> phases = {{g.normal, 10}, {g.ticket, minutes}, {g.normal, 5}};
+    Scenario s{name + ": condition holds for " + std::to_string(minutes) +
+                   "m, less than `for` (firing case in the long test file)",
+               Inputs(g, phases),
+               {}};
+    s.checks.push_back({FloorTo((10 + minutes) * 60 - 60, step_), name, {}});
+    s.checks.push_back({FloorTo((15 + minutes) * 60 - 60, step_), name, {}});
+    out.push_back(std::move(s));
+  }
+
   Labels Base() const { return {{"model", m_.name}}; }
   std::string DriftWindow() const { return SortedDriftWindows(m_).front().label; }
   std::string GtWindow() const {
@@ -393,15 +445,22 @@ class ModelTestBuilder {
     const int64_t t_fire = CeilTo(t_on + for_s + ei_, step_);
     // The alert's annotations were last rendered at the last evaluation that saw the level.
     s.checks.push_back({t_fire, name, Firing(rules, g, level, t_fire, phases)});
-    if (keep_s > 0) {
-      const int64_t t_kept = CeilTo(t_false + keep_s / 2, step_);
-      if (t_kept >= drop && t_kept < t_false + keep_s) {
-        const int64_t last_active = t_false - ei_;
-        s.checks.push_back({t_kept, name, Firing(rules, g, level, last_active, phases)});
-      }
+    if (const auto t_kept = KeptCheck(t_false, keep_s)) {
+      const int64_t last_active = t_false - ei_;
+      s.checks.push_back({*t_kept, name, Firing(rules, g, level, last_active, phases)});
     }
     s.checks.push_back({t_resolved, name, {}});
     return s;
+  }
+
+  // A check time while the alert is kept firing: the condition cleared at the evaluation
+  // t_false, and keep_firing_for holds it while (now - t_false) < keep.
+  std::optional<int64_t> KeptCheck(int64_t t_false, int64_t keep_s) const {
+    if (keep_s <= 0) return std::nullopt;
+    const int64_t mid = CeilTo(t_false + keep_s / 2, step_);
+    if (mid < t_false + keep_s) return mid;
+    if (t_false % step_ == 0) return t_false;
+    return std::nullopt;
   }
 
   void GaugeScenarios(const std::string& name, const std::vector<const AlertRule*>& rules,
@@ -413,7 +472,8 @@ class ModelTestBuilder {
     // Silent: normal values, with a spike shorter than `for` when `for` allows one.
     const AlertRule& r = *rules.front();
     const int64_t for_s = r.for_duration.count();
-    const int spike = static_cast<int>((for_s - 2 * ei_) / 60) - 1;
+    int spike = static_cast<int>((for_s - 2 * ei_) / 60) - 1;
+    if (for_s > kLongScenario) spike = std::min(spike, static_cast<int>(for_s / 120));
     const double high = g.page ? *g.page : g.ticket;
     std::vector<Phase> phases = {{g.normal, g.pre}};
     Scenario s{name + ": normal values" +
@@ -553,19 +613,23 @@ class ModelTestBuilder {
     const int64_t t_fire = CeilTo(t_full + for_s + ei_, step_);
     const int hold = static_cast<int>((t_fire - on) / 60) + 5;
     const int64_t drop = on + int64_t{hold} * 60;
-    const int64_t t_resolved = CeilTo(drop + w + keep_s + 2 * ei_, step_);
+    const int64_t t_false = CeilTo(drop, ei_);
+    const int64_t t_resolved = CeilTo(t_false + keep_s + ei_, step_);
     const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
-    Scenario s{
-        "LowThroughput: traffic falls to " + FormatNumber(m_.low_throughput_ratio / 4) +
-            " of yesterday's, then recovers",
-        {{"model_predictions_total", series, {{high, pre}, {low, hold}, {high, post}}, true}},
-        {}};
+    // Traffic recovers with a burst (the backlog), so that the rate over any window that
+    // includes the recovery is above the threshold at once: the condition clears at t_false.
+    const double burst = 2.0 * static_cast<double>(w) / 60 * high;
+    Scenario s{"LowThroughput: traffic falls to " + FormatNumber(m_.low_throughput_ratio / 4) +
+                   " of yesterday's, then recovers",
+               {{"model_predictions_total",
+                 series,
+                 {{high, pre}, {low, hold}, {burst, 1}, {high, post - 1}},
+                 true}},
+               {}};
     s.checks.push_back({FloorTo(on - 60, step_), "LowThroughput", {}});
     s.checks.push_back({t_fire, "LowThroughput", {Expect(r, Base(), low / 60)}});
-    // The rate climbs back over the threshold somewhere within one window after the recovery.
-    const int64_t t_kept = CeilTo(drop + w + ei_, step_);
-    if (keep_s > 0 && t_kept + ei_ < drop + keep_s) {
-      s.checks.push_back({t_kept, "LowThroughput", {Expect(r, Base(), low / 60)}});
+    if (const auto t_kept = KeptCheck(t_false, keep_s)) {
+      s.checks.push_back({*t_kept, "LowThroughput", {Expect(r, Base(), low / 60)}});
     }
     s.checks.push_back({t_resolved, "LowThroughput", {}});
     out.push_back(std::move(s));
@@ -579,6 +643,7 @@ class ModelTestBuilder {
   const ModelConfig& m_;
   const TierDefaults& tier_;
   const RuleFile& rules_;
+  TestSet set_;
   int64_t ei_ = 60;
   int64_t step_ = 60;
   std::map<std::string, std::vector<const AlertRule*>> by_name_;
@@ -599,8 +664,8 @@ std::string LabelMap(const Labels& l) {
 }
 
 std::string TestFile(const RuleFile& rules, Seconds eval_interval,
-                     const std::vector<Scenario>& scenarios) {
-  std::string y;
+                     const std::vector<Scenario>& scenarios, const std::string& comment = "") {
+  std::string y = comment;
   y += "rule_files:\n  - ../" + rules.path + "\n";
   y += "evaluation_interval: " + FormatDuration(eval_interval) + "\n";
   y += "group_eval_order:\n";
@@ -652,9 +717,18 @@ void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const
       continue;
     }
     const ModelConfig& m = *config.Find(f.model);
+    const Seconds ei = config.fleet.Tier(m.tier).evaluation_interval;
     out["tests/" + m.name + ".test.yml"] =
-        TestFile(f, config.fleet.Tier(m.tier).evaluation_interval,
-                 ModelTestBuilder(m, config.fleet, f).Build());
+        TestFile(f, ei, ModelTestBuilder(m, config.fleet, f, ei, TestSet::kFast).Build());
+    const Seconds long_ei = std::max(ei, kLongEvalInterval);
+    auto long_tests = ModelTestBuilder(m, config.fleet, f, long_ei, TestSet::kLong).Build();
+    if (!long_tests.empty()) {
+      out["tests/" + m.name + ".long.test.yml"] = TestFile(
+          f, long_ei, long_tests,
+          "# Scenarios spanning days (LowThroughput compares with a day earlier, long `for`),\n"
+          "# evaluated every " +
+              FormatDuration(long_ei) + " to keep promtool fast.\n");
+    }
   }
 }
 

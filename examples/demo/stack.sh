@@ -256,6 +256,8 @@ EOF
     stack_alive exporter
     return 1
   }
+  printf 'STACK_%s=%s\n' EXPORTER_URL "$STACK_EXPORTER_URL" PROM_URL "$STACK_PROM_URL" \
+    AM_URL "$STACK_AM_URL" RECEIVER_URL "$STACK_RECEIVER_URL" >"$STACK_WORK/urls.env"
 }
 
 # stack_start_generator SCENARIO [flags...]: live traffic into the models' log directories.

@@ -251,12 +251,15 @@ class ModelSim:
         for fc in cfg.get("features") or []:
             self.features.append(FeatureGen(str(fc["name"]), fc.get("type", "numeric"),
                                             bool(fc.get("pii", False))))
-        rng = np.random.default_rng(name_hash(self.name) + seed)
-        self.rng = rng
+        # The model itself (its weights) depends on the model's name only, so that the
+        # reference data and live traffic come from the same model whatever the seed; the
+        # traffic (feature values, noise) depends on the seed.
+        model_rng = np.random.default_rng(name_hash(self.name))
         nf = max(1, len(self.features))
         k = max(1, len(self.classes))
-        self.w = rng.normal(0, 1.0 / math.sqrt(nf), size=(nf, k))
-        self.bias = rng.normal(0, 0.3, size=k)
+        self.w = model_rng.normal(0, 1.0 / math.sqrt(nf), size=(nf, k))
+        self.bias = model_rng.normal(0, 0.3, size=k)
+        self.rng = np.random.default_rng(name_hash(self.name) + 7919 * (seed + 1))
         if self.task == "binary_classification":
             self.bias[0] = -1.2  # ~25% positives: a fraud-like base rate
         self.seq = 0
@@ -297,7 +300,7 @@ class ModelSim:
             out["label"] = truth
         return out
 
-    def generate(self, t0, dt, n, anomalies):
+    def generate(self, t0, dt, n, anomalies, shadow=True):
         """n records with timestamps spread over [t0, t0+dt). Returns (lines, labels) where
         labels is a list of (prediction_ts, label_record_without_ts, anomaly-dict)."""
         if n <= 0 or "model_down" in anomalies:
@@ -373,13 +376,13 @@ class ModelSim:
                 labels.append((float(ts[i]), {self.lf["request_id"]: rid,
                                               self.lf["entity_id"]: rec[f["entity_id"]],
                                               self.lf["label"]: lab}))
-            if self.challenger and not errs[i] and i % 2 == 0:
+            if shadow and self.challenger and not errs[i] and i % 2 == 0:
                 # A shadow copy of the request scored by the challenger (same request id).
                 rec2 = dict(rec)
                 rec2[f["version"]] = self.challenger
                 if f["score"] in rec2:
                     rec2[f["score"]] = round(min(1.0, max(0.0, rec[f["score"]] +
-                                                          rng.normal(0, 0.03))), 6)
+                                                          rng.normal(0, 0.01))), 6)
                 lines.append(json.dumps(rec2, separators=(",", ":")))
         return lines, labels
 
@@ -462,7 +465,7 @@ def run_reference(args, models):
         while n_left > 0:
             n = min(1000, n_left)
             dt = n / args.rate
-            lines, _ = sim.generate(t, dt, n, {})
+            lines, _ = sim.generate(t, dt, n, {}, shadow=False)
             out.write("\n".join(lines) + "\n")
             t += dt
             n_left -= n

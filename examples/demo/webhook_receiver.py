@@ -72,6 +72,51 @@ def parse_alert_blocks(text, status):
     return alerts
 
 
+MW_MODEL_RE = re.compile(r"^Model: (\S+)(?: version (\S+))?, team (\S*), tier (\S*)\s*$")
+MW_RUNBOOK_RE = re.compile(r"^Runbook: \S*?/([A-Za-z0-9_]+)(?:\.md)?\s*$")
+
+
+def parse_modelwatch_text(text, severity=None):
+    """Parses the text of modelwatch's own notification template (one block per alert:
+    summary, description, "Model: M version V, team T, tier N", "Recommended action: ...",
+    "Started: ...", "Dashboard: ...", "Runbook: .../<Alert>.md"). Returns
+    [{"status", "labels", "summary"}] with labels alertname (from the runbook URL), model,
+    version, team, tier and, when given (from the subject), severity."""
+    alerts, cur = [], None
+    for line in (text or "").splitlines():
+        if cur is None:
+            if not line.strip():
+                continue
+            status = "resolved" if line.startswith("RESOLVED: ") else "firing"
+            cur = {"status": status, "labels": {},
+                   "summary": line[len("RESOLVED: "):] if status == "resolved" else line}
+            continue
+        m = MW_MODEL_RE.match(line)
+        if m:
+            cur["labels"].update({"model": m.group(1), "team": m.group(3), "tier": m.group(4)})
+            if m.group(2):
+                cur["labels"]["version"] = m.group(2)
+            continue
+        m = MW_RUNBOOK_RE.match(line)
+        if m:
+            cur["labels"]["alertname"] = m.group(1)
+            if severity:
+                cur["labels"]["severity"] = severity
+            alerts.append(cur)
+            cur = None
+    return alerts
+
+
+def parse_text(text, status, subject):
+    """Alerts from a rendered notification text: Alertmanager's default label lists, else
+    modelwatch's template."""
+    alerts = parse_alert_blocks(text, status)
+    if not alerts:
+        m = re.search(r"\((page|ticket|info)\)\s*$", subject or "")
+        alerts = parse_modelwatch_text(text, m.group(1) if m else None)
+    return alerts
+
+
 def parse_subject(text):
     m = SUBJECT_RE.search(text or "")
     if not m:
@@ -103,10 +148,12 @@ def from_pagerduty(body):
     details = payload.get("custom_details") or body.get("details") or {}
     status = "resolved" if body.get("event_action") == "resolve" else "firing"
     alerts = []
+    summary = payload.get("summary") or body.get("description") or ""
     if isinstance(details, dict):
         alerts += parse_alert_blocks(str(details.get("firing", "")), "firing")
         alerts += parse_alert_blocks(str(details.get("resolved", "")), "resolved")
-    summary = payload.get("summary") or body.get("description") or ""
+        if not alerts and details.get("summary"):
+            alerts = parse_text(str(details["summary"]), status, summary)
     _, n, rest = parse_subject(summary)
 
     def num(key, fallback):
@@ -142,7 +189,7 @@ def from_slack(body):
     status, n, _ = parse_subject(title)
     alerts = []
     for t in texts:
-        alerts += parse_alert_blocks(t, status or "firing")
+        alerts += parse_text(t, status or "firing", title)
     return {
         "status": status,
         "group_key": None,
@@ -168,7 +215,7 @@ def from_email(msg):
     alerts = []
     for text in parts:
         # The default HTML template writes "name = value<br />" lines: one per line.
-        alerts += parse_alert_blocks(text, status or "firing")
+        alerts += parse_text(text, status or "firing", subject)
     return {
         "status": status,
         "group_key": None,

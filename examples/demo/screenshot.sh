@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# Screenshots of the running demo, taken with headless Chromium (Debian package `chromium`,
+# installed here if missing; not part of CI): the exporter's landing page, Prometheus' alerts
+# page and Alertmanager's alerts page while the first round of anomalies fires.
+#
+# Usage: bash examples/demo/screenshot.sh [OUT_DIR] [SECONDS_INTO_DEMO]
+#   OUT_DIR defaults to examples/demo/screenshots; SECONDS_INTO_DEMO (default 150: fraud-detector
+#   is down, its other alerts inhibited) is when, after the traffic starts, to take the
+#   pictures. Uses the programs already built in build/.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+out=${1:-examples/demo/screenshots}
+at=${2:-150}
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+
+if ! command -v chromium >/dev/null; then
+  SUDO=""
+  if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+  $SUDO apt-get install -y -qq --no-install-recommends chromium >/dev/null || exit 1
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-shots.XXXXXX")
+profile=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-chromium.XXXXXX")
+bash ci/demo.sh --no-build --duration=$((at + 20)) --work-dir="$work/demo" >"$work/demo.log" 2>&1 &
+demo=$!
+cleanup() {
+  kill -INT "$demo" 2>/dev/null
+  wait "$demo" 2>/dev/null
+  rm -rf "$work" "$profile"
+}
+trap cleanup EXIT
+
+for ((i = 0; i < 600; i++)); do
+  [[ -s $work/demo/urls.env && -s $work/demo/events.jsonl ]] && break
+  if ! kill -0 "$demo" 2>/dev/null; then
+    cat "$work/demo.log"
+    exit 1
+  fi
+  sleep 0.2
+done
+if [[ ! -s $work/demo/urls.env ]]; then
+  echo "the demo did not come up"
+  cat "$work/demo.log"
+  exit 1
+fi
+# shellcheck disable=SC1091
+source "$work/demo/urls.env"
+wait_s=$(/usr/bin/python3 -c '
+import json, sys, time
+start = json.loads(open(sys.argv[1]).readline())["time"]
+print(int(max(0, start + float(sys.argv[2]) - time.time())))' "$work/demo/events.jsonl" "$at")
+echo "waiting ${wait_s} s for the anomalies to fire..."
+sleep "$wait_s"
+
+shot() {
+  local url=$1 file=$2
+  if ! timeout 60 chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$profile" --hide-scrollbars --window-size=1400,1100 \
+    --virtual-time-budget=8000 --screenshot="$file" "$url" >"$work/chromium.log" 2>&1; then
+    echo "chromium failed for $url:"
+    tail -5 "$work/chromium.log"
+    return 1
+  fi
+  echo "wrote $file ($url)"
+}
+rc=0
+shot "$STACK_EXPORTER_URL/" "$out/exporter-landing.png" || rc=1
+shot "$STACK_PROM_URL/alerts" "$out/prometheus-alerts.png" || rc=1
+shot "$STACK_AM_URL/#/alerts" "$out/alertmanager-alerts.png" || rc=1
+exit $rc

@@ -35,8 +35,18 @@ std::map<std::string, Team> CollectTeams(const ConfigSet& config) {
   return teams;
 }
 
-std::string Matcher(const std::string& name, const std::string& value) {
-  return YamlQuote(name + "=" + YamlQuote(value));
+// A YAML single-quoted matcher: 'name="value"'.
+std::string SingleQuoted(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    out += c;
+    if (c == '\'') out += '\'';
+  }
+  return out + "'";
+}
+
+std::string Matcher(const std::string& name, const std::string& value, const char* op = "=") {
+  return SingleQuoted(name + op + YamlQuote(value));
 }
 
 std::string SlackConfig(const Team& t) {
@@ -214,7 +224,7 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   for (const auto& s : ModelDownSymptoms()) symptoms += (symptoms.empty() ? "" : "|") + s;
   y += "  # While a model is down, its symptom alerts are noise.\n";
   y += "  - source_matchers: [" + Matcher("alertname", "ModelDown") + "]\n";
-  y += "    target_matchers: [" + YamlQuote("alertname=~" + YamlQuote(symptoms)) + "]\n";
+  y += "    target_matchers: [" + Matcher("alertname", symptoms, "=~") + "]\n";
   y += "    equal: [model]\n";
   out["alertmanager/alertmanager.yml"] = y;
 

@@ -1,0 +1,527 @@
+// Unit tests of modelwatch-rulegen's generate/check machinery (not the Grafana emitter).
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "core/config_loader.h"
+#include "rulegen/alertmanager_emitter.h"
+#include "rulegen/checker.h"
+#include "rulegen/generator.h"
+#include "rulegen/rule_model.h"
+#include "rulegen/series.h"
+#include "rulegen/text.h"
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr const char* kFraud = R"(model: fraud
+owner: {team: risk, slack: "#risk", pagerduty: risk, email: risk@example.com}
+tier: 1
+task: binary_classification
+source: {paths: ["/var/log/fraud/*.jsonl"]}
+features:
+  - {name: amount, type: numeric}
+  - {name: country, type: categorical}
+  - {name: email, type: categorical, pii: true}
+drift: {windows: [1h, 24h], method: psi, warn: 0.1, critical: 0.2}
+slo: {latency_p99_ms: 250, error_rate: 0.01, period: 30d}
+ground_truth:
+  paths: ["/var/log/labels/*.jsonl"]
+  retrain_when: {metric: auc, below: 0.8, for: 3d}
+shadow: {champion: v3, challenger: v4}
+)";
+
+constexpr const char* kRanker = R"(model: ranker
+owner: {team: search, email: search@example.com}
+tier: 3
+task: regression
+source: {paths: ["/var/log/ranker/*.jsonl"]}
+features:
+  - {name: query_length, type: numeric}
+drift: {windows: [6h], method: ks}
+slo: {availability: 0.995, period: 7d}
+)";
+
+constexpr const char* kFleet = R"(receivers:
+  pagerduty: {routing_key_file: /etc/alertmanager/secrets/pagerduty-key, url: "http://127.0.0.1:9999/pd"}
+  slack: {api_url_file: /etc/alertmanager/secrets/slack-url}
+  email: {smarthost: "smtp.example.com:587", from: alerts@example.com, auth_password_file: /etc/alertmanager/secrets/smtp}
+  heartbeat: {url: "http://127.0.0.1:9095/beat"}
+tiers:
+  "1": {evaluation_interval: 15s, for: 2m, model_down_after: 3m}
+)";
+
+// A fresh directory under the test's temp dir, removed on destruction.
+class TempDir {
+ public:
+  explicit TempDir(const std::string& name)
+      : path_(fs::path(testing::TempDir()) / ("rulegen_" + name)) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+  void Write(const std::string& rel, const std::string& text) const {
+    fs::create_directories((path_ / rel).parent_path());
+    std::ofstream(path_ / rel) << text;
+  }
+
+ private:
+  fs::path path_;
+};
+
+ConfigSet LoadOrDie(const TempDir& dir) {
+  auto config = LoadConfigDir(dir.path().string());
+  if (!config) {
+    std::string all;
+    for (const auto& e : config.error()) all += e.ToString() + "\n";
+    ADD_FAILURE() << all;
+    return {};
+  }
+  return *config;
+}
+
+ConfigSet FixtureConfig(const TempDir& dir, bool with_fleet = true) {
+  dir.Write("fraud.yaml", kFraud);
+  dir.Write("ranker.yaml", kRanker);
+  if (with_fleet) dir.Write("modelwatch.yaml", kFleet);
+  return LoadOrDie(dir);
+}
+
+std::string ReadFile(const fs::path& p) {
+  std::ifstream f(p);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+const AlertRule* FindAlert(const RuleFile& f, const std::string& name, Severity sev) {
+  for (const auto& g : f.groups) {
+    for (const auto& a : g.alerts) {
+      if (a.name == name && a.severity == sev) return &a;
+    }
+  }
+  return nullptr;
+}
+
+// --- burn rates -------------------------------------------------------------------------
+
+double Factor(int index, int period_days) {
+  return BurnRateFactor(BurnWindows().at(static_cast<std::size_t>(index)),
+                        Seconds(int64_t{period_days} * 86400));
+}
+
+TEST(BurnRateTest, ThirtyDayFactorsAreTheClassicOnes) {
+  EXPECT_NEAR(Factor(0, 30), 14.4, 1e-9);  // 1h / 5m page
+  EXPECT_NEAR(Factor(1, 30), 6, 1e-9);     // 6h / 30m page
+  EXPECT_NEAR(Factor(2, 30), 3, 1e-9);     // 1d / 2h ticket
+  EXPECT_NEAR(Factor(3, 30), 1, 1e-9);     // 3d / 6h ticket
+}
+
+TEST(BurnRateTest, SevenDayFactorsFollowTheBudgetFraction) {
+  // 2% of a 7d budget in 1h: 0.02 * 168h / 1h.
+  EXPECT_NEAR(Factor(0, 7), 3.36, 1e-9);
+  EXPECT_NEAR(Factor(1, 7), 0.05 * 168 / 6, 1e-9);
+  EXPECT_NEAR(Factor(2, 7), 0.7, 1e-9);
+  EXPECT_NEAR(Factor(3, 7), 0.1 * 7 / 3, 1e-9);
+}
+
+TEST(BurnRateTest, TwentyEightDayFactors) {
+  EXPECT_NEAR(Factor(0, 28), 13.44, 1e-9);
+  EXPECT_NEAR(Factor(1, 28), 5.6, 1e-9);
+  EXPECT_NEAR(Factor(2, 28), 2.8, 1e-9);
+  EXPECT_NEAR(Factor(3, 28), 0.1 * 28 / 3, 1e-9);
+}
+
+TEST(BurnRateTest, WindowsPageFastAndTicketSlow) {
+  for (const auto& w : BurnWindows()) {
+    const bool fast = w.long_length <= Seconds(6 * 3600);
+    EXPECT_EQ(w.severity, fast ? Severity::kPage : Severity::kTicket) << w.long_window;
+  }
+}
+
+TEST(BurnRateTest, AlertExpressionUsesFactorTimesObjective) {
+  TempDir dir("burn_expr");
+  const ConfigSet config = FixtureConfig(dir);
+  const RuleFile fraud = BuildModelRules(*config.Find("fraud"), config.fleet);
+  const AlertRule* page = FindAlert(fraud, "HighErrorRate", Severity::kPage);
+  ASSERT_NE(page, nullptr);
+  EXPECT_NE(page->expr.find(series::ErrorRatio("1h") + "{model=\"fraud\"} > (14.4 * 0.01)"),
+            std::string::npos)
+      << page->expr;
+  EXPECT_NE(page->expr.find(series::ErrorRatio("5m") + "{model=\"fraud\"} > (14.4 * 0.01)"),
+            std::string::npos);
+  const AlertRule* ticket = FindAlert(fraud, "HighErrorRate", Severity::kTicket);
+  ASSERT_NE(ticket, nullptr);
+  EXPECT_NE(ticket->expr.find(series::ErrorRatio("3d") + "{model=\"fraud\"} > (1 * 0.01)"),
+            std::string::npos);
+  // ranker: availability 0.995 over 7d, error objective 0.005.
+  const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
+  const AlertRule* rpage = FindAlert(ranker, "HighErrorRate", Severity::kPage);
+  ASSERT_NE(rpage, nullptr);
+  EXPECT_NE(rpage->expr.find("> (3.36 * 0.005)"), std::string::npos) << rpage->expr;
+}
+
+TEST(RuleModelTest, LatencyObjectivePicksTheNextBucketBoundary) {
+  EXPECT_EQ(LatencyObjectiveBucket(0.25), "0.25");
+  EXPECT_EQ(LatencyObjectiveBucket(0.1), "0.1");
+  EXPECT_EQ(LatencyObjectiveBucket(0.12), "0.15");
+  EXPECT_EQ(LatencyObjectiveBucket(0.0001), "0.001");
+  EXPECT_EQ(LatencyObjectiveBucket(60), "10");
+}
+
+TEST(RuleModelTest, AlertsCarryTheRequiredLabelsAndAnnotations) {
+  TempDir dir("labels");
+  const ConfigSet config = FixtureConfig(dir);
+  for (const RuleFile& f : BuildAllRules(config)) {
+    for (const auto& g : f.groups) {
+      for (const auto& a : g.alerts) {
+        std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
+        EXPECT_TRUE(l.count("severity")) << a.name;
+        if (a.name == "Watchdog") {
+          EXPECT_EQ(l.size(), 1u);
+          EXPECT_EQ(l["severity"], "info");
+          continue;
+        }
+        EXPECT_EQ(l["model"], f.model) << a.name;
+        EXPECT_FALSE(l["team"].empty()) << a.name;
+        EXPECT_TRUE(l["tier"] == "1" || l["tier"] == "2" || l["tier"] == "3") << a.name;
+        EXPECT_FALSE(a.summary.empty()) << a.name;
+        EXPECT_FALSE(a.description.empty()) << a.name;
+        EXPECT_NE(a.runbook_url.find("/" + a.name + ".md"), std::string::npos);
+        EXPECT_NE(a.dashboard_url.find(series::DashboardUid(f.model)), std::string::npos);
+      }
+    }
+  }
+}
+
+TEST(RuleModelTest, TierSetsIntervalForAndModelDown) {
+  TempDir dir("tiers");
+  const ConfigSet config = FixtureConfig(dir);
+  const RuleFile fraud = BuildModelRules(*config.Find("fraud"), config.fleet);
+  // modelwatch.yaml overrides tier 1: 15s evaluation, for 2m, model down after 3m.
+  for (const auto& g : fraud.groups) EXPECT_EQ(g.interval, Seconds(15));
+  const AlertRule* drift = FindAlert(fraud, "FeatureDrift", Severity::kTicket);
+  ASSERT_NE(drift, nullptr);
+  EXPECT_EQ(drift->for_duration, Seconds(120));
+  EXPECT_EQ(drift->keep_firing_for, Seconds(120));
+  const AlertRule* down = FindAlert(fraud, "ModelDown", Severity::kPage);
+  ASSERT_NE(down, nullptr);
+  EXPECT_NE(down->expr.find("[3m]"), std::string::npos) << down->expr;
+  const AlertRule* retrain =
+      FindAlert(fraud, "PerformanceBelowRetrainThreshold", Severity::kTicket);
+  ASSERT_NE(retrain, nullptr);
+  EXPECT_EQ(retrain->for_duration, Seconds(3 * 86400));
+  // Tier 3 keeps the built-in defaults: 5m evaluation, 1h for; ModelDown only tickets.
+  const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
+  EXPECT_EQ(ranker.groups.front().interval, Seconds(300));
+  EXPECT_NE(FindAlert(ranker, "ModelDown", Severity::kTicket), nullptr);
+  EXPECT_EQ(FindAlert(ranker, "ModelDown", Severity::kPage), nullptr);
+}
+
+TEST(RuleModelTest, TaskDecidesClassifierAlerts) {
+  TempDir dir("task");
+  const ConfigSet config = FixtureConfig(dir);
+  const RuleFile fraud = BuildModelRules(*config.Find("fraud"), config.fleet);
+  const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
+  EXPECT_NE(FindAlert(fraud, "PositiveRateShift", Severity::kPage), nullptr);
+  EXPECT_NE(FindAlert(fraud, "ConfidenceDrop", Severity::kTicket), nullptr);
+  EXPECT_NE(FindAlert(fraud, "ShadowDisagreement", Severity::kTicket), nullptr);
+  EXPECT_EQ(FindAlert(ranker, "PositiveRateShift", Severity::kPage), nullptr);
+  EXPECT_EQ(FindAlert(ranker, "ConfidenceDrop", Severity::kTicket), nullptr);
+  EXPECT_EQ(FindAlert(ranker, "HighLatency", Severity::kPage), nullptr);  // no latency SLO
+  EXPECT_EQ(FindAlert(ranker, "LowLabelMatchRate", Severity::kTicket), nullptr);
+}
+
+// --- generate ---------------------------------------------------------------------------
+
+TEST(GenerateTest, IsDeterministic) {
+  TempDir a("det_a");
+  TempDir b("det_b");
+  const OutputFiles first = Generate(FixtureConfig(a), OutputFormat::kPrometheusOperator);
+  const OutputFiles second = Generate(FixtureConfig(b), OutputFormat::kPrometheusOperator);
+  EXPECT_EQ(first, second);
+  EXPECT_EQ(first, Generate(FixtureConfig(a), OutputFormat::kPrometheusOperator));
+}
+
+TEST(GenerateTest, WritesTheDocumentedLayout) {
+  TempDir dir("layout");
+  const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheusOperator);
+  for (const char* p :
+       {"rules/fraud.rules.yml", "rules/ranker.rules.yml", "rules/modelwatch.rules.yml",
+        "alertmanager/alertmanager.yml", "alertmanager/templates/modelwatch.tmpl",
+        "runbooks/ModelDown.md", "runbooks/Watchdog.md", "runbooks/HighErrorRate.md",
+        "tests/fraud.test.yml", "tests/ranker.test.yml", "tests/routes.txt",
+        "kubernetes/fraud.prometheusrule.yaml"}) {
+    EXPECT_TRUE(files.count(p)) << p;
+  }
+  EXPECT_FALSE(Generate(FixtureConfig(dir), OutputFormat::kPrometheus)
+                   .count("kubernetes/fraud.prometheusrule.yaml"));
+}
+
+TEST(GenerateTest, EveryFileIsMarkedGenerated) {
+  TempDir dir("mark");
+  for (const auto& [path, content] : Generate(FixtureConfig(dir), OutputFormat::kPrometheus)) {
+    if (path.size() > 5 && path.compare(path.size() - 5, 5, ".json") == 0) {
+      EXPECT_NE(content.find("do not edit"), std::string::npos) << path;
+      continue;
+    }
+    EXPECT_NE(content.substr(0, content.find('\n')).find("do not edit"), std::string::npos) << path;
+  }
+}
+
+TEST(GenerateTest, WritesNoSecretValuesOnlyFilePaths) {
+  TempDir dir("secrets");
+  // Secret files with recognisable content: none of it may leak into the output.
+  dir.Write("secrets/pd", "PD-SECRET-KEY-123");
+  const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  const std::string& am = files.at("alertmanager/alertmanager.yml");
+  EXPECT_NE(am.find("routing_key_file: \"/etc/alertmanager/secrets/pagerduty-key\""),
+            std::string::npos);
+  EXPECT_NE(am.find("slack_api_url_file: \"/etc/alertmanager/secrets/slack-url\""),
+            std::string::npos);
+  EXPECT_NE(am.find("smtp_auth_password_file: \"/etc/alertmanager/secrets/smtp\""),
+            std::string::npos);
+  EXPECT_NE(am.find("url: \"http://127.0.0.1:9999/pd\""), std::string::npos);
+  const YAML::Node root = YAML::Load(am);
+  for (const auto& r : root["receivers"]) {
+    for (const char* kind : {"pagerduty_configs", "slack_configs", "email_configs"}) {
+      for (const auto& c : r[kind]) {
+        EXPECT_FALSE(c["routing_key"]) << r["name"];
+        EXPECT_FALSE(c["api_url"]) << r["name"];
+        EXPECT_FALSE(c["auth_password"]) << r["name"];
+      }
+    }
+  }
+  for (const auto& [path, content] : files) {
+    EXPECT_EQ(content.find("PD-SECRET-KEY-123"), std::string::npos) << path;
+  }
+  EXPECT_TRUE(SelfCheck(files).empty());
+}
+
+TEST(GenerateTest, RoutesEverySeverityToItsTeamReceiver) {
+  TempDir dir("routes");
+  const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  const YAML::Node root = YAML::Load(files.at("alertmanager/alertmanager.yml"));
+  std::set<std::string> receivers;
+  for (const auto& r : root["receivers"]) receivers.insert(r["name"].as<std::string>());
+  for (const char* team : {"risk", "search"}) {
+    for (const char* suffix : {"-pagerduty", "-slack", "-email", "-fallback"}) {
+      EXPECT_TRUE(receivers.count(std::string(team) + suffix)) << team << suffix;
+    }
+  }
+  EXPECT_TRUE(receivers.count("heartbeat"));
+  EXPECT_EQ(root["route"]["group_by"][0].as<std::string>(), "alertname");
+  EXPECT_EQ(root["route"]["group_by"][1].as<std::string>(), "model");
+  // The search team has no Slack channel but the fleet has a Slack URL file; the
+  // risk team's pages go to PagerDuty with the URL override.
+  for (const auto& r : root["receivers"]) {
+    if (r["name"].as<std::string>() == "risk-pagerduty") {
+      EXPECT_EQ(r["pagerduty_configs"][0]["routing_key_file"].as<std::string>(),
+                "/etc/alertmanager/secrets/pagerduty-key");
+    }
+    if (r["name"].as<std::string>() == "heartbeat") {
+      EXPECT_EQ(r["webhook_configs"][0]["url"].as<std::string>(), "http://127.0.0.1:9095/beat");
+    }
+  }
+}
+
+// --- atomic write -----------------------------------------------------------------------
+
+TEST(WriteOutputTest, ReplacesTheDirectoryAsAWhole) {
+  TempDir dir("atomic_ok");
+  const std::string out = (dir.path() / "gen").string();
+  ASSERT_TRUE(WriteOutputAtomically(out, {{"a/x.yml", "one\n"}, {"b.txt", "two\n"}}));
+  EXPECT_EQ(ReadFile(dir.path() / "gen/a/x.yml"), "one\n");
+  ASSERT_TRUE(WriteOutputAtomically(out, {{"c.txt", "three\n"}}));
+  EXPECT_EQ(ReadFile(dir.path() / "gen/c.txt"), "three\n");
+  EXPECT_FALSE(fs::exists(dir.path() / "gen/a/x.yml"));
+  // No temporary directories left next to the output.
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1);
+}
+
+TEST(WriteOutputTest, FailedWriteLeavesPreviousOutputUntouched) {
+  TempDir dir("atomic_fail");
+  const std::string out = (dir.path() / "gen").string();
+  ASSERT_TRUE(WriteOutputAtomically(out, {{"rules/m.rules.yml", "old\n"}}));
+  // "x" as a file and "x/y" as a file cannot both exist: the write fails half way.
+  auto failed = WriteOutputAtomically(
+      out, {{"rules/m.rules.yml", "new\n"}, {"x", "file\n"}, {"x/y", "conflict\n"}});
+  EXPECT_FALSE(failed);
+  EXPECT_EQ(ReadFile(dir.path() / "gen/rules/m.rules.yml"), "old\n");
+  int entries = 0;
+  for (const auto& e : fs::directory_iterator(dir.path())) {
+    (void)e;
+    ++entries;
+  }
+  EXPECT_EQ(entries, 1) << "temporary directory left behind";
+}
+
+TEST(WriteOutputTest, RejectsPathsOutsideTheOutput) {
+  TempDir dir("atomic_unsafe");
+  const std::string out = (dir.path() / "gen").string();
+  EXPECT_FALSE(WriteOutputAtomically(out, {{"../evil", "x"}}));
+  EXPECT_FALSE(WriteOutputAtomically(out, {{"/etc/evil", "x"}}));
+  EXPECT_FALSE(fs::exists(dir.path() / "gen"));
+  EXPECT_FALSE(fs::exists(dir.path() / "evil"));
+}
+
+TEST(StaleFilesTest, ListsChangedMissingAndExtraFiles) {
+  TempDir dir("stale");
+  const std::string out = (dir.path() / "gen").string();
+  ASSERT_TRUE(WriteOutputAtomically(out, {{"a", "1"}, {"b", "2"}, {"c", "3"}}));
+  EXPECT_TRUE(StaleFiles(out, {{"a", "1"}, {"b", "2"}, {"c", "3"}}).empty());
+  const auto stale = StaleFiles(out, {{"a", "1"}, {"b", "changed"}, {"d", "4"}});
+  EXPECT_EQ(stale, (std::vector<std::string>{"changed: b", "extra: c", "missing: d"}));
+}
+
+// --- self-check and inhibition ----------------------------------------------------------
+
+TEST(SelfCheckTest, GeneratedOutputPasses) {
+  TempDir dir("selfcheck_ok");
+  EXPECT_EQ(SelfCheck(Generate(FixtureConfig(dir, false), OutputFormat::kPrometheus)),
+            std::vector<std::string>{});
+}
+
+TEST(SelfCheckTest, CatchesMisspeltAlertnameAndMissingRuleFile) {
+  TempDir dir("selfcheck_bad");
+  OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  std::string& t = files.at("tests/fraud.test.yml");
+  // promtool passes a test of a misspelt alert with exp_alerts: [].
+  t += "  - name: typo\n    interval: 1m\n    input_series: []\n    alert_rule_test:\n"
+       "      - eval_time: 1m\n        alertname: ModelDwon\n        exp_alerts: []\n";
+  const std::string ref = "../rules/fraud.rules.yml";
+  t.replace(t.find(ref), ref.size(), "../rules/frud.rules.yml");
+  const auto problems = SelfCheck(files);
+  auto has = [&](const std::string& needle) {
+    for (const auto& p : problems) {
+      if (p.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(has("ModelDwon")) << testing::PrintToString(problems);
+  EXPECT_TRUE(has("rule file ../rules/frud.rules.yml does not exist"));
+}
+
+TEST(SelfCheckTest, CatchesAnAlertWithoutFiringCase) {
+  TempDir dir("selfcheck_nofire");
+  OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  std::string& rules = files.at("rules/ranker.rules.yml");
+  rules += "      - alert: Untested\n        expr: vector(1)\n";
+  const auto problems = SelfCheck(files);
+  bool found = false;
+  for (const auto& p : problems)
+    found |= p.find("no firing test case for Untested") != std::string::npos;
+  EXPECT_TRUE(found) << testing::PrintToString(problems);
+}
+
+TEST(SelfCheckTest, CatchesWrongInhibitionRules) {
+  TempDir dir("selfcheck_inhibit");
+  OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  std::string& am = files.at("alertmanager/alertmanager.yml");
+  // Drop `model` from the equal list: a page of one model would silence another's ticket.
+  const std::string equal = "equal: [alertname, model, feature]";
+  am.replace(am.find(equal), equal.size(), "equal: [alertname, feature]");
+  const auto problems = SelfCheck(files);
+  bool found = false;
+  for (const auto& p : problems) found |= p.find("should not be inhibited") != std::string::npos;
+  EXPECT_TRUE(found) << testing::PrintToString(problems);
+}
+
+TEST(InhibitsTest, FollowsAlertmanagerSemantics) {
+  const std::string am = R"(inhibit_rules:
+  - source_matchers: ['severity="page"']
+    target_matchers: ['severity="ticket"']
+    equal: [alertname, model, feature]
+  - source_matchers: ['alertname="ModelDown"']
+    target_matchers: ['alertname=~"HighErrorRate|FeatureDrift"']
+    equal: [model]
+)";
+  using L = std::map<std::string, std::string>;
+  const L page{
+      {"alertname", "FeatureDrift"}, {"model", "m"}, {"severity", "page"}, {"feature", "a"}};
+  L ticket = page;
+  ticket["severity"] = "ticket";
+  EXPECT_TRUE(*Inhibits(am, page, ticket));
+  EXPECT_FALSE(*Inhibits(am, ticket, page));
+  L other_feature = ticket;
+  other_feature["feature"] = "b";
+  EXPECT_FALSE(*Inhibits(am, page, other_feature));
+  const L down{{"alertname", "ModelDown"}, {"model", "m"}, {"severity", "page"}};
+  EXPECT_TRUE(*Inhibits(am, down, ticket));
+  L other_model = ticket;
+  other_model["model"] = "n";
+  EXPECT_FALSE(*Inhibits(am, down, other_model));
+  // The regex is anchored: "FeatureDriftX" is not a symptom.
+  L x = ticket;
+  x["alertname"] = "FeatureDriftX";
+  EXPECT_FALSE(*Inhibits(am, down, x));
+  // ModelDown does not inhibit itself.
+  EXPECT_FALSE(*Inhibits(am, down, down));
+}
+
+TEST(RouteCasesTest, ParsesAndRejectsMalformedLines) {
+  auto ok = ParseRouteCases(
+      "# comment\nroute a-slack alertname=X,model=m\ninhibit alertname=X,severity=page "
+      "alertname=X,severity=ticket\n");
+  ASSERT_TRUE(ok);
+  ASSERT_EQ(ok->size(), 2u);
+  EXPECT_EQ((*ok)[0].receiver, "a-slack");
+  EXPECT_EQ((*ok)[0].labels.at("model"), "m");
+  EXPECT_EQ((*ok)[1].kind, RouteCase::Kind::kInhibit);
+  EXPECT_EQ((*ok)[1].source.at("severity"), "page");
+  auto bad = ParseRouteCases("route a-slack\n");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(bad.error().location.line, 1);
+}
+
+// --- text helpers -----------------------------------------------------------------------
+
+TEST(TextTest, YamlScalarsRoundTrip) {
+  for (const std::string s : {"plain", "1", "yes", "a: b", "#x", "say \"hi\"", "", "x #y",
+                              "{{ $value }}", "-", "ümlaut", "tab\there"}) {
+    const YAML::Node n = YAML::Load("k: " + YamlScalar(s));
+    EXPECT_EQ(n["k"].as<std::string>(), s) << YamlScalar(s);
+  }
+}
+
+TEST(TextTest, NumbersAndGoFormats) {
+  EXPECT_EQ(FormatNumber(14.4 * 0.01), "0.144");
+  EXPECT_EQ(FormatNumber(3), "3");
+  EXPECT_EQ(HumanizePercentage(0.05), "5%");
+  EXPECT_EQ(HumanizePercentage(0.7499999999999999), "75%");
+  EXPECT_EQ(GoFormat("%+.1f", 0), "+0.0");
+}
+
+TEST(TextTest, RenderTemplateReportsUnknownKeys) {
+  std::string missing;
+  EXPECT_EQ(RenderTemplate("a @@x@@ b @@y@@", {{"x", "1"}}, &missing), "a 1 b @@y@@");
+  EXPECT_EQ(missing, "y");
+}
+
+TEST(SeriesTest, DashboardUidsFitGrafanasLimit) {
+  EXPECT_EQ(series::DashboardUid("fraud"), "mw-fraud");
+  const std::string long_name(60, 'a');
+  const std::string uid = series::DashboardUid(long_name);
+  EXPECT_EQ(uid.size(), 40u);
+  EXPECT_NE(uid, series::DashboardUid(long_name + "b"));
+}
+
+}  // namespace
+}  // namespace modelwatch

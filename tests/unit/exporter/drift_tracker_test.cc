@@ -1,0 +1,385 @@
+#include "exporter/drift/drift_tracker.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "exporter/baseline/baseline_builder.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr double kT0 = 1.8e9;  // an hour boundary
+
+ModelConfig BinaryModel() {
+  ModelConfig m;
+  m.name = "fraud";
+  m.task = Task::kBinaryClassification;
+  m.features = {{"amount", FeatureType::kNumeric, false, false, {}},
+                {"country", FeatureType::kCategorical, false, false, {}},
+                {"email", FeatureType::kCategorical, true, false, {}}};
+  m.drift.windows = {{"1h", Seconds(3600)}, {"24h", Seconds(86400)}};
+  m.drift.min_samples = 100;
+  m.drift.sub_windows = 12;
+  m.drift.lateness = Seconds(300);
+  return m;
+}
+
+// Owns the strings a Record's views point at.
+struct RecordMaker {
+  std::string country;
+  Record r;
+
+  const Record& Make(double ts, std::optional<double> amount, std::string c, double score,
+                     std::string_view version = "v1", bool ok = true) {
+    country = std::move(c);
+    r = Record();
+    r.timestamp = ts;
+    r.version = version;
+    r.ok = ok;
+    if (!ok) r.status = "timeout";
+    r.has_score = ok;
+    r.score = score;
+    r.predicted_class = ok ? (score >= 0.5 ? "1" : "0") : "";
+    r.features.resize(3);
+    if (amount) {
+      r.features[0].kind = FeatureValue::Kind::kNumber;
+      r.features[0].number = *amount;
+    }
+    r.features[1].kind = FeatureValue::Kind::kString;
+    r.features[1].text = country;
+    r.features[2].kind = FeatureValue::Kind::kString;
+    r.features[2].text = "a@b.c";
+    return r;
+  }
+};
+
+std::shared_ptr<const BaselineProfile> MakeBaseline(const ModelConfig& m, std::uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> amount(100, 20);
+  std::uniform_real_distribution<double> score(0, 1);
+  const char* countries[] = {"DE", "FR", "US"};
+  BaselineBuilder b(m);
+  RecordMaker maker;
+  for (int i = 0; i < 5000; ++i) {
+    b.Add(maker.Make(kT0 - 10 * 86400 + i * 60.0, amount(rng), countries[i % 3], score(rng)));
+  }
+  auto p = b.Finish();
+  EXPECT_TRUE(p.has_value());
+  return std::make_shared<const BaselineProfile>(std::move(*p));
+}
+
+const DriftSample* Find(const std::vector<DriftSample>& samples, const std::string& name,
+                        std::vector<std::pair<std::string, std::string>> labels) {
+  for (const auto& s : samples) {
+    if (s.name != name) continue;
+    bool match = true;
+    for (const auto& [k, v] : labels) match = match && s.Label(k) == v;
+    if (match) return &s;
+  }
+  return nullptr;
+}
+
+int Count(const std::vector<DriftSample>& samples, const std::string& name) {
+  int n = 0;
+  for (const auto& s : samples) n += s.name == name;
+  return n;
+}
+
+// Feeds n records spread over the 50 minutes before `end`, amounts ~ N(mean, 20).
+void Feed(DriftTracker& t, int n, double end, double mean, std::uint32_t seed,
+          std::string_view version = "v1") {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> amount(mean, 20);
+  std::uniform_real_distribution<double> score(0, 1);
+  const char* countries[] = {"DE", "FR", "US"};
+  RecordMaker maker;
+  for (int i = 0; i < n; ++i) {
+    t.Observe(maker.Make(end - 3000 + 3000.0 * (i + 1) / n, amount(rng), countries[i % 3],
+                         score(rng), version));
+  }
+}
+
+TEST(DriftTrackerTest, WithoutBaselineExportsOnlyBaselineFreeGauges) {
+  const ModelConfig m = BinaryModel();
+  DriftTracker t(m, nullptr);
+  Feed(t, 200, kT0, 100, 1);
+  const auto s = t.Snapshot();
+  ASSERT_NE(Find(s, "model_window_samples", {{"window", "1h"}}), nullptr);
+  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 200);
+  EXPECT_NE(Find(s, "model_prediction_confidence_mean", {{"window", "1h"}, {"version", "v1"}}),
+            nullptr);
+  EXPECT_NE(Find(s, "model_prediction_entropy_mean", {{"window", "1h"}}), nullptr);
+  EXPECT_NE(Find(s, "model_feature_missing_ratio", {{"feature", "amount"}}), nullptr);
+  EXPECT_EQ(Count(s, "model_feature_drift"), 0);
+  EXPECT_EQ(Count(s, "model_prediction_drift"), 0);
+  EXPECT_EQ(Count(s, "model_degradation_score"), 0);
+  EXPECT_EQ(Count(s, "model_baseline_info"), 0);
+  EXPECT_EQ(Count(s, "model_positive_rate_zscore"), 0);
+}
+
+TEST(DriftTrackerTest, BelowMinSamplesOnlyTheSampleCountIsExported) {
+  const ModelConfig m = BinaryModel();
+  DriftTracker t(m, MakeBaseline(m, 7));
+  Feed(t, 99, kT0, 100, 2);
+  auto s = t.Snapshot();
+  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 99);
+  EXPECT_EQ(Count(s, "model_feature_drift"), 0);
+  EXPECT_EQ(Count(s, "model_feature_missing_ratio"), 0);
+  EXPECT_EQ(Count(s, "model_prediction_confidence_mean"), 0);
+  EXPECT_EQ(Count(s, "model_degradation_score"), 0);
+  RecordMaker maker;
+  t.Observe(maker.Make(kT0, 100, "DE", 0.3));
+  s = t.Snapshot();
+  EXPECT_GT(Count(s, "model_feature_drift"), 0);
+}
+
+TEST(DriftTrackerTest, DriftRisesWithShiftAndStaysLowWithout) {
+  const ModelConfig m = BinaryModel();
+  const auto baseline = MakeBaseline(m, 7);
+  DriftTracker same(m, baseline);
+  DriftTracker shifted(m, baseline);
+  Feed(same, 3000, kT0, 100, 3);
+  Feed(shifted, 3000, kT0, 130, 3);
+  const auto a = same.Snapshot();
+  const auto b = shifted.Snapshot();
+  for (const char* method : {"psi", "js", "ks", "wasserstein"}) {
+    const auto* x = Find(a, "model_feature_drift",
+                         {{"feature", "amount"}, {"method", method}, {"window", "1h"}});
+    const auto* y = Find(b, "model_feature_drift",
+                         {{"feature", "amount"}, {"method", method}, {"window", "1h"}});
+    ASSERT_NE(x, nullptr) << method;
+    ASSERT_NE(y, nullptr) << method;
+    EXPECT_LT(x->value, y->value) << method;
+  }
+  EXPECT_LT(Find(a, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}})->value,
+            0.05);
+  EXPECT_GT(Find(b, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}})->value, 0.5);
+  // Wasserstein is in reference standard deviations: a 1.5σ shift.
+  EXPECT_NEAR(
+      Find(b, "model_feature_drift", {{"feature", "amount"}, {"method", "wasserstein"}})->value,
+      1.5, 0.1);
+  // Categorical methods; chi2 never for numeric, ks never for categorical.
+  EXPECT_NE(Find(a, "model_feature_drift", {{"feature", "country"}, {"method", "chi2"}}), nullptr);
+  EXPECT_EQ(Find(a, "model_feature_drift", {{"feature", "country"}, {"method", "ks"}}), nullptr);
+  EXPECT_EQ(Find(a, "model_feature_drift", {{"feature", "amount"}, {"method", "chi2"}}), nullptr);
+  // Shifted amounts leave the training range more often.
+  EXPECT_GT(Find(b, "model_anomalous_requests_ratio", {{"window", "1h"}})->value,
+            Find(a, "model_anomalous_requests_ratio", {{"window", "1h"}})->value);
+  for (const auto& s : b) EXPECT_NE(s.Label("feature"), "email");
+}
+
+TEST(DriftTrackerTest, MethodsFollowTheConfig) {
+  ModelConfig m = BinaryModel();
+  m.drift.methods = {DriftMethod::kPsi, DriftMethod::kChi2};
+  DriftTracker t(m, MakeBaseline(m, 7));
+  Feed(t, 300, kT0, 100, 4);
+  const auto s = t.Snapshot();
+  EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}}), nullptr);
+  EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", "ks"}}), nullptr);
+  EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "country"}, {"method", "chi2"}}), nullptr);
+  EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", "country"}, {"method", "js"}}), nullptr);
+}
+
+TEST(DriftTrackerTest, WindowsSlideOnEventTimeAndCountLateRecords) {
+  const ModelConfig m = BinaryModel();
+  DriftTracker t(m, nullptr);
+  Feed(t, 200, kT0, 100, 5);
+  RecordMaker maker;
+  // Two hours later: the 1h window holds only the new record; the 24h window all.
+  t.Observe(maker.Make(kT0 + 7200, 100, "DE", 0.2));
+  auto s = t.Snapshot();
+  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 1);
+  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "24h"}})->value, 201);
+  // A record far older than the 1h window start minus lateness is late for 1h only.
+  t.Observe(maker.Make(kT0, 100, "DE", 0.2));
+  s = t.Snapshot();
+  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "1h"}})->value, 1);
+  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "24h"}})->value, 0);
+  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "24h"}})->value, 202);
+  // Older than a day: late for both.
+  t.Observe(maker.Make(kT0 - 2 * 86400, 100, "DE", 0.2));
+  s = t.Snapshot();
+  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "24h"}})->value, 1);
+}
+
+TEST(DriftTrackerTest, VersionsBeyondTheLimitShareOtherLabel) {
+  ModelConfig m = BinaryModel();
+  m.max_versions = 2;
+  DriftTracker t(m, nullptr);
+  Feed(t, 100, kT0, 100, 6, "v1");
+  Feed(t, 100, kT0, 100, 7, "v2");
+  Feed(t, 100, kT0, 100, 8, "v3");
+  Feed(t, 100, kT0, 100, 9, "v4");
+  const auto s = t.Snapshot();
+  EXPECT_NE(Find(s, "model_positive_rate", {{"version", "v1"}, {"window", "1h"}}), nullptr);
+  EXPECT_NE(Find(s, "model_positive_rate", {{"version", "v2"}, {"window", "1h"}}), nullptr);
+  EXPECT_NE(Find(s, "model_positive_rate", {{"version", "__other__"}, {"window", "1h"}}), nullptr);
+  EXPECT_EQ(Find(s, "model_positive_rate", {{"version", "v3"}}), nullptr);
+  EXPECT_EQ(Count(s, "model_positive_rate"), 6);  // 3 versions × 2 windows
+}
+
+TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
+  ModelConfig m = BinaryModel();
+  DriftTracker t(m, MakeBaseline(m, 7));
+  Feed(t, 1000, kT0, 140, 10);
+  RecordMaker maker;
+  for (int i = 0; i < 100; ++i) t.Observe(maker.Make(kT0 - i, 100, "DE", 0, "v1", false));
+  const auto s = t.Snapshot();
+  const auto* score = Find(s, "model_degradation_score", {{"version", "v1"}});
+  ASSERT_NE(score, nullptr);
+  double sum = 0;
+  for (const auto& x : s) {
+    if (x.name == "model_degradation_signal") sum += x.value;
+  }
+  EXPECT_NEAR(sum, score->value, 1e-9);
+  EXPECT_EQ(Count(s, "model_degradation_signal"), 5);
+  // Drift of 2σ saturates the drift signal; errors 100/1100 ≈ 9 % of 10 % saturation.
+  EXPECT_NEAR(Find(s, "model_degradation_signal", {{"signal", "drift"}})->value, 30, 1e-9);
+  EXPECT_NEAR(Find(s, "model_degradation_signal", {{"signal", "errors"}})->value,
+              0.1 * (100.0 / 1100 / 0.1) * 100, 1e-9);
+}
+
+TEST(DriftTrackerTest, CheckpointRoundTripsAndRejectsAnotherLayout) {
+  const ModelConfig m = BinaryModel();
+  const auto baseline = MakeBaseline(m, 7);
+  DriftTracker t(m, baseline);
+  Feed(t, 500, kT0, 110, 11);
+  Feed(t, 50, kT0, 110, 12, "v2");
+  const nlohmann::json state = t.SaveState();
+  DriftTracker restored(m, baseline);
+  ASSERT_TRUE(restored.RestoreState(nlohmann::json::parse(state.dump())).has_value());
+  const auto a = t.Snapshot();
+  const auto b = restored.Snapshot();
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    EXPECT_EQ(a[i].labels, b[i].labels);
+    EXPECT_DOUBLE_EQ(a[i].value, b[i].value) << a[i].name;
+  }
+  // Continues where it left off.
+  Feed(t, 10, kT0 + 100, 110, 13);
+  Feed(restored, 10, kT0 + 100, 110, 13);
+  EXPECT_EQ(t.SaveState(), restored.SaveState());
+
+  DriftTracker other(m, MakeBaseline(m, 8));  // another baseline: other bins
+  EXPECT_FALSE(other.RestoreState(state).has_value());
+  ModelConfig changed = m;
+  changed.drift.windows.pop_back();
+  DriftTracker fewer(changed, baseline);
+  EXPECT_FALSE(fewer.RestoreState(state).has_value());
+  nlohmann::json broken = state;
+  broken["windows"][0]["slots"][0]["counts"]["i"] = {1u << 30};
+  broken["windows"][0]["slots"][0]["counts"]["v"] = {1};
+  DriftTracker fresh(m, baseline);
+  EXPECT_FALSE(fresh.RestoreState(broken).has_value());
+  EXPECT_EQ(fresh.SaveState(), DriftTracker(m, baseline).SaveState());  // unchanged
+}
+
+TEST(DriftTrackerTest, CollectSharesFamiliesAcrossModels) {
+  ModelConfig a = BinaryModel();
+  ModelConfig b = BinaryModel();
+  b.name = "churn";
+  DriftTracker ta(a, nullptr);
+  DriftTracker tb(b, nullptr);
+  Feed(ta, 150, kT0, 100, 14);
+  Feed(tb, 150, kT0, 100, 15);
+  std::vector<prometheus::MetricFamily> families;
+  ta.Collect(families);
+  tb.Collect(families);
+  int samples_families = 0;
+  for (const auto& f : families) {
+    if (f.name == "model_window_samples") {
+      ++samples_families;
+      EXPECT_EQ(f.metric.size(), 4u);  // 2 models × 2 windows
+      EXPECT_EQ(f.type, prometheus::MetricType::Gauge);
+    }
+    if (f.name == "model_late_records_total") {
+      EXPECT_EQ(f.type, prometheus::MetricType::Counter);
+    }
+    EXPECT_FALSE(f.help.empty()) << f.name;
+  }
+  EXPECT_EQ(samples_families, 1);
+}
+
+TEST(DriftTrackerTest, MulticlassConfidenceEntropyAndClassDrift) {
+  ModelConfig m;
+  m.name = "intent";
+  m.task = Task::kMulticlassClassification;
+  m.classes = {"a", "b", "c"};
+  m.drift.windows = {{"1h", Seconds(3600)}};
+  m.drift.min_samples = 10;
+  auto make = [](double ts, std::vector<double> p) {
+    Record r;
+    r.timestamp = ts;
+    r.version = "v1";
+    r.probabilities = std::move(p);
+    const std::size_t top =
+        std::max_element(r.probabilities.begin(), r.probabilities.end()) - r.probabilities.begin();
+    static const char* names[] = {"a", "b", "c"};
+    r.predicted_class = names[top];
+    return r;
+  };
+  BaselineBuilder builder(m);
+  for (int i = 0; i < 300; ++i) {
+    builder.Add(make(kT0 - 86400 + i, i % 3 == 0   ? std::vector<double>{0.8, 0.1, 0.1}
+                                      : i % 3 == 1 ? std::vector<double>{0.1, 0.8, 0.1}
+                                                   : std::vector<double>{0.1, 0.1, 0.8}));
+  }
+  auto profile = builder.Finish();
+  ASSERT_TRUE(profile.has_value());
+  DriftTracker t(m, std::make_shared<const BaselineProfile>(*profile));
+  for (int i = 0; i < 100; ++i) t.Observe(make(kT0 + i, {0.5, 0.3, 0.2}));
+  const auto s = t.Snapshot();
+  EXPECT_NEAR(Find(s, "model_prediction_confidence_mean", {})->value, 0.5, 1e-12);
+  EXPECT_NEAR(Find(s, "model_prediction_entropy_mean", {})->value,
+              -(0.5 * std::log(0.5) + 0.3 * std::log(0.3) + 0.2 * std::log(0.2)), 1e-12);
+  EXPECT_NEAR(Find(s, "model_estimated_performance", {{"metric", "accuracy"}})->value, 0.5, 1e-12);
+  EXPECT_NE(Find(s, "model_estimated_performance", {{"metric", "auc"}}), nullptr);
+  // Every prediction is now "a": the class distribution drifted.
+  EXPECT_GT(Find(s, "model_prediction_drift", {{"method", "psi"}})->value, 1.0);
+  EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "chi2"}}), nullptr);
+  EXPECT_EQ(Find(s, "model_prediction_drift", {{"method", "ks"}}), nullptr);
+  EXPECT_EQ(Count(s, "model_positive_rate"), 0);
+  // Lower confidence and higher entropy than the baseline feed the score.
+  EXPECT_GT(Find(s, "model_degradation_signal", {{"signal", "confidence"}})->value, 0);
+  EXPECT_GT(Find(s, "model_degradation_signal", {{"signal", "entropy"}})->value, 0);
+}
+
+TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
+  ModelConfig m;
+  m.name = "eta";
+  m.task = Task::kRegression;
+  m.drift.windows = {{"1h", Seconds(3600)}};
+  m.drift.min_samples = 10;
+  auto make = [](double ts, double y) {
+    Record r;
+    r.timestamp = ts;
+    r.version = "v1";
+    r.has_prediction = true;
+    r.prediction = y;
+    return r;
+  };
+  BaselineBuilder builder(m);
+  for (int i = 0; i < 1000; ++i) builder.Add(make(kT0 - 86400 + i, i % 100));
+  auto profile = builder.Finish();
+  ASSERT_TRUE(profile.has_value());
+  DriftTracker t(m, std::make_shared<const BaselineProfile>(*profile));
+  for (int i = 0; i < 1000; ++i) t.Observe(make(kT0 + i, i % 100 + 10));
+  const auto s = t.Snapshot();
+  EXPECT_EQ(Count(s, "model_prediction_confidence_mean"), 0);
+  EXPECT_EQ(Count(s, "model_estimated_performance"), 0);
+  // Discrete reference: exact. Shift of 10 over a uniform 0..99: W = 10 / std(0..99).
+  const double std99 = std::sqrt((100.0 * 100.0 - 1) / 12);
+  EXPECT_NEAR(Find(s, "model_prediction_drift", {{"method", "wasserstein"}})->value, 10 / std99,
+              1e-9);
+  EXPECT_NEAR(Find(s, "model_prediction_drift", {{"method", "ks"}})->value, 0.1, 1e-9);
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -27,6 +27,13 @@ std::string Num(double v) {
   return buf;
 }
 
+// A window as the recording rules spell it in their names: whole days as "30d", else
+// Prometheus' own form.
+std::string WindowLabel(Seconds s) {
+  if (s.count() > 0 && s.count() % 86400 == 0) return std::to_string(s.count() / 86400) + "d";
+  return FormatDuration(s);
+}
+
 std::string Percent(double ratio) { return Num(ratio * 100) + "%"; }
 
 std::string BaseName(const std::string& path) {
@@ -238,7 +245,7 @@ void AddSlaRow(Layout& layout, const ModelConfig& model) {
   layout.Row("SLA overview");
   const std::optional<double> error_objective = ErrorObjective(model);
   const bool latency_slo = model.slo && model.slo->latency_p99_ms;
-  const std::string period = model.slo ? FormatDuration(model.slo->period) : "30d";
+  const std::string period = model.slo ? WindowLabel(model.slo->period) : "30d";
 
   std::vector<PanelSpec> strip;
   {
@@ -705,7 +712,7 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Performance computed from joined ground-truth labels, per metric, version "
         "and window (labels arrive after a delay of " +
-        FormatDuration(gt.delay) + ").";
+        WindowLabel(gt.delay) + ").";
     s.queries = {{Sel("model_performance", kMV), "{{metric}} {{version}} ({{window}})"}};
     layout.Add(s);
   }
@@ -714,12 +721,19 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
     PanelSpec s;
     s.title = "Retrain metric: " + r.metric;
     s.unit = "none";
-    s.steps = {{std::nullopt, "red"}, {r.below, "green"}};
     s.thresholds_style = "dashed";
+    const bool above = r.above.has_value();
+    const double limit = above ? *r.above : r.below;
+    if (above) {
+      s.steps = {{std::nullopt, "green"}, {limit, "red"}};
+    } else {
+      s.steps = {{std::nullopt, "red"}, {limit, "green"}};
+    }
     s.description =
         "The metric that decides retraining: PerformanceBelowRetrainThreshold "
         "fires when " +
-        r.metric + " stays below " + Num(r.below) + " for " + FormatDuration(r.for_duration) + ".";
+        r.metric + (above ? " stays above " : " stays below ") + Num(limit) + " for " +
+        WindowLabel(r.for_duration) + ".";
     s.queries = {{Sel("model_performance", std::string(kMV) + ", metric=\"" + r.metric + "\""),
                   "{{version}} ({{window}})"}};
     layout.Add(s);

@@ -303,6 +303,13 @@ namespace {
 
 enum class NumberStatus { kNumber, kNull, kWrongType, kInvalid };
 
+// True if `v` is a well-formed null. (simdjson_result's implicit conversions throw; the
+// parser never lets them.)
+bool IsValidNull(ondemand::value& v) {
+  bool is_null = false;
+  return !v.is_null().get(is_null) && is_null;
+}
+
 // Reads a JSON number (or a rewritten NaN/Infinity sentinel) from `v`.
 NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
   ondemand::json_type type;
@@ -312,7 +319,7 @@ NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
       if (v.get_double().get(out)) return NumberStatus::kInvalid;
       return NumberStatus::kNumber;
     case ondemand::json_type::null:
-      if (!v.is_null()) return NumberStatus::kInvalid;
+      if (!IsValidNull(v)) return NumberStatus::kInvalid;
       return NumberStatus::kNull;
     case ondemand::json_type::string: {
       if (!rewritten) return NumberStatus::kWrongType;
@@ -332,6 +339,50 @@ NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
     default:
       return NumberStatus::kWrongType;
   }
+}
+
+// On Demand skips values nobody asks for without validating them; walk them so a broken
+// token in an unmapped field still makes the line invalid. Returns false on invalid JSON.
+bool ValidateValue(ondemand::value v, int depth) {
+  if (depth > 64) return false;
+  ondemand::json_type type;
+  if (v.type().get(type)) return false;
+  switch (type) {
+    case ondemand::json_type::array: {
+      ondemand::array arr;
+      if (v.get_array().get(arr)) return false;
+      for (auto element : arr) {
+        ondemand::value ev;
+        if (std::move(element).get(ev) || !ValidateValue(ev, depth + 1)) return false;
+      }
+      return true;
+    }
+    case ondemand::json_type::object: {
+      ondemand::object obj;
+      if (v.get_object().get(obj)) return false;
+      for (auto field_result : obj) {
+        ondemand::field field;
+        if (std::move(field_result).get(field)) return false;
+        if (!ValidateValue(field.value(), depth + 1)) return false;
+      }
+      return true;
+    }
+    case ondemand::json_type::number: {
+      double d;
+      return !v.get_double().get(d);
+    }
+    case ondemand::json_type::string: {
+      ondemand::raw_json_string raw;
+      return !v.get_raw_json_string().get(raw);
+    }
+    case ondemand::json_type::boolean: {
+      bool b;
+      return !v.get_bool().get(b);
+    }
+    case ondemand::json_type::null:
+      return IsValidNull(v);
+  }
+  return false;
 }
 
 }  // namespace
@@ -470,7 +521,8 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
     Schema::Slot slot = schema.Lookup(key);
     switch (slot) {
       case Schema::kNone:
-        break;  // skipped by the iterator
+        if (!ValidateValue(v, 0)) return Reject(invalid);
+        break;
       case Schema::kModel: {
         std::string_view m;
         if (read_text(v, m)) r.model = m;
@@ -481,7 +533,7 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
         ondemand::json_type type;
         if (v.type().get(type)) return Reject(invalid);
         if (type == ondemand::json_type::null) {
-          if (!v.is_null()) return Reject(invalid);
+          if (!IsValidNull(v)) return Reject(invalid);
           break;
         }
         if (type == ondemand::json_type::number) {
@@ -513,7 +565,8 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
         if (json_error) return Reject(invalid);
         if (!ok) {
           bool is_null = false;
-          if (v.is_null().get(is_null) || !is_null) return bad(RejectReason::kBadType, slot);
+          if (v.is_null().get(is_null)) return Reject(invalid);
+          if (!is_null) return bad(RejectReason::kBadType, slot);
           break;
         }
         if (slot == Schema::kRequestId) r.request_id = s;
@@ -662,7 +715,7 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
         ondemand::json_type type;
         if (v.type().get(type)) return Reject(invalid);
         if (type == ondemand::json_type::null) {
-          if (!v.is_null()) return Reject(invalid);
+          if (!IsValidNull(v)) return Reject(invalid);
           break;
         }
         std::string_view s;
@@ -692,11 +745,17 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
           std::string_view fkey;
           if (ff.unescaped_key().get(fkey)) return Reject(invalid);
           auto it = schema.feature_index.find(fkey);
-          if (it == schema.feature_index.end()) continue;
+          if (it == schema.feature_index.end()) {
+            if (!ValidateValue(ff.value(), 1)) return Reject(invalid);
+            continue;
+          }
           const FeatureConfig& fc = config.features[static_cast<std::size_t>(it->second)];
           FeatureValue& out = r.features[static_cast<std::size_t>(it->second)];
           out = FeatureValue{};
-          if (fc.pii) continue;  // never read
+          if (fc.pii) {  // never read, only checked to be JSON
+            if (!ValidateValue(ff.value(), 1)) return Reject(invalid);
+            continue;
+          }
           ondemand::value fv = ff.value();
           ondemand::json_type ft;
           if (fv.type().get(ft)) return Reject(invalid);
@@ -726,6 +785,8 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
                 out.kind = FeatureValue::Kind::kString;
                 out.text = s;
               }
+            } else if (st == NumberStatus::kWrongType && !ValidateValue(fv, 1)) {
+              return Reject(invalid);
             }
           } else {
             std::string_view s;
@@ -734,6 +795,8 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
             if (ok) {
               out.kind = FeatureValue::Kind::kString;
               out.text = s;
+            } else if (!ValidateValue(fv, 1)) {
+              return Reject(invalid);
             }
           }
         }
@@ -755,7 +818,11 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
           std::string_view s;
           bool ok = read_text(sv, s);
           if (json_error) return Reject(invalid);
-          if (ok) r.segment.emplace_back(skey, s);
+          if (ok) {
+            r.segment.emplace_back(skey, s);
+          } else if (!ValidateValue(sv, 1)) {
+            return Reject(invalid);
+          }
         }
         break;
       }

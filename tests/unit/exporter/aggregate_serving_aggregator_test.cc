@@ -1,0 +1,203 @@
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+
+#include "exporter/aggregate/label_index.h"
+#include "exporter/aggregate/serving_aggregator.h"
+#include "exporter/parse/record_parser.h"
+
+namespace modelwatch {
+namespace {
+
+ModelConfig Model() {
+  ModelConfig m;
+  m.name = "fraud";
+  m.task = Task::kBinaryClassification;
+  m.features = {{"amount", FeatureType::kNumeric, false, true, {}},
+                {"country", FeatureType::kCategorical, false, false, {}}};
+  return m;
+}
+
+// Flattens families into "name{labels}" -> value (counters) or sample counts (histograms,
+// under name_count) and cumulative buckets (name_bucket{...,le=...}).
+std::map<std::string, double> Flatten(const std::vector<prometheus::MetricFamily>& families) {
+  std::map<std::string, double> out;
+  for (const auto& f : families) {
+    for (const auto& m : f.metric) {
+      std::string labels;
+      for (const auto& l : m.label) labels += (labels.empty() ? "" : ",") + l.name + "=" + l.value;
+      if (f.type == prometheus::MetricType::Histogram) {
+        out[f.name + "_count{" + labels + "}"] = static_cast<double>(m.histogram.sample_count);
+        out[f.name + "_sum{" + labels + "}"] = m.histogram.sample_sum;
+        for (const auto& b : m.histogram.bucket) {
+          std::string le = std::isinf(b.upper_bound) ? "+Inf" : std::to_string(b.upper_bound);
+          out[f.name + "_bucket{" + labels + ",le=" + le + "}"] =
+              static_cast<double>(b.cumulative_count);
+        }
+      } else {
+        out[f.name + "{" + labels + "}"] = m.counter.value;
+      }
+    }
+  }
+  return out;
+}
+
+class ServingAggregatorTest : public ::testing::Test {
+ protected:
+  void Feed(const std::string& line) {
+    auto r = parser_.Parse(line);
+    ASSERT_TRUE(r.has_value()) << line;
+    agg_.Observe(parser_.record());
+  }
+  std::map<std::string, double> Scrape() const {
+    std::vector<prometheus::MetricFamily> f;
+    agg_.Collect(f);
+    return Flatten(f);
+  }
+
+  ModelConfig model_ = Model();
+  RecordParser parser_{{&model_}};
+  ServingAggregator agg_{model_, DefaultLatencyBuckets()};
+};
+
+TEST_F(ServingAggregatorTest, CountsEveryAcceptedRecordAndErrorsAsSubset) {
+  Feed(R"({"ts":1,"model_version":"v1","score":0.9,"latency_ms":20})");
+  Feed(R"({"ts":2,"model_version":"v1","score":0.1,"latency_ms":100})");
+  Feed(R"({"ts":3,"model_version":"v1","status":"timeout","latency_ms":5000})");
+  Feed(R"({"ts":4,"score":0.5})");
+  auto m = Scrape();
+  EXPECT_EQ(m["model_predictions_total{model=fraud,version=v1}"], 3);
+  EXPECT_EQ(m["model_predictions_total{model=fraud,version=unknown}"], 1);
+  EXPECT_EQ(m["model_prediction_errors_total{error_type=timeout,model=fraud,version=v1}"], 1);
+  EXPECT_EQ(agg_.predictions(), 4u);
+  EXPECT_EQ(agg_.errors(), 1u);
+  // Latency: 0.02 s, 0.1 s (on the bound: le semantics), 5 s.
+  EXPECT_EQ(m["model_request_duration_seconds_count{model=fraud,version=v1}"], 3);
+  EXPECT_EQ(m["model_request_duration_seconds_bucket{model=fraud,version=v1,le=0.050000}"], 1);
+  EXPECT_EQ(m["model_request_duration_seconds_bucket{model=fraud,version=v1,le=0.100000}"], 2);
+  EXPECT_EQ(m["model_request_duration_seconds_bucket{model=fraud,version=v1,le=2.500000}"], 2);
+  EXPECT_EQ(m["model_request_duration_seconds_bucket{model=fraud,version=v1,le=5.000000}"], 3);
+  EXPECT_EQ(m["model_request_duration_seconds_bucket{model=fraud,version=v1,le=+Inf}"], 3);
+  EXPECT_DOUBLE_EQ(m["model_request_duration_seconds_sum{model=fraud,version=v1}"], 5.12);
+  // Scores of the two ok records; the error record has none.
+  EXPECT_EQ(m["model_prediction_score_count{model=fraud,version=v1}"], 2);
+  EXPECT_EQ(m["model_prediction_score_bucket{model=fraud,version=v1,le=0.100000}"], 1);
+  EXPECT_EQ(m["model_prediction_score_bucket{model=fraud,version=v1,le=0.850000}"], 1);
+  EXPECT_EQ(m["model_prediction_score_bucket{model=fraud,version=v1,le=0.900000}"], 2);
+  EXPECT_EQ(m["model_predicted_class_total{class=1,model=fraud,version=v1}"], 1);
+  EXPECT_EQ(m["model_predicted_class_total{class=0,model=fraud,version=v1}"], 1);
+  EXPECT_EQ(m["model_predicted_class_total{class=1,model=fraud,version=unknown}"], 1);
+}
+
+TEST_F(ServingAggregatorTest, FeatureHistogramUsesBaselineEdges) {
+  agg_.SetFeatureBuckets(0, {10, 20, 30});
+  Feed(R"({"ts":1,"score":0.5,"features":{"amount":10}})");
+  Feed(R"({"ts":1,"score":0.5,"features":{"amount":25}})");
+  Feed(R"({"ts":1,"score":0.5,"features":{"amount":99}})");
+  Feed(R"({"ts":1,"score":0.5,"features":{"amount":null}})");
+  Feed(R"({"ts":1,"score":0.5,"features":{"amount":Infinity}})");
+  auto m = Scrape();
+  EXPECT_EQ(m["model_feature_value_count{feature=amount,model=fraud}"], 3);
+  EXPECT_EQ(m["model_feature_value_bucket{feature=amount,model=fraud,le=10.000000}"], 1);
+  EXPECT_EQ(m["model_feature_value_bucket{feature=amount,model=fraud,le=30.000000}"], 2);
+  EXPECT_EQ(m["model_feature_value_bucket{feature=amount,model=fraud,le=+Inf}"], 3);
+  // Only opted-in numeric features get a histogram.
+  for (const auto& [k, v] : m) EXPECT_EQ(k.find("feature=country"), std::string::npos) << k;
+}
+
+TEST(ServingAggregatorLimitsTest, CardinalityOverflowGoesToOther) {
+  ModelConfig model = Model();
+  model.max_versions = 2;
+  model.max_error_types = 1;
+  model.max_classes = 1;
+  model.task = Task::kMulticlassClassification;
+  RecordParser parser({&model});
+  ServingAggregator agg(model, DefaultLatencyBuckets());
+  auto feed = [&](const std::string& line) {
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    agg.Observe(parser.record());
+  };
+  feed(R"({"ts":1,"model_version":"a","probabilities":{"x":0.9,"y":0.1}})");
+  feed(R"({"ts":1,"model_version":"b","probabilities":{"x":0.1,"y":0.9}})");
+  feed(R"({"ts":1,"model_version":"c","status":"e1"})");
+  feed(R"({"ts":1,"model_version":"d","status":"e2"})");
+  feed(R"({"ts":1,"model_version":"a","status":"e1"})");
+  std::vector<prometheus::MetricFamily> f;
+  agg.Collect(f);
+  auto m = Flatten(f);
+  EXPECT_EQ(m["model_predictions_total{model=fraud,version=a}"], 2);
+  EXPECT_EQ(m["model_predictions_total{model=fraud,version=b}"], 1);
+  EXPECT_EQ(m["model_predictions_total{model=fraud,version=__other__}"], 2);
+  EXPECT_EQ(m["model_prediction_errors_total{error_type=e1,model=fraud,version=__other__}"], 1);
+  EXPECT_EQ(m["model_prediction_errors_total{error_type=__other__,model=fraud,version=__other__}"],
+            1);
+  EXPECT_EQ(m["model_prediction_errors_total{error_type=e1,model=fraud,version=a}"], 1);
+  EXPECT_EQ(m["model_predicted_class_total{class=x,model=fraud,version=a}"], 1);
+  EXPECT_EQ(m["model_predicted_class_total{class=__other__,model=fraud,version=b}"], 1);
+  EXPECT_EQ(m["modelwatch_cardinality_overflow_total{label=version,model=fraud}"], 2);
+  EXPECT_EQ(m["modelwatch_cardinality_overflow_total{label=error_type,model=fraud}"], 1);
+  EXPECT_EQ(m["modelwatch_cardinality_overflow_total{label=class,model=fraud}"], 1);
+  std::size_t versions = 0;
+  for (const auto& [k, v] : m) versions += k.rfind("model_predictions_total", 0) == 0;
+  EXPECT_EQ(versions, 3u);
+}
+
+TEST(ServingAggregatorStateTest, RoundTripKeepsEveryCount) {
+  ModelConfig model = Model();
+  RecordParser parser({&model});
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  a.SetFeatureBuckets(0, {1, 2});
+  for (int i = 0; i < 50; ++i) {
+    std::string line = R"({"ts":1,"model_version":"v)" + std::to_string(i % 3) +
+                       R"(","latency_ms":)" + std::to_string(i * 7) + R"(,"score":0.)" +
+                       std::to_string(i % 10) + R"(,"features":{"amount":)" +
+                       std::to_string(i % 4) + "}" + (i % 5 == 0 ? R"(,"status":"oom")" : "") + "}";
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+  }
+  nlohmann::json saved = a.SaveState();
+  ServingAggregator b(model, DefaultLatencyBuckets());
+  b.SetFeatureBuckets(0, {1, 2});
+  ASSERT_TRUE(b.RestoreState(nlohmann::json::parse(saved.dump())));
+  std::vector<prometheus::MetricFamily> fa, fb;
+  a.Collect(fa);
+  b.Collect(fb);
+  EXPECT_EQ(Flatten(fa), Flatten(fb));
+  EXPECT_EQ(b.predictions(), 50u);
+  // Counting continues from the restored values.
+  ASSERT_TRUE(parser.Parse(R"({"ts":1,"model_version":"v0","score":0.5})"));
+  b.Observe(parser.record());
+  EXPECT_EQ(b.predictions(), 51u);
+
+  // Changed buckets: that histogram starts empty, the counters are kept.
+  ServingAggregator c(model, {0.5, 1});
+  ASSERT_TRUE(c.RestoreState(saved));
+  std::vector<prometheus::MetricFamily> fc;
+  c.Collect(fc);
+  auto m = Flatten(fc);
+  EXPECT_EQ(m["model_request_duration_seconds_count{model=fraud,version=v0}"], 0);
+  EXPECT_EQ(c.predictions(), 50u);
+
+  EXPECT_FALSE(c.RestoreState(nlohmann::json::array()));
+  EXPECT_FALSE(c.RestoreState({{"versions", {{{"version", 3}}}}}));
+}
+
+TEST(LabelIndexTest, InternsUpToLimitThenOther) {
+  LabelIndex idx(2);
+  bool overflowed = false;
+  EXPECT_EQ(idx.Intern("a", &overflowed), 0u);
+  EXPECT_EQ(idx.Intern("b", &overflowed), 1u);
+  EXPECT_FALSE(overflowed);
+  EXPECT_EQ(idx.Intern("a", &overflowed), 0u);
+  std::size_t other = idx.Intern("c", &overflowed);
+  EXPECT_TRUE(overflowed);
+  EXPECT_EQ(idx.Name(other), "__other__");
+  overflowed = false;
+  EXPECT_EQ(idx.Intern("d", &overflowed), other);
+  EXPECT_TRUE(overflowed);
+  EXPECT_EQ(idx.size(), 3u);
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -35,6 +35,9 @@ std::string Dur(Seconds s) {
 
 std::string Pct(double ratio) { return HumanizePercentage(ratio); }
 
+// Burn-rate factors with 4 significant digits: 14.4, 3.36, 0.9333.
+std::string FormatFactor(double f) { return GoFormat("%.4g", f); }
+
 // Builds the alerts of one model; each helper appends to `alerts`.
 class ModelRuleBuilder {
  public:
@@ -249,15 +252,15 @@ class ModelRuleBuilder {
       for (const BurnWindow& w : BurnWindows()) {
         if (w.severity != sev) continue;
         const double factor = BurnRateFactor(w, period);
-        const std::string thr = "(" + FormatNumber(factor) + " * " + FormatNumber(objective) + ")";
+        const std::string thr = "(" + FormatFactor(factor) + " * " + FormatNumber(objective) + ")";
         if (!expr.empty()) expr += "\nor\n";
         expr += "(\n  " + series_fn(w.long_window) + Sel() + " > " + thr + "\n  and\n  " +
                 series_fn(w.short_window) + Sel() + " > " + thr + "\n)";
         if (!trigger.empty()) trigger += ", or ";
-        trigger += trigger_what + " above " + FormatNumber(factor) + " x " + Pct(objective) +
+        trigger += trigger_what + " above " + FormatFactor(factor) + " x " + Pct(objective) +
                    " over both " + w.long_window + " and " + w.short_window;
         if (!factors.empty()) factors += " / ";
-        factors += FormatNumber(factor) + "x over " + w.long_window + "+" + w.short_window;
+        factors += FormatFactor(factor) + "x over " + w.long_window + "+" + w.short_window;
       }
       a.expr = expr;
       a.signal = series_fn("1h");

@@ -55,11 +55,14 @@ for want in "changed: rules/fraud-detector.rules.yml" "extra: rules/leftover.rul
 done
 
 echo "== a config change without regenerating makes the output stale"
-mkdir -p "$tmp/models"
-cp "$src"/examples/models/*.yaml "$tmp/models/"
-"$bin" generate --config.dir="$tmp/models" --out="$tmp/gen2" >/dev/null
-sed -i 's/warn: 0.1$/warn: 0.12/' "$tmp/models/fraud-detector.yaml"
-expect_exit 1 "$tmp/changed.log" "$bin" check --config.dir="$tmp/models" --out="$tmp/gen2"
+# A copy of the example configs; their relative paths (../baselines) must still resolve.
+mkdir -p "$tmp/ex/models"
+cp "$src"/examples/models/*.yaml "$tmp/ex/models/"
+ln -s "$src/examples/baselines" "$tmp/ex/baselines"
+"$bin" generate --config.dir="$tmp/ex/models" --out="$tmp/gen2" >/dev/null
+sed -i 's/warn: 0.1$/warn: 0.12/' "$tmp/ex/models/fraud-detector.yaml"
+grep -q 'warn: 0.12' "$tmp/ex/models/fraud-detector.yaml" || fail "test setup: sed did not apply"
+expect_exit 1 "$tmp/changed.log" "$bin" check --config.dir="$tmp/ex/models" --out="$tmp/gen2"
 grep -q "changed: rules/fraud-detector.rules.yml" "$tmp/changed.log" || fail "stale rules not reported"
 
 echo "== a failing tool fails check and its output is shown"

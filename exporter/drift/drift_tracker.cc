@@ -9,6 +9,7 @@
 
 #include "exporter/baseline/baseline_builder.h"
 #include "exporter/drift/drift_math.h"
+#include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
 
 namespace modelwatch {
@@ -175,6 +176,7 @@ struct DriftTracker::FeatureTrack {
   std::size_t bin_count = 0;
   std::size_t sums_cell = 0;  // numeric, binned: first bin's sum cell
   CategoryIndex categories;   // categorical, binned
+  BinLocator locator;         // numeric, binned: over the baseline's fine cuts
   std::vector<DriftMethod> methods;
 };
 
@@ -184,6 +186,7 @@ struct DriftTracker::VersionLayout {
   const NumericSummary* numeric = nullptr;
   const CategoricalSummary* classes = nullptr;
   CategoryIndex class_index;
+  BinLocator locator;  // numeric output
   std::size_t bin_count = 0;
   std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
   std::size_t hist_cell = 0;     // first histogram count cell
@@ -235,6 +238,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
       if (fc.type == FeatureType::kNumeric && fp->numeric.count > 0) {
         f.binned = true;
         f.profile = fp;
+        f.locator = BinLocator(fp->numeric.fine_cuts);
         f.out_of_range_cell = counts++;
         f.bins_cell = counts;
         f.bin_count = fp->numeric.fine_cuts.size() + 1;
@@ -284,6 +288,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
     } else if (v.kind != OutputKind::kClass && pr.kind == v.kind && pr.numeric.count > 0) {
       v.binned = true;
       v.numeric = &pr.numeric;
+      v.locator = BinLocator(pr.numeric.fine_cuts);
       v.bin_count = pr.numeric.fine_cuts.size() + 1;
       v.methods = ExportedMethods(model_.drift, FeatureType::kNumeric);
       vcounts += v.bin_count;
@@ -383,7 +388,7 @@ void DriftTracker::Observe(const Record& r) {
       scratch_bin_[i] = -2;  // present, not binned
       if (!f.binned) continue;
       const NumericSummary& ns = f.profile->numeric;
-      scratch_bin_[i] = static_cast<std::int64_t>(BinIndex(ns.fine_cuts, v.number));
+      scratch_bin_[i] = static_cast<std::int64_t>(f.locator.Find(v.number));
       scratch_value_[i] = v.number;
       const bool out = v.number < ns.min || v.number > ns.max;
       scratch_out_of_range_[i] = out ? 1 : 0;
@@ -414,8 +419,7 @@ void DriftTracker::Observe(const Record& r) {
         positive = IsPositivePrediction(r, model_.threshold);
         correct = positive ? r.score : 1 - r.score;
         output_value = r.score;
-        if (vl.binned)
-          output_bin = static_cast<std::int64_t>(BinIndex(vl.numeric->fine_cuts, r.score));
+        if (vl.binned) output_bin = static_cast<std::int64_t>(vl.locator.Find(r.score));
         break;
       case OutputKind::kClass:
         if (r.probabilities.empty() && r.predicted_class.empty()) break;
@@ -435,7 +439,7 @@ void DriftTracker::Observe(const Record& r) {
         has_output = true;
         output_value = r.prediction;
         if (vl.binned) {
-          output_bin = static_cast<std::int64_t>(BinIndex(vl.numeric->fine_cuts, r.prediction));
+          output_bin = static_cast<std::int64_t>(vl.locator.Find(r.prediction));
         }
         break;
     }

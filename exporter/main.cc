@@ -194,7 +194,7 @@ class Exporter {
   explicit Exporter(Options options) : options_(std::move(options)) {}
 
   // Loads the config and baselines, restores the checkpoint. Errors are fatal at start.
-  Result<void> Start();
+  MultiResult<void> Start();
   // The ingest loop; returns at SIGTERM/SIGINT after the final checkpoint.
   void Run();
 
@@ -394,13 +394,9 @@ nlohmann::json Exporter::SaveState() const {
   return {{"models", models}, {"sources", sources}, {"saved_at", WallSeconds()}};
 }
 
-Result<void> Exporter::Start() {
+MultiResult<void> Exporter::Start() {
   auto config = LoadConfigDir(options_.config_dir);
-  if (!config) {
-    std::string all;
-    for (const Error& e : config.error()) all += (all.empty() ? "" : "\n") + e.ToString();
-    return MakeError(all);
-  }
+  if (!config) return tl::unexpected(config.error());
   nlohmann::json state = nlohmann::json::object();
   auto saved = ReadCheckpoint(options_.state_dir);
   if (!saved) {
@@ -412,7 +408,7 @@ Result<void> Exporter::Start() {
   }
   std::lock_guard<std::mutex> lock(mu_);
   auto built = Build(std::move(*config), state);
-  if (!built) return built;
+  if (!built) return tl::unexpected(std::vector<Error>{built.error()});
   for (const auto& [name, rt] : models_) {
     Log().Log(LogLevel::kInfo, "model loaded",
               {{"model", name},
@@ -905,7 +901,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   InstallSignalHandlers();
   Exporter exporter(options);
   if (auto ok = exporter.Start(); !ok) {
-    std::cerr << ok.error().ToString() << "\n";
+    for (const Error& e : ok.error()) std::cerr << e.ToString() << "\n";
     return 1;
   }
   auto collector = std::make_shared<MergingCollector>(

@@ -23,7 +23,8 @@ inline constexpr const char* kGrafanaDashboardPath = "/var/lib/grafana/dashboard
 // Stateless; thread-safe.
 class GrafanaEmitter : public Emitter {
  public:
-  // `template_dir` holds model.json, overview.json, panels.json and provisioning.yml.
+  // `template_dir` holds model.json, overview.json, panels.json and provisioning.yml;
+  // empty for the built-in templates.
   explicit GrafanaEmitter(std::string template_dir = DefaultDashboardTemplateDir());
 
   const char* Name() const override { return "grafana"; }

@@ -17,8 +17,20 @@ Result<std::string> ReadFile(const std::string& path) {
   return text.str();
 }
 
-Result<Json> ReadJson(const std::string& path) {
-  auto text = ReadFile(path);
+// Reads `name` from `dir`, or from the built-in copies when `dir` is empty.
+Result<std::string> ReadTemplate(const std::string& dir, const std::string& name) {
+  if (!dir.empty()) return ReadFile(dir + "/" + name);
+  const auto& files = EmbeddedDashboardFiles();
+  auto it = files.find(name);
+  if (it == files.end()) {
+    return MakeError("built-in dashboard template missing", SourceLocation{name, 0, 0});
+  }
+  return std::string(it->second);
+}
+
+Result<Json> ReadJson(const std::string& dir, const std::string& name) {
+  const std::string path = dir.empty() ? name : dir + "/" + name;
+  auto text = ReadTemplate(dir, name);
   if (!text) return tl::unexpected(text.error());
   Json doc = Json::parse(*text, nullptr, /*allow_exceptions=*/false);
   if (doc.is_discarded()) {
@@ -35,27 +47,27 @@ Result<Json> ReadJson(const std::string& path) {
 std::string DefaultDashboardTemplateDir() {
   const char* env = std::getenv("MODELWATCH_DASHBOARD_TEMPLATES");
   if (env != nullptr && *env != '\0') return env;
-  return std::string(MODELWATCH_SOURCE_DIR) + "/dashboards";
+  return "";
 }
 
 Result<DashboardTemplates> LoadDashboardTemplates(const std::string& dir) {
   DashboardTemplates t;
-  auto model = ReadJson(dir + "/model.json");
+  auto model = ReadJson(dir, "model.json");
   if (!model) return tl::unexpected(model.error());
   t.model = std::move(*model);
-  auto overview = ReadJson(dir + "/overview.json");
+  auto overview = ReadJson(dir, "overview.json");
   if (!overview) return tl::unexpected(overview.error());
   t.overview = std::move(*overview);
-  auto panels = ReadJson(dir + "/panels.json");
+  auto panels = ReadJson(dir, "panels.json");
   if (!panels) return tl::unexpected(panels.error());
   for (const auto& [type, panel] : panels->items()) {
     if (!panel.is_object()) {
       return MakeError("panels.json: entry '" + type + "' must be an object",
-                       SourceLocation{dir + "/panels.json", 0, 0});
+                       SourceLocation{dir.empty() ? "panels.json" : dir + "/panels.json", 0, 0});
     }
   }
   t.panels = std::move(*panels);
-  auto provisioning = ReadFile(dir + "/provisioning.yml");
+  auto provisioning = ReadTemplate(dir, "provisioning.yml");
   if (!provisioning) return tl::unexpected(provisioning.error());
   t.provisioning = std::move(*provisioning);
   return t;

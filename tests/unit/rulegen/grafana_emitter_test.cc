@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -357,10 +360,52 @@ TEST(GrafanaTemplatesTest, FillTokensReplacesKnownTokensOnly) {
   EXPECT_EQ(doc.dump(), R"({"a":["v",{"b":"-v-"}],"n":1})");
 }
 
+TEST(GrafanaTemplatesTest, BuiltInTemplatesAreTheSourceFiles) {
+  std::set<std::string> on_disk;
+  for (const auto& entry : std::filesystem::directory_iterator(kTemplateDir)) {
+    const std::string ext = entry.path().extension().string();
+    if (ext != ".json" && ext != ".yml") continue;
+    const std::string name = entry.path().filename().string();
+    on_disk.insert(name);
+    std::ifstream in(entry.path(), std::ios::binary);
+    std::ostringstream content;
+    content << in.rdbuf();
+    ASSERT_TRUE(EmbeddedDashboardFiles().count(name)) << name;
+    EXPECT_EQ(EmbeddedDashboardFiles().at(name), content.str()) << name;
+  }
+  EXPECT_EQ(on_disk.size(), EmbeddedDashboardFiles().size());
+  EXPECT_TRUE(on_disk.count("model.json"));
+
+  // The default emitter uses them, and produces what the source files produce.
+  OutputFiles built_in;
+  OutputFiles from_dir;
+  GrafanaEmitter("").Emit(Configs({FullModel("fraud")}), built_in);
+  GrafanaEmitter(kTemplateDir).Emit(Configs({FullModel("fraud")}), from_dir);
+  EXPECT_EQ(built_in, from_dir);
+}
+
 TEST(GrafanaTemplatesTest, MissingOrBrokenTemplatesAreReported) {
   auto missing = LoadDashboardTemplates("/nonexistent/dir");
   ASSERT_FALSE(missing.has_value());
   EXPECT_THAT(missing.error().ToString(), HasSubstr("model.json"));
+  const std::string dir = testing::TempDir() + "grafana_templates_broken";
+  std::filesystem::create_directories(dir);
+  for (const char* name : {"model.json", "overview.json", "provisioning.yml"}) {
+    std::ofstream(dir + "/" + name) << (std::string(name).ends_with(".json") ? "{}" : "");
+  }
+  std::ofstream(dir + "/panels.json") << "{\"stat\": [1, 2]";
+  auto broken = LoadDashboardTemplates(dir);
+  ASSERT_FALSE(broken.has_value());
+  EXPECT_THAT(broken.error().ToString(), HasSubstr("panels.json"));
+  EXPECT_THAT(broken.error().ToString(), HasSubstr("not valid JSON"));
+  std::ofstream(dir + "/panels.json") << "{\"stat\": [1, 2]}";
+  broken = LoadDashboardTemplates(dir);
+  ASSERT_FALSE(broken.has_value());
+  EXPECT_THAT(broken.error().ToString(), HasSubstr("'stat' must be an object"));
+  std::ofstream(dir + "/panels.json") << "{\"stat\": {}}";
+  EXPECT_TRUE(LoadDashboardTemplates(dir).has_value());
+  std::filesystem::remove_all(dir);
+
   OutputFiles out;
   EXPECT_THROW(GrafanaEmitter("/nonexistent/dir").Emit(Configs({Model("a")}), out),
                std::runtime_error);

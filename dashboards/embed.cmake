@@ -1,0 +1,21 @@
+# Writes OUTPUT, a C++ source defining modelwatch::EmbeddedDashboardFiles() (see
+# rulegen/grafana_templates.h) from the dashboard templates (*.json, *.yml) in DIR.
+# Run as: cmake -DDIR=... -DOUTPUT=... -P embed.cmake
+file(GLOB files RELATIVE ${DIR} ${DIR}/*.json ${DIR}/*.yml)
+list(SORT files)
+set(body "")
+set(entries "")
+foreach(f ${files})
+  file(READ ${DIR}/${f} content HEX)
+  string(REGEX REPLACE "([0-9a-f][0-9a-f])" "'\\\\x\\1'," bytes "${content}")
+  string(MAKE_C_IDENTIFIER "${f}" id)
+  string(APPEND body "const char k_${id}[] = {${bytes} 0};\n")
+  string(APPEND entries "      {\"${f}\", std::string_view(k_${id}, sizeof(k_${id}) - 1)},\n")
+endforeach()
+set(text "// Generated from dashboards/ at build time. Do not edit.\n#include \"rulegen/grafana_templates.h\"\n\nnamespace modelwatch {\nnamespace {\n${body}}  // namespace\n\nconst std::map<std::string, std::string_view>& EmbeddedDashboardFiles() {\n  static const std::map<std::string, std::string_view> kFiles = {\n${entries}  };\n  return kFiles;\n}\n\n}  // namespace modelwatch\n")
+if(EXISTS ${OUTPUT})
+  file(READ ${OUTPUT} old)
+endif()
+if(NOT "${old}" STREQUAL "${text}")
+  file(WRITE ${OUTPUT} "${text}")
+endif()

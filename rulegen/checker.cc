@@ -313,9 +313,16 @@ bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const Ch
     std::string what;
     std::vector<std::string> argv;
   };
-  std::vector<Step> steps = {{"promtool check rules", rules},
-                             {"promtool test rules", tests},
-                             {"amtool check-config", {tools.amtool, "check-config", am}}};
+  std::vector<Step> steps = {
+      {"promtool check rules", rules},
+      {"promtool test rules", tests},
+      {"amtool check-config", {tools.amtool, "check-config", am}},
+      // Executes the notification templates on amtool's example alerts.
+      {"amtool template render",
+       {tools.amtool, "template", "render",
+        "--template.glob=" + (dir / "alertmanager/templates/*.tmpl").string(),
+        "--template.text={{ template \"modelwatch.title\" . }}\n"
+        "{{ template \"modelwatch.text\" . }}"}}};
   for (const Step& s : steps) {
     const CommandResult r = RunCommand(s.argv);
     if (r.status != 0) {

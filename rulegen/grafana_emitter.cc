@@ -971,10 +971,10 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
   }
   FillTokens(dash, {{"uid", series::kOverviewDashboardUid},
                     {"title", "modelwatch / overview"},
-                    {"description",
-                     DashboardDescription("Health, drift and serving of every monitored model (" +
-                                              std::to_string(config.models.size()) + ").",
-                                          "the model configuration directory")},
+                    {"description", DashboardDescription("Health, drift and serving of the " +
+                                                             std::to_string(config.models.size()) +
+                                                             " monitored models.",
+                                                         "the model configuration directory")},
                     {"models_regex", models_regex.empty() ? "^$" : models_regex}});
   Json& vars = dash["templating"]["list"];
   if (!vars.is_array()) vars = Json::array();

@@ -278,7 +278,7 @@ class ModelSim:
             out["label"] = (rng.random(n) < 1 / (1 + np.exp(-3.0 * truth))).astype(int)
         elif self.task == "multiclass_classification":
             k = self.w.shape[1]
-            truth = 2.0 * X @ self.w + self.bias + rng.normal(0, 0.5, size=(n, k))
+            truth = 2.0 * X @ self.w + self.bias + rng.normal(0, 0.3, size=(n, k))
             logits = 1.8 * (truth + rng.normal(0, 0.3, size=(n, k)))  # confident by default
             if "score_shift" in anomalies:
                 mag = float(anomalies["score_shift"].get("magnitude", 6.0))
@@ -286,9 +286,9 @@ class ModelSim:
                 logits[:, -1] += 0.8
             e = np.exp(logits - logits.max(axis=1, keepdims=True))
             out["probs"] = e / e.sum(axis=1, keepdims=True)
-            # The true class: the truth's arg-max, 8% of the time a random class.
+            # The true class: the truth's arg-max, 4% of the time a random class.
             lab = truth.argmax(axis=1)
-            noise = rng.random(n) < 0.08
+            noise = rng.random(n) < 0.04
             out["label"] = np.where(noise, rng.integers(0, k, size=n), lab)
         else:
             base = 25.0 + 8.0 * (X @ self.w[:, 0])

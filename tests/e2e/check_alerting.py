@@ -143,26 +143,35 @@ def main():
         "%s=%d" % (k, sum(1 for n in notes if n["kind"] == k))
         for k in ("pagerduty", "slack", "email", "heartbeat", "webhook"))))
 
-    # Labels and receivers as Alertmanager saw them, per (alertname, model).
-    am_seen = {}
+    # Labels and receivers as Alertmanager saw them, per (alertname, model), and each alert's
+    # own receivers.
+    am_seen, am_receivers = {}, {}
     for snap in polls:
         for al in snap["am"]:
             lab = al.get("labels", {})
             key = (lab.get("alertname"), lab.get("model"))
             ent = am_seen.setdefault(key, {"labels": [], "receivers": set()})
+            recv = sorted(r.get("name") for r in al.get("receivers") or [])
             if lab not in ent["labels"]:
                 ent["labels"].append(lab)
-            for r in al.get("receivers") or []:
-                ent["receivers"].add(r.get("name"))
+                am_receivers.setdefault(key, []).append((lab, recv))
+            ent["receivers"].update(recv)
 
     # --- control period: after the warm-up, before the first anomaly
     first = min(a["t_start"] for a in anomalies)
     control = gen_start + float(scenario.get("warmup", 0))
     series = prom_query_range(args.prom, 'ALERTS{alertname!="Watchdog"}', control, first)
-    names = sorted({"%s%s(%s)" % (s["metric"].get("alertname"), fmt_labels(
-        {k: v for k, v in s["metric"].items() if k in ("model", "feature", "severity")}),
-        s["metric"].get("alertstate")) for s in series})
-    result(not names, "control", "no alert pending/firing in the %.0f s control period" % (
+
+    def describe(ss):
+        return sorted({"%s%s" % (x["metric"].get("alertname"), fmt_labels(
+            {k: v for k, v in x["metric"].items() if k in ("model", "feature", "severity",
+                                                             "window")})) for x in ss})
+
+    names = describe([x for x in series if x["metric"].get("alertstate") == "firing"])
+    pending = describe([x for x in series if x["metric"].get("alertstate") == "pending"])
+    if pending:
+        print("note: pending (never firing) in the control period: %s" % ", ".join(pending))
+    result(not names, "control", "no alert firing in the %.0f s control period" % (
         first - control) if not names else "alerts in the clean control period: %s" %
         ", ".join(names))
     warm = [n.get("title") or n["kind"] for n in notes
@@ -230,12 +239,11 @@ def main():
                         None, own["slack"]):
                     problems.append("Slack channel %r, want %r" % (n.get("channel"),
                                                                    own["slack"]))
-            recv = (am_seen.get((alertname, model)) or {}).get("receivers", set())
-            want_recv = {"%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))
-                         for lb in label_sets}
-            if recv and not recv <= want_recv:
-                problems.append("Alertmanager receivers %s, want %s" % (sorted(recv),
-                                                                        sorted(want_recv)))
+            for lb, recv in am_receivers.get((alertname, model), []):
+                want = "%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))
+                if recv != [want]:
+                    problems.append("Alertmanager routed severity=%s to %s, want %s" % (
+                        lb.get("severity"), recv, want))
             for key, want in (a.get("expect_labels") or {}).items():
                 vals = {lb.get(key) for lb in label_sets}
                 if want not in vals:

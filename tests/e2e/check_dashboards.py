@@ -49,8 +49,6 @@ LABEL_VALUES_RE = re.compile(r"^\s*label_values\(\s*(?:(.*),\s*)?([A-Za-z_][A-Za
 
 
 def resolve_query_var(prom, query, start, end):
-    if isinstance(query, dict):
-        query = query.get("query", "")
     m = LABEL_VALUES_RE.match(query or "")
     if not m:
         return None
@@ -71,9 +69,16 @@ def substitute(expr, values):
     return expr
 
 
+def regex_escape(value):
+    # Regex metacharacters get a backslash, doubled for the PromQL string literal ("\\.");
+    # PromQL rejects unknown escapes such as "\-", so nothing else is escaped.
+    return "".join("\\\\" + c if c in ".^$*+?()[]{}|\\" else c for c in value)
+
+
 def regex_of(vals):
-    return "(" + "|".join(re.escape(v) for v in vals) + ")" if len(vals) != 1 else re.escape(
-        vals[0])
+    if len(vals) == 1:
+        return regex_escape(vals[0])
+    return "(" + "|".join(regex_escape(v) for v in vals) + ")"
 
 
 def main():
@@ -104,9 +109,14 @@ def main():
                 continue
             vals = None
             if vtype == "query":
-                vals = resolve_query_var(args.prom, var.get("query"), args.start, end)
-                if vals and name == "model" and base in vals:
-                    vals = [base]
+                query = var.get("query")
+                if isinstance(query, dict):
+                    query = query.get("query", "")
+                # A variable's query may use the variables defined before it.
+                vals = resolve_query_var(args.prom, substitute(query or "", values), args.start,
+                                         end)
+                if name == "model" and base != "overview":
+                    vals = [base]  # a per-model dashboard shows its own model
             elif vtype in ("custom", "interval"):
                 opts = [o.get("value") for o in var.get("options") or [] if o.get("value")]
                 vals = opts or [x.strip() for x in str(var.get("query", "")).split(",") if x]

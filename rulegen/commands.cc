@@ -93,9 +93,10 @@ int RunCheck(const std::vector<std::string>& args) {
       "files), then checks OUT: its own consistency checks (every tested alert exists, every\n"
       "referenced rule file exists, every alert has a firing and a silent test, the\n"
       "inhibition cases of tests/routes.txt hold), `promtool check rules`, `promtool test\n"
-      "rules`, `amtool check-config` and the routing cases of tests/routes.txt with `amtool\n"
-      "config routes test`. Exit 0 when all pass, 1 on any failure (with the tool's output),\n"
-      "2 on usage errors.",
+      "rules`, `amtool check-config`, `amtool template render` (executes the notification\n"
+      "templates) and the routing cases of tests/routes.txt with `amtool config routes test`.\n"
+      "Pass the --format used for generate. Exit 0 when all pass, 1 on any failure (with the\n"
+      "tool's output), 2 on usage errors.",
       {kConfigDirFlag,
        kOutFlag,
        kFormatFlag,

@@ -969,13 +969,15 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
   for (const ModelConfig& m : config.models) {
     for (DriftMethod dm : m.drift.methods) add_unique(methods, DriftMethodName(dm));
   }
-  FillTokens(dash, {{"uid", series::kOverviewDashboardUid},
-                    {"title", "modelwatch / overview"},
-                    {"description", DashboardDescription("Health, drift and serving of the " +
-                                                             std::to_string(config.models.size()) +
-                                                             " monitored models.",
-                                                         "the model configuration directory")},
-                    {"models_regex", models_regex.empty() ? "^$" : models_regex}});
+  FillTokens(dash,
+             {{"uid", series::kOverviewDashboardUid},
+              {"title", "modelwatch / overview"},
+              {"description",
+               DashboardDescription(
+                   "Health, drift and serving of the " + std::to_string(config.models.size()) +
+                       (config.models.size() == 1 ? " monitored model." : " monitored models."),
+                   "the model configuration directory")},
+              {"models_regex", models_regex.empty() ? "^$" : models_regex}});
   Json& vars = dash["templating"]["list"];
   if (!vars.is_array()) vars = Json::array();
   vars.push_back(CustomVariable("method", "Drift method",

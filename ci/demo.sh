@@ -5,22 +5,25 @@
 # schedule of examples/demo/scenario.yaml against the three example models. Prints the URLs
 # and what to look at; Ctrl-C stops everything. See docs/demo.md.
 #
-# Usage: bash ci/demo.sh [--duration=SECONDS] [--no-build] [--work-dir=DIR]
-#   --duration=N   stop by itself after N seconds of traffic (non-interactive smoke run)
-#   --no-build     skip ci/setup.sh and the build; use the programs already in build/
-#   --work-dir=DIR keep configs, logs, generated files and data in DIR (default: a temp dir,
-#                  removed at the end)
+# Usage: bash ci/demo.sh [--duration=SECONDS] [--no-build] [--build-dir=DIR] [--work-dir=DIR]
+#   --duration=N    stop by itself after N seconds of traffic (non-interactive smoke run)
+#   --no-build      skip ci/setup.sh and the build; use the programs already built
+#   --build-dir=DIR the build directory (default: build)
+#   --work-dir=DIR  keep configs, logs, generated files and data in DIR (default: a temp dir,
+#                   removed at the end)
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 SRC=$(pwd)
 duration=""
 build=1
+build_dir=build
 work=""
 for arg in "$@"; do
   case $arg in
     --duration=*) duration=${arg#*=} ;;
     --no-build) build=0 ;;
     --work-dir=*) work=${arg#*=} ;;
+    --build-dir=*) build_dir=${arg#*=} ;;
     -h | --help)
       sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'
       exit 0
@@ -38,12 +41,12 @@ fi
 
 if ((build)); then
   bash ci/setup.sh || exit 1
-  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >build-configure.log 2>&1 ||
-    {
-      cat build-configure.log
-      exit 1
-    }
-  cmake --build build -j 2 --target modelwatch-exporter modelwatch-rulegen || exit 1
+  cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    >"$build_dir-configure.log" 2>&1 || {
+    cat "$build_dir-configure.log"
+    exit 1
+  }
+  cmake --build "$build_dir" -j 2 --target modelwatch-exporter modelwatch-rulegen || exit 1
 fi
 
 # shellcheck source=../examples/demo/stack.sh
@@ -53,7 +56,7 @@ if [[ -z $work ]]; then
   work=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-demo.XXXXXX")
   remove_work=1
 fi
-stack_init "$work" "$SRC/build" "$SRC"
+stack_init "$work" "$(cd "$build_dir" && pwd)" "$SRC"
 finish() {
   echo
   echo "stopping the demo stack..."

@@ -3,14 +3,15 @@
 # installed here if missing; not part of CI): the exporter's landing page, Prometheus' alerts
 # page and Alertmanager's alerts page while the first round of anomalies fires.
 #
-# Usage: bash examples/demo/screenshot.sh [OUT_DIR] [SECONDS_INTO_DEMO]
+# Usage: bash examples/demo/screenshot.sh [OUT_DIR] [SECONDS_INTO_DEMO] [BUILD_DIR]
 #   OUT_DIR defaults to examples/demo/screenshots; SECONDS_INTO_DEMO (default 150: fraud-detector
 #   is down, its other alerts inhibited) is when, after the traffic starts, to take the
-#   pictures. Uses the programs already built in build/.
+#   pictures. Uses the programs already built in BUILD_DIR (default build/).
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
 out=${1:-examples/demo/screenshots}
 at=${2:-150}
+build_dir=${3:-build}
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 
@@ -22,7 +23,7 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-shots.XXXXXX")
 profile=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-chromium.XXXXXX")
-bash ci/demo.sh --no-build --duration=$((at + 20)) --work-dir="$work/demo" >"$work/demo.log" 2>&1 &
+bash ci/demo.sh --no-build --build-dir="$build_dir" --duration=$((at + 20)) --work-dir="$work/demo" >"$work/demo.log" 2>&1 &
 demo=$!
 cleanup() {
   kill -INT "$demo" 2>/dev/null

@@ -549,7 +549,8 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
           if (!t) {
             if (auto d = ParseFullDouble(s)) t = EpochToSeconds(*d);
           }
-          if (!t) return bad(RejectReason::kBadTimestamp, slot);
+          // Before 1970 is as implausible as a negative epoch number.
+          if (!t || *t < 0) return bad(RejectReason::kBadTimestamp, slot);
           r.timestamp = *t;
         } else {
           return bad(RejectReason::kBadType, slot);

@@ -149,6 +149,9 @@ TEST(RecordParserTest, Timestamps) {
   EXPECT_DOUBLE_EQ(p.record().timestamp, 1795341600);
   EXPECT_EQ(ReasonOf(p, R"({"ts":"yesterday","score":0.5})"), RejectReason::kBadTimestamp);
   EXPECT_EQ(ReasonOf(p, R"({"ts":-5,"score":0.5})"), RejectReason::kBadTimestamp);
+  // Found by parse_fuzz: an RFC 3339 date before 1970 gave a negative timestamp.
+  EXPECT_EQ(ReasonOf(p, R"({"ts":"1013-11-22T10:00:00.123Z","score":0.5})"),
+            RejectReason::kBadTimestamp);
   EXPECT_EQ(ReasonOf(p, R"({"ts":true,"score":0.5})"), RejectReason::kBadType);
   EXPECT_EQ(ReasonOf(p, R"({"ts":null,"score":0.5})"), RejectReason::kMissingField);
   EXPECT_EQ(ReasonOf(p, R"({"score":0.5})"), RejectReason::kMissingField);

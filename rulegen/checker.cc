@@ -6,6 +6,10 @@
 
 #include <array>
 #include <filesystem>
+// gcc 12 with -fsanitize reports false maybe-uninitialized warnings inside <regex>.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 #include <regex>
 #include <set>
 

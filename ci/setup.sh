@@ -16,6 +16,8 @@ PACKAGES=(
   python3 python3-numpy python3-scipy python3-sklearn python3-yaml
   # misc tools the tests use
   curl procps nodejs
+  # the end-to-end ingest benchmark compares against mtail (bench/ingest_bench.sh)
+  mtail
 )
 
 missing=()

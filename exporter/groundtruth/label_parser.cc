@@ -3,79 +3,9 @@
 #include <charconv>
 #include <cmath>
 
+#include "exporter/parse/record_parser.h"
+
 namespace modelwatch {
-namespace {
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-std::int64_t DaysFromCivil(std::int64_t y, unsigned m, unsigned d) {
-  y -= m <= 2;
-  const std::int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const unsigned yoe = static_cast<unsigned>(y - era * 400);
-  const unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + static_cast<std::int64_t>(doe) - 719468;
-}
-
-bool Digits(std::string_view s, std::size_t pos, std::size_t n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (std::size_t i = pos; i < pos + n; ++i) {
-    if (s[i] < '0' || s[i] > '9') return false;
-    v = v * 10 + (s[i] - '0');
-  }
-  out = v;
-  return true;
-}
-
-double EpochToSeconds(double v) { return std::fabs(v) >= 1e11 ? v / 1000.0 : v; }
-
-// RFC 3339 ("2026-11-29T08:00:00.5Z", "...+02:00"; `t`, `z` and a space accepted).
-std::optional<double> ParseLabelTime(std::string_view s) {
-  int year, month, day, hour, minute, second;
-  if (!Digits(s, 0, 4, year) || s.size() < 19 || s[4] != '-' || !Digits(s, 5, 2, month) ||
-      s[7] != '-' || !Digits(s, 8, 2, day) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-      !Digits(s, 11, 2, hour) || s[13] != ':' || !Digits(s, 14, 2, minute) || s[16] != ':' ||
-      !Digits(s, 17, 2, second)) {
-    return std::nullopt;
-  }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) {
-    return std::nullopt;
-  }
-  std::size_t pos = 19;
-  double fraction = 0;
-  if (pos < s.size() && s[pos] == '.') {
-    ++pos;
-    double scale = 0.1;
-    const std::size_t start = pos;
-    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
-      fraction += (s[pos] - '0') * scale;
-      scale /= 10;
-      ++pos;
-    }
-    if (pos == start) return std::nullopt;
-  }
-  int offset_seconds = 0;
-  if (pos < s.size() && (s[pos] == 'Z' || s[pos] == 'z')) {
-    ++pos;
-  } else if (pos < s.size() && (s[pos] == '+' || s[pos] == '-')) {
-    int oh, om;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
-      return std::nullopt;
-    }
-    offset_seconds = (oh * 3600 + om * 60) * (s[pos] == '+' ? 1 : -1);
-    pos += 6;
-  } else {
-    return std::nullopt;
-  }
-  if (pos != s.size()) return std::nullopt;
-  const std::int64_t days =
-      DaysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  return static_cast<double>(days * 86400 + hour * 3600 + minute * 60 + second - offset_seconds) +
-         fraction;
-}
-
-}  // namespace
 
 const char* LabelRejectName(LabelReject reason) {
   switch (reason) {
@@ -151,13 +81,17 @@ tl::expected<LabelRecord, LabelReject> LabelParser::Parse(std::string_view line)
       if (type == simdjson::ondemand::json_type::number) {
         double v;
         if (value.get_double().get(v)) return unexpected(LabelReject::kInvalidJson);
-        rec.timestamp = EpochToSeconds(v);
-        has_ts = std::isfinite(rec.timestamp);
-        if (!has_ts) error = LabelReject::kBadTimestamp;
+        std::optional<double> t = EpochToSeconds(v);
+        if (!t) {
+          error = LabelReject::kBadTimestamp;
+        } else {
+          rec.timestamp = *t;
+          has_ts = true;
+        }
       } else if (type == simdjson::ondemand::json_type::string) {
         std::string_view text;
         if (value.get_string().get(text)) return unexpected(LabelReject::kInvalidJson);
-        std::optional<double> t = ParseLabelTime(text);
+        std::optional<double> t = ParseRfc3339(text);
         if (!t) {
           error = LabelReject::kBadTimestamp;
         } else {

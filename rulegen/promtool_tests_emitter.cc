@@ -265,7 +265,10 @@ class ModelTestBuilder {
   }
 
   Labels Base() const { return {{"model", m_.name}}; }
-  std::string DriftWindow() const { return SortedDriftWindows(m_).front().label; }
+  std::string DriftWindow() const {
+    const auto w = SortedDriftWindows(m_);
+    return w.empty() ? "1h" : w.front().label;
+  }
   std::string GtWindow() const {
     const auto& w = m_.ground_truth->windows;
     return w.empty() ? "30d" : w.front().label;

@@ -114,6 +114,18 @@ ground_truth:
   paths: ["/var/log/scorer-labels/*.jsonl"]
   retrain_when: {metric: log_loss, above: 0.7, for: 12h}
 YAML
+cat >"$tmp/fleet/ranker.yaml" <<'YAML'
+model: ranker
+owner: {team: search, email: search@example.com}
+tier: 3
+task: regression
+source: {paths: ["/var/log/ranker/*.jsonl"]}
+features:
+  - {name: query_length, type: numeric}
+  - {name: locale, type: categorical}
+drift: {windows: [6h], method: ks, warn: 0.15, critical: 0.3}
+slo: {availability: 0.995, period: 28d}
+YAML
 expect_exit 0 "$tmp/fleet-gen.log" "$bin" generate --config.dir="$tmp/fleet" --out="$tmp/fleetgen" \
   --format=prometheus-operator
 expect_exit 0 "$tmp/fleet-check.log" "$bin" check --config.dir="$tmp/fleet" --out="$tmp/fleetgen" \

@@ -147,6 +147,7 @@ double WallSeconds() {
 
 struct Options {
   std::string config_dir;
+  std::string telemetry_path = "/metrics";
   std::string state_dir;
   std::chrono::milliseconds checkpoint_interval{5000};
   std::chrono::milliseconds poll_interval{250};
@@ -753,10 +754,9 @@ std::string Exporter::LandingPage() {
        << ".ok{color:#080}.warn{color:#b60}.bad{color:#c00}</style></head><body>\n"
        << "<h1>modelwatch exporter</h1>\n<p>Version " << HtmlEscape(kVersion) << " &middot; "
        << (ready_.load() ? "ready" : "starting (sources not scanned yet)") << "</p>\n"
-       << "<p><a href=\""
-       << "metrics"
-       << "\">Metrics</a> &middot; <a href=\"-/healthy\">"
-       << "Health</a> &middot; <a href=\"-/ready\">Readiness</a></p>\n"
+       << "<p><a href=\"" << HtmlEscape(options_.telemetry_path)
+       << "\">Metrics</a> &middot; <a href=\"/-/healthy\">"
+       << "Health</a> &middot; <a href=\"/-/ready\">Readiness</a></p>\n"
        << "<h2>Models</h2>\n<table><tr><th>Model</th><th>Task</th><th>Tier</th><th>Owner</th>"
        << "<th>Version</th><th>Predictions</th><th>Errors</th><th>Degradation score</th></tr>\n";
   for (const auto& [name, rt] : models_) {
@@ -864,6 +864,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   Options options;
   options.config_dir = flags.Get("config.dir");
   options.state_dir = flags.Get("state.dir");
+  options.telemetry_path = flags.Get("web.telemetry-path");
   auto interval = ParseDuration(flags.Get("state.checkpoint-interval"));
   if (!interval) {
     std::cerr << "modelwatch-exporter: --state.checkpoint-interval: " << interval.error().message

@@ -99,7 +99,7 @@ PYEOF
 
 # Landing page, health, unknown paths.
 curl -sf -m 5 "http://127.0.0.1:$PORT/" >"$WORK/landing.html" || fail "landing page"
-for want in "modelwatch exporter" ">fraud<" ">intent<" ">eta<" ">v1<" ">2024.1<" 'href="metrics"'; do
+for want in "modelwatch exporter" ">fraud<" ">intent<" ">eta<" ">v1<" ">2024.1<" 'href="/metrics"'; do
   grep -qF "$want" "$WORK/landing.html" || fail "landing page lacks $want"
 done
 [[ $(http_code /-/healthy) == 200 ]] || fail "/-/healthy"

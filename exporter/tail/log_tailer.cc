@@ -160,6 +160,9 @@ struct LogTailer::SavedPosition {
 
   // Strong enough to recognise a file by content alone (at least one line delivered).
   bool HasFingerprint() const { return offset > 0 && head_len > 0 && tail_len > 0; }
+  // Taken on a file that had bytes: with (device, inode) it tells a recycled inode apart.
+  // A position taken on an empty file says nothing the "new file" rules do not.
+  bool HasHead() const { return head_len > 0; }
 
   // True if the file open as fd (of `size` bytes) holds the bytes this position was taken on.
   bool MatchesContent(int fd, std::uint64_t size) const {
@@ -481,7 +484,8 @@ void LogTailer::Poll(const Sink& sink) {
     bool decided = false;
     // A file we closed earlier that is matched again (renamed back).
     for (const SavedPosition& pos : closed_) {
-      if (pos.dev == f->dev && pos.ino == f->ino && pos.MatchesContent(f->fd, f->size)) {
+      if (pos.HasHead() && pos.dev == f->dev && pos.ino == f->ino &&
+          pos.MatchesContent(f->fd, f->size)) {
         offset = pos.offset;
         decided = true;
         break;
@@ -760,7 +764,8 @@ void LogTailer::FindMissedGenerations(const std::string& dir, const std::string&
     bool skip = false;
     bool decided = false;
     for (const SavedPosition& pos : closed_) {
-      if (pos.dev == f->dev && pos.ino == f->ino && pos.MatchesContent(f->fd, f->size)) {
+      if (pos.HasHead() && pos.dev == f->dev && pos.ino == f->ino &&
+          pos.MatchesContent(f->fd, f->size)) {
         offset = pos.offset;
         decided = true;
         break;
@@ -780,6 +785,7 @@ void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
     const std::string dir = DirName(pos.path);
     dirs.emplace(DirName(pos.matched_path), BaseName(pos.matched_path));
     if (Find(pos.dev, pos.ino) != nullptr) continue;  // duplicate entry
+    if (!pos.HasHead()) continue;  // empty when saved: whatever is there now is new
     // By inode: under a matched name, or under any name in its old directory.
     std::vector<std::string> candidates;
     for (const Match& m : matches) {

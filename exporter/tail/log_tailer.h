@@ -15,12 +15,15 @@
 //   bytes remain. A file no longer matched by any pattern ("rotated away") is closed once it
 //   has been at its end for `rotate_wait` (the writer may still append to its old fd until it
 //   reopens). The file that appears under the old name, however late, is new: read from 0.
-//   Each time a rotation is seen, TailedFile's directory is also searched for generations we
-//   never saw (several rotations between two polls): regular files named
-//   `<rotated file's name><suffix>` (app.log.1, app.log-20250101; compressed suffixes .gz
-//   .bz2 .xz .zst .lz4 .zip skipped), not matched by the patterns, not open, and modified
-//   since the previous poll's scan. They are read from 0 (or from a remembered offset if we
-//   closed that very file earlier and its fingerprint still matches).
+//   When a rotation is seen, or a directory holding a tailed file had entries added, renamed
+//   or removed since the previous poll (its mtime), the directory is also searched for
+//   generations we never saw (several rotations between two polls, or a copytruncate of a
+//   file before we read a line of it): regular files named `<tailed file's name><suffix>`
+//   (app.log.1, app.log-20250101; compressed suffixes .gz .bz2 .xz .zst .lz4 .zip .Z
+//   skipped), not matched by the patterns, not open, modified since the previous poll's scan.
+//   They are read from 0, or from a remembered offset if we closed that very file earlier
+//   (the last 64 closed files are remembered, also across restarts), or past what we read if
+//   they are a copy of a file we are reading.
 //
 // * Copytruncate. Truncation is detected by size < offset, or when the head or the bytes just
 //   before our offset no longer match what we read (a truncate followed at once by a refill
@@ -53,9 +56,10 @@
 //   directory (so app.log renamed to app.log.1 while we were down is read from the saved offset
 //   to its end even when app.log.1 is not matched by the patterns), or, failing that, by
 //   fingerprint (a copytruncate copy). Generations created while we were down are found as
-//   above (modified since the saved scan time). Not followed: rotated files compressed
-//   (app.log.1.gz) or moved to another directory before we saw them; their unread lines are
-//   lost and the position is counted in `positions_lost`.
+//   above (modified since the saved scan time). A position saved while its file was still
+//   empty is not used: whatever that inode holds now is treated as a new file. Not followed:
+//   rotated files compressed (app.log.1.gz) or moved to another directory before we saw them; their
+//   unread lines are lost and the position is counted in `positions_lost`.
 //
 // * Waiting. WaitForChange() blocks on inotify watches of the directories of the patterns (the
 //   part before the first wildcard) and of every matched file, or until the timeout, whichever

@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <random>
+
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/groundtruth/performance.h"
 #include "tests/unit/exporter/groundtruth_test_util.h"
@@ -105,6 +107,44 @@ TEST(LabelParserTest, RejectsByReason) {
   m.ground_truth->join_on = JoinKey::kEntityId;
   LabelParser q(m);
   EXPECT_TRUE(q.Parse(R"({"ts":1,"entity_id":"e","label":1})"));
+}
+
+TEST(LabelParserTest, SurvivesMutatedLines) {
+  // Byte-level mutations of valid lines: every result is either a label or a reason, never a
+  // crash (run under ASan/UBSan in CI).
+  ModelConfig m = BinaryModel();
+  m.classes = {"legit", "fraud"};
+  LabelParser p(m);
+  const std::string seeds[] = {
+      R"({"ts":"2026-11-29T08:00:00.123+02:00","request_id":"abc","label":"fraud"})",
+      R"({"ts":1795939200123,"request_id":12,"entity_id":"e","label":true})",
+      R"({"label":1,"ts":1.5e9,"request_id":"\u00e9\"x"})"};
+  std::mt19937 rng(42);
+  int accepted = 0;
+  for (int i = 0; i < 20000; ++i) {
+    std::string line = seeds[i % 3];
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits && !line.empty(); ++e) {
+      const std::size_t pos = rng() % line.size();
+      switch (rng() % 3) {
+        case 0:
+          line[pos] = static_cast<char>(rng() % 256);
+          break;
+        case 1:
+          line.erase(pos, 1 + rng() % 3);
+          break;
+        default:
+          line.insert(pos, 1, "{}[]\",:0e-.tZ"[rng() % 14]);
+      }
+    }
+    auto r = p.Parse(line);
+    if (r) {
+      ++accepted;
+      EXPECT_TRUE(r->label == 0 || r->label == 1);
+      EXPECT_FALSE(r->request_id.empty());
+    }
+  }
+  EXPECT_GT(accepted, 0);
 }
 
 TEST(PerformanceAccumulatorTest, BinaryMetricsByHand) {

@@ -78,9 +78,9 @@ modelwatch demo is running (all on 127.0.0.1):
 
   exporter landing page   $STACK_EXPORTER_URL/
   exporter metrics        $STACK_EXPORTER_URL/metrics
-  Prometheus alerts       $STACK_PROM_URL/alerts
-  Prometheus graph        $STACK_PROM_URL/graph?g0.expr=model_feature_drift&g0.tab=0
-  Alertmanager            $STACK_AM_URL/#/alerts
+  Prometheus alerts       $STACK_PROM_URL/classic/alerts
+  Prometheus graph        $STACK_PROM_URL/classic/graph?g0.expr=model_feature_drift&g0.tab=0
+  Alertmanager API        $STACK_AM_URL/api/v2/alerts (Debian ships no Alertmanager UI)
   notifications (JSON)    $STACK_RECEIVER_URL/notifications
 
 What happens (seconds after start; see docs/demo.md):

@@ -224,13 +224,16 @@ void GroundTruthTracker::ResolvePending(std::uint64_t pending_key, double predic
   for (const PendingLabel& label : store_->PendingLabels(pending_key)) {
     if (by_entity) {
       if (std::fabs(label.timestamp - prediction_ts) > tolerance) continue;
-      if (store_->LabelByEntity(pending_key, label.timestamp, tolerance, label.label) ==
+      if (store_->LabelByEntity(pending_key, label.timestamp, tolerance, label.label) !=
           LabelOutcome::kMatched) {
-        store_->MarkPendingMatched(pending_key, label.timestamp);
-        ++matched_;
+        continue;
       }
-    } else if (store_->LabelByKey(pending_key, label.label, label.timestamp) ==
+    } else if (store_->LabelByKey(pending_key, label.label, label.timestamp) !=
                LabelOutcome::kMatched) {
+      continue;
+    }
+    dirty_ = true;
+    if (label.waiting) {  // count a label once, however many versions it joins
       store_->MarkPendingMatched(pending_key, label.timestamp);
       ++matched_;
     }

@@ -80,7 +80,8 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   store->add_pending_ = store->Prepare(
       "INSERT OR IGNORE INTO pending_labels(key, ts, label, unmatched) VALUES(?1, ?2, ?3, ?4)");
   store->get_pending_ = store->Prepare(
-      "SELECT ts, label FROM pending_labels WHERE key = ?1 AND unmatched IN (0, 2) ORDER BY ts");
+      "SELECT ts, label, unmatched FROM pending_labels WHERE key = ?1 AND unmatched IN (0, 2)"
+      " ORDER BY ts");
   store->del_pending_ =
       store->Prepare("UPDATE pending_labels SET unmatched = 2 WHERE key = ?1 AND ts = ?2");
   store->upsert_minute_ = store->Prepare(
@@ -278,8 +279,9 @@ std::vector<PendingLabel> PredictionStore::PendingLabels(std::uint64_t key) {
   Resetter r{get_pending_};
   sqlite3_bind_int64(get_pending_, 1, ToSql(key));
   while (sqlite3_step(get_pending_) == SQLITE_ROW) {
-    out.push_back(
-        {key, sqlite3_column_double(get_pending_, 0), sqlite3_column_double(get_pending_, 1)});
+    out.push_back({key, sqlite3_column_double(get_pending_, 0),
+                   sqlite3_column_double(get_pending_, 1),
+                   sqlite3_column_int(get_pending_, 2) == 0});
   }
   return out;
 }

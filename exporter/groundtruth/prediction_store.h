@@ -57,6 +57,7 @@ struct PendingLabel {
   std::uint64_t key = 0;  // request key, or entity hash for entity joins
   double timestamp = 0;
   double label = 0;
+  bool waiting = true;  // false: matched already (kept for other versions' predictions)
 };
 
 enum class LabelOutcome {

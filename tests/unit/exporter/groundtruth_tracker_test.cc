@@ -178,6 +178,7 @@ TEST(GroundTruthTrackerTest, EarlyLabelJoinsEveryVersionOfTheRequest) {
   t->ObserveLabelLine(LabelLine("a", kT0 + 50, 1));
   Observe(*t, Scored("a", kT0, 0.8, "v3"));
   Observe(*t, Scored("a", kT0, 0.4, "v4"));
+  EXPECT_EQ(t->matched(), 1u);  // one label, joined to both versions
   auto f = Scrape(*t);
   EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v3"}}), 1.0);
   EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v4"}}), 1.0);

@@ -12,7 +12,8 @@ Modes
                   --duration seconds, applying the anomaly schedule; logs every anomaly
                   start/end to --events as JSON lines.
   --reference     writes a clean reference data set for one model (for
-                  `modelwatch-exporter baseline`), deterministic, no wall clock involved.
+                  `modelwatch-exporter baseline`) spread over --days UTC days with a small
+                  day-to-day variation, deterministic, no wall clock involved.
 
 Anomaly kinds (start/end in seconds after the generator starts):
   feature_drift   numeric features shift by `magnitude` standard deviations (default 4);
@@ -271,6 +272,8 @@ class ModelSim:
         if self.task == "binary_classification":
             truth = 1.5 * X @ self.w[:, 0] + self.bias[0] + rng.normal(0, 0.5, size=n)
             logit = truth + rng.normal(0, 0.4, size=n)
+            if "day_effect" in anomalies:
+                logit = logit + float(anomalies["day_effect"]["offset"])
             if "score_shift" in anomalies:
                 logit = logit + float(anomalies["score_shift"].get("magnitude", 3.0))
             out["score"] = 1 / (1 + np.exp(-logit))
@@ -280,6 +283,8 @@ class ModelSim:
             k = self.w.shape[1]
             truth = 2.0 * X @ self.w + self.bias + rng.normal(0, 0.3, size=(n, k))
             logits = 1.8 * (truth + rng.normal(0, 0.3, size=(n, k)))  # confident by default
+            if "day_effect" in anomalies:
+                logits = logits * (1 + float(anomalies["day_effect"]["offset"]))
             if "score_shift" in anomalies:
                 mag = float(anomalies["score_shift"].get("magnitude", 6.0))
                 logits = logits / mag
@@ -457,20 +462,29 @@ class Writers:
 
 
 def run_reference(args, models):
+    """A reference set as a model owner would take it: the first --days days of production,
+    spread evenly, each UTC day with its own small shift of the model's output (the
+    day-to-day variation the baseline measures; --day-sigma)."""
     cfg, path = models[0]
     sim = ModelSim(cfg, path, args.seed)
-    t = float(args.start_time)
-    n_left = args.count
+    day_rng = np.random.default_rng(args.seed + 31)
+    days = max(1, args.days)
+    start = math.floor(float(args.start_time) / 86400.0) * 86400.0
+    per_day = [args.count // days + (1 if d < args.count % days else 0) for d in range(days)]
     with open(args.output, "w") as out:
-        while n_left > 0:
-            n = min(1000, n_left)
-            dt = n / args.rate
-            lines, _ = sim.generate(t, dt, n, {}, shadow=False)
-            out.write("\n".join(lines) + "\n")
-            t += dt
-            n_left -= n
-    print("traffic_generator: wrote %d reference records for %s to %s"
-          % (args.count, sim.name, args.output))
+        for d, n_day in enumerate(per_day):
+            effect = {"day_effect": {"offset": float(day_rng.normal(0, args.day_sigma))}}
+            t = start + d * 86400.0
+            step = 86400.0 / max(1, n_day)
+            done = 0
+            while done < n_day:
+                n = min(1000, n_day - done)
+                lines, _ = sim.generate(t, n * step, n, effect, shadow=False)
+                out.write("\n".join(lines) + "\n")
+                t += n * step
+                done += n
+    print("traffic_generator: wrote %d reference records for %s over %d days to %s"
+          % (args.count, sim.name, days, args.output))
 
 
 def run_live(args, scenario, models):
@@ -601,7 +615,10 @@ def main():
     p.add_argument("--count", type=int, default=5000, help="--reference: records")
     p.add_argument("--output", help="--reference: output file")
     p.add_argument("--start-time", type=float, default=1795000000.0,
-                   help="--reference: event time of the first record (epoch seconds)")
+                   help="--reference: a time in the first day (epoch seconds)")
+    p.add_argument("--days", type=int, default=7, help="--reference: UTC days covered")
+    p.add_argument("--day-sigma", type=float, default=0.15,
+                   help="--reference: standard deviation of the per-day output shift")
     args = p.parse_args()
 
     scenario = {}

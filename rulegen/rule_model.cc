@@ -146,6 +146,8 @@ class ModelRuleBuilder {
           SumRate("model_predicted_class_total", "1h", "model, version, class") +
               "\n/ ignoring (class) group_left\n" +
               SumRate("model_predicted_class_total", "1h", "model, version"));
+    }
+    if (m_.task == Task::kBinaryClassification) {  // the score histogram is binary-only
       Rec(out, series::kScoreMean1h,
           SumRate("model_prediction_score_sum", "1h", "model, version") + "\n/\n" +
               SumRate("model_prediction_score_count", "1h", "model, version"));

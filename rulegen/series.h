@@ -103,7 +103,7 @@ inline constexpr const char* kErrorTypeRate5m =
 inline constexpr const char* kClassShare1h =
     "model_version_class:model_predicted_class:ratio_rate1h";
 
-// Classifiers: mean prediction score over 1h, from the model_prediction_score histogram
+// Binary classifiers: mean prediction score over 1h, from the model_prediction_score histogram
 // (rate of _sum over rate of _count). Labels: model, version.
 inline constexpr const char* kScoreMean1h = "model_version:model_prediction_score:mean_rate1h";
 
@@ -131,12 +131,12 @@ inline constexpr const char* kEntropyRatio =
 
 // ---------------------------------------------------------------------------------------
 // Histogram bucket boundaries (seconds) of model_request_duration_seconds that rulegen
-// relies on: the slow-request ratio reads the smallest one >= the latency objective
-// (objectives above the last one use the last one). The exporter must export at least these
-// boundaries, spelled exactly as here in the `le` label.
-inline constexpr std::array<const char*, 20> kLatencyBuckets = {
-    "0.001", "0.0025", "0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.15", "0.2",
-    "0.25",  "0.3",    "0.4",   "0.5",  "0.75",  "1",    "1.5",   "2",   "5",    "10"};
+// relies on: the exporter's default latency buckets (exporter/aggregate DefaultLatencyBuckets),
+// spelled as prometheus-cpp writes them in `le`. The slow-request ratio reads the smallest
+// one >= the latency objective (objectives above the last one use the last one). Keep both
+// lists in step.
+inline constexpr std::array<const char*, 8> kLatencyBuckets = {"0.01", "0.05", "0.1", "0.25",
+                                                               "0.5",  "1",    "2.5", "5"};
 
 // ---------------------------------------------------------------------------------------
 // Grafana dashboard UIDs (used by alerts' dashboard_url and by the dashboards themselves).

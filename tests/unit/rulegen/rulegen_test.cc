@@ -176,9 +176,9 @@ TEST(BurnRateTest, AlertExpressionUsesFactorTimesObjective) {
 TEST(RuleModelTest, LatencyObjectivePicksTheNextBucketBoundary) {
   EXPECT_EQ(LatencyObjectiveBucket(0.25), "0.25");
   EXPECT_EQ(LatencyObjectiveBucket(0.1), "0.1");
-  EXPECT_EQ(LatencyObjectiveBucket(0.12), "0.15");
-  EXPECT_EQ(LatencyObjectiveBucket(0.0001), "0.001");
-  EXPECT_EQ(LatencyObjectiveBucket(60), "10");
+  EXPECT_EQ(LatencyObjectiveBucket(0.12), "0.25");
+  EXPECT_EQ(LatencyObjectiveBucket(0.0001), "0.01");
+  EXPECT_EQ(LatencyObjectiveBucket(60), "5");
 }
 
 TEST(RuleModelTest, AlertsCarryTheRequiredLabelsAndAnnotations) {

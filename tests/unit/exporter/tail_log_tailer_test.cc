@@ -497,6 +497,82 @@ TEST(LogTailerTest, RestartWithSameContentResumesWhenFingerprintMatches) {
   EXPECT_EQ(h.Poll(), Numbered(301, 302));
 }
 
+TEST(LogTailerTest, StartAtEndSkipsOverlongUnfinishedLineWithoutCountingIt) {
+  TempDir dir;
+  std::string log = dir.File("app.log");
+  Append(log, "old\n" + std::string(70000, 'x'));  // start not found near the end
+  LogTailerOptions o = Options(log, StartAt::kEnd);
+  o.max_line_bytes = 10;
+  Harness h(o);
+  EXPECT_TRUE(h.Poll().empty());
+  Append(log, "xx\nnew\n");
+  EXPECT_EQ(h.Poll(), std::vector<std::string>{"new"});
+  EXPECT_EQ(h.tailer.Stats().lines_too_long, 0u);
+}
+
+TEST(LogTailerTest, CountsUnfinishedLineOfClosedRotatedFile) {
+  TempDir dir;
+  std::string log = dir.File("app.log");
+  FakeClock clock;
+  Append(log, "a\nunfinished");
+  Harness h(Options(log, StartAt::kBeginning, &clock));
+  EXPECT_EQ(h.Poll(), std::vector<std::string>{"a"});
+  fs::rename(log, dir.File("app.log.1"));
+  h.Poll();
+  clock.Advance(seconds(6));
+  h.Poll();
+  EXPECT_EQ(h.tailer.Stats().files_open, 0u);
+  EXPECT_EQ(h.tailer.Stats().partial_lines_dropped, 1u);
+}
+
+TEST(LogTailerTest, FileReusingInodeOfClosedFileIsReadFromZero) {
+  TempDir dir;
+  std::string log = dir.File("app.log");
+  FakeClock clock;
+  Append(log, Lines(1, 40));
+  Harness h(Options(log, StartAt::kBeginning, &clock));
+  EXPECT_EQ(h.Poll(), Numbered(1, 40));
+  const std::uint64_t old_inode = Inode(log);
+  fs::remove(log);
+  h.Poll();
+  clock.Advance(seconds(6));
+  h.Poll();  // closed; its position is remembered
+  EXPECT_EQ(h.tailer.Stats().files_open, 0u);
+  Append(log, Lines(1, 2, "new "));  // often gets the freed inode back
+  EXPECT_EQ(h.Poll(), Numbered(1, 2, "new "));
+  if (Inode(log) != old_inode) GTEST_LOG_(INFO) << "inode not reused this time";
+}
+
+TEST(LogTailerTest, RestartRemembersClosedFiles) {
+  TempDir dir;
+  std::string log = dir.File("app.log");
+  FakeClock clock;
+  Writer w(log);
+  w.Write(Lines(1, 2));
+  nlohmann::json state;
+  {
+    Harness h(Options(log, StartAt::kBeginning, &clock));
+    EXPECT_EQ(h.Poll(), Numbered(1, 2));
+    fs::rename(log, dir.File("app.log.1"));
+    h.Poll();
+    clock.Advance(seconds(6));
+    h.Poll();
+    ASSERT_EQ(h.tailer.Stats().files_open, 0u);
+    state = h.tailer.SaveState();
+  }
+  EXPECT_EQ(state["closed"].size(), 1u);
+  // The application writes to its old descriptor after we closed it, and is then rotated
+  // again: the remembered position avoids reading app.log.1 from its start.
+  w.Write(Lines(3, 3));
+  w.Reopen();
+  w.Write(Lines(4, 4));
+  Harness h(Options(log, StartAt::kBeginning, &clock));
+  ASSERT_TRUE(h.tailer.RestoreState(state).has_value());
+  std::vector<std::string> got = h.Poll();
+  std::sort(got.begin(), got.end());
+  EXPECT_EQ(got, Numbered(3, 4));
+}
+
 TEST(LogTailerTest, RejectsMalformedState) {
   TempDir dir;
   LogTailer t(Options(dir.File("*.log")));

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
+#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
@@ -62,6 +63,10 @@ struct SoakParam {
   unsigned seed;
   bool pattern_matches_rotated;  // app.log* instead of app.log
 };
+
+void PrintTo(const SoakParam& p, std::ostream* os) {
+  *os << "seed " << p.seed << (p.pattern_matches_rotated ? ", app.log*" : ", app.log");
+}
 
 class LogTailerSoakTest : public ::testing::TestWithParam<SoakParam> {};
 

@@ -57,9 +57,12 @@
 //   to its end even when app.log.1 is not matched by the patterns), or, failing that, by
 //   fingerprint (a copytruncate copy). Generations created while we were down are found as
 //   above (modified since the saved scan time). A position saved while its file was still
-//   empty is not used: whatever that inode holds now is treated as a new file. Not followed:
-//   rotated files compressed (app.log.1.gz) or moved to another directory before we saw them; their
-//   unread lines are lost and the position is counted in `positions_lost`.
+//   empty is not used: whatever that inode holds now is treated as a new file.
+//
+// * Not followed: rotated files compressed (app.log.1.gz) or moved to another directory
+//   before we saw them (their unread lines are lost; after a restart the position is counted
+//   in `positions_lost`), and generations deleted while we were down. A copy of a file made
+//   before we delivered a line of it cannot be told from a new file and is read from 0.
 //
 // * Waiting. WaitForChange() blocks on inotify watches of the directories of the patterns (the
 //   part before the first wildcard) and of every matched file, or until the timeout, whichever
@@ -105,7 +108,8 @@ struct TailedFileStats {
 struct LogTailerStats {
   std::uint64_t lines_delivered = 0;
   std::uint64_t lines_too_long = 0;
-  std::uint64_t rotations = 0;    // renamed/deleted away, plus truncations
+  std::uint64_t rotations = 0;    // renamed/deleted away, plus truncations: exported as
+                                  // modelwatch_file_rotations_total
   std::uint64_t truncations = 0;  // copytruncate-style rotations (a subset of rotations)
   std::uint64_t bytes_read = 0;
   std::uint64_t partial_lines_dropped = 0;  // a rotated file closed with an unfinished line
@@ -113,7 +117,7 @@ struct LogTailerStats {
   std::uint64_t read_errors = 0;
   std::uint64_t positions_lost = 0;  // saved positions whose file was not found on restore
   std::size_t files_open = 0;
-  std::uint64_t lag_bytes = 0;  // sum over open files
+  std::uint64_t lag_bytes = 0;  // sum over open files: modelwatch_source_lag_bytes
   std::vector<TailedFileStats> files;
 };
 

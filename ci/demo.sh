@@ -12,7 +12,7 @@
 #   --work-dir=DIR  keep configs, logs, generated files and data in DIR (default: a temp dir,
 #                   removed at the end)
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+cd "$(dirname "${BASH_SOURCE[0]}")/.." || exit 1
 SRC=$(pwd)
 duration=""
 build=1
@@ -57,9 +57,11 @@ if [[ -z $work ]]; then
   remove_work=1
 fi
 stack_init "$work" "$(cd "$build_dir" && pwd)" "$SRC"
+tail_pid=""
 finish() {
   echo
   echo "stopping the demo stack..."
+  if [[ -n $tail_pid ]]; then kill "$tail_pid" 2>/dev/null; fi
   stack_stop
   if ((remove_work)); then rm -rf "$work"; else echo "work directory kept: $work"; fi
 }
@@ -121,6 +123,7 @@ while :; do
 done
 kill "$tail_pid" 2>/dev/null
 wait "$tail_pid" 2>/dev/null
+tail_pid=""
 if ((rc == 0)); then
   n=$(wc -l <"$STACK_NOTIFICATIONS" 2>/dev/null || echo 0)
   echo "demo finished: $n notifications received"

@@ -10,7 +10,7 @@
 #   is down, its other alerts inhibited) is when, after the traffic starts, to take the
 #   pictures. Uses the programs already built in BUILD_DIR (default build/).
 set -uo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/../.."
+cd "$(dirname "${BASH_SOURCE[0]}")/../.." || exit 1
 out=${1:-examples/demo/screenshots}
 at=${2:-150}
 build_dir=${3:-build}

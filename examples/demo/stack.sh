@@ -63,7 +63,6 @@ stack_spawn() {
   STACK_PIDS+=("$pid")
   STACK_NAMES+=("$name")
   stack_log "started $name (pid $pid, log $log)"
-  eval "STACK_PID_${name//-/_}=$pid"
 }
 
 # stack_alive NAME: fails (with the tail of its log) if the process NAME has exited.
@@ -266,5 +265,6 @@ stack_start_generator() {
   shift
   stack_spawn generator "$STACK_WORK/generator.log" "$STACK_PY" -u "$STACK_DEMO/traffic_generator.py" \
     --config-dir "$STACK_CONFIG" --scenario "$scenario" --events "$STACK_EVENTS" "$@"
-  STACK_GEN_PID=$STACK_PID_generator
+  # shellcheck disable=SC2034  # read by the scripts that source this library
+  STACK_GEN_PID=${STACK_PIDS[-1]}
 }

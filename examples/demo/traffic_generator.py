@@ -81,7 +81,6 @@ KNOWN_NUMERIC = {
     "tx_count_24h": ("poisson", 3.0, 0.0),
     "distance_from_home_km": ("lognormal", 2.0, 1.2),
     "text_length": ("lognormal", 4.0, 0.6),
-    "message_length": ("lognormal", 4.0, 0.6),
     "num_tokens": ("lognormal", 3.0, 0.5),
     "token_count": ("lognormal", 3.0, 0.5),
     "distance_km": ("lognormal", 1.5, 0.7),

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <regex>
 #include <set>
 #include <sstream>
 
@@ -54,9 +53,13 @@ const std::vector<std::string> kTierKeys = {"evaluation_interval", "for",
                                             "group_interval",      "repeat_interval"};
 const std::vector<std::string> kLinkKeys = {"runbook_base_url", "dashboard_base_url"};
 
-const std::regex& NameRegex() {
-  static const std::regex re("[a-z0-9_-]+");
-  return re;
+// Names of models and teams: [a-z0-9_-]+ (they become label values and receiver names).
+bool IsName(const std::string& s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-')) return false;
+  }
+  return true;
 }
 
 // Metrics that can drive retraining, per task.
@@ -106,7 +109,7 @@ class ModelParser {
     if (auto s = r_.String(name, "model")) {
       m.name = *s;
       m.location = r_.Locate(name);
-      if (!std::regex_match(m.name, NameRegex())) {
+      if (!IsName(m.name)) {
         r_.AddError(name, "model name \"" + m.name + "\" must match [a-z0-9_-]+");
       } else if (m.name == "overview") {
         r_.AddError(name, "model name \"overview\" is reserved for the fleet dashboard");
@@ -167,7 +170,7 @@ class ModelParser {
     YAML::Node team = r_.Child(node, "team", "owner", true);
     if (auto s = r_.String(team, "owner.team")) {
       owner.team = *s;
-      if (!std::regex_match(owner.team, NameRegex())) {
+      if (!IsName(owner.team)) {
         r_.AddError(team, "team \"" + owner.team +
                               "\" must match [a-z0-9_-]+ (it names Alertmanager receivers)");
       }

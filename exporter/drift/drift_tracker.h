@@ -7,7 +7,7 @@
 // sub-windows × windows, plus per-version blocks up to max_versions), never by traffic.
 //
 // Metric families produced by Collect() (definitions in docs/statistics.md):
-//   model_window_samples{model,window}                      always, once the window has data
+//   model_window_samples{model,window}                      always (0 before any record)
 //   model_late_records_total{model,window}                  counter
 //   model_feature_missing_ratio{model,feature,window}
 //   model_prediction_confidence_mean{model,version,window}  classifiers

@@ -33,7 +33,15 @@ for round in 1 2 3 4; do
   $PY "$HERE/gen_logs.py" stream "$WORK/logs/fraud.jsonl" 3000 "$written" &
   writer=$!
   PIDS+=("$writer")
-  sleep "0.$((RANDOM % 9 + 1))"
+  # Kill after this process has written at least one checkpoint (a kill before the first one
+  # legitimately starts over from the previous state), at a random moment of the stream.
+  for _ in $(seq 1 100); do
+    ck=$(metric_value modelwatch_checkpoint_last_success_timestamp_seconds || true)
+    [[ -n "$ck" && "$ck" != 0 ]] && break
+    sleep 0.1
+  done
+  [[ -n "$ck" && "$ck" != 0 ]] || fail "round $round: no checkpoint within 10 s"
+  sleep "0.$((RANDOM % 5))"
   last_seen=$(sum_predictions)
   kill -9 "$EXPORTER_PID"
   wait "$EXPORTER_PID" 2>/dev/null || true

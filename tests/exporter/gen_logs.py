@@ -58,13 +58,13 @@ def scrape(out):
 
 
 def stream(path, n, start):
-    # About 100 records every 30 ms, so that a kill lands in the middle of the stream.
+    # About 100 records every 60 ms, so that a kill lands in the middle of the stream.
     with open(path, "a") as f:
         for i in range(start, start + n):
             f.write(json.dumps(fraud_record(i)) + "\n")
             if i % 100 == 99:
                 f.flush()
-                time.sleep(0.03)
+                time.sleep(0.06)
 
 
 if __name__ == "__main__":

@@ -187,6 +187,7 @@ struct ReceiverSecrets {
   std::string email_smarthost = "localhost:25";
   std::string email_from = "modelwatch@localhost";
   std::string email_auth_password_file;
+  bool email_require_tls = true;  // Alertmanager smtp_require_tls (STARTTLS required)
 };
 
 // modelwatch.yaml: fleet-wide settings. Every key optional.

@@ -726,12 +726,16 @@ class FleetParser {
     if (YAML::Node sl = section("slack", {"api_url_file"}, {"api_url"}); sl.IsDefined()) {
       str(sl, "api_url_file", "receivers.slack", s.slack_api_url_file);
     }
-    if (YAML::Node em =
-            section("email", {"smarthost", "from", "auth_password_file"}, {"auth_password"});
+    if (YAML::Node em = section("email", {"smarthost", "from", "auth_password_file", "require_tls"},
+                                {"auth_password"});
         em.IsDefined()) {
       str(em, "smarthost", "receivers.email", s.email_smarthost);
       str(em, "from", "receivers.email", s.email_from);
       str(em, "auth_password_file", "receivers.email", s.email_auth_password_file);
+      if (auto b = r_.Bool(r_.Child(em, "require_tls", "receivers.email", false),
+                           "receivers.email.require_tls")) {
+        s.email_require_tls = *b;
+      }
     }
     if (YAML::Node hb = section("heartbeat", {"url"}, {}); hb.IsDefined()) {
       str(hb, "url", "receivers.heartbeat", f.heartbeat_url);

@@ -161,6 +161,7 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   y += "  resolve_timeout: 5m\n";
   y += "  smtp_smarthost: " + YamlQuote(r.email_smarthost) + "\n";
   y += "  smtp_from: " + YamlQuote(r.email_from) + "\n";
+  y += std::string("  smtp_require_tls: ") + (r.email_require_tls ? "true" : "false") + "\n";
   if (!r.email_auth_password_file.empty()) {
     y += "  smtp_auth_password_file: " + YamlQuote(r.email_auth_password_file) + "\n";
   }

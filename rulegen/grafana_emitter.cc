@@ -511,7 +511,9 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
   }
   AddStrip(layout, std::move(strip), 4);
 
-  if (IsClassifier(model)) {
+  // Only binary classifiers log a score (model_prediction_score); multiclass models show
+  // the volume per predicted class (model_predicted_class_total) in its place.
+  if (model.task == Task::kBinaryClassification) {
     PanelSpec s;
     s.type = "heatmap";
     s.title = "Score distribution";
@@ -526,6 +528,19 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
                      {"rowsFrame", {{"layout", "le"}, {"value", "predictions"}}},
                      {"yAxis", {{"unit", "none"}, {"decimals", 2}}},
                      {"cellValues", {{"unit", "short"}}}};
+    layout.Add(s);
+  }
+  if (model.task == Task::kMulticlassClassification) {
+    PanelSpec s;
+    s.title = "Predictions by class";
+    s.unit = "reqps";
+    s.stacking = "normal";
+    s.description =
+        "Predictions per second by predicted class (model_predicted_class_total) over the "
+        "selected versions; a shift between classes is a change in the model's output.";
+    s.queries = {
+        {"sum by (class) (rate(" + Sel("model_predicted_class_total", kMV) + "[$__rate_interval]))",
+         "{{class}}"}};
     layout.Add(s);
   }
   {
@@ -688,7 +703,8 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.queries = {{Sel(series::kClassShare1h, kMV), "{{class}} ({{version}})"}};
     layout.Add(s);
   }
-  {
+  // Estimated from confidence (and binned scores): classifiers only.
+  if (IsClassifier(model)) {
     PanelSpec s;
     s.title = "Estimated performance (without labels)";
     s.unit = "none";

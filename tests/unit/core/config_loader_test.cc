@@ -163,6 +163,34 @@ tiers:
   EXPECT_EQ(r->fleet.receivers.slack_api_url_file, "/etc/am/slack-url");
 }
 
+TEST_F(ConfigDirTest, EmailRequireTlsDefaultsToTrueAndCanBeTurnedOff) {
+  auto errors_of = [](const MultiResult<ConfigSet>& r) {
+    std::string out;
+    if (!r) {
+      for (const auto& e : r.error()) out += e.ToString() + "\n";
+    }
+    return out;
+  };
+  Write("m.yaml", kMinimal);
+  auto defaults = LoadConfigDir(dir_.string());
+  ASSERT_TRUE(defaults);
+  EXPECT_TRUE(defaults->fleet.receivers.email_require_tls);
+
+  Write("modelwatch.yaml", R"(receivers:
+  email: {smarthost: "127.0.0.1:2525", require_tls: false}
+)");
+  auto off = LoadConfigDir(dir_.string());
+  ASSERT_TRUE(off) << errors_of(off);
+  EXPECT_FALSE(off->fleet.receivers.email_require_tls);
+  EXPECT_EQ(off->fleet.receivers.email_smarthost, "127.0.0.1:2525");
+
+  Write("modelwatch.yaml", "receivers:\n  email: {require_tls: sometimes}\n");
+  auto bad = LoadConfigDir(dir_.string());
+  ASSERT_FALSE(bad);
+  EXPECT_NE(errors_of(bad).find("receivers.email.require_tls"), std::string::npos)
+      << errors_of(bad);
+}
+
 TEST_F(ConfigDirTest, BaselineMayBeMissingForTheBaselineCommand) {
   Write("m.yaml", std::string(kMinimal) + "baseline: base.json\n");
   EXPECT_FALSE(LoadConfigDir(dir_.string()));

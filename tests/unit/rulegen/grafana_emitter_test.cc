@@ -215,6 +215,71 @@ TEST(GrafanaEmitterTest, PanelsFollowTheTask) {
   EXPECT_FALSE(AnyExprContains(r, "model_prediction_confidence_mean"));
 }
 
+std::set<std::string> PanelTitles(const Json& dashboard) {
+  std::set<std::string> titles;
+  for (const Json& p : dashboard["panels"]) {
+    if (p["type"] != "row") titles.insert(p["title"].get<std::string>());
+  }
+  return titles;
+}
+
+// Each task's dashboard shows exactly the task-specific panels whose metrics the exporter
+// produces for that task: the score histogram and positive rate only for binary models,
+// the per-class volume and share only for multiclass, confidence, entropy and estimated
+// performance only for classifiers.
+TEST(GrafanaEmitterTest, TaskSpecificPanelSetsMatchTheExportedMetrics) {
+  DashboardTemplates t = Templates();
+  ModelConfig binary = Model("fraud");
+  ModelConfig multi = Model("intent", Task::kMulticlassClassification);
+  ModelConfig reg = Model("eta", Task::kRegression);
+  const std::set<std::string> task_specific = {"Confidence ratio",
+                                               "Entropy ratio",
+                                               "Score distribution",
+                                               "Predictions by class",
+                                               "Mean confidence ($window)",
+                                               "Mean entropy ($window)",
+                                               "Confidence and entropy vs. baseline window",
+                                               "Positive rate ($window)",
+                                               "Positive-rate shift (z-score, $window)",
+                                               "Predicted class share (1h)",
+                                               "Estimated performance (without labels)"};
+  auto specific = [&](const ModelConfig& m) {
+    std::set<std::string> out;
+    for (const std::string& title : PanelTitles(ModelDashboard(Configs({m}), m, t))) {
+      if (task_specific.count(title) > 0) out.insert(title);
+    }
+    return out;
+  };
+  EXPECT_EQ(
+      specific(binary),
+      (std::set<std::string>{"Confidence ratio", "Entropy ratio", "Score distribution",
+                             "Mean confidence ($window)", "Mean entropy ($window)",
+                             "Confidence and entropy vs. baseline window",
+                             "Positive rate ($window)", "Positive-rate shift (z-score, $window)",
+                             "Estimated performance (without labels)"}));
+  EXPECT_EQ(
+      specific(multi),
+      (std::set<std::string>{
+          "Confidence ratio", "Entropy ratio", "Predictions by class", "Mean confidence ($window)",
+          "Mean entropy ($window)", "Confidence and entropy vs. baseline window",
+          "Predicted class share (1h)", "Estimated performance (without labels)"}));
+  EXPECT_EQ(specific(reg), std::set<std::string>{});
+
+  // The raw metrics behind them.
+  Json b = ModelDashboard(Configs({binary}), binary, t);
+  Json m = ModelDashboard(Configs({multi}), multi, t);
+  Json r = ModelDashboard(Configs({reg}), reg, t);
+  EXPECT_FALSE(AnyExprContains(m, "model_prediction_score"));
+  EXPECT_TRUE(AnyExprContains(m, "model_predicted_class_total"));
+  EXPECT_FALSE(AnyExprContains(b, "model_predicted_class_total"));
+  EXPECT_TRUE(AnyExprContains(b, "model_estimated_performance"));
+  EXPECT_TRUE(AnyExprContains(m, "model_estimated_performance"));
+  EXPECT_FALSE(AnyExprContains(r, "model_estimated_performance"));
+  EXPECT_FALSE(AnyExprContains(r, "model_predicted_class_total"));
+  EXPECT_FALSE(AnyExprContains(r, "model_positive_rate"));
+  EXPECT_FALSE(AnyExprContains(r, "model_prediction_entropy_mean"));
+}
+
 TEST(GrafanaEmitterTest, HeatmapReadsTheClassicHistogram) {
   DashboardTemplates t = Templates();
   ModelConfig m = Model("fraud");

@@ -310,6 +310,26 @@ TEST(GenerateTest, WritesNoSecretValuesOnlyFilePaths) {
   EXPECT_TRUE(SelfCheck(files).empty());
 }
 
+TEST(GenerateTest, SmtpRequireTlsFollowsTheFleetSetting) {
+  TempDir dir("smtp_tls");
+  ConfigSet config = FixtureConfig(dir);
+  ASSERT_TRUE(config.fleet.receivers.email_require_tls);  // the default
+  auto global = [](const OutputFiles& files) {
+    return YAML::Load(files.at("alertmanager/alertmanager.yml"))["global"];
+  };
+  const YAML::Node on = global(Generate(config, OutputFormat::kPrometheus));
+  ASSERT_TRUE(on["smtp_require_tls"]);
+  EXPECT_TRUE(on["smtp_require_tls"].as<bool>());
+
+  config.fleet.receivers.email_require_tls = false;
+  const OutputFiles files = Generate(config, OutputFormat::kPrometheus);
+  const YAML::Node off = global(files);
+  ASSERT_TRUE(off["smtp_require_tls"]);
+  EXPECT_FALSE(off["smtp_require_tls"].as<bool>());
+  EXPECT_EQ(off["smtp_smarthost"].as<std::string>(), "smtp.example.com:587");
+  EXPECT_TRUE(SelfCheck(files).empty());
+}
+
 TEST(GenerateTest, RoutesEverySeverityToItsTeamReceiver) {
   TempDir dir("routes");
   const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);

@@ -33,6 +33,8 @@
 #include "exporter/http/http_server.h"
 #include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record_parser.h"
+#include "exporter/shadow/shadow_report.h"
+#include "exporter/shadow/shadow_tracker.h"
 #include "exporter/state/checkpoint.h"
 #include "exporter/tail/log_tailer.h"
 
@@ -172,6 +174,7 @@ struct ModelRuntime {
   std::unique_ptr<ServingAggregator> serving;
   std::unique_ptr<DriftTracker> drift;
   std::unique_ptr<GroundTruthTracker> ground_truth;
+  std::unique_ptr<ShadowTracker> shadow;  // when the model configures shadow mode
   // The model's label files (ground_truth.paths), when configured.
   std::unique_ptr<LogTailer> label_tailer;
   TailCounters label_counters;
@@ -294,6 +297,17 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
                   {{"model", mc.name}, {"err", ok.error().message}});
       }
     }
+    if (mc.shadow) {
+      auto hasher = KeyedHasher::FromStateDir(options_.state_dir);
+      if (!hasher) return tl::unexpected(hasher.error());
+      rt->shadow = std::make_unique<ShadowTracker>(mc, *hasher);
+      if (ms.contains("shadow")) {
+        if (auto ok = rt->shadow->RestoreState(ms["shadow"]); !ok) {
+          Log().Log(LogLevel::kInfo, "shadow pairs not restored",
+                    {{"model", mc.name}, {"err", ok.error().message}});
+        }
+      }
+    }
     if (mc.ground_truth) {
       auto gt = GroundTruthTracker::Open(mc, options_.state_dir);
       if (!gt) return tl::unexpected(gt.error());
@@ -373,6 +387,7 @@ nlohmann::json Exporter::SaveState() const {
   nlohmann::json models = nlohmann::json::object();
   for (const auto& [name, rt] : models_) {
     nlohmann::json m = {{"serving", rt->serving->SaveState()}, {"drift", rt->drift->SaveState()}};
+    if (rt->shadow) m["shadow"] = rt->shadow->SaveState();
     if (rt->label_tailer) {
       m["labels"] = {{"patterns", rt->config.ground_truth->paths},
                      {"tailer", rt->label_tailer->SaveState()},
@@ -472,6 +487,7 @@ void Exporter::PollOnce() {
         m.serving->Observe(record);
         m.drift->Observe(record);
         if (m.ground_truth) m.ground_truth->ObservePrediction(record);
+        if (m.shadow) m.shadow->Observe(record);
       }
       leave();
     });
@@ -700,6 +716,7 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
       rt->serving->Collect(out);
       rt->drift->Collect(out);
       if (rt->ground_truth) rt->ground_truth->Collect(out);
+      if (rt->shadow) rt->shadow->Collect(out);
     } catch (const std::exception& e) {
       Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
     }
@@ -812,7 +829,10 @@ int RunDaemon(const std::vector<std::string>& args) {
       "modelwatch-exporter --config.dir=DIR [flags]",
       "Tails prediction and ground-truth label logs and serves per-model histograms, drift, "
       "proxy signals, performance and a degradation score for Prometheus.\n\n"
-      "Subcommands:\n  baseline   build a model's baseline profile (see `baseline --help`)",
+      "Subcommands:\n"
+      "  baseline        build a model's baseline profile (see `baseline --help`)\n"
+      "  shadow-report   say whether a shadow challenger meets the promotion criteria\n"
+      "                  (see `shadow-report --help`)",
       {{"config.dir", "Directory of model YAML files.", "", false, true},
        {"web.listen-address", "Address to listen on for HTTP.", ":9841"},
        {"web.telemetry-path", "Path under which to expose metrics.", "/metrics"},
@@ -932,6 +952,9 @@ int main(int argc, char** argv) {
   try {
     if (!args.empty() && args[0] == "baseline") {
       return modelwatch::RunBaselineCommand({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "shadow-report") {
+      return modelwatch::RunShadowReportCommand({args.begin() + 1, args.end()});
     }
     if (!args.empty() && args[0] == "replay") {
       std::cerr << "modelwatch-exporter: replay is not available in this build\n";

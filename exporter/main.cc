@@ -751,20 +751,34 @@ std::string Exporter::LandingPage() {
   std::vector<prometheus::MetricFamily> families;
   std::ostringstream html;
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [name, rt] : models_) rt->drift->Collect(families);
-  // model/version -> degradation score, from the drift tracker's families.
-  std::map<std::pair<std::string, std::string>, double> degradation;
+  for (const auto& [name, rt] : models_) {
+    rt->serving->Collect(families);
+    rt->drift->Collect(families);
+  }
+  // model/version -> value, from the families a scrape would serve, so the page and
+  // /metrics always agree.
+  using Key = std::pair<std::string, std::string>;
+  std::map<Key, double> degradation, predictions, errors;
   for (const auto& f : families) {
-    if (f.name != "model_degradation_score") continue;
+    std::map<Key, double>* target = f.name == "model_degradation_score"         ? &degradation
+                                    : f.name == "model_predictions_total"       ? &predictions
+                                    : f.name == "model_prediction_errors_total" ? &errors
+                                                                                : nullptr;
+    if (target == nullptr) continue;
     for (const auto& m : f.metric) {
       std::string model, version;
       for (const auto& l : m.label) {
         if (l.name == "model") model = l.value;
         if (l.name == "version") version = l.value;
       }
-      degradation[{model, version}] = m.gauge.value;
+      double v = f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+      (*target)[{model, version}] += v;  // errors: summed over error_type
     }
   }
+  auto value_of = [](const std::map<Key, double>& m, const Key& k) {
+    auto it = m.find(k);
+    return it == m.end() ? 0.0 : it->second;
+  };
   html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>modelwatch exporter"
        << "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
        << "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
@@ -783,8 +797,8 @@ std::string Exporter::LandingPage() {
       html << "<tr><td>" << HtmlEscape(name) << "</td><td>" << TaskName(rt->config.task)
            << "</td><td>" << rt->config.tier << "</td><td>" << HtmlEscape(rt->config.owner.team)
            << "</td><td>" << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
-      html << "<td>" << (v.empty() ? 0 : rt->serving->predictions()) << "</td><td>"
-           << (v.empty() ? 0 : rt->serving->errors()) << "</td>";
+      html << "<td>" << static_cast<std::uint64_t>(value_of(predictions, {name, v})) << "</td><td>"
+           << static_cast<std::uint64_t>(value_of(errors, {name, v})) << "</td>";
       auto it = degradation.find({name, v});
       if (it == degradation.end()) {
         html << "<td>n/a</td>";

@@ -20,7 +20,7 @@
 namespace modelwatch {
 namespace {
 
-constexpr int kNumeric = 10;
+constexpr int kNumeric = 20;
 constexpr int kCategorical = 5;
 const char* const kCategories[] = {"a", "b", "c", "d", "e", "f", "g", "h"};
 

@@ -17,7 +17,7 @@ import time
 import numpy as np
 from scipy import stats
 
-N_REF, N_CUR, NUM, CAT = 50_000, 100_000, 10, 5
+N_REF, N_CUR, NUM, CAT = 50_000, 1_000_000, 20, 5
 
 
 def best_of(fn, repeat=3):

@@ -50,7 +50,12 @@ asan_tests() {
     -DMODELWATCH_SANITIZE=ON >build-asan-configure.log 2>&1 ||
     { cat build-asan-configure.log; return 1; }
   cmake --build build-asan -j "$jobs" || return 1
-  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+  # alloc_dealloc_mismatch=0: Debian's libsimdjson.so allocates its parser implementation
+  # inside the (uninstrumented) library and simdjson's inline header code frees it in ours,
+  # which ASan reports as "operator new vs free" although both sides agree. Every other
+  # check stays on.
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:alloc_dealloc_mismatch=0 \
+    UBSAN_OPTIONS=print_stacktrace=1 \
     ctest --test-dir build-asan --output-on-failure -j "$jobs" --timeout 900 -LE e2e
 }
 

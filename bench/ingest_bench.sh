@@ -82,7 +82,8 @@ start=$(date +%s.%N)
 EXPORTER_PID=$!
 done_at=""
 for _ in $(seq 1 6000); do
-  read_total=$(curl -s -m 5 "http://127.0.0.1:$port/metrics" 2>/dev/null |
+  # A scrape that times out while the exporter is busy is retried, not fatal.
+  read_total=$({ curl -s -m 10 "http://127.0.0.1:$port/metrics" 2>/dev/null || true; } |
     awk '/^modelwatch_lines_read_total\{/ { s += $2 } END { printf "%d", s }')
   if [[ "$read_total" == "$LINES" ]]; then done_at=$(date +%s.%N); break; fi
   sleep 0.1

@@ -54,10 +54,9 @@ void BM_GroundTruthTracker_ObservePrediction(benchmark::State& state) {
   m.name = "bench";
   GroundTruthConfig gt;
   gt.segments = {"region"};
+  gt.sample_rate = state.range(0) / 100.0;
   m.ground_truth = gt;
-  GroundTruthOptions o;
-  o.sample_rate = state.range(0) / 100.0;
-  auto tracker = GroundTruthTracker::Open(m, dir, o);
+  auto tracker = GroundTruthTracker::Open(m, dir);
   if (!tracker) {
     state.SkipWithError(tracker.error().ToString().c_str());
     return;

@@ -133,6 +133,12 @@ struct GroundTruthConfig {
   std::vector<Window> windows;        // default [30d]
   std::vector<std::string> segments;  // segment keys for per-segment performance
   std::optional<RetrainConfig> retrain_when;
+  // Store and computation tunables (docs/ground-truth.md).
+  Seconds retention_buffer{7 * 86400};  // unlabelled predictions kept for delay + this
+  double sample_rate = 1.0;             // share of mid-range scores stored (extremes always)
+  Seconds label_grace{3600};            // how long a label waits for its prediction
+  Seconds recompute_interval{30};       // performance recomputed at most this often
+  int max_segment_values = 50;          // per segment key; more go to "__other__"
 };
 
 struct ShadowConfig {

@@ -36,9 +36,21 @@ const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "avai
 const std::vector<std::string> kDegradationKeys = {"weights", "notify_at", "page_at"};
 const std::vector<std::string> kWeightKeys = {"drift", "confidence", "entropy", "anomaly_rate",
                                               "errors"};
-const std::vector<std::string> kGroundTruthKeys = {
-    "paths", "fields",         "start_at", "join_on",  "join_tolerance",
-    "delay", "min_match_rate", "windows",  "segments", "retrain_when"};
+const std::vector<std::string> kGroundTruthKeys = {"paths",
+                                                   "fields",
+                                                   "start_at",
+                                                   "join_on",
+                                                   "join_tolerance",
+                                                   "delay",
+                                                   "min_match_rate",
+                                                   "windows",
+                                                   "segments",
+                                                   "retrain_when",
+                                                   "retention_buffer",
+                                                   "sample_rate",
+                                                   "label_grace",
+                                                   "recompute_interval",
+                                                   "max_segment_values"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
 const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
@@ -530,6 +542,29 @@ class ModelParser {
     if (auto s = r_.StringList(r_.Child(node, "segments", "ground_truth", false),
                                "ground_truth.segments")) {
       g.segments = *s;
+    }
+    if (auto v = r_.Duration(r_.Child(node, "retention_buffer", "ground_truth", false),
+                             "ground_truth.retention_buffer")) {
+      g.retention_buffer = *v;
+    }
+    YAML::Node sample = r_.Child(node, "sample_rate", "ground_truth", false);
+    if (auto v = r_.Number(sample, "ground_truth.sample_rate")) {
+      if (r_.InRange(sample, "ground_truth.sample_rate", *v, 0, 1, true)) g.sample_rate = *v;
+    }
+    if (auto v = r_.Duration(r_.Child(node, "label_grace", "ground_truth", false),
+                             "ground_truth.label_grace")) {
+      g.label_grace = *v;
+    }
+    if (auto v = r_.Duration(r_.Child(node, "recompute_interval", "ground_truth", false),
+                             "ground_truth.recompute_interval")) {
+      g.recompute_interval = *v;
+    }
+    YAML::Node max_values = r_.Child(node, "max_segment_values", "ground_truth", false);
+    if (auto v = r_.Integer(max_values, "ground_truth.max_segment_values")) {
+      if (r_.InRange(max_values, "ground_truth.max_segment_values", static_cast<double>(*v), 1,
+                     10000)) {
+        g.max_segment_values = static_cast<int>(*v);
+      }
     }
     YAML::Node retrain = r_.Child(node, "retrain_when", "ground_truth", false);
     if (retrain.IsDefined() &&

@@ -75,7 +75,7 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
                                        const GroundTruthOptions& options)
     : model_(model),
       gt_(model.ground_truth.value_or(GroundTruthConfig{})),
-      options_(options),
+      recompute_interval_(options.recompute_interval.value_or(gt_.recompute_interval)),
       hasher_(hasher),
       store_(std::move(store)),
       label_parser_(model) {
@@ -135,7 +135,7 @@ void GroundTruthTracker::EncodeSegments(const Record& record) {
     std::replace(clean.begin(), clean.end(), kSegmentSeparator, ' ');
     auto& allowed = segment_values_[i];
     if (!allowed.count(clean)) {
-      if (static_cast<int>(allowed.size()) >= options_.max_segment_values) {
+      if (static_cast<int>(allowed.size()) >= gt_.max_segment_values) {
         clean = kOther;
       } else {
         allowed.insert(clean);
@@ -147,9 +147,9 @@ void GroundTruthTracker::EncodeSegments(const Record& record) {
 }
 
 bool GroundTruthTracker::KeepSample(std::uint64_t key, double confidence) const {
-  if (options_.sample_rate >= 1.0) return true;
+  if (gt_.sample_rate >= 1.0) return true;
   if (model_.task != Task::kRegression && (confidence > 0.95 || confidence < 0.05)) return true;
-  return UnitFromKey(key) < options_.sample_rate;
+  return UnitFromKey(key) < gt_.sample_rate;
 }
 
 void GroundTruthTracker::ObservePrediction(const Record& record) {
@@ -211,7 +211,7 @@ void GroundTruthTracker::ObservePrediction(const Record& record) {
   p.prediction = prediction;
   p.segments = segments_buf_;
   const bool extreme = model_.task != Task::kRegression && (confidence > 0.95 || confidence < 0.05);
-  p.weight = options_.sample_rate < 1.0 && !extreme ? 1.0 / options_.sample_rate : 1.0;
+  p.weight = gt_.sample_rate < 1.0 && !extreme ? 1.0 / gt_.sample_rate : 1.0;
   if (!store_->Insert(p)) return;
   dirty_ = true;
   const std::uint64_t pending_key = by_entity ? entity : key;
@@ -241,8 +241,8 @@ void GroundTruthTracker::ResolvePending(std::uint64_t pending_key, double predic
 }
 
 void GroundTruthTracker::HandleGivenUp(const PendingLabel& label) {
-  if (gt_.join_on == JoinKey::kRequestId && options_.sample_rate < 1.0 &&
-      UnitFromKey(label.key) >= options_.sample_rate) {
+  if (gt_.join_on == JoinKey::kRequestId && gt_.sample_rate < 1.0 &&
+      UnitFromKey(label.key) >= gt_.sample_rate) {
     ++sampled_out_;  // its prediction may have been sampled out: not evidence of a bad join
   } else {
     ++unmatched_;
@@ -280,8 +280,7 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
     return;
   }
   // No prediction yet: wait for it, unless predictions are already well past the label.
-  const double wait =
-      static_cast<double>(options_.pending_label_grace.count()) + (by_entity ? tolerance : 0.0);
+  const double wait = static_cast<double>(gt_.label_grace.count()) + (by_entity ? tolerance : 0.0);
   const bool give_up = has_newest_ && label.timestamp < newest_ - wait;
   if (!store_->AddPendingLabel(pending, give_up)) {
     ++duplicates_;  // the same label line was seen before
@@ -309,7 +308,7 @@ bool GroundTruthTracker::Flush() {
   if (caps_dirty_) SaveCaps();
   if (has_newest_) {
     const bool by_entity = gt_.join_on == JoinKey::kEntityId;
-    const double wait = static_cast<double>(options_.pending_label_grace.count()) +
+    const double wait = static_cast<double>(gt_.label_grace.count()) +
                         (by_entity ? static_cast<double>(gt_.join_tolerance.count()) : 0.0);
     for (const PendingLabel& label : store_->ExpirePendingLabels(newest_ - wait)) {
       HandleGivenUp(label);
@@ -319,7 +318,7 @@ bool GroundTruthTracker::Flush() {
       double longest = 0;
       for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
       const double keep_unlabelled =
-          static_cast<double>(gt_.delay.count() + options_.retention_buffer.count());
+          static_cast<double>(gt_.delay.count() + gt_.retention_buffer.count());
       store_->Purge(newest_ - keep_unlabelled, newest_ - std::max(longest, keep_unlabelled),
                     newest_ - std::max(longest, keep_unlabelled));
       last_purge_ = newest_;
@@ -371,11 +370,13 @@ GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
     }
   }
   const double delay = static_cast<double>(gt_.delay.count());
+  // Unlabelled predictions newer than this have not been purged (see Flush()).
+  const double retained_from = newest_ - delay - static_cast<double>(gt_.retention_buffer.count());
   for (const Window& w : windows_) {
     const double from = newest_ - static_cast<double>(w.length.count());
     const double to = newest_ - delay;
     if (to < from) continue;
-    const auto [total, labelled] = store_->MatchTotals(from, to);
+    const auto [total, labelled] = store_->MatchTotals(from, to, retained_from);
     if (total > 0) snap.match_ratio.push_back({w.label, std::min(1.0, labelled / total)});
   }
   if (model_.shadow) {
@@ -407,7 +408,7 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   using prometheus::MetricType;
   const auto now = std::chrono::steady_clock::now();
   if (dirty_ && (computed_at_ == std::chrono::steady_clock::time_point{} ||
-                 now - computed_at_ >= options_.recompute_interval)) {
+                 now - computed_at_ >= recompute_interval_)) {
     cached_ = ComputeSnapshot();
     computed_at_ = now;
     dirty_ = false;
@@ -477,9 +478,9 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   auto rate =
       Family("model_ground_truth_sample_rate",
              "Share of joinable predictions kept in the prediction store.", MetricType::Gauge);
-  rate.metric.push_back(Metric(
-      {{"model", m}}, observed_ == 0 ? options_.sample_rate : double(stored_) / double(observed_),
-      MetricType::Gauge));
+  rate.metric.push_back(
+      Metric({{"model", m}}, observed_ == 0 ? gt_.sample_rate : double(stored_) / double(observed_),
+             MetricType::Gauge));
   out.push_back(std::move(rate));
   if (model_.shadow) {
     auto shadow = Family("model_shadow_performance",

@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -49,22 +50,13 @@
 
 namespace modelwatch {
 
-// Settings without a YAML key yet; the defaults are what the exporter uses.
+// Settings of the tracker that are not part of the model's configuration (the tunables are
+// GroundTruthConfig fields: retention_buffer, sample_rate, label_grace, recompute_interval,
+// max_segment_values).
 struct GroundTruthOptions {
-  // Unlabelled predictions are kept for ground_truth.delay + retention_buffer (event time);
-  // labelled ones for the longest window (at least as long).
-  Seconds retention_buffer{7 * 86400};
-  // Share of predictions with a score in [0.05, 0.95] that is stored (chosen by the keyed
-  // hash of the request, so a re-read line gets the same decision); scores outside are always
-  // stored. Regression: the share of all predictions. Stored predictions weigh 1/rate.
-  double sample_rate = 1.0;
-  // A label with no prediction yet waits until the newest prediction is this much newer than
-  // the label (entity joins: plus join_tolerance), then counts as unmatched.
-  Seconds pending_label_grace{3600};
-  // Collect() recomputes the windows at most this often (wall clock); 0: on every call.
-  std::chrono::steady_clock::duration recompute_interval = std::chrono::seconds(30);
-  int max_segment_values = 50;  // per segment key; more go to "__other__"
-  std::size_t batch_size = 20000;
+  // Overrides ground_truth.recompute_interval; zero recomputes on every Collect() (tests).
+  std::optional<std::chrono::steady_clock::duration> recompute_interval;
+  std::size_t batch_size = 20000;  // store writes per transaction
 };
 
 // One computed value.
@@ -137,7 +129,7 @@ class GroundTruthTracker {
 
   ModelConfig model_;
   GroundTruthConfig gt_;
-  GroundTruthOptions options_;
+  std::chrono::steady_clock::duration recompute_interval_;
   KeyedHasher hasher_;
   std::unique_ptr<PredictionStore> store_;
   LabelParser label_parser_;

@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 
 #include <cmath>
+#include <limits>
 #include <map>
 
 namespace modelwatch {
@@ -402,23 +403,53 @@ void PredictionStore::ForEachLabelledPair(
   sqlite3_finalize(st);
 }
 
-std::pair<double, double> PredictionStore::MatchTotals(double from, double to) {
+std::pair<double, double> PredictionStore::MatchTotals(double from, double to, double exact_from) {
   FlushMinutes();
   std::pair<double, double> out{0, 0};
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT total(total), total(labelled) FROM minute_totals"
-                         " WHERE minute BETWEEN ?1 AND ?2",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    Fail("match totals");
+  auto query = [&](const char* sql, double lo, double hi) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
+      Fail("match totals");
+      return;
+    }
+    sqlite3_bind_double(st, 1, lo);
+    sqlite3_bind_double(st, 2, hi);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      out.first += sqlite3_column_double(st, 0);
+      out.second += sqlite3_column_double(st, 1);
+    }
+    sqlite3_finalize(st);
+  };
+  if (to < from) return out;
+  // Complete minutes come from the per-minute totals; the partial minutes at either end from
+  // the rows themselves (at most two minutes of rows), where they are still retained.
+  const char* kRows =
+      "SELECT total(weight), total(CASE WHEN label IS NULL THEN 0 ELSE weight END)"
+      " FROM predictions WHERE ts >= ?1 AND ts < ?2";
+  const char* kMinutes =
+      "SELECT total(total), total(labelled) FROM minute_totals WHERE minute BETWEEN ?1 AND ?2";
+  const double to_end = std::nextafter(to, std::numeric_limits<double>::infinity());
+  const double first = std::floor(from / 60);
+  const double last = std::floor(to / 60);
+  if (first == last) {
+    if (from >= exact_from) {
+      query(kRows, from, to_end);
+    } else {
+      query(kMinutes, first, first);
+    }
     return out;
   }
-  sqlite3_bind_int64(st, 1, static_cast<std::int64_t>(std::floor(from / 60)));
-  sqlite3_bind_int64(st, 2, static_cast<std::int64_t>(std::floor(to / 60)));
-  if (sqlite3_step(st) == SQLITE_ROW) {
-    out = {sqlite3_column_double(st, 0), sqlite3_column_double(st, 1)};
+  if (from >= exact_from) {
+    query(kRows, from, (first + 1) * 60);
+  } else {
+    query(kMinutes, first, first);
   }
-  sqlite3_finalize(st);
+  if (last - 1 >= first + 1) query(kMinutes, first + 1, last - 1);
+  if (last * 60 >= exact_from) {
+    query(kRows, last * 60, to_end);
+  } else {
+    query(kMinutes, last, last);
+  }
   return out;
 }
 

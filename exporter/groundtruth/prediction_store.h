@@ -121,9 +121,11 @@ class PredictionStore {
                            bool order_by_challenger,
                            const std::function<void(double, double, double, double, double)>& fn);
 
-  // Sum of weights of predictions and of labelled predictions whose minute lies in
-  // [from, to] (minutes: floor(ts / 60)).
-  std::pair<double, double> MatchTotals(double from, double to);
+  // Sum of weights of predictions and of labelled predictions with a timestamp in [from, to].
+  // Exact (from the stored rows) where ts >= `exact_from`, below which unlabelled rows may
+  // have been purged; there whole minutes are counted from the per-minute totals (the minute
+  // of `from` included).
+  std::pair<double, double> MatchTotals(double from, double to, double exact_from);
 
   // Newest prediction timestamp stored, or nullopt-like NaN when empty.
   double NewestTimestamp();

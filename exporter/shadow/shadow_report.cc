@@ -204,6 +204,8 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   GroundTruthConfig gt = model.ground_truth.value_or(GroundTruthConfig{});
   gt.windows = {all};
   gt.delay = Seconds(0);
+  gt.retention_buffer = all.length;  // the whole files, nothing is dropped or sampled
+  gt.sample_rate = 1.0;
   model.ground_truth = gt;
 
   std::string scratch =
@@ -224,12 +226,10 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
     std::cerr << hasher.error().ToString() << "\n";
     return 1;
   }
-  GroundTruthOptions gt_options;
-  gt_options.retention_buffer = all.length;
   std::unique_ptr<GroundTruthTracker> labels;
   const bool with_labels = !flags.Get("labels").empty();
   if (with_labels) {
-    auto opened = GroundTruthTracker::Open(model, scratch, gt_options);
+    auto opened = GroundTruthTracker::Open(model, scratch);
     if (!opened) {
       std::cerr << opened.error().ToString() << "\n";
       return 1;

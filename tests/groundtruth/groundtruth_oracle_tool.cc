@@ -56,10 +56,10 @@ int main(int argc, char** argv) {
   }
   gt.segments = Split(flags["segments"]);
   if (flags.count("delay") && flags["delay"] != "0s") gt.delay = *ParseDuration(flags["delay"]);
+  if (flags.count("sample-rate")) gt.sample_rate = std::stod(flags["sample-rate"]);
   m.ground_truth = gt;
   GroundTruthOptions options;
   options.recompute_interval = std::chrono::seconds(0);
-  if (flags.count("sample-rate")) options.sample_rate = std::stod(flags["sample-rate"]);
   auto tracker = GroundTruthTracker::Open(m, flags["state-dir"], options);
   if (!tracker) {
     std::cerr << tracker.error().ToString() << "\n";

@@ -72,7 +72,8 @@ def run_case(build_dir, task, rng, classes=(), threshold=0.5, delay=0):
     rows = []
     for i in range(n):
         minute = int(rng.integers(0, 40 * 24 * 60))
-        row = {"ts": T0 + minute * 60 + 7, "request_id": f"req-{i}",
+        # Seconds within the minute vary, so the match ratio's boundaries cut through minutes.
+        row = {"ts": T0 + minute * 60 + int(rng.integers(0, 60)), "request_id": f"req-{i}",
                "model_version": versions[i % 2] if i % 50 else "v3",
                "segment": {"region": regions[int(rng.integers(0, 3))]}}
         if task == "binary_classification":

@@ -76,11 +76,21 @@ TEST(ConfigLoaderTest, GroundTruthAndShadowParse) {
   join_on: entity_id
   segments: [region]
   retrain_when: {metric: auc, below: 0.8, for: 3d}
+  retention_buffer: 2d
+  sample_rate: 0.1
+  label_grace: 30m
+  recompute_interval: 5s
+  max_segment_values: 20
 shadow: {champion: v3, challenger: v4}
 )";
   auto r = ParseModelConfig(text, "churn.yaml");
   ASSERT_TRUE(r) << ErrorsOf(r);
   ASSERT_TRUE(r->ground_truth);
+  EXPECT_EQ(r->ground_truth->retention_buffer, Seconds(2 * 86400));
+  EXPECT_DOUBLE_EQ(r->ground_truth->sample_rate, 0.1);
+  EXPECT_EQ(r->ground_truth->label_grace, Seconds(1800));
+  EXPECT_EQ(r->ground_truth->recompute_interval, Seconds(5));
+  EXPECT_EQ(r->ground_truth->max_segment_values, 20);
   EXPECT_EQ(r->ground_truth->delay, Seconds(30 * 86400));
   EXPECT_EQ(r->ground_truth->join_on, JoinKey::kEntityId);
   EXPECT_EQ(r->ground_truth->windows.at(0).label, "30d");
@@ -89,6 +99,21 @@ shadow: {champion: v3, challenger: v4}
   EXPECT_EQ(r->ground_truth->retrain_when->for_duration, Seconds(3 * 86400));
   ASSERT_TRUE(r->shadow);
   EXPECT_EQ(r->shadow->challenger, "v4");
+}
+
+TEST(ConfigLoaderTest, GroundTruthTunablesAreRangeChecked) {
+  std::string base = std::string(kMinimal) + "ground_truth:\n  paths: [labels.jsonl]\n";
+  auto zero = ParseModelConfig(base + "  sample_rate: 0\n", "churn.yaml");
+  ASSERT_FALSE(zero);
+  EXPECT_NE(ErrorsOf(zero).find("sample_rate"), std::string::npos) << ErrorsOf(zero);
+  EXPECT_FALSE(ParseModelConfig(base + "  sample_rate: 1.5\n", "churn.yaml"));
+  EXPECT_FALSE(ParseModelConfig(base + "  max_segment_values: 0\n", "churn.yaml"));
+  EXPECT_FALSE(ParseModelConfig(base + "  label_grace: soon\n", "churn.yaml"));
+  auto ok = ParseModelConfig(base, "churn.yaml");
+  ASSERT_TRUE(ok) << ErrorsOf(ok);
+  EXPECT_EQ(ok->ground_truth->retention_buffer, Seconds(7 * 86400));
+  EXPECT_DOUBLE_EQ(ok->ground_truth->sample_rate, 1.0);
+  EXPECT_EQ(ok->ground_truth->recompute_interval, Seconds(30));
 }
 
 TEST(ConfigLoaderTest, RetrainDirectionFollowsMetric) {

@@ -119,6 +119,25 @@ TEST(GroundTruthTrackerTest, MatchRatioOnlyCountsPredictionsOlderThanDelay) {
   EXPECT_FALSE(Find(Scrape(*s), "model_label_match_ratio", {}));
 }
 
+TEST(GroundTruthTrackerTest, MatchRatioBoundariesAreExactWithinAMinute) {
+  ScratchDir dir;
+  ModelConfig m = BinaryModel({{"1h", Seconds(3600)}, {"5m", Seconds(300)}});
+  m.ground_truth->delay = Seconds(20);
+  auto t = OpenTracker(m, dir.path());
+  // One prediction every 5 s for 10 minutes; all labelled except the last 30 s of traffic.
+  const int n = 120;
+  for (int i = 0; i < n; ++i) Observe(*t, Scored("r" + std::to_string(i), kT0 + 7 + 5 * i, 0.8));
+  for (int i = 0; i < n - 6; ++i) {
+    t->ObserveLabelLine(LabelLine("r" + std::to_string(i), kT0 + 7 + 5 * i + 1, 1));
+  }
+  // newest = kT0 + 602; eligible: ts <= kT0 + 582, i.e. i <= 115 (116 predictions), of which
+  // 114 are labelled. A minute-resolution count would take the whole last minute.
+  const auto families = Scrape(*t);
+  EXPECT_DOUBLE_EQ(*Find(families, "model_label_match_ratio", {{"window", "1h"}}), 114.0 / 116.0);
+  // 5m: from kT0 + 302, i >= 59: 57 eligible, 55 labelled.
+  EXPECT_DOUBLE_EQ(*Find(families, "model_label_match_ratio", {{"window", "5m"}}), 55.0 / 57.0);
+}
+
 TEST(GroundTruthTrackerTest, LabelsForUnknownRequestsCountAsUnmatched) {
   ScratchDir dir;
   auto t = OpenTracker(BinaryModel(), dir.path());
@@ -273,9 +292,8 @@ TEST(GroundTruthTrackerTest, RetentionDropsUnlabelledAfterDelayPlusBuffer) {
   ScratchDir dir;
   ModelConfig m = BinaryModel({{"7d", Seconds(7 * 86400)}});
   m.ground_truth->delay = Seconds(86400);
-  GroundTruthOptions o = Immediate();
-  o.retention_buffer = Seconds(86400);
-  auto t = OpenTracker(m, dir.path(), o);
+  m.ground_truth->retention_buffer = Seconds(86400);
+  auto t = OpenTracker(m, dir.path());
   Observe(*t, Scored("old-unlabelled", kT0, 0.9));
   Observe(*t, Scored("old-labelled", kT0, 0.9));
   t->ObserveLabelLine(LabelLine("old-labelled", kT0 + 10, 1));
@@ -354,9 +372,9 @@ TEST(GroundTruthTrackerTest, SegmentsAndEntityJoinNearestInTime) {
 
 TEST(GroundTruthTrackerTest, SamplingKeepsExtremesAndWeightsTheRest) {
   ScratchDir dir;
-  GroundTruthOptions o = Immediate();
-  o.sample_rate = 0.25;
-  auto t = OpenTracker(BinaryModel(), dir.path(), o);
+  ModelConfig m = BinaryModel();
+  m.ground_truth->sample_rate = 0.25;
+  auto t = OpenTracker(m, dir.path());
   int extremes = 0;
   for (int i = 0; i < 4000; ++i) {
     const double score = (i % 10 == 0) ? 0.99 : (i % 10 == 1 ? 0.01 : 0.1 + 0.08 * (i % 10));

@@ -24,6 +24,20 @@ int ScoreBin(double score) {
                     ShadowTracker::kScoreBins - 1);
 }
 
+// Regression predictions: order-preserving bins of the signed value, one bin for |v| <= 1e-4
+// (the middle), then bins 1.86 % wide in |v| up to 1e12 on either side (beyond: the end bins).
+constexpr int kRegressionHalf = (ShadowTracker::kRegressionBins - 1) / 2;
+constexpr double kRegressionLow = 1e-4;
+const double kRegressionLogGrowth = std::log(1e12 / kRegressionLow) / kRegressionHalf;
+
+int RegressionBin(double v) {
+  const double a = std::fabs(v);
+  if (!(a > kRegressionLow)) return kRegressionHalf;  // also NaN
+  const double k = std::min<double>(std::ceil(std::log(a / kRegressionLow) / kRegressionLogGrowth),
+                                    kRegressionHalf);
+  return kRegressionHalf + (v > 0 ? 1 : -1) * static_cast<int>(std::max(1.0, k));
+}
+
 nlohmann::json Sparse(const std::vector<std::uint32_t>& hist) {
   nlohmann::json out = nlohmann::json::array();
   for (std::size_t i = 0; i < hist.size(); ++i) {
@@ -49,7 +63,10 @@ prometheus::ClientMetric Gauge(std::vector<prometheus::ClientMetric::Label> labe
 }  // namespace
 
 ShadowTracker::ShadowTracker(const ModelConfig& model, const KeyedHasher& hasher)
-    : model_(model), shadow_(model.shadow.value_or(ShadowConfig{})), hasher_(hasher) {
+    : model_(model),
+      shadow_(model.shadow.value_or(ShadowConfig{})),
+      hasher_(hasher),
+      score_bins_(model.task == Task::kRegression ? kRegressionBins : kScoreBins) {
   for (std::size_t i = 0; i < model_.classes.size(); ++i) {
     class_index_.emplace(model_.classes[i], static_cast<int>(i));
   }
@@ -67,6 +84,10 @@ ShadowTracker::ShadowTracker(const ModelConfig& model, const KeyedHasher& hasher
   }
 }
 
+int ShadowTracker::ScoreBinOf(double score) const {
+  return model_.task == Task::kRegression ? RegressionBin(score) : ScoreBin(score);
+}
+
 ShadowTracker::Bucket* ShadowTracker::BucketFor(Ring& ring, double ts) {
   const auto index = static_cast<std::int64_t>(std::floor(ts / ring.sub_length));
   const auto n = static_cast<std::int64_t>(ring.buckets.size());
@@ -77,9 +98,8 @@ ShadowTracker::Bucket* ShadowTracker::BucketFor(Ring& ring, double ts) {
     if (b.index > index) return nullptr;
     b = Bucket{};
     b.index = index;
-    const bool scores = model_.task != Task::kRegression;
     for (int s = 0; s < 2; ++s) {
-      if (scores) b.score_hist[s].assign(kScoreBins, 0);
+      b.score_hist[s].assign(score_bins_, 0);
       b.latency_hist[s].assign(kLatencyBins, 0);
     }
   }
@@ -105,10 +125,8 @@ void ShadowTracker::AddPair(const Half& champion, const Half& challenger, double
     b->sxx += x * x;
     b->syy += y * y;
     b->sxy += x * y;
-    if (!b->score_hist[0].empty()) {
-      ++b->score_hist[0][ScoreBin(x)];
-      ++b->score_hist[1][ScoreBin(y)];
-    }
+    ++b->score_hist[0][ScoreBinOf(x)];
+    ++b->score_hist[1][ScoreBinOf(y)];
   }
 }
 
@@ -207,7 +225,7 @@ std::vector<ShadowWindowStats> ShadowTracker::Stats() const {
     double sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
     std::vector<std::uint64_t> hist[2], lat[2];
     for (int k = 0; k < 2; ++k) {
-      hist[k].assign(kScoreBins, 0);
+      hist[k].assign(score_bins_, 0);
       lat[k].assign(kLatencyBins, 0);
     }
     for (const Bucket& b : ring.buckets) {
@@ -236,9 +254,9 @@ std::vector<ShadowWindowStats> ShadowTracker::Stats() const {
         (s.pairs >= 2 && vx > 1e-12 * std::max(1.0, sxx) && vy > 1e-12 * std::max(1.0, syy))
             ? std::clamp((sxy - sx * sy / p) / std::sqrt(vx * vy), -1.0, 1.0)
             : kNaN;
-    if (model_.task != Task::kRegression && s.pairs > 0) {
+    if (s.pairs > 0) {
       double c0 = 0, c1 = 0, ks = 0;
-      for (int i = 0; i < kScoreBins; ++i) {
+      for (int i = 0; i < score_bins_; ++i) {
         c0 += static_cast<double>(hist[0][i]);
         c1 += static_cast<double>(hist[1][i]);
         ks = std::max(ks, std::fabs(c0 / p - c1 / p));
@@ -332,7 +350,8 @@ void ShadowTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
 }
 
 std::string ShadowTracker::Signature() const {
-  std::string sig = shadow_.champion + "|" + shadow_.challenger + "|" + TaskName(model_.task);
+  std::string sig = shadow_.champion + "|" + shadow_.challenger + "|" + TaskName(model_.task) +
+                    "|bins:" + std::to_string(score_bins_);
   for (const Ring& r : rings_) {
     sig +=
         "|" + r.label + ":" + std::to_string(r.sub_length) + "x" + std::to_string(r.buckets.size());

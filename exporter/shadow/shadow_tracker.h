@@ -11,7 +11,8 @@
 //   model_shadow_score_correlation{...}   Pearson correlation of the paired scores (binary:
 //       score; multiclass: highest probability; regression: prediction)
 //   model_shadow_score_ks{...}            two-sample KS statistic of the paired scores
-//       (classifiers; 1000 equal bins over [0, 1])
+//       (classifiers: 1000 equal bins over [0, 1]; regression: the predictions in 4001
+//       order-preserving bins 1.86 % wide in |value|, see RegressionBin in the .cc)
 //   model_shadow_pairs{...}               pairs in the window
 //   model_shadow_latency_p99_seconds{model,champion,challenger,version,window}  (log buckets,
 //       2 % wide; the bucket's upper bound is reported)
@@ -58,6 +59,7 @@ struct ShadowWindowStats {
 class ShadowTracker {
  public:
   static constexpr int kScoreBins = 1000;
+  static constexpr int kRegressionBins = 4001;
   static constexpr int kLatencyBins = 1000;
 
   // `model.shadow` must be set. `hasher` hashes request ids (KeyedHasher::FromStateDir).
@@ -104,6 +106,7 @@ class ShadowTracker {
     std::vector<Bucket> buckets;
   };
 
+  int ScoreBinOf(double score) const;
   Bucket* BucketFor(Ring& ring, double ts);
   void AddPair(const Half& champion, const Half& challenger, double ts);
   void Expire();
@@ -112,6 +115,7 @@ class ShadowTracker {
   ModelConfig model_;
   ShadowConfig shadow_;
   KeyedHasher hasher_;
+  int score_bins_;
   std::unordered_map<std::string, int> class_index_;
   std::vector<Ring> rings_;
   std::unordered_map<std::uint64_t, Half> waiting_;

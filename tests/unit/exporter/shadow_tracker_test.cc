@@ -2,8 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <random>
 
 #include "exporter/shadow/shadow_report.h"
 #include "tests/unit/exporter/groundtruth_test_util.h"
@@ -60,6 +62,62 @@ TEST(ShadowTrackerTest, PairsSameRequestAndComparesScores) {
   // Empirical CDFs differ most between 0.10..0.15 ... : at 0.2 champion has 2/6, challenger 1/6;
   // at 0.4: 3/6 vs 2/6; at 0.6: 4/6 vs 3/6 (0.55 counted); max difference 1/6.
   EXPECT_NEAR(stats[0].ks, 1.0 / 6, 1e-12);
+}
+
+// Exact two-sample KS statistic (what scipy.stats.ks_2samp reports as the statistic).
+double ExactKs(std::vector<double> a, std::vector<double> b) {
+  std::sort(a.begin(), a.end());
+  std::sort(b.begin(), b.end());
+  std::size_t i = 0, j = 0;
+  double d = 0;
+  while (i < a.size() && j < b.size()) {
+    const double v = std::min(a[i], b[j]);
+    while (i < a.size() && a[i] == v) ++i;
+    while (j < b.size() && b[j] == v) ++j;
+    d = std::max(d, std::fabs(double(i) / double(a.size()) - double(j) / double(b.size())));
+  }
+  return d;
+}
+
+TEST(ShadowTrackerTest, RegressionKsFollowsTheExactStatistic) {
+  ModelConfig m = ShadowModel();
+  m.task = Task::kRegression;
+  ShadowTracker t(m, TestHasher());
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> eta(3.0, 0.5);  // minutes, around 20
+  std::normal_distribution<double> noise(0.0, 1.0);
+  std::vector<double> a, b;
+  for (int i = 0; i < 3000; ++i) {
+    const double x = eta(rng);
+    // The challenger predicts 8 % longer, with noise; a few negative bias corrections.
+    const double y = i % 100 == 0 ? -0.5 * x : 1.08 * x + noise(rng);
+    a.push_back(x);
+    b.push_back(y);
+    for (int side = 0; side < 2; ++side) {
+      OwnedRecord r = Scored("q" + std::to_string(i), kT0 + i * 0.5, 0, side == 0 ? "v3" : "v4");
+      r.has_score = false;
+      r.has_prediction = true;
+      r.prediction = side == 0 ? x : y;
+      t.Observe(r.View());
+    }
+  }
+  auto stats = t.Stats();
+  ASSERT_EQ(stats[0].pairs, 3000);
+  const double want = ExactKs(a, b);
+  EXPECT_GT(want, 0.05);
+  EXPECT_NEAR(stats[0].ks, want, 0.01);
+  // Identical predictions: KS 0.
+  ShadowTracker same(m, TestHasher());
+  for (int i = 0; i < 100; ++i) {
+    for (const char* v : {"v3", "v4"}) {
+      OwnedRecord r = Scored("s" + std::to_string(i), kT0 + i, 0, v);
+      r.has_score = false;
+      r.has_prediction = true;
+      r.prediction = -50.0 + i * 1.5;
+      same.Observe(r.View());
+    }
+  }
+  EXPECT_EQ(same.Stats()[0].ks, 0.0);
 }
 
 TEST(ShadowTrackerTest, PartnerAfterTimeoutIsUnpaired) {

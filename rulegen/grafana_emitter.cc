@@ -728,8 +728,11 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Performance computed from joined ground-truth labels, per metric, version "
         "and window (labels arrive after a delay of " +
-        WindowLabel(gt.delay) + ").";
-    s.queries = {{Sel("model_performance", kMV), "{{metric}} {{version}} ({{window}})"}};
+        WindowLabel(gt.delay) +
+        "), next to the baseline's performance on its labelled reference data (when the "
+        "baseline was built with --labels).";
+    s.queries = {{Sel("model_performance", kMV), "{{metric}} {{version}} ({{window}})"},
+                 {Sel("model_baseline_performance", kM), "{{metric}} baseline"}};
     layout.Add(s);
   }
   if (gt.retrain_when) {
@@ -749,9 +752,12 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
         "The metric that decides retraining: PerformanceBelowRetrainThreshold "
         "fires when " +
         r.metric + (above ? " stays above " : " stays below ") + Num(limit) + " for " +
-        WindowLabel(r.for_duration) + ".";
-    s.queries = {{Sel("model_performance", std::string(kMV) + ", metric=\"" + r.metric + "\""),
-                  "{{version}} ({{window}})"}};
+        WindowLabel(r.for_duration) + "; the baseline's value for comparison.";
+    s.queries = {
+        {Sel("model_performance", std::string(kMV) + ", metric=\"" + r.metric + "\""),
+         "{{version}} ({{window}})"},
+        {Sel("model_baseline_performance", std::string(kM) + ", metric=\"" + r.metric + "\""),
+         "baseline"}};
     layout.Add(s);
   }
   {

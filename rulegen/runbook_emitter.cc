@@ -97,6 +97,8 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
                                    : "auc";
     q.push_back({"Labelled performance", "model_performance" + sel({"metric=\"" + metric + "\""})});
     q.push_back({"Per segment", "model_segment_performance" + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Baseline (labelled reference data)",
+                 "model_baseline_performance" + sel({"metric=\"" + metric + "\""})});
     q.push_back({"Label-free estimate", "model_estimated_performance" + s});
     q.push_back({"Label match ratio", "model_label_match_ratio" + s});
   } else if (alert == "ShadowDisagreement") {

@@ -470,6 +470,9 @@ def run_reference(args, models):
     days = max(1, args.days)
     start = math.floor(float(args.start_time) / 86400.0) * 86400.0
     per_day = [args.count // days + (1 if d < args.count % days else 0) for d in range(days)]
+    label_out = open(args.labels_output, "w") if args.labels_output else None
+    if label_out and not sim.gt:
+        sys.exit("traffic_generator: --labels-output: %s has no ground_truth section" % sim.name)
     with open(args.output, "w") as out:
         for d, n_day in enumerate(per_day):
             effect = {"day_effect": {"offset": float(day_rng.normal(0, args.day_sigma))}}
@@ -478,10 +481,17 @@ def run_reference(args, models):
             done = 0
             while done < n_day:
                 n = min(1000, n_day - done)
-                lines, _ = sim.generate(t, n * step, n, effect, shadow=False)
+                lines, labels = sim.generate(t, n * step, n, effect, shadow=False)
                 out.write("\n".join(lines) + "\n")
+                if label_out:
+                    # Every label arrives an hour after its prediction.
+                    label_out.write("".join(
+                        json.dumps(dict({sim.lf["timestamp"]: rfc3339(pts + 3600)}, **rec),
+                                   separators=(",", ":")) + "\n" for pts, rec in labels))
                 t += n * step
                 done += n
+    if label_out:
+        label_out.close()
     print("traffic_generator: wrote %d reference records for %s over %d days to %s"
           % (args.count, sim.name, days, args.output))
 
@@ -613,6 +623,7 @@ def main():
     p.add_argument("--model", help="--reference: the model")
     p.add_argument("--count", type=int, default=5000, help="--reference: records")
     p.add_argument("--output", help="--reference: output file")
+    p.add_argument("--labels-output", help="--reference: also write the records' labels here")
     p.add_argument("--start-time", type=float, default=1795000000.0,
                    help="--reference: a time in the first day (epoch seconds)")
     p.add_argument("--days", type=int, default=7, help="--reference: UTC days covered")

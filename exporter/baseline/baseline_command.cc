@@ -1,26 +1,70 @@
 #include "exporter/baseline/baseline_command.h"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <memory>
+#include <optional>
 
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "exporter/baseline/baseline_builder.h"
+#include "exporter/groundtruth/offline_ground_truth.h"
 #include "exporter/parse/record_parser.h"
 
 namespace modelwatch {
+namespace {
+
+constexpr const char* kReferenceVersion = "reference";
+
+// The whole-reference performance, or nullopt (with a warning) when no record got a label.
+std::optional<ReferencePerformance> ReferencePerformanceOf(const OfflineGroundTruth& offline,
+                                                           const std::string& labels_path) {
+  const GroundTruthTracker& tracker = offline.tracker();
+  const GroundTruthSnapshot snap = tracker.ComputeSnapshot();
+  ReferencePerformance perf;
+  for (const auto& [version, window_count] : snap.samples) {
+    if (version == kReferenceVersion) perf.labelled = std::llround(window_count.second);
+  }
+  for (const PerformanceValue& v : snap.performance) {
+    if (v.version == kReferenceVersion && v.segment.empty())
+      perf.metrics[v.metric] = v.value_number;
+  }
+  std::cerr << labels_path << ": " << tracker.labels() << " label(s), " << perf.labelled
+            << " labelled reference record(s)";
+  if (offline.Unmatched() > 0) std::cerr << ", " << offline.Unmatched() << " matching no record";
+  if (tracker.duplicates() > 0) std::cerr << ", " << tracker.duplicates() << " duplicate(s)";
+  std::uint64_t rejected = 0;
+  for (int i = 0; i < kLabelRejectCount; ++i) rejected += tracker.rejected(LabelReject(i));
+  if (rejected > 0) std::cerr << ", " << rejected << " invalid line(s) skipped";
+  std::cerr << "\n";
+  if (perf.labelled == 0 || perf.metrics.empty()) {
+    std::cerr << labels_path
+              << ": warning: no reference record has a label; the baseline has no performance\n";
+    return std::nullopt;
+  }
+  return perf;
+}
+
+}  // namespace
 
 int RunBaselineCommand(const std::vector<std::string>& args) {
   FlagParser flags(
-      "modelwatch-exporter baseline --config.dir=DIR --model=NAME --input=FILE --output=FILE",
+      "modelwatch-exporter baseline --config.dir=DIR --model=NAME --input=FILE --output=FILE "
+      "[--labels=FILE]",
       "Builds a model's baseline profile (bin edges, distributions, training ranges) from "
-      "reference data in the prediction-log format.",
+      "reference data in the prediction-log format; with --labels also the model's "
+      "performance on the labelled reference records.",
       {{"config.dir", "Directory of model YAML files.", "", false, true},
        {"model", "The model to profile.", "", false, true},
        {"input", "Reference data, JSON Lines in the prediction-log format.", "", false, true},
-       {"output", "Baseline file to write (atomically).", "", false, true}});
+       {"output", "Baseline file to write (atomically).", "", false, true},
+       {"labels",
+        "Ground-truth labels of the reference records (label-log format, joined as "
+        "ground_truth configures).",
+        "", false, false}});
   if (auto ok = flags.Parse(args); !ok) {
     std::cerr << "modelwatch-exporter baseline: " << ok.error().ToString() << "\n"
               << "Try --help.\n";
@@ -52,6 +96,15 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
     return 1;
   }
 
+  std::unique_ptr<OfflineGroundTruth> labels;
+  if (!flags.Get("labels").empty()) {
+    auto opened = OfflineGroundTruth::Open(*model);
+    if (!opened) {
+      std::cerr << opened.error().ToString() << "\n";
+      return 1;
+    }
+    labels = std::move(*opened);
+  }
   RecordParser parser({model});
   BaselineBuilder builder(*model);
   std::array<std::int64_t, kRejectReasonCount> rejected{};
@@ -71,6 +124,11 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
       continue;
     }
     builder.Add(parser.record());
+    if (labels) {
+      Record reference = parser.record();
+      reference.version = kReferenceVersion;  // one group, whatever versions the data has
+      labels->tracker().ObservePrediction(reference);
+    }
   }
   if (input.bad()) {
     std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";
@@ -92,6 +150,13 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
   if (!profile) {
     std::cerr << input_path << ": error: " << profile.error().message << "\n";
     return 1;
+  }
+  if (labels) {
+    if (auto read = labels->ReadLabels(flags.Get("labels")); !read) {
+      std::cerr << read.error().ToString() << "\n";
+      return 1;
+    }
+    profile->performance = ReferencePerformanceOf(*labels, flags.Get("labels"));
   }
   auto id = WriteBaselineProfile(*profile, flags.Get("output"));
   if (!id) {

@@ -319,6 +319,11 @@ json BaselineToJson(const BaselineProfile& p) {
                              {"fine_quantiles", p.fine_quantiles}}},
            {"features", std::move(features)},
            {"prediction", std::move(prediction)}};
+  if (p.performance) {
+    json metrics = json::object();
+    for (const auto& [name, value] : p.performance->metrics) metrics[name] = value;
+    doc["performance"] = json{{"labelled", p.performance->labelled}, {"metrics", metrics}};
+  }
   doc["id"] = BaselineContentId(doc);
   return doc;
 }
@@ -446,6 +451,23 @@ Result<BaselineProfile> ParseBaselineProfile(const json& doc, const std::string&
   MW_ASSIGN(pr.confidence, ParseMoment(r, *jm, "prediction.confidence"));
   MW_ASSIGN(jm, r.Member(*jp, "entropy", "prediction"));
   MW_ASSIGN(pr.entropy, ParseMoment(r, *jm, "prediction.entropy"));
+
+  if (doc.contains("performance")) {
+    const json* jperf = nullptr;
+    MW_ASSIGN(jperf, r.Member(doc, "performance", "document"));
+    ReferencePerformance perf;
+    MW_ASSIGN(perf.labelled, r.Count(*jperf, "labelled", "performance"));
+    const json* jmetrics = nullptr;
+    MW_ASSIGN(jmetrics, r.Member(*jperf, "metrics", "performance"));
+    if (!jmetrics->is_object()) return r.Fail("performance.metrics", "expected an object");
+    for (const auto& [name, value] : jmetrics->items()) {
+      double number = 0;
+      MW_ASSIGN(number, r.Number(*jmetrics, name, "performance.metrics"));
+      if (!std::isfinite(number)) return r.Fail("performance.metrics." + name, "not finite");
+      perf.metrics[name] = number;
+    }
+    p.performance = std::move(perf);
+  }
   return p;
 }
 

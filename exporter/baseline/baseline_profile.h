@@ -6,7 +6,9 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -85,6 +87,14 @@ struct PredictionProfile {
   MomentSummary entropy;     // classifiers
 };
 
+// Performance of the model on the labelled reference records (`baseline --labels`), the
+// reference point for model_performance. Metric names and definitions as in
+// docs/ground-truth.md.
+struct ReferencePerformance {
+  std::int64_t labelled = 0;              // reference records that received a label
+  std::map<std::string, double> metrics;  // e.g. auc -> 0.91
+};
+
 struct BaselineProfile {
   int version = kBaselineFormatVersion;
   std::string id;  // 16 hex digits: FNV-1a 64 of the canonical content (all but "id")
@@ -99,6 +109,7 @@ struct BaselineProfile {
   int fine_quantiles = kDefaultFineQuantiles;
   std::vector<FeatureProfile> features;  // config order, PII features left out
   PredictionProfile prediction;
+  std::optional<ReferencePerformance> performance;  // absent without labels
 
   // Returns nullptr when there is no such feature.
   const FeatureProfile* FindFeature(const std::string& name) const;

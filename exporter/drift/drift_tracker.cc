@@ -720,6 +720,12 @@ std::vector<DriftSample> DriftTracker::Snapshot() const {
   if (baseline_) {
     out.push_back(
         {"model_baseline_info", {{"model", model_.name}, {"baseline_id", baseline_->id}}, 1.0});
+    if (baseline_->performance) {
+      for (const auto& [metric, value] : baseline_->performance->metrics) {
+        out.push_back(
+            {"model_baseline_performance", {{"model", model_.name}, {"metric", metric}}, value});
+      }
+    }
   }
   // The degradation score reads the shortest window that has min_samples records.
   std::size_t chosen = windows_.size();
@@ -753,6 +759,9 @@ FamilyInfo InfoFor(const std::string& name) {
   using prometheus::MetricType;
   static const std::map<std::string, FamilyInfo> kInfo = {
       {"model_baseline_info", {"Baseline profile in use (value 1).", MetricType::Gauge}},
+      {"model_baseline_performance",
+       {"Performance on the labelled reference data the baseline was built from.",
+        MetricType::Gauge}},
       {"model_window_samples", {"Records in the drift window.", MetricType::Gauge}},
       {"model_late_records_total",
        {"Records older than the window start minus the allowed lateness (dropped).",

@@ -16,6 +16,7 @@
 //   model_estimated_performance{model,version,metric,window} classifiers (auc, accuracy)
 //  and with a baseline:
 //   model_baseline_info{model,baseline_id}
+//   model_baseline_performance{model,metric}                baseline built with --labels
 //   model_feature_drift{model,feature,method,window}
 //   model_prediction_drift{model,version,method,window}
 //   model_feature_out_of_range_ratio{model,feature,window}  numeric features

@@ -12,7 +12,7 @@
 
 #include "core/config_loader.h"
 #include "core/flags.h"
-#include "exporter/groundtruth/keyed_hash.h"
+#include "exporter/groundtruth/offline_ground_truth.h"
 #include "exporter/groundtruth/performance.h"
 #include "exporter/parse/record_parser.h"
 
@@ -198,45 +198,15 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   }
   // One window over everything in the files.
   ModelConfig model = *found;
-  const Window all{"all", Seconds(100LL * 365 * 86400)};
-  model.drift.windows = {all};
+  model.drift.windows = {OfflineGroundTruth::AllWindow()};
   model.drift.sub_windows = 1;
-  GroundTruthConfig gt = model.ground_truth.value_or(GroundTruthConfig{});
-  gt.windows = {all};
-  gt.delay = Seconds(0);
-  gt.retention_buffer = all.length;  // the whole files, nothing is dropped or sampled
-  gt.sample_rate = 1.0;
-  model.ground_truth = gt;
-
-  std::string scratch =
-      (std::filesystem::temp_directory_path() / "modelwatch-shadow-XXXXXX").string();
-  if (::mkdtemp(scratch.data()) == nullptr) {
-    std::cerr << "error: cannot create a temporary directory: " << std::strerror(errno) << "\n";
+  auto offline = OfflineGroundTruth::Open(model);
+  if (!offline) {
+    std::cerr << offline.error().ToString() << "\n";
     return 1;
   }
-  struct Cleanup {
-    std::string dir;
-    ~Cleanup() {
-      std::error_code ec;
-      std::filesystem::remove_all(dir, ec);
-    }
-  } cleanup{scratch};
-  auto hasher = KeyedHasher::FromStateDir(scratch);
-  if (!hasher) {
-    std::cerr << hasher.error().ToString() << "\n";
-    return 1;
-  }
-  std::unique_ptr<GroundTruthTracker> labels;
-  const bool with_labels = !flags.Get("labels").empty();
-  if (with_labels) {
-    auto opened = GroundTruthTracker::Open(model, scratch);
-    if (!opened) {
-      std::cerr << opened.error().ToString() << "\n";
-      return 1;
-    }
-    labels = std::move(*opened);
-  }
-  ShadowTracker shadow(model, *hasher);
+  GroundTruthTracker* labels = flags.Get("labels").empty() ? nullptr : &(*offline)->tracker();
+  ShadowTracker shadow(model, (*offline)->hasher());
   RecordParser parser({&model});
   std::int64_t rejected = 0;
   const std::string input_path = flags.Get("input");
@@ -262,18 +232,10 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   }
   std::vector<PerformanceValue> labelled;
   if (labels) {
-    const std::string labels_path = flags.Get("labels");
-    std::ifstream label_input(labels_path, std::ios::binary);
-    if (!label_input) {
-      std::cerr << labels_path << ": error: cannot read: " << std::strerror(errno) << "\n";
+    if (auto read = (*offline)->ReadLabels(flags.Get("labels")); !read) {
+      std::cerr << read.error().ToString() << "\n";
       return 1;
     }
-    while (std::getline(label_input, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      labels->ObserveLabelLine(line);
-    }
-    labels->Flush();
     labelled = labels->ComputeSnapshot().shadow;
   }
   const std::vector<ShadowWindowStats> stats = shadow.Stats();

@@ -87,6 +87,31 @@ TEST(BaselineProfileTest, JsonRoundTripKeepsIdAndContent) {
   EXPECT_TRUE(CheckBaselineMatchesModel(*parsed, m).has_value());
 }
 
+TEST(BaselineProfileTest, PerformanceRoundTripsAndIsOptional) {
+  const ModelConfig m = TestModel();
+  BaselineProfile p = BuildProfile(m);
+  const std::string id_without = BaselineToJson(p)["id"];
+  EXPECT_FALSE(BaselineToJson(p).contains("performance"));
+  p.performance = ReferencePerformance{1234, {{"auc", 0.91}, {"f1", 0.5}}};
+  const nlohmann::json doc = BaselineToJson(p);
+  EXPECT_NE(doc["id"], id_without);
+  auto parsed = ParseBaselineProfile(doc, "b.json");
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().ToString();
+  ASSERT_TRUE(parsed->performance);
+  EXPECT_EQ(parsed->performance->labelled, 1234);
+  EXPECT_DOUBLE_EQ(parsed->performance->metrics.at("auc"), 0.91);
+  nlohmann::json edited = doc;
+  edited["performance"]["metrics"]["auc"] = 0.99;
+  EXPECT_FALSE(ParseBaselineProfile(edited, "b.json").has_value());
+  edited["id"] = BaselineContentId(edited);
+  edited["performance"]["metrics"]["auc"] = "high";
+  edited["id"] = BaselineContentId(edited);
+  auto bad = ParseBaselineProfile(edited, "b.json");
+  ASSERT_FALSE(bad.has_value());
+  EXPECT_NE(bad.error().message.find("performance.metrics.auc"), std::string::npos)
+      << bad.error().message;
+}
+
 TEST(BaselineProfileTest, RejectsEditedContentAndBadVersion) {
   const ModelConfig m = TestModel();
   nlohmann::json doc = BaselineToJson(BuildProfile(m));

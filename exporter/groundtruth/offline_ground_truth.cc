@@ -1,0 +1,73 @@
+#include "exporter/groundtruth/offline_ground_truth.h"
+
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+namespace modelwatch {
+
+Window OfflineGroundTruth::AllWindow() { return Window{"all", Seconds(100LL * 365 * 86400)}; }
+
+OfflineGroundTruth::OfflineGroundTruth(std::string dir, KeyedHasher hasher)
+    : dir_(std::move(dir)), hasher_(hasher) {}
+
+OfflineGroundTruth::~OfflineGroundTruth() {
+  tracker_.reset();  // closes the store before its directory goes
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+Result<std::unique_ptr<OfflineGroundTruth>> OfflineGroundTruth::Open(const ModelConfig& model) {
+  std::string dir = (std::filesystem::temp_directory_path() / "modelwatch-labels-XXXXXX").string();
+  if (::mkdtemp(dir.data()) == nullptr) {
+    return MakeError(std::string("cannot create a temporary directory: ") + std::strerror(errno));
+  }
+  auto hasher = KeyedHasher::FromStateDir(dir);
+  if (!hasher) {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+    return tl::unexpected(hasher.error());
+  }
+  std::unique_ptr<OfflineGroundTruth> out(new OfflineGroundTruth(dir, *hasher));
+  ModelConfig m = model;
+  GroundTruthConfig gt = m.ground_truth.value_or(GroundTruthConfig{});
+  const Window all = AllWindow();
+  gt.windows = {all};
+  gt.delay = Seconds(0);
+  gt.retention_buffer = all.length;  // nothing is dropped or sampled
+  gt.sample_rate = 1.0;
+  // Labels are read after every prediction: one that matches nothing then never will.
+  gt.label_grace = Seconds(0);
+  m.ground_truth = gt;
+  GroundTruthOptions options;
+  options.recompute_interval = std::chrono::seconds(0);
+  auto tracker = GroundTruthTracker::Open(m, dir, options);
+  if (!tracker) return tl::unexpected(tracker.error());
+  out->tracker_ = std::move(*tracker);
+  return out;
+}
+
+std::uint64_t OfflineGroundTruth::Unmatched() const {
+  return tracker_->unmatched() + tracker_->pending_labels();
+}
+
+Result<void> OfflineGroundTruth::ReadLabels(const std::string& path) {
+  std::ifstream input(path, std::ios::binary);
+  if (!input) return MakeError(std::string("cannot read: ") + std::strerror(errno), {path, 0, 0});
+  std::string line;
+  while (std::getline(input, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    tracker_->ObserveLabelLine(line);
+  }
+  if (input.bad()) {
+    return MakeError(std::string("read failed: ") + std::strerror(errno), {path, 0, 0});
+  }
+  tracker_->Flush();
+  return {};
+}
+
+}  // namespace modelwatch

@@ -33,6 +33,8 @@
 #include "exporter/http/http_server.h"
 #include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record_parser.h"
+#include "exporter/pipeline/model_trackers.h"
+#include "exporter/replay/replay_command.h"
 #include "exporter/shadow/shadow_report.h"
 #include "exporter/shadow/shadow_tracker.h"
 #include "exporter/state/checkpoint.h"
@@ -168,13 +170,7 @@ struct TailCounters {
   std::uint64_t rotations() const { return rotations_base + rotations_seen; }
 };
 
-struct ModelRuntime {
-  ModelConfig config;
-  std::shared_ptr<const BaselineProfile> baseline;
-  std::unique_ptr<ServingAggregator> serving;
-  std::unique_ptr<DriftTracker> drift;
-  std::unique_ptr<GroundTruthTracker> ground_truth;
-  std::unique_ptr<ShadowTracker> shadow;  // when the model configures shadow mode
+struct ModelRuntime : ModelTrackers {
   // The model's label files (ground_truth.paths), when configured.
   std::unique_ptr<LogTailer> label_tailer;
   TailCounters label_counters;
@@ -264,31 +260,25 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
 
   for (const ModelConfig& mc : config.models) {
     auto rt = std::make_unique<ModelRuntime>();
-    rt->config = mc;
+    std::shared_ptr<const BaselineProfile> baseline;
     if (!mc.baseline.empty()) {
-      auto baseline = LoadBaselineProfile(mc);
-      if (!baseline) {
+      auto loaded = LoadBaselineProfile(mc);
+      if (!loaded) {
         ++baseline_errors_;
-        return tl::unexpected(baseline.error());
+        return tl::unexpected(loaded.error());
       }
-      rt->baseline = std::make_shared<const BaselineProfile>(std::move(*baseline));
+      baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
     }
-    rt->serving = std::make_unique<ServingAggregator>(mc, options_.latency_buckets);
-    if (rt->baseline) {
-      for (std::size_t i = 0; i < mc.features.size(); ++i) {
-        const FeatureProfile* fp = rt->baseline->FindFeature(mc.features[i].name);
-        if (fp != nullptr && fp->type == FeatureType::kNumeric) {
-          rt->serving->SetFeatureBuckets(i, fp->numeric.edges);
-        }
-      }
+    if (auto built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets);
+        !built) {
+      return tl::unexpected(built.error());
     }
-    rt->drift = std::make_unique<DriftTracker>(mc, rt->baseline);
     const nlohmann::json& ms = model_states.contains(mc.name) ? model_states[mc.name] : no_state;
     if (ms.contains("serving")) {
       if (auto ok = rt->serving->RestoreState(ms["serving"]); !ok) {
         Log().Log(LogLevel::kWarn, "serving counts not restored, starting from zero",
                   {{"model", mc.name}, {"err", ok.error().message}});
-        rt->serving = std::make_unique<ServingAggregator>(mc, options_.latency_buckets);
+        rt->ResetServing(options_.latency_buckets);
       }
     }
     if (ms.contains("drift")) {
@@ -297,10 +287,7 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
                   {{"model", mc.name}, {"err", ok.error().message}});
       }
     }
-    if (mc.shadow) {
-      auto hasher = KeyedHasher::FromStateDir(options_.state_dir);
-      if (!hasher) return tl::unexpected(hasher.error());
-      rt->shadow = std::make_unique<ShadowTracker>(mc, *hasher);
+    if (rt->shadow) {
       if (ms.contains("shadow")) {
         if (auto ok = rt->shadow->RestoreState(ms["shadow"]); !ok) {
           Log().Log(LogLevel::kInfo, "shadow pairs not restored",
@@ -309,9 +296,6 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
       }
     }
     if (mc.ground_truth) {
-      auto gt = GroundTruthTracker::Open(mc, options_.state_dir);
-      if (!gt) return tl::unexpected(gt.error());
-      rt->ground_truth = std::move(*gt);
       LogTailerOptions lo;
       lo.patterns = mc.ground_truth->paths;
       lo.start_at = mc.ground_truth->start_at;
@@ -482,12 +466,7 @@ void Exporter::PollOnce() {
         ++s.rejected[static_cast<std::size_t>(parsed.error().reason)];
         LogRejects(s, parsed.error());
       } else {
-        ModelRuntime& m = *s.models[*parsed];
-        const Record& record = s.parser->record();
-        m.serving->Observe(record);
-        m.drift->Observe(record);
-        if (m.ground_truth) m.ground_truth->ObservePrediction(record);
-        if (m.shadow) m.shadow->Observe(record);
+        s.models[*parsed]->Observe(s.parser->record());
       }
       leave();
     });
@@ -713,10 +692,7 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
   for (const auto& [name, rt] : models_) {
     // One bad model never fails a scrape.
     try {
-      rt->serving->Collect(out);
-      rt->drift->Collect(out);
-      if (rt->ground_truth) rt->ground_truth->Collect(out);
-      if (rt->shadow) rt->shadow->Collect(out);
+      rt->Collect(out);
     } catch (const std::exception& e) {
       Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
     }
@@ -846,7 +822,9 @@ int RunDaemon(const std::vector<std::string>& args) {
       "Subcommands:\n"
       "  baseline        build a model's baseline profile (see `baseline --help`)\n"
       "  shadow-report   say whether a shadow challenger meets the promotion criteria\n"
-      "                  (see `shadow-report --help`)",
+      "                  (see `shadow-report --help`)\n"
+      "  replay          write what /metrics would have served over a prediction log, as\n"
+      "                  OpenMetrics with timestamps (see `replay --help`)",
       {{"config.dir", "Directory of model YAML files.", "", false, true},
        {"web.listen-address", "Address to listen on for HTTP.", ":9841"},
        {"web.telemetry-path", "Path under which to expose metrics.", "/metrics"},
@@ -971,8 +949,7 @@ int main(int argc, char** argv) {
       return modelwatch::RunShadowReportCommand({args.begin() + 1, args.end()});
     }
     if (!args.empty() && args[0] == "replay") {
-      std::cerr << "modelwatch-exporter: replay is not available in this build\n";
-      return 2;
+      return modelwatch::RunReplayCommand({args.begin() + 1, args.end()});
     }
     return modelwatch::RunDaemon(args);
   } catch (const std::exception& e) {

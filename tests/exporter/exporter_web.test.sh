@@ -30,6 +30,12 @@ wait_ready -u alice:s3cret
 [[ $(http_code /metrics -u alice:s3cret) == 200 ]] || fail "/metrics with credentials should be 200"
 curl -s -m 5 -D - -o /dev/null "http://127.0.0.1:$PORT/metrics" | grep -qi '^WWW-Authenticate: Basic' ||
   fail "401 without WWW-Authenticate: Basic"
+# Ready means the files are open, not read: the record may take a poll or two to appear.
+for _ in $(seq 1 100); do
+  scrape -u alice:s3cret | grep -q '^model_predictions_total{model="fraud",version="unknown"} 1$' &&
+    break
+  sleep 0.1
+done
 scrape -u alice:s3cret | grep -q '^model_predictions_total{model="fraud",version="unknown"} 1$' ||
   fail "authenticated scrape lacks the record"
 stop_exporter

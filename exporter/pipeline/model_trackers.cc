@@ -1,0 +1,54 @@
+#include "exporter/pipeline/model_trackers.h"
+
+#include "exporter/groundtruth/keyed_hash.h"
+
+namespace modelwatch {
+
+Result<void> ModelTrackers::Build(const ModelConfig& model,
+                                  std::shared_ptr<const BaselineProfile> profile,
+                                  const std::string& state_dir,
+                                  const std::vector<double>& latency_buckets,
+                                  const GroundTruthOptions& gt_options) {
+  config = model;
+  baseline = std::move(profile);
+  ResetServing(latency_buckets);
+  drift = std::make_unique<DriftTracker>(model, baseline);
+  if (model.shadow) {
+    auto hasher = KeyedHasher::FromStateDir(state_dir);
+    if (!hasher) return tl::unexpected(hasher.error());
+    shadow = std::make_unique<ShadowTracker>(model, *hasher);
+  }
+  if (model.ground_truth) {
+    auto gt = GroundTruthTracker::Open(model, state_dir, gt_options);
+    if (!gt) return tl::unexpected(gt.error());
+    ground_truth = std::move(*gt);
+  }
+  return {};
+}
+
+void ModelTrackers::ResetServing(const std::vector<double>& latency_buckets) {
+  serving = std::make_unique<ServingAggregator>(config, latency_buckets);
+  if (!baseline) return;
+  for (std::size_t i = 0; i < config.features.size(); ++i) {
+    const FeatureProfile* fp = baseline->FindFeature(config.features[i].name);
+    if (fp != nullptr && fp->type == FeatureType::kNumeric) {
+      serving->SetFeatureBuckets(i, fp->numeric.edges);
+    }
+  }
+}
+
+void ModelTrackers::Observe(const Record& record) {
+  serving->Observe(record);
+  drift->Observe(record);
+  if (ground_truth) ground_truth->ObservePrediction(record);
+  if (shadow) shadow->Observe(record);
+}
+
+void ModelTrackers::Collect(std::vector<prometheus::MetricFamily>& out) const {
+  serving->Collect(out);
+  drift->Collect(out);
+  if (ground_truth) ground_truth->Collect(out);
+  if (shadow) shadow->Collect(out);
+}
+
+}  // namespace modelwatch

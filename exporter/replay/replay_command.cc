@@ -1,0 +1,282 @@
+#include "exporter/replay/replay_command.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+
+#include "core/config_loader.h"
+#include "core/duration.h"
+#include "core/flags.h"
+#include "exporter/groundtruth/label_parser.h"
+#include "exporter/parse/record_parser.h"
+#include "exporter/pipeline/model_trackers.h"
+#include "exporter/replay/openmetrics_writer.h"
+
+namespace modelwatch {
+namespace {
+
+// More steps than this is almost certainly a --step mistake (a year at one second).
+constexpr double kMaxSteps = 5e6;
+
+// A temporary directory removed with this object.
+struct ScratchDir {
+  std::string path;
+  ~ScratchDir() {
+    if (path.empty()) return;
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
+};
+
+struct Label {
+  double ts;
+  std::string line;
+};
+
+void AddCounter(std::vector<prometheus::MetricFamily>& out, const std::string& name,
+                const std::string& help,
+                std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows) {
+  prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+  for (auto& [labels, value] : rows) {
+    prometheus::ClientMetric m;
+    m.label = std::move(labels);
+    m.counter.value = value;
+    f.metric.push_back(std::move(m));
+  }
+  out.push_back(std::move(f));
+}
+
+}  // namespace
+
+int RunReplayCommand(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-exporter replay --config.dir=DIR --input=FILE [--labels=FILE] [--model=NAME] "
+      "[--step=1m] --output=FILE",
+      "Runs a prediction log (and its labels) through the exporter in event time and writes "
+      "the metrics it would have served at every step as OpenMetrics with timestamps, for "
+      "`promtool tsdb create-blocks-from openmetrics`.",
+      {{"config.dir", "Directory of model YAML files.", "", false, true},
+       {"input", "Prediction log, JSON Lines, read whole.", "", false, true},
+       {"labels", "Ground-truth label log of the replayed model, JSON Lines.", "", false, false},
+       {"model", "Replay only this model (default: every model in config.dir).", "", false, false},
+       {"step", "Interval between the timestamps written.", "1m", false, false},
+       {"output", "OpenMetrics file to write (atomically).", "", false, true}});
+  if (auto ok = flags.Parse(args); !ok) {
+    std::cerr << "modelwatch-exporter replay: " << ok.error().ToString() << "\n"
+              << "Try --help.\n";
+    return 2;
+  }
+  if (flags.help_requested()) {
+    std::cout << flags.Help();
+    return 0;
+  }
+  auto step_duration = ParseDuration(flags.Get("step"));
+  if (!step_duration) {
+    std::cerr << "modelwatch-exporter replay: --step: " << step_duration.error().message << "\n";
+    return 2;
+  }
+  const double step = static_cast<double>(step_duration->count());
+  auto config = LoadConfigDir(flags.Get("config.dir"));
+  if (!config) {
+    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
+    return 1;
+  }
+  std::vector<const ModelConfig*> models;
+  for (const ModelConfig& m : config->models) {
+    if (flags.Get("model").empty() || m.name == flags.Get("model")) models.push_back(&m);
+  }
+  if (models.empty()) {
+    std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
+              << "\n";
+    return flags.Get("model").empty() ? 1 : 2;
+  }
+  std::size_t label_model = models.size();
+  if (!flags.Get("labels").empty()) {
+    for (std::size_t i = 0; i < models.size(); ++i) {
+      if (!models[i]->ground_truth) continue;
+      if (label_model != models.size()) {
+        std::cerr << "error: --labels: several replayed models have a ground_truth section; "
+                     "choose one with --model\n";
+        return 2;
+      }
+      label_model = i;
+    }
+    if (label_model == models.size()) {
+      std::cerr << "error: --labels: no replayed model has a ground_truth section\n";
+      return 2;
+    }
+  }
+
+  ScratchDir scratch;
+  scratch.path = (std::filesystem::temp_directory_path() / "modelwatch-replay-XXXXXX").string();
+  if (::mkdtemp(scratch.path.data()) == nullptr) {
+    std::cerr << "error: cannot create a temporary directory: " << std::strerror(errno) << "\n";
+    scratch.path.clear();
+    return 1;
+  }
+  std::filesystem::create_directory(scratch.path + "/spool");
+  GroundTruthOptions gt_options;
+  gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
+  std::vector<std::unique_ptr<ModelTrackers>> trackers;
+  std::string source_name;
+  for (const ModelConfig* m : models) {
+    std::shared_ptr<const BaselineProfile> baseline;
+    if (!m->baseline.empty()) {
+      auto loaded = LoadBaselineProfile(*m);
+      if (!loaded) {
+        std::cerr << loaded.error().ToString() << "\n";
+        return 1;
+      }
+      baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
+    }
+    auto t = std::make_unique<ModelTrackers>();
+    if (auto built = t->Build(*m, baseline, scratch.path, DefaultLatencyBuckets(), gt_options);
+        !built) {
+      std::cerr << built.error().ToString() << "\n";
+      return 1;
+    }
+    trackers.push_back(std::move(t));
+    source_name += (source_name.empty() ? "" : "+") + m->name;
+  }
+
+  // Labels, in the order of their time; lines that do not parse go first (they are counted
+  // as rejected at the first step).
+  std::vector<Label> labels;
+  if (label_model != models.size()) {
+    const std::string path = flags.Get("labels");
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      std::cerr << path << ": error: cannot read: " << std::strerror(errno) << "\n";
+      return 1;
+    }
+    LabelParser parser(*models[label_model]);
+    std::string line;
+    while (std::getline(in, line)) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      auto parsed = parser.Parse(line);
+      labels.push_back({parsed ? parsed->timestamp : -INFINITY, line});
+    }
+    std::stable_sort(labels.begin(), labels.end(),
+                     [](const Label& a, const Label& b) { return a.ts < b.ts; });
+  }
+  std::size_t next_label = 0;
+
+  const std::string input_path = flags.Get("input");
+  std::ifstream input(input_path, std::ios::binary);
+  if (!input) {
+    std::cerr << input_path << ": error: cannot read: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  RecordParser parser(models);
+  OpenMetricsWriter writer(scratch.path + "/spool");
+  std::uint64_t lines_read = 0, accepted = 0, steps = 0;
+  std::array<std::uint64_t, kRejectReasonCount> rejected{};
+  bool started = false;
+  double boundary = 0;  // the next timestamp to write
+  double first_step = 0;
+
+  auto emit = [&](double at) -> Result<void> {
+    while (next_label < labels.size() && labels[next_label].ts <= at) {
+      trackers[label_model]->ground_truth->ObserveLabelLine(labels[next_label].line);
+      ++next_label;
+    }
+    std::vector<prometheus::MetricFamily> families;
+    for (auto& t : trackers) {
+      if (t->ground_truth) t->ground_truth->Flush();
+      t->Collect(families);
+    }
+    AddCounter(families, "modelwatch_lines_read_total",
+               "Lines read from a source: accepted plus rejected.",
+               {{{{"kind", "predictions"}, {"source", source_name}}, double(lines_read)}});
+    std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows;
+    for (int r = 0; r < kRejectReasonCount; ++r) {
+      rows.push_back(
+          {{{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", source_name}},
+           double(rejected[static_cast<std::size_t>(r)])});
+    }
+    AddCounter(families, "modelwatch_lines_rejected_total",
+               "Prediction-log lines that were not valid records, by reason.", std::move(rows));
+    ++steps;
+    return writer.Add(families, at);
+  };
+  // Writes every step up to (and including) the last one before `ts`.
+  auto advance_to = [&](double ts) -> Result<void> {
+    if ((ts - boundary) / step > kMaxSteps) {
+      return MakeError("more than " + std::to_string(static_cast<long long>(kMaxSteps)) +
+                       " steps; use a larger --step");
+    }
+    while (boundary < ts) {
+      if (auto ok = emit(boundary); !ok) return ok;
+      boundary += step;
+    }
+    return {};
+  };
+
+  std::string line;
+  while (std::getline(input, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    ++lines_read;
+    auto parsed = parser.Parse(line);
+    if (!parsed) {
+      ++rejected[static_cast<std::size_t>(parsed.error().reason)];
+      continue;
+    }
+    const Record& record = parser.record();
+    if (!started) {
+      started = true;
+      first_step = boundary = std::ceil(record.timestamp / step) * step;
+    }
+    if (record.timestamp > boundary) {
+      if (auto ok = advance_to(record.timestamp); !ok) {
+        std::cerr << "error: " << ok.error().message << "\n";
+        return 1;
+      }
+    }
+    ++accepted;
+    trackers[*parsed]->Observe(record);
+  }
+  if (input.bad()) {
+    std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";
+    return 1;
+  }
+  if (!started) {
+    std::cerr << input_path << ": error: no valid record (" << lines_read << " line(s) read)\n";
+    return 1;
+  }
+  // The step that covers the last record, then on until the last label has arrived.
+  double end = boundary;
+  if (next_label < labels.size()) end = std::max(end, labels.back().ts);
+  if (auto ok = advance_to(end); !ok) {
+    std::cerr << "error: " << ok.error().message << "\n";
+    return 1;
+  }
+  if (auto ok = emit(boundary); !ok) {
+    std::cerr << "error: " << ok.error().message << "\n";
+    return 1;
+  }
+  if (auto ok = writer.Finish(flags.Get("output")); !ok) {
+    std::cerr << "error: " << ok.error().message << "\n";
+    return 1;
+  }
+  std::uint64_t rejected_total = 0;
+  for (auto r : rejected) rejected_total += r;
+  std::cerr << "replayed " << accepted << " record(s) (" << rejected_total << " line(s) rejected)";
+  if (!labels.empty()) std::cerr << " and " << labels.size() << " label line(s)";
+  std::cerr << " of " << source_name << " in " << steps << " step(s) of " << flags.Get("step")
+            << " from " << static_cast<long long>(first_step) << " to "
+            << static_cast<long long>(boundary) << ": " << writer.samples() << " samples to "
+            << flags.Get("output") << "\n";
+  return 0;
+}
+
+}  // namespace modelwatch

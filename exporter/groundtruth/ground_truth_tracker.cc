@@ -91,7 +91,9 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
     has_newest_ = true;
     last_purge_ = newest;
   }
-  for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
+  if (gt_.join_on == JoinKey::kRequestId) {  // entity joins look their labels up per prediction
+    for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
+  }
   // Cardinality caps survive restarts, so a version keeps its own series.
   const std::string caps = store_->GetMeta("caps");
   if (!caps.empty()) {
@@ -214,27 +216,26 @@ void GroundTruthTracker::ObservePrediction(const Record& record) {
   p.weight = gt_.sample_rate < 1.0 && !extreme ? 1.0 / gt_.sample_rate : 1.0;
   if (!store_->Insert(p)) return;
   dirty_ = true;
-  const std::uint64_t pending_key = by_entity ? entity : key;
-  if (pending_keys_.count(pending_key)) ResolvePending(pending_key, record.timestamp);
+  if (by_entity) {
+    // The entity's kept label nearest in time, if one arrived before this prediction.
+    const double tolerance = static_cast<double>(gt_.join_tolerance.count());
+    auto label = store_->NearestEntityLabel(entity, record.timestamp, tolerance);
+    if (label && store_->LabelPrediction(key, version, label->label, label->timestamp) &&
+        label->waiting) {
+      store_->MarkPendingMatched(entity, label->timestamp);
+      ++matched_;
+    }
+  } else if (pending_keys_.count(key)) {
+    ResolvePending(key);
+  }
 }
 
-void GroundTruthTracker::ResolvePending(std::uint64_t pending_key, double prediction_ts) {
-  const bool by_entity = gt_.join_on == JoinKey::kEntityId;
-  const double tolerance = static_cast<double>(gt_.join_tolerance.count());
-  for (const PendingLabel& label : store_->PendingLabels(pending_key)) {
-    if (by_entity) {
-      if (std::fabs(label.timestamp - prediction_ts) > tolerance) continue;
-      if (store_->LabelByEntity(pending_key, label.timestamp, tolerance, label.label) !=
-          LabelOutcome::kMatched) {
-        continue;
-      }
-    } else if (store_->LabelByKey(pending_key, label.label, label.timestamp) !=
-               LabelOutcome::kMatched) {
-      continue;
-    }
+void GroundTruthTracker::ResolvePending(std::uint64_t key) {
+  for (const PendingLabel& label : store_->PendingLabels(key)) {
+    if (store_->LabelByKey(key, label.label, label.timestamp) != LabelOutcome::kMatched) continue;
     dirty_ = true;
     if (label.waiting) {  // count a label once, however many versions it joins
-      store_->MarkPendingMatched(pending_key, label.timestamp);
+      store_->MarkPendingMatched(key, label.timestamp);
       ++matched_;
     }
   }
@@ -257,19 +258,15 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
   }
   const LabelRecord& label = *parsed;
   ++labels_;
-  const bool by_entity = gt_.join_on == JoinKey::kEntityId;
-  const double tolerance = static_cast<double>(gt_.join_tolerance.count());
   PendingLabel pending;
   pending.timestamp = label.timestamp;
   pending.label = label.label;
-  LabelOutcome outcome;
-  if (by_entity) {
-    pending.key = hasher_.Hash(label.entity_id);
-    outcome = store_->LabelByEntity(pending.key, label.timestamp, tolerance, label.label);
-  } else {
-    pending.key = hasher_.Hash(label.request_id);
-    outcome = store_->LabelByKey(pending.key, label.label, label.timestamp);
+  if (gt_.join_on == JoinKey::kEntityId) {
+    ObserveEntityLabel(label, pending);
+    return;
   }
+  pending.key = hasher_.Hash(label.request_id);
+  const LabelOutcome outcome = store_->LabelByKey(pending.key, label.label, label.timestamp);
   if (outcome == LabelOutcome::kMatched) {
     ++matched_;
     dirty_ = true;
@@ -280,7 +277,7 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
     return;
   }
   // No prediction yet: wait for it, unless predictions are already well past the label.
-  const double wait = static_cast<double>(gt_.label_grace.count()) + (by_entity ? tolerance : 0.0);
+  const double wait = static_cast<double>(gt_.label_grace.count());
   const bool give_up = has_newest_ && label.timestamp < newest_ - wait;
   if (!store_->AddPendingLabel(pending, give_up)) {
     ++duplicates_;  // the same label line was seen before
@@ -290,6 +287,36 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
     HandleGivenUp(pending);
   } else {
     pending_keys_.insert(pending.key);
+  }
+}
+
+void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending) {
+  // Every entity label is kept (for predictions that arrive later within the tolerance); it
+  // is offered to the stored predictions, each of which takes the label nearest in time.
+  const double tolerance = static_cast<double>(gt_.join_tolerance.count());
+  pending.key = hasher_.Hash(label.entity_id);
+  const LabelOutcome outcome =
+      store_->LabelByEntity(pending.key, label.timestamp, tolerance, label.label);
+  if (outcome != LabelOutcome::kNoPrediction) dirty_ = true;
+  const double wait = static_cast<double>(gt_.label_grace.count()) + tolerance;
+  const bool give_up =
+      outcome == LabelOutcome::kNoPrediction && has_newest_ && label.timestamp < newest_ - wait;
+  if (!store_->AddPendingLabel(pending, give_up)) {
+    ++duplicates_;  // the same label line was seen before
+    return;
+  }
+  switch (outcome) {
+    case LabelOutcome::kMatched:
+      store_->MarkPendingMatched(pending.key, pending.timestamp);
+      ++matched_;
+      break;
+    case LabelOutcome::kDuplicate:
+      store_->MarkPendingMatched(pending.key, pending.timestamp);  // may suit later predictions
+      ++duplicates_;
+      break;
+    case LabelOutcome::kNoPrediction:
+      if (give_up) HandleGivenUp(pending);
+      break;
   }
 }
 

@@ -124,7 +124,8 @@ class GroundTruthTracker {
   std::string CapVersion(std::string_view version);
   void EncodeSegments(const Record& record);
   bool KeepSample(std::uint64_t key, double confidence) const;
-  void ResolvePending(std::uint64_t pending_key, double prediction_ts);
+  void ResolvePending(std::uint64_t key);
+  void ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending);
   void HandleGivenUp(const PendingLabel& label);
   void SaveCaps();
 

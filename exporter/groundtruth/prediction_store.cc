@@ -73,8 +73,13 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
       " RETURNING ts, weight");
   store->has_key_ = store->Prepare("SELECT 1 FROM predictions WHERE key = ?1 LIMIT 1");
   store->nearest_ = store->Prepare(
-      "SELECT key, version, ts, label IS NOT NULL FROM predictions"
+      "SELECT rowid, ts, weight, label_ts FROM predictions"
       " WHERE entity = ?1 AND ts BETWEEN ?2 AND ?3");
+  store->relabel_ =
+      store->Prepare("UPDATE predictions SET label = ?2, label_ts = ?3 WHERE rowid = ?1");
+  store->entity_labels_ = store->Prepare(
+      "SELECT ts, label, unmatched FROM pending_labels WHERE key = ?1 AND ts BETWEEN ?2 AND ?3"
+      " AND unmatched IN (0, 2)");
   store->label_row_ = store->Prepare(
       "UPDATE predictions SET label = ?3, label_ts = ?4 WHERE key = ?1 AND version = ?2"
       " AND label IS NULL RETURNING ts, weight");
@@ -214,11 +219,11 @@ LabelOutcome PredictionStore::LabelByEntity(std::uint64_t entity, double ts, dou
                                             double label) {
   BeginIfNeeded();
   struct Candidate {
-    std::uint64_t key;
-    double ts;
+    std::int64_t rowid;
+    double ts, weight, label_ts;
     bool labelled;
   };
-  std::map<std::string, Candidate> nearest;  // per version
+  std::vector<Candidate> candidates;
   {
     Resetter r{nearest_};
     sqlite3_bind_int64(nearest_, 1, ToSql(entity));
@@ -226,37 +231,73 @@ LabelOutcome PredictionStore::LabelByEntity(std::uint64_t entity, double ts, dou
     sqlite3_bind_double(nearest_, 3, ts + tolerance);
     int rc;
     while ((rc = sqlite3_step(nearest_)) == SQLITE_ROW) {
-      Candidate c{FromSql(sqlite3_column_int64(nearest_, 0)), sqlite3_column_double(nearest_, 2),
-                  sqlite3_column_int(nearest_, 3) != 0};
-      std::string version(ColumnText(nearest_, 1));
-      auto it = nearest.find(version);
-      // Nearest in time; on a tie, the earlier prediction.
-      if (it == nearest.end() || std::fabs(c.ts - ts) < std::fabs(it->second.ts - ts) ||
-          (std::fabs(c.ts - ts) == std::fabs(it->second.ts - ts) && c.ts < it->second.ts)) {
-        nearest[version] = c;
-      }
+      const bool labelled = sqlite3_column_type(nearest_, 3) != SQLITE_NULL;
+      candidates.push_back({sqlite3_column_int64(nearest_, 0), sqlite3_column_double(nearest_, 1),
+                            sqlite3_column_double(nearest_, 2),
+                            labelled ? sqlite3_column_double(nearest_, 3) : 0.0, labelled});
     }
     if (rc != SQLITE_DONE) Fail("entity lookup");
   }
-  if (nearest.empty()) return LabelOutcome::kNoPrediction;
-  bool matched = false;
-  for (const auto& [version, c] : nearest) {
-    if (c.labelled) continue;
-    Resetter r{label_row_};
-    sqlite3_bind_int64(label_row_, 1, ToSql(c.key));
-    sqlite3_bind_text(label_row_, 2, version.data(), static_cast<int>(version.size()),
-                      SQLITE_STATIC);
-    sqlite3_bind_double(label_row_, 3, label);
-    sqlite3_bind_double(label_row_, 4, ts);
-    int rc;
-    while ((rc = sqlite3_step(label_row_)) == SQLITE_ROW) {
-      AddMinute(sqlite3_column_double(label_row_, 0), 0, sqlite3_column_double(label_row_, 1));
-      matched = true;
+  if (candidates.empty()) return LabelOutcome::kNoPrediction;
+  bool changed = false;
+  for (const Candidate& c : candidates) {
+    if (c.labelled) {
+      // The label nearest in time to the prediction stands; on a tie, the earlier label.
+      const double now = std::fabs(c.ts - c.label_ts), offered = std::fabs(c.ts - ts);
+      if (offered > now || (offered == now && ts >= c.label_ts)) continue;
     }
-    if (rc != SQLITE_DONE) Fail("label");
+    Resetter r{relabel_};
+    sqlite3_bind_int64(relabel_, 1, c.rowid);
+    sqlite3_bind_double(relabel_, 2, label);
+    sqlite3_bind_double(relabel_, 3, ts);
+    if (sqlite3_step(relabel_) != SQLITE_DONE) {
+      Fail("label");
+      continue;
+    }
+    if (!c.labelled) AddMinute(c.ts, 0, c.weight);
+    changed = true;
   }
   Wrote();
-  return matched ? LabelOutcome::kMatched : LabelOutcome::kDuplicate;
+  return changed ? LabelOutcome::kMatched : LabelOutcome::kDuplicate;
+}
+
+std::optional<PendingLabel> PredictionStore::NearestEntityLabel(std::uint64_t entity, double ts,
+                                                                double tolerance) {
+  std::optional<PendingLabel> best;
+  Resetter r{entity_labels_};
+  sqlite3_bind_int64(entity_labels_, 1, ToSql(entity));
+  sqlite3_bind_double(entity_labels_, 2, ts - tolerance);
+  sqlite3_bind_double(entity_labels_, 3, ts + tolerance);
+  while (sqlite3_step(entity_labels_) == SQLITE_ROW) {
+    PendingLabel l{entity, sqlite3_column_double(entity_labels_, 0),
+                   sqlite3_column_double(entity_labels_, 1),
+                   sqlite3_column_int(entity_labels_, 2) == 0};
+    const double d = std::fabs(l.timestamp - ts);
+    if (!best || d < std::fabs(best->timestamp - ts) ||
+        (d == std::fabs(best->timestamp - ts) && l.timestamp < best->timestamp)) {
+      best = l;
+    }
+  }
+  return best;
+}
+
+bool PredictionStore::LabelPrediction(std::uint64_t key, std::string_view version, double label,
+                                      double label_ts) {
+  BeginIfNeeded();
+  bool labelled = false;
+  Resetter r{label_row_};
+  sqlite3_bind_int64(label_row_, 1, ToSql(key));
+  sqlite3_bind_text(label_row_, 2, version.data(), static_cast<int>(version.size()), SQLITE_STATIC);
+  sqlite3_bind_double(label_row_, 3, label);
+  sqlite3_bind_double(label_row_, 4, label_ts);
+  int rc;
+  while ((rc = sqlite3_step(label_row_)) == SQLITE_ROW) {
+    AddMinute(sqlite3_column_double(label_row_, 0), 0, sqlite3_column_double(label_row_, 1));
+    labelled = true;
+  }
+  if (rc != SQLITE_DONE) Fail("label");
+  Wrote();
+  return labelled;
 }
 
 bool PredictionStore::AddPendingLabel(const PendingLabel& label, bool unmatched) {

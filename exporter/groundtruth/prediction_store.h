@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -87,9 +88,16 @@ class PredictionStore {
   // Labels every unlabelled prediction with `key` (all versions).
   LabelOutcome LabelByKey(std::uint64_t key, double label, double label_ts);
 
-  // Labels the predictions (one per version) of `entity` nearest in time to `ts` within
-  // `tolerance` seconds, unless that nearest one is labelled already (kDuplicate).
+  // Offers a label at `ts` to every prediction of `entity` (all versions) within `tolerance`
+  // seconds: each takes the label nearest in time to it (on a tie, the earlier label), so the
+  // result does not depend on the order labels arrive in. kMatched: some prediction took it;
+  // kDuplicate: each already has a label at least as near.
   LabelOutcome LabelByEntity(std::uint64_t entity, double ts, double tolerance, double label);
+  // The kept label of `entity` (waiting or matched, not given up on) nearest in time to `ts`
+  // within `tolerance` (on a tie, the earlier one), for a prediction that arrives after it.
+  std::optional<PendingLabel> NearestEntityLabel(std::uint64_t entity, double ts, double tolerance);
+  // Labels the prediction (key, version) if it has no label yet; true when it did.
+  bool LabelPrediction(std::uint64_t key, std::string_view version, double label, double label_ts);
 
   // Keeps a label that matched nothing. `unmatched` false: waiting for its prediction;
   // true: given up on (kept only so that re-reading it is recognised). Returns false when
@@ -162,6 +170,8 @@ class PredictionStore {
   sqlite3_stmt* has_key_ = nullptr;
   sqlite3_stmt* nearest_ = nullptr;
   sqlite3_stmt* label_row_ = nullptr;
+  sqlite3_stmt* relabel_ = nullptr;
+  sqlite3_stmt* entity_labels_ = nullptr;
   sqlite3_stmt* add_pending_ = nullptr;
   sqlite3_stmt* get_pending_ = nullptr;
   sqlite3_stmt* del_pending_ = nullptr;

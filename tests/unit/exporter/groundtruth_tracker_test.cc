@@ -350,16 +350,20 @@ TEST(GroundTruthTrackerTest, SegmentsAndEntityJoinNearestInTime) {
     return "{\"ts\":" + std::to_string(ts) + ",\"entity_id\":\"" + entity +
            "\",\"label\":" + std::to_string(y) + "}";
   };
-  t->ObserveLabelLine(label("cust-1", kT0 + 1700, 0));  // nearest: the 0.2 prediction
-  t->ObserveLabelLine(label("cust-2", kT0 + 5000, 1));  // outside the tolerance
-  t->ObserveLabelLine(label("cust-1", kT0 + 1750, 0));  // nearest is labelled: duplicate
+  // Both cust-1 predictions are within the tolerance: each takes this label.
+  t->ObserveLabelLine(label("cust-1", kT0 + 1700, 0));
+  t->ObserveLabelLine(label("cust-2", kT0 + 5000, 1));  // outside the tolerance: waits
+  // Nearer to neither prediction than the first label (distances 1900 > 1700, 100 = 100 but
+  // later): a duplicate.
+  t->ObserveLabelLine(label("cust-1", kT0 + 1900, 1));
   EXPECT_EQ(t->matched(), 1u);
   EXPECT_EQ(t->duplicates(), 1u);
   auto f = Scrape(*t);
+  // eu: scores 0.9 and 0.2, both labelled 0: one false positive, precision 0.
   EXPECT_EQ(Find(f, "model_segment_performance",
                  {{"segment", "region"}, {"value", "eu"}, {"metric", "precision"}}),
             0.0);
-  EXPECT_EQ(Find(f, "model_performance_samples", {}), 1.0);
+  EXPECT_EQ(Find(f, "model_performance_samples", {}), 2.0);
   EXPECT_FALSE(Find(f, "model_segment_performance", {{"value", "us"}}));
   EXPECT_FALSE(Find(f, "model_segment_performance", {{"segment", "device"}}));
   // A later prediction close to the waiting label joins it.
@@ -368,6 +372,63 @@ TEST(GroundTruthTrackerTest, SegmentsAndEntityJoinNearestInTime) {
   EXPECT_EQ(Find(Scrape(*t), "model_segment_performance",
                  {{"segment", "region"}, {"value", "us"}, {"metric", "recall"}}),
             1.0);
+}
+
+// Entity joins: every prediction takes the label nearest in time to it, whatever the order in
+// which predictions and labels arrive.
+TEST(GroundTruthTrackerTest, EntityJoinTakesNearestLabelInAnyOrder) {
+  ModelConfig m = BinaryModel();
+  m.ground_truth->join_on = JoinKey::kEntityId;
+  m.ground_truth->join_tolerance = Seconds(3 * 86400);
+  auto pred = [](double ts, double score) {
+    OwnedRecord r = Scored("", ts, score);
+    r.entity_id = "acct-7";
+    return r;
+  };
+  auto label = [](double ts, int y) {
+    return "{\"ts\":" + std::to_string(ts) +
+           ",\"entity_id\":\"acct-7\",\"label\":" + std::to_string(y) + "}";
+  };
+  // Predictions on days 0, 1, 2, 4; labels on day 0.5 (y=1) and day 4.2 (y=0).
+  // Nearest label: days 0, 1 -> 0.5 (y=1); day 2 -> 0.5 (distance 1.5 < 2.2); day 4 -> 4.2.
+  const double days[] = {0, 1, 2, 4};
+  const double scores[] = {0.9, 0.8, 0.3, 0.1};
+  for (int order = 0; order < 3; ++order) {
+    ScratchDir dir;
+    auto t = OpenTracker(m, dir.path());
+    auto predictions = [&] {
+      for (int i = 0; i < 4; ++i) Observe(*t, pred(kT0 + days[i] * kDay, scores[i]));
+    };
+    auto labels = [&](bool reversed) {
+      if (reversed) {
+        t->ObserveLabelLine(label(kT0 + 4.2 * kDay, 0));
+        t->ObserveLabelLine(label(kT0 + 0.5 * kDay, 1));
+      } else {
+        t->ObserveLabelLine(label(kT0 + 0.5 * kDay, 1));
+        t->ObserveLabelLine(label(kT0 + 4.2 * kDay, 0));
+      }
+    };
+    if (order == 0) {
+      predictions();
+      labels(false);
+    } else if (order == 1) {
+      predictions();
+      labels(true);
+    } else {
+      labels(false);  // labels first: they wait, then each prediction takes the nearest
+      predictions();
+    }
+    SCOPED_TRACE("order " + std::to_string(order));
+    EXPECT_EQ(t->matched(), 2u);
+    EXPECT_EQ(t->unmatched(), 0u);
+    auto f = Scrape(*t);
+    EXPECT_EQ(Find(f, "model_performance_samples", {}), 4.0);
+    EXPECT_EQ(Find(f, "model_label_match_ratio", {}), 1.0);
+    // Labels 1, 1, 1, 0 for scores 0.9, 0.8, 0.3, 0.1: at 0.5, precision 1 and recall 2/3.
+    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "recall"}}), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "precision"}}), 1.0);
+    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "auc"}}), 1.0);
+  }
 }
 
 TEST(GroundTruthTrackerTest, SamplingKeepsExtremesAndWeightsTheRest) {

@@ -12,18 +12,18 @@ Usage: baseline_performance.py BUILD_DIR
 """
 import json
 import os
-import re
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sklearn_oracle import check, expected_metrics, failures  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from exposition import free_port, scrape  # noqa: E402
 
 T0 = 1795939200
 CLASSES = ["billing", "refund", "other"]
@@ -90,22 +90,8 @@ def make_case(rng, task, n=3000):
     return records, labels_by_id, "\n".join(text) + "\n"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r'^model_baseline_performance\{(.*)\} (\S+)$', line)
-        if m:
-            labels = dict(re.findall(r'(\w+)="([^"]*)"', m.group(1)))
-            out[(labels["model"], labels["metric"])] = float(m.group(2))
-    return out
 
 
 def main():
@@ -186,7 +172,9 @@ def main():
             deadline = time.time() + 30
             while time.time() < deadline and not served:
                 try:
-                    served = scrape(port)
+                    served = {(dict(lab)["model"], dict(lab)["metric"]): v
+                              for (name, lab), v in scrape(port).items()
+                              if name == "model_baseline_performance"}
                 except OSError:
                     time.sleep(0.2)
         finally:

@@ -16,30 +16,25 @@ import argparse
 import json
 import math
 import os
-import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
 import numpy as np
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from exposition import free_port, scrape  # noqa: E402
 
 EPS = 1e-4
 T0 = 1_790_000_000  # event time of the first record (fixed: windows use event time)
 MODEL = "oracle"
 CATS = ["a", "b", "c", "d", "e"]
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_log(path, n, rng, shift, cat_p, new_cat_share, missing_share, t_start, span):
@@ -95,19 +90,6 @@ def psi_js(p_counts, q_counts):
     return psi, js
 
 
-def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
-        text = r.read().decode()
-    out = {}
-    for line in text.splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        m = re.match(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$', line)
-        if not m:
-            continue
-        labels = tuple(sorted(re.findall(r'(\w+)="([^"]*)"', m.group(2) or "")))
-        out[(m.group(1), labels)] = float(m.group(3))
-    return out
 
 
 def main():

@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.metrics import roc_auc_score
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from exposition import free_port, scrape  # noqa: E402
+from exposition import running_exporter, scrape  # noqa: E402
 
 T0 = 1795939200  # whole hour
 STEP = 60
@@ -205,13 +205,8 @@ source: {paths: ["../other/*.jsonl"]}
 
         # The daemon, tailing the same files, serves what the last step says.
         os.remove(os.path.join(models, "other.yaml"))
-        port = free_port()
-        proc = subprocess.Popen([exporter, "--config.dir=" + models,
-                                 "--state.dir=" + os.path.join(work, "state"),
-                                 "--web.listen-address=127.0.0.1:%d" % port],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         served = {}
-        try:
+        with running_exporter(exporter, models, os.path.join(work, "state")) as port:
             deadline = time.time() + 60
             while time.time() < deadline:
                 try:
@@ -228,9 +223,6 @@ source: {paths: ["../other/*.jsonl"]}
                     served = scrape(port)
                     break
                 time.sleep(0.3)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
         compared = 0
         for name in ("model_predictions_total", "model_feature_drift", "model_window_samples",
                      "model_label_match_ratio", "model_performance", "model_positive_rate",

@@ -23,7 +23,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from sklearn_oracle import check, expected_metrics, failures  # noqa: E402
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from exposition import free_port, scrape  # noqa: E402
+from exposition import running_exporter, scrape  # noqa: E402
 
 T0 = 1795939200
 CLASSES = ["billing", "refund", "other"]
@@ -162,13 +162,8 @@ def main():
             os.remove(os.path.join(models, name + ".yaml"))
         open(os.path.join(work, "logs", "bin.jsonl"), "w").close()
         open(os.path.join(work, "labels", "bin.jsonl"), "w").close()
-        port = free_port()
-        proc = subprocess.Popen([exporter, "--config.dir=" + models,
-                                 "--state.dir=" + os.path.join(work, "state"),
-                                 "--web.listen-address=127.0.0.1:%d" % port],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         served = {}
-        try:
+        with running_exporter(exporter, models, os.path.join(work, "state")) as port:
             deadline = time.time() + 30
             while time.time() < deadline and not served:
                 try:
@@ -177,9 +172,6 @@ def main():
                               if name == "model_baseline_performance"}
                 except OSError:
                     time.sleep(0.2)
-        finally:
-            proc.terminate()
-            proc.wait(timeout=30)
         for metric, value in perf.get("bin", {}).items():
             check(f"served bin {metric}", served.get(("bin", metric)), value, 1e-12)
             checked += 1

@@ -1,6 +1,8 @@
 """Helpers shared by the Python test scripts: a free loopback port and /metrics scraping."""
+import contextlib
 import re
 import socket
+import subprocess
 import urllib.request
 
 _SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{.*\})? (\S+)$')
@@ -31,3 +33,21 @@ def scrape(port, path="/metrics"):
     """Scrapes http://127.0.0.1:PORT/metrics and parses it (parse_text)."""
     with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=5) as r:
         return parse_text(r.read().decode())
+
+
+@contextlib.contextmanager
+def running_exporter(binary, config_dir, state_dir):
+    """Starts modelwatch-exporter on a free loopback port; yields the port; SIGTERM at exit."""
+    port = free_port()
+    proc = subprocess.Popen([binary, "--config.dir=" + config_dir, "--state.dir=" + state_dir,
+                             "--web.listen-address=127.0.0.1:%d" % port],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -114,7 +114,8 @@ class GroundTruthTracker {
   std::uint64_t sampled_out() const { return sampled_out_; }
   std::uint64_t rejected(LabelReject reason) const { return rejected_[static_cast<int>(reason)]; }
   std::uint64_t observed() const { return observed_; }
-  std::size_t pending_labels() const { return pending_keys_.size(); }  // waiting, distinct keys
+  // Labels waiting for their prediction (a query of the store).
+  std::int64_t WaitingLabels() const { return store_->CountWaitingLabels(); }
   std::uint64_t stored() const { return stored_; }
   std::int64_t StoredRows() const { return store_->CountPredictions(); }
 

@@ -51,7 +51,7 @@ Result<std::unique_ptr<OfflineGroundTruth>> OfflineGroundTruth::Open(const Model
 }
 
 std::uint64_t OfflineGroundTruth::Unmatched() const {
-  return tracker_->unmatched() + tracker_->pending_labels();
+  return tracker_->unmatched() + static_cast<std::uint64_t>(tracker_->WaitingLabels());
 }
 
 Result<void> OfflineGroundTruth::ReadLabels(const std::string& path) {

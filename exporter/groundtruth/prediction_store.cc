@@ -337,6 +337,18 @@ void PredictionStore::MarkPendingMatched(std::uint64_t key, double ts) {
   Wrote();
 }
 
+std::int64_t PredictionStore::CountWaitingLabels() {
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM pending_labels WHERE unmatched = 0", -1, &st,
+                         nullptr) != SQLITE_OK) {
+    Fail("count waiting labels");
+    return 0;
+  }
+  std::int64_t n = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+  sqlite3_finalize(st);
+  return n;
+}
+
 std::vector<PendingLabel> PredictionStore::ExpirePendingLabels(double before) {
   BeginIfNeeded();
   std::vector<PendingLabel> out;

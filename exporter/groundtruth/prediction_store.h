@@ -110,6 +110,8 @@ class PredictionStore {
   std::vector<PendingLabel> ExpirePendingLabels(double before);
   // Marks a waiting label as matched (kept until purged, for later versions' predictions).
   void MarkPendingMatched(std::uint64_t key, double ts);
+  // Labels waiting for a prediction (neither matched nor given up on).
+  std::int64_t CountWaitingLabels();
   // Keys of all waiting or matched-after-waiting labels (to rebuild an in-memory filter).
   std::vector<std::uint64_t> PendingKeys();
 

@@ -416,11 +416,13 @@ TEST(GroundTruthTrackerTest, EntityJoinTakesNearestLabelInAnyOrder) {
       labels(true);
     } else {
       labels(false);  // labels first: they wait, then each prediction takes the nearest
+      EXPECT_EQ(t->WaitingLabels(), 2);
       predictions();
     }
     SCOPED_TRACE("order " + std::to_string(order));
     EXPECT_EQ(t->matched(), 2u);
     EXPECT_EQ(t->unmatched(), 0u);
+    EXPECT_EQ(t->WaitingLabels(), 0);
     auto f = Scrape(*t);
     EXPECT_EQ(Find(f, "model_performance_samples", {}), 4.0);
     EXPECT_EQ(Find(f, "model_label_match_ratio", {}), 1.0);

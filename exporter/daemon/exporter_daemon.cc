@@ -1,0 +1,650 @@
+#include "exporter/daemon/exporter_daemon.h"
+
+#include <signal.h>
+
+#include <algorithm>
+#include <array>
+#include <sstream>
+#include <thread>
+
+#include "exporter/baseline/baseline_profile.h"
+#include "exporter/daemon/logger.h"
+#include "exporter/pipeline/model_trackers.h"
+#include "exporter/state/checkpoint.h"
+#include "exporter/tail/log_tailer.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr const char* kVersion = MODELWATCH_VERSION;
+
+// Signals: the handlers only set flags; the ingest loop acts on them.
+
+std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
+
+extern "C" void OnSignal(int sig) {
+  if (sig == SIGHUP) {
+    g_reload.store(true);
+  } else {
+    g_stop.store(true);
+  }
+}
+
+}  // namespace
+
+void InstallSignalHandlers() {
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGHUP, &sa, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+}
+
+double WallSeconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+// Tailer counters that survive restarts: the tailer's own restart at zero.
+struct Exporter::TailCounters {
+  std::uint64_t lines_read = 0;
+  std::uint64_t rotations_base = 0;  // restored from the checkpoint
+  std::uint64_t too_long_seen = 0;   // tailer's lines_too_long already accounted for
+  std::uint64_t rotations_seen = 0;  // tailer's rotations at the last poll
+  std::uint64_t lag_bytes = 0;
+  std::size_t files_open = 0;
+
+  std::uint64_t rotations() const { return rotations_base + rotations_seen; }
+};
+
+struct Exporter::ModelRuntime : ModelTrackers {
+  // The model's label files (ground_truth.paths), when configured.
+  std::unique_ptr<LogTailer> label_tailer;
+  TailCounters label_counters;
+};
+
+// One set of prediction-log globs and the models reading it.
+struct Exporter::Source {
+  std::string name;  // the model names joined by '+'
+  std::vector<std::string> patterns;
+  std::vector<ModelRuntime*> models;  // parallel to the parser's models
+  std::unique_ptr<RecordParser> parser;
+  std::unique_ptr<LogTailer> tailer;
+  TailCounters counters;
+  std::array<std::uint64_t, kRejectReasonCount> rejected{};
+  std::chrono::steady_clock::time_point last_reject_log{};
+  std::uint64_t rejects_not_logged = 0;
+};
+
+using TailCounters = Exporter::TailCounters;
+using ModelRuntime = Exporter::ModelRuntime;
+using Source = Exporter::Source;
+
+Exporter::Exporter(ExporterOptions options) : options_(std::move(options)) {}
+Exporter::~Exporter() = default;
+
+static std::string JoinNames(const std::vector<ModelRuntime*>& models) {
+  std::string s;
+  for (const ModelRuntime* m : models) s += (s.empty() ? "" : "+") + m->config.name;
+  return s;
+}
+
+static nlohmann::json SaveCounters(const TailCounters& c) {
+  return {{"lines_read", c.lines_read}, {"rotations", c.rotations()}};
+}
+
+static void RestoreCounters(TailCounters& c, const nlohmann::json& j) {
+  if (!j.is_object()) return;
+  c.lines_read = j.value("lines_read", std::uint64_t{0});
+  c.rotations_base = j.value("rotations", std::uint64_t{0});
+}
+
+Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
+  std::map<std::string, std::unique_ptr<ModelRuntime>> models;
+  std::vector<std::unique_ptr<Source>> sources;
+  const nlohmann::json no_state = nlohmann::json::object();
+  const nlohmann::json& model_states =
+      state.contains("models") && state["models"].is_object() ? state["models"] : no_state;
+  const nlohmann::json& source_states =
+      state.contains("sources") && state["sources"].is_object() ? state["sources"] : no_state;
+
+  for (const ModelConfig& mc : config.models) {
+    auto rt = std::make_unique<ModelRuntime>();
+    std::shared_ptr<const BaselineProfile> baseline;
+    if (!mc.baseline.empty()) {
+      auto loaded = LoadBaselineProfile(mc);
+      if (!loaded) {
+        ++baseline_errors_;
+        return tl::unexpected(loaded.error());
+      }
+      baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
+    }
+    if (auto built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets);
+        !built) {
+      return tl::unexpected(built.error());
+    }
+    const nlohmann::json& ms = model_states.contains(mc.name) ? model_states[mc.name] : no_state;
+    if (ms.contains("serving")) {
+      if (auto ok = rt->serving->RestoreState(ms["serving"]); !ok) {
+        Log().Log(LogLevel::kWarn, "serving counts not restored, starting from zero",
+                  {{"model", mc.name}, {"err", ok.error().message}});
+        rt->ResetServing(options_.latency_buckets);
+      }
+    }
+    if (ms.contains("drift")) {
+      if (auto ok = rt->drift->RestoreState(ms["drift"]); !ok) {
+        Log().Log(LogLevel::kInfo, "drift windows not restored (config or baseline changed)",
+                  {{"model", mc.name}, {"err", ok.error().message}});
+      }
+    }
+    if (rt->shadow) {
+      if (ms.contains("shadow")) {
+        if (auto ok = rt->shadow->RestoreState(ms["shadow"]); !ok) {
+          Log().Log(LogLevel::kInfo, "shadow pairs not restored",
+                    {{"model", mc.name}, {"err", ok.error().message}});
+        }
+      }
+    }
+    if (mc.ground_truth) {
+      LogTailerOptions lo;
+      lo.patterns = mc.ground_truth->paths;
+      lo.start_at = mc.ground_truth->start_at;
+      lo.max_line_bytes = mc.source.max_line_bytes;
+      rt->label_tailer = std::make_unique<LogTailer>(lo);
+      if (ms.contains("labels")) {
+        const nlohmann::json& ls = ms["labels"];
+        if (ls.value("patterns", nlohmann::json()) == nlohmann::json(lo.patterns) &&
+            ls.contains("tailer")) {
+          if (auto ok = rt->label_tailer->RestoreState(ls["tailer"]); !ok) {
+            Log().Log(LogLevel::kWarn, "label positions not restored",
+                      {{"model", mc.name}, {"err", ok.error().message}});
+          }
+          RestoreCounters(rt->label_counters, ls.value("counters", nlohmann::json()));
+        }
+      }
+    }
+    models.emplace(mc.name, std::move(rt));
+  }
+
+  // Models with identical path lists share one source; the model field routes its records.
+  for (const ModelConfig& mc : config.models) {
+    std::vector<std::string> patterns = mc.source.paths;
+    std::sort(patterns.begin(), patterns.end());
+    Source* found = nullptr;
+    for (auto& s : sources) {
+      if (s->patterns == patterns) found = s.get();
+    }
+    if (found == nullptr) {
+      sources.push_back(std::make_unique<Source>());
+      found = sources.back().get();
+      found->patterns = patterns;
+    }
+    found->models.push_back(models.at(mc.name).get());
+  }
+  for (auto& s : sources) {
+    s->name = JoinNames(s->models);
+    std::vector<const ModelConfig*> configs;
+    for (ModelRuntime* m : s->models) configs.push_back(&m->config);
+    s->parser = std::make_unique<RecordParser>(configs);
+    LogTailerOptions lo;
+    lo.patterns = s->patterns;
+    lo.start_at = s->models.front()->config.source.start_at;
+    for (ModelRuntime* m : s->models) {
+      lo.max_line_bytes = std::max(lo.max_line_bytes, m->config.source.max_line_bytes);
+    }
+    s->tailer = std::make_unique<LogTailer>(lo);
+    if (source_states.contains(s->name)) {
+      const nlohmann::json& ss = source_states[s->name];
+      if (ss.value("patterns", nlohmann::json()) == nlohmann::json(s->patterns) &&
+          ss.contains("tailer")) {
+        if (auto ok = s->tailer->RestoreState(ss["tailer"]); !ok) {
+          Log().Log(LogLevel::kWarn, "positions not restored",
+                    {{"source", s->name}, {"err", ok.error().message}});
+        }
+        RestoreCounters(s->counters, ss.value("counters", nlohmann::json()));
+        const nlohmann::json rejected = ss.value("rejected", nlohmann::json::object());
+        for (int r = 0; r < kRejectReasonCount; ++r) {
+          s->rejected[static_cast<std::size_t>(r)] =
+              rejected.value(RejectReasonName(static_cast<RejectReason>(r)), std::uint64_t{0});
+        }
+      }
+    }
+  }
+
+  config_ = std::move(config);
+  models_ = std::move(models);
+  sources_ = std::move(sources);
+  return {};
+}
+
+nlohmann::json Exporter::SaveState() const {
+  nlohmann::json models = nlohmann::json::object();
+  for (const auto& [name, rt] : models_) {
+    nlohmann::json m = {{"serving", rt->serving->SaveState()}, {"drift", rt->drift->SaveState()}};
+    if (rt->shadow) m["shadow"] = rt->shadow->SaveState();
+    if (rt->label_tailer) {
+      m["labels"] = {{"patterns", rt->config.ground_truth->paths},
+                     {"tailer", rt->label_tailer->SaveState()},
+                     {"counters", SaveCounters(rt->label_counters)}};
+    }
+    models[name] = std::move(m);
+  }
+  nlohmann::json sources = nlohmann::json::object();
+  for (const auto& s : sources_) {
+    nlohmann::json rejected = nlohmann::json::object();
+    for (int r = 0; r < kRejectReasonCount; ++r) {
+      rejected[RejectReasonName(static_cast<RejectReason>(r))] =
+          s->rejected[static_cast<std::size_t>(r)];
+    }
+    sources[s->name] = {{"patterns", s->patterns},
+                        {"tailer", s->tailer->SaveState()},
+                        {"counters", SaveCounters(s->counters)},
+                        {"rejected", rejected}};
+  }
+  return {{"models", models}, {"sources", sources}, {"saved_at", WallSeconds()}};
+}
+
+MultiResult<void> Exporter::Start() {
+  auto config = LoadConfigDir(options_.config_dir);
+  if (!config) return tl::unexpected(config.error());
+  nlohmann::json state = nlohmann::json::object();
+  auto saved = ReadCheckpoint(options_.state_dir);
+  if (!saved) {
+    Log().Log(LogLevel::kWarn, "checkpoint unreadable, starting without saved state",
+              {{"err", saved.error().message}});
+  } else if (saved->has_value()) {
+    state = std::move(**saved);
+    Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  auto built = Build(std::move(*config), state);
+  if (!built) return tl::unexpected(std::vector<Error>{built.error()});
+  for (const auto& [name, rt] : models_) {
+    Log().Log(LogLevel::kInfo, "model loaded",
+              {{"model", name},
+               {"task", TaskName(rt->config.task)},
+               {"baseline", rt->baseline ? rt->baseline->id : std::string("none")}});
+  }
+  return {};
+}
+
+void Exporter::LogRejects(Source& source, const Rejection& why) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - source.last_reject_log < std::chrono::seconds(5)) {
+    ++source.rejects_not_logged;
+    return;
+  }
+  source.last_reject_log = now;
+  Log().Log(LogLevel::kWarn, "line rejected",
+            {{"source", source.name},
+             {"reason", RejectReasonName(why.reason)},
+             {"field", std::string(why.field)},
+             {"suppressed_since_last", std::to_string(source.rejects_not_logged)}});
+  source.rejects_not_logged = 0;
+}
+
+static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer,
+                               std::uint64_t& too_long_new) {
+  LogTailerStats st = tailer.Stats();
+  too_long_new = st.lines_too_long - c.too_long_seen;
+  c.too_long_seen = st.lines_too_long;
+  c.rotations_seen = st.rotations;
+  c.lag_bytes = st.lag_bytes;
+  c.files_open = st.files_open;
+}
+
+void Exporter::PollOnce() {
+  // The lock is taken per batch of lines so a scrape waits for at most one batch.
+  constexpr int kBatch = 4096;
+  std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+  int in_batch = 0;
+  auto enter = [&] {
+    if (!lock.owns_lock()) lock.lock();
+  };
+  auto leave = [&] {
+    if (++in_batch >= kBatch) {
+      lock.unlock();
+      in_batch = 0;
+    }
+  };
+  for (auto& sp : sources_) {
+    Source& s = *sp;
+    s.tailer->Poll([&](std::string_view line) {
+      enter();
+      ++s.counters.lines_read;
+      auto parsed = s.parser->Parse(line);
+      if (!parsed) {
+        ++s.rejected[static_cast<std::size_t>(parsed.error().reason)];
+        LogRejects(s, parsed.error());
+      } else {
+        s.models[*parsed]->Observe(s.parser->record());
+      }
+      leave();
+    });
+    enter();
+    std::uint64_t too_long = 0;
+    UpdateTailCounters(s.counters, *s.tailer, too_long);
+    s.counters.lines_read += too_long;
+    s.rejected[static_cast<std::size_t>(RejectReason::kTooLong)] += too_long;
+  }
+  for (auto& [name, rt] : models_) {
+    if (!rt->label_tailer) continue;
+    ModelRuntime& m = *rt;
+    m.label_tailer->Poll([&](std::string_view line) {
+      enter();
+      ++m.label_counters.lines_read;
+      m.ground_truth->ObserveLabelLine(line);
+      leave();
+    });
+    enter();
+    std::uint64_t too_long = 0;
+    UpdateTailCounters(m.label_counters, *m.label_tailer, too_long);
+    m.label_counters.lines_read += too_long;
+  }
+  if (lock.owns_lock()) lock.unlock();
+  bool ready = true;
+  for (const auto& s : sources_) ready = ready && s->tailer->Scanned();
+  for (const auto& [name, rt] : models_) {
+    if (rt->label_tailer) ready = ready && rt->label_tailer->Scanned();
+  }
+  if (ready && !ready_.load()) Log().Log(LogLevel::kInfo, "every source scanned; ready");
+  ready_.store(ready);
+}
+
+void Exporter::Checkpoint() {
+  auto began = std::chrono::steady_clock::now();
+  std::lock_guard<std::mutex> lock(mu_);
+  // Ground-truth stores first: a checkpoint must never be ahead of what they hold.
+  for (auto& [name, rt] : models_) {
+    if (rt->ground_truth) rt->ground_truth->Flush();
+  }
+  auto written = WriteCheckpoint(options_.state_dir, SaveState());
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  if (!written) {
+    ++checkpoint_failures_;
+    Log().Log(LogLevel::kError, "checkpoint failed", {{"err", written.error().message}});
+    return;
+  }
+  last_checkpoint_time_ = WallSeconds();
+  last_checkpoint_duration_ = took;
+  last_checkpoint_bytes_ = *written;
+  Log().Log(LogLevel::kDebug, "checkpoint written", {{"bytes", std::to_string(*written)}});
+}
+
+void Exporter::Reload() {
+  Log().Log(LogLevel::kInfo, "reloading configuration", {{"dir", options_.config_dir}});
+  auto config = LoadConfigDir(options_.config_dir);
+  std::lock_guard<std::mutex> lock(mu_);
+  last_reload_time_ = WallSeconds();
+  if (!config) {
+    for (const Error& e : config.error()) {
+      Log().Log(LogLevel::kError, "config error, keeping the running configuration",
+                {{"err", e.ToString()}});
+    }
+    ++reloads_failed_;
+    last_reload_ok_ = false;
+    return;
+  }
+  for (auto& [name, rt] : models_) {
+    if (rt->ground_truth) rt->ground_truth->Flush();
+  }
+  // Unchanged models keep their counts and positions: the new objects restore the state
+  // the old ones hand over, exactly as after a restart.
+  nlohmann::json state = SaveState();
+  auto old_config = config_;
+  // Trackers holding files (ground-truth stores) must close before they are reopened.
+  models_.clear();
+  sources_.clear();
+  if (auto built = Build(std::move(*config), state); !built) {
+    Log().Log(LogLevel::kError, "reload failed, keeping the running configuration",
+              {{"err", built.error().ToString()}});
+    ++reloads_failed_;
+    last_reload_ok_ = false;
+    if (auto again = Build(std::move(old_config), state); !again) {
+      Log().Log(LogLevel::kError, "cannot rebuild the previous configuration",
+                {{"err", again.error().ToString()}});
+    }
+    return;
+  }
+  ++reloads_ok_;
+  last_reload_ok_ = true;
+  ready_.store(false);
+  Log().Log(LogLevel::kInfo, "configuration reloaded",
+            {{"models", std::to_string(models_.size())}});
+}
+
+void Exporter::Run() {
+  auto last_checkpoint = std::chrono::steady_clock::now();
+  std::size_t wait_turn = 0;
+  while (!g_stop.load()) {
+    if (g_reload.exchange(false)) Reload();
+    PollOnce();
+    if (std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint_interval) {
+      Checkpoint();
+      last_checkpoint = std::chrono::steady_clock::now();
+    }
+    if (g_stop.load()) break;
+    // Each tailer has its own change notification; poll them all without blocking, then
+    // block on one of them (in turn) for a short while.
+    std::vector<LogTailer*> tailers;
+    for (auto& s : sources_) tailers.push_back(s->tailer.get());
+    for (auto& [name, rt] : models_) {
+      if (rt->label_tailer) tailers.push_back(rt->label_tailer.get());
+    }
+    bool changed = false;
+    for (LogTailer* t : tailers)
+      changed = t->WaitForChange(std::chrono::milliseconds(0)) || changed;
+    if (changed) continue;
+    if (tailers.empty()) {
+      std::this_thread::sleep_for(options_.poll_interval);
+    } else {
+      tailers[wait_turn++ % tailers.size()]->WaitForChange(options_.poll_interval);
+    }
+  }
+  PollOnce();
+  Checkpoint();
+  Log().Log(LogLevel::kInfo, "state flushed, exiting");
+}
+
+static prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out,
+                                           const std::string& name, const std::string& help,
+                                           prometheus::MetricType type) {
+  out.push_back(prometheus::MetricFamily{name, help, type, {}});
+  return out.back();
+}
+
+static void AddSample(prometheus::MetricFamily& f,
+                      std::vector<prometheus::ClientMetric::Label> labels, double value) {
+  prometheus::ClientMetric m;
+  m.label = std::move(labels);
+  if (f.type == prometheus::MetricType::Counter) {
+    m.counter.value = value;
+  } else {
+    m.gauge.value = value;
+  }
+  f.metric.push_back(std::move(m));
+}
+
+void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const {
+  using prometheus::MetricType;
+  // References to families stay valid only while `out` does not reallocate.
+  out.reserve(out.size() + 32);
+  auto& build = AddFamily(out, "modelwatch_build_info",
+                          "A metric with a constant 1 labelled by the build.", MetricType::Gauge);
+  AddSample(build, {{"version", kVersion}, {"compiler", "gcc " __VERSION__}}, 1);
+  auto& read = AddFamily(out, "modelwatch_lines_read_total",
+                         "Lines read from a source: accepted plus rejected.", MetricType::Counter);
+  auto& rejected = AddFamily(out, "modelwatch_lines_rejected_total",
+                             "Prediction-log lines that were not valid records, by reason.",
+                             MetricType::Counter);
+  auto& rotations =
+      AddFamily(out, "modelwatch_file_rotations_total",
+                "Rotations (rename or truncation) seen in a source's files.", MetricType::Counter);
+  auto& lag =
+      AddFamily(out, "modelwatch_source_lag_bytes",
+                "Bytes written to a source's open files and not read yet.", MetricType::Gauge);
+  auto& files = AddFamily(out, "modelwatch_source_files_open", "Files a source holds open.",
+                          MetricType::Gauge);
+  auto add_tail = [&](const std::string& source, const char* kind, const TailCounters& c) {
+    AddSample(read, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lines_read));
+    AddSample(rotations, {{"kind", kind}, {"source", source}}, static_cast<double>(c.rotations()));
+    AddSample(lag, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lag_bytes));
+    AddSample(files, {{"kind", kind}, {"source", source}}, static_cast<double>(c.files_open));
+  };
+  for (const auto& s : sources_) {
+    add_tail(s->name, "predictions", s->counters);
+    for (int r = 0; r < kRejectReasonCount; ++r) {
+      AddSample(rejected,
+                {{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", s->name}},
+                static_cast<double>(s->rejected[static_cast<std::size_t>(r)]));
+    }
+  }
+  for (const auto& [name, rt] : models_) {
+    if (rt->label_tailer) add_tail(name, "labels", rt->label_counters);
+  }
+  auto& ready = AddFamily(out, "modelwatch_ready",
+                          "1 once every source has been scanned and baselines are loaded.",
+                          MetricType::Gauge);
+  AddSample(ready, {}, ready_.load() ? 1 : 0);
+  auto& started = AddFamily(out, "modelwatch_start_time_seconds",
+                            "Start time of the process, Unix seconds.", MetricType::Gauge);
+  AddSample(started, {}, start_time_);
+  auto& ck_time = AddFamily(out, "modelwatch_checkpoint_last_success_timestamp_seconds",
+                            "When the last checkpoint was written, Unix seconds (0: never).",
+                            MetricType::Gauge);
+  AddSample(ck_time, {}, last_checkpoint_time_);
+  auto& ck_age = AddFamily(out, "modelwatch_checkpoint_age_seconds",
+                           "Seconds since the last checkpoint (since start when none yet).",
+                           MetricType::Gauge);
+  AddSample(ck_age, {},
+            WallSeconds() - (last_checkpoint_time_ > 0 ? last_checkpoint_time_ : start_time_));
+  auto& ck_dur = AddFamily(out, "modelwatch_checkpoint_duration_seconds",
+                           "How long the last checkpoint took.", MetricType::Gauge);
+  AddSample(ck_dur, {}, last_checkpoint_duration_);
+  auto& ck_bytes = AddFamily(out, "modelwatch_checkpoint_size_bytes",
+                             "Size of the last checkpoint written.", MetricType::Gauge);
+  AddSample(ck_bytes, {}, static_cast<double>(last_checkpoint_bytes_));
+  auto& ck_fail = AddFamily(out, "modelwatch_checkpoint_failures_total",
+                            "Checkpoints that could not be written.", MetricType::Counter);
+  AddSample(ck_fail, {}, static_cast<double>(checkpoint_failures_));
+  auto& reloads = AddFamily(out, "modelwatch_config_reloads_total",
+                            "Configuration reloads (SIGHUP), by result.", MetricType::Counter);
+  AddSample(reloads, {{"result", "success"}}, static_cast<double>(reloads_ok_));
+  AddSample(reloads, {{"result", "failure"}}, static_cast<double>(reloads_failed_));
+  auto& reload_ok = AddFamily(out, "modelwatch_config_last_reload_successful",
+                              "1 if the last configuration reload succeeded.", MetricType::Gauge);
+  AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
+  auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
+  AddSample(models, {}, static_cast<double>(models_.size()));
+}
+
+void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, rt] : models_) {
+    // One bad model never fails a scrape.
+    try {
+      rt->Collect(out);
+    } catch (const std::exception& e) {
+      Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
+    }
+  }
+  AppendSelfMetrics(out);
+}
+
+static std::string HtmlEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
+
+std::string Exporter::LandingPage() {
+  std::vector<prometheus::MetricFamily> families;
+  std::ostringstream html;
+  std::lock_guard<std::mutex> lock(mu_);
+  for (const auto& [name, rt] : models_) {
+    rt->serving->Collect(families);
+    rt->drift->Collect(families);
+  }
+  // model/version -> value, from the families a scrape would serve, so the page and
+  // /metrics always agree.
+  using Key = std::pair<std::string, std::string>;
+  std::map<Key, double> degradation, predictions, errors;
+  for (const auto& f : families) {
+    std::map<Key, double>* target = f.name == "model_degradation_score"         ? &degradation
+                                    : f.name == "model_predictions_total"       ? &predictions
+                                    : f.name == "model_prediction_errors_total" ? &errors
+                                                                                : nullptr;
+    if (target == nullptr) continue;
+    for (const auto& m : f.metric) {
+      std::string model, version;
+      for (const auto& l : m.label) {
+        if (l.name == "model") model = l.value;
+        if (l.name == "version") version = l.value;
+      }
+      double v = f.type == prometheus::MetricType::Counter ? m.counter.value : m.gauge.value;
+      (*target)[{model, version}] += v;  // errors: summed over error_type
+    }
+  }
+  auto value_of = [](const std::map<Key, double>& m, const Key& k) {
+    auto it = m.find(k);
+    return it == m.end() ? 0.0 : it->second;
+  };
+  html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>modelwatch exporter"
+       << "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
+       << "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
+       << ".ok{color:#080}.warn{color:#b60}.bad{color:#c00}</style></head><body>\n"
+       << "<h1>modelwatch exporter</h1>\n<p>Version " << HtmlEscape(kVersion) << " &middot; "
+       << (ready_.load() ? "ready" : "starting (sources not scanned yet)") << "</p>\n"
+       << "<p><a href=\"" << HtmlEscape(options_.telemetry_path)
+       << "\">Metrics</a> &middot; <a href=\"/-/healthy\">"
+       << "Health</a> &middot; <a href=\"/-/ready\">Readiness</a></p>\n"
+       << "<h2>Models</h2>\n<table><tr><th>Model</th><th>Task</th><th>Tier</th><th>Owner</th>"
+       << "<th>Version</th><th>Predictions</th><th>Errors</th><th>Degradation score</th></tr>\n";
+  for (const auto& [name, rt] : models_) {
+    std::vector<std::string> versions = rt->serving->Versions();
+    if (versions.empty()) versions.push_back("");
+    for (const std::string& v : versions) {
+      html << "<tr><td>" << HtmlEscape(name) << "</td><td>" << TaskName(rt->config.task)
+           << "</td><td>" << rt->config.tier << "</td><td>" << HtmlEscape(rt->config.owner.team)
+           << "</td><td>" << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
+      html << "<td>" << static_cast<std::uint64_t>(value_of(predictions, {name, v})) << "</td><td>"
+           << static_cast<std::uint64_t>(value_of(errors, {name, v})) << "</td>";
+      auto it = degradation.find({name, v});
+      if (it == degradation.end()) {
+        html << "<td>n/a</td>";
+      } else {
+        const ModelConfig& c = rt->config;
+        const char* cls = it->second >= c.degradation.page_at     ? "bad"
+                          : it->second >= c.degradation.notify_at ? "warn"
+                                                                  : "ok";
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%.1f", it->second);
+        html << "<td class=\"" << cls << "\">" << buf << "</td>";
+      }
+      html << "</tr>\n";
+    }
+  }
+  html << "</table>\n</body></html>\n";
+  return html.str();
+}
+
+}  // namespace modelwatch

@@ -98,18 +98,14 @@ int RunReplayCommand(const std::vector<std::string>& args) {
               << "\n";
     return flags.Get("model").empty() ? 1 : 2;
   }
-  std::size_t label_model = models.size();
+  // --labels go to every replayed model with a ground_truth section (each joins what matches
+  // its own predictions); use --model to replay one.
+  std::vector<std::size_t> label_models;
   if (!flags.Get("labels").empty()) {
     for (std::size_t i = 0; i < models.size(); ++i) {
-      if (!models[i]->ground_truth) continue;
-      if (label_model != models.size()) {
-        std::cerr << "error: --labels: several replayed models have a ground_truth section; "
-                     "choose one with --model\n";
-        return 2;
-      }
-      label_model = i;
+      if (models[i]->ground_truth) label_models.push_back(i);
     }
-    if (label_model == models.size()) {
+    if (label_models.empty()) {
       std::cerr << "error: --labels: no replayed model has a ground_truth section\n";
       return 2;
     }
@@ -147,23 +143,30 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     source_name += (source_name.empty() ? "" : "+") + m->name;
   }
 
-  // Labels, in the order of their time; lines that do not parse go first (they are counted
-  // as rejected at the first step).
+  // Labels, in the order of their time; lines that parse for no model go first (they are
+  // counted as rejected at the first step).
   std::vector<Label> labels;
-  if (label_model != models.size()) {
+  if (!label_models.empty()) {
     const std::string path = flags.Get("labels");
     std::ifstream in(path, std::ios::binary);
     if (!in) {
       std::cerr << path << ": error: cannot read: " << std::strerror(errno) << "\n";
       return 1;
     }
-    LabelParser parser(*models[label_model]);
+    std::vector<std::unique_ptr<LabelParser>> parsers;
+    for (std::size_t i : label_models) parsers.push_back(std::make_unique<LabelParser>(*models[i]));
     std::string line;
     while (std::getline(in, line)) {
       if (!line.empty() && line.back() == '\r') line.pop_back();
       if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      auto parsed = parser.Parse(line);
-      labels.push_back({parsed ? parsed->timestamp : -INFINITY, line});
+      double ts = -INFINITY;
+      for (auto& parser : parsers) {
+        if (auto parsed = parser->Parse(line)) {
+          ts = parsed->timestamp;
+          break;
+        }
+      }
+      labels.push_back({ts, line});
     }
     std::stable_sort(labels.begin(), labels.end(),
                      [](const Label& a, const Label& b) { return a.ts < b.ts; });
@@ -186,7 +189,9 @@ int RunReplayCommand(const std::vector<std::string>& args) {
 
   auto emit = [&](double at) -> Result<void> {
     while (next_label < labels.size() && labels[next_label].ts <= at) {
-      trackers[label_model]->ground_truth->ObserveLabelLine(labels[next_label].line);
+      for (std::size_t i : label_models) {
+        trackers[i]->ground_truth->ObserveLabelLine(labels[next_label].line);
+      }
       ++next_label;
     }
     std::vector<prometheus::MetricFamily> families;

@@ -12,8 +12,8 @@ namespace modelwatch {
 // Runs `replay --config.dir=DIR --input=FILE [--labels=FILE] [--model=NAME] [--step=1m]
 // --output=FILE` with `args` being the arguments after the subcommand name. Exit code: 0 ok,
 // 1 invalid input (config errors, unreadable files, no valid record, unwritable output; no
-// output file is written), 2 usage (bad flags, unknown model, --labels without a model to
-// join them to).
+// output file is written), 2 usage (bad flags, unknown model, --labels but no replayed model
+// has ground truth).
 int RunReplayCommand(const std::vector<std::string>& args);
 
 }  // namespace modelwatch

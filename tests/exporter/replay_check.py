@@ -97,6 +97,7 @@ owner: {team: qa}
 tier: 3
 task: regression
 source: {paths: ["../other/*.jsonl"]}
+ground_truth: {paths: ["../other-labels/*.jsonl"]}
 """)
         # Reference: x ~ N(0, 1).
         ref = os.path.join(work, "ref.jsonl")
@@ -202,6 +203,20 @@ source: {paths: ["../other/*.jsonl"]}
                        for r in mid_window) / len(mid_window)
         check(got_mid is not None and abs(got_mid - want_mid) < 1e-9,
               "match ratio at 1 h %s, want %s" % (got_mid, want_mid))
+
+        # Without --model every model with ground truth reads the labels: rp's series are the
+        # same (the records name their model), the other model has none.
+        out_all = os.path.join(work, "all.om")
+        run = subprocess.run([exporter, "replay", "--config.dir=" + models, "--input=" + hist,
+                              "--labels=" + label_path, "--output=" + out_all],
+                             capture_output=True, text=True)
+        check(run.returncode == 0, "replay of all models exited %d: %s" % (run.returncode,
+                                                                           run.stderr))
+        if run.returncode == 0:
+            series_all, _ = parse_openmetrics(open(out_all).read())
+            for key in [k for k in series if k[0] in ("model_label_match_ratio",
+                                                      "model_performance")]:
+                check(series_all.get(key) == series[key], "all-model replay differs: %s" % (key,))
 
         # The daemon, tailing the same files, serves what the last step says.
         os.remove(os.path.join(models, "other.yaml"))

@@ -50,6 +50,13 @@ prometheus::MetricFamily Family(std::string name, std::string help, prometheus::
   return f;
 }
 
+// Commits a full batch when an operation ends, so that a commit never splits an operation
+// from its counters.
+struct CommitGuard {
+  PredictionStore& store;
+  ~CommitGuard() { store.MaybeCommit(); }
+};
+
 }  // namespace
 
 Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
@@ -64,6 +71,7 @@ Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
   store_options.batch_size = options.batch_size;
   const GroundTruthConfig gt = model.ground_truth.value_or(GroundTruthConfig{});
   store_options.entity_index = gt.join_on == JoinKey::kEntityId;
+  store_options.auto_commit = false;  // commits fall between operations (CommitGuard)
   auto store = PredictionStore::Open((dir / (model.name + ".sqlite")).string(), store_options);
   if (!store) return tl::unexpected(store.error());
   return std::unique_ptr<GroundTruthTracker>(
@@ -94,6 +102,10 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   if (gt_.join_on == JoinKey::kRequestId) {  // entity joins look their labels up per prediction
     for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
   }
+  // The counters are stored with the data, in the same transactions (see Counters()), so
+  // after a restart, even kill -9, they match what the store holds.
+  LoadCounters(store_->GetMeta("counters"));
+  store_->SetBeforeCommit([this] { store_->SetMeta("counters", Counters().dump()); });
   // Cardinality caps survive restarts, so a version keeps its own series.
   const std::string caps = store_->GetMeta("caps");
   if (!caps.empty()) {
@@ -113,7 +125,39 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   }
 }
 
-GroundTruthTracker::~GroundTruthTracker() { Flush(); }
+GroundTruthTracker::~GroundTruthTracker() {
+  Flush();
+  store_->SetBeforeCommit(nullptr);  // the store may outlive the counters it would save
+}
+
+nlohmann::json GroundTruthTracker::Counters() const {
+  return {{"labels", labels_},       {"matched", matched_},         {"duplicates", duplicates_},
+          {"unmatched", unmatched_}, {"sampled_out", sampled_out_}, {"observed", observed_},
+          {"stored", stored_},       {"rejected", rejected_}};
+}
+
+void GroundTruthTracker::LoadCounters(const std::string& text) {
+  if (text.empty()) return;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return;
+  auto get = [&j](const char* name) {
+    const auto it = j.find(name);
+    return it != j.end() && it->is_number_unsigned() ? it->get<std::uint64_t>() : 0;
+  };
+  labels_ = get("labels");
+  matched_ = get("matched");
+  duplicates_ = get("duplicates");
+  unmatched_ = get("unmatched");
+  sampled_out_ = get("sampled_out");
+  observed_ = get("observed");
+  stored_ = get("stored");
+  const auto rejected = j.find("rejected");
+  if (rejected != j.end() && rejected->is_array()) {
+    for (std::size_t i = 0; i < rejected->size() && i < kLabelRejectCount; ++i) {
+      if ((*rejected)[i].is_number_unsigned()) rejected_[i] = (*rejected)[i].get<std::uint64_t>();
+    }
+  }
+}
 
 std::string GroundTruthTracker::CapVersion(std::string_view version) {
   std::string v(version);
@@ -155,6 +199,7 @@ bool GroundTruthTracker::KeepSample(std::uint64_t key, double confidence) const 
 }
 
 void GroundTruthTracker::ObservePrediction(const Record& record) {
+  CommitGuard commit{*store_};
   if (!record.ok) return;
   double prediction = 0;
   double confidence = 0.5;
@@ -196,13 +241,14 @@ void GroundTruthTracker::ObservePrediction(const Record& record) {
     if (record.request_id.empty()) return;
     key = hasher_.Hash(record.request_id);
   }
-  ++observed_;
   if (!has_newest_ || record.timestamp > newest_) {
     newest_ = record.timestamp;
     has_newest_ = true;
   }
-  if (!KeepSample(key, confidence)) return;
-  ++stored_;
+  if (!KeepSample(key, confidence)) {
+    ++observed_;  // a re-read line counts again here (nothing is stored to recognise it by)
+    return;
+  }
   const std::string version = CapVersion(record.version);
   EncodeSegments(record);
   StoredPrediction p;
@@ -214,7 +260,9 @@ void GroundTruthTracker::ObservePrediction(const Record& record) {
   p.segments = segments_buf_;
   const bool extreme = model_.task != Task::kRegression && (confidence > 0.95 || confidence < 0.05);
   p.weight = gt_.sample_rate < 1.0 && !extreme ? 1.0 / gt_.sample_rate : 1.0;
-  if (!store_->Insert(p)) return;
+  if (!store_->Insert(p)) return;  // stored already: a line read again after a restart
+  ++observed_;
+  ++stored_;
   dirty_ = true;
   if (by_entity) {
     // The entity's kept label nearest in time, if one arrived before this prediction.
@@ -251,13 +299,13 @@ void GroundTruthTracker::HandleGivenUp(const PendingLabel& label) {
 }
 
 void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
+  CommitGuard commit{*store_};
   auto parsed = label_parser_.Parse(line);
   if (!parsed) {
     ++rejected_[static_cast<int>(parsed.error())];
     return;
   }
   const LabelRecord& label = *parsed;
-  ++labels_;
   PendingLabel pending;
   pending.timestamp = label.timestamp;
   pending.label = label.label;
@@ -267,22 +315,23 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
   }
   pending.key = hasher_.Hash(label.request_id);
   const LabelOutcome outcome = store_->LabelByKey(pending.key, label.label, label.timestamp);
+  if (outcome == LabelOutcome::kSeen) return;  // read before (a restart re-reads lines)
   if (outcome == LabelOutcome::kMatched) {
+    ++labels_;
     ++matched_;
     dirty_ = true;
     return;
   }
   if (outcome == LabelOutcome::kDuplicate) {
+    ++labels_;
     ++duplicates_;
     return;
   }
   // No prediction yet: wait for it, unless predictions are already well past the label.
   const double wait = static_cast<double>(gt_.label_grace.count());
   const bool give_up = has_newest_ && label.timestamp < newest_ - wait;
-  if (!store_->AddPendingLabel(pending, give_up)) {
-    ++duplicates_;  // the same label line was seen before
-    return;
-  }
+  if (!store_->AddPendingLabel(pending, give_up)) return;  // kept already: read before
+  ++labels_;
   if (give_up) {
     HandleGivenUp(pending);
   } else {
@@ -301,10 +350,8 @@ void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLab
   const double wait = static_cast<double>(gt_.label_grace.count()) + tolerance;
   const bool give_up =
       outcome == LabelOutcome::kNoPrediction && has_newest_ && label.timestamp < newest_ - wait;
-  if (!store_->AddPendingLabel(pending, give_up)) {
-    ++duplicates_;  // the same label line was seen before
-    return;
-  }
+  if (!store_->AddPendingLabel(pending, give_up)) return;  // kept already: read before
+  ++labels_;
   switch (outcome) {
     case LabelOutcome::kMatched:
       store_->MarkPendingMatched(pending.key, pending.timestamp);
@@ -315,6 +362,7 @@ void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLab
       ++duplicates_;
       break;
     case LabelOutcome::kNoPrediction:
+    case LabelOutcome::kSeen:
       if (give_up) HandleGivenUp(pending);
       break;
   }

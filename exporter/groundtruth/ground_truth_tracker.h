@@ -33,6 +33,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
@@ -129,6 +130,8 @@ class GroundTruthTracker {
   void ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending);
   void HandleGivenUp(const PendingLabel& label);
   void SaveCaps();
+  nlohmann::json Counters() const;
+  void LoadCounters(const std::string& text);
 
   ModelConfig model_;
   GroundTruthConfig gt_;

@@ -72,6 +72,8 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
       "UPDATE predictions SET label = ?2, label_ts = ?3 WHERE key = ?1 AND label IS NULL"
       " RETURNING ts, weight");
   store->has_key_ = store->Prepare("SELECT 1 FROM predictions WHERE key = ?1 LIMIT 1");
+  store->seen_key_ = store->Prepare(
+      "SELECT 1 FROM predictions WHERE key = ?1 AND label_ts = ?2 AND label = ?3 LIMIT 1");
   store->nearest_ = store->Prepare(
       "SELECT rowid, ts, weight, label_ts FROM predictions"
       " WHERE entity = ?1 AND ts BETWEEN ?2 AND ?3");
@@ -138,7 +140,11 @@ void PredictionStore::BeginIfNeeded() {
 }
 
 void PredictionStore::Wrote() {
-  if (++writes_ >= options_.batch_size) Commit();
+  if (++writes_ >= options_.batch_size && options_.auto_commit) Commit();
+}
+
+void PredictionStore::MaybeCommit() {
+  if (writes_ >= options_.batch_size) Commit();
 }
 
 void PredictionStore::AddMinute(double ts, double total, double labelled) {
@@ -159,8 +165,13 @@ void PredictionStore::FlushMinutes() {
 }
 
 bool PredictionStore::Commit() {
-  if (!in_txn_) return true;
+  if (!in_txn_ || in_before_commit_) return true;
   FlushMinutes();
+  if (before_commit_) {
+    in_before_commit_ = true;
+    before_commit_();
+    in_before_commit_ = false;
+  }
   writes_ = 0;
   in_txn_ = false;
   if (!Exec("COMMIT")) {
@@ -209,6 +220,13 @@ LabelOutcome PredictionStore::LabelByKey(std::uint64_t key, double label, double
   }
   Wrote();
   if (matched) return LabelOutcome::kMatched;
+  {
+    Resetter r{seen_key_};
+    sqlite3_bind_int64(seen_key_, 1, ToSql(key));
+    sqlite3_bind_double(seen_key_, 2, label_ts);
+    sqlite3_bind_double(seen_key_, 3, label);
+    if (sqlite3_step(seen_key_) == SQLITE_ROW) return LabelOutcome::kSeen;
+  }
   Resetter r{has_key_};
   sqlite3_bind_int64(has_key_, 1, ToSql(key));
   return sqlite3_step(has_key_) == SQLITE_ROW ? LabelOutcome::kDuplicate

@@ -65,6 +65,7 @@ enum class LabelOutcome {
   kMatched,       // at least one stored prediction received the label
   kDuplicate,     // the matching predictions were labelled already
   kNoPrediction,  // nothing stored matches (yet)
+  kSeen,          // this very label (same time and value) is applied already: a re-read
 };
 
 class PredictionStore {
@@ -72,6 +73,9 @@ class PredictionStore {
   struct Options {
     std::size_t batch_size = 20000;  // writes per transaction before an automatic commit
     bool entity_index = false;       // index (entity, ts) for entity_id joins
+    // false: a full batch commits only at MaybeCommit(), so that a caller can commit between
+    // its own operations, never in the middle of one.
+    bool auto_commit = true;
   };
 
   // Opens or creates the database at `path` (its directory must exist).
@@ -85,7 +89,8 @@ class PredictionStore {
   // Stores a prediction unless (key, version) is stored already. Returns true when new.
   bool Insert(const StoredPrediction& p);
 
-  // Labels every unlabelled prediction with `key` (all versions).
+  // Labels every unlabelled prediction with `key` (all versions). kSeen when nothing changed
+  // and a prediction with `key` carries this label (same value and label time) already.
   LabelOutcome LabelByKey(std::uint64_t key, double label, double label_ts);
 
   // Offers a label at `ts` to every prediction of `entity` (all versions) within `tolerance`
@@ -146,6 +151,11 @@ class PredictionStore {
 
   // Commits the open transaction, if any. Returns false on failure (see last_error()).
   bool Commit();
+  // Commits when the open transaction holds batch_size writes or more.
+  void MaybeCommit();
+  // Called inside every transaction just before it commits (e.g. to store counters that must
+  // stay consistent with the data).
+  void SetBeforeCommit(std::function<void()> fn) { before_commit_ = std::move(fn); }
 
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
@@ -163,6 +173,8 @@ class PredictionStore {
   sqlite3* db_ = nullptr;
   Options options_;
   bool in_txn_ = false;
+  bool in_before_commit_ = false;
+  std::function<void()> before_commit_;
   std::size_t writes_ = 0;
   std::uint64_t errors_ = 0;
   std::string last_error_;
@@ -170,6 +182,7 @@ class PredictionStore {
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* label_key_ = nullptr;
   sqlite3_stmt* has_key_ = nullptr;
+  sqlite3_stmt* seen_key_ = nullptr;
   sqlite3_stmt* nearest_ = nullptr;
   sqlite3_stmt* label_row_ = nullptr;
   sqlite3_stmt* relabel_ = nullptr;

@@ -164,9 +164,10 @@ TEST(GroundTruthTrackerTest, DuplicateLabelsCountOnce) {
   Observe(*t, Scored("b", kT0 + 1, 0.1));
   t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1));
   t->ObserveLabelLine(LabelLine("a", kT0 + 20, 0));  // a later, conflicting duplicate
-  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1));
+  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1));  // the first line again: not counted
+  EXPECT_EQ(t->labels(), 2u);
   EXPECT_EQ(t->matched(), 1u);
-  EXPECT_EQ(t->duplicates(), 2u);
+  EXPECT_EQ(t->duplicates(), 1u);
   auto f = Scrape(*t);
   EXPECT_EQ(Find(f, "model_label_match_ratio", {}), 0.5);
   EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v1"}}), 1.0);
@@ -225,7 +226,11 @@ TEST(GroundTruthTrackerTest, RestartInTheMiddleOfAJoin) {
   EXPECT_EQ(t->StoredRows(), 2);
   t->ObserveLabelLine(LabelLine("b", kT0 + 200, 0));
   Observe(*t, Scored("early", kT0 + 2, 0.1));
-  EXPECT_EQ(t->matched(), 2u);  // b, and early (waiting across the restart)
+  // Counters are kept across the restart and re-read lines do not count again: a (before),
+  // b, and early (waiting across the restart).
+  EXPECT_EQ(t->labels(), 3u);
+  EXPECT_EQ(t->matched(), 3u);
+  EXPECT_EQ(t->duplicates(), 0u);
   auto f = Scrape(*t);
   EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v1"}}), 3.0);
   EXPECT_EQ(Find(f, "model_performance", {{"metric", "auc"}}), 1.0);
@@ -284,7 +289,13 @@ TEST(GroundTruthTrackerTest, SurvivesKill9AfterFlush) {
   for (int i = 500; i < 800; ++i) Observe(*t, Scored("r" + std::to_string(i), kT0 + i, 0.7));
   EXPECT_EQ(t->StoredRows(), 800);
   t->ObserveLabelLine(LabelLine("r1", kT0 + 900, 1));
-  EXPECT_EQ(t->duplicates(), 1u);  // the label joined before the kill is kept
+  // The label joined before the kill is kept, and the counters match the store exactly:
+  // nothing lost, nothing counted twice.
+  EXPECT_EQ(t->labels(), 1u);
+  EXPECT_EQ(t->matched(), 1u);
+  EXPECT_EQ(t->duplicates(), 0u);
+  EXPECT_EQ(t->stored(), 800u);
+  EXPECT_EQ(t->observed(), 800u);
   EXPECT_EQ(Find(Scrape(*t), "model_performance_samples", {}), 1.0);
 }
 

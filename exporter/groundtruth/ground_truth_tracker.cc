@@ -532,7 +532,9 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
     f.metric.push_back(Metric({{"model", m}}, value, MetricType::Counter));
     out.push_back(std::move(f));
   };
-  counter("model_labels_total", "Ground-truth labels read (valid lines).", double(labels_));
+  counter("model_labels_total",
+          "Distinct valid ground-truth labels read (a line read again is not counted).",
+          double(labels_));
   counter("model_labels_matched_total", "Labels joined to a stored prediction.", double(matched_));
   counter("model_labels_duplicate_total", "Labels for predictions that had a label already.",
           double(duplicates_));

@@ -1,12 +1,14 @@
 #!/bin/bash
 # Durable state: the exporter is killed with SIGKILL several times while a writer appends
-# records; after the last restart model_predictions_total equals the number of records written
-# exactly (nothing lost, nothing counted twice), and counters never go down across restarts.
+# records and their ground-truth labels; after the last restart model_predictions_total equals
+# the number of records written and the label counters the number of labels written, exactly
+# (nothing lost, nothing counted twice), and counters never go down across restarts.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
-mkdir -p "$WORK/models" "$WORK/logs" "$WORK/state"
+mkdir -p "$WORK/models" "$WORK/logs" "$WORK/labels" "$WORK/state"
 : >"$WORK/logs/fraud.jsonl"
+: >"$WORK/labels/fraud.jsonl"
 cat >"$WORK/models/fraud.yaml" <<YAML
 model: fraud
 owner: {team: fraud-ml}
@@ -15,6 +17,7 @@ task: binary_classification
 source: {paths: ["$WORK/logs/*.jsonl"], start_at: beginning}
 features:
   - {name: amount, type: numeric, histogram: true}
+ground_truth: {paths: ["$WORK/labels/*.jsonl"], start_at: beginning}
 YAML
 
 PORT=$(free_port)
@@ -30,7 +33,7 @@ for round in 1 2 3 4; do
   seen=$(sum_predictions)
   (( seen >= last_seen )) || fail "round $round: predictions went down from $last_seen to $seen"
   # The writer appends while the exporter reads and checkpoints; the kill lands mid-stream.
-  $PY "$HERE/gen_logs.py" stream "$WORK/logs/fraud.jsonl" 3000 "$written" &
+  $PY "$HERE/gen_logs.py" stream "$WORK/logs/fraud.jsonl" 3000 "$written" "$WORK/labels/fraud.jsonl" &
   writer=$!
   PIDS+=("$writer")
   # Kill after this process has written at least one checkpoint (a kill before the first one
@@ -69,6 +72,20 @@ read_total=$(metric_value 'modelwatch_lines_read_total{kind="predictions",source
 [[ "$read_total" == "$written" ]] || fail "modelwatch_lines_read_total is $read_total, want $written"
 hist=$(metric_value 'model_feature_value_count{feature="amount",model="fraud"}')
 [[ "$hist" == "$written" ]] || fail "model_feature_value_count is $hist, want $written"
+labels=$(wc -l <"$WORK/labels/fraud.jsonl")
+for i in $(seq 1 300); do
+  got=$(metric_value 'model_labels_total{model="fraud"}')
+  (( ${got:-0} >= labels )) && break
+  sleep 0.1
+done
+for name in model_labels_total model_labels_matched_total; do
+  got=$(metric_value "$name{model=\"fraud\"}")
+  [[ "$got" == "$labels" ]] || fail "$name is $got after restarts, $labels labels written"
+done
+for name in model_labels_duplicate_total model_labels_unmatched_total; do
+  got=$(metric_value "$name{model=\"fraud\"}")
+  [[ "$got" == 0 ]] || fail "$name is $got after restarts, want 0"
+done
 stop_exporter
 [[ "$STOP_RC" == 0 ]] || fail "SIGTERM exit code $STOP_RC"
-echo "PASS ($written records, 4 SIGKILLs)"
+echo "PASS ($written records, $labels labels, 4 SIGKILLs)"

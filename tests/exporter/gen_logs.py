@@ -1,7 +1,8 @@
 """Deterministic prediction logs for the exporter script tests.
 
 usage: gen_logs.py scrape DIR        -> DIR/fraud.jsonl, DIR/shared.jsonl, DIR/reference.jsonl
-       gen_logs.py stream FILE N START -> appends records START..START+N-1 to FILE (flushes each)
+       gen_logs.py stream FILE N START [LABELS] -> appends records START..START+N-1 to FILE
+           (flushes every 100), and to LABELS a label line for each record with status ok
 """
 import json
 import time
@@ -57,18 +58,28 @@ def scrape(out):
             f.write(json.dumps(rec) + "\n")
 
 
-def stream(path, n, start):
+def stream(path, n, start, labels_path=None):
     # About 100 records every 60 ms, so that a kill lands in the middle of the stream.
+    labels = open(labels_path, "a") if labels_path else None
     with open(path, "a") as f:
         for i in range(start, start + n):
-            f.write(json.dumps(fraud_record(i)) + "\n")
+            rec = fraud_record(i)
+            f.write(json.dumps(rec) + "\n")
+            if labels and "status" not in rec:
+                labels.write(json.dumps({"ts": rec["ts"], "request_id": rec["request_id"],
+                                         "label": i % 2}) + "\n")
             if i % 100 == 99:
                 f.flush()
+                if labels:
+                    labels.flush()
                 time.sleep(0.06)
+    if labels:
+        labels.close()
 
 
 if __name__ == "__main__":
     if sys.argv[1] == "scrape":
         scrape(sys.argv[2])
     else:
-        stream(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
+        stream(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+               sys.argv[5] if len(sys.argv) > 5 else None)

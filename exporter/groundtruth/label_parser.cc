@@ -92,7 +92,7 @@ tl::expected<LabelRecord, LabelReject> LabelParser::Parse(std::string_view line)
         std::string_view text;
         if (value.get_string().get(text)) return unexpected(LabelReject::kInvalidJson);
         std::optional<double> t = ParseRfc3339(text);
-        if (!t) {
+        if (!t || *t < 0) {  // before 1970, as for prediction records
           error = LabelReject::kBadTimestamp;
         } else {
           rec.timestamp = *t;

@@ -101,6 +101,7 @@ TEST(LabelParserTest, RejectsByReason) {
   EXPECT_EQ(reason(R"({"ts":1,"request_id":"r","label":[1]})"), "bad_type");
   EXPECT_EQ(reason(R"({"ts":"yesterday","request_id":"r","label":1})"), "bad_timestamp");
   EXPECT_EQ(reason(R"({"ts":"2026-13-01T00:00:00Z","request_id":"r","label":1})"), "bad_timestamp");
+  EXPECT_EQ(reason(R"({"ts":"1969-12-31T23:59:59Z","request_id":"r","label":1})"), "bad_timestamp");
   EXPECT_EQ(reason(R"({"ts":1,"label":1})"), "missing_join_key");
   EXPECT_EQ(reason(R"({"ts":1,"entity_id":"e","label":1})"), "missing_join_key");
   EXPECT_EQ(reason(std::string(300, ' ')), "too_long");

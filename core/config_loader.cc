@@ -80,7 +80,7 @@ std::vector<std::string> RetrainMetrics(Task task) {
     case Task::kBinaryClassification:
       return {"auc", "precision", "recall", "f1", "log_loss", "ece", "accuracy"};
     case Task::kMulticlassClassification:
-      return {"accuracy", "macro_f1", "log_loss", "ece"};
+      return {"accuracy", "macro_f1"};
     case Task::kRegression:
       return {"mae", "rmse", "mape", "bias"};
   }

@@ -90,6 +90,7 @@ std::vector<std::pair<std::string, double>> PerformanceAccumulator::Finish() con
             ece_w_[b] / weight_ * std::fabs(ece_label_[b] / ece_w_[b] - ece_score_[b] / ece_w_[b]);
       }
       out.emplace_back("ece", ece);
+      out.emplace_back("accuracy", (tp_ + tn_) / weight_);
       break;
     }
     case Task::kMulticlassClassification: {
@@ -111,8 +112,8 @@ std::vector<std::pair<std::string, double>> PerformanceAccumulator::Finish() con
 }
 
 const std::vector<std::string>& PerformanceMetricNames(Task task) {
-  static const std::vector<std::string> kBinary = {"auc", "precision", "recall",
-                                                   "f1",  "log_loss",  "ece"};
+  static const std::vector<std::string> kBinary = {"auc",      "precision", "recall",  "f1",
+                                                   "log_loss", "ece",       "accuracy"};
   static const std::vector<std::string> kMulti = {"accuracy", "macro_f1"};
   static const std::vector<std::string> kRegression = {"mae", "rmse", "mape", "bias"};
   switch (task) {

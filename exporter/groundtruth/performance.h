@@ -6,7 +6,7 @@
 //               model's threshold, score >= threshold predicts 1; zero_division=0), log_loss
 //               (probabilities clipped to [1e-15, 1 - 1e-15]), ece (10 equal-width bins of the
 //               score, [0,0.1) ... [0.9,1.0]: sum over bins of weight share x |mean label -
-//               mean score|);
+//               mean score|), accuracy (accuracy_score at the threshold);
 //   multiclass: accuracy, macro_f1 (f1_score average="macro" over the classes present in
 //               the labels or predictions);
 //   regression: mae, rmse, mape (mean |y - p| / max(|y|, DBL_EPSILON)), bias (mean p - y).

@@ -53,6 +53,7 @@ def expected_metrics(task, preds, labels, threshold, classes):
         out["f1"] = skm.f1_score(y, yhat, zero_division=0)
         out["log_loss"] = skm.log_loss(y, np.clip(p, 1e-15, 1 - 1e-15), labels=[0, 1])
         out["ece"] = ece(y, p)
+        out["accuracy"] = skm.accuracy_score(y, yhat)
     elif task == "multiclass_classification":
         yhat = np.argmax(p, axis=1)
         out["accuracy"] = skm.accuracy_score(y, yhat)

@@ -214,6 +214,26 @@ struct RecordParser::Schema {
     }
     return kNone;
   }
+  // Records of one source nearly always list their features in the same order, so the
+  // feature seen at the same position of the previous record is tried first; only a miss
+  // pays for the hash lookup. Returns the feature index or -1.
+  int FeatureAt(std::size_t position, std::string_view key) {
+    if (position < feature_hint.size()) {
+      const int hint = feature_hint[position];
+      if (hint >= 0 && config->features[static_cast<std::size_t>(hint)].name == key) return hint;
+    }
+    const auto it = feature_index.find(key);
+    const int index = it == feature_index.end() ? -1 : it->second;
+    if (position < feature_hint.size()) {
+      feature_hint[position] = index;
+    } else if (position == feature_hint.size() && position < kMaxFeatureHints) {
+      feature_hint.push_back(index);
+    }
+    return index;
+  }
+  static constexpr std::size_t kMaxFeatureHints = 1024;
+  std::vector<int> feature_hint;  // position in the record's features object -> index
+
   std::string_view FieldName(Slot slot) const {
     for (const auto& [name, s] : fields) {
       if (s == slot) return name;
@@ -437,7 +457,7 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
     doc.rewind();
     if (doc.get_object().get(obj)) return Reject(invalid);
   }
-  const Schema& schema = *schemas_[model_index];
+  Schema& schema = *schemas_[model_index];
   const ModelConfig& config = *schema.config;
 
   r.timestamp = 0;
@@ -740,18 +760,19 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
         if (type != ondemand::json_type::object) return bad(RejectReason::kBadType, slot);
         ondemand::object fo;
         if (v.get_object().get(fo)) return Reject(invalid);
+        std::size_t position = 0;
         for (auto ff_result : fo) {
           ondemand::field ff;
           if (std::move(ff_result).get(ff)) return Reject(invalid);
           std::string_view fkey;
           if (ff.unescaped_key().get(fkey)) return Reject(invalid);
-          auto it = schema.feature_index.find(fkey);
-          if (it == schema.feature_index.end()) {
+          const int index = schema.FeatureAt(position++, fkey);
+          if (index < 0) {
             if (!ValidateValue(ff.value(), 1)) return Reject(invalid);
             continue;
           }
-          const FeatureConfig& fc = config.features[static_cast<std::size_t>(it->second)];
-          FeatureValue& out = r.features[static_cast<std::size_t>(it->second)];
+          const FeatureConfig& fc = config.features[static_cast<std::size_t>(index)];
+          FeatureValue& out = r.features[static_cast<std::size_t>(index)];
           out = FeatureValue{};
           if (fc.pii) {  // never read, only checked to be JSON
             if (!ValidateValue(ff.value(), 1)) return Reject(invalid);

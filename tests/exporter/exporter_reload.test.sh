@@ -49,7 +49,7 @@ kill -0 "$EXPORTER_PID" || fail "exporter died on a broken reload"
 rm "$WORK/models/broken.yaml" "$WORK/models/eta.yaml"
 kill -HUP "$EXPORTER_PID"
 wait_metric 'modelwatch_config_last_reload_successful' 1
-scrape | grep -q 'model="eta"' && fail "removed model still exported"
+scrape_has 'model="eta"' && fail "removed model still exported"
 stop_exporter
 [[ "$STOP_RC" == 0 ]] || fail "SIGTERM exit code $STOP_RC"
 echo PASS

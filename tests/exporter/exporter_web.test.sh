@@ -28,16 +28,15 @@ wait_ready -u alice:s3cret
 [[ $(http_code / ) == 401 ]] || fail "/ without credentials should be 401"
 [[ $(http_code /-/ready) == 401 ]] || fail "/-/ready without credentials should be 401"
 [[ $(http_code /metrics -u alice:s3cret) == 200 ]] || fail "/metrics with credentials should be 200"
-curl -s -m 5 -D - -o /dev/null "http://127.0.0.1:$PORT/metrics" | grep -qi '^WWW-Authenticate: Basic' ||
-  fail "401 without WWW-Authenticate: Basic"
+headers=$(curl -s -m 5 -D - -o /dev/null "http://127.0.0.1:$PORT/metrics")
+grep -qi '^WWW-Authenticate: Basic' <<<"$headers" || fail "401 without WWW-Authenticate: Basic"
 # Ready means the files are open, not read: the record may take a poll or two to appear.
+record='^model_predictions_total{model="fraud",version="unknown"} 1$'
 for _ in $(seq 1 100); do
-  scrape -u alice:s3cret | grep -q '^model_predictions_total{model="fraud",version="unknown"} 1$' &&
-    break
+  scrape_has "$record" -u alice:s3cret && break
   sleep 0.1
 done
-scrape -u alice:s3cret | grep -q '^model_predictions_total{model="fraud",version="unknown"} 1$' ||
-  fail "authenticated scrape lacks the record"
+scrape_has "$record" -u alice:s3cret || fail "authenticated scrape lacks the record"
 stop_exporter
 [[ "$STOP_RC" == 0 ]] || fail "SIGTERM exit code $STOP_RC"
 
@@ -82,7 +81,8 @@ rc=0; "$EXPORTER" --config.dir="$WORK/models" --no-such-flag >/dev/null 2>&1 || 
 [[ $rc == 2 ]] || fail "unknown flag: exit $rc, want 2"
 rc=0; "$EXPORTER" >/dev/null 2>&1 || rc=$?
 [[ $rc == 2 ]] || fail "missing --config.dir: exit $rc, want 2"
-"$EXPORTER" --version | grep -q '^modelwatch-exporter [0-9]' || fail "--version"
-"$EXPORTER" --help | grep -q -- '--web.listen-address' || fail "--help"
-"$EXPORTER" baseline --help | grep -q -- '--model' || fail "baseline --help"
+grep -q '^modelwatch-exporter [0-9]' <<<"$("$EXPORTER" --version)" || fail "--version"
+grep -q -- '--web.listen-address' <<<"$("$EXPORTER" --help)" || fail "--help"
+grep -q -- '--model' <<<"$("$EXPORTER" baseline --help)" || fail "baseline --help"
+grep -q -- '--step' <<<"$("$EXPORTER" replay --help)" || fail "replay --help"
 echo PASS

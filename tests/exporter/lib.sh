@@ -56,6 +56,15 @@ wait_ready() {
 
 scrape() { curl -sf -m 10 "$@" "http://127.0.0.1:$PORT/metrics"; }
 
+# scrape_has REGEX [curl args] : true when a fresh scrape has a line matching REGEX. (Not
+# `scrape | grep -q`: with pipefail, grep quitting early fails curl with SIGPIPE.)
+scrape_has() {
+  local pattern=$1 out
+  shift
+  out=$(scrape "$@") || return 1
+  grep -q -- "$pattern" <<<"$out"
+}
+
 # metric_value NAME_WITH_LABELS : the value of one exact series in a fresh scrape (empty if absent).
 metric_value() {
   scrape | awk -v k="$1" '$1 == k { print $2 }'

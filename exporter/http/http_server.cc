@@ -1,12 +1,18 @@
 #include "exporter/http/http_server.h"
 
 #include <CivetServer.h>
+#include <arpa/inet.h>
 #include <civetweb.h>
+#include <netinet/in.h>
 #include <prometheus/exposer.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
+#include <thread>
 
 namespace modelwatch {
 
@@ -98,8 +104,43 @@ Result<std::string> ToCivetListeningPorts(const std::string& listen_address) {
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
+namespace {
+
+// Opens and closes a TCP connection to host:port, ignoring every error.
+void Knock(const std::string& host, int port) {
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return;
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return;
+  ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  ::close(fd);
+}
+
+}  // namespace
+
 HttpServer::~HttpServer() {
+  // civetweb's master thread sees the stop flag only when its poll() returns: at a new
+  // connection or after its 2 s quantum. Knocking on our own port while the server stops
+  // makes shutdown take milliseconds instead of up to 2 s. (IPv4 addresses only; others
+  // simply wait for the quantum.)
+  const std::vector<int> ports = impl_->exposer->GetListeningPorts();
+  std::string host = impl_->options.listen_address.substr(
+      0, impl_->options.listen_address.rfind(':') == std::string::npos
+             ? 0
+             : impl_->options.listen_address.rfind(':'));
+  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
+  std::atomic<bool> stopped{false};
+  std::thread knocker([&] {
+    while (!stopped.load()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      for (int port : ports) Knock(host, port);
+    }
+  });
   impl_->exposer.reset();
+  stopped.store(true);
+  knocker.join();
   g_server.store(nullptr);
 }
 

@@ -1,12 +1,26 @@
 #include "core/flags.h"
 
 #include <algorithm>
+#include <iostream>
 #include <sstream>
 
 namespace modelwatch {
 
 FlagParser::FlagParser(std::string usage, std::string description, std::vector<FlagSpec> specs)
     : usage_(std::move(usage)), description_(std::move(description)), specs_(std::move(specs)) {}
+
+std::optional<int> FlagParser::ParseOrExit(const std::vector<std::string>& args,
+                                           const std::string& command) {
+  if (auto ok = Parse(args); !ok) {
+    std::cerr << command << ": " << ok.error().ToString() << "\nTry --help.\n";
+    return 2;
+  }
+  if (help_requested_) {
+    std::cout << Help();
+    return 0;
+  }
+  return std::nullopt;
+}
 
 Result<void> FlagParser::Parse(const std::vector<std::string>& args) {
   for (std::size_t i = 0; i < args.size(); ++i) {

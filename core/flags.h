@@ -31,6 +31,11 @@ class FlagParser {
   Result<void> Parse(const std::vector<std::string>& args);
 
   bool help_requested() const { return help_requested_; }
+
+  // Parse() for a subcommand's main: on a usage error prints "COMMAND: error ... Try --help."
+  // to stderr and returns 2; for --help prints Help() to stdout and returns 0; otherwise
+  // returns nullopt and the command goes on.
+  std::optional<int> ParseOrExit(const std::vector<std::string>& args, const std::string& command);
   // The value given, else the default. Empty if neither.
   std::string Get(const std::string& name) const;
   bool Has(const std::string& name) const { return values_.count(name) > 0; }

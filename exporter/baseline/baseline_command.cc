@@ -65,15 +65,7 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
         "Ground-truth labels of the reference records (label-log format, joined as "
         "ground_truth configures).",
         "", false, false}});
-  if (auto ok = flags.Parse(args); !ok) {
-    std::cerr << "modelwatch-exporter baseline: " << ok.error().ToString() << "\n"
-              << "Try --help.\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter baseline")) return *exit_code;
   LoadOptions options;
   options.baseline = BaselineCheck::kAllowMissing;
   auto config = LoadConfigDir(flags.Get("config.dir"), options);

@@ -1,7 +1,5 @@
 #include "exporter/groundtruth/offline_ground_truth.h"
 
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -11,27 +9,16 @@ namespace modelwatch {
 
 Window OfflineGroundTruth::AllWindow() { return Window{"all", Seconds(100LL * 365 * 86400)}; }
 
-OfflineGroundTruth::OfflineGroundTruth(std::string dir, KeyedHasher hasher)
+OfflineGroundTruth::OfflineGroundTruth(TempDir dir, KeyedHasher hasher)
     : dir_(std::move(dir)), hasher_(hasher) {}
 
-OfflineGroundTruth::~OfflineGroundTruth() {
-  tracker_.reset();  // closes the store before its directory goes
-  std::error_code ec;
-  std::filesystem::remove_all(dir_, ec);
-}
-
 Result<std::unique_ptr<OfflineGroundTruth>> OfflineGroundTruth::Open(const ModelConfig& model) {
-  std::string dir = (std::filesystem::temp_directory_path() / "modelwatch-labels-XXXXXX").string();
-  if (::mkdtemp(dir.data()) == nullptr) {
-    return MakeError(std::string("cannot create a temporary directory: ") + std::strerror(errno));
-  }
-  auto hasher = KeyedHasher::FromStateDir(dir);
-  if (!hasher) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir, ec);
-    return tl::unexpected(hasher.error());
-  }
-  std::unique_ptr<OfflineGroundTruth> out(new OfflineGroundTruth(dir, *hasher));
+  auto dir = TempDir::Create("modelwatch-labels");
+  if (!dir) return tl::unexpected(dir.error());
+  auto hasher = KeyedHasher::FromStateDir(dir->path());
+  if (!hasher) return tl::unexpected(hasher.error());
+  const std::string path = dir->path();
+  std::unique_ptr<OfflineGroundTruth> out(new OfflineGroundTruth(std::move(*dir), *hasher));
   ModelConfig m = model;
   GroundTruthConfig gt = m.ground_truth.value_or(GroundTruthConfig{});
   const Window all = AllWindow();
@@ -44,7 +31,7 @@ Result<std::unique_ptr<OfflineGroundTruth>> OfflineGroundTruth::Open(const Model
   m.ground_truth = gt;
   GroundTruthOptions options;
   options.recompute_interval = std::chrono::seconds(0);
-  auto tracker = GroundTruthTracker::Open(m, dir, options);
+  auto tracker = GroundTruthTracker::Open(m, path, options);
   if (!tracker) return tl::unexpected(tracker.error());
   out->tracker_ = std::move(*tracker);
   return out;

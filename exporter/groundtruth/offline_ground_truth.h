@@ -11,6 +11,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/temp_dir.h"
 #include "exporter/groundtruth/ground_truth_tracker.h"
 #include "exporter/groundtruth/keyed_hash.h"
 
@@ -24,7 +25,6 @@ class OfflineGroundTruth {
   // `model` may lack a ground_truth section; the label fields and the join then have their
   // defaults. The model's windows, delay, retention and sampling are replaced.
   static Result<std::unique_ptr<OfflineGroundTruth>> Open(const ModelConfig& model);
-  ~OfflineGroundTruth();
 
   GroundTruthTracker& tracker() { return *tracker_; }
   const GroundTruthTracker& tracker() const { return *tracker_; }
@@ -40,8 +40,8 @@ class OfflineGroundTruth {
   Result<void> ReadLabels(const std::string& path);
 
  private:
-  OfflineGroundTruth(std::string dir, KeyedHasher hasher);
-  std::string dir_;
+  OfflineGroundTruth(TempDir dir, KeyedHasher hasher);
+  TempDir dir_;  // declared first: destroyed after the tracker has closed its store
   KeyedHasher hasher_;
   std::unique_ptr<GroundTruthTracker> tracker_;
 };

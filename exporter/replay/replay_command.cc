@@ -1,7 +1,5 @@
 #include "exporter/replay/replay_command.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <cerrno>
@@ -15,6 +13,7 @@
 #include "core/config_loader.h"
 #include "core/duration.h"
 #include "core/flags.h"
+#include "core/temp_dir.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/parse/record_parser.h"
 #include "exporter/pipeline/model_trackers.h"
@@ -25,16 +24,6 @@ namespace {
 
 // More steps than this is almost certainly a --step mistake (a year at one second).
 constexpr double kMaxSteps = 5e6;
-
-// A temporary directory removed with this object.
-struct ScratchDir {
-  std::string path;
-  ~ScratchDir() {
-    if (path.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(path, ec);
-  }
-};
 
 struct Label {
   double ts;
@@ -65,19 +54,12 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       "`promtool tsdb create-blocks-from openmetrics`.",
       {{"config.dir", "Directory of model YAML files.", "", false, true},
        {"input", "Prediction log, JSON Lines, read whole.", "", false, true},
-       {"labels", "Ground-truth label log of the replayed model, JSON Lines.", "", false, false},
+       {"labels", "Ground-truth label log, read by every replayed model with ground truth.", "",
+        false, false},
        {"model", "Replay only this model (default: every model in config.dir).", "", false, false},
        {"step", "Interval between the timestamps written.", "1m", false, false},
        {"output", "OpenMetrics file to write (atomically).", "", false, true}});
-  if (auto ok = flags.Parse(args); !ok) {
-    std::cerr << "modelwatch-exporter replay: " << ok.error().ToString() << "\n"
-              << "Try --help.\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter replay")) return *exit_code;
   auto step_duration = ParseDuration(flags.Get("step"));
   if (!step_duration) {
     std::cerr << "modelwatch-exporter replay: --step: " << step_duration.error().message << "\n";
@@ -111,14 +93,13 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     }
   }
 
-  ScratchDir scratch;
-  scratch.path = (std::filesystem::temp_directory_path() / "modelwatch-replay-XXXXXX").string();
-  if (::mkdtemp(scratch.path.data()) == nullptr) {
-    std::cerr << "error: cannot create a temporary directory: " << std::strerror(errno) << "\n";
-    scratch.path.clear();
+  auto scratch = TempDir::Create("modelwatch-replay");
+  if (!scratch) {
+    std::cerr << scratch.error().ToString() << "\n";
     return 1;
   }
-  std::filesystem::create_directory(scratch.path + "/spool");
+  const std::string spool_dir = scratch->path() + "/spool";
+  std::filesystem::create_directory(spool_dir);
   GroundTruthOptions gt_options;
   gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
   std::vector<std::unique_ptr<ModelTrackers>> trackers;
@@ -134,7 +115,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
     }
     auto t = std::make_unique<ModelTrackers>();
-    if (auto built = t->Build(*m, baseline, scratch.path, DefaultLatencyBuckets(), gt_options);
+    if (auto built = t->Build(*m, baseline, scratch->path(), DefaultLatencyBuckets(), gt_options);
         !built) {
       std::cerr << built.error().ToString() << "\n";
       return 1;
@@ -180,7 +161,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     return 1;
   }
   RecordParser parser(models);
-  OpenMetricsWriter writer(scratch.path + "/spool");
+  OpenMetricsWriter writer(spool_dir);
   std::uint64_t lines_read = 0, accepted = 0, steps = 0;
   std::array<std::uint64_t, kRejectReasonCount> rejected{};
   bool started = false;

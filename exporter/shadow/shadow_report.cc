@@ -170,15 +170,8 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
        {"model", "The model whose shadow section names champion and challenger.", "", false, true},
        {"input", "Prediction log, JSON Lines.", "", false, true},
        {"labels", "Ground-truth label log, JSON Lines.", "", false, false}});
-  if (auto ok = flags.Parse(args); !ok) {
-    std::cerr << "modelwatch-exporter shadow-report: " << ok.error().ToString() << "\n"
-              << "Try --help.\n";
-    return 2;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return 0;
-  }
+  if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter shadow-report"))
+    return *exit_code;
   LoadOptions load_options;
   load_options.baseline = BaselineCheck::kAllowMissing;
   auto config = LoadConfigDir(flags.Get("config.dir"), load_options);

@@ -6,6 +6,8 @@ set -euo pipefail
 PACKAGES=(
   # build
   cmake ninja-build g++ clang libclang-rt-14-dev clang-format pkg-config
+  # packaging (CPack .deb: dpkg-shlibdeps; the package's postinst uses adduser)
+  dpkg-dev adduser systemd
   # libraries
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libexpected-dev libssl-dev zlib1g-dev libsqlite3-dev

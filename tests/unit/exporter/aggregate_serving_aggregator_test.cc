@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <map>
 #include <string>
 
@@ -19,10 +20,32 @@ ModelConfig Model() {
   return m;
 }
 
+// Scraped series by "name{labels}". Reading a series that was not served fails the test
+// (and reads NaN): a std::map's operator[] would insert a 0 that EXPECT_EQ(..., 0) accepts.
+class Series {
+ public:
+  double operator[](const std::string& key) const {
+    auto it = values_.find(key);
+    if (it == values_.end()) {
+      ADD_FAILURE() << "series not served: " << key;
+      return std::numeric_limits<double>::quiet_NaN();
+    }
+    return it->second;
+  }
+  auto begin() const { return values_.begin(); }
+  auto end() const { return values_.end(); }
+  bool operator==(const Series& o) const { return values_ == o.values_; }
+  std::map<std::string, double>& raw() { return values_; }
+
+ private:
+  std::map<std::string, double> values_;
+};
+
 // Flattens families into "name{labels}" -> value (counters) or sample counts (histograms,
 // under name_count) and cumulative buckets (name_bucket{...,le=...}).
-std::map<std::string, double> Flatten(const std::vector<prometheus::MetricFamily>& families) {
-  std::map<std::string, double> out;
+Series Flatten(const std::vector<prometheus::MetricFamily>& families) {
+  Series series;
+  auto& out = series.raw();
   for (const auto& f : families) {
     for (const auto& m : f.metric) {
       std::string labels;
@@ -40,7 +63,7 @@ std::map<std::string, double> Flatten(const std::vector<prometheus::MetricFamily
       }
     }
   }
-  return out;
+  return series;
 }
 
 class ServingAggregatorTest : public ::testing::Test {
@@ -50,7 +73,7 @@ class ServingAggregatorTest : public ::testing::Test {
     ASSERT_TRUE(r.has_value()) << line;
     agg_.Observe(parser_.record());
   }
-  std::map<std::string, double> Scrape() const {
+  Series Scrape() const {
     std::vector<prometheus::MetricFamily> f;
     agg_.Collect(f);
     return Flatten(f);

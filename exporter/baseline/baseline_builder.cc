@@ -88,16 +88,22 @@ NumericSummary SummariseNumeric(std::vector<double> values, int bins, int fine_q
   s.fine_cuts = std::move(cuts);
   std::vector<std::int64_t> fine_counts(s.fine_cuts.size() + 1, 0);
   std::vector<double> fine_sums(s.fine_cuts.size() + 1, 0.0);
+  std::vector<std::int64_t> at_cut(s.fine_cuts.size(), 0);
   for (double x : values) {
     const std::size_t b = BinIndex(s.fine_cuts, x);
     ++fine_counts[b];
     fine_sums[b] += x;
+    if (b < s.fine_cuts.size() && x == s.fine_cuts[b]) ++at_cut[b];
   }
   s.fine_mass.resize(fine_counts.size());
   s.fine_mean.resize(fine_counts.size());
   for (std::size_t i = 0; i < fine_counts.size(); ++i) {
     s.fine_mass[i] = static_cast<double>(fine_counts[i]) / values.size();
     s.fine_mean[i] = fine_counts[i] > 0 ? fine_sums[i] / fine_counts[i] : 0.0;
+  }
+  s.fine_at_cut.resize(at_cut.size());
+  for (std::size_t i = 0; i < at_cut.size(); ++i) {
+    s.fine_at_cut[i] = static_cast<double>(at_cut[i]) / values.size();
   }
   s.fine_to_coarse.resize(s.fine_mass.size());
   for (std::size_t i = 0; i < s.fine_cuts.size(); ++i) {

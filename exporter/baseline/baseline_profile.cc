@@ -48,7 +48,10 @@ json NumericToJson(const NumericSummary& s) {
               {"edges", s.edges},
               {"counts", s.counts},
               {"proportions", s.proportions},
-              {"fine", json{{"cuts", s.fine_cuts}, {"mass", s.fine_mass}, {"mean", s.fine_mean}}}};
+              {"fine", json{{"cuts", s.fine_cuts},
+                            {"mass", s.fine_mass},
+                            {"mean", s.fine_mean},
+                            {"at_cut", s.fine_at_cut}}}};
 }
 
 json CategoricalToJson(const CategoricalSummary& s) {
@@ -191,9 +194,11 @@ Result<NumericSummary> ParseNumeric(const Reader& r, const json& obj, const std:
   MW_ASSIGN(s.fine_cuts, r.Numbers(*fine, "cuts", fwhere));
   MW_ASSIGN(s.fine_mass, r.Numbers(*fine, "mass", fwhere));
   MW_ASSIGN(s.fine_mean, r.Numbers(*fine, "mean", fwhere));
+  const bool has_at_cut = fine->is_object() && fine->contains("at_cut");
+  if (has_at_cut) MW_ASSIGN(s.fine_at_cut, r.Numbers(*fine, "at_cut", fwhere));
   if (s.count == 0) {
     if (!s.edges.empty() || !s.counts.empty() || !s.proportions.empty() || !s.fine_cuts.empty() ||
-        !s.fine_mass.empty() || !s.fine_mean.empty()) {
+        !s.fine_mass.empty() || !s.fine_mean.empty() || !s.fine_at_cut.empty()) {
       return r.Fail(where, "bins given for a feature without values");
     }
     return s;
@@ -220,6 +225,20 @@ Result<NumericSummary> ParseNumeric(const Reader& r, const json& obj, const std:
   }
   for (double m : s.fine_mass) {
     if (m < 0 || m > 1) return r.Fail(fwhere + ".mass", "outside [0, 1]");
+  }
+  if (!has_at_cut) {
+    s.fine_at_cut.assign(s.fine_cuts.size(), 0.0);
+    for (std::size_t i = 0; i < s.fine_cuts.size(); ++i) {
+      if (s.fine_mass[i] > 0 && s.fine_mean[i] == s.fine_cuts[i]) s.fine_at_cut[i] = s.fine_mass[i];
+    }
+  }
+  if (s.fine_at_cut.size() != s.fine_cuts.size()) {
+    return r.Fail(fwhere + ".at_cut", "must have one entry per fine cut");
+  }
+  for (std::size_t i = 0; i < s.fine_at_cut.size(); ++i) {
+    if (!(s.fine_at_cut[i] >= 0 && s.fine_at_cut[i] <= s.fine_mass[i])) {
+      return r.Fail(fwhere + ".at_cut", "outside [0, the mass of its bin]");
+    }
   }
   for (double e : s.edges) {
     if (!std::binary_search(s.fine_cuts.begin(), s.fine_cuts.end(), e)) {

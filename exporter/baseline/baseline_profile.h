@@ -39,6 +39,12 @@ struct NumericSummary {
   std::vector<double> fine_cuts;
   std::vector<double> fine_mass;  // per fine bin: proportion of values
   std::vector<double> fine_mean;  // per fine bin: mean of its values (0 where empty)
+  // Per fine cut: proportion of values exactly equal to it (part of fine_mass of the bin the
+  // cut closes), so KS sees both one-sided limits of the CDF at every cut. Stored as
+  // `fine.at_cut`; a file without it (built before the key existed) gets it derived on load:
+  // a bin's whole mass when its mean equals its right cut (all its values sit on the cut,
+  // always so for a discrete reference), else 0.
+  std::vector<double> fine_at_cut;
 
   // Derived on load, not stored: the coarse bin of each fine bin.
   std::vector<std::uint32_t> fine_to_coarse;

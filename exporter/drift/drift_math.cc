@@ -101,10 +101,15 @@ double ComputeKsFine(const FineDistribution& current, const FineDistribution& re
   double f_cur = 0;
   double f_ref = 0;
   double ks = 0;
+  const bool cur_atoms = current.at_cut.size() == m;
+  const bool ref_atoms = reference.at_cut.size() == m;
   for (std::size_t j = 0; j < m; ++j) {
     f_cur += current.mass[j];
     f_ref += reference.mass[j];
-    ks = std::max(ks, std::fabs(f_cur - f_ref));
+    // F(c−): the CDF just left of the cut, i.e. the supremum over the open bin below it.
+    const double left_cur = f_cur - (cur_atoms ? current.at_cut[j] : 0.0);
+    const double left_ref = f_ref - (ref_atoms ? reference.at_cut[j] : 0.0);
+    ks = std::max({ks, std::fabs(f_cur - f_ref), std::fabs(left_cur - left_ref)});
   }
   return std::min(ks, 1.0);
 }

@@ -42,16 +42,21 @@ double BinaryEntropy(double s);
 // One distribution over "fine" bins closed on the right: bin 0 = (-inf, cuts[0]],
 // bin i = (cuts[i-1], cuts[i]], bin cuts.size() = (cuts.back(), inf). `mass` holds the
 // proportion of each bin (sums to 1) and `mean` the mean of the values in it (ignored where
-// mass is 0). Sizes: cuts.size() + 1.
+// mass is 0). Sizes: cuts.size() + 1. `at_cut` (size cuts.size(), or empty when unknown)
+// holds the proportion of values exactly equal to each cut — part of the bin the cut closes —
+// so both one-sided limits F(c−) = F(c) − at_cut and F(c) are known at every cut.
 struct FineDistribution {
   std::span<const double> cuts;
   std::span<const double> mass;
   std::span<const double> mean;
+  std::span<const double> at_cut = {};
 };
 
-// Kolmogorov–Smirnov distance sup |F_cur − F_ref| evaluated at the cuts, where both CDFs are
-// known exactly. The true supremum over all x exceeds this by at most the largest mass any
-// single fine bin of the reference holds (docs/statistics.md). Both use the same cuts.
+// Kolmogorov–Smirnov distance sup |F_cur − F_ref| evaluated at both one-sided limits of every
+// cut, where both CDFs are known exactly. Between two cuts both CDFs are monotone, so the
+// true supremum exceeds this only when both distributions hold mass strictly inside one fine
+// bin, and then by at most the reference's mass there (docs/statistics.md): exact when the
+// reference is discrete with every value a cut. Both use the same cuts.
 double ComputeKsFine(const FineDistribution& current, const FineDistribution& reference);
 
 // Wasserstein-1 distance ∫|F_cur − F_ref| dx with each bin's mass placed at its mean (exact

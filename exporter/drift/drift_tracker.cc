@@ -98,6 +98,7 @@ struct BinnedDistribution {
   const CategoricalSummary* categorical = nullptr;  // reference, categorical
   std::vector<double> counts;                       // current, per (fine) bin
   std::vector<double> sums;                         // current, numeric: per fine bin
+  std::vector<double> at_cut;  // current, numeric: values exactly at each fine cut
 };
 
 double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
@@ -139,8 +140,10 @@ double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
         mass[i] = d.counts[i] / n;
         mean[i] = d.counts[i] > 0 ? d.sums[i] / d.counts[i] : 0.0;
       }
-      const FineDistribution cur{ref.fine_cuts, mass, mean};
-      const FineDistribution base{ref.fine_cuts, ref.fine_mass, ref.fine_mean};
+      std::vector<double> at_cut(d.at_cut.size());
+      for (std::size_t i = 0; i < at_cut.size(); ++i) at_cut[i] = d.at_cut[i] / n;
+      const FineDistribution cur{ref.fine_cuts, mass, mean, at_cut};
+      const FineDistribution base{ref.fine_cuts, ref.fine_mass, ref.fine_mean, ref.fine_at_cut};
       if (method == DriftMethod::kKs) return ComputeKsFine(cur, base);
       if (!(ref.std > 0)) return kNaN;  // a constant reference has no scale
       return ComputeWassersteinFine(cur, base) / ref.std;
@@ -174,9 +177,10 @@ struct DriftTracker::FeatureTrack {
   std::size_t out_of_range_cell = 0;  // numeric, binned
   std::size_t bins_cell = 0;          // first bin's count cell
   std::size_t bin_count = 0;
-  std::size_t sums_cell = 0;  // numeric, binned: first bin's sum cell
-  CategoryIndex categories;   // categorical, binned
-  BinLocator locator;         // numeric, binned: over the baseline's fine cuts
+  std::size_t sums_cell = 0;    // numeric, binned: first bin's sum cell
+  std::size_t at_cut_cell = 0;  // numeric, binned: first cut's exact-hit count cell
+  CategoryIndex categories;     // categorical, binned
+  BinLocator locator;           // numeric, binned: over the baseline's fine cuts
   std::vector<DriftMethod> methods;
 };
 
@@ -186,7 +190,8 @@ struct DriftTracker::VersionLayout {
   const NumericSummary* numeric = nullptr;
   const CategoricalSummary* classes = nullptr;
   CategoryIndex class_index;
-  BinLocator locator;  // numeric output
+  BinLocator locator;           // numeric output
+  std::size_t at_cut_cell = 0;  // numeric output: first cut's exact-hit count cell
   std::size_t bin_count = 0;
   std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
   std::size_t hist_cell = 0;     // first histogram count cell
@@ -243,6 +248,8 @@ DriftTracker::DriftTracker(const ModelConfig& model,
         f.bins_cell = counts;
         f.bin_count = fp->numeric.fine_cuts.size() + 1;
         counts += f.bin_count;
+        f.at_cut_cell = counts;
+        counts += fp->numeric.fine_cuts.size();
         f.sums_cell = sums;
         sums += f.bin_count;
       } else if (fc.type == FeatureType::kCategorical && fp->categorical.count > 0) {
@@ -293,6 +300,8 @@ DriftTracker::DriftTracker(const ModelConfig& model,
       v.methods = ExportedMethods(model_.drift, FeatureType::kNumeric);
       vcounts += v.bin_count;
       vsums += v.bin_count;
+      v.at_cut_cell = vcounts;
+      vcounts += pr.numeric.fine_cuts.size();
     }
   }
   v.hist_cell = vcounts;
@@ -311,6 +320,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
   scratch_bin_.assign(features_.size(), -1);
   scratch_value_.assign(features_.size(), 0.0);
   scratch_out_of_range_.assign(features_.size(), 0);
+  scratch_at_cut_.assign(features_.size(), 0);
 
   std::string layout = "model=" + model_.name + ";baseline=" + (baseline_ ? baseline_->id : "");
   layout += ";sub=" + std::to_string(sub) + ";counts=" + std::to_string(slot_counts_) +
@@ -380,6 +390,7 @@ void DriftTracker::Observe(const Record& r) {
     const FeatureTrack& f = features_[i];
     scratch_bin_[i] = -1;
     scratch_out_of_range_[i] = 0;
+    scratch_at_cut_[i] = 0;
     if (f.config_index >= r.features.size()) continue;
     const FeatureValue& v = r.features[f.config_index];
     if (v.kind == FeatureValue::Kind::kMissing) continue;
@@ -388,7 +399,10 @@ void DriftTracker::Observe(const Record& r) {
       scratch_bin_[i] = -2;  // present, not binned
       if (!f.binned) continue;
       const NumericSummary& ns = f.profile->numeric;
-      scratch_bin_[i] = static_cast<std::int64_t>(f.locator.Find(v.number));
+      const std::size_t fine_bin = f.locator.Find(v.number);
+      scratch_bin_[i] = static_cast<std::int64_t>(fine_bin);
+      scratch_at_cut_[i] =
+          fine_bin < ns.fine_cuts.size() && v.number == ns.fine_cuts[fine_bin] ? 1 : 0;
       scratch_value_[i] = v.number;
       const bool out = v.number < ns.min || v.number > ns.max;
       scratch_out_of_range_[i] = out ? 1 : 0;
@@ -471,6 +485,7 @@ void DriftTracker::Observe(const Record& r) {
       ++counts[f.bins_cell + static_cast<std::size_t>(b)];
       if (f.type == FeatureType::kNumeric) {
         sums[f.sums_cell + static_cast<std::size_t>(b)] += scratch_value_[i];
+        if (scratch_at_cut_[i]) ++counts[f.at_cut_cell + static_cast<std::size_t>(b)];
         if (scratch_out_of_range_[i]) ++counts[f.out_of_range_cell];
       }
     }
@@ -488,7 +503,11 @@ void DriftTracker::Observe(const Record& r) {
     if (output_bin >= 0) {
       ++vc[kVersionFirstBinCell + static_cast<std::size_t>(output_bin)];
       if (vl.kind != OutputKind::kClass) {
-        vs[kVersionFirstSum + static_cast<std::size_t>(output_bin)] += output_value;
+        const std::size_t ob = static_cast<std::size_t>(output_bin);
+        vs[kVersionFirstSum + ob] += output_value;
+        if (ob < vl.numeric->fine_cuts.size() && output_value == vl.numeric->fine_cuts[ob]) {
+          ++vc[vl.at_cut_cell + ob];
+        }
       }
     }
     if (vl.kind == OutputKind::kScore) {
@@ -551,6 +570,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       d.numeric = &f.profile->numeric;
       d.sums.assign(sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell),
                     sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell + f.bin_count));
+      d.at_cut.assign(
+          counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell),
+          counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell + f.bin_count - 1));
       if (present > 0) {
         out.push_back({"model_feature_out_of_range_ratio",
                        {{"model", model}, {"feature", f.name}, {"window", w.label}},
@@ -665,6 +687,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       if (d.type == FeatureType::kNumeric) {
         d.sums.assign(vs.begin() + kVersionFirstSum,
                       vs.begin() + static_cast<std::ptrdiff_t>(kVersionFirstSum + vl.bin_count));
+        d.at_cut.assign(
+            vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell),
+            vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell + vl.bin_count - 1));
       }
       for (DriftMethod m : vl.methods) {
         const double value = ComputeMethod(m, d);

@@ -120,6 +120,7 @@ class DriftTracker {
   std::vector<std::int64_t> scratch_bin_;
   std::vector<double> scratch_value_;
   std::vector<char> scratch_out_of_range_;
+  std::vector<char> scratch_at_cut_;  // the value equals the upper cut of its fine bin
 };
 
 }  // namespace modelwatch

@@ -82,6 +82,10 @@ def make_data(rng, n_ref, n_cur):
                    "numeric")
     f["x_ties_identical"] = (rng.poisson(2, n_ref).astype(float),
                              rng.poisson(2, n_cur).astype(float), "numeric")
+    # A discrete reference and a current window between its values (issue: KS too low when
+    # only the right-closed CDF is known at each cut).
+    f["x_ties_between"] = (rng.integers(0, 10, n_ref).astype(float),
+                           rng.integers(0, 10, n_cur).astype(float) - 0.3, "numeric")
     zero_inflated = lambda n: np.where(rng.random(n) < 0.4, 0.0, rng.exponential(5, n))
     f["x_zero_inflated"] = (zero_inflated(n_ref), zero_inflated(n_cur) * 1.3, "numeric")
     cats = np.array(["a", "b", "c", "d", "e"])

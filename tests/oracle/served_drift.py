@@ -6,7 +6,8 @@ Generates reference and current data with numpy, builds the baseline with
 scrapes /metrics and compares every drift gauge with numpy/scipy on the same data:
 PSI and JS on the baseline's bins within 1e-9, KS within 0.01 of ks_2samp, Wasserstein within
 0.02*w + 0.005 of wasserstein_distance/std(ref), chi2 against chi2_contingency, missing ratios
-exactly. Cases: a shifted numeric feature, an unchanged one (no-drift control: every method under
+exactly. Cases: a shifted numeric feature, a discrete one (reference integers 0-9, current
+the same minus 0.3: KS exact), an unchanged one (no-drift control: every method under
 its warn threshold), a categorical feature with a category never seen in the reference,
 null/NaN/Infinity values.
 
@@ -37,9 +38,12 @@ CATS = ["a", "b", "c", "d", "e"]
 
 
 
-def write_log(path, n, rng, shift, cat_p, new_cat_share, missing_share, t_start, span):
+def write_log(path, n, rng, shift, cat_p, new_cat_share, missing_share, t_start, span,
+              disc_offset=0.0):
     """Writes n records; returns the raw feature values (None for missing)."""
     norm = rng.normal(10.0 + shift, 2.0, n)
+    # A discrete feature (integers 0-9); the current window sits between the reference's values.
+    disc = rng.integers(0, 10, n).astype(float) - disc_offset
     logn = rng.lognormal(0.0, 0.6, n)
     cats = rng.choice(CATS, size=n, p=cat_p).astype(object)
     if new_cat_share:
@@ -63,9 +67,10 @@ def write_log(path, n, rng, shift, cat_p, new_cat_share, missing_share, t_start,
             if raw_norm is not None:
                 parts.append('"norm":%s' % raw_norm)
             parts.append('"logn":%.17g' % feats["logn"])
+            parts.append('"disc":%.17g' % disc[i])
             parts.append('"cat":%s' % json.dumps(feats["cat"]))
             f.write(line + ",".join(parts) + "}}\n")
-    return norm_out, [float(v) for v in logn], list(cats)
+    return norm_out, [float(v) for v in logn], list(cats), [float(v) for v in disc]
 
 
 def bins_numeric(values, edges):
@@ -121,12 +126,12 @@ def main():
         cur_path = os.path.join(work, "logs", "current.jsonl")
         # Reference: 3 days before the current window. Current: one hour, drifted `norm`,
         # unchanged `logn`, categorical with a shifted mix and an unseen category.
-        ref_norm, ref_logn, ref_cat = write_log(ref_path, args.n_ref, rng, 0.0,
+        ref_norm, ref_logn, ref_cat, ref_disc = write_log(ref_path, args.n_ref, rng, 0.0,
                                                 [0.4, 0.3, 0.15, 0.1, 0.05], 0.0, 0.0,
                                                 T0 - 3 * 86400, 3 * 86400)
-        cur_norm, cur_logn, cur_cat = write_log(cur_path, args.n_cur, rng, 1.0,
-                                                [0.2, 0.3, 0.2, 0.2, 0.1], 0.03, 0.05,
-                                                T0, 3000)
+        cur_norm, cur_logn, cur_cat, cur_disc = write_log(cur_path, args.n_cur, rng, 1.0,
+                                                          [0.2, 0.3, 0.2, 0.2, 0.1], 0.03, 0.05,
+                                                          T0, 3000, disc_offset=0.3)
         with open(os.path.join(models, "oracle.yaml"), "w") as f:
             f.write("""model: oracle
 owner: {team: qa}
@@ -137,6 +142,7 @@ source: {paths: ["../logs/*.jsonl"], start_at: beginning}
 features:
   - {name: norm, type: numeric}
   - {name: logn, type: numeric}
+  - {name: disc, type: numeric}
   - {name: cat, type: categorical}
 drift: {windows: [1h], min_samples: 100, lateness: 1h}
 """)
@@ -170,7 +176,8 @@ drift: {windows: [1h], min_samples: 100, lateness: 1h}
             return metrics.get(key)
 
         feats = {f["name"]: f for f in baseline["features"]}
-        for name, ref, cur in (("norm", ref_norm, cur_norm), ("logn", ref_logn, cur_logn)):
+        for name, ref, cur in (("norm", ref_norm, cur_norm), ("logn", ref_logn, cur_logn),
+                               ("disc", ref_disc, cur_disc)):
             r = np.array([v for v in ref if v is not None and math.isfinite(v)])
             c = np.array([v for v in cur if v is not None and math.isfinite(v)])
             edges = feats[name]["numeric"]["edges"]
@@ -185,6 +192,10 @@ drift: {windows: [1h], min_samples: 100, lateness: 1h}
                 check("%s %s" % (name, method), got is not None and abs(got - want) <= tol,
                       "served %s, scipy/numpy %.12g (tolerance %.3g)" % (got, want, tol))
                 print("%-5s %-11s served %-22s oracle %.12g" % (name, method, got, want))
+            if name == "disc":  # every reference value is a cut: KS is exact
+                got = served("ks", name)
+                check("disc ks exact", got is not None and abs(got - ks) <= 1e-9,
+                      "served %s, scipy %.12g" % (got, ks))
             missing = sum(1 for v in cur if v is None or not math.isfinite(v)) / len(cur)
             got = metrics.get(("model_feature_missing_ratio", tuple(sorted(
                 {"model": MODEL, "feature": name, "window": "1h"}.items()))))

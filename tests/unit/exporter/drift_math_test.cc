@@ -84,6 +84,25 @@ TEST(DriftMathTest, KsAndWassersteinOfIdenticalDistributionsAreZero) {
   EXPECT_EQ(ComputeWassersteinFine(d, d), 0.0);
 }
 
+TEST(DriftMathTest, KsSeesTheLeftLimitAtEveryCut) {
+  // Reference: atoms at 0, 1, 2 (each on its cut). Current: the same shares at -0.3, 0.7, 1.7,
+  // i.e. strictly inside the bins the cuts close. At every cut both right-closed CDFs agree;
+  // just left of cut 0 the current holds 0.5 and the reference nothing: KS = 0.5 (scipy's
+  // ks_2samp on such samples).
+  const std::vector<double> cuts = {0, 1, 2};
+  const std::vector<double> mass = {0.5, 0.3, 0.2, 0};
+  const std::vector<double> ref_at = {0.5, 0.3, 0.2};
+  const std::vector<double> cur_at = {0, 0, 0};
+  const FineDistribution ref{cuts, mass, Keep({0, 1, 2, 0}), ref_at};
+  const FineDistribution cur{cuts, mass, Keep({-0.3, 0.7, 1.7, 0}), cur_at};
+  EXPECT_NEAR(ComputeKsFine(cur, ref), 0.5, 1e-12);
+  EXPECT_NEAR(ComputeKsFine(ref, cur), 0.5, 1e-12);
+  // Without the counts at the cuts only the right-closed CDFs are compared.
+  const FineDistribution ref_unknown{cuts, mass, Keep({0, 1, 2, 0})};
+  const FineDistribution cur_unknown{cuts, mass, Keep({-0.3, 0.7, 1.7, 0})};
+  EXPECT_EQ(ComputeKsFine(cur_unknown, ref_unknown), 0.0);
+}
+
 TEST(DriftMathTest, WassersteinOfPointMassesIsTheirDistance) {
   // Reference all at 1 (bin (0,1]), current all at 5 (open last bin beyond the cuts).
   const std::vector<double> cuts = {0, 1, 2};

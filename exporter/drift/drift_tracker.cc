@@ -8,6 +8,7 @@
 #include <map>
 
 #include "exporter/baseline/baseline_builder.h"
+#include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
@@ -16,12 +17,6 @@ namespace modelwatch {
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-// Degradation normalisations (docs/statistics.md, "Degradation score").
-constexpr double kSigmaSaturation = 5.0;    // a 5σ confidence drop / entropy rise → 1
-constexpr double kAnomalySaturation = 0.1;  // 10 % anomalous requests → 1
-constexpr double kErrorBudgetFactor = 10;   // error rate of 10 × the SLO's rate → 1
-constexpr double kDefaultErrorSaturation = 0.1;
 
 // Slot-level count cells before the features'.
 constexpr std::size_t kRecordsCell = 0;
@@ -153,11 +148,6 @@ double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
   }
 }
 
-double Clamp01(double x) {
-  if (std::isnan(x)) return 0;
-  return std::clamp(x, 0.0, 1.0);
-}
-
 }  // namespace
 
 std::string DriftSample::Label(const std::string& key) const {
@@ -213,15 +203,6 @@ struct DriftTracker::Window {
 
   Window(std::string l, Seconds len, int sub_windows, Seconds lateness)
       : label(std::move(l)), length(len), clock(len, sub_windows, lateness) {}
-};
-
-struct DriftTracker::DegradationInputs {
-  std::string version;
-  double drift_ratio = 0;      // max drift / critical
-  double confidence_z = kNaN;  // drop in σ
-  double entropy_z = kNaN;     // rise in σ
-  double anomaly_ratio = 0;
-  double error_rate = 0;
 };
 
 DriftTracker::DriftTracker(const ModelConfig& model,
@@ -709,34 +690,16 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
 
 void DriftTracker::AppendDegradation(const std::vector<DegradationInputs>& inputs,
                                      std::vector<DriftSample>& out) const {
-  double error_saturation = kDefaultErrorSaturation;
-  if (model_.slo && model_.slo->error_rate && *model_.slo->error_rate > 0) {
-    error_saturation = std::min(1.0, kErrorBudgetFactor * *model_.slo->error_rate);
-  }
   for (const auto& in : inputs) {
-    double score = 0;
-    for (const auto& [signal, weight] : model_.degradation.weights) {
-      double normalised = 0;
-      if (signal == "drift") {
-        normalised = Clamp01(in.drift_ratio);
-      } else if (signal == "confidence") {
-        normalised = Clamp01(in.confidence_z / kSigmaSaturation);
-      } else if (signal == "entropy") {
-        normalised = Clamp01(in.entropy_z / kSigmaSaturation);
-      } else if (signal == "anomaly_rate") {
-        normalised = Clamp01(in.anomaly_ratio / kAnomalySaturation);
-      } else if (signal == "errors") {
-        normalised = Clamp01(in.error_rate / error_saturation);
-      }
-      const double value = weight * normalised * 100;
-      score += value;
+    const DegradationResult result = ComputeDegradation(model_, in);
+    for (const auto& [signal, value] : result.signals) {
       out.push_back({"model_degradation_signal",
                      {{"model", model_.name}, {"version", in.version}, {"signal", signal}},
                      value});
     }
     out.push_back({"model_degradation_score",
                    {{"model", model_.name}, {"version", in.version}},
-                   std::clamp(score, 0.0, 100.0)});
+                   result.score});
   }
 }
 

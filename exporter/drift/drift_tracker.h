@@ -43,6 +43,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "exporter/baseline/baseline_profile.h"
+#include "exporter/drift/degradation_score.h"
 #include "exporter/parse/record.h"
 #include "exporter/stats/window_clock.h"
 #include "prometheus/metric_family.h"
@@ -97,7 +98,6 @@ class DriftTracker {
   struct FeatureTrack;
   struct VersionLayout;
   struct Window;
-  struct DegradationInputs;
 
   std::size_t VersionIndex(std::string_view version);
   void AddVersion(std::string name);

@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
 #include <array>
+#include <cstdlib>
 #include <filesystem>
 // gcc 12 with -fsanitize reports false maybe-uninitialized warnings inside <regex>.
 #if defined(__GNUC__) && !defined(__clang__)
@@ -12,6 +14,8 @@
 #endif
 #include <regex>
 #include <set>
+#include <string_view>
+#include <tuple>
 
 #include "rulegen/alertmanager_emitter.h"
 
@@ -293,8 +297,39 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
   return r;
 }
 
+namespace {
+
+// True when `tool` names an executable file: a path, or a name found on PATH.
+bool IsExecutable(const std::string& tool) {
+  if (tool.find('/') != std::string::npos) return access(tool.c_str(), X_OK) == 0;
+  const char* path = std::getenv("PATH");
+  std::string_view rest = path ? path : "";
+  while (true) {
+    const std::size_t colon = rest.find(':');
+    std::string dir(rest.substr(0, colon));
+    if (dir.empty()) dir = ".";
+    if (access((dir + "/" + tool).c_str(), X_OK) == 0) return true;
+    if (colon == std::string_view::npos) return false;
+    rest.remove_prefix(colon + 1);
+  }
+}
+
+}  // namespace
+
 bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const CheckTools& tools,
                   std::ostream& out, std::ostream& err) {
+  // One line per missing tool, before anything runs, instead of every step failing.
+  bool tools_ok = true;
+  for (const auto& [tool, flag, package] :
+       {std::tuple{tools.promtool, "--promtool", "prometheus"},
+        std::tuple{tools.amtool, "--amtool", "prometheus-alertmanager"}}) {
+    if (!IsExecutable(tool)) {
+      err << "error: " << tool << " not found: install it (Debian: apt-get install " << package
+          << ") or name it with " << flag << "=PATH\n";
+      tools_ok = false;
+    }
+  }
+  if (!tools_ok) return false;
   bool ok = true;
   const auto problems = SelfCheck(files);
   if (!problems.empty()) {

@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <thread>
@@ -106,6 +108,33 @@ HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 namespace {
 
+// Why civetweb could not listen on `civet_ports` ("port" or "ipv4:port"), found by binding
+// the same address ourselves: civetweb itself only says "null context when constructing
+// CivetServer". Empty when the address binds (the failure was something else).
+std::string WhyCannotBind(const std::string& civet_ports) {
+  const auto colon = civet_ports.rfind(':');
+  const std::string host = colon == std::string::npos ? "0.0.0.0" : civet_ports.substr(0, colon);
+  const int port = std::atoi(civet_ports.c_str() + (colon == std::string::npos ? 0 : colon + 1));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return {};
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return {};
+  const int one = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb does
+  std::string why;
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    const int e = errno;
+    why = std::strerror(e);
+    if (e == EADDRINUSE) why += " (another process listens there: stop it or choose another port)";
+    if (e == EACCES) why += " (ports below 1024 need privileges)";
+    if (e == EADDRNOTAVAIL) why += " (no interface of this machine has that address)";
+  }
+  ::close(fd);
+  return why;
+}
+
 // Opens and closes a TCP connection to host:port, ignoring every error.
 void Knock(const std::string& host, int port) {
   sockaddr_in addr{};
@@ -178,7 +207,9 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(
     impl->exposer->RegisterCollectable(impl->metrics, impl->options.telemetry_path);
   } catch (const std::exception& e) {
     g_server.store(nullptr);
-    return MakeError("cannot listen on " + impl->options.listen_address + ": " + e.what());
+    const std::string why = WhyCannotBind(*ports);
+    return MakeError("cannot listen on " + impl->options.listen_address + ": " +
+                     (why.empty() ? std::string(e.what()) : why));
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }

@@ -76,6 +76,19 @@ timeout 20 "$EXPORTER" --config.dir="$WORK/bad-models" --state.dir="$WORK/state"
 [[ $rc == 1 ]] || fail "bad config: exit $rc, want 1"
 grep -qE "^$WORK/bad-models/fraud.yaml:6:1: error: .*colour" "$WORK/bad.out" || fail "bad config: $(cat "$WORK/bad.out")"
 
+# A port another process listens on: exit 1 and a message that says so (civetweb alone says
+# "null context when constructing CivetServer").
+BUSY_PORT=$(free_port)
+$PY -c 'import socket,sys,time; s=socket.socket(); s.bind(("127.0.0.1",int(sys.argv[1]))); s.listen(); time.sleep(30)' "$BUSY_PORT" &
+PIDS+=($!)
+for _ in $(seq 50); do $PY -c 'import socket,sys; socket.create_connection(("127.0.0.1",int(sys.argv[1])),0.2)' "$BUSY_PORT" 2>/dev/null && break; sleep 0.1; done
+rc=0
+timeout 20 "$EXPORTER" --config.dir="$WORK/models" --state.dir="$WORK/state-busy" \
+  --web.listen-address=127.0.0.1:$BUSY_PORT >"$WORK/busy.out" 2>&1 || rc=$?
+[[ $rc == 1 ]] || fail "busy port: exit $rc, want 1"
+grep -q "error: cannot listen on 127.0.0.1:$BUSY_PORT: Address already in use (another process listens there" "$WORK/busy.out" ||
+  fail "busy port: $(cat "$WORK/busy.out")"
+
 # Usage errors exit 2; --version and --help exit 0.
 rc=0; "$EXPORTER" --config.dir="$WORK/models" --no-such-flag >/dev/null 2>&1 || rc=$?
 [[ $rc == 2 ]] || fail "unknown flag: exit $rc, want 2"

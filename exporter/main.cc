@@ -59,6 +59,10 @@ int RunDaemon(const std::vector<std::string>& args) {
        {"state.dir", "Directory for the checkpoint and ground-truth stores.",
         "/var/lib/modelwatch"},
        {"state.checkpoint-interval", "How often to write the checkpoint.", "5s"},
+       {"ingest.future-tolerance",
+        "Reject records whose event time is later than the clock plus this "
+        "(reason future_timestamp).",
+        "5m"},
        {"metrics.latency-buckets", "Buckets of model_request_duration_seconds, in seconds.",
         "0.01,0.05,0.1,0.25,0.5,1,2.5,5"},
        {"log.level",
@@ -111,6 +115,13 @@ int RunDaemon(const std::vector<std::string>& args) {
     return 2;
   }
   options.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
+  auto tolerance = ParseDuration(flags.Get("ingest.future-tolerance"));
+  if (!tolerance) {
+    std::cerr << "modelwatch-exporter: --ingest.future-tolerance: " << tolerance.error().message
+              << "\n";
+    return 2;
+  }
+  options.future_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*tolerance);
   auto buckets = ParseBuckets(flags.Get("metrics.latency-buckets"));
   if (!buckets) {
     std::cerr << "modelwatch-exporter: " << buckets.error().message << "\n";

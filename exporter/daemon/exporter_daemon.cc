@@ -121,9 +121,17 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
       }
       baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
     }
-    if (auto built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets);
+    GroundTruthOptions gt_options;
+    gt_options.max_event_time = FutureLimit();
+    if (auto built =
+            rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets, gt_options);
         !built) {
       return tl::unexpected(built.error());
+    }
+    if (rt->ground_truth && rt->ground_truth->future_rows_deleted() > 0) {
+      StateReset(mc.name, "groundtruth", "future_event_time",
+                 std::to_string(rt->ground_truth->future_rows_deleted()) +
+                     " stored prediction(s) dated after the clock deleted");
     }
     const nlohmann::json& ms = model_states.contains(mc.name) ? model_states[mc.name] : no_state;
     if (ms.contains("serving")) {
@@ -138,12 +146,27 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
         Log().Log(LogLevel::kInfo, "drift windows not restored (config or baseline changed)",
                   {{"model", mc.name}, {"err", ok.error().message}});
       }
+      // A window end beyond the clock (saved before event times were bounded) would make
+      // every record late: start the windows afresh instead.
+      if (rt->drift->NewestEventTime() > FutureLimit()) {
+        StateReset(mc.name, "drift", "future_event_time",
+                   "saved window end " + std::to_string(rt->drift->NewestEventTime()) +
+                       " is beyond the clock; windows start empty");
+        rt->drift = std::make_unique<DriftTracker>(mc, baseline);
+      }
     }
     if (rt->shadow) {
       if (ms.contains("shadow")) {
         if (auto ok = rt->shadow->RestoreState(ms["shadow"]); !ok) {
           Log().Log(LogLevel::kInfo, "shadow pairs not restored",
                     {{"model", mc.name}, {"err", ok.error().message}});
+        }
+        if (rt->shadow->NewestEventTime() > FutureLimit()) {
+          StateReset(mc.name, "shadow", "future_event_time",
+                     "saved window end is beyond the clock; shadow windows start empty");
+          auto hasher = KeyedHasher::FromStateDir(options_.state_dir);
+          if (!hasher) return tl::unexpected(hasher.error());
+          rt->shadow = std::make_unique<ShadowTracker>(mc, *hasher);
         }
       }
     }
@@ -246,6 +269,17 @@ nlohmann::json Exporter::SaveState() const {
   return {{"models", models}, {"sources", sources}, {"saved_at", WallSeconds()}};
 }
 
+double Exporter::FutureLimit() const {
+  return WallSeconds() + static_cast<double>(options_.future_tolerance.count());
+}
+
+void Exporter::StateReset(const std::string& model, const std::string& part,
+                          const std::string& reason, const std::string& detail) {
+  ++state_resets_[{part, reason}];
+  Log().Log(LogLevel::kWarn, "saved state discarded",
+            {{"model", model}, {"part", part}, {"reason", reason}, {"detail", detail}});
+}
+
 MultiResult<void> Exporter::Start() {
   auto config = LoadConfigDir(options_.config_dir);
   if (!config) return tl::unexpected(config.error());
@@ -309,17 +343,25 @@ void Exporter::PollOnce() {
       in_batch = 0;
     }
   };
+  // Event times are bounded by the clock, read again at every batch.
+  double future_limit = FutureLimit();
   for (auto& sp : sources_) {
     Source& s = *sp;
     s.tailer->Poll([&](std::string_view line) {
       enter();
+      if (in_batch == 0) future_limit = FutureLimit();
       ++s.counters.lines_read;
       auto parsed = s.parser->Parse(line);
       if (!parsed) {
         ++s.rejected[static_cast<std::size_t>(parsed.error().reason)];
         LogRejects(s, parsed.error());
+      } else if (const Record& record = s.parser->record(); record.timestamp > future_limit) {
+        const Rejection why{RejectReason::kFutureTimestamp,
+                            s.models[*parsed]->config.source.fields.timestamp};
+        ++s.rejected[static_cast<std::size_t>(why.reason)];
+        LogRejects(s, why);
       } else {
-        s.models[*parsed]->Observe(s.parser->record());
+        s.models[*parsed]->Observe(record);
       }
       leave();
     });
@@ -538,6 +580,12 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
   auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
   AddSample(models, {}, static_cast<double>(models_.size()));
+  auto& resets = AddFamily(out, "modelwatch_state_resets_total",
+                           "Saved state thrown away at start or reload, by part and reason.",
+                           MetricType::Counter);
+  for (const auto& [key, n] : state_resets_) {
+    AddSample(resets, {{"part", key.first}, {"reason", key.second}}, static_cast<double>(n));
+  }
 }
 
 void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {

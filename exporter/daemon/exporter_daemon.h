@@ -31,6 +31,9 @@ struct ExporterOptions {
   std::chrono::milliseconds checkpoint_interval{5000};
   std::chrono::milliseconds poll_interval{250};
   std::vector<double> latency_buckets = DefaultLatencyBuckets();
+  // A record whose event time is later than the wall clock plus this is rejected
+  // (reason future_timestamp): it moves no window, retention or checkpoint.
+  std::chrono::seconds future_tolerance{300};
 };
 
 // SIGTERM and SIGINT make Exporter::Run() return after a final checkpoint; SIGHUP reloads the
@@ -70,6 +73,11 @@ class Exporter {
   void Reload();
   void LogRejects(Source& source, const Rejection& why);
   void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
+  // The latest event time accepted now: wall clock + future tolerance.
+  double FutureLimit() const;
+  // Counts and logs saved state thrown away at restore (`part`: what, `reason`: why).
+  void StateReset(const std::string& model, const std::string& part, const std::string& reason,
+                  const std::string& detail);
 
   ExporterOptions options_;
   mutable std::mutex mu_;
@@ -89,6 +97,8 @@ class Exporter {
   bool last_reload_ok_ = true;
   double last_reload_time_ = 0;
   std::uint64_t baseline_errors_ = 0;
+  // (part, reason) -> saved state thrown away at restore.
+  std::map<std::pair<std::string, std::string>, std::uint64_t> state_resets_;
 };
 
 }  // namespace modelwatch

@@ -878,6 +878,14 @@ nlohmann::json DriftTracker::SaveState() const {
               {"windows", std::move(windows)}};
 }
 
+double DriftTracker::NewestEventTime() const {
+  double newest = -std::numeric_limits<double>::infinity();
+  for (const auto& w : windows_) {
+    if (w.clock.started()) newest = std::max(newest, w.clock.end());
+  }
+  return newest;
+}
+
 Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
   auto fail = [&](const std::string& what) {
     return MakeError("drift state for model " + model_.name + " not restored: " + what);

@@ -93,6 +93,8 @@ class DriftTracker {
 
   const ModelConfig& model() const { return model_; }
   const BaselineProfile* baseline() const { return baseline_.get(); }
+  // The newest event time any window has seen (its end), or -inf before the first record.
+  double NewestEventTime() const;
 
  private:
   struct FeatureTrack;

@@ -93,7 +93,11 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   windows_ = gt_.windows;
   if (windows_.empty()) windows_.push_back(Window{"30d", Seconds(30 * 86400)});
   segment_values_.resize(gt_.segments.size());
-  const double newest = store_->NewestTimestamp();
+  double newest = store_->NewestTimestamp();
+  if (!std::isnan(newest) && newest > options.max_event_time) {
+    future_rows_deleted_ = store_->DeleteAfter(options.max_event_time);
+    newest = store_->NewestTimestamp();
+  }
   if (!std::isnan(newest)) {
     newest_ = newest;
     has_newest_ = true;

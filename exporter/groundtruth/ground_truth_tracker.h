@@ -31,6 +31,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <limits>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,9 @@ struct GroundTruthOptions {
   // Overrides ground_truth.recompute_interval; zero recomputes on every Collect() (tests).
   std::optional<std::chrono::steady_clock::duration> recompute_interval;
   std::size_t batch_size = 20000;  // store writes per transaction
+  // Stored predictions with a later event time (left by a future-dated record before event
+  // times were bounded) are deleted at Open(), so they cannot hold the windows' end.
+  double max_event_time = std::numeric_limits<double>::infinity();
 };
 
 // One computed value.
@@ -118,6 +122,8 @@ class GroundTruthTracker {
   // Labels waiting for their prediction (a query of the store).
   std::int64_t WaitingLabels() const { return store_->CountWaitingLabels(); }
   std::uint64_t stored() const { return stored_; }
+  // Future-dated predictions deleted at Open() (see GroundTruthOptions::max_event_time).
+  std::int64_t future_rows_deleted() const { return future_rows_deleted_; }
   std::int64_t StoredRows() const { return store_->CountPredictions(); }
 
  private:
@@ -144,6 +150,7 @@ class GroundTruthTracker {
   double newest_ = 0;
   bool has_newest_ = false;
   double last_purge_ = 0;
+  std::int64_t future_rows_deleted_ = 0;
   std::unordered_set<std::uint64_t> pending_keys_;
   std::set<std::string> versions_;
   std::vector<std::set<std::string>> segment_values_;

@@ -524,6 +524,27 @@ std::pair<double, double> PredictionStore::MatchTotals(double from, double to, d
   return out;
 }
 
+std::int64_t PredictionStore::DeleteAfter(double ts) {
+  BeginIfNeeded();
+  std::int64_t deleted = 0;
+  const char* sqls[] = {"DELETE FROM predictions WHERE ts > ?1",
+                        "DELETE FROM minute_totals WHERE minute > ?1"};
+  const double args[] = {ts, std::floor(ts / 60)};
+  for (int i = 0; i < 2; ++i) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sqls[i], -1, &st, nullptr) != SQLITE_OK) {
+      Fail("delete future rows");
+      continue;
+    }
+    sqlite3_bind_double(st, 1, args[i]);
+    if (sqlite3_step(st) != SQLITE_DONE) Fail("delete future rows");
+    if (i == 0) deleted = sqlite3_changes(db_);
+    sqlite3_finalize(st);
+  }
+  Commit();
+  return deleted;
+}
+
 double PredictionStore::NewestTimestamp() {
   double out = NAN;
   sqlite3_stmt* st = nullptr;

@@ -142,6 +142,10 @@ class PredictionStore {
   // of `from` included).
   std::pair<double, double> MatchTotals(double from, double to, double exact_from);
 
+  // Deletes predictions and minute totals with an event time after `ts` (rows a future-dated
+  // record left behind) and commits. Returns the number of predictions deleted.
+  std::int64_t DeleteAfter(double ts);
+
   // Newest prediction timestamp stored, or nullopt-like NaN when empty.
   double NewestTimestamp();
   std::int64_t CountPredictions();

@@ -30,6 +30,8 @@ const char* RejectReasonName(RejectReason reason) {
       return "too_long";
     case RejectReason::kUnknownModel:
       return "unknown_model";
+    case RejectReason::kFutureTimestamp:
+      return "future_timestamp";
   }
   return "unknown";
 }

@@ -19,15 +19,17 @@ namespace modelwatch {
 // Why a line was not accepted. The names are the `reason` label values of
 // modelwatch_lines_rejected_total.
 enum class RejectReason {
-  kInvalidJson,   // not a JSON object (syntax error, trailing garbage, other top-level type)
-  kMissingField,  // a required field is absent or null (timestamp; output field when ok)
-  kBadType,       // a field has the wrong JSON type (e.g. a string score)
-  kBadValue,      // right type, unusable value (score outside [0,1], NaN output, ...)
-  kBadTimestamp,  // timestamp neither RFC 3339 nor epoch seconds/milliseconds
-  kTooLong,       // longer than source.max_line_bytes
-  kUnknownModel,  // shared source: the model field names none of its models
+  kInvalidJson,      // not a JSON object (syntax error, trailing garbage, other top-level type)
+  kMissingField,     // a required field is absent or null (timestamp; output field when ok)
+  kBadType,          // a field has the wrong JSON type (e.g. a string score)
+  kBadValue,         // right type, unusable value (score outside [0,1], NaN output, ...)
+  kBadTimestamp,     // timestamp neither RFC 3339 nor epoch seconds/milliseconds
+  kTooLong,          // longer than source.max_line_bytes
+  kUnknownModel,     // shared source: the model field names none of its models
+  kFutureTimestamp,  // event time beyond the clock plus the future tolerance (set by the
+                     // caller, see exporter/parse/event_time_guard.h; Parse() never returns it)
 };
-inline constexpr int kRejectReasonCount = 7;
+inline constexpr int kRejectReasonCount = 8;
 
 // "invalid_json", "missing_field", ...
 const char* RejectReasonName(RejectReason reason);

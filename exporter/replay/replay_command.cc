@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -24,6 +25,8 @@ namespace {
 
 // More steps than this is almost certainly a --step mistake (a year at one second).
 constexpr double kMaxSteps = 5e6;
+// Records on either side of a record whose median event time is the replay's "now".
+constexpr std::size_t kLogClockHalfWidth = 50;
 
 struct Label {
   double ts;
@@ -58,6 +61,10 @@ int RunReplayCommand(const std::vector<std::string>& args) {
         false, false},
        {"model", "Replay only this model (default: every model in config.dir).", "", false, false},
        {"step", "Interval between the timestamps written.", "1m", false, false},
+       {"ingest.future-tolerance",
+        "Reject records whose event time is later than the log's own now (the median event "
+        "time of the 50 records before and after) plus this (reason future_timestamp).",
+        "5m", false, false},
        {"output", "OpenMetrics file to write (atomically).", "", false, true}});
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter replay")) return *exit_code;
   auto step_duration = ParseDuration(flags.Get("step"));
@@ -66,6 +73,13 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     return 2;
   }
   const double step = static_cast<double>(step_duration->count());
+  auto tolerance_duration = ParseDuration(flags.Get("ingest.future-tolerance"));
+  if (!tolerance_duration) {
+    std::cerr << "modelwatch-exporter replay: --ingest.future-tolerance: "
+              << tolerance_duration.error().message << "\n";
+    return 2;
+  }
+  const double future_tolerance = static_cast<double>(tolerance_duration->count());
   auto config = LoadConfigDir(flags.Get("config.dir"));
   if (!config) {
     for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
@@ -207,29 +221,66 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     return {};
   };
 
-  std::string line;
-  while (std::getline(input, line)) {
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+  // No clock in a replay: a record is judged against the log's own "now", the median event
+  // time of the kLogClockHalfWidth records before it that were accepted and of the
+  // kLogClockHalfWidth records after it (itself included). Lines wait in `ahead` until
+  // enough of their successors have been read.
+  struct Ahead {
+    std::string line;
+    double ts;  // NaN: rejected for another reason
+  };
+  std::deque<Ahead> ahead;
+  std::deque<double> behind;
+  std::vector<double> neighbours;
+  auto judge = [&]() -> Result<void> {
+    Ahead next = std::move(ahead.front());
+    ahead.pop_front();
     ++lines_read;
-    auto parsed = parser.Parse(line);
+    auto parsed = parser.Parse(next.line);
     if (!parsed) {
       ++rejected[static_cast<std::size_t>(parsed.error().reason)];
-      continue;
+      return {};
     }
+    neighbours.assign(behind.begin(), behind.end());
+    neighbours.push_back(next.ts);
+    for (const Ahead& a : ahead) {
+      if (!std::isnan(a.ts)) neighbours.push_back(a.ts);
+    }
+    const auto mid = neighbours.begin() + static_cast<std::ptrdiff_t>(neighbours.size() / 2);
+    std::nth_element(neighbours.begin(), mid, neighbours.end());
+    if (next.ts > *mid + future_tolerance) {
+      ++rejected[static_cast<std::size_t>(RejectReason::kFutureTimestamp)];
+      return {};
+    }
+    behind.push_back(next.ts);
+    if (behind.size() > kLogClockHalfWidth) behind.pop_front();
     const Record& record = parser.record();
     if (!started) {
       started = true;
       first_step = boundary = std::ceil(record.timestamp / step) * step;
     }
     if (record.timestamp > boundary) {
-      if (auto ok = advance_to(record.timestamp); !ok) {
-        std::cerr << "error: " << ok.error().message << "\n";
-        return 1;
-      }
+      if (auto ok = advance_to(record.timestamp); !ok) return ok;
     }
     ++accepted;
     trackers[*parsed]->Observe(record);
+    return {};
+  };
+  std::string line;
+  bool more = true;
+  while (more || !ahead.empty()) {
+    more = more && static_cast<bool>(std::getline(input, line));
+    if (more) {
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      auto parsed = parser.Parse(line);
+      ahead.push_back({std::move(line), parsed ? parser.record().timestamp : NAN});
+      if (ahead.size() <= kLogClockHalfWidth) continue;
+    }
+    if (auto ok = judge(); !ok) {
+      std::cerr << "error: " << ok.error().message << "\n";
+      return 1;
+    }
   }
   if (input.bad()) {
     std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";

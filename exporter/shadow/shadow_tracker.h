@@ -30,6 +30,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <unordered_map>
@@ -77,6 +78,10 @@ class ShadowTracker {
   std::uint64_t paired() const { return paired_; }
   // Records waiting for their partner, of champion (0) or challenger (1).
   std::size_t waiting(int side) const;
+  // The newest event time seen (the windows' end), or -inf before the first record.
+  double NewestEventTime() const {
+    return has_newest_ ? newest_ : -std::numeric_limits<double>::infinity();
+  }
 
   // Checkpoint of waiting requests, windows and counters. RestoreState() accepts only a
   // state saved with the same versions, windows and task; otherwise it returns an error and

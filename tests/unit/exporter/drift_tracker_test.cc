@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <limits>
 #include <memory>
 #include <optional>
 #include <random>
@@ -85,6 +86,20 @@ const DriftSample* Find(const std::vector<DriftSample>& samples, const std::stri
   return nullptr;
 }
 
+// The value of a series that must be there: a missing series fails the test (and reads NaN)
+// instead of dereferencing a null pointer and crashing the whole test binary.
+double Value(const std::vector<DriftSample>& samples, const std::string& name,
+             std::vector<std::pair<std::string, std::string>> labels) {
+  const DriftSample* s = Find(samples, name, labels);
+  if (s == nullptr) {
+    std::string text;
+    for (const auto& [k, v] : labels) text += " " + k + "=" + v;
+    ADD_FAILURE() << "series not exported: " << name << text;
+    return std::numeric_limits<double>::quiet_NaN();
+  }
+  return s->value;
+}
+
 int Count(const std::vector<DriftSample>& samples, const std::string& name) {
   int n = 0;
   for (const auto& s : samples) n += s.name == name;
@@ -111,7 +126,7 @@ TEST(DriftTrackerTest, WithoutBaselineExportsOnlyBaselineFreeGauges) {
   Feed(t, 200, kT0, 100, 1);
   const auto s = t.Snapshot();
   ASSERT_NE(Find(s, "model_window_samples", {{"window", "1h"}}), nullptr);
-  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 200);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "1h"}}), 200);
   EXPECT_NE(Find(s, "model_prediction_confidence_mean", {{"window", "1h"}, {"version", "v1"}}),
             nullptr);
   EXPECT_NE(Find(s, "model_prediction_entropy_mean", {{"window", "1h"}}), nullptr);
@@ -128,7 +143,7 @@ TEST(DriftTrackerTest, BelowMinSamplesOnlyTheSampleCountIsExported) {
   DriftTracker t(m, MakeBaseline(m, 7));
   Feed(t, 99, kT0, 100, 2);
   auto s = t.Snapshot();
-  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 99);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "1h"}}), 99);
   EXPECT_EQ(Count(s, "model_feature_drift"), 0);
   EXPECT_EQ(Count(s, "model_feature_missing_ratio"), 0);
   EXPECT_EQ(Count(s, "model_prediction_confidence_mean"), 0);
@@ -157,20 +172,18 @@ TEST(DriftTrackerTest, DriftRisesWithShiftAndStaysLowWithout) {
     ASSERT_NE(y, nullptr) << method;
     EXPECT_LT(x->value, y->value) << method;
   }
-  EXPECT_LT(Find(a, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}})->value,
-            0.05);
-  EXPECT_GT(Find(b, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}})->value, 0.5);
+  EXPECT_LT(Value(a, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}}), 0.05);
+  EXPECT_GT(Value(b, "model_feature_drift", {{"feature", "amount"}, {"method", "psi"}}), 0.5);
   // Wasserstein is in reference standard deviations: a 1.5σ shift.
-  EXPECT_NEAR(
-      Find(b, "model_feature_drift", {{"feature", "amount"}, {"method", "wasserstein"}})->value,
-      1.5, 0.1);
+  EXPECT_NEAR(Value(b, "model_feature_drift", {{"feature", "amount"}, {"method", "wasserstein"}}),
+              1.5, 0.1);
   // Categorical methods; chi2 never for numeric, ks never for categorical.
   EXPECT_NE(Find(a, "model_feature_drift", {{"feature", "country"}, {"method", "chi2"}}), nullptr);
   EXPECT_EQ(Find(a, "model_feature_drift", {{"feature", "country"}, {"method", "ks"}}), nullptr);
   EXPECT_EQ(Find(a, "model_feature_drift", {{"feature", "amount"}, {"method", "chi2"}}), nullptr);
   // Shifted amounts leave the training range more often.
-  EXPECT_GT(Find(b, "model_anomalous_requests_ratio", {{"window", "1h"}})->value,
-            Find(a, "model_anomalous_requests_ratio", {{"window", "1h"}})->value);
+  EXPECT_GT(Value(b, "model_anomalous_requests_ratio", {{"window", "1h"}}),
+            Value(a, "model_anomalous_requests_ratio", {{"window", "1h"}}));
   for (const auto& s : b) EXPECT_NE(s.Label("feature"), "email");
 }
 
@@ -194,18 +207,18 @@ TEST(DriftTrackerTest, WindowsSlideOnEventTimeAndCountLateRecords) {
   // Two hours later: the 1h window holds only the new record; the 24h window all.
   t.Observe(maker.Make(kT0 + 7200, 100, "DE", 0.2));
   auto s = t.Snapshot();
-  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "1h"}})->value, 1);
-  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "24h"}})->value, 201);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "1h"}}), 1);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "24h"}}), 201);
   // A record far older than the 1h window start minus lateness is late for 1h only.
   t.Observe(maker.Make(kT0, 100, "DE", 0.2));
   s = t.Snapshot();
-  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "1h"}})->value, 1);
-  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "24h"}})->value, 0);
-  EXPECT_EQ(Find(s, "model_window_samples", {{"window", "24h"}})->value, 202);
+  EXPECT_EQ(Value(s, "model_late_records_total", {{"window", "1h"}}), 1);
+  EXPECT_EQ(Value(s, "model_late_records_total", {{"window", "24h"}}), 0);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "24h"}}), 202);
   // Older than a day: late for both.
   t.Observe(maker.Make(kT0 - 2 * 86400, 100, "DE", 0.2));
   s = t.Snapshot();
-  EXPECT_EQ(Find(s, "model_late_records_total", {{"window", "24h"}})->value, 1);
+  EXPECT_EQ(Value(s, "model_late_records_total", {{"window", "24h"}}), 1);
 }
 
 TEST(DriftTrackerTest, VersionsBeyondTheLimitShareOtherLabel) {
@@ -240,8 +253,8 @@ TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
   EXPECT_NEAR(sum, score->value, 1e-9);
   EXPECT_EQ(Count(s, "model_degradation_signal"), 5);
   // Drift of 2σ saturates the drift signal; errors 100/1100 ≈ 9 % of 10 % saturation.
-  EXPECT_NEAR(Find(s, "model_degradation_signal", {{"signal", "drift"}})->value, 30, 1e-9);
-  EXPECT_NEAR(Find(s, "model_degradation_signal", {{"signal", "errors"}})->value,
+  EXPECT_NEAR(Value(s, "model_degradation_signal", {{"signal", "drift"}}), 30, 1e-9);
+  EXPECT_NEAR(Value(s, "model_degradation_signal", {{"signal", "errors"}}),
               0.1 * (100.0 / 1100 / 0.1) * 100, 1e-9);
 }
 
@@ -336,19 +349,19 @@ TEST(DriftTrackerTest, MulticlassConfidenceEntropyAndClassDrift) {
   DriftTracker t(m, std::make_shared<const BaselineProfile>(*profile));
   for (int i = 0; i < 100; ++i) t.Observe(make(kT0 + i, {0.5, 0.3, 0.2}));
   const auto s = t.Snapshot();
-  EXPECT_NEAR(Find(s, "model_prediction_confidence_mean", {})->value, 0.5, 1e-12);
-  EXPECT_NEAR(Find(s, "model_prediction_entropy_mean", {})->value,
+  EXPECT_NEAR(Value(s, "model_prediction_confidence_mean", {}), 0.5, 1e-12);
+  EXPECT_NEAR(Value(s, "model_prediction_entropy_mean", {}),
               -(0.5 * std::log(0.5) + 0.3 * std::log(0.3) + 0.2 * std::log(0.2)), 1e-12);
-  EXPECT_NEAR(Find(s, "model_estimated_performance", {{"metric", "accuracy"}})->value, 0.5, 1e-12);
+  EXPECT_NEAR(Value(s, "model_estimated_performance", {{"metric", "accuracy"}}), 0.5, 1e-12);
   EXPECT_NE(Find(s, "model_estimated_performance", {{"metric", "auc"}}), nullptr);
   // Every prediction is now "a": the class distribution drifted.
-  EXPECT_GT(Find(s, "model_prediction_drift", {{"method", "psi"}})->value, 1.0);
+  EXPECT_GT(Value(s, "model_prediction_drift", {{"method", "psi"}}), 1.0);
   EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "chi2"}}), nullptr);
   EXPECT_EQ(Find(s, "model_prediction_drift", {{"method", "ks"}}), nullptr);
   EXPECT_EQ(Count(s, "model_positive_rate"), 0);
   // Lower confidence and higher entropy than the baseline feed the score.
-  EXPECT_GT(Find(s, "model_degradation_signal", {{"signal", "confidence"}})->value, 0);
-  EXPECT_GT(Find(s, "model_degradation_signal", {{"signal", "entropy"}})->value, 0);
+  EXPECT_GT(Value(s, "model_degradation_signal", {{"signal", "confidence"}}), 0);
+  EXPECT_GT(Value(s, "model_degradation_signal", {{"signal", "entropy"}}), 0);
 }
 
 TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
@@ -376,9 +389,8 @@ TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
   EXPECT_EQ(Count(s, "model_estimated_performance"), 0);
   // Discrete reference: exact. Shift of 10 over a uniform 0..99: W = 10 / std(0..99).
   const double std99 = std::sqrt((100.0 * 100.0 - 1) / 12);
-  EXPECT_NEAR(Find(s, "model_prediction_drift", {{"method", "wasserstein"}})->value, 10 / std99,
-              1e-9);
-  EXPECT_NEAR(Find(s, "model_prediction_drift", {{"method", "ks"}})->value, 0.1, 1e-9);
+  EXPECT_NEAR(Value(s, "model_prediction_drift", {{"method", "wasserstein"}}), 10 / std99, 1e-9);
+  EXPECT_NEAR(Value(s, "model_prediction_drift", {{"method", "ks"}}), 0.1, 1e-9);
 }
 
 }  // namespace

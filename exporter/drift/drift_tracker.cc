@@ -10,6 +10,7 @@
 #include "exporter/baseline/baseline_builder.h"
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
+#include "exporter/drift/effect_size.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
 
@@ -516,6 +517,22 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
   const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
 
+  // Degradation inputs: drift beyond its noise floor, Bonferroni-split over the distributions
+  // the alerting method is applied to (docs/statistics.md, "Degradation score").
+  const VersionLayout& vl = *version_layout_;
+  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
+  const double critical = model_.drift.critical;
+  int drift_tests = 0;
+  std::vector<double> range_counts;  // effective reference counts of the numeric features
+  for (const auto& f : features_) {
+    if (f.binned && MethodApplies(model_.drift.method, f.type)) ++drift_tests;
+    if (f.binned && f.type == FeatureType::kNumeric) {
+      range_counts.push_back(baseline_->EffectiveCount(f.profile->numeric.count));
+    }
+  }
+  const FeatureType output_type =
+      vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
+  if (vl.binned && MethodApplies(model_.drift.method, output_type)) ++drift_tests;
   double max_feature_drift = 0;
   for (const auto& f : features_) {
     out.push_back({"model_feature_missing_ratio",
@@ -553,7 +570,19 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     }
     if (MethodApplies(model_.drift.method, f.type)) {
       const double value = ComputeMethod(model_.drift.method, d);
-      if (!std::isnan(value)) max_feature_drift = std::max(max_feature_drift, value);
+      DriftNoise noise;
+      noise.n = present;
+      noise.tests = drift_tests;
+      if (f.type == FeatureType::kNumeric) {
+        noise.bins = static_cast<int>(f.profile->numeric.proportions.size());
+        noise.m = baseline_->EffectiveCount(f.profile->numeric.count);
+        noise.spread = ReferenceCdfSpread(f.profile->numeric);
+      } else {
+        noise.bins = static_cast<int>(f.bin_count);
+        noise.m = baseline_->EffectiveCount(f.profile->categorical.count);
+      }
+      max_feature_drift = std::max(max_feature_drift,
+                                   DriftExcessRatio(model_.drift.method, value, noise, critical));
     }
   }
   if (baseline_) {
@@ -562,8 +591,6 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                    counts[kAnomalousCell] / n});
   }
 
-  const VersionLayout& vl = *version_layout_;
-  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
   for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
     const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
     const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
@@ -578,8 +605,11 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     };
     DegradationInputs deg;
     deg.version = version;
-    deg.drift_ratio = max_feature_drift;
+    deg.drift_excess = max_feature_drift;
+    deg.records = n;
     deg.anomaly_ratio = counts[kAnomalousCell] / n;
+    deg.anomaly_expected =
+        ExpectedOutOfRangeShare(range_counts.data(), static_cast<int>(range_counts.size()));
     deg.error_rate = counts[kErrorsCell] / n;
 
     const double conf_n = vc[kConfidenceCountCell];
@@ -591,14 +621,18 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       out.push_back({"model_estimated_performance", labels({{"metric", "accuracy"}}),
                      vs[kCorrectSum] / conf_n});
       if (ref != nullptr && ref->confidence.count > 0) {
-        auto sigma = [&](const MomentSummary& m) {
-          const double daily = std::isnan(m.daily_std) ? 0.0 : m.daily_std;
-          return std::sqrt(daily * daily + m.std * m.std / conf_n);
+        auto shift = [&](const MomentSummary& m, double window_mean) {
+          MeanShift s;
+          s.baseline_mean = m.mean;
+          s.baseline_std = m.std;
+          s.baseline_between_std = m.daily_std;
+          s.baseline_n = baseline_->EffectiveCount(m.count);
+          s.window_mean = window_mean;
+          s.window_n = conf_n;
+          return s;
         };
-        const double sc = sigma(ref->confidence);
-        const double se = sigma(ref->entropy);
-        deg.confidence_z = sc > 0 ? (ref->confidence.mean - conf) / sc : 0.0;
-        deg.entropy_z = se > 0 ? (ent - ref->entropy.mean) / se : 0.0;
+        deg.confidence = shift(ref->confidence, conf);
+        deg.entropy = shift(ref->entropy, ent);
       }
     }
     // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
@@ -624,14 +658,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       const double rate = vc[kPositivesCell] / outputs;
       out.push_back({"model_positive_rate", labels({}), rate});
       if (ref != nullptr && ref->records > 0) {
-        double z = 0;
-        const double daily = ref->positive_rate_daily_std;
-        if (!std::isnan(daily) && daily > 0) {
-          z = (rate - ref->positive_rate) / daily;
-        } else {
-          z = TwoProportionZ(vc[kPositivesCell], outputs, static_cast<double>(ref->positive_count),
-                             static_cast<double>(ref->records));
-        }
+        const double z =
+            PositiveRateZ(rate, outputs, ref->positive_rate,
+                          baseline_->EffectiveCount(ref->records), ref->positive_rate_daily_std);
         out.push_back({"model_positive_rate_zscore", labels({}), z});
       }
     }
@@ -654,11 +683,21 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       }
       if (MethodApplies(model_.drift.method, d.type)) {
         const double value = ComputeMethod(model_.drift.method, d);
-        if (!std::isnan(value)) deg.drift_ratio = std::max(deg.drift_ratio, value);
+        DriftNoise noise;
+        noise.n = outputs;
+        noise.tests = drift_tests;
+        if (d.type == FeatureType::kNumeric) {
+          noise.bins = static_cast<int>(vl.numeric->proportions.size());
+          noise.m = baseline_->EffectiveCount(vl.numeric->count);
+          noise.spread = ReferenceCdfSpread(*vl.numeric);
+        } else {
+          noise.bins = static_cast<int>(vl.bin_count);
+          noise.m = baseline_->EffectiveCount(vl.classes->count);
+        }
+        deg.drift_excess = std::max(deg.drift_excess,
+                                    DriftExcessRatio(model_.drift.method, value, noise, critical));
       }
     }
-    const double critical = model_.drift.critical > 0 ? model_.drift.critical : 1.0;
-    deg.drift_ratio /= critical;
     if (degradation != nullptr) degradation->push_back(std::move(deg));
   }
 }

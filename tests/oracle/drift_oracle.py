@@ -334,7 +334,14 @@ def main():
     daily = [float((ref_scores[days == d] >= 0.5).mean()) for d in np.unique(days)]
     sigma = float(np.std(daily))
     close(baseline["prediction"]["positive_rate_daily_std"], sigma, 1e-9, "daily std")
-    close(get("model_positive_rate_zscore", **vl), (rate - ref_rate) / sigma, 1e-9, "z-score")
+    # Overdispersion-aware z: binomial variance of both rates plus a between-period spread τ,
+    # at least a Cohen's-h floor of 0.1 (docs/statistics.md, "Proxy signals").
+    m_eff = n_ref * baseline["reference"]["distinct_records"] / baseline["reference"]["records"]
+    n_out = len(cur_scores[cur_status == "ok"])
+    pooled = (rate * n_out + ref_rate * m_eff) / (n_out + m_eff)
+    tau = max(sigma, 0.1 * math.sqrt(ref_rate * (1 - ref_rate)))
+    z_want = (rate - ref_rate) / math.sqrt(pooled * (1 - pooled) * (1 / n_out + 1 / m_eff) + tau**2)
+    close(get("model_positive_rate_zscore", **vl), z_want, 1e-9, "z-score")
     edges = baseline["prediction"]["numeric"]["edges"]
     p, q = proportions(edges, s), proportions(edges, ref_scores)
     close(get("model_prediction_drift", method="psi", **vl), psi(p, q), 1e-9, "score psi")
@@ -359,7 +366,23 @@ def main():
     check(0 <= score <= 100, "score range")
     err = float((cur_status != "ok").mean())
     close(sig[4], 0.1 * min(1.0, err / 0.1) * 100, 1e-9, "error signal")
-    close(sig[3], 0.2 * min(1.0, float(anomalous.mean()) / 0.1) * 100, 1e-9, "anomaly signal")
+    # Anomalies beyond the no-drift expectation Σ 2/(m+1) and its binomial noise at n.
+    z999 = stats.norm.ppf(1 - 0.001)
+    distinct = baseline["reference"]["distinct_records"] / baseline["reference"]["records"]
+    p0 = min(1.0, sum(2 / (f["numeric"]["count"] * distinct + 1)
+                      for f in baseline["features"] if f["type"] == "numeric"))
+    excess = float(anomalous.mean()) - p0 - z999 * math.sqrt(p0 * (1 - p0) / n_cur)
+    close(sig[3], 0.2 * min(1.0, max(0.0, excess) / 0.1) * 100, 1e-9, "anomaly signal")
+    # Confidence drop / entropy rise beyond z·σ, σ = sqrt(daily² + std²(1/n + 1/m)), in units
+    # of half a baseline standard deviation.
+    for k, (key, values, direction) in enumerate([("confidence", conf, -1), ("entropy", ent, 1)]):
+        mom = baseline["prediction"][key]
+        daily_mom = mom["daily_std"] or 0.0
+        m_mom = mom["count"] * distinct
+        noise = z999 * math.sqrt(daily_mom**2 + mom["std"]**2 * (1 / len(values) + 1 / m_mom))
+        effect = max(0.0, direction * (float(values.mean()) - mom["mean"]) - noise) / max(
+            mom["std"], 0.01)
+        close(sig[1 + k], 0.2 * min(1.0, effect / 0.5) * 100, 1e-9, key + " signal")
 
     print(f"{checks} checks, {len(failures)} failures")
     return 1 if failures else 0

@@ -8,6 +8,7 @@
 #include <map>
 
 #include "exporter/baseline/baseline_builder.h"
+#include "exporter/drift/cbpe.h"
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
 #include "exporter/drift/effect_size.h"
@@ -34,6 +35,11 @@ constexpr std::size_t kConfidenceSum = 0;
 constexpr std::size_t kEntropySum = 1;
 constexpr std::size_t kCorrectSum = 2;
 constexpr std::size_t kVersionFirstSum = 3;
+// CBPE sums at VersionLayout::cbpe_sum: Σc², and for binary Σs and Σs² over predicted positives.
+constexpr std::size_t kCbpeCorrectSq = 0;
+constexpr std::size_t kCbpePositiveScore = 1;
+constexpr std::size_t kCbpePositiveScoreSq = 2;
+constexpr std::size_t kCbpeSums = 3;
 
 struct StringHash {
   using is_transparent = void;
@@ -182,6 +188,7 @@ struct DriftTracker::VersionLayout {
   std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
   std::size_t hist_cell = 0;     // first histogram count cell
   std::size_t hist_sum = 0;      // first histogram sum cell
+  std::size_t cbpe_sum = 0;      // kCbpeSums cells after the histograms (CbpeSums)
   std::size_t counts_size = 0;
   std::size_t sums_size = 0;
   std::vector<DriftMethod> methods;
@@ -281,6 +288,8 @@ DriftTracker::DriftTracker(const ModelConfig& model,
   v.hist_sum = vsums;
   vcounts += v.hist_classes * kScoreBins;
   vsums += v.hist_classes * kScoreBins;
+  v.cbpe_sum = vsums;
+  vsums += kCbpeSums;
   v.counts_size = vcounts;
   v.sums_size = vsums;
 
@@ -466,6 +475,11 @@ void DriftTracker::Observe(const Record& r) {
       vs[kConfidenceSum] += confidence;
       vs[kEntropySum] += entropy;
       vs[kCorrectSum] += correct;
+      vs[vl.cbpe_sum + kCbpeCorrectSq] += correct * correct;
+      if (positive && vl.kind == OutputKind::kScore) {
+        vs[vl.cbpe_sum + kCbpePositiveScore] += r.score;
+        vs[vl.cbpe_sum + kCbpePositiveScoreSq] += r.score * r.score;
+      }
     }
     if (output_bin >= 0) {
       ++vc[kVersionFirstBinCell + static_cast<std::size_t>(output_bin)];
@@ -618,8 +632,28 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       const double ent = vs[kEntropySum] / conf_n;
       out.push_back({"model_prediction_confidence_mean", labels({}), conf});
       out.push_back({"model_prediction_entropy_mean", labels({}), ent});
-      out.push_back({"model_estimated_performance", labels({{"metric", "accuracy"}}),
-                     vs[kCorrectSum] / conf_n});
+      CbpeSums cbpe;
+      cbpe.records = conf_n;
+      cbpe.correct = vs[kCorrectSum];
+      cbpe.correct_sq = vs[vl.cbpe_sum + kCbpeCorrectSq];
+      std::vector<std::pair<const char*, CbpeEstimate>> estimates = {
+          {"accuracy", EstimateAccuracy(cbpe)}};
+      if (vl.kind == OutputKind::kScore) {
+        cbpe.positives = vc[kPositivesCell];
+        cbpe.positive_score = vs[vl.cbpe_sum + kCbpePositiveScore];
+        cbpe.positive_score_sq = vs[vl.cbpe_sum + kCbpePositiveScoreSq];
+        for (int b = 0; b < kScoreBins; ++b) {
+          cbpe.score += vs[vl.hist_sum + static_cast<std::size_t>(b)];
+        }
+        estimates.emplace_back("precision", EstimatePrecision(cbpe));
+        estimates.emplace_back("recall", EstimateRecall(cbpe));
+      }
+      for (const auto& [metric, e] : estimates) {
+        if (std::isnan(e.value)) continue;
+        out.push_back({"model_estimated_performance", labels({{"metric", metric}}), e.value});
+        out.push_back({"model_estimated_performance_lower", labels({{"metric", metric}}), e.lower});
+        out.push_back({"model_estimated_performance_upper", labels({{"metric", metric}}), e.upper});
+      }
       if (ref != nullptr && ref->confidence.count > 0) {
         auto shift = [&](const MomentSummary& m, double window_mean) {
           MeanShift s;
@@ -789,6 +823,12 @@ FamilyInfo InfoFor(const std::string& name) {
        {"Positive-rate shift from the baseline in standard deviations.", MetricType::Gauge}},
       {"model_estimated_performance",
        {"Performance estimated from the scores alone (confidence-based, no labels).",
+        MetricType::Gauge}},
+      {"model_estimated_performance_lower",
+       {"Lower end of the 95 % interval of model_estimated_performance (per-record variances).",
+        MetricType::Gauge}},
+      {"model_estimated_performance_upper",
+       {"Upper end of the 95 % interval of model_estimated_performance (per-record variances).",
         MetricType::Gauge}},
       {"model_degradation_score",
        {"Composite degradation score, 0 (healthy) to 100.", MetricType::Gauge}},

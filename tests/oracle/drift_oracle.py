@@ -349,6 +349,24 @@ def main():
     check(abs(get("model_prediction_drift", method="ks", **vl) - ks) <= 0.01, "score ks")
     close(get("model_estimated_performance", metric="accuracy", **vl),
           float(np.where(s >= 0.5, s, 1 - s).mean()), 1e-9, "estimated accuracy")
+    # CBPE intervals: each record is right with probability c (Bernoulli), 95 % normal interval.
+    c = np.where(s >= 0.5, s, 1 - s)
+    predicted = s >= 0.5
+    tp, fn = s[predicted].sum(), s[~predicted].sum()
+    var_tp, var_fn = (s[predicted] * (1 - s[predicted])).sum(), (s[~predicted] * (1 - s[~predicted])).sum()
+    want = {
+        "accuracy": (c.mean(), math.sqrt((c * (1 - c)).sum()) / len(c)),
+        "precision": (tp / predicted.sum(), math.sqrt(var_tp) / predicted.sum()),
+        "recall": (tp / (tp + fn), math.sqrt(fn**2 * var_tp + tp**2 * var_fn) / (tp + fn) ** 2),
+    }
+    z975 = stats.norm.ppf(0.975)
+    for metric, (value, sd) in want.items():
+        close(get("model_estimated_performance", metric=metric, **vl), float(value), 1e-9,
+              "estimated " + metric)
+        close(get("model_estimated_performance_lower", metric=metric, **vl),
+              float(min(1, max(0, value - z975 * sd))), 1e-9, "estimated %s lower" % metric)
+        close(get("model_estimated_performance_upper", metric=metric, **vl),
+              float(min(1, max(0, value + z975 * sd))), 1e-9, "estimated %s upper" % metric)
     # CBPE AUC without binning: expected concordant pairs over expected pos × neg.
     order = np.argsort(s)
     ss, pos = s[order], s[order]

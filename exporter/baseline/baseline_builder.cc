@@ -12,6 +12,43 @@
 namespace modelwatch {
 namespace {
 
+// FNV-1a 64 over what a record says (features and output, not time or ids): equal for a
+// record repeated by a bootstrap or upsampling.
+class ContentHasher {
+ public:
+  void Bytes(const void* data, std::size_t size) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    for (std::size_t i = 0; i < size; ++i) {
+      h_ ^= p[i];
+      h_ *= 1099511628211ULL;
+    }
+  }
+  void Number(double x) { Bytes(&x, sizeof x); }
+  void Text(std::string_view t) {
+    Number(static_cast<double>(t.size()));
+    Bytes(t.data(), t.size());
+  }
+  std::uint64_t value() const { return h_; }
+
+ private:
+  std::uint64_t h_ = 14695981039346656037ULL;
+};
+
+std::uint64_t RecordContentHash(const Record& r) {
+  ContentHasher h;
+  for (const FeatureValue& v : r.features) {
+    h.Number(static_cast<double>(static_cast<int>(v.kind)));
+    h.Number(v.number);
+    h.Text(v.text);
+  }
+  h.Number(r.ok ? 1 : 0);
+  h.Number(r.has_score ? r.score : -1);
+  h.Number(r.has_prediction ? r.prediction : -1);
+  for (double p : r.probabilities) h.Number(p);
+  h.Text(r.predicted_class);
+  return h.value();
+}
+
 struct Moments {
   double mean = 0;
   double std = 0;
@@ -156,6 +193,7 @@ void BaselineBuilder::Add(const Record& r) {
   if (records_ == 0 || r.timestamp < first_ts_) first_ts_ = r.timestamp;
   if (records_ == 0 || r.timestamp > last_ts_) last_ts_ = r.timestamp;
   ++records_;
+  distinct_.insert(RecordContentHash(r));
   for (auto& f : features_) {
     const FeatureConfig& fc = model_.features[f.config_index];
     const FeatureValue* v =
@@ -227,6 +265,7 @@ Result<BaselineProfile> BaselineBuilder::Finish() const {
   p.model = model_.name;
   p.task = model_.task;
   p.records = records_;
+  p.distinct_records = static_cast<std::int64_t>(distinct_.size());
   p.first_timestamp = first_ts_;
   p.last_timestamp = last_ts_;
   p.bins = model_.drift.bins;

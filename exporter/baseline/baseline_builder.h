@@ -6,6 +6,7 @@
 #include <map>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/config.h"
@@ -63,6 +64,7 @@ class BaselineBuilder {
   std::vector<double> confidence_;
   std::vector<double> entropy_;
   std::map<std::int64_t, DayData> days_;
+  std::unordered_set<std::uint64_t> distinct_;  // hashes of (features, output) per record
 };
 
 // Summarises numeric values (any order; non-finite values must be removed first).

@@ -37,6 +37,12 @@ const FeatureProfile* BaselineProfile::FindFeature(const std::string& name) cons
   return nullptr;
 }
 
+double BaselineProfile::EffectiveCount(std::int64_t count) const {
+  const double c = static_cast<double>(count);
+  if (distinct_records <= 0 || records <= 0) return c;
+  return c * static_cast<double>(distinct_records) / static_cast<double>(records);
+}
+
 namespace {
 
 json NumericToJson(const NumericSummary& s) {
@@ -338,6 +344,7 @@ json BaselineToJson(const BaselineProfile& p) {
                              {"fine_quantiles", p.fine_quantiles}}},
            {"features", std::move(features)},
            {"prediction", std::move(prediction)}};
+  if (p.distinct_records > 0) doc["reference"]["distinct_records"] = p.distinct_records;
   if (p.performance) {
     json metrics = json::object();
     for (const auto& [name, value] : p.performance->metrics) metrics[name] = value;
@@ -393,6 +400,12 @@ Result<BaselineProfile> ParseBaselineProfile(const json& doc, const std::string&
   std::int64_t days = 0;
   MW_ASSIGN(days, r.Count(*ref, "days", "reference"));
   p.days = static_cast<int>(std::min<std::int64_t>(days, 1 << 30));
+  if (ref->contains("distinct_records")) {  // optional: absent in older files
+    MW_ASSIGN(p.distinct_records, r.Count(*ref, "distinct_records", "reference"));
+    if (p.distinct_records > p.records) {
+      return r.Fail("reference.distinct_records", "exceeds reference.records");
+    }
+  }
 
   const json* settings = nullptr;
   MW_ASSIGN(settings, r.Member(doc, "settings", "document"));

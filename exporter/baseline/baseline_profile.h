@@ -107,6 +107,9 @@ struct BaselineProfile {
   std::string model;
   Task task = Task::kBinaryClassification;
   std::int64_t records = 0;  // accepted reference records
+  // Distinct reference records (features and output): below `records` when the reference
+  // repeats records (a bootstrap, an upsampled set). 0 in files written before it existed.
+  std::int64_t distinct_records = 0;
   double first_timestamp = 0;
   double last_timestamp = 0;
   int days = 0;  // distinct UTC days with records
@@ -119,6 +122,11 @@ struct BaselineProfile {
 
   // Returns nullptr when there is no such feature.
   const FeatureProfile* FindFeature(const std::string& name) const;
+
+  // The number of independent reference values behind `count` values: count scaled by
+  // distinct_records / records (repeated records carry no new information), count itself
+  // when distinct_records is unknown.
+  double EffectiveCount(std::int64_t count) const;
 };
 
 // Serialises with sorted keys; ToJson fills "id" from the content (ignoring profile.id).

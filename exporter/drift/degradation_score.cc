@@ -6,10 +6,7 @@
 namespace modelwatch {
 namespace {
 
-// Degradation normalisations (docs/statistics.md, "Degradation score").
-constexpr double kSigmaSaturation = 5.0;    // a 5σ confidence drop / entropy rise → 1
-constexpr double kAnomalySaturation = 0.1;  // 10 % anomalous requests → 1
-constexpr double kErrorBudgetFactor = 10;   // error rate of 10 × the SLO's rate → 1
+constexpr double kErrorBudgetFactor = 10;  // error rate of 10 × the SLO's rate → 1
 constexpr double kDefaultErrorSaturation = 0.1;
 
 double Clamp01(double x) {
@@ -19,27 +16,45 @@ double Clamp01(double x) {
 
 }  // namespace
 
-DegradationResult ComputeDegradation(const ModelConfig& model, const DegradationInputs& in) {
-  double error_saturation = kDefaultErrorSaturation;
-  if (model.slo && model.slo->error_rate && *model.slo->error_rate > 0) {
-    error_saturation = std::min(1.0, kErrorBudgetFactor * *model.slo->error_rate);
+double DriftExcessRatio(DriftMethod method, double value, const DriftNoise& noise,
+                        double critical) {
+  if (std::isnan(value)) return 0;
+  const double floor = DriftNoiseFloor(method, noise);
+  if (!(value > floor)) return 0;
+  return (value - floor) / (critical > 0 ? critical : 1.0);
+}
+
+double NormalisedSignal(const ModelConfig& model, const std::string& signal,
+                        const DegradationInputs& in) {
+  if (signal == "drift") return Clamp01(in.drift_excess);
+  if (signal == "confidence") {
+    return Clamp01(MeanShiftEffect(in.confidence, -1) / kEffectSaturation);
   }
+  if (signal == "entropy") return Clamp01(MeanShiftEffect(in.entropy, +1) / kEffectSaturation);
+  if (signal == "anomaly_rate") {
+    // The share beyond what an unchanged distribution puts outside the training range, less
+    // its binomial noise at the window's n.
+    const double p0 = std::clamp(in.anomaly_expected, 0.0, 1.0);
+    const double noise =
+        in.records > 0 ? NormalQuantile(1 - kNoiseAlpha) * std::sqrt(p0 * (1 - p0) / in.records)
+                       : 0;
+    return Clamp01((in.anomaly_ratio - p0 - noise) / kAnomalySaturation);
+  }
+  if (signal == "errors") {
+    double saturation = kDefaultErrorSaturation;
+    if (model.slo && model.slo->error_rate && *model.slo->error_rate > 0) {
+      saturation = std::min(1.0, kErrorBudgetFactor * *model.slo->error_rate);
+    }
+    return Clamp01(in.error_rate / saturation);
+  }
+  return 0;
+}
+
+DegradationResult ComputeDegradation(const ModelConfig& model, const DegradationInputs& in) {
   DegradationResult result;
   double score = 0;
   for (const auto& [signal, weight] : model.degradation.weights) {
-    double normalised = 0;
-    if (signal == "drift") {
-      normalised = Clamp01(in.drift_ratio);
-    } else if (signal == "confidence") {
-      normalised = Clamp01(in.confidence_z / kSigmaSaturation);
-    } else if (signal == "entropy") {
-      normalised = Clamp01(in.entropy_z / kSigmaSaturation);
-    } else if (signal == "anomaly_rate") {
-      normalised = Clamp01(in.anomaly_ratio / kAnomalySaturation);
-    } else if (signal == "errors") {
-      normalised = Clamp01(in.error_rate / error_saturation);
-    }
-    const double value = weight * normalised * 100;
+    const double value = weight * NormalisedSignal(model, signal, in) * 100;
     score += value;
     result.signals.push_back({signal, value});
   }

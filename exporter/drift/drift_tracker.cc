@@ -8,8 +8,10 @@
 #include <map>
 
 #include "exporter/baseline/baseline_builder.h"
+#include "exporter/drift/cbpe.h"
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
+#include "exporter/drift/effect_size.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
 
@@ -33,6 +35,11 @@ constexpr std::size_t kConfidenceSum = 0;
 constexpr std::size_t kEntropySum = 1;
 constexpr std::size_t kCorrectSum = 2;
 constexpr std::size_t kVersionFirstSum = 3;
+// CBPE sums at VersionLayout::cbpe_sum: Σc², and for binary Σs and Σs² over predicted positives.
+constexpr std::size_t kCbpeCorrectSq = 0;
+constexpr std::size_t kCbpePositiveScore = 1;
+constexpr std::size_t kCbpePositiveScoreSq = 2;
+constexpr std::size_t kCbpeSums = 3;
 
 struct StringHash {
   using is_transparent = void;
@@ -186,6 +193,7 @@ struct DriftTracker::VersionLayout {
   std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
   std::size_t hist_cell = 0;     // first histogram count cell
   std::size_t hist_sum = 0;      // first histogram sum cell
+  std::size_t cbpe_sum = 0;      // kCbpeSums cells after the histograms (CbpeSums)
   std::size_t counts_size = 0;
   std::size_t sums_size = 0;
   std::vector<DriftMethod> methods;
@@ -289,6 +297,8 @@ DriftTracker::DriftTracker(const ModelConfig& model,
   v.hist_sum = vsums;
   vcounts += v.hist_classes * kScoreBins;
   vsums += v.hist_classes * kScoreBins;
+  v.cbpe_sum = vsums;
+  vsums += kCbpeSums;
   v.counts_size = vcounts;
   v.sums_size = vsums;
 
@@ -480,6 +490,11 @@ void DriftTracker::Observe(const Record& r) {
       vs[kConfidenceSum] += confidence;
       vs[kEntropySum] += entropy;
       vs[kCorrectSum] += correct;
+      vs[vl.cbpe_sum + kCbpeCorrectSq] += correct * correct;
+      if (positive && vl.kind == OutputKind::kScore) {
+        vs[vl.cbpe_sum + kCbpePositiveScore] += r.score;
+        vs[vl.cbpe_sum + kCbpePositiveScoreSq] += r.score * r.score;
+      }
     }
     if (output_bin >= 0) {
       ++vc[kVersionFirstBinCell + static_cast<std::size_t>(output_bin)];
@@ -535,6 +550,22 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
   const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
 
+  // Degradation inputs: drift beyond its noise floor, Bonferroni-split over the distributions
+  // the alerting method is applied to (docs/statistics.md, "Degradation score").
+  const VersionLayout& vl = *version_layout_;
+  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
+  const double critical = model_.drift.critical;
+  int drift_tests = 0;
+  std::vector<double> range_counts;  // effective reference counts of the numeric features
+  for (const auto& f : features_) {
+    if (f.binned && MethodApplies(model_.drift.method, f.type)) ++drift_tests;
+    if (f.binned && f.type == FeatureType::kNumeric) {
+      range_counts.push_back(baseline_->EffectiveCount(f.profile->numeric.count));
+    }
+  }
+  const FeatureType output_type =
+      vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
+  if (vl.binned && MethodApplies(model_.drift.method, output_type)) ++drift_tests;
   double max_feature_drift = 0;
   for (const auto& f : features_) {
     out.push_back({"model_feature_missing_ratio",
@@ -575,7 +606,19 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     }
     if (MethodApplies(model_.drift.method, f.type)) {
       const double value = ComputeMethod(model_.drift.method, d);
-      if (!std::isnan(value)) max_feature_drift = std::max(max_feature_drift, value);
+      DriftNoise noise;
+      noise.n = present;
+      noise.tests = drift_tests;
+      if (f.type == FeatureType::kNumeric) {
+        noise.bins = static_cast<int>(f.profile->numeric.proportions.size());
+        noise.m = baseline_->EffectiveCount(f.profile->numeric.count);
+        noise.spread = ReferenceCdfSpread(f.profile->numeric);
+      } else {
+        noise.bins = static_cast<int>(f.bin_count);
+        noise.m = baseline_->EffectiveCount(f.profile->categorical.count);
+      }
+      max_feature_drift = std::max(max_feature_drift,
+                                   DriftExcessRatio(model_.drift.method, value, noise, critical));
     }
   }
   if (baseline_) {
@@ -584,8 +627,6 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                    counts[kAnomalousCell] / n});
   }
 
-  const VersionLayout& vl = *version_layout_;
-  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
   for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
     const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
     const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
@@ -600,8 +641,11 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     };
     DegradationInputs deg;
     deg.version = version;
-    deg.drift_ratio = max_feature_drift;
+    deg.drift_excess = max_feature_drift;
+    deg.records = n;
     deg.anomaly_ratio = counts[kAnomalousCell] / n;
+    deg.anomaly_expected =
+        ExpectedOutOfRangeShare(range_counts.data(), static_cast<int>(range_counts.size()));
     deg.error_rate = counts[kErrorsCell] / n;
 
     const double conf_n = vc[kConfidenceCountCell];
@@ -610,17 +654,41 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       const double ent = vs[kEntropySum] / conf_n;
       out.push_back({"model_prediction_confidence_mean", labels({}), conf});
       out.push_back({"model_prediction_entropy_mean", labels({}), ent});
-      out.push_back({"model_estimated_performance", labels({{"metric", "accuracy"}}),
-                     vs[kCorrectSum] / conf_n});
+      CbpeSums cbpe;
+      cbpe.records = conf_n;
+      cbpe.correct = vs[kCorrectSum];
+      cbpe.correct_sq = vs[vl.cbpe_sum + kCbpeCorrectSq];
+      std::vector<std::pair<const char*, CbpeEstimate>> estimates = {
+          {"accuracy", EstimateAccuracy(cbpe)}};
+      if (vl.kind == OutputKind::kScore) {
+        cbpe.positives = vc[kPositivesCell];
+        cbpe.positive_score = vs[vl.cbpe_sum + kCbpePositiveScore];
+        cbpe.positive_score_sq = vs[vl.cbpe_sum + kCbpePositiveScoreSq];
+        for (int b = 0; b < kScoreBins; ++b) {
+          cbpe.score += vs[vl.hist_sum + static_cast<std::size_t>(b)];
+        }
+        estimates.emplace_back("precision", EstimatePrecision(cbpe));
+        estimates.emplace_back("recall", EstimateRecall(cbpe));
+      }
+      for (const auto& [metric, e] : estimates) {
+        if (std::isnan(e.value)) continue;
+        out.push_back({"model_estimated_performance", labels({{"metric", metric}}), e.value});
+        out.push_back({"model_estimated_performance_lower", labels({{"metric", metric}}), e.lower});
+        out.push_back({"model_estimated_performance_upper", labels({{"metric", metric}}), e.upper});
+      }
       if (ref != nullptr && ref->confidence.count > 0) {
-        auto sigma = [&](const MomentSummary& m) {
-          const double daily = std::isnan(m.daily_std) ? 0.0 : m.daily_std;
-          return std::sqrt(daily * daily + m.std * m.std / conf_n);
+        auto shift = [&](const MomentSummary& m, double window_mean) {
+          MeanShift s;
+          s.baseline_mean = m.mean;
+          s.baseline_std = m.std;
+          s.baseline_between_std = m.daily_std;
+          s.baseline_n = baseline_->EffectiveCount(m.count);
+          s.window_mean = window_mean;
+          s.window_n = conf_n;
+          return s;
         };
-        const double sc = sigma(ref->confidence);
-        const double se = sigma(ref->entropy);
-        deg.confidence_z = sc > 0 ? (ref->confidence.mean - conf) / sc : 0.0;
-        deg.entropy_z = se > 0 ? (ent - ref->entropy.mean) / se : 0.0;
+        deg.confidence = shift(ref->confidence, conf);
+        deg.entropy = shift(ref->entropy, ent);
       }
     }
     // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
@@ -646,14 +714,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       const double rate = vc[kPositivesCell] / outputs;
       out.push_back({"model_positive_rate", labels({}), rate});
       if (ref != nullptr && ref->records > 0) {
-        double z = 0;
-        const double daily = ref->positive_rate_daily_std;
-        if (!std::isnan(daily) && daily > 0) {
-          z = (rate - ref->positive_rate) / daily;
-        } else {
-          z = TwoProportionZ(vc[kPositivesCell], outputs, static_cast<double>(ref->positive_count),
-                             static_cast<double>(ref->records));
-        }
+        const double z =
+            PositiveRateZ(rate, outputs, ref->positive_rate,
+                          baseline_->EffectiveCount(ref->records), ref->positive_rate_daily_std);
         out.push_back({"model_positive_rate_zscore", labels({}), z});
       }
     }
@@ -679,11 +742,21 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       }
       if (MethodApplies(model_.drift.method, d.type)) {
         const double value = ComputeMethod(model_.drift.method, d);
-        if (!std::isnan(value)) deg.drift_ratio = std::max(deg.drift_ratio, value);
+        DriftNoise noise;
+        noise.n = outputs;
+        noise.tests = drift_tests;
+        if (d.type == FeatureType::kNumeric) {
+          noise.bins = static_cast<int>(vl.numeric->proportions.size());
+          noise.m = baseline_->EffectiveCount(vl.numeric->count);
+          noise.spread = ReferenceCdfSpread(*vl.numeric);
+        } else {
+          noise.bins = static_cast<int>(vl.bin_count);
+          noise.m = baseline_->EffectiveCount(vl.classes->count);
+        }
+        deg.drift_excess = std::max(deg.drift_excess,
+                                    DriftExcessRatio(model_.drift.method, value, noise, critical));
       }
     }
-    const double critical = model_.drift.critical > 0 ? model_.drift.critical : 1.0;
-    deg.drift_ratio /= critical;
     if (degradation != nullptr) degradation->push_back(std::move(deg));
   }
 }
@@ -775,6 +848,12 @@ FamilyInfo InfoFor(const std::string& name) {
        {"Positive-rate shift from the baseline in standard deviations.", MetricType::Gauge}},
       {"model_estimated_performance",
        {"Performance estimated from the scores alone (confidence-based, no labels).",
+        MetricType::Gauge}},
+      {"model_estimated_performance_lower",
+       {"Lower end of the 95 % interval of model_estimated_performance (per-record variances).",
+        MetricType::Gauge}},
+      {"model_estimated_performance_upper",
+       {"Upper end of the 95 % interval of model_estimated_performance (per-record variances).",
         MetricType::Gauge}},
       {"model_degradation_score",
        {"Composite degradation score, 0 (healthy) to 100.", MetricType::Gauge}},

@@ -13,7 +13,9 @@
 //   model_prediction_confidence_mean{model,version,window}  classifiers
 //   model_prediction_entropy_mean{model,version,window}     classifiers
 //   model_positive_rate{model,version,window}               binary
-//   model_estimated_performance{model,version,metric,window} classifiers (auc, accuracy)
+//   model_estimated_performance{model,version,metric,window} classifiers (auc, accuracy;
+//     binary also precision, recall), with model_estimated_performance_lower/_upper
+//     (95 % interval; accuracy, precision, recall)
 //  and with a baseline:
 //   model_baseline_info{model,baseline_id}
 //   model_baseline_performance{model,metric}                baseline built with --labels

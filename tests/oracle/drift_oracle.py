@@ -338,7 +338,14 @@ def main():
     daily = [float((ref_scores[days == d] >= 0.5).mean()) for d in np.unique(days)]
     sigma = float(np.std(daily))
     close(baseline["prediction"]["positive_rate_daily_std"], sigma, 1e-9, "daily std")
-    close(get("model_positive_rate_zscore", **vl), (rate - ref_rate) / sigma, 1e-9, "z-score")
+    # Overdispersion-aware z: binomial variance of both rates plus a between-period spread τ,
+    # at least a Cohen's-h floor of 0.1 (docs/statistics.md, "Proxy signals").
+    m_eff = n_ref * baseline["reference"]["distinct_records"] / baseline["reference"]["records"]
+    n_out = len(cur_scores[cur_status == "ok"])
+    pooled = (rate * n_out + ref_rate * m_eff) / (n_out + m_eff)
+    tau = max(sigma, 0.1 * math.sqrt(ref_rate * (1 - ref_rate)))
+    z_want = (rate - ref_rate) / math.sqrt(pooled * (1 - pooled) * (1 / n_out + 1 / m_eff) + tau**2)
+    close(get("model_positive_rate_zscore", **vl), z_want, 1e-9, "z-score")
     edges = baseline["prediction"]["numeric"]["edges"]
     p, q = proportions(edges, s), proportions(edges, ref_scores)
     close(get("model_prediction_drift", method="psi", **vl), psi(p, q), 1e-9, "score psi")
@@ -346,6 +353,24 @@ def main():
     check(abs(get("model_prediction_drift", method="ks", **vl) - ks) <= 0.01, "score ks")
     close(get("model_estimated_performance", metric="accuracy", **vl),
           float(np.where(s >= 0.5, s, 1 - s).mean()), 1e-9, "estimated accuracy")
+    # CBPE intervals: each record is right with probability c (Bernoulli), 95 % normal interval.
+    c = np.where(s >= 0.5, s, 1 - s)
+    predicted = s >= 0.5
+    tp, fn = s[predicted].sum(), s[~predicted].sum()
+    var_tp, var_fn = (s[predicted] * (1 - s[predicted])).sum(), (s[~predicted] * (1 - s[~predicted])).sum()
+    want = {
+        "accuracy": (c.mean(), math.sqrt((c * (1 - c)).sum()) / len(c)),
+        "precision": (tp / predicted.sum(), math.sqrt(var_tp) / predicted.sum()),
+        "recall": (tp / (tp + fn), math.sqrt(fn**2 * var_tp + tp**2 * var_fn) / (tp + fn) ** 2),
+    }
+    z975 = stats.norm.ppf(0.975)
+    for metric, (value, sd) in want.items():
+        close(get("model_estimated_performance", metric=metric, **vl), float(value), 1e-9,
+              "estimated " + metric)
+        close(get("model_estimated_performance_lower", metric=metric, **vl),
+              float(min(1, max(0, value - z975 * sd))), 1e-9, "estimated %s lower" % metric)
+        close(get("model_estimated_performance_upper", metric=metric, **vl),
+              float(min(1, max(0, value + z975 * sd))), 1e-9, "estimated %s upper" % metric)
     # CBPE AUC without binning: expected concordant pairs over expected pos × neg.
     order = np.argsort(s)
     ss, pos = s[order], s[order]
@@ -363,7 +388,23 @@ def main():
     check(0 <= score <= 100, "score range")
     err = float((cur_status != "ok").mean())
     close(sig[4], 0.1 * min(1.0, err / 0.1) * 100, 1e-9, "error signal")
-    close(sig[3], 0.2 * min(1.0, float(anomalous.mean()) / 0.1) * 100, 1e-9, "anomaly signal")
+    # Anomalies beyond the no-drift expectation Σ 2/(m+1) and its binomial noise at n.
+    z999 = stats.norm.ppf(1 - 0.001)
+    distinct = baseline["reference"]["distinct_records"] / baseline["reference"]["records"]
+    p0 = min(1.0, sum(2 / (f["numeric"]["count"] * distinct + 1)
+                      for f in baseline["features"] if f["type"] == "numeric"))
+    excess = float(anomalous.mean()) - p0 - z999 * math.sqrt(p0 * (1 - p0) / n_cur)
+    close(sig[3], 0.2 * min(1.0, max(0.0, excess) / 0.1) * 100, 1e-9, "anomaly signal")
+    # Confidence drop / entropy rise beyond z·σ, σ = sqrt(daily² + std²(1/n + 1/m)), in units
+    # of half a baseline standard deviation.
+    for k, (key, values, direction) in enumerate([("confidence", conf, -1), ("entropy", ent, 1)]):
+        mom = baseline["prediction"][key]
+        daily_mom = mom["daily_std"] or 0.0
+        m_mom = mom["count"] * distinct
+        noise = z999 * math.sqrt(daily_mom**2 + mom["std"]**2 * (1 / len(values) + 1 / m_mom))
+        effect = max(0.0, direction * (float(values.mean()) - mom["mean"]) - noise) / max(
+            mom["std"], 0.01)
+        close(sig[1 + k], 0.2 * min(1.0, effect / 0.5) * 100, 1e-9, key + " signal")
 
     print(f"{checks} checks, {len(failures)} failures")
     return 1 if failures else 0

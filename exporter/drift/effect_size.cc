@@ -1,0 +1,184 @@
+#include "exporter/drift/effect_size.h"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace modelwatch {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+double NormalQuantile(double p) {
+  if (!(p > 0)) return -kInf;
+  if (!(p < 1)) return kInf;
+  // Acklam's rational approximation.
+  static const double a[] = {-3.969683028665376e+01, 2.209460984245205e+02,  -2.759285104469687e+02,
+                             1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
+  static const double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
+                             6.680131188771972e+01, -1.328068155288572e+01};
+  static const double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
+                             -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
+  static const double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
+                             3.754408661907416e+00};
+  const double low = 0.02425;
+  double x = 0;
+  if (p < low) {
+    const double q = std::sqrt(-2 * std::log(p));
+    x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  } else if (p <= 1 - low) {
+    const double q = p - 0.5;
+    const double r = q * q;
+    x = (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
+        (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  } else {
+    const double q = std::sqrt(-2 * std::log(1 - p));
+    x = -(((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
+        ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
+  }
+  // One Halley step on Φ(x) − p.
+  const double e = 0.5 * std::erfc(-x / std::numbers::sqrt2) - p;
+  const double u = e * std::sqrt(2 * std::numbers::pi) * std::exp(x * x / 2);
+  return x - u / (1 + x * u / 2);
+}
+
+namespace {
+
+// Regularised upper incomplete gamma Q(a, x): series for x < a + 1, Lentz's continued
+// fraction otherwise.
+double UpperGammaQ(double a, double x) {
+  if (!(x > 0)) return 1;
+  const double log_prefix = -x + a * std::log(x) - std::lgamma(a);
+  if (x < a + 1) {
+    double term = 1 / a;
+    double sum = term;
+    for (int k = 1; k < 1000; ++k) {
+      term *= x / (a + k);
+      sum += term;
+      if (term < sum * 1e-16) break;
+    }
+    return 1 - sum * std::exp(log_prefix);
+  }
+  const double tiny = 1e-300;
+  double b = x + 1 - a;
+  double c = 1 / tiny;
+  double d = 1 / b;
+  double h = d;
+  for (int i = 1; i < 1000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::fabs(d) < tiny) d = tiny;
+    c = b + an / c;
+    if (std::fabs(c) < tiny) c = tiny;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1) < 1e-16) break;
+  }
+  return std::exp(log_prefix) * h;
+}
+
+}  // namespace
+
+double ChiSquareUpperQuantile(double df, double upper_tail) {
+  if (!(df >= 1) || !(upper_tail > 0) || !(upper_tail < 1)) return kInf;
+  if (df == 2) return -2 * std::log(upper_tail);
+  double x = 0;
+  if (df == 1) {
+    const double z = NormalQuantile(1 - upper_tail / 2);
+    x = z * z;
+  } else {
+    // Wilson–Hilferty start, then Newton steps on ln Q(df/2, x/2) = ln(upper_tail).
+    const double z = NormalQuantile(1 - upper_tail);
+    const double h = 2 / (9 * df);
+    const double t = 1 - h + z * std::sqrt(h);
+    x = df * t * t * t;
+  }
+  const double a = df / 2;
+  for (int i = 0; i < 8 && x > 0; ++i) {
+    const double q = UpperGammaQ(a, x / 2);
+    if (!(q > 0)) break;
+    // dQ/dx = −density of χ²_df at x.
+    const double log_density = (a - 1) * std::log(x / 2) - x / 2 - std::lgamma(a) - std::log(2.0);
+    const double step = (std::log(q) - std::log(upper_tail)) * q / std::exp(log_density);
+    x = std::max(x / 2, x + step);
+    if (std::fabs(step) < 1e-12 * x) break;
+  }
+  return x;
+}
+
+double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise) {
+  if (!(noise.n > 0) || !(noise.m > 0)) return kInf;
+  const double alpha = kNoiseAlpha / std::max(1, noise.tests);
+  const double inv = 1 / noise.n + 1 / noise.m;
+  const double df = std::max(1, noise.bins - 1);
+  switch (method) {
+    case DriftMethod::kPsi:
+      return inv * ChiSquareUpperQuantile(df, alpha);
+    case DriftMethod::kJs:
+      return std::sqrt(inv * ChiSquareUpperQuantile(df, alpha) / 8);
+    case DriftMethod::kChi2:
+      return ChiSquareUpperQuantile(df, alpha);
+    case DriftMethod::kKs:
+      // Two-sided DKW-type bound P(D > t) ≤ 2·exp(−2t²/inv).
+      return std::sqrt(std::log(2 / alpha) / 2 * inv);
+    case DriftMethod::kWasserstein:
+      // sqrt(nm/(n+m))·W₁ → ∫|B(F(x))|dx, B a Brownian bridge: mean ≤ sqrt(2/π)·∫sqrt(F(1−F)),
+      // and a Gaussian supremum's tail above its mean (Borell–TIS) with σ ≤ ∫sqrt(F(1−F)).
+      return noise.spread * (std::sqrt(2 / std::numbers::pi) + std::sqrt(2 * std::log(1 / alpha))) *
+             std::sqrt(inv);
+  }
+  return kInf;
+}
+
+double ReferenceCdfSpread(const NumericSummary& ref) {
+  if (!(ref.std > 0) || ref.fine_cuts.size() < 2) return 0;
+  // Fine bin i+1 is (cuts[i], cuts[i+1]]; F rises across it from f to f + mass. The integrand
+  // is evaluated at the bin's mid CDF (the tails hold no reference mass: min and max are cuts).
+  double f = ref.fine_mass.empty() ? 0 : ref.fine_mass[0];
+  double integral = 0;
+  for (std::size_t i = 0; i + 1 < ref.fine_cuts.size(); ++i) {
+    const double mass = i + 1 < ref.fine_mass.size() ? ref.fine_mass[i + 1] : 0;
+    const double mid = std::clamp(f + mass / 2, 0.0, 1.0);
+    integral += std::sqrt(mid * (1 - mid)) * (ref.fine_cuts[i + 1] - ref.fine_cuts[i]);
+    f += mass;
+  }
+  return integral / ref.std;
+}
+
+double MeanShiftEffect(const MeanShift& s, double direction) {
+  if (std::isnan(s.baseline_mean) || std::isnan(s.window_mean) || !(s.window_n > 0) ||
+      !(s.baseline_n > 0)) {
+    return 0;
+  }
+  const double between = std::isnan(s.baseline_between_std) ? 0 : s.baseline_between_std;
+  const double sd = std::max(0.0, s.baseline_std);
+  const double sigma = std::sqrt(between * between + sd * sd * (1 / s.window_n + 1 / s.baseline_n));
+  const double z = NormalQuantile(1 - kNoiseAlpha);
+  const double change = direction * (s.window_mean - s.baseline_mean);
+  return std::max(0.0, change - z * sigma) / std::max(sd, kMinEffectScale);
+}
+
+double ExpectedOutOfRangeShare(const double* effective_counts, int features) {
+  double share = 0;
+  for (int i = 0; i < features; ++i) {
+    if (effective_counts[i] > 0) share += 2 / (effective_counts[i] + 1);
+  }
+  return std::min(1.0, share);
+}
+
+double PositiveRateZ(double rate, double n, double base_rate, double m, double daily_std) {
+  if (!(n > 0) || !(m > 0)) return 0;
+  const double pooled = (rate * n + base_rate * m) / (n + m);
+  const double binomial = pooled * (1 - pooled) * (1 / n + 1 / m);
+  double tau = kRateEffectFloor * std::sqrt(std::max(0.0, base_rate * (1 - base_rate)));
+  if (!std::isnan(daily_std)) tau = std::max(tau, daily_std);
+  const double sigma = std::sqrt(binomial + tau * tau);
+  return sigma > 0 ? (rate - base_rate) / sigma : 0.0;
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,93 @@
+// Effect sizes and noise floors: how far a window statistic may move from the baseline by
+// sampling alone at the window's n and the reference's m, and what is left beyond that
+// (docs/statistics.md, "Degradation score" and "Proxy signals"). Used by the degradation
+// score and the positive-rate z-score; they never grow with √n on their own.
+//
+// Pure functions, no state. Thread-compatible.
+#ifndef MODELWATCH_EXPORTER_DRIFT_EFFECT_SIZE_H_
+#define MODELWATCH_EXPORTER_DRIFT_EFFECT_SIZE_H_
+
+#include <limits>
+
+#include "core/config.h"
+#include "exporter/baseline/baseline_profile.h"
+
+namespace modelwatch {
+
+// Level of the noise floors: a no-change window exceeds a floor with probability about
+// kNoiseAlpha (drift floors: per model, Bonferroni-split over the tested distributions).
+inline constexpr double kNoiseAlpha = 0.001;
+
+// Standard normal quantile Φ⁻¹(p) for 0 < p < 1 (Acklam's approximation refined by one
+// Halley step: relative error below 1e-12).
+double NormalQuantile(double p);
+
+// x with P(χ²_df > x) = upper_tail, for df ≥ 1 and 0 < upper_tail < 1: Wilson–Hilferty
+// refined by Newton steps on the regularised incomplete gamma function (relative error
+// below 1e-9 against scipy.stats.chi2.isf).
+double ChiSquareUpperQuantile(double df, double upper_tail);
+
+// What the no-drift sampling noise of a drift statistic depends on.
+struct DriftNoise {
+  int bins = 10;      // PSI, JS: coarse bins; chi2: categories compared
+  double n = 0;       // values in the window
+  double m = 0;       // effective reference values (BaselineProfile::EffectiveCount)
+  int tests = 1;      // distributions tested in the model (Bonferroni)
+  double spread = 1;  // Wasserstein: ReferenceCdfSpread of the reference
+};
+
+// The value a drift statistic stays under with probability 1 − kNoiseAlpha/tests when the
+// window is drawn from the reference distribution (large-sample limits):
+//   psi:  (1/n + 1/m)·χ²_{bins−1}      js: sqrt((1/n + 1/m)·χ²_{bins−1} / 8)
+//   chi2: χ²_{bins−1}                  ks: sqrt(ln(2·tests/α) / 2)·sqrt(1/n + 1/m)
+//   wasserstein (÷ std): spread·(sqrt(2/π) + sqrt(2·ln(tests/α)))·sqrt(1/n + 1/m)
+// Returns +inf when n or m is 0.
+double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise);
+
+// ∫ sqrt(F(x)(1 − F(x))) dx / std of a numeric reference, from its fine bins: the scale of
+// the no-drift Wasserstein-1 distance (÷ std) per unit of sqrt(1/n + 1/m): 1.61 for a normal
+// distribution, larger for heavy tails. Evaluated at each fine bin's middle CDF, which
+// overstates it a little (≈ 6 % for a normal reference, in the extreme bins): the floor errs
+// high. 0 when the std is 0.
+double ReferenceCdfSpread(const NumericSummary& reference);
+
+// A per-record quantity's window mean against the baseline's.
+struct MeanShift {
+  double baseline_mean = std::numeric_limits<double>::quiet_NaN();
+  double baseline_std = 0;  // per record
+  // Between-period standard deviation of the mean (the baseline's daily_std); NaN unknown.
+  double baseline_between_std = std::numeric_limits<double>::quiet_NaN();
+  double baseline_n = 0;  // effective reference records
+  double window_mean = std::numeric_limits<double>::quiet_NaN();
+  double window_n = 0;
+};
+
+// Below this per-record standard deviation, mean shifts are measured against it instead
+// (a near-constant quantity would otherwise turn tiny changes into large effects).
+inline constexpr double kMinEffectScale = 0.01;
+
+// The standardised change beyond the noise floor, in the harmful direction (`direction`
+// +1: a rise is harmful, −1: a drop is):
+//   max(0, direction·(window − baseline) − z·σ) / max(baseline_std, kMinEffectScale),
+//   σ = sqrt(between² + std²·(1/n + 1/m)), z = Φ⁻¹(1 − kNoiseAlpha), between 0 if unknown.
+// 0 when either mean is unknown.
+double MeanShiftEffect(const MeanShift& shift, double direction);
+
+// Share of no-drift records expected outside the training range: each numeric feature with
+// m effective reference values contributes 2/(m + 1) (exact for continuous values), summed
+// over the features (a union bound), capped at 1.
+double ExpectedOutOfRangeShare(const double* effective_counts, int features);
+
+// Cohen's h per standard deviation of the positive-rate z-score when no larger
+// between-period variation is known (see PositiveRateZ).
+inline constexpr double kRateEffectFloor = 0.1;
+
+// Positive-rate shift in standard deviations, allowing for overdispersion:
+//   z = (rate − base_rate) / sqrt(p̄(1 − p̄)(1/n + 1/m) + τ²),
+//   p̄ the pooled rate, τ = max(daily_std, kRateEffectFloor·sqrt(base_rate(1 − base_rate)))
+// (daily_std NaN when unknown). 0 when the denominator is 0.
+double PositiveRateZ(double rate, double n, double base_rate, double m, double daily_std);
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_DRIFT_EFFECT_SIZE_H_

@@ -8,6 +8,7 @@
 
 #include "core/duration.h"
 #include "core/flags.h"
+#include "exporter/backtest/backtest_command.h"
 #include "exporter/baseline/baseline_command.h"
 #include "exporter/daemon/exporter_daemon.h"
 #include "exporter/daemon/logger.h"
@@ -51,7 +52,9 @@ int RunDaemon(const std::vector<std::string>& args) {
       "  shadow-report   say whether a shadow challenger meets the promotion criteria\n"
       "                  (see `shadow-report --help`)\n"
       "  replay          write what /metrics would have served over a prediction log, as\n"
-      "                  OpenMetrics with timestamps (see `replay --help`)",
+      "                  OpenMetrics with timestamps (see `replay --help`)\n"
+      "  backtest        score the generated alerts against a history's incidents\n"
+      "                  (see `backtest --help`)",
       {{"config.dir", "Directory of model YAML files.", "", false, true},
        {"web.listen-address", "Address to listen on for HTTP.", ":9841"},
        {"web.telemetry-path", "Path under which to expose metrics.", "/metrics"},
@@ -188,6 +191,9 @@ int main(int argc, char** argv) {
     }
     if (!args.empty() && args[0] == "replay") {
       return modelwatch::RunReplayCommand({args.begin() + 1, args.end()});
+    }
+    if (!args.empty() && args[0] == "backtest") {
+      return modelwatch::RunBacktestCommand({args.begin() + 1, args.end()});
     }
     return modelwatch::RunDaemon(args);
   } catch (const std::exception& e) {

@@ -1,0 +1,618 @@
+#include "exporter/backtest/backtest_command.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "core/config_loader.h"
+#include "core/flags.h"
+#include "core/temp_dir.h"
+#include "exporter/backtest/process.h"
+#include "exporter/backtest/prometheus_server.h"
+#include "exporter/backtest/report_html.h"
+#include "exporter/backtest/rule_files.h"
+#include "exporter/backtest/scoring.h"
+#include "exporter/groundtruth/label_parser.h"
+#include "exporter/parse/record_parser.h"
+#include "exporter/replay/replay_command.h"
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::ordered_json;
+
+constexpr int kSchemaVersion = 1;
+
+std::string Rfc3339(double t) {
+  const std::time_t s = static_cast<std::time_t>(std::floor(t));
+  std::tm tm{};
+  gmtime_r(&s, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+// Unix seconds from epoch seconds or RFC 3339 ("2026-11-22T10:00:00Z", offsets allowed).
+Result<double> ParseTime(const std::string& text) {
+  char* end = nullptr;
+  const double n = std::strtod(text.c_str(), &end);
+  if (end && *end == '\0' && !text.empty()) return n;
+  std::tm tm{};
+  const char* rest = strptime(text.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (!rest) return MakeError("\"" + text + "\" is neither RFC 3339 nor epoch seconds");
+  double t = static_cast<double>(timegm(&tm));
+  if (*rest == '.') {
+    char* frac_end = nullptr;
+    t += std::strtod(rest, &frac_end);
+    rest = frac_end;
+  }
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int hh = 0, mm = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) {
+      return MakeError("\"" + text + "\": bad UTC offset");
+    }
+    t -= (*rest == '+' ? 1 : -1) * (hh * 3600.0 + mm * 60.0);
+    rest += 6;
+  } else {
+    return MakeError("\"" + text + "\": missing time zone (Z or +hh:mm)");
+  }
+  if (*rest != '\0') return MakeError("\"" + text + "\": trailing characters");
+  return t;
+}
+
+// First and last event time of the records of `models` in the log.
+struct HistorySpan {
+  double first = INFINITY, last = -INFINITY;
+};
+
+Result<HistorySpan> ScanHistory(const std::string& path,
+                                const std::vector<const ModelConfig*>& models) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(path + ": error: cannot read: " + std::strerror(errno));
+  RecordParser parser(models);
+  HistorySpan span;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (!parser.Parse(line)) continue;
+    span.first = std::min(span.first, parser.record().timestamp);
+    span.last = std::max(span.last, parser.record().timestamp);
+  }
+  if (!(span.first <= span.last)) return MakeError(path + ": error: no valid record");
+  return span;
+}
+
+Result<double> LastLabelTime(const std::string& path,
+                             const std::vector<const ModelConfig*>& models) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return MakeError(path + ": error: cannot read: " + std::strerror(errno));
+  std::vector<std::unique_ptr<LabelParser>> parsers;
+  for (const ModelConfig* m : models) {
+    if (m->ground_truth) parsers.push_back(std::make_unique<LabelParser>(*m));
+  }
+  double last = -INFINITY;
+  std::string line;
+  while (std::getline(in, line)) {
+    for (auto& p : parsers) {
+      if (auto parsed = p->Parse(line)) {
+        last = std::max(last, parsed->timestamp);
+        break;
+      }
+    }
+  }
+  return last;
+}
+
+// Incidents listed by the owner: YAML (or JSON) `incidents: [{model, start, end, visible?,
+// name?}]`.
+Result<std::vector<Incident>> LoadOwnerIncidents(const std::string& path,
+                                                 const std::set<std::string>& models) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    return MakeError(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": error: " + e.msg);
+  }
+  std::vector<Incident> out;
+  if (!doc["incidents"] || !doc["incidents"].IsSequence()) {
+    return MakeError(path + ":1:1: error: expected a list under `incidents`");
+  }
+  for (const auto& item : doc["incidents"]) {
+    auto where = [&](const YAML::Node& n) {
+      return path + ":" + std::to_string(n.Mark().line + 1) + ":" +
+             std::to_string(n.Mark().column + 1) + ": error: ";
+    };
+    if (!item.IsMap()) return MakeError(where(item) + "an incident is a mapping");
+    for (const auto& kv : item) {
+      const std::string key = kv.first.as<std::string>();
+      if (key != "model" && key != "start" && key != "end" && key != "visible" && key != "name") {
+        return MakeError(where(kv.first) + "unknown key \"" + key +
+                         "\" (model, start, end, visible, name)");
+      }
+    }
+    for (const char* key : {"model", "start", "end"}) {
+      if (!item[key]) return MakeError(where(item) + "missing key \"" + key + "\"");
+    }
+    Incident inc;
+    inc.source = "owner";
+    inc.model = item["model"].as<std::string>();
+    if (!models.count(inc.model)) {
+      return MakeError(where(item["model"]) + "model \"" + inc.model + "\" is not backtested");
+    }
+    inc.name = item["name"] ? item["name"].as<std::string>() : "";
+    auto start = ParseTime(item["start"].as<std::string>());
+    if (!start) return MakeError(where(item["start"]) + start.error().message);
+    auto end = ParseTime(item["end"].as<std::string>());
+    if (!end) return MakeError(where(item["end"]) + end.error().message);
+    if (*end <= *start) return MakeError(where(item["end"]) + "end is not after start");
+    inc.window_start = *start;
+    inc.end = *end;
+    inc.visible_at = *start;
+    if (item["visible"]) {
+      auto visible = ParseTime(item["visible"].as<std::string>());
+      if (!visible) return MakeError(where(item["visible"]) + visible.error().message);
+      inc.visible_at = *visible;
+    }
+    out.push_back(inc);
+  }
+  return out;
+}
+
+std::string LabelMatcher(const std::string& model) {
+  // Model names are [a-z0-9_-]+: no escaping needed.
+  return "model=\"" + model + "\"";
+}
+
+Json OptionalNumber(const std::optional<double>& v) { return v ? Json(*v) : Json(nullptr); }
+
+Json SeriesJson(const std::vector<RangeSeries>& series, const std::string& label_key) {
+  Json out = Json::array();
+  for (const auto& s : series) {
+    Json points = Json::array();
+    for (const auto& [t, v] : s.samples) {
+      points.push_back({t, std::isfinite(v) ? Json(v) : Json(nullptr)});
+    }
+    const auto it = s.labels.find(label_key);
+    out.push_back({{"name", it == s.labels.end() ? "" : it->second}, {"points", points}});
+  }
+  return out;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "modelwatch-exporter backtest: " << message << "\n";
+  return 1;
+}
+
+}  // namespace
+
+int RunBacktestCommand(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-exporter backtest --config.dir=DIR --rules.dir=DIR --input=FILE "
+      "[--labels=FILE] [--incidents=FILE] --output=FILE [--html=FILE]",
+      "Replays a prediction history (and its labels) through the exporter, evaluates the "
+      "generated recording and alerting rules over it with Prometheus (promtool and "
+      "prometheus from PATH), and scores the alerts against the incidents the labels show: "
+      "detections, lead times, false pages per day. See docs/backtest.md.",
+      {{"config.dir", "Directory of model YAML files.", "", false, true},
+       {"rules.dir",
+        "Output directory of `modelwatch-rulegen generate` (rules/ and "
+        "alertmanager/alertmanager.yml).",
+        "", false, true},
+       {"input", "Prediction log, JSON Lines, read whole.", "", false, true},
+       {"labels", "Ground-truth label log.", "", false, false},
+       {"incidents", "Owner's incident list (YAML: incidents: [{model, start, end}]).", "", false,
+        false},
+       {"model", "Backtest only this model (default: every model in config.dir).", "", false,
+        false},
+       {"step", "Replay step: interval between the exporter states written.", "1m", false, false},
+       {"lookback",
+        "How long before an incident became visible in labels an alert still counts for it "
+        "(default: the model's ground_truth.delay + twice its shortest performance window).",
+        "", false, false},
+       {"output", "JSON result to write.", "", false, true},
+       {"html", "Self-contained HTML report to write.", "", false, false},
+       {"keep-tsdb", "Copy the backfilled TSDB to this directory (for inspection).", "", false,
+        false}});
+  if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter backtest")) {
+    return *exit_code;
+  }
+  const auto started = std::chrono::steady_clock::now();
+  auto log = [&](const std::string& what) {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    std::cerr << "backtest: " << static_cast<long long>(s) << "s: " << what << "\n";
+  };
+  auto step_s = ParsePrometheusDuration(flags.Get("step"));
+  if (!step_s || *step_s < 1) {
+    std::cerr << "modelwatch-exporter backtest: --step: must be a duration of at least 1s\n";
+    return 2;
+  }
+  const double step = *step_s;
+  std::optional<double> lookback_flag;
+  if (!flags.Get("lookback").empty()) {
+    auto d = ParsePrometheusDuration(flags.Get("lookback"));
+    if (!d) {
+      std::cerr << "modelwatch-exporter backtest: --lookback: " << d.error().message << "\n";
+      return 2;
+    }
+    lookback_flag = *d;
+  }
+  auto config = LoadConfigDir(flags.Get("config.dir"));
+  if (!config) {
+    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
+    return 1;
+  }
+  std::vector<const ModelConfig*> models;
+  std::vector<std::string> model_names, skip_rule_files;
+  for (const ModelConfig& m : config->models) {
+    if (flags.Get("model").empty() || m.name == flags.Get("model")) {
+      models.push_back(&m);
+      model_names.push_back(m.name);
+    } else {
+      skip_rule_files.push_back(m.name + ".rules.yml");
+    }
+  }
+  if (models.empty()) {
+    std::cerr << "modelwatch-exporter backtest: no model \"" << flags.Get("model") << "\" in "
+              << flags.Get("config.dir") << "\n";
+    return 2;
+  }
+  const std::string rules_dir = flags.Get("rules.dir") + "/rules";
+  const std::string alertmanager_file = flags.Get("rules.dir") + "/alertmanager/alertmanager.yml";
+  auto rules = LoadRuleFiles(rules_dir, skip_rule_files);
+  if (!rules) return Fail(rules.error().message);
+  log("rules: " + std::to_string(rules->alerting.size()) + " alerting, " +
+      std::to_string(rules->recording.size()) + " recording rule(s) they read (" +
+      std::to_string(rules->skipped_recording) + " others skipped), " +
+      std::to_string(rules->levels) + " level(s)");
+  if (!fs::exists(alertmanager_file)) return Fail(alertmanager_file + ": error: missing");
+  std::vector<Incident> owner_incidents;
+  if (!flags.Get("incidents").empty()) {
+    auto loaded =
+        LoadOwnerIncidents(flags.Get("incidents"), {model_names.begin(), model_names.end()});
+    if (!loaded) return Fail(loaded.error().message);
+    owner_incidents = std::move(*loaded);
+  }
+  auto span = ScanHistory(flags.Get("input"), models);
+  if (!span) return Fail(span.error().message);
+  double last_label = -INFINITY;
+  if (!flags.Get("labels").empty()) {
+    auto t = LastLabelTime(flags.Get("labels"), models);
+    if (!t) return Fail(t.error().message);
+    last_label = *t;
+  }
+
+  auto scratch = TempDir::Create("modelwatch-backtest");
+  if (!scratch) return Fail(scratch.error().ToString());
+  const std::string work = scratch->path();
+  const std::string tsdb = work + "/tsdb";
+  fs::create_directories(tsdb);
+
+  // 1. The exporter's states over the history (the replay) into a TSDB.
+  std::vector<std::string> replay_args = {
+      "--config.dir=" + flags.Get("config.dir"), "--input=" + flags.Get("input"),
+      "--step=" + flags.Get("step"), "--output=" + work + "/series.om"};
+  if (!flags.Get("labels").empty()) replay_args.push_back("--labels=" + flags.Get("labels"));
+  if (!flags.Get("model").empty()) replay_args.push_back("--model=" + flags.Get("model"));
+  log("replaying " + flags.Get("input"));
+  if (int rc = RunReplayCommand(replay_args); rc != 0) return Fail("replay failed");
+  log("writing TSDB blocks");
+  auto blocks = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
+                            "--max-block-duration=24h", work + "/series.om", tsdb});
+  if (!blocks) return Fail(blocks.error().message);
+  if (blocks->exit_code != 0) {
+    return Fail("promtool tsdb create-blocks-from openmetrics failed:\n" + blocks->output);
+  }
+  fs::remove(work + "/series.om");
+
+  const double first_step = std::ceil(span->first / step) * step;
+  const double replay_end =
+      std::max(std::ceil(span->last / step) * step, std::ceil(last_label / step) * step) + step;
+  // Alerts are evaluated while predictions arrive: after the last record the replayed
+  // counters stand still (only labels arrive), which ModelDown would read as an outage.
+  const double alerts_end = span->last;
+
+  // 2. Recording rules, level by level, each backfilled from a Prometheus that sees the
+  // levels before it.
+  std::unique_ptr<PrometheusServer> prometheus;
+  for (int level = 0; level < rules->levels; ++level) {
+    log("backfilling recording rules, level " + std::to_string(level + 1) + " of " +
+        std::to_string(rules->levels));
+    auto server = PrometheusServer::Start(tsdb, work);
+    if (!server) return Fail(server.error().message);
+    const std::string file = work + "/level" + std::to_string(level) + ".rules.yml";
+    // The exporter's state changes once per replay step: evaluating recording rules more
+    // often than that only repeats values (docs/backtest.md).
+    std::ofstream(file) << RecordingRulesFile(*rules, level, step);
+    const std::string out_dir = work + "/rule-blocks" + std::to_string(level);
+    auto backfill = RunProcess({"promtool", "tsdb", "create-blocks-from", "rules", "--quiet",
+                                "--url=" + (*server)->url(),
+                                "--start=" + std::to_string(static_cast<long long>(first_step)),
+                                "--end=" + std::to_string(static_cast<long long>(replay_end)),
+                                "--output-dir=" + out_dir, file});
+    server->reset();
+    if (!backfill) return Fail(backfill.error().message);
+    if (backfill->exit_code != 0 ||
+        backfill->output.find("rule importer errors") != std::string::npos) {
+      return Fail("promtool tsdb create-blocks-from rules failed:\n" + backfill->output);
+    }
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
+      if (entry.is_directory())
+        fs::rename(entry.path(), tsdb + "/" + entry.path().filename().string());
+    }
+  }
+  log("starting prometheus over the backfilled TSDB");
+  auto server = PrometheusServer::Start(tsdb, work);
+  if (!server) return Fail(server.error().message);
+  prometheus = std::move(*server);
+
+  // 3. Alerting rules: each expression at its group's evaluation times, then the state
+  // machine of `for` and `keep_firing_for`.
+  log("evaluating " + std::to_string(rules->alerting.size()) + " alerting rules");
+  std::vector<AlertSeries> alerts;
+  Json rules_json = Json::array();
+  for (const AlertingRule& rule : rules->alerting) {
+    const double start = std::ceil(first_step / rule.interval) * rule.interval;
+    const double end = std::floor(alerts_end / rule.interval) * rule.interval;
+    if (end < start) continue;
+    auto result = prometheus->QueryRange(rule.expr, start, end, rule.interval);
+    if (!result) return Fail(rule.file + ": " + rule.alert + ": " + result.error().message);
+    const auto sev = rule.labels.find("severity");
+    rules_json.push_back({{"alertname", rule.alert},
+                          {"severity", sev == rule.labels.end() ? "" : sev->second},
+                          {"file", rule.file},
+                          {"for_seconds", rule.for_seconds},
+                          {"keep_firing_for_seconds", rule.keep_firing_for_seconds},
+                          {"interval_seconds", rule.interval},
+                          {"series_returned", result->size()}});
+    // Label sets as Prometheus builds them: the result's labels without __name__, the
+    // rule's labels on top, alertname last.
+    std::map<std::map<std::string, std::string>, std::vector<double>> by_labels;
+    for (const RangeSeries& s : *result) {
+      auto labels = s.labels;
+      labels.erase("__name__");
+      for (const auto& [k, v] : rule.labels) labels[k] = v;
+      labels["alertname"] = rule.alert;
+      auto& times = by_labels[labels];
+      for (const auto& [t, v] : s.samples) times.push_back(t);
+    }
+    for (auto& [labels, times] : by_labels) {
+      std::sort(times.begin(), times.end());
+      AlertSeries a;
+      a.alertname = rule.alert;
+      a.labels = labels;
+      a.severity = labels.count("severity") ? labels.at("severity") : "";
+      a.model = labels.count("model") ? labels.at("model") : "";
+      a.firing = FiringIntervals(times, start, end, rule.interval, rule.for_seconds,
+                                 rule.keep_firing_for_seconds);
+      if (!a.firing.empty()) alerts.push_back(std::move(a));
+    }
+  }
+  // Receivers from the generated Alertmanager configuration, by amtool.
+  std::map<std::map<std::string, std::string>, std::string> receiver_cache;
+  for (AlertSeries& a : alerts) {
+    auto key = a.labels;
+    auto [it, inserted] = receiver_cache.try_emplace(key);
+    if (inserted) {
+      std::vector<std::string> argv = {"amtool", "config", "routes", "test",
+                                       "--config.file=" + alertmanager_file};
+      for (const auto& [k, v] : a.labels) argv.push_back(k + "=" + v);
+      auto routed = RunProcess(argv);
+      if (!routed) return Fail(routed.error().message);
+      std::string receiver;
+      std::istringstream lines(routed->output);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.rfind("Warning:", 0) == 0 || line.empty()) continue;
+        receiver = line;
+      }
+      it->second = receiver;
+    }
+    a.receiver = it->second;
+  }
+
+  // 4. Incidents: label-visible ones from model_performance, plus the owner's.
+  log("finding incidents in the label-based performance");
+  std::vector<Incident> incidents;
+  Json model_json = Json::array();
+  Json plots = Json::object();
+  for (const ModelConfig* m : models) {
+    Json mj = {{"model", m->name}, {"team", m->owner.team}};
+    const std::string sel = LabelMatcher(m->name);
+    Json plot = Json::object();
+    if (m->ground_truth && m->ground_truth->retrain_when && !m->ground_truth->windows.empty()) {
+      const RetrainConfig& rt = *m->ground_truth->retrain_when;
+      const Window* shortest = &m->ground_truth->windows.front();
+      for (const Window& w : m->ground_truth->windows) {
+        if (w.length < shortest->length) shortest = &w;
+      }
+      const bool below = !rt.above.has_value();
+      const double threshold = below ? rt.below : *rt.above;
+      const double window = static_cast<double>(shortest->length.count());
+      const double lookback =
+          lookback_flag.value_or(static_cast<double>(m->ground_truth->delay.count()) + 2 * window);
+      const std::string expr = std::string(below ? "min" : "max") +
+                               " by (model) (model_performance{" + sel + ",metric=\"" + rt.metric +
+                               "\",window=\"" + shortest->label + "\"})";
+      auto perf = prometheus->QueryRange(expr, first_step, replay_end, step);
+      if (!perf) return Fail(perf.error().message);
+      // Until one window (plus the label delay) has passed, the window holds only the first
+      // few labels: no incident is taken from there.
+      const double settled =
+          first_step + window + static_cast<double>(m->ground_truth->delay.count());
+      std::vector<std::pair<double, double>> samples;
+      if (!perf->empty()) {
+        for (const auto& sample : perf->front().samples) {
+          if (sample.first >= settled) samples.push_back(sample);
+        }
+      }
+      auto found = FindLabelIncidents(m->name, samples, step, threshold, below, window, lookback);
+      incidents.insert(incidents.end(), found.begin(), found.end());
+      mj["retrain"] = {{"metric", rt.metric},
+                       {"window", shortest->label},
+                       {"direction", below ? "below" : "above"},
+                       {"threshold", threshold},
+                       {"lookback_seconds", lookback},
+                       {"expr", expr}};
+      plot["performance"] = SeriesJson(*perf, "model");
+    } else {
+      mj["retrain"] = nullptr;
+    }
+    model_json.push_back(mj);
+    // Plot series at no more than ~1,500 points.
+    const double plot_step =
+        std::max(step, std::ceil((replay_end - first_step) / 1500 / step) * step);
+    for (const auto& [key, expr, label] :
+         std::vector<std::tuple<std::string, std::string, std::string>>{
+             {"degradation_score", "max by (model) (model_degradation_score{" + sel + "})",
+              "model"},
+             {"degradation_signals", "max by (signal) (model_degradation_signal{" + sel + "})",
+              "signal"}}) {
+      auto series = prometheus->QueryRange(expr, first_step, replay_end, plot_step);
+      if (!series) return Fail(series.error().message);
+      plot[key] = SeriesJson(*series, label);
+    }
+    plots[m->name] = plot;
+  }
+  for (Incident& inc : owner_incidents) incidents.push_back(inc);
+  std::stable_sort(incidents.begin(), incidents.end(), [](const Incident& a, const Incident& b) {
+    return a.visible_at < b.visible_at;
+  });
+  for (std::size_t i = 0; i < incidents.size(); ++i) incidents[i].id = "I" + std::to_string(i + 1);
+
+  std::vector<Episode> episodes;
+  std::vector<ModelScore> scores;
+  ScoreAlerts(alerts, incidents, model_names, first_step, alerts_end, &episodes, &scores);
+
+  // 5. The result.
+  Json doc;
+  doc["schema_version"] = kSchemaVersion;
+  doc["range"] = {{"start", first_step},
+                  {"end", replay_end},
+                  {"alerts_end", alerts_end},
+                  {"start_rfc3339", Rfc3339(first_step)},
+                  {"end_rfc3339", Rfc3339(replay_end)},
+                  {"step_seconds", step}};
+  doc["models"] = model_json;
+  doc["rules"] = rules_json;
+  Json alerts_json = Json::array();
+  for (const AlertSeries& a : alerts) {
+    Json intervals = Json::array();
+    for (const Interval& i : a.firing) intervals.push_back({i.start, i.end});
+    alerts_json.push_back({{"alertname", a.alertname},
+                           {"severity", a.severity},
+                           {"model", a.model},
+                           {"receiver", a.receiver},
+                           {"labels", a.labels},
+                           {"firing", intervals}});
+  }
+  doc["alerts"] = alerts_json;
+  Json episodes_json = Json::array();
+  for (const Episode& e : episodes) {
+    episodes_json.push_back({{"alertname", e.alertname},
+                             {"severity", e.severity},
+                             {"model", e.model},
+                             {"receiver", e.receiver},
+                             {"start", e.span.start},
+                             {"end", e.span.end},
+                             {"incidents", e.incidents},
+                             {"false", e.incidents.empty()}});
+  }
+  doc["notifications"] = episodes_json;
+  Json incidents_json = Json::array();
+  for (const Incident& inc : incidents) {
+    auto lead = [&](const std::optional<double>& at) {
+      return at ? Json(inc.visible_at - *at) : Json(nullptr);
+    };
+    incidents_json.push_back({{"id", inc.id},
+                              {"model", inc.model},
+                              {"source", inc.source},
+                              {"name", inc.name},
+                              {"window_start", inc.window_start},
+                              {"visible_at", inc.visible_at},
+                              {"visible_at_rfc3339", Rfc3339(inc.visible_at)},
+                              {"end", inc.end},
+                              {"detected", inc.detected()},
+                              {"detected_by", inc.detected_by},
+                              {"first_page_at", OptionalNumber(inc.first_page_at)},
+                              {"first_ticket_at", OptionalNumber(inc.first_ticket_at)},
+                              {"page_lead_seconds", lead(inc.first_page_at)},
+                              {"ticket_lead_seconds", lead(inc.first_ticket_at)},
+                              {"pages", inc.pages},
+                              {"tickets", inc.tickets}});
+  }
+  doc["incidents"] = incidents_json;
+  Json summary = Json::array();
+  for (const ModelScore& s : scores) {
+    summary.push_back({{"model", s.model},
+                       {"incidents", s.incidents},
+                       {"detected", s.detected},
+                       {"missed", s.incidents - s.detected},
+                       {"detected_by_page", s.detected_by_page},
+                       {"median_page_lead_seconds", OptionalNumber(s.median_page_lead_seconds)},
+                       {"median_ticket_lead_seconds", OptionalNumber(s.median_ticket_lead_seconds)},
+                       {"pages", s.pages},
+                       {"tickets", s.tickets},
+                       {"false_pages", s.false_pages},
+                       {"false_tickets", s.false_tickets},
+                       {"days", s.days},
+                       {"days_outside_incidents", s.days_outside_incidents},
+                       {"false_pages_per_day", OptionalNumber(s.false_pages_per_day)},
+                       {"false_tickets_per_day", OptionalNumber(s.false_tickets_per_day)},
+                       {"pages_per_incident", OptionalNumber(s.pages_per_incident)}});
+  }
+  doc["summary"] = summary;
+  doc["plots"] = plots;
+
+  auto write = [](const std::string& path, const std::string& text) -> bool {
+    const std::string tmp = path + ".tmp";
+    {
+      std::ofstream out(tmp, std::ios::binary);
+      out << text;
+      if (!out) return false;
+    }
+    std::error_code ec;
+    fs::rename(tmp, path, ec);
+    return !ec;
+  };
+  if (!write(flags.Get("output"), doc.dump(1) + "\n")) {
+    return Fail(flags.Get("output") + ": error: cannot write");
+  }
+  if (!flags.Get("html").empty() && !write(flags.Get("html"), RenderBacktestHtml(doc))) {
+    return Fail(flags.Get("html") + ": error: cannot write");
+  }
+  if (!flags.Get("keep-tsdb").empty()) {
+    prometheus.reset();
+    std::error_code ec;
+    fs::copy(tsdb, flags.Get("keep-tsdb"), fs::copy_options::recursive, ec);
+    if (ec) return Fail(flags.Get("keep-tsdb") + ": error: " + ec.message());
+  }
+  int detected = 0, total = 0, false_pages = 0;
+  for (const ModelScore& s : scores) {
+    detected += s.detected;
+    total += s.incidents;
+    false_pages += s.false_pages;
+  }
+  log(std::to_string(alerts.size()) + " alert label set(s) fired; " + std::to_string(detected) +
+      " of " + std::to_string(total) + " incident(s) detected; " + std::to_string(false_pages) +
+      " false page(s); result in " + flags.Get("output"));
+  return 0;
+}
+
+}  // namespace modelwatch

@@ -239,7 +239,47 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
   config_ = std::move(config);
   models_ = std::move(models);
   sources_ = std::move(sources);
+  store_errors_seen_.clear();
+  for (const auto& [name, rt] : models_) {
+    if (rt->ground_truth) store_errors_seen_[name] = rt->ground_truth->store_errors();
+  }
   return {};
+}
+
+bool Exporter::CheckStores() {
+  bool failed = false;
+  for (const auto& [name, rt] : models_) {
+    if (!rt->ground_truth) continue;
+    const std::uint64_t errors = rt->ground_truth->store_errors();
+    std::uint64_t& seen = store_errors_seen_[name];
+    if (errors > seen) {
+      store_write_errors_[name] += errors - seen;
+      store_down_[name] = true;
+      failed = true;
+      Log().Log(LogLevel::kError,
+                "ground-truth store write failed; read positions held back at the last "
+                "checkpoint, retrying",
+                {{"model", name},
+                 {"err", rt->ground_truth->store_last_error()},
+                 {"retry_in", std::to_string(options_.checkpoint_interval.count()) + "ms"}});
+    }
+    seen = errors;
+  }
+  return failed;
+}
+
+void Exporter::Rewind() {
+  store_failing_ = true;
+  ready_.store(false);
+  retry_at_ = std::chrono::steady_clock::now() + options_.checkpoint_interval;
+  ConfigSet config = config_;
+  // Stores must close (their uncommitted writes roll back) before they are reopened.
+  models_.clear();
+  sources_.clear();
+  if (auto built = Build(std::move(config), restore_point_); !built) {
+    Log().Log(LogLevel::kError, "cannot rebuild from the last checkpoint, retrying",
+              {{"err", built.error().ToString()}});
+  }
 }
 
 nlohmann::json Exporter::SaveState() const {
@@ -293,6 +333,7 @@ MultiResult<void> Exporter::Start() {
     Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
   }
   std::lock_guard<std::mutex> lock(mu_);
+  restore_point_ = state;
   auto built = Build(std::move(*config), state);
   if (!built) return tl::unexpected(std::vector<Error>{built.error()});
   for (const auto& [name, rt] : models_) {
@@ -385,8 +426,11 @@ void Exporter::PollOnce() {
     UpdateTailCounters(m.label_counters, *m.label_tailer, too_long);
     m.label_counters.lines_read += too_long;
   }
-  if (lock.owns_lock()) lock.unlock();
-  bool ready = true;
+  if (!lock.owns_lock()) lock.lock();
+  if (CheckStores()) Rewind();
+  const bool store_failing = store_failing_;
+  lock.unlock();
+  bool ready = !store_failing;
   for (const auto& s : sources_) ready = ready && s->tailer->Scanned();
   for (const auto& [name, rt] : models_) {
     if (rt->label_tailer) ready = ready && rt->label_tailer->Scanned();
@@ -398,17 +442,31 @@ void Exporter::PollOnce() {
 void Exporter::Checkpoint() {
   auto began = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(mu_);
-  // Ground-truth stores first: a checkpoint must never be ahead of what they hold.
+  // Rewound after a failed write and not retried yet: the last checkpoint stays.
+  if (store_failing_ && began < retry_at_) return;
+  // Ground-truth stores first: a checkpoint must never be ahead of what they hold. A store
+  // that cannot write holds every read position back at the last checkpoint.
   for (auto& [name, rt] : models_) {
     if (rt->ground_truth) rt->ground_truth->Flush();
   }
-  auto written = WriteCheckpoint(options_.state_dir, SaveState());
+  if (CheckStores() || models_.empty()) {
+    Rewind();
+    return;
+  }
+  if (store_failing_) {
+    Log().Log(LogLevel::kInfo, "ground-truth stores write again");
+    store_failing_ = false;
+  }
+  for (auto& [name, down] : store_down_) down = false;
+  nlohmann::json state = SaveState();
+  auto written = WriteCheckpoint(options_.state_dir, state);
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
   if (!written) {
     ++checkpoint_failures_;
     Log().Log(LogLevel::kError, "checkpoint failed", {{"err", written.error().message}});
     return;
   }
+  restore_point_ = std::move(state);
   last_checkpoint_time_ = WallSeconds();
   last_checkpoint_duration_ = took;
   last_checkpoint_bytes_ = *written;
@@ -433,8 +491,10 @@ void Exporter::Reload() {
     if (rt->ground_truth) rt->ground_truth->Flush();
   }
   // Unchanged models keep their counts and positions: the new objects restore the state
-  // the old ones hand over, exactly as after a restart.
-  nlohmann::json state = SaveState();
+  // the old ones hand over, exactly as after a restart (the last checkpoint's when a store
+  // could not write what the running state counts).
+  const bool failing = CheckStores() || store_failing_;
+  nlohmann::json state = failing ? restore_point_ : SaveState();
   auto old_config = config_;
   // Trackers holding files (ground-truth stores) must close before they are reopened.
   models_.clear();
@@ -462,8 +522,21 @@ void Exporter::Run() {
   std::size_t wait_turn = 0;
   while (!g_stop.load()) {
     if (g_reload.exchange(false)) Reload();
+    bool waiting, retry;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      retry = store_failing_;
+      waiting = retry && std::chrono::steady_clock::now() < retry_at_;
+    }
+    if (waiting) {  // a store failed: read nothing until the retry
+      std::this_thread::sleep_for(options_.poll_interval);
+      continue;
+    }
     PollOnce();
-    if (std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint_interval) {
+    // After a retry's poll, commit and checkpoint at once: that tells whether the store
+    // writes again.
+    if (retry ||
+        std::chrono::steady_clock::now() - last_checkpoint >= options_.checkpoint_interval) {
       Checkpoint();
       last_checkpoint = std::chrono::steady_clock::now();
     }
@@ -580,6 +653,23 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
   auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
   AddSample(models, {}, static_cast<double>(models_.size()));
+  auto& store_errors =
+      AddFamily(out, "modelwatch_store_write_errors_total",
+                "Ground-truth store writes that failed (e.g. a full disk); the lines behind "
+                "them are read again once the store writes.",
+                MetricType::Counter);
+  auto& store_up = AddFamily(out, "modelwatch_store_up",
+                             "1 while the model's ground-truth store writes, 0 after a failed "
+                             "write until a retry succeeds.",
+                             MetricType::Gauge);
+  for (const auto& [name, rt] : models_) {
+    if (!rt->ground_truth) continue;
+    auto e = store_write_errors_.find(name);
+    AddSample(store_errors, {{"model", name}},
+              static_cast<double>(e == store_write_errors_.end() ? 0 : e->second));
+    auto d = store_down_.find(name);
+    AddSample(store_up, {{"model", name}}, d != store_down_.end() && d->second ? 0 : 1);
+  }
   auto& resets = AddFamily(out, "modelwatch_state_resets_total",
                            "Saved state thrown away at start or reload, by part and reason.",
                            MetricType::Counter);

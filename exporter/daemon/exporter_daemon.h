@@ -73,6 +73,12 @@ class Exporter {
   void Reload();
   void LogRejects(Source& source, const Rejection& why);
   void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const;
+  // Adds the ground-truth stores' new errors to store_write_errors_; true when there were any.
+  bool CheckStores();
+  // After a failed store write: rebuilds every model and source from the last checkpoint
+  // written (read positions, counts and windows consistent with what the stores hold), so
+  // the lines since are read again once the store can write. Caller holds mu_.
+  void Rewind();
   // The latest event time accepted now: wall clock + future tolerance.
   double FutureLimit() const;
   // Counts and logs saved state thrown away at restore (`part`: what, `reason`: why).
@@ -97,6 +103,15 @@ class Exporter {
   bool last_reload_ok_ = true;
   double last_reload_time_ = 0;
   std::uint64_t baseline_errors_ = 0;
+  // The state of the last checkpoint written (or restored at start): where a rewind goes.
+  nlohmann::json restore_point_ = nlohmann::json::object();
+  // Ground-truth store health: errors per model (across rewinds), the models failing now,
+  // and when ingestion may retry after a failed write.
+  std::map<std::string, std::uint64_t> store_write_errors_;
+  std::map<std::string, std::uint64_t> store_errors_seen_;
+  std::map<std::string, bool> store_down_;
+  std::chrono::steady_clock::time_point retry_at_{};
+  bool store_failing_ = false;
   // (part, reason) -> saved state thrown away at restore.
   std::map<std::pair<std::string, std::string>, std::uint64_t> state_resets_;
 };

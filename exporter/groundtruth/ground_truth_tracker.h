@@ -122,6 +122,9 @@ class GroundTruthTracker {
   // Labels waiting for their prediction (a query of the store).
   std::int64_t WaitingLabels() const { return store_->CountWaitingLabels(); }
   std::uint64_t stored() const { return stored_; }
+  // Errors the prediction store reported since Open(), and the last one.
+  std::uint64_t store_errors() const { return store_->errors(); }
+  const std::string& store_last_error() const { return store_->last_error(); }
   // Future-dated predictions deleted at Open() (see GroundTruthOptions::max_event_time).
   std::int64_t future_rows_deleted() const { return future_rows_deleted_; }
   std::int64_t StoredRows() const { return store_->CountPredictions(); }

@@ -175,7 +175,9 @@ bool PredictionStore::Commit() {
   writes_ = 0;
   in_txn_ = false;
   if (!Exec("COMMIT")) {
+    const std::string error = last_error_;  // the cause, not the rollback's complaint
     Exec("ROLLBACK");
+    last_error_ = error;
     return false;
   }
   return true;

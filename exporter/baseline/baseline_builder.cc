@@ -71,6 +71,38 @@ double DailyStd(const std::vector<double>& per_day) {
   return ComputeMoments(per_day).std;
 }
 
+// The reference in time order (ties in input order) cut into kBaselineBatches batches
+// (record i of N in batch ⌊i·K/N⌋): the standard deviation of the batch means (ddof 1) beyond
+// what per-record spread `std` explains at the mean batch size, sqrt(max(0, var − std²/b)).
+double BatchBetweenStd(const std::vector<double>& ts, const std::vector<double>& values,
+                       double std) {
+  const std::size_t n = values.size();
+  const std::size_t k = kBaselineBatches;
+  if (n < k * kMinBatchRecords) return std::numeric_limits<double>::quiet_NaN();
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return ts[a] < ts[b]; });
+  std::vector<double> sum(k, 0.0);
+  std::vector<double> count(k, 0.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::size_t batch = i * k / n;
+    sum[batch] += values[order[i]];
+    count[batch] += 1;
+  }
+  double mean = 0;
+  for (std::size_t b = 0; b < k; ++b) mean += sum[b] / count[b];
+  mean /= static_cast<double>(k);
+  double var = 0;
+  for (std::size_t b = 0; b < k; ++b) {
+    const double d = sum[b] / count[b] - mean;
+    var += d * d;
+  }
+  var /= static_cast<double>(k - 1);
+  const double within = std * std / (static_cast<double>(n) / static_cast<double>(k));
+  return std::sqrt(std::max(0.0, var - within));
+}
+
 std::string CategoryText(const FeatureValue& v) {
   if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return std::string(v.text);
   char buf[32];
@@ -243,6 +275,8 @@ void BaselineBuilder::Add(const Record& r) {
   }
   if (!has_output) return;
   ++output_records_;
+  output_ts_.push_back(r.timestamp);
+  output_positive_.push_back(positive ? 1 : 0);
   DayData& day = days_[static_cast<std::int64_t>(std::floor(r.timestamp / 86400.0))];
   ++day.outputs;
   if (positive) {
@@ -252,6 +286,7 @@ void BaselineBuilder::Add(const Record& r) {
   if (!std::isnan(confidence)) {
     confidence_.push_back(confidence);
     entropy_.push_back(entropy);
+    confidence_ts_.push_back(r.timestamp);
     day.confidence_sum += confidence;
     day.entropy_sum += entropy;
   }
@@ -327,6 +362,13 @@ Result<BaselineProfile> BaselineBuilder::Finish() const {
   if (model_.task == Task::kBinaryClassification) pr.positive_rate_daily_std = DailyStd(day_rates);
   pr.confidence.daily_std = DailyStd(day_conf);
   pr.entropy.daily_std = DailyStd(day_ent);
+  pr.confidence.batch_between_std = BatchBetweenStd(confidence_ts_, confidence_, conf.std);
+  pr.entropy.batch_between_std = BatchBetweenStd(confidence_ts_, entropy_, ent.std);
+  if (model_.task == Task::kBinaryClassification) {
+    std::vector<double> positive(output_positive_.begin(), output_positive_.end());
+    pr.positive_rate_batch_between_std =
+        BatchBetweenStd(output_ts_, positive, std::sqrt(pr.positive_rate * (1 - pr.positive_rate)));
+  }
   p.id = BaselineContentId(BaselineToJson(p));
   return p;
 }

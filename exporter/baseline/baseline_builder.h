@@ -63,6 +63,9 @@ class BaselineBuilder {
   std::int64_t positives_ = 0;
   std::vector<double> confidence_;
   std::vector<double> entropy_;
+  std::vector<double> confidence_ts_;  // event time of each confidence_ entry
+  std::vector<double> output_ts_;      // event time of each output record
+  std::vector<char> output_positive_;  // binary: whether it predicts the positive class
   std::map<std::int64_t, DayData> days_;
   std::unordered_set<std::uint64_t> distinct_;  // hashes of (features, output) per record
 };

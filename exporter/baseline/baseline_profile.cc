@@ -74,7 +74,8 @@ json MomentToJson(const MomentSummary& m) {
   return json{{"count", m.count},
               {"mean", m.mean},
               {"std", m.std},
-              {"daily_std", MaybeNumber(m.daily_std)}};
+              {"daily_std", MaybeNumber(m.daily_std)},
+              {"batch_between_std", MaybeNumber(m.batch_between_std)}};
 }
 
 std::uint64_t Fnv1a64(const std::string& text) {
@@ -295,6 +296,9 @@ Result<MomentSummary> ParseMoment(const Reader& r, const json& obj, const std::s
   MW_ASSIGN(m.mean, r.Number(obj, "mean", where));
   MW_ASSIGN(m.std, r.Number(obj, "std", where));
   MW_ASSIGN(m.daily_std, r.Number(obj, "daily_std", where, /*null_is_nan=*/true));
+  if (obj.contains("batch_between_std")) {  // optional: absent in older files
+    MW_ASSIGN(m.batch_between_std, r.Number(obj, "batch_between_std", where, true));
+  }
   return m;
 }
 
@@ -319,13 +323,15 @@ json BaselineToJson(const BaselineProfile& p) {
     features.push_back(std::move(jf));
   }
   const PredictionProfile& pr = p.prediction;
-  json prediction{{"kind", OutputKindName(pr.kind)},
-                  {"records", pr.records},
-                  {"positive_count", pr.positive_count},
-                  {"positive_rate", pr.positive_rate},
-                  {"positive_rate_daily_std", MaybeNumber(pr.positive_rate_daily_std)},
-                  {"confidence", MomentToJson(pr.confidence)},
-                  {"entropy", MomentToJson(pr.entropy)}};
+  json prediction{
+      {"kind", OutputKindName(pr.kind)},
+      {"records", pr.records},
+      {"positive_count", pr.positive_count},
+      {"positive_rate", pr.positive_rate},
+      {"positive_rate_daily_std", MaybeNumber(pr.positive_rate_daily_std)},
+      {"positive_rate_batch_between_std", MaybeNumber(pr.positive_rate_batch_between_std)},
+      {"confidence", MomentToJson(pr.confidence)},
+      {"entropy", MomentToJson(pr.entropy)}};
   if (pr.kind == OutputKind::kClass) {
     prediction["classes"] = CategoricalToJson(pr.classes);
   } else {
@@ -478,6 +484,10 @@ Result<BaselineProfile> ParseBaselineProfile(const json& doc, const std::string&
   MW_ASSIGN(pr.positive_rate, r.Number(*jp, "positive_rate", "prediction"));
   MW_ASSIGN(pr.positive_rate_daily_std,
             r.Number(*jp, "positive_rate_daily_std", "prediction", /*null_is_nan=*/true));
+  if (jp->contains("positive_rate_batch_between_std")) {  // optional: absent in older files
+    MW_ASSIGN(pr.positive_rate_batch_between_std,
+              r.Number(*jp, "positive_rate_batch_between_std", "prediction", true));
+  }
   const json* jm = nullptr;
   MW_ASSIGN(jm, r.Member(*jp, "confidence", "prediction"));
   MW_ASSIGN(pr.confidence, ParseMoment(r, *jm, "prediction.confidence"));

@@ -20,6 +20,8 @@ namespace modelwatch {
 inline constexpr int kBaselineFormatVersion = 1;
 inline constexpr const char* kBaselineFormatName = "modelwatch-baseline";
 inline constexpr int kDefaultFineQuantiles = 400;
+inline constexpr int kBaselineBatches = 20;
+inline constexpr int kMinBatchRecords = 20;
 
 // A numeric distribution. Coarse bins (PSI, JS, model_feature_value buckets): closed on the
 // right over `edges` (numpy linear quantiles at k/bins, duplicates merged), open-ended first
@@ -75,6 +77,11 @@ struct MomentSummary {
   // Standard deviation (ddof 0) of the daily means over the reference's UTC days; NaN when
   // the reference covers fewer than two days.
   double daily_std = std::numeric_limits<double>::quiet_NaN();
+  // Between-batch standard deviation of the mean beyond sampling noise: the reference in time
+  // order cut into kBaselineBatches equal batches of b records, sqrt(max(0, var(batch means,
+  // ddof 1) − std²/b)). NaN with fewer than kBaselineBatches × kMinBatchRecords records, and in
+  // files written before it existed.
+  double batch_between_std = std::numeric_limits<double>::quiet_NaN();
 };
 
 enum class OutputKind { kScore, kClass, kRegression };
@@ -89,6 +96,8 @@ struct PredictionProfile {
   std::int64_t positive_count = 0;
   double positive_rate = 0;
   double positive_rate_daily_std = std::numeric_limits<double>::quiet_NaN();
+  // As MomentSummary::batch_between_std, for the positive rate (std² = p(1 − p)).
+  double positive_rate_batch_between_std = std::numeric_limits<double>::quiet_NaN();
   MomentSummary confidence;  // classifiers
   MomentSummary entropy;     // classifiers
 };

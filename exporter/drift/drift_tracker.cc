@@ -681,7 +681,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
           MeanShift s;
           s.baseline_mean = m.mean;
           s.baseline_std = m.std;
-          s.baseline_between_std = m.daily_std;
+          s.baseline_between_std = BetweenStd(m.daily_std, m.batch_between_std);
           s.baseline_n = baseline_->EffectiveCount(m.count);
           s.window_mean = window_mean;
           s.window_n = conf_n;
@@ -714,9 +714,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       const double rate = vc[kPositivesCell] / outputs;
       out.push_back({"model_positive_rate", labels({}), rate});
       if (ref != nullptr && ref->records > 0) {
-        const double z =
-            PositiveRateZ(rate, outputs, ref->positive_rate,
-                          baseline_->EffectiveCount(ref->records), ref->positive_rate_daily_std);
+        const double z = PositiveRateZ(
+            rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
+            BetweenStd(ref->positive_rate_daily_std, ref->positive_rate_batch_between_std));
         out.push_back({"model_positive_rate_zscore", labels({}), z});
       }
     }

@@ -171,12 +171,18 @@ double ExpectedOutOfRangeShare(const double* effective_counts, int features) {
   return std::min(1.0, share);
 }
 
-double PositiveRateZ(double rate, double n, double base_rate, double m, double daily_std) {
+double BetweenStd(double daily_std, double batch_between_std) {
+  if (std::isnan(daily_std)) return batch_between_std;
+  if (std::isnan(batch_between_std)) return daily_std;
+  return std::max(daily_std, batch_between_std);
+}
+
+double PositiveRateZ(double rate, double n, double base_rate, double m, double between_std) {
   if (!(n > 0) || !(m > 0)) return 0;
   const double pooled = (rate * n + base_rate * m) / (n + m);
   const double binomial = pooled * (1 - pooled) * (1 / n + 1 / m);
   double tau = kRateEffectFloor * std::sqrt(std::max(0.0, base_rate * (1 - base_rate)));
-  if (!std::isnan(daily_std)) tau = std::max(tau, daily_std);
+  if (!std::isnan(between_std)) tau = std::max(tau, between_std);
   const double sigma = std::sqrt(binomial + tau * tau);
   return sigma > 0 ? (rate - base_rate) / sigma : 0.0;
 }

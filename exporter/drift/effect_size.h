@@ -55,7 +55,7 @@ double ReferenceCdfSpread(const NumericSummary& reference);
 struct MeanShift {
   double baseline_mean = std::numeric_limits<double>::quiet_NaN();
   double baseline_std = 0;  // per record
-  // Between-period standard deviation of the mean (the baseline's daily_std); NaN unknown.
+  // Between-period standard deviation of the mean (BetweenStd of the baseline); NaN unknown.
   double baseline_between_std = std::numeric_limits<double>::quiet_NaN();
   double baseline_n = 0;  // effective reference records
   double window_mean = std::numeric_limits<double>::quiet_NaN();
@@ -84,9 +84,13 @@ inline constexpr double kRateEffectFloor = 0.1;
 
 // Positive-rate shift in standard deviations, allowing for overdispersion:
 //   z = (rate − base_rate) / sqrt(p̄(1 − p̄)(1/n + 1/m) + τ²),
-//   p̄ the pooled rate, τ = max(daily_std, kRateEffectFloor·sqrt(base_rate(1 − base_rate)))
-// (daily_std NaN when unknown). 0 when the denominator is 0.
-double PositiveRateZ(double rate, double n, double base_rate, double m, double daily_std);
+//   p̄ the pooled rate, τ = max(between_std, kRateEffectFloor·sqrt(base_rate(1 − base_rate)))
+// (between_std: BetweenStd of the baseline, NaN when unknown). 0 when the denominator is 0.
+double PositiveRateZ(double rate, double n, double base_rate, double m, double between_std);
+
+// The baseline's between-period spread of a mean: the larger of its day-to-day std and its
+// between-batch std (BaselineProfile), either NaN when unknown; NaN when both are.
+double BetweenStd(double daily_std, double batch_between_std);
 
 }  // namespace modelwatch
 

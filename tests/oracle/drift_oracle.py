@@ -343,7 +343,19 @@ def main():
     m_eff = n_ref * baseline["reference"]["distinct_records"] / baseline["reference"]["records"]
     n_out = len(cur_scores[cur_status == "ok"])
     pooled = (rate * n_out + ref_rate * m_eff) / (n_out + m_eff)
-    tau = max(sigma, 0.1 * math.sqrt(ref_rate * (1 - ref_rate)))
+    def batch_between(values, per_record_std):
+        # Reference in time order cut into 20 batches (record i of N in batch i*20//N): the
+        # ddof-1 variance of the batch means beyond per_record_std²/b.
+        order = np.argsort(ref_ts, kind="stable")
+        batch = np.arange(len(values)) * 20 // len(values)
+        means = np.array([values[order][batch == b].mean() for b in range(20)])
+        return math.sqrt(max(0.0, means.var(ddof=1) - per_record_std**2 / (len(values) / 20)))
+
+    positive_ref = (ref_scores >= 0.5).astype(float)
+    rate_between = batch_between(positive_ref, math.sqrt(ref_rate * (1 - ref_rate)))
+    close(baseline["prediction"]["positive_rate_batch_between_std"], rate_between, 1e-9,
+          "positive-rate batch between std")
+    tau = max(sigma, rate_between, 0.1 * math.sqrt(ref_rate * (1 - ref_rate)))
     z_want = (rate - ref_rate) / math.sqrt(pooled * (1 - pooled) * (1 / n_out + 1 / m_eff) + tau**2)
     close(get("model_positive_rate_zscore", **vl), z_want, 1e-9, "z-score")
     edges = baseline["prediction"]["numeric"]["edges"]
@@ -399,7 +411,12 @@ def main():
     # of half a baseline standard deviation.
     for k, (key, values, direction) in enumerate([("confidence", conf, -1), ("entropy", ent, 1)]):
         mom = baseline["prediction"][key]
-        daily_mom = mom["daily_std"] or 0.0
+        ref_c = np.maximum(ref_scores, 1 - ref_scores)
+        ref_values = ref_c if key == "confidence" else -(
+            ref_scores * np.log(ref_scores) + (1 - ref_scores) * np.log(1 - ref_scores))
+        between = batch_between(ref_values, float(ref_values.std()))
+        close(mom["batch_between_std"], between, 1e-9, key + " batch between std")
+        daily_mom = max(mom["daily_std"] or 0.0, between)
         m_mom = mom["count"] * distinct
         noise = z999 * math.sqrt(daily_mom**2 + mom["std"]**2 * (1 / len(values) + 1 / m_mom))
         effect = max(0.0, direction * (float(values.mean()) - mom["mean"]) - noise) / max(

@@ -236,3 +236,48 @@ TEST(BaselineBuilderTest, CountsDistinctRecordsSoBootstrapsAreNotEvidence) {
 
 }  // namespace
 }  // namespace modelwatch
+
+namespace modelwatch {
+namespace {
+
+// Records in hour-long blocks whose positive share alternates 0.3 / 0.7: the positive rate
+// varies between batches far beyond p(1 − p)/b, and the z-score allows for it.
+TEST(BaselineBuilderTest, BatchBetweenStdMeasuresOverdispersion) {
+  ModelConfig m;
+  m.name = "m";
+  m.task = Task::kBinaryClassification;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<double> u(0, 1);
+  BaselineBuilder clustered(m);
+  BaselineBuilder iid(m);
+  Record r;
+  r.has_score = true;
+  for (int i = 0; i < 4000; ++i) {
+    r.timestamp = 1.8e9 + i;  // 20 batches of 200 records: 200 s each
+    const double share = (i / 200) % 2 == 0 ? 0.3 : 0.7;
+    r.score = u(rng) < share ? 0.9 : 0.1;
+    r.predicted_class = r.score >= 0.5 ? "1" : "0";
+    clustered.Add(r);
+    r.score = u(rng) < 0.5 ? 0.9 : 0.1;
+    r.predicted_class = r.score >= 0.5 ? "1" : "0";
+    iid.Add(r);
+  }
+  auto c = clustered.Finish();
+  auto i = iid.Finish();
+  ASSERT_TRUE(c.has_value() && i.has_value());
+  EXPECT_NEAR(c->prediction.positive_rate_batch_between_std, 0.2, 0.03);
+  EXPECT_LT(i->prediction.positive_rate_batch_between_std, 0.02);
+  EXPECT_TRUE(std::isnan(c->prediction.positive_rate_daily_std));  // one day only
+  // z of a 0.1 shift: the clustered baseline's τ ≈ 0.2 keeps it under 1.
+  const double tau = BetweenStd(c->prediction.positive_rate_daily_std,
+                                c->prediction.positive_rate_batch_between_std);
+  EXPECT_LT(std::fabs(PositiveRateZ(0.6, 5000, 0.5, 4000, tau)), 1);
+  EXPECT_GT(std::fabs(PositiveRateZ(0.6, 5000, 0.5, 4000, std::nan(""))), 1.5);
+  // Too few records for 20 batches of 20: unknown.
+  BaselineBuilder small(m);
+  for (int k = 0; k < 100; ++k) small.Add(r);
+  EXPECT_TRUE(std::isnan(small.Finish()->prediction.positive_rate_batch_between_std));
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -5,6 +5,8 @@
 #include <limits>
 #include <numbers>
 
+#include "exporter/drift/drift_math.h"
+
 namespace modelwatch {
 namespace {
 
@@ -95,6 +97,50 @@ double PsiCriticalValue(double p, double n, double m, int bins) {
 double JsCriticalValue(double p, double n, double m, int bins) {
   if (bins < 2) return kInf;
   return std::sqrt((1 / n + 1 / m) * ChiSquareUpperQuantile(p, bins - 1) / 8);
+}
+
+namespace {
+
+int Occupied(std::span<const double> reference) {
+  int bins = 0;
+  for (double q : reference) bins += q > 0 ? 1 : 0;
+  return bins;
+}
+
+// Σ term(q) over the bins a window of n leaves empty with probability above p / bins.
+template <typename Term>
+double EmptyBinAllowance(double p, double n, std::span<const double> reference, Term term) {
+  const int bins = Occupied(reference);
+  double allowance = 0;
+  for (double q : reference) {
+    if (!(q > 0)) continue;
+    const double log_empty = q < 1 ? n * std::log1p(-q) : -kInf;
+    if (log_empty > std::log(p / bins)) allowance += term(q);
+  }
+  return allowance;
+}
+
+}  // namespace
+
+double PsiCriticalValue(double p, double n, double m, std::span<const double> reference) {
+  const int bins = Occupied(reference);
+  if (bins < 2) return kInf;
+  constexpr double eps = kDriftEpsilon;
+  return PsiCriticalValue(p, n, m, bins) + EmptyBinAllowance(p, n, reference, [eps](double q) {
+           return q > eps ? (q - eps) * std::log(q / eps) : 0.0;
+         });
+}
+
+double JsCriticalValue(double p, double n, double m, std::span<const double> reference) {
+  const int bins = Occupied(reference);
+  if (bins < 2) return kInf;
+  constexpr double eps = kDriftEpsilon;
+  const double limit = JsCriticalValue(p, n, m, bins);
+  const double allowance = EmptyBinAllowance(p, n, reference, [eps](double q) {
+    const double mid = 0.5 * (q + eps);
+    return 0.5 * q * std::log(q / mid) + 0.5 * eps * std::log(eps / mid);
+  });
+  return std::sqrt(limit * limit + allowance);
 }
 
 double Chi2CriticalValue(double p, int bins) {

@@ -28,6 +28,14 @@ double KolmogorovUpperQuantile(double p);
 //   KS   ≈ K⁻¹(p) / sqrt(n·m/(n + m))       (Kolmogorov's law with the effective size)
 double PsiCriticalValue(double p, double n, double m, int bins);
 double JsCriticalValue(double p, double n, double m, int bins);
+
+// The same with the empty-bin allowance: `reference` holds the reference proportions. A bin
+// whose chance of being empty in a window of n, (1 − q)^n, exceeds p / bins is likely left
+// empty by chance, and its ε-floored term then is (q − ε)·ln(q/ε) in PSI and
+// ½q·ln(2q/(q+ε)) + ½ε·ln(2ε/(q+ε)) in JS², far above the chi-square limit's share; those terms
+// are added to the limit (docs/statistics.md). Bins with q = 0 count in neither.
+double PsiCriticalValue(double p, double n, double m, std::span<const double> reference);
+double JsCriticalValue(double p, double n, double m, std::span<const double> reference);
 double Chi2CriticalValue(double p, int bins);
 double KsCriticalValue(double p, double n, double m);
 

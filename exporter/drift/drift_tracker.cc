@@ -172,9 +172,9 @@ double CriticalValue(DriftMethod method, const BinnedDistribution& d, double p) 
     const int bins = occupied(ref.proportions);
     switch (method) {
       case DriftMethod::kPsi:
-        return PsiCriticalValue(p, n, m, bins);
+        return PsiCriticalValue(p, n, m, ref.proportions);
       case DriftMethod::kJs:
-        return JsCriticalValue(p, n, m, bins);
+        return JsCriticalValue(p, n, m, ref.proportions);
       case DriftMethod::kChi2:
         return Chi2CriticalValue(p, bins);
       default:
@@ -185,9 +185,9 @@ double CriticalValue(DriftMethod method, const BinnedDistribution& d, double p) 
   const double m = static_cast<double>(ref.count);
   switch (method) {
     case DriftMethod::kPsi:
-      return PsiCriticalValue(p, n, m, occupied(ref.proportions));
+      return PsiCriticalValue(p, n, m, ref.proportions);
     case DriftMethod::kJs:
-      return JsCriticalValue(p, n, m, occupied(ref.proportions));
+      return JsCriticalValue(p, n, m, ref.proportions);
     case DriftMethod::kKs:
       return KsCriticalValue(p, n, m);
     case DriftMethod::kWasserstein:

@@ -38,6 +38,22 @@ TEST(DriftNoiseTest, CriticalValuesShrinkWithTheWindowAndFollowTheirLimits) {
               std::sqrt(0.02) * (0.5 + 2.0), 1e-12);
 }
 
+TEST(DriftNoiseTest, BinsLikelyEmptyInTheWindowAddTheirEpsilonTerm) {
+  // A bin of 1 %: a window of 100 leaves it empty with probability 0.99^100 = 0.37, far above
+  // p / bins, so its ε-floored PSI term (q − ε)·ln(q/ε) is allowed for; a window of 10 000
+  // leaves it empty with probability 2e-44: no allowance.
+  const std::vector<double> q = {0.5, 0.49, 0.01, 0};
+  const double p = 1e-3;
+  EXPECT_NEAR(PsiCriticalValue(p, 100, 20000, q),
+              PsiCriticalValue(p, 100, 20000, 3) + (0.01 - 1e-4) * std::log(0.01 / 1e-4), 1e-12);
+  EXPECT_NEAR(PsiCriticalValue(p, 10000, 20000, q), PsiCriticalValue(p, 10000, 20000, 3), 1e-15);
+  const double js_term =
+      0.5 * 0.01 * std::log(0.01 / 0.00505) + 0.5 * 1e-4 * std::log(1e-4 / 0.00505);
+  const double js_limit = JsCriticalValue(p, 100, 20000, 3);
+  EXPECT_NEAR(JsCriticalValue(p, 100, 20000, q), std::sqrt(js_limit * js_limit + js_term), 1e-12);
+  EXPECT_NEAR(JsCriticalValue(p, 10000, 20000, q), JsCriticalValue(p, 10000, 20000, 3), 1e-15);
+}
+
 TEST(DriftNoiseTest, WassersteinNoiseMeanOfTwoPointsAndOfAUniform) {
   // Two atoms at 0 and 1, half each: F = ½ on [0, 1), std = ½:
   // sqrt(2/π)·∫sqrt(¼)dx / ½ = sqrt(2/π).

@@ -90,6 +90,10 @@ struct DriftConfig {
   int top_categories = 20;  // categorical categories kept in the baseline
   Seconds lateness{300};    // records older than window start - lateness are dropped
   int sub_windows = 12;     // ring resolution of each window
+  // Significance level of the drift alerts: per window, the chance that sampling noise alone
+  // takes any feature's (or the output's) statistic above its exported critical value
+  // (Bonferroni over the model's drift series). In (0, 1).
+  double alpha = 0.001;
 };
 
 struct SloConfig {

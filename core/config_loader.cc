@@ -29,7 +29,7 @@ const std::vector<std::string> kFieldKeys = {
 const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram"};
 const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
                                              "critical", "min_samples", "bins",    "top_categories",
-                                             "lateness", "sub_windows"};
+                                             "lateness", "sub_windows", "alpha"};
 const std::vector<std::string> kMethodNames = {"psi", "js", "ks", "wasserstein", "chi2"};
 const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "availability",
                                            "period"};
@@ -423,6 +423,10 @@ class ModelParser {
     }
     if (auto v = r_.Duration(r_.Child(node, "lateness", "drift", false), "drift.lateness")) {
       d.lateness = *v;
+    }
+    YAML::Node alpha = r_.Child(node, "alpha", "drift", false);
+    if (auto v = r_.Number(alpha, "drift.alpha")) {
+      if (r_.InRange(alpha, "drift.alpha", *v, 0, 1, true, true)) d.alpha = *v;
     }
     YAML::Node sub = r_.Child(node, "sub_windows", "drift", false);
     if (auto v = r_.Integer(sub, "drift.sub_windows")) {

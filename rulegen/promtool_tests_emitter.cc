@@ -222,6 +222,9 @@ class ModelTestBuilder {
         LowThroughput(rules, out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
+        if (name == "FeatureDrift" || name == "PredictionDrift") {
+          BelowNoiseScenario(name, rules, Spec(name), out);
+        }
       }
     }
     return out;
@@ -283,6 +286,35 @@ class ModelTestBuilder {
   }
 
   // Levels between/above thresholds for ">" style alerts.
+  // The drift alerts' `<metric>_critical_value` input: constant at `level` (the exporter's
+  // noise floor at the window's size).
+  std::function<std::vector<InputSeries>(const std::vector<Phase>&)> CriticalValue(
+      const GaugeSpec& g, double level) const {
+    const std::string metric = g.metric + "_critical_value";
+    const Labels labels = g.labels;
+    return [metric, labels, level](const std::vector<Phase>& phases) {
+      return std::vector<InputSeries>{{metric, labels, {{level, TotalMinutes(phases)}}, false}};
+    };
+  }
+
+  // Drift above the page threshold for well over `for`, but below the critical value (a small
+  // window, where such values are sampling noise): silent throughout.
+  void BelowNoiseScenario(const std::string& name, const std::vector<const AlertRule*>& rules,
+                          GaugeSpec g, std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const double high = g.page ? *g.page : g.ticket;
+    g.extra = CriticalValue(g, high * 2);
+    const int hold = Minutes(r.for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    const std::vector<Phase> phases = {{g.normal, g.pre}, {high, hold}};
+    Scenario s{name + ": drift " + FormatNumber(high) +
+                   " above the thresholds but below the critical value " + FormatNumber(high * 2) +
+                   " (small window): silent",
+               Inputs(g, phases),
+               {}};
+    s.checks.push_back({FloorTo(int64_t{g.pre + hold} * 60 - 60, step_), name, {}});
+    out.push_back(std::move(s));
+  }
+
   static void AboveLevels(double t, std::optional<double> p, GaugeSpec& g) {
     g.normal = t / 2;
     g.ticket = p ? (t + *p) / 2 : t * 1.5;
@@ -308,11 +340,13 @@ class ModelTestBuilder {
       g.labels = {
           {"model", m_.name}, {"feature", feature}, {"method", method}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
+      g.extra = CriticalValue(g, g.normal / 2);
     } else if (name == "PredictionDrift") {
       g.metric = "model_prediction_drift";
       g.labels = {
           {"model", m_.name}, {"version", "v1"}, {"method", method}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
+      g.extra = CriticalValue(g, g.normal / 2);
     } else if (name == "PositiveRateShift") {
       g.metric = "model_positive_rate_zscore";
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", DriftWindow()}};

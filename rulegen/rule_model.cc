@@ -295,6 +295,17 @@ class ModelRuleBuilder {
     out.push_back(std::move(a));
   }
 
+  // The drift alerts' noise guard: the effect must also exceed what sampling noise reaches at
+  // the window's size with probability drift.alpha (the exporter's *_critical_value gauge of
+  // the same series; docs/statistics.md, "Noise floors and significance").
+  void RequireBeyondNoise(AlertRule& a) const {
+    const std::size_t brace = a.signal.find('{');
+    a.expr += " and " + a.signal + " > " + a.signal.substr(0, brace) + "_critical_value" +
+              (brace == std::string::npos ? "" : a.signal.substr(brace));
+    a.trigger += ", and above the critical value of sampling noise (alpha " +
+                 FormatNumber(m_.drift.alpha) + ")";
+  }
+
   void AddDrift(std::vector<AlertRule>& out) const {
     const std::string method = DriftMethodName(m_.drift.method);
     const std::string by_method = "method=" + PromQuote(method);
@@ -316,6 +327,7 @@ class ModelRuleBuilder {
                          Fmt("%.3f"),
                          Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
                              FormatNumber(m_.drift.critical) + ").")};
+        RequireBeyondNoise(a);
         out.push_back(std::move(a));
       }
     }
@@ -332,6 +344,7 @@ class ModelRuleBuilder {
                        Lit(" is "), Fmt("%.3f"),
                        Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
                            FormatNumber(m_.drift.critical) + ").")};
+      RequireBeyondNoise(a);
       out.push_back(std::move(a));
     }
   }

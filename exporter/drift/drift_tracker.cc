@@ -12,6 +12,7 @@
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
 #include "exporter/drift/effect_size.h"
+#include "exporter/drift/drift_noise.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
 
@@ -153,6 +154,60 @@ double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
     default:
       return kNaN;
   }
+}
+
+// The value `method` reaches by sampling noise alone with probability `p` (the per-series
+// level), for the window's present values in `d` against the baseline (docs/statistics.md,
+// "Noise floors and significance"). NaN where the method is undefined.
+double CriticalValue(DriftMethod method, const BinnedDistribution& d, double p) {
+  double n = 0;
+  for (double c : d.counts) n += c;
+  if (!(n > 0)) return kNaN;
+  auto occupied = [](const std::vector<double>& proportions) {
+    int bins = 0;
+    for (double q : proportions) bins += q > 0 ? 1 : 0;
+    return bins;
+  };
+  if (d.type == FeatureType::kCategorical) {
+    const CategoricalSummary& ref = *d.categorical;
+    const double m = static_cast<double>(ref.count);
+    const int bins = occupied(ref.proportions);
+    switch (method) {
+      case DriftMethod::kPsi:
+        return PsiCriticalValue(p, n, m, ref.proportions);
+      case DriftMethod::kJs:
+        return JsCriticalValue(p, n, m, ref.proportions);
+      case DriftMethod::kChi2:
+        return Chi2CriticalValue(p, bins);
+      default:
+        return kNaN;
+    }
+  }
+  const NumericSummary& ref = *d.numeric;
+  const double m = static_cast<double>(ref.count);
+  switch (method) {
+    case DriftMethod::kPsi:
+      return PsiCriticalValue(p, n, m, ref.proportions);
+    case DriftMethod::kJs:
+      return JsCriticalValue(p, n, m, ref.proportions);
+    case DriftMethod::kKs:
+      return KsCriticalValue(p, n, m);
+    case DriftMethod::kWasserstein:
+      if (!(ref.std > 0)) return kNaN;
+      return WassersteinCriticalValue(
+          p, n, m, WassersteinNoiseMean(ref.fine_cuts, ref.fine_mass, ref.fine_at_cut, ref.std));
+    default:
+      return kNaN;
+  }
+}
+
+// Appends the critical value sample `name` (skipped where undefined or infinite).
+void AppendCriticalValue(const char* name, DriftMethod method, const BinnedDistribution& d,
+                         double level, std::vector<std::pair<std::string, std::string>> labels,
+                         std::vector<DriftSample>& out) {
+  const double value = CriticalValue(method, d, level);
+  if (std::isnan(value) || std::isinf(value)) return;
+  out.push_back({name, std::move(labels), value});
 }
 
 }  // namespace
@@ -549,6 +604,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   out.push_back({"model_window_samples", {{"model", model}, {"window", w.label}}, n});
   if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
   const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
+  const double level = SeriesLevel();
 
   // Degradation inputs: drift beyond its noise floor, Bonferroni-split over the distributions
   // the alerting method is applied to (docs/statistics.md, "Degradation score").
@@ -603,6 +659,12 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                       {"method", DriftMethodName(m)},
                       {"window", w.label}},
                      value});
+      AppendCriticalValue("model_feature_drift_critical_value", m, d, level,
+                          {{"model", model},
+                           {"feature", f.name},
+                           {"method", DriftMethodName(m)},
+                           {"window", w.label}},
+                          out);
     }
     if (MethodApplies(model_.drift.method, f.type)) {
       const double value = ComputeMethod(model_.drift.method, d);
@@ -739,6 +801,8 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
         const double value = ComputeMethod(m, d);
         if (std::isnan(value)) continue;
         out.push_back({"model_prediction_drift", labels({{"method", DriftMethodName(m)}}), value});
+        AppendCriticalValue("model_prediction_drift_critical_value", m, d, level,
+                            labels({{"method", DriftMethodName(m)}}), out);
       }
       if (MethodApplies(model_.drift.method, d.type)) {
         const double value = ComputeMethod(model_.drift.method, d);
@@ -774,6 +838,16 @@ void DriftTracker::AppendDegradation(const std::vector<DegradationInputs>& input
                    {{"model", model_.name}, {"version", in.version}},
                    result.score});
   }
+}
+
+double DriftTracker::SeriesLevel() const {
+  // Bonferroni over the model's drift series of one window: every binned feature the
+  // alerting method applies to, plus the output.
+  int series = version_layout_->binned ? 1 : 0;
+  for (const auto& f : features_) {
+    if (f.binned && MethodApplies(model_.drift.method, f.type)) ++series;
+  }
+  return model_.drift.alpha / std::max(1, series);
 }
 
 std::vector<DriftSample> DriftTracker::Snapshot() const {
@@ -839,6 +913,14 @@ FamilyInfo InfoFor(const std::string& name) {
        {"Drift of the feature's window distribution from the baseline.", MetricType::Gauge}},
       {"model_prediction_drift",
        {"Drift of the model output distribution from the baseline.", MetricType::Gauge}},
+      {"model_feature_drift_critical_value",
+       {"Value the feature's drift statistic exceeds by sampling noise alone with probability "
+        "drift.alpha / drift series (no-drift limit law at the window's sample size).",
+        MetricType::Gauge}},
+      {"model_prediction_drift_critical_value",
+       {"Value the output's drift statistic exceeds by sampling noise alone with probability "
+        "drift.alpha / drift series (no-drift limit law at the window's sample size).",
+        MetricType::Gauge}},
       {"model_prediction_confidence_mean",
        {"Mean confidence (top class probability) in the window.", MetricType::Gauge}},
       {"model_prediction_entropy_mean",

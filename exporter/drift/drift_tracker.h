@@ -21,6 +21,8 @@
 //   model_baseline_performance{model,metric}                baseline built with --labels
 //   model_feature_drift{model,feature,method,window}
 //   model_prediction_drift{model,version,method,window}
+//   model_feature_drift_critical_value{model,feature,method,window}  noise floor at alpha
+//   model_prediction_drift_critical_value{model,version,method,window}
 //   model_feature_out_of_range_ratio{model,feature,window}  numeric features
 //   model_anomalous_requests_ratio{model,window}
 //   model_positive_rate_zscore{model,version,window}        binary
@@ -108,6 +110,8 @@ class DriftTracker {
   void ClearSlot(Window& window, int slot);
   void ComputeWindow(const Window& window, std::vector<DriftSample>& out,
                      std::vector<DegradationInputs>* degradation) const;
+  // The per-series significance level: drift.alpha over the model's drift series.
+  double SeriesLevel() const;
   void AppendDegradation(const std::vector<DegradationInputs>& inputs,
                          std::vector<DriftSample>& out) const;
 

@@ -84,7 +84,7 @@ double UpperGammaQ(double a, double x) {
 
 }  // namespace
 
-double ChiSquareUpperQuantile(double df, double upper_tail) {
+double ChiSquareUpperTailQuantile(double df, double upper_tail) {
   if (!(df >= 1) || !(upper_tail > 0) || !(upper_tail < 1)) return kInf;
   if (df == 2) return -2 * std::log(upper_tail);
   double x = 0;
@@ -118,11 +118,11 @@ double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise) {
   const double df = std::max(1, noise.bins - 1);
   switch (method) {
     case DriftMethod::kPsi:
-      return inv * ChiSquareUpperQuantile(df, alpha);
+      return inv * ChiSquareUpperTailQuantile(df, alpha);
     case DriftMethod::kJs:
-      return std::sqrt(inv * ChiSquareUpperQuantile(df, alpha) / 8);
+      return std::sqrt(inv * ChiSquareUpperTailQuantile(df, alpha) / 8);
     case DriftMethod::kChi2:
-      return ChiSquareUpperQuantile(df, alpha);
+      return ChiSquareUpperTailQuantile(df, alpha);
     case DriftMethod::kKs:
       // Two-sided DKW-type bound P(D > t) ≤ 2·exp(−2t²/inv).
       return std::sqrt(std::log(2 / alpha) / 2 * inv);

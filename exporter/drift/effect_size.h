@@ -25,7 +25,7 @@ double NormalQuantile(double p);
 // x with P(χ²_df > x) = upper_tail, for df ≥ 1 and 0 < upper_tail < 1: Wilson–Hilferty
 // refined by Newton steps on the regularised incomplete gamma function (relative error
 // below 1e-9 against scipy.stats.chi2.isf).
-double ChiSquareUpperQuantile(double df, double upper_tail);
+double ChiSquareUpperTailQuantile(double df, double upper_tail);
 
 // What the no-drift sampling noise of a drift statistic depends on.
 struct DriftNoise {

@@ -209,6 +209,49 @@ drift: {windows: [1h], min_samples: 100, lateness: 1h}
         check("drifted norm psi over warn", (served("psi", "norm") or 0) > 0.1,
               "served %s" % served("psi", "norm"))
 
+        # Significance: the no-drift control stays at or below its critical value for every
+        # method (the alert's noise guard is not crossed, whatever n), the drifted feature is
+        # above it. The critical value follows the documented limit laws at the window's n and
+        # the reference's m, Bonferroni over the 4 binned features + the output (alpha 0.001).
+        def critical(method, feature):
+            key = ("model_feature_drift_critical_value", tuple(sorted(
+                {"model": MODEL, "feature": feature, "method": method, "window": "1h"}.items())))
+            return metrics.get(key)
+        level = 0.001 / 5
+        n_logn, m_logn = len(cur_logn), len(ref_logn)
+        eff = 1 / n_logn + 1 / m_logn
+        want_crit = {"psi": eff * stats.chi2.isf(level, 9),
+                     "js": math.sqrt(eff * stats.chi2.isf(level, 9) / 8),
+                     "ks": stats.kstwobign.isf(level) / math.sqrt(1 / eff)}
+        for method in ("psi", "js", "ks", "wasserstein"):
+            got, crit = served(method, "logn"), critical(method, "logn")
+            check("no-drift control logn %s under its critical value" % method,
+                  got is not None and crit is not None and got <= crit,
+                  "served %s, critical value %s" % (got, crit))
+            if method in want_crit:
+                check("critical value logn " + method,
+                      crit is not None and abs(crit - want_crit[method]) <= 1e-6 * want_crit[method],
+                      "served %s, scipy %.12g" % (crit, want_crit[method]))
+            got, crit = served(method, "norm"), critical(method, "norm")
+            check("drifted norm %s above its critical value" % method,
+                  got is not None and crit is not None and got > crit,
+                  "served %s, critical value %s" % (got, crit))
+            crit = critical(method, "logn")
+            if method == "wasserstein" and crit is not None:
+                # sqrt(1/n + 1/m)·(μ + sqrt(2 ln(1/level))), μ = sqrt(2/π)∫sqrt(F(1−F))dx / std
+                # from the raw reference's empirical CDF. The exporter integrates over its 400
+                # fine bins with F linear inside each: within 5 % (wide tail bins of skewed data).
+                r = np.sort(np.array(ref_logn))
+                f_emp = np.arange(1, len(r)) / len(r)
+                mu = math.sqrt(2 / math.pi) * float(np.sum(np.sqrt(f_emp * (1 - f_emp)) *
+                                                           np.diff(r))) / float(np.std(r))
+                want = math.sqrt(eff) * (mu + math.sqrt(2 * math.log(1 / level)))
+                check("critical value logn wasserstein", abs(crit - want) <= 0.05 * want,
+                      "served %s, numpy %.12g" % (crit, want))
+            print("%-11s logn %.6f <= %.6f   norm %.6f > %.6f" % (
+                method, served(method, "logn") or -1, critical(method, "logn") or -1,
+                served(method, "norm") or -1, critical(method, "norm") or -1))
+
         categories = feats["cat"]["categorical"]["categories"]
         def cat_counts(values):
             idx = {c: i for i, c in enumerate(categories)}
@@ -221,6 +264,12 @@ drift: {windows: [1h], min_samples: 100, lateness: 1h}
         table = np.vstack([qc, pc])
         table = table[:, table.sum(axis=0) > 0]
         chi2 = stats.chi2_contingency(table).statistic
+        key = ("model_feature_drift_critical_value", tuple(sorted(
+            {"model": MODEL, "feature": "cat", "method": "chi2", "window": "1h"}.items())))
+        want = stats.chi2.isf(0.001 / 5, int((qc > 0).sum()) - 1)
+        got = metrics.get(key)
+        check("cat chi2 critical value", got is not None and abs(got - want) <= 1e-6 * want,
+              "served %s, scipy %.12g" % (got, want))
         for method, want, tol in (("psi", psi, 1e-9), ("js", js, 1e-9), ("chi2", chi2, 1e-6 * chi2)):
             got = served(method, "cat")
             check("cat " + method, got is not None and abs(got - want) <= tol,

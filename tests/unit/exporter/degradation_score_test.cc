@@ -26,11 +26,11 @@ TEST(EffectSizeTest, NormalQuantileMatchesScipy) {
 }
 
 TEST(EffectSizeTest, ChiSquareQuantileMatchesScipy) {
-  EXPECT_NEAR(ChiSquareUpperQuantile(1, 0.001), 10.827566170662733, 1e-8);
-  EXPECT_NEAR(ChiSquareUpperQuantile(2, 0.001), 13.815510557964274, 1e-8);
-  EXPECT_NEAR(ChiSquareUpperQuantile(9, 0.001 / 31), 36.50403931439982, 1e-8);
-  EXPECT_NEAR(ChiSquareUpperQuantile(4, 0.01), 13.276704135987625, 1e-8);
-  EXPECT_NEAR(ChiSquareUpperQuantile(19, 0.0001), 50.795489665621886, 1e-8);
+  EXPECT_NEAR(ChiSquareUpperTailQuantile(1, 0.001), 10.827566170662733, 1e-8);
+  EXPECT_NEAR(ChiSquareUpperTailQuantile(2, 0.001), 13.815510557964274, 1e-8);
+  EXPECT_NEAR(ChiSquareUpperTailQuantile(9, 0.001 / 31), 36.50403931439982, 1e-8);
+  EXPECT_NEAR(ChiSquareUpperTailQuantile(4, 0.01), 13.276704135987625, 1e-8);
+  EXPECT_NEAR(ChiSquareUpperTailQuantile(19, 0.0001), 50.795489665621886, 1e-8);
 }
 
 TEST(EffectSizeTest, ReferenceCdfSpreadOfANormalReference) {

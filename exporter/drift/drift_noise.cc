@@ -1,0 +1,178 @@
+#include "exporter/drift/drift_noise.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+#include "exporter/drift/drift_math.h"
+
+namespace modelwatch {
+namespace {
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+
+// Regularised upper incomplete gamma Q(a, x): the series of P for x < a + 1, Lentz's
+// continued fraction for Q otherwise (both to double precision).
+double GammaQ(double a, double x) {
+  if (!(x > 0)) return 1.0;
+  const double log_front = a * std::log(x) - x - std::lgamma(a);
+  if (x < a + 1) {
+    double term = 1.0 / a;
+    double sum = term;
+    for (int k = 1; k < 1000; ++k) {
+      term *= x / (a + k);
+      sum += term;
+      if (std::fabs(term) < std::fabs(sum) * 1e-16) break;
+    }
+    return std::max(0.0, 1.0 - sum * std::exp(log_front));
+  }
+  constexpr double kTiny = 1e-300;
+  double b = x + 1 - a;
+  double c = 1 / kTiny;
+  double d = 1 / b;
+  double h = d;
+  for (int i = 1; i < 1000; ++i) {
+    const double an = -i * (i - a);
+    b += 2;
+    d = an * d + b;
+    if (std::fabs(d) < kTiny) d = kTiny;
+    c = b + an / c;
+    if (std::fabs(c) < kTiny) c = kTiny;
+    d = 1 / d;
+    const double delta = d * c;
+    h *= delta;
+    if (std::fabs(delta - 1) < 1e-16) break;
+  }
+  return std::exp(log_front) * h;
+}
+
+// Solves survival(x) = p for a decreasing survival function by bisection on [lo, hi].
+template <typename F>
+double Invert(F survival, double p, double lo, double hi) {
+  while (survival(hi) > p) hi *= 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (survival(mid) > p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+}  // namespace
+
+double ChiSquareSurvival(double x, double dof) { return GammaQ(0.5 * dof, 0.5 * x); }
+
+double ChiSquareUpperQuantile(double p, double dof) {
+  return Invert([dof](double x) { return ChiSquareSurvival(x, dof); }, p, 0.0, dof + 10);
+}
+
+double KolmogorovSurvival(double t) {
+  if (!(t > 0)) return 1.0;
+  if (t < 0.3) {
+    // The alternating series converges slowly here; use the dual (theta) form of the CDF:
+    // P(K ≤ t) = sqrt(2π)/t Σ_{k≥1} exp(−(2k−1)²π²/(8t²)).
+    double cdf = 0;
+    for (int k = 1; k < 50; ++k) {
+      const double j = 2 * k - 1;
+      cdf += std::exp(-j * j * std::numbers::pi * std::numbers::pi / (8 * t * t));
+    }
+    return 1 - std::sqrt(2 * std::numbers::pi) / t * cdf;
+  }
+  double sum = 0;
+  for (int k = 1; k < 100; ++k) {
+    const double term = std::exp(-2.0 * k * k * t * t);
+    sum += (k % 2 == 1 ? term : -term);
+    if (term < 1e-18) break;
+  }
+  return std::clamp(2 * sum, 0.0, 1.0);
+}
+
+double KolmogorovUpperQuantile(double p) { return Invert(KolmogorovSurvival, p, 0.0, 2.0); }
+
+double PsiCriticalValue(double p, double n, double m, int bins) {
+  if (bins < 2) return kInf;
+  return (1 / n + 1 / m) * ChiSquareUpperQuantile(p, bins - 1);
+}
+
+double JsCriticalValue(double p, double n, double m, int bins) {
+  if (bins < 2) return kInf;
+  return std::sqrt((1 / n + 1 / m) * ChiSquareUpperQuantile(p, bins - 1) / 8);
+}
+
+namespace {
+
+int Occupied(std::span<const double> reference) {
+  int bins = 0;
+  for (double q : reference) bins += q > 0 ? 1 : 0;
+  return bins;
+}
+
+// Σ term(q) over the bins a window of n leaves empty with probability above p / bins.
+template <typename Term>
+double EmptyBinAllowance(double p, double n, std::span<const double> reference, Term term) {
+  const int bins = Occupied(reference);
+  double allowance = 0;
+  for (double q : reference) {
+    if (!(q > 0)) continue;
+    const double log_empty = q < 1 ? n * std::log1p(-q) : -kInf;
+    if (log_empty > std::log(p / bins)) allowance += term(q);
+  }
+  return allowance;
+}
+
+}  // namespace
+
+double PsiCriticalValue(double p, double n, double m, std::span<const double> reference) {
+  const int bins = Occupied(reference);
+  if (bins < 2) return kInf;
+  constexpr double eps = kDriftEpsilon;
+  return PsiCriticalValue(p, n, m, bins) + EmptyBinAllowance(p, n, reference, [eps](double q) {
+           return q > eps ? (q - eps) * std::log(q / eps) : 0.0;
+         });
+}
+
+double JsCriticalValue(double p, double n, double m, std::span<const double> reference) {
+  const int bins = Occupied(reference);
+  if (bins < 2) return kInf;
+  constexpr double eps = kDriftEpsilon;
+  const double limit = JsCriticalValue(p, n, m, bins);
+  const double allowance = EmptyBinAllowance(p, n, reference, [eps](double q) {
+    const double mid = 0.5 * (q + eps);
+    return 0.5 * q * std::log(q / mid) + 0.5 * eps * std::log(eps / mid);
+  });
+  return std::sqrt(limit * limit + allowance);
+}
+
+double Chi2CriticalValue(double p, int bins) {
+  if (bins < 2) return kInf;
+  return ChiSquareUpperQuantile(p, bins - 1);
+}
+
+double KsCriticalValue(double p, double n, double m) {
+  return KolmogorovUpperQuantile(p) / std::sqrt(n * m / (n + m));
+}
+
+double WassersteinCriticalValue(double p, double n, double m, double mean_term) {
+  return std::sqrt(1 / n + 1 / m) * (mean_term + std::sqrt(2 * std::log(1 / p)));
+}
+
+double WassersteinNoiseMean(std::span<const double> cuts, std::span<const double> mass,
+                            std::span<const double> at_cut, double std) {
+  if (!(std > 0) || cuts.empty() || mass.size() != cuts.size() + 1) return 0;
+  // Mass below the first cut and above the last is at most the reference min/max (both are
+  // cuts), so only the bins between cuts contribute.
+  auto g = [](double f) { return std::sqrt(std::max(0.0, f * (1 - f))); };
+  double f = mass[0];  // F at cuts[0]
+  double integral = 0;
+  for (std::size_t i = 1; i < cuts.size(); ++i) {
+    const double width = cuts[i] - cuts[i - 1];
+    const double atom = at_cut.size() == cuts.size() ? at_cut[i] : 0.0;
+    const double inner = std::max(0.0, mass[i] - atom);
+    // Simpson's rule over F rising linearly by `inner` across the bin.
+    integral += width / 6 * (g(f) + 4 * g(f + inner / 2) + g(f + inner));
+    f += mass[i];
+  }
+  return std::sqrt(2 / std::numbers::pi) * integral / std;
+}
+
+}  // namespace modelwatch

@@ -1,0 +1,58 @@
+// Noise floors of the drift statistics: how large each method's value gets by sampling alone
+// when the window and the reference come from the same distribution (docs/statistics.md,
+// "Noise floors and significance"). Pure functions, no state, thread-compatible.
+#ifndef MODELWATCH_EXPORTER_DRIFT_DRIFT_NOISE_H_
+#define MODELWATCH_EXPORTER_DRIFT_DRIFT_NOISE_H_
+
+#include <span>
+
+namespace modelwatch {
+
+// Upper tail of the chi-square law: P(X > x) for X ~ χ²(dof), dof ≥ 1.
+double ChiSquareSurvival(double x, double dof);
+// x with ChiSquareSurvival(x, dof) = p, 0 < p < 1.
+double ChiSquareUpperQuantile(double p, double dof);
+
+// Kolmogorov's limit law: P(K > t) = 2 Σ_{k≥1} (−1)^{k−1} exp(−2k²t²).
+double KolmogorovSurvival(double t);
+// t with KolmogorovSurvival(t) = p, 0 < p < 1.
+double KolmogorovUpperQuantile(double p);
+
+// Critical values at upper-tail probability `p` (the per-test level after the multiple-test
+// correction) for a window of n values against a reference of m values, both > 0.
+// `bins` = bins with reference mass (PSI, JS, chi2 have bins − 1 degrees of freedom); with
+// fewer than 2 such bins nothing can drift and the functions return +inf.
+//   PSI  ≈ (1/n + 1/m)·χ²(bins − 1)        (Σ(p−q)ln(p/q) ≈ Σ(p−q)²/q)
+//   JS   ≈ sqrt((1/n + 1/m)·χ²(bins − 1)/8) (JS² ≈ Σ(p−q)²/(8q))
+//   chi2 ≈ χ²(bins − 1)                    (independent of n)
+//   KS   ≈ K⁻¹(p) / sqrt(n·m/(n + m))       (Kolmogorov's law with the effective size)
+double PsiCriticalValue(double p, double n, double m, int bins);
+double JsCriticalValue(double p, double n, double m, int bins);
+
+// The same with the empty-bin allowance: `reference` holds the reference proportions. A bin
+// whose chance of being empty in a window of n, (1 − q)^n, exceeds p / bins is likely left
+// empty by chance, and its ε-floored term then is (q − ε)·ln(q/ε) in PSI and
+// ½q·ln(2q/(q+ε)) + ½ε·ln(2ε/(q+ε)) in JS², far above the chi-square limit's share; those terms
+// are added to the limit (docs/statistics.md). Bins with q = 0 count in neither.
+double PsiCriticalValue(double p, double n, double m, std::span<const double> reference);
+double JsCriticalValue(double p, double n, double m, std::span<const double> reference);
+double Chi2CriticalValue(double p, int bins);
+double KsCriticalValue(double p, double n, double m);
+
+// Normalised Wasserstein-1: sqrt(n·m/(n + m))·W1 tends to Z = ∫|B(F(x))|dx (B a Brownian
+// bridge), whose mean is sqrt(2/π)∫sqrt(F(1 − F))dx and which, being the supremum of a
+// Gaussian process whose largest variance is Var(X) = std², exceeds its mean by t·std with
+// probability at most exp(−t²/2) (Borell–TIS). So, normalised by the reference std:
+//   W/std ≤ sqrt(1/n + 1/m)·(mean_term + sqrt(2 ln(1/p)))  with probability ≥ 1 − p,
+// mean_term = sqrt(2/π)∫sqrt(F(1 − F))dx / std from WassersteinNoiseMean.
+double WassersteinCriticalValue(double p, double n, double m, double mean_term);
+
+// sqrt(2/π)·∫sqrt(F(1 − F))dx / std for the reference over fine bins (cuts, per-bin mass,
+// per-cut mass exactly at the cut), the mass strictly inside a bin spread evenly over it.
+// Returns 0 when std ≤ 0.
+double WassersteinNoiseMean(std::span<const double> cuts, std::span<const double> mass,
+                            std::span<const double> at_cut, double std);
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_EXPORTER_DRIFT_DRIFT_NOISE_H_

@@ -11,8 +11,8 @@
 #include "exporter/drift/cbpe.h"
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
-#include "exporter/drift/effect_size.h"
 #include "exporter/drift/drift_noise.h"
+#include "exporter/drift/effect_size.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/quantile.h"
 

@@ -232,6 +232,7 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter backtest")) {
     return *exit_code;
   }
+  StopChildrenOnSignal();
   const auto started = std::chrono::steady_clock::now();
   auto log = [&](const std::string& what) {
     const double s =

@@ -20,6 +20,7 @@
 #include "core/temp_dir.h"
 #include "exporter/backtest/process.h"
 #include "exporter/backtest/prometheus_server.h"
+#include "exporter/backtest/recorded_series.h"
 #include "exporter/backtest/report_html.h"
 #include "exporter/backtest/rule_files.h"
 #include "exporter/backtest/scoring.h"
@@ -231,6 +232,7 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter backtest")) {
     return *exit_code;
   }
+  StopChildrenOnSignal();
   const auto started = std::chrono::steady_clock::now();
   auto log = [&](const std::string& what) {
     const double s =
@@ -327,40 +329,49 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   // counters stand still (only labels arrive), which ModelDown would read as an outage.
   const double alerts_end = span->last;
 
-  // 2. Recording rules, level by level, each backfilled from a Prometheus that sees the
-  // levels before it.
-  std::unique_ptr<PrometheusServer> prometheus;
+  // 2. Recording rules, level by level: each level's rules are evaluated by a Prometheus over
+  // the TSDB holding the levels before (query_range at the group's evaluation times, as
+  // `promtool tsdb create-blocks-from rules` does) and their series written back as blocks.
   for (int level = 0; level < rules->levels; ++level) {
-    log("backfilling recording rules, level " + std::to_string(level + 1) + " of " +
+    log("evaluating recording rules, level " + std::to_string(level + 1) + " of " +
         std::to_string(rules->levels));
     auto server = PrometheusServer::Start(tsdb, work);
     if (!server) return Fail(server.error().message);
-    const std::string file = work + "/level" + std::to_string(level) + ".rules.yml";
-    // The exporter's state changes once per replay step: evaluating recording rules more
-    // often than that only repeats values (docs/backtest.md).
-    std::ofstream(file) << RecordingRulesFile(*rules, level, step);
-    const std::string out_dir = work + "/rule-blocks" + std::to_string(level);
-    auto backfill = RunProcess({"promtool", "tsdb", "create-blocks-from", "rules", "--quiet",
-                                "--url=" + (*server)->url(),
-                                "--start=" + std::to_string(static_cast<long long>(first_step)),
-                                "--end=" + std::to_string(static_cast<long long>(replay_end)),
-                                "--output-dir=" + out_dir, file});
-    server->reset();
-    if (!backfill) return Fail(backfill.error().message);
-    if (backfill->exit_code != 0 ||
-        backfill->output.find("rule importer errors") != std::string::npos) {
-      return Fail("promtool tsdb create-blocks-from rules failed:\n" + backfill->output);
+    const std::string om_path = work + "/level" + std::to_string(level) + ".om";
+    RecordedSeriesWriter recorded;
+    for (const RecordingRule& rule : rules->recording) {
+      if (rule.level != level) continue;
+      // The exporter's state changes once per replay step: evaluating more often would only
+      // repeat the same inputs (docs/backtest.md).
+      const double interval = std::max(rule.interval, step);
+      const double start = std::ceil(first_step / interval) * interval;
+      auto result = (*server)->QueryRange(rule.expr, start, replay_end, interval);
+      if (!result) return Fail("recording rule " + rule.record + ": " + result.error().message);
+      recorded.Add(rule.record, rule.labels, *result);
     }
+    server->reset();
+    if (recorded.samples() == 0) continue;
+    if (auto ok = recorded.Write(om_path); !ok) return Fail(ok.error().message);
+    const std::string out_dir = work + "/rule-blocks" + std::to_string(level);
+    auto backfill = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
+                                "--max-block-duration=24h", om_path, out_dir});
+    if (!backfill) return Fail(backfill.error().message);
+    if (backfill->exit_code != 0) {
+      return Fail("promtool tsdb create-blocks-from openmetrics (recording rules) failed:\n" +
+                  backfill->output);
+    }
+    fs::remove(om_path);
     std::error_code ec;
     for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
-      if (entry.is_directory())
+      if (entry.is_directory()) {
         fs::rename(entry.path(), tsdb + "/" + entry.path().filename().string());
+      }
     }
   }
   log("starting prometheus over the backfilled TSDB");
   auto server = PrometheusServer::Start(tsdb, work);
   if (!server) return Fail(server.error().message);
-  prometheus = std::move(*server);
+  std::unique_ptr<PrometheusServer> prometheus = std::move(*server);
 
   // 3. Alerting rules: each expression at its group's evaluation times, then the state
   // machine of `for` and `keep_firing_for`.

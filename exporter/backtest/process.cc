@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -23,6 +24,32 @@ std::vector<char*> Argv(const std::vector<std::string>& argv) {
   return out;
 }
 
+// Pids of running ChildProcesses, for the signal handler (lock-free slots).
+constexpr int kMaxChildren = 8;
+std::atomic<pid_t> g_children[kMaxChildren];
+
+void Register(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t empty = 0;
+    if (slot.compare_exchange_strong(empty, pid)) return;
+  }
+}
+
+void Unregister(pid_t pid) {
+  for (auto& slot : g_children) {
+    pid_t expected = pid;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
+extern "C" void StopChildrenAndExit(int sig) {
+  for (auto& slot : g_children) {
+    const pid_t pid = slot.load();
+    if (pid > 0) kill(pid, SIGTERM);
+  }
+  _exit(128 + sig);
+}
+
 int ExitCode(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
@@ -30,6 +57,14 @@ int ExitCode(int status) {
 }
 
 }  // namespace
+
+void StopChildrenOnSignal() {
+  struct sigaction action {};
+  action.sa_handler = StopChildrenAndExit;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
 
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv) {
   int fds[2];
@@ -80,6 +115,7 @@ Result<ChildProcess> ChildProcess::Start(const std::vector<std::string>& argv,
   const int rc = posix_spawnp(&pid, args[0], &actions, nullptr, args.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return MakeError("cannot run " + argv[0] + ": " + std::strerror(rc));
+  Register(pid);
   return ChildProcess(pid);
 }
 
@@ -87,6 +123,7 @@ bool ChildProcess::Running() {
   if (pid_ <= 0) return false;
   int status = 0;
   if (waitpid(pid_, &status, WNOHANG) == pid_) {
+    Unregister(pid_);
     pid_ = -1;
     return false;
   }
@@ -100,6 +137,7 @@ void ChildProcess::Stop() {
   while (std::chrono::steady_clock::now() < deadline) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      Unregister(pid_);
       pid_ = -1;
       return;
     }
@@ -108,6 +146,7 @@ void ChildProcess::Stop() {
   kill(pid_, SIGKILL);
   int status = 0;
   waitpid(pid_, &status, 0);
+  Unregister(pid_);
   pid_ = -1;
 }
 

@@ -21,6 +21,10 @@ struct ProcessResult {
 // cannot be started; a non-zero exit is in the result.
 Result<ProcessResult> RunProcess(const std::vector<std::string>& argv);
 
+// Makes SIGINT and SIGTERM stop every running ChildProcess (SIGTERM) before the program exits
+// with 128 + the signal, so an interrupted backtest leaves no server behind.
+void StopChildrenOnSignal();
+
 // A started child process that is stopped (SIGTERM, then SIGKILL after `grace`) when the
 // object goes. Not thread-safe.
 class ChildProcess {

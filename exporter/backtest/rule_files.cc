@@ -163,33 +163,4 @@ Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
   return set;
 }
 
-std::string RecordingRulesFile(const RuleSet& rules, int level, double min_interval) {
-  YAML::Emitter out;
-  out << YAML::BeginMap << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
-  std::set<std::string> done;
-  for (const auto& first : rules.recording) {
-    if (first.level != level || done.count(first.group)) continue;
-    done.insert(first.group);
-    out << YAML::BeginMap << YAML::Key << "name" << YAML::Value << first.group;
-    out << YAML::Key << "interval" << YAML::Value
-        << std::to_string(static_cast<long long>(std::max(first.interval, min_interval) * 1000)) +
-               "ms";
-    out << YAML::Key << "rules" << YAML::Value << YAML::BeginSeq;
-    for (const auto& r : rules.recording) {
-      if (r.level != level || r.group != first.group) continue;
-      out << YAML::BeginMap << YAML::Key << "record" << YAML::Value << r.record;
-      out << YAML::Key << "expr" << YAML::Value << YAML::Literal << r.expr;
-      if (!r.labels.empty()) {
-        out << YAML::Key << "labels" << YAML::Value << YAML::BeginMap;
-        for (const auto& [k, v] : r.labels) out << YAML::Key << k << YAML::Value << v;
-        out << YAML::EndMap;
-      }
-      out << YAML::EndMap;
-    }
-    out << YAML::EndSeq << YAML::EndMap;
-  }
-  out << YAML::EndSeq << YAML::EndMap;
-  return std::string(out.c_str()) + "\n";
-}
-
 }  // namespace modelwatch

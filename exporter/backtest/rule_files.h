@@ -1,5 +1,5 @@
 // The generated rule files as the backtest needs them: recording rules split into levels (a
-// rule reading another rule's series comes one level after it) for backfilling level by
+// rule reading another rule's series comes one level after it) for evaluating level by
 // level, and alerting rules with their `for`, `keep_firing_for` and labels.
 #ifndef MODELWATCH_EXPORTER_BACKTEST_RULE_FILES_H_
 #define MODELWATCH_EXPORTER_BACKTEST_RULE_FILES_H_
@@ -43,10 +43,6 @@ struct RuleSet {
 // keeps the alerting rules and the recording rules they read (transitively).
 Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
                               const std::vector<std::string>& skip_files);
-
-// A Prometheus rule file with the recording rules of `level`, grouped as they were, each group
-// evaluated every max(its interval, min_interval) seconds.
-std::string RecordingRulesFile(const RuleSet& rules, int level, double min_interval);
 
 // Prometheus duration ("1d", "5m", "1h30m", "90s", "500ms") in seconds.
 Result<double> ParsePrometheusDuration(const std::string& text);

@@ -37,6 +37,12 @@ TEST(FiringIntervalsTest, KeepFiringForCountsFromTheFirstMiss) {
   EXPECT_EQ(Spans(FiringIntervals({0, 60}, 0, 300, 30, 0, 60)), (Spans_{{0, 150}}));
 }
 
+TEST(FiringIntervalsTest, ForAndKeepFiringForTogetherAsPromtoolSeesThem) {
+  // promtool 2.42 `test rules`, interval 30s, x = 1 1 1 1 0 0 0 0 0, `x > 0` with for: 1m and
+  // keep_firing_for: 1m: no alert at 30s, firing at 60s and at 150s, none at 180s.
+  EXPECT_EQ(Spans(FiringIntervals({0, 30, 60, 90}, 0, 240, 30, 60, 60)), (Spans_{{60, 180}}));
+}
+
 TEST(FiringIntervalsTest, KeepFiringForDoesNotHoldAPendingAlert) {
   EXPECT_TRUE(FiringIntervals({0, 30}, 0, 300, 30, 60, 300).empty());
 }

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+"""Checks a `modelwatch-exporter backtest` result against the truth of
+examples/backtest/gen_history.py, and its HTML report in headless Chromium.
+Usage: check_backtest.py TRUTH_JSON GENERATED_DIR RESULT_JSON REPORT_HTML
+"""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+failures = []
+WINDOW = 6 * 3600  # the generated config's performance window
+
+
+def check(cond, what):
+    if not cond:
+        failures.append(what)
+    return cond
+
+
+def main():
+    truth = json.load(open(sys.argv[1]))
+    result = json.load(open(sys.argv[3]))
+    html_path = sys.argv[4]
+    delay_max = truth["label_delay_seconds"][1]
+    recovery = WINDOW + delay_max  # labels show an incident until its window has left it
+    incidents = truth["incidents"]
+    spans = [(i["start"], i["end"] + recovery) for i in incidents]
+    check(result["schema_version"] == 1, "schema_version")
+
+    # Incidents visible in labels: one per label-visible truth incident, never before its
+    # cause, none anywhere else.
+    found = [i for i in result["incidents"] if i["source"] == "labels"]
+    for inc in incidents:
+        if not inc["label_visible"]:
+            continue
+        hits = [f for f in found if inc["start"] <= f["visible_at"] <= inc["end"] + recovery]
+        check(len(hits) == 1, "%s: %d label incidents in [start, end + %ds], want 1: %s" %
+              (inc["kind"], len(hits), recovery, [h["visible_at"] for h in hits]))
+        inc["found"] = hits[0] if hits else None
+        if hits:
+            print("%-16s start %d  visible in labels +%.1f h" %
+                  (inc["kind"], inc["start"], (hits[0]["visible_at"] - inc["start"]) / 3600))
+    for f in found:
+        check(any(a <= f["visible_at"] <= b for a, b in spans),
+              "label incident at %s outside every true incident" % f["visible_at"])
+
+    # Alerts caused by an incident: a page or ticket label set that starts firing between the
+    # incident's start and its visibility in labels, having been quiet for 6 h before the start.
+    alerts = result["alerts"]
+    for a in alerts:
+        if a["severity"] == "page":
+            check(a["receiver"] == "risk-ml-pagerduty", "page routed to %s" % a["receiver"])
+        elif a["severity"] == "ticket":
+            check(a["receiver"] == "risk-ml-slack", "ticket routed to %s" % a["receiver"])
+
+    def caused(inc, until):
+        out = []
+        for a in alerts:
+            if a["severity"] not in ("page", "ticket"):
+                continue
+            quiet = not any(s < inc["start"] and e > inc["start"] - 6 * 3600
+                            for s, e in a["firing"])
+            starts = [s for s, _ in a["firing"] if inc["start"] <= s < until]
+            if quiet and starts:
+                out.append((min(starts), a["alertname"], a["severity"]))
+        return sorted(out)
+
+    for inc in incidents:
+        f = inc.get("found")
+        if inc["kind"] in ("covariate_drift", "missing_feature", "bad_deploy") and f:
+            early = caused(inc, f["visible_at"])
+            if check(early, "%s: no alert started between its start and its visibility in labels"
+                     % inc["kind"]):
+                print("%-16s first caused alert %s/%s %.1f h before labels" %
+                      (inc["kind"], early[0][1], early[0][2], (f["visible_at"] - early[0][0]) / 3600))
+            check(f["detected"], "%s: reported as missed" % inc["kind"])
+            # The reported lead times are the caused alerts' (or earlier ones inside its window).
+            for kind in ("page", "ticket"):
+                lead, at = f[kind + "_lead_seconds"], f["first_%s_at" % kind]
+                if at is not None:
+                    check(abs(lead - (f["visible_at"] - at)) < 1e-6, "lead time arithmetic")
+                    check(at >= f["window_start"], "first %s before the incident window" % kind)
+            caused_pages = [c for c in early if c[2] == "page"]
+            if caused_pages:
+                check(f["page_lead_seconds"] is not None and
+                      f["page_lead_seconds"] >= f["visible_at"] - caused_pages[0][0] - 1e-6,
+                      "%s: page lead %s shorter than the caused page's" %
+                      (inc["kind"], f["page_lead_seconds"]))
+        if inc["kind"] == "concept_drift" and f:
+            print("%-16s (no input signal) detected_by %s" % (inc["kind"], f["detected_by"]))
+
+    # The outage, listed by the owner: paged by ModelDown within minutes.
+    outage = next(i for i in incidents if i["kind"] == "outage")
+    owner = [i for i in result["incidents"] if i["source"] == "owner"]
+    if check(len(owner) == 1, "owner incidents: %d" % len(owner)):
+        o = owner[0]
+        check(o["visible_at"] == outage["start"] and o["end"] == outage["end"], "owner times")
+        check(o["first_page_at"] is not None and
+              outage["start"] <= o["first_page_at"] <= outage["start"] + 900,
+              "outage paged at %s, start %d" % (o["first_page_at"], outage["start"]))
+        check("ModelDown/page" in o["detected_by"], "outage not paged by ModelDown: %s" %
+              o["detected_by"])
+
+    # False pages: a notification the backtest calls false never starts inside a true incident.
+    for n in result["notifications"]:
+        if n["false"]:
+            check(not any(a <= n["start"] < i["end"] for i, (a, _) in zip(incidents, spans)),
+                  "%s/%s at %s called false inside a true incident" %
+                  (n["alertname"], n["severity"], n["start"]))
+    pages_outside_truth = sum(
+        1 for n in result["notifications"]
+        if n["severity"] == "page" and not any(a <= n["start"] <= b for a, b in spans))
+    s = result["summary"][0]
+    print("summary: %d/%d incidents detected, %d false pages (%s/day), %d pages outside every "
+          "true incident, median page lead %s s" %
+          (s["detected"], s["incidents"], s["false_pages"], s["false_pages_per_day"],
+           pages_outside_truth, s["median_page_lead_seconds"]))
+    check(s["false_pages"] <= pages_outside_truth,
+          "false pages %d > pages outside every true incident %d" %
+          (s["false_pages"], pages_outside_truth))
+
+    # The HTML report as a browser renders it.
+    with tempfile.TemporaryDirectory() as profile:
+        dom = subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + profile,
+             "--virtual-time-budget=2000", "--dump-dom", "file://" + os.path.abspath(html_path)],
+            capture_output=True, text=True, timeout=120).stdout
+        shot = os.path.join(profile, "report.png")
+        subprocess.run(
+            ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--user-data-dir=" + profile,
+             "--window-size=1100,2400", "--screenshot=" + shot,
+             "file://" + os.path.abspath(html_path)], capture_output=True, timeout=120)
+        check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "no screenshot")
+    kinds = re.findall(r"<svg class=\"plot\" data-kind=\"(\w+)\"", dom)
+    check(sorted(set(kinds)) == ["alerts", "degradation", "performance"],
+          "plots rendered: %s" % kinds)
+    points = [int(p) for p in re.findall(r'class="series"[^>]*data-points="(\d+)"', dom)]
+    check(points and max(points) > 500, "series drawn with points %s" % points[:10])
+    check(len(re.findall(r'class="alert-band" data-severity="page"', dom)) > 0, "no page band")
+    check(len(re.findall(r'class="incident"', dom)) >= 4, "incident shading")
+    check('id="incidents"' in dom and 'id="summary"' in dom, "tables missing")
+    check("http://" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", dom) and
+          "https://" not in dom, "the report refers to the network")
+
+    if failures:
+        print("FAIL:\n  " + "\n  ".join(failures))
+        return 1
+    print("OK")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -59,6 +59,10 @@ struct CommitGuard {
 
 }  // namespace
 
+std::string GroundTruthTracker::StorePath(const std::string& state_dir, const std::string& model) {
+  return (std::filesystem::path(state_dir) / "groundtruth" / (model + ".sqlite")).string();
+}
+
 Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
     const ModelConfig& model, const std::string& state_dir, const GroundTruthOptions& options) {
   auto hasher = KeyedHasher::FromStateDir(state_dir);

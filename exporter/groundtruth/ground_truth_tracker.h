@@ -125,6 +125,9 @@ class GroundTruthTracker {
   // Errors the prediction store reported since Open(), and the last one.
   std::uint64_t store_errors() const { return store_->errors(); }
   const std::string& store_last_error() const { return store_->last_error(); }
+  bool store_corrupt() const { return store_->corrupt(); }
+  // <state_dir>/groundtruth/<model>.sqlite
+  static std::string StorePath(const std::string& state_dir, const std::string& model);
   // Future-dated predictions deleted at Open() (see GroundTruthOptions::max_event_time).
   std::int64_t future_rows_deleted() const { return future_rows_deleted_; }
   std::int64_t StoredRows() const { return store_->CountPredictions(); }

@@ -55,6 +55,8 @@ struct Exporter::TailCounters {
   std::uint64_t rotations_seen = 0;  // tailer's rotations at the last poll
   std::uint64_t lag_bytes = 0;
   std::size_t files_open = 0;
+  std::uint64_t positions_invalid_seen = 0;
+  std::vector<std::string> unreadable;  // "path: reason" at the last poll
 
   std::uint64_t rotations() const { return rotations_base + rotations_seen; }
 };
@@ -123,11 +125,23 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     }
     GroundTruthOptions gt_options;
     gt_options.max_event_time = FutureLimit();
-    if (auto built =
-            rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets, gt_options);
-        !built) {
-      return tl::unexpected(built.error());
+    auto built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets, gt_options);
+    if (!built && mc.ground_truth) {
+      // A damaged store must not keep the other models from starting: move it aside and
+      // start this model's ground truth afresh.
+      const std::string path = GroundTruthTracker::StorePath(options_.state_dir, mc.name);
+      if (auto check = PredictionStore::Check(path); !check) {
+        auto moved = QuarantineFile(path);
+        StateReset(mc.name, "groundtruth", "corrupt",
+                   check.error().message + "; moved to " +
+                       (moved ? *moved : "nowhere (" + moved.error().message + ")"));
+        if (moved) {
+          rt = std::make_unique<ModelRuntime>();
+          built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets, gt_options);
+        }
+      }
     }
+    if (!built) return tl::unexpected(built.error());
     if (rt->ground_truth && rt->ground_truth->future_rows_deleted() > 0) {
       StateReset(mc.name, "groundtruth", "future_event_time",
                  std::to_string(rt->ground_truth->future_rows_deleted()) +
@@ -173,7 +187,7 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     if (mc.ground_truth) {
       LogTailerOptions lo;
       lo.patterns = mc.ground_truth->paths;
-      lo.start_at = mc.ground_truth->start_at;
+      lo.start_at = checkpoint_lost_ ? StartAt::kBeginning : mc.ground_truth->start_at;
       lo.max_line_bytes = mc.source.max_line_bytes;
       rt->label_tailer = std::make_unique<LogTailer>(lo);
       if (ms.contains("labels")) {
@@ -213,7 +227,10 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     s->parser = std::make_unique<RecordParser>(configs);
     LogTailerOptions lo;
     lo.patterns = s->patterns;
-    lo.start_at = s->models.front()->config.source.start_at;
+    // Without the positions of a lost checkpoint, start_at: end would skip what was written
+    // while the exporter was down; the files are read again (stores deduplicate).
+    lo.start_at =
+        checkpoint_lost_ ? StartAt::kBeginning : s->models.front()->config.source.start_at;
     for (ModelRuntime* m : s->models) {
       lo.max_line_bytes = std::max(lo.max_line_bytes, m->config.source.max_line_bytes);
     }
@@ -241,7 +258,7 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
   sources_ = std::move(sources);
   store_errors_seen_.clear();
   for (const auto& [name, rt] : models_) {
-    if (rt->ground_truth) store_errors_seen_[name] = rt->ground_truth->store_errors();
+    if (rt->ground_truth) store_errors_seen_[name] = 0;  // errors at open count too
   }
   return {};
 }
@@ -256,6 +273,7 @@ bool Exporter::CheckStores() {
       store_write_errors_[name] += errors - seen;
       store_down_[name] = true;
       failed = true;
+      if (rt->ground_truth->store_corrupt()) corrupt_stores_.insert(name);
       Log().Log(LogLevel::kError,
                 "ground-truth store write failed; read positions held back at the last "
                 "checkpoint, retrying",
@@ -276,6 +294,14 @@ void Exporter::Rewind() {
   // Stores must close (their uncommitted writes roll back) before they are reopened.
   models_.clear();
   sources_.clear();
+  for (const std::string& name : corrupt_stores_) {
+    const std::string path = GroundTruthTracker::StorePath(options_.state_dir, name);
+    auto moved = QuarantineFile(path);
+    StateReset(name, "groundtruth", "corrupt",
+               "the store reported damage while running; moved to " +
+                   (moved ? *moved : "nowhere (" + moved.error().message + ")"));
+  }
+  corrupt_stores_.clear();
   if (auto built = Build(std::move(config), restore_point_); !built) {
     Log().Log(LogLevel::kError, "cannot rebuild from the last checkpoint, retrying",
               {{"err", built.error().ToString()}});
@@ -325,16 +351,22 @@ MultiResult<void> Exporter::Start() {
   if (!config) return tl::unexpected(config.error());
   nlohmann::json state = nlohmann::json::object();
   auto saved = ReadCheckpoint(options_.state_dir);
+  std::lock_guard<std::mutex> lock(mu_);
   if (!saved) {
-    Log().Log(LogLevel::kWarn, "checkpoint unreadable, starting without saved state",
-              {{"err", saved.error().message}});
+    // Kept for inspection; without its positions every file is read from the beginning.
+    auto moved = QuarantineFile(CheckpointPath(options_.state_dir));
+    StateReset("", "checkpoint", "corrupt",
+               saved.error().message + "; moved to " +
+                   (moved ? *moved : "nowhere (" + moved.error().message + ")") +
+                   "; files are read from the beginning");
+    checkpoint_lost_ = true;
   } else if (saved->has_value()) {
     state = std::move(**saved);
     Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
   }
-  std::lock_guard<std::mutex> lock(mu_);
   restore_point_ = state;
   auto built = Build(std::move(*config), state);
+  checkpoint_lost_ = false;
   if (!built) return tl::unexpected(std::vector<Error>{built.error()});
   for (const auto& [name, rt] : models_) {
     Log().Log(LogLevel::kInfo, "model loaded",
@@ -361,13 +393,24 @@ void Exporter::LogRejects(Source& source, const Rejection& why) {
 }
 
 static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer,
-                               std::uint64_t& too_long_new) {
+                               std::uint64_t& too_long_new, std::uint64_t& invalid_new) {
   LogTailerStats st = tailer.Stats();
+  invalid_new = st.positions_invalid - c.positions_invalid_seen;
+  c.positions_invalid_seen = st.positions_invalid;
   too_long_new = st.lines_too_long - c.too_long_seen;
   c.too_long_seen = st.lines_too_long;
   c.rotations_seen = st.rotations;
   c.lag_bytes = st.lag_bytes;
   c.files_open = st.files_open;
+  if (st.unreadable != c.unreadable) {
+    for (const std::string& f : st.unreadable) {
+      if (std::find(c.unreadable.begin(), c.unreadable.end(), f) == c.unreadable.end()) {
+        Log().Log(LogLevel::kError, "log file cannot be opened; retrying at every poll",
+                  {{"file", f}});
+      }
+    }
+    c.unreadable = st.unreadable;
+  }
 }
 
 void Exporter::PollOnce() {
@@ -407,8 +450,13 @@ void Exporter::PollOnce() {
       leave();
     });
     enter();
-    std::uint64_t too_long = 0;
-    UpdateTailCounters(s.counters, *s.tailer, too_long);
+    std::uint64_t too_long = 0, invalid = 0;
+    UpdateTailCounters(s.counters, *s.tailer, too_long, invalid);
+    for (std::uint64_t i = 0; i < invalid; ++i) {
+      StateReset(s.name, "positions", "invalid_offset",
+                 "a saved offset does not fit its file (past its end or edited); the file "
+                 "resumes after its last newline instead of being counted again");
+    }
     s.counters.lines_read += too_long;
     s.rejected[static_cast<std::size_t>(RejectReason::kTooLong)] += too_long;
   }
@@ -422,8 +470,13 @@ void Exporter::PollOnce() {
       leave();
     });
     enter();
-    std::uint64_t too_long = 0;
-    UpdateTailCounters(m.label_counters, *m.label_tailer, too_long);
+    std::uint64_t too_long = 0, invalid = 0;
+    UpdateTailCounters(m.label_counters, *m.label_tailer, too_long, invalid);
+    for (std::uint64_t i = 0; i < invalid; ++i) {
+      StateReset(name, "positions", "invalid_offset",
+                 "a saved label-file offset does not fit its file; it resumes after its last "
+                 "newline");
+    }
     m.label_counters.lines_read += too_long;
   }
   if (!lock.owns_lock()) lock.lock();
@@ -431,9 +484,13 @@ void Exporter::PollOnce() {
   const bool store_failing = store_failing_;
   lock.unlock();
   bool ready = !store_failing;
-  for (const auto& s : sources_) ready = ready && s->tailer->Scanned();
+  for (const auto& s : sources_) {
+    ready = ready && s->tailer->Scanned() && s->counters.unreadable.empty();
+  }
   for (const auto& [name, rt] : models_) {
-    if (rt->label_tailer) ready = ready && rt->label_tailer->Scanned();
+    if (rt->label_tailer) {
+      ready = ready && rt->label_tailer->Scanned() && rt->label_counters.unreadable.empty();
+    }
   }
   if (ready && !ready_.load()) Log().Log(LogLevel::kInfo, "every source scanned; ready");
   ready_.store(ready);
@@ -602,11 +659,17 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
                 "Bytes written to a source's open files and not read yet.", MetricType::Gauge);
   auto& files = AddFamily(out, "modelwatch_source_files_open", "Files a source holds open.",
                           MetricType::Gauge);
+  auto& unreadable = AddFamily(out, "modelwatch_source_files_unreadable",
+                               "Files matched by a source that cannot be opened (e.g. "
+                               "permissions); /-/ready answers 503 while any.",
+                               MetricType::Gauge);
   auto add_tail = [&](const std::string& source, const char* kind, const TailCounters& c) {
     AddSample(read, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lines_read));
     AddSample(rotations, {{"kind", kind}, {"source", source}}, static_cast<double>(c.rotations()));
     AddSample(lag, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lag_bytes));
     AddSample(files, {{"kind", kind}, {"source", source}}, static_cast<double>(c.files_open));
+    AddSample(unreadable, {{"kind", kind}, {"source", source}},
+              static_cast<double>(c.unreadable.size()));
   };
   for (const auto& s : sources_) {
     add_tail(s->name, "predictions", s->counters);

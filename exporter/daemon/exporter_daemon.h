@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -112,6 +113,9 @@ class Exporter {
   std::map<std::string, bool> store_down_;
   std::chrono::steady_clock::time_point retry_at_{};
   bool store_failing_ = false;
+  std::set<std::string> corrupt_stores_;  // quarantined at the next rewind
+  // The checkpoint could not be read at start: files present are read from the beginning.
+  bool checkpoint_lost_ = false;
   // (part, reason) -> saved state thrown away at restore.
   std::map<std::pair<std::string, std::string>, std::uint64_t> state_resets_;
 };

@@ -59,6 +59,10 @@ struct CommitGuard {
 
 }  // namespace
 
+std::string GroundTruthTracker::StorePath(const std::string& state_dir, const std::string& model) {
+  return (std::filesystem::path(state_dir) / "groundtruth" / (model + ".sqlite")).string();
+}
+
 Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
     const ModelConfig& model, const std::string& state_dir, const GroundTruthOptions& options) {
   auto hasher = KeyedHasher::FromStateDir(state_dir);
@@ -135,9 +139,15 @@ GroundTruthTracker::~GroundTruthTracker() {
 }
 
 nlohmann::json GroundTruthTracker::Counters() const {
-  return {{"labels", labels_},       {"matched", matched_},         {"duplicates", duplicates_},
-          {"unmatched", unmatched_}, {"sampled_out", sampled_out_}, {"observed", observed_},
-          {"stored", stored_},       {"rejected", rejected_}};
+  return {{"labels", labels_},
+          {"matched", matched_},
+          {"duplicates", duplicates_},
+          {"unmatched", unmatched_},
+          {"sampled_out", sampled_out_},
+          {"observed", observed_},
+          {"stored", stored_},
+          {"rejected", rejected_},
+          {"segment_overflow", segment_overflow_}};
 }
 
 void GroundTruthTracker::LoadCounters(const std::string& text) {
@@ -155,6 +165,7 @@ void GroundTruthTracker::LoadCounters(const std::string& text) {
   sampled_out_ = get("sampled_out");
   observed_ = get("observed");
   stored_ = get("stored");
+  segment_overflow_ = get("segment_overflow");
   const auto rejected = j.find("rejected");
   if (rejected != j.end() && rejected->is_array()) {
     for (std::size_t i = 0; i < rejected->size() && i < kLabelRejectCount; ++i) {
@@ -174,6 +185,7 @@ std::string GroundTruthTracker::CapVersion(std::string_view version) {
 
 void GroundTruthTracker::EncodeSegments(const Record& record) {
   segments_buf_.clear();
+  segment_overflowed_ = false;
   for (std::size_t i = 0; i < gt_.segments.size(); ++i) {
     if (i > 0) segments_buf_.push_back(kSegmentSeparator);
     std::string_view value;
@@ -187,6 +199,7 @@ void GroundTruthTracker::EncodeSegments(const Record& record) {
     if (!allowed.count(clean)) {
       if (static_cast<int>(allowed.size()) >= gt_.max_segment_values) {
         clean = kOther;
+        segment_overflowed_ = true;
       } else {
         allowed.insert(clean);
         caps_dirty_ = true;
@@ -267,6 +280,7 @@ void GroundTruthTracker::ObservePrediction(const Record& record) {
   if (!store_->Insert(p)) return;  // stored already: a line read again after a restart
   ++observed_;
   ++stored_;
+  if (segment_overflowed_) ++segment_overflow_;
   dirty_ = true;
   if (by_entity) {
     // The entity's kept label nearest in time, if one arrived before this prediction.
@@ -536,6 +550,15 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
     f.metric.push_back(Metric({{"model", m}}, value, MetricType::Counter));
     out.push_back(std::move(f));
   };
+  {
+    auto f = Family("modelwatch_cardinality_overflow_total",
+                    "Records whose label value was replaced by __other__ because a cardinality "
+                    "limit was reached.",
+                    MetricType::Counter);
+    f.metric.push_back(Metric({{"label", "segment"}, {"model", m}}, double(segment_overflow_),
+                              MetricType::Counter));
+    out.push_back(std::move(f));
+  }
   counter("model_labels_total",
           "Distinct valid ground-truth labels read (a line read again is not counted).",
           double(labels_));

@@ -19,6 +19,8 @@
 //   model_label_lines_rejected_total{model,reason}                      counter
 //   model_ground_truth_sample_rate{model}                               gauge, stored/observed
 //   model_ground_truth_store_errors_total{model}                        counter
+//   modelwatch_cardinality_overflow_total{model,label="segment"}         counter, stored
+//                                        predictions whose segment value went to __other__
 //   model_shadow_performance{model,champion,challenger,version,metric,window}
 //                                        gauge, both versions on the same labelled requests
 //
@@ -125,6 +127,9 @@ class GroundTruthTracker {
   // Errors the prediction store reported since Open(), and the last one.
   std::uint64_t store_errors() const { return store_->errors(); }
   const std::string& store_last_error() const { return store_->last_error(); }
+  bool store_corrupt() const { return store_->corrupt(); }
+  // <state_dir>/groundtruth/<model>.sqlite
+  static std::string StorePath(const std::string& state_dir, const std::string& model);
   // Future-dated predictions deleted at Open() (see GroundTruthOptions::max_event_time).
   std::int64_t future_rows_deleted() const { return future_rows_deleted_; }
   std::int64_t StoredRows() const { return store_->CountPredictions(); }
@@ -162,6 +167,8 @@ class GroundTruthTracker {
 
   std::uint64_t labels_ = 0, matched_ = 0, duplicates_ = 0, unmatched_ = 0, sampled_out_ = 0;
   std::uint64_t observed_ = 0, stored_ = 0;
+  std::uint64_t segment_overflow_ = 0;  // stored predictions with a segment value capped
+  bool segment_overflowed_ = false;     // set by EncodeSegments() for the current record
   std::uint64_t rejected_[kLabelRejectCount] = {};
 
   mutable GroundTruthSnapshot cached_;

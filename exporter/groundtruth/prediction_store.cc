@@ -1,6 +1,7 @@
 #include "exporter/groundtruth/prediction_store.h"
 
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include <cmath>
 #include <limits>
@@ -109,15 +110,44 @@ PredictionStore::~PredictionStore() {
   sqlite3_close(db_);
 }
 
+Result<void> PredictionStore::Check(const std::string& path) {
+  if (::access(path.c_str(), F_OK) != 0) return {};
+  sqlite3* db = nullptr;
+  std::string problem;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    problem = db ? sqlite3_errmsg(db) : "out of memory";
+  } else {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA quick_check", -1, &st, nullptr) != SQLITE_OK) {
+      problem = sqlite3_errmsg(db);
+    } else {
+      const int rc = sqlite3_step(st);
+      if (rc == SQLITE_ROW) {
+        const std::string_view result = ColumnText(st, 0);
+        if (result != "ok") problem = std::string(result);
+      } else {
+        problem = sqlite3_errmsg(db);
+      }
+      sqlite3_finalize(st);
+    }
+  }
+  sqlite3_close(db);
+  if (problem.empty()) return {};
+  return MakeError(path + ": damaged prediction store: " + problem);
+}
+
 void PredictionStore::Fail(const char* what) {
   ++errors_;
+  const int code = sqlite3_errcode(db_) & 0xff;
+  if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) corrupt_ = true;
   last_error_ = std::string(what) + ": " + sqlite3_errmsg(db_);
 }
 
 bool PredictionStore::Exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(db_, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     ++errors_;
+    if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) corrupt_ = true;
     last_error_ = err ? err : "sqlite error";
     sqlite3_free(err);
     return false;

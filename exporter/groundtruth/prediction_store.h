@@ -78,6 +78,10 @@ class PredictionStore {
     bool auto_commit = true;
   };
 
+  // Checks an existing database file with SQLite's quick_check, read-only. Returns an error
+  // describing the damage when it is not a sound database (a missing file is sound).
+  static Result<void> Check(const std::string& path);
+
   // Opens or creates the database at `path` (its directory must exist).
   static Result<std::unique_ptr<PredictionStore>> Open(const std::string& path,
                                                        const Options& options);
@@ -163,6 +167,8 @@ class PredictionStore {
 
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
+  // True when an error since Open() said the file is damaged (SQLITE_CORRUPT, SQLITE_NOTADB).
+  bool corrupt() const { return corrupt_; }
 
  private:
   PredictionStore() = default;
@@ -182,6 +188,7 @@ class PredictionStore {
   std::size_t writes_ = 0;
   std::uint64_t errors_ = 0;
   std::string last_error_;
+  bool corrupt_ = false;
   std::vector<sqlite3_stmt*> statements_;
   sqlite3_stmt* insert_ = nullptr;
   sqlite3_stmt* label_key_ = nullptr;

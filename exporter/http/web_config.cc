@@ -127,6 +127,8 @@ bool BasicAuthChecker::Check(const std::string& user, const std::string& passwor
       if (diff == 0) return true;
     }
   }
+  // crypt_r() reads a C string: a password with a NUL byte would be checked only up to it.
+  if (password.find('\0') != std::string::npos) return false;
   auto data = std::make_unique<crypt_data>();
   std::memset(data.get(), 0, sizeof(crypt_data));
   const char* out = crypt_r(password.c_str(), it->second.c_str(), data.get());

@@ -26,6 +26,12 @@ std::vector<prometheus::MetricFamily> MergeFamilies(std::vector<prometheus::Metr
     }
     auto& labels_seen = seen[f.name];
     for (prometheus::ClientMetric& m : f.metric) {
+      // A NUL byte (e.g. an escaped \u0000 in a logged version) never reaches the exposition.
+      for (auto& label : m.label) {
+        for (std::size_t pos; (pos = label.value.find('\0')) != std::string::npos;) {
+          label.value.replace(pos, 1, "\xEF\xBF\xBD");  // U+FFFD
+        }
+      }
       std::vector<prometheus::ClientMetric::Label> key = m.label;
       std::sort(key.begin(), key.end());
       if (!labels_seen.insert(std::move(key)).second) continue;

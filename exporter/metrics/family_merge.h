@@ -16,6 +16,7 @@ namespace modelwatch {
 // whose type differs from the first one's is dropped, and its name returned in `conflicts`
 // when non-null), drops families without metrics, and orders families by name. Series keep
 // their relative order. Identical label sets within a family are kept once (the first).
+// A NUL byte in a label value is replaced by U+FFFD.
 std::vector<prometheus::MetricFamily> MergeFamilies(std::vector<prometheus::MetricFamily> in,
                                                     std::vector<std::string>* conflicts = nullptr);
 

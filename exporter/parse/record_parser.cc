@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
@@ -261,9 +262,27 @@ struct RecordParser::Impl {
 
   // Replaces bare NaN / Infinity / -Infinity tokens outside strings by sentinel strings.
   // Returns false (nothing to do) when there are none.
+  // True when `line` may hold a number beyond the range of a double: an exponent of three
+  // digits or more, or a run of 309 digits.
+  static bool MayOverflow(std::string_view line) {
+    std::size_t run = 0;
+    bool after_e = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+      const char c = line[i];
+      if (c >= '0' && c <= '9') {
+        ++run;
+        if ((after_e && run >= 3) || run >= 309) return true;
+      } else {
+        after_e = (c == 'e' || c == 'E') || (after_e && run == 0 && (c == '+' || c == '-'));
+        run = 0;
+      }
+    }
+    return false;
+  }
+
   bool Rewrite(std::string_view line) {
     if (line.find("NaN") == std::string_view::npos &&
-        line.find("Infinity") == std::string_view::npos) {
+        line.find("Infinity") == std::string_view::npos && !MayOverflow(line)) {
       return false;
     }
     rewritten.clear();
@@ -296,6 +315,22 @@ struct RecordParser::Impl {
         rewritten.append(kNegInfToken);
         i += 8;
         changed = true;
+      } else if (c == '-' || (c >= '0' && c <= '9')) {
+        // A number beyond the range of a double (1e400) is an infinity, like Infinity.
+        std::size_t n = 1;
+        while (n < rest.size() && std::strchr("0123456789+-.eE", rest[n]) != nullptr &&
+               rest[n] != '\0') {
+          ++n;
+        }
+        const std::string token(rest.substr(0, n));
+        const double v = std::strtod(token.c_str(), nullptr);
+        if (std::isinf(v)) {
+          rewritten.append(v > 0 ? kInfToken : kNegInfToken);
+          changed = true;
+        } else {
+          rewritten.append(token);
+        }
+        i += n - 1;
       } else {
         rewritten.push_back(c);
       }

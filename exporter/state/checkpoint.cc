@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -84,6 +85,18 @@ Result<std::optional<nlohmann::json>> ReadCheckpoint(const std::string& dir) {
   }
   if (!j.contains("state")) return MakeError("checkpoint " + path + ": no state");
   return std::optional<nlohmann::json>(std::move(j["state"]));
+}
+
+Result<std::string> QuarantineFile(const std::string& path) {
+  const std::string target = path + ".corrupt-" + std::to_string(::time(nullptr));
+  if (::rename(path.c_str(), target.c_str()) != 0) {
+    return MakeError(Errno("cannot move aside", path));
+  }
+  for (const char* suffix : {"-wal", "-shm"}) {
+    const std::string side = path + suffix;
+    if (::access(side.c_str(), F_OK) == 0) ::rename(side.c_str(), (target + suffix).c_str());
+  }
+  return target;
 }
 
 }  // namespace modelwatch

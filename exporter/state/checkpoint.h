@@ -25,6 +25,10 @@ Result<std::size_t> WriteCheckpoint(const std::string& dir, const nlohmann::json
 // when there is none, an error when it exists but cannot be read or parsed.
 Result<std::optional<nlohmann::json>> ReadCheckpoint(const std::string& dir);
 
+// Moves a damaged state file aside, for inspection, to `<path>.corrupt-<unix seconds>` (with
+// its SQLite `-wal` and `-shm` companions when present). Returns the new path.
+Result<std::string> QuarantineFile(const std::string& path);
+
 }  // namespace modelwatch
 
 #endif  // MODELWATCH_EXPORTER_STATE_CHECKPOINT_H_

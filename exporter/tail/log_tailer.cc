@@ -165,6 +165,12 @@ struct LogTailer::SavedPosition {
   bool HasHead() const { return head_len > 0; }
 
   // True if the file open as fd (of `size` bytes) holds the bytes this position was taken on.
+  bool MatchesHead(int fd, std::uint64_t size) const {
+    std::string buf;
+    return head_len > 0 && size >= head_len && PreadFull(fd, 0, head_len, buf) &&
+           Fnv1a(buf) == head_hash;
+  }
+
   bool MatchesContent(int fd, std::uint64_t size) const {
     if (size < offset || size < head_len) return false;
     std::string buf;
@@ -373,7 +379,12 @@ LogTailer::TailedFile* LogTailer::Find(std::uint64_t dev, std::uint64_t ino) {
 std::unique_ptr<LogTailer::TailedFile> LogTailer::Open(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno != ENOENT) ++counters_.open_errors;  // ENOENT: gone since the scan
+    if (errno != ENOENT) {  // ENOENT: gone since the scan
+      ++counters_.open_errors;
+      std::string entry = path + ": " + std::strerror(errno);
+      auto& list = counters_.unreadable;
+      if (std::find(list.begin(), list.end(), entry) == list.end()) list.push_back(entry);
+    }
     return nullptr;
   }
   auto f = std::make_unique<TailedFile>();
@@ -408,6 +419,7 @@ void LogTailer::Poll(const Sink& sink) {
   if (polled_) prev_scan_time_ns_ = scan_time_ns_;
   scan_time_ns_ = CoarseRealtimeNs();
   matches_.clear();
+  counters_.unreadable.clear();
   ExpandPatterns(matches_);
 
   if (restored_pending_) {
@@ -494,26 +506,7 @@ void LogTailer::Poll(const Sink& sink) {
     if (!decided) decided = CopyOfOpenFile(*f, offset, skip);
     if (!decided && !polled_ && !restored_any_ && options_.start_at == StartAt::kEnd) {
       // Start after the last newline, so a line being written now is delivered whole.
-      std::uint64_t pos = f->size;
-      std::uint64_t searched = 0;
-      bool found = false;
-      std::string chunk;
-      while (pos > 0 && searched <= options_.max_line_bytes) {
-        std::uint64_t n = std::min<std::uint64_t>(pos, 64 * 1024);
-        if (!PreadFull(f->fd, pos - n, n, chunk)) break;
-        std::size_t nl = chunk.rfind('\n');
-        if (nl != std::string::npos) {
-          offset = pos - n + nl + 1;
-          found = true;
-          break;
-        }
-        pos -= n;
-        searched += n;
-      }
-      if (!found && pos > 0) {
-        offset = f->size;  // an over-long unfinished line: skip it without counting
-        skip = true;
-      }
+      offset = AfterLastNewline(*f, skip);
     }
     TailedFile* added = f.get();
     Track(std::move(f), offset, skip);
@@ -779,6 +772,25 @@ void LogTailer::FindMissedGenerations(const std::string& dir, const std::string&
   }
 }
 
+std::uint64_t LogTailer::AfterLastNewline(const TailedFile& f, bool& skip) const {
+  std::uint64_t pos = f.size;
+  std::uint64_t searched = 0;
+  std::string chunk;
+  while (pos > 0 && searched <= options_.max_line_bytes) {
+    std::uint64_t n = std::min<std::uint64_t>(pos, 64 * 1024);
+    if (!PreadFull(f.fd, pos - n, n, chunk)) break;
+    std::size_t nl = chunk.rfind('\n');
+    if (nl != std::string::npos) return pos - n + nl + 1;
+    pos -= n;
+    searched += n;
+  }
+  if (pos > 0) {
+    skip = true;  // an over-long unfinished line: skip it without counting
+    return f.size;
+  }
+  return 0;
+}
+
 void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
   std::set<std::pair<std::string, std::string>> dirs;
   for (const SavedPosition& pos : restored_) {
@@ -795,22 +807,37 @@ void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
       if (e.ino == pos.ino) candidates.push_back(JoinPath(dir, e.name));
     }
     bool found = false;
+    bool unreadable = false;
     for (const std::string& path : candidates) {
       std::unique_ptr<TailedFile> f = Open(path);
-      if (f == nullptr || f->dev != pos.dev || f->ino != pos.ino ||
-          !pos.MatchesContent(f->fd, f->size)) {
-        continue;
+      unreadable = unreadable || f == nullptr;
+      if (f == nullptr || f->dev != pos.dev || f->ino != pos.ino) continue;
+      std::uint64_t offset = pos.offset;
+      bool skip = false;
+      if (!pos.MatchesContent(f->fd, f->size)) {
+        // The same file (inode and first bytes) with an offset that does not fit it (past
+        // its end, or edited): reading it again from 0 would count its lines twice.
+        if (!pos.MatchesHead(f->fd, f->size)) continue;
+        ++counters_.positions_invalid;
+        offset = AfterLastNewline(*f, skip);
       }
       f->matched = IsMatched(path);
       f->rotated = !f->matched;
       f->matched_path = pos.matched_path;
-      Track(std::move(f), pos.offset, false);
+      Track(std::move(f), offset, skip);
       found = true;
       break;
     }
     // By content: a copytruncate copy made while we were down.
     if (!found && pos.HasFingerprint()) {
       found = FindCopy(pos, DirName(pos.matched_path), BaseName(pos.matched_path));
+    }
+    if (!found && unreadable) {
+      // Its file cannot be opened now (e.g. permissions): remember the position, so that
+      // the file resumes there once it can be opened instead of being read again from 0.
+      closed_.push_back(pos);
+      if (closed_.size() > kMaxClosed) closed_.erase(closed_.begin());
+      continue;
     }
     if (!found) ++counters_.positions_lost;
   }

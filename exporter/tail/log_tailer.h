@@ -116,6 +116,13 @@ struct LogTailerStats {
   std::uint64_t open_errors = 0;
   std::uint64_t read_errors = 0;
   std::uint64_t positions_lost = 0;  // saved positions whose file was not found on restore
+  // Saved positions whose file was found (same inode and head) but whose offset does not fit
+  // it (past its end, or the bytes before it differ): the file resumes after its last
+  // newline instead of being read again from 0.
+  std::uint64_t positions_invalid = 0;
+  // Matched files that could not be opened (e.g. permissions) at the last Poll(), as
+  // "path: reason"; they are retried at every Poll().
+  std::vector<std::string> unreadable;
   std::size_t files_open = 0;
   std::uint64_t lag_bytes = 0;  // sum over open files: modelwatch_source_lag_bytes
   std::vector<TailedFileStats> files;
@@ -175,6 +182,9 @@ class LogTailer {
   TailedFile* Find(std::uint64_t dev, std::uint64_t ino);
   bool IsMatched(const std::string& path) const;
   std::unique_ptr<TailedFile> Open(const std::string& path);
+  // The offset just after the last newline of `f` (searching back at most max_line_bytes);
+  // sets `skip` when an unfinished over-long line must be skipped.
+  std::uint64_t AfterLastNewline(const TailedFile& f, bool& skip) const;
   void Track(std::unique_ptr<TailedFile> f, std::uint64_t offset, bool skip_first_partial);
   void UpdateWatches();
 
@@ -192,7 +202,7 @@ class LogTailer {
   bool pending_bytes_ = false;
   std::int64_t scan_time_ns_ = 0;       // CLOCK_REALTIME_COARSE at this Poll()'s scan
   std::int64_t prev_scan_time_ns_ = 0;  // ... at the previous Poll()'s scan (0: none)
-  LogTailerStats counters_;             // the counter fields only
+  LogTailerStats counters_;             // the counter fields and `unreadable`
   class Watcher;
   std::unique_ptr<Watcher> watcher_;
 };

@@ -491,5 +491,27 @@ TEST(GroundTruthTrackerTest, CollectIgnoresErrorsAndRecordsWithoutKey) {
   EXPECT_EQ(Find(f, "model_labels_total", {}), 0.0);
 }
 
+TEST(GroundTruthTrackerTest, SegmentOverflowIsCountedOnceAcrossRestarts) {
+  ScratchDir dir;
+  ModelConfig m = BinaryModel();
+  m.ground_truth->segments = {"region"};
+  m.ground_truth->max_segment_values = 2;
+  auto rec = [](int i, const std::string& region) {
+    OwnedRecord r = Scored("r" + std::to_string(i), kT0 + i, 0.5);
+    r.segment = {{"region", region}};
+    return r;
+  };
+  const char* regions[] = {"eu", "us", "apac", "latam", "eu"};
+  {
+    auto t = OpenTracker(m, dir.path());
+    for (int i = 0; i < 5; ++i) Observe(*t, rec(i, regions[i]));
+    EXPECT_EQ(Find(Scrape(*t), "modelwatch_cardinality_overflow_total", {{"label", "segment"}}),
+              2.0);
+  }
+  auto t = OpenTracker(m, dir.path());
+  for (int i = 0; i < 5; ++i) Observe(*t, rec(i, regions[i]));  // read again after a restart
+  EXPECT_EQ(Find(Scrape(*t), "modelwatch_cardinality_overflow_total", {{"label", "segment"}}), 2.0);
+}
+
 }  // namespace
 }  // namespace modelwatch

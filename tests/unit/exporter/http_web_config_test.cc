@@ -116,5 +116,25 @@ TEST(FamilyMergeTest, MergesByNameWithOneHelpAndType) {
   EXPECT_EQ(helps, 1u);
 }
 
+TEST(BasicAuthTest, PasswordWithNulByteIsNotCutAtIt) {
+  BasicAuthChecker checker(std::map<std::string, std::string>{{"alice", kHash}});
+  EXPECT_FALSE(checker.Check("alice", std::string("s3cret\0anything", 15)));
+  EXPECT_FALSE(checker.Check("alice", std::string("s3cret\0", 7)));
+  EXPECT_TRUE(checker.Check("alice", "s3cret"));
+}
+
+TEST(FamilyMergeTest, NulBytesNeverReachALabelValue) {
+  prometheus::MetricFamily f{"g", "h", prometheus::MetricType::Gauge, {}};
+  prometheus::ClientMetric m;
+  m.label = {{"version", std::string("v\0x", 3)}};
+  f.metric.push_back(m);
+  auto out = MergeFamilies({f});
+  ASSERT_EQ(out.size(), 1u);
+  const std::string& value = out[0].metric[0].label[0].value;
+  EXPECT_EQ(value.find('\0'), std::string::npos);
+  EXPECT_EQ(value, "v\xEF\xBF\xBDx");  // U+FFFD REPLACEMENT CHARACTER
+  EXPECT_EQ(SerializeText(out).find('\0'), std::string::npos);
+}
+
 }  // namespace
 }  // namespace modelwatch

@@ -214,6 +214,22 @@ TEST(RecordParserTest, SharedSourceRoutesByModelField) {
   EXPECT_EQ(ReasonOf(p, R"({"model":"eta","ts":1,"score":0.1})"), RejectReason::kMissingField);
 }
 
+TEST(RecordParserTest, NumbersBeyondDoubleRangeAreInfinities) {
+  ModelConfig m = BinaryModel();
+  RecordParser p({&m});
+  ASSERT_TRUE(p.Parse(R"({"ts":1,"score":0.5,"features":{"amount":1e400}})"));
+  EXPECT_EQ(p.record().features[0].kind, FeatureValue::Kind::kNumber);
+  EXPECT_TRUE(std::isinf(p.record().features[0].number));
+  EXPECT_GT(p.record().features[0].number, 0);
+  ASSERT_TRUE(p.Parse(R"({"ts":1,"score":0.5,"features":{"amount":-2.5E+999},"e123":"1e400"})"));
+  EXPECT_TRUE(std::isinf(p.record().features[0].number));
+  EXPECT_LT(p.record().features[0].number, 0);
+  ASSERT_TRUE(p.Parse(R"({"ts":1,"score":0.5,"features":{"amount":1e-400}})"));
+  EXPECT_EQ(p.record().features[0].number, 0);
+  EXPECT_EQ(ReasonOf(p, R"({"ts":1,"score":1e400})"), RejectReason::kBadValue);
+  EXPECT_EQ(ReasonOf(p, R"({"ts":1e400,"score":0.5})"), RejectReason::kBadTimestamp);
+}
+
 TEST(RecordParserTest, AcceptsBareNanAndInfinityTokens) {
   ModelConfig m = BinaryModel();
   RecordParser p({&m});

@@ -129,15 +129,20 @@ std::string PagerDutyConfig(const Team& t, const std::string& key_file, const Re
   y += "      - routing_key_file: " + YamlQuote(key_file) + "\n";
   if (!r.pagerduty_url.empty()) y += "        url: " + YamlQuote(r.pagerduty_url) + "\n";
   y += "        send_resolved: true\n";
-  y += "        severity: critical\n";
+  // P0 (a tier-1 model, or a page without a tier such as the platform's) -> PagerDuty
+  // severity critical; P1 (tiers 2 and 3) -> error.
+  y += "        severity: '{{ template \"modelwatch.pagerduty_severity\" . }}'\n";
   if (!t.pagerduty.empty()) y += "        group: " + YamlQuote(t.pagerduty) + "\n";
   // One incident per model: the group may hold several alertnames.
   y += "        class: '{{ template \"modelwatch.alertnames\" . }}'\n";
   y += "        component: '{{ .CommonLabels.model }}'\n";
-  y += "        description: '{{ template \"modelwatch.title\" . }}'\n";
+  y += "        description: '{{ template \"modelwatch.priority\" . }} {{ template "
+       "\"modelwatch.title\" . }}'\n";
   y += "        details:\n";
   y += "          summary: '{{ template \"modelwatch.text\" . }}'\n";
   y += "          alerts: '{{ template \"modelwatch.alertnames\" . }}'\n";
+  y += "          priority: '{{ template \"modelwatch.priority\" . }}'\n";
+  y += "          tier: '{{ .CommonLabels.tier }}'\n";
   y += "          runbook: '{{ (index .Alerts 0).Annotations.runbook_url }}'\n";
   y += "          dashboard: '{{ (index .Alerts 0).Annotations.dashboard_url }}'\n";
   return y;
@@ -219,6 +224,11 @@ std::string SeverityRoutes(const Team& t, const std::string& pad) {
   y += pad + "  matchers: [" + Matcher("severity", "page") + "]\n";
   y += pad + "  # One incident per model: every page of the model joins one group.\n";
   y += pad + "  group_by: [" + std::string(kPageGroupBy) + "]\n";
+  y += pad + "  continue: true\n";
+  y += pad + "# Redundancy: every page is also posted to the team's Slack.\n";
+  y += pad + "- receiver: " + YamlScalar(t.name + "-slack") + "\n";
+  y += pad + "  matchers: [" + Matcher("severity", "page") + "]\n";
+  y += pad + "  group_by: [" + std::string(kPageGroupBy) + "]\n";
   y += pad + "- receiver: " + YamlScalar(t.name + "-slack") + "\n";
   y += pad + "  matchers: [" + Matcher("severity", "ticket") + "]\n";
   y += pad + "- receiver: " + YamlScalar(t.name + "-email") + "\n";
@@ -275,6 +285,17 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     y += "    - receiver: " + YamlScalar(name + "-fallback") + "\n";
     y += "      matchers: [" + Matcher("team", name) + "]\n";
     y += "      routes:\n";
+    if (fleet.routing.escalate_after.count() > 0) {
+      // Before the severity routes: the escalation is a page to someone else.
+      const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
+      y += "        # Escalation after routing.escalate_after: " +
+           std::string(lead ? "the team lead." : "no lead configured, the team is paged again.") +
+           "\n";
+      y += "        - receiver: " + YamlScalar(name + (lead ? "-lead" : "-pagerduty")) + "\n";
+      y += "          matchers: [" + Matcher("alertname", "PageEscalation") + "]\n";
+      y += "          group_by: [" + std::string(kPageGroupBy) + "]\n";
+      y += Timings(dt, "          ");
+    }
     for (int tier : t.tiers) {
       y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
       y += "          matchers: [" + Matcher("tier", std::to_string(tier)) + "]\n";
@@ -304,6 +325,13 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     y += Receiver(name + "-slack", t, r, {false, true, false});
     y += Receiver(name + "-email", t, r, {false, false, true});
     y += Receiver(name + "-fallback", t, r, {false, true, true});
+    if (!t.lead_email.empty() || !t.lead_pagerduty_key_file.empty()) {
+      y += "  - name: " + YamlScalar(name + "-lead") + "\n";
+      if (!t.lead_pagerduty_key_file.empty()) {
+        y += PagerDutyConfig(t, t.lead_pagerduty_key_file, r);
+      }
+      if (!t.lead_email.empty()) y += EmailConfig(t.lead_email);
+    }
   }
   y += "inhibit_rules:\n";
   y += "  # A page silences the ticket of the same condition (same alert, model and feature).\n";
@@ -325,6 +353,14 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
        Matcher("severity", "page") + "]\n";
   y += "    target_matchers: [" + Matcher("alertname", drift, "=~") + "]\n";
   y += "    equal: [model]\n";
+  y +=
+      "  # While no exporter answers, every model's series are gone: the model alerts (ModelDown\n";
+  y += "  # first) are consequences, and the platform team is paged once by ExporterDown.\n";
+  y += "  - source_matchers: [" + Matcher("alertname", "ExporterDown") + "]\n";
+  y += "    target_matchers: [" + Matcher("model", ".+", "=~") + "]\n";
+  y += "  - source_matchers: [" + Matcher("alertname", "ExporterDown") + "]\n";
+  y += "    target_matchers: [" + Matcher("alertname", "ExporterScrapeFailures") + "]\n";
+  y += "    equal: [job]\n";
   out["alertmanager/alertmanager.yml"] = y;
 
   std::string missing;
@@ -340,11 +376,40 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   rt += "route heartbeat alertname=Watchdog,severity=info\n";
   const std::string p = PlatformTeam(config);
   rt += "# Alerts without a known team go to the platform team, pages to its PagerDuty.\n";
-  rt += "route " + p + "-pagerduty alertname=ModelDown,model=unknown,severity=page," +
-        "team=no-such-team,tier=1\n";
-  rt += "route " + p + "-pagerduty alertname=SomeAlert,severity=page\n";
+  rt += "route " + p + "-pagerduty," + p + "-slack alertname=ModelDown,model=unknown," +
+        "severity=page,team=no-such-team,tier=1\n";
+  rt += "route " + p + "-pagerduty," + p + "-slack alertname=SomeAlert,severity=page\n";
   rt += "route " + p + "-slack alertname=SomeAlert,severity=ticket\n";
   rt += "route " + p + "-fallback alertname=SomeAlert\n";
+  rt += "# Meta-alerts page or ticket the platform team; ExporterDown inhibits model alerts.\n";
+  for (const RuleFile& f : BuildAllRules(config)) {
+    if (!f.model.empty()) continue;
+    for (const RuleGroup& g : f.groups) {
+      for (const AlertRule& a : g.alerts) {
+        if (a.name == "Watchdog") continue;
+        std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
+        l["alertname"] = a.name;
+        rt += "route " + p +
+              (a.severity == Severity::kPage ? "-pagerduty," + p + "-slack " : "-slack ") +
+              Labels(l) + "\n";
+      }
+    }
+  }
+  if (config.fleet.routing.escalate_after.count() > 0) {
+    for (const auto& [name, t] : CollectTeams(config)) {
+      const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
+      rt += "route " + name + (lead ? "-lead" : "-pagerduty") +
+            " alertname=PageEscalation,escalation=lead,model=m,severity=page,team=" + name +
+            ",tier=1\n";
+    }
+  }
+  const std::string exporter_down =
+      "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
+      ",severity=page,team=" + p;
+  rt += "no-inhibit " + exporter_down +
+        " alertname=RuleEvaluationFailures,rule_group=g,severity=ticket,team=" + p + "\n";
+  rt += "inhibit " + exporter_down + " alertname=ExporterScrapeFailures,instance=a:9841,job=" +
+        config.fleet.platform.exporter_job + ",severity=ticket,team=" + p + "\n";
   for (const RuleFile& f : BuildAllRules(config)) {
     if (f.model.empty()) continue;
     const ModelConfig& m = *config.Find(f.model);
@@ -357,10 +422,11 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
         if (!seen.insert({a.name, SeverityName(a.severity)}).second) continue;
         std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
         l["alertname"] = a.name;
-        const std::string suffix = a.severity == Severity::kPage     ? "-pagerduty"
-                                   : a.severity == Severity::kTicket ? "-slack"
-                                                                     : "-email";
-        rt += "route " + m.owner.team + suffix + " " + Labels(l) + "\n";
+        const std::string t = m.owner.team;
+        const std::string to = a.severity == Severity::kPage     ? t + "-pagerduty," + t + "-slack"
+                               : a.severity == Severity::kTicket ? t + "-slack"
+                                                                 : t + "-email";
+        rt += "route " + to + " " + Labels(l) + "\n";
       }
     }
     std::set<std::string> present;
@@ -381,9 +447,10 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     // (routing.default_tier timings).
     auto untiered = with("ModelDown", "page");
     untiered.erase("tier");
-    rt += "route " + m.owner.team + "-pagerduty " + Labels(untiered) + "\n";
+    const std::string paged = m.owner.team + "-pagerduty," + m.owner.team + "-slack ";
+    rt += "route " + paged + Labels(untiered) + "\n";
     untiered["tier"] = "9";
-    rt += "route " + m.owner.team + "-pagerduty " + Labels(untiered) + "\n";
+    rt += "route " + paged + Labels(untiered) + "\n";
     untiered["severity"] = "ticket";
     rt += "route " + m.owner.team + "-slack " + Labels(untiered) + "\n";
     if (present.count("DegradationScore")) {
@@ -429,6 +496,12 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     }
     rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " +
           Labels({{"alertname", "Watchdog"}, {"severity", "info"}}) + "\n";
+    // ExporterDown silences every model's alerts, ModelDown first.
+    for (const std::string& s : {std::string("ModelDown"), std::string("FeatureDrift")}) {
+      if (!present.count(s)) continue;
+      rt += "inhibit " + exporter_down + " " +
+            Labels(with(s, s == "ModelDown" ? down_sev : "page")) + "\n";
+    }
   }
   out["tests/routes.txt"] = rt;
 }

@@ -11,8 +11,9 @@ Checks
               notification other than the heartbeat arrived, before the first anomaly
   detect      every `expect` alert of every anomaly reached a receiver after the anomaly
               started, with labels model, team (the owner's), tier, severity, and at the
-              receiver its severity routes to (page -> <team>-pagerduty, ticket ->
-              <team>-slack, info -> <team>-email), as notified and as Alertmanager shows
+              receiver its severity routes to (page -> <team>-pagerduty and a copy to
+              <team>-slack, ticket -> <team>-slack, info -> <team>-email), as notified and
+              as Alertmanager shows
   grouping    `expect_grouped`: the alerts for all listed label values arrived in one
               notification
   dedup       no receiver got the same notification twice
@@ -243,6 +244,8 @@ def main():
                 sevs = {lb.get("severity")} if lb else {
                     x.get("severity") for x in label_sets}
                 kinds = {KIND_FOR_SEVERITY.get(s) for s in sevs}
+                if "page" in sevs:
+                    kinds.add("slack")  # every page is also posted to the team's Slack
                 if n["kind"] not in kinds:
                     problems.append("arrived at %s but severity %s routes to %s" % (
                         n["kind"], "/".join(sorted(str(s) for s in sevs)),
@@ -252,8 +255,10 @@ def main():
                     problems.append("Slack channel %r, want %r" % (n.get("channel"),
                                                                    own["slack"]))
             for lb, recv in am_receivers.get((alertname, model), []):
-                want = "%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))
-                if recv != [want]:
+                want = ["%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))]
+                if lb.get("severity") == "page":
+                    want.append("%s-slack" % own["team"])
+                if recv != sorted(want):
                     problems.append("Alertmanager routed severity=%s to %s, want %s" % (
                         lb.get("severity"), recv, want))
             for key, want in (a.get("expect_labels") or {}).items():

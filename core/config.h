@@ -196,14 +196,43 @@ struct ReceiverSecrets {
   std::string slack_api_url_file;
   std::string email_smarthost = "localhost:25";
   std::string email_from = "modelwatch@localhost";
+  std::string email_auth_username;  // required with email_auth_password_file
   std::string email_auth_password_file;
   bool email_require_tls = true;  // Alertmanager smtp_require_tls (STARTTLS required)
+};
+
+// modelwatch.yaml `teams.<team>`: one team's own secret files and escalation contact. An
+// empty file falls back to the fleet-wide one in ReceiverSecrets (docs/config.md).
+struct TeamReceivers {
+  std::string pagerduty_routing_key_file;
+  std::string slack_api_url_file;  // Slack app webhooks post to their own channel only
+  // The team lead, paged by the escalation alert (routing.escalate_after).
+  std::string lead_email;
+  std::string lead_pagerduty_routing_key_file;
+  SourceLocation location;  // of the team's key, for cross-file errors
+};
+
+// modelwatch.yaml `platform`: who owns the monitoring itself. Gets ExporterDown, the
+// meta-alerts and every alert without a known `team` (the root route's receiver).
+struct PlatformConfig {
+  Owner owner{"platform", "", "", ""};
+  std::string exporter_job = "modelwatch";  // Prometheus job scraping the exporters
+  bool configured = false;                  // false: no `platform` section
+};
+
+// modelwatch.yaml `routing`.
+struct RoutingConfig {
+  int default_tier = 1;       // timings for a team's alert whose `tier` label is missing/unknown
+  Seconds escalate_after{0};  // 0: no escalation alert
 };
 
 // modelwatch.yaml: fleet-wide settings. Every key optional.
 struct FleetConfig {
   std::string file;  // empty when there is no modelwatch.yaml
   ReceiverSecrets receivers;
+  std::map<std::string, TeamReceivers> teams;  // by team name
+  PlatformConfig platform;
+  RoutingConfig routing;
   std::map<int, TierDefaults> tiers;  // always holds 1, 2, 3 after loading
   std::string runbook_base_url = "https://runbooks.example.com/modelwatch";
   std::string dashboard_base_url = "http://localhost:3000/d";

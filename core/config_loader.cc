@@ -58,7 +58,13 @@ const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing
 const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
 const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
 
-const std::vector<std::string> kFleetKeys = {"receivers", "tiers", "links"};
+const std::vector<std::string> kFleetKeys = {"receivers", "tiers",    "links",
+                                             "teams",     "platform", "routing"};
+const std::vector<std::string> kTeamKeys = {"pagerduty", "slack", "lead"};
+const std::vector<std::string> kLeadKeys = {"email", "pagerduty"};
+const std::vector<std::string> kPlatformKeys = {"team", "slack", "pagerduty", "email",
+                                                "exporter_job"};
+const std::vector<std::string> kRoutingKeys = {"default_tier", "escalate_after"};
 const std::vector<std::string> kReceiverKeys = {"pagerduty", "slack", "email", "heartbeat"};
 const std::vector<std::string> kTierKeys = {"evaluation_interval", "for",
                                             "model_down_after",    "group_wait",
@@ -715,6 +721,9 @@ class FleetParser {
     if (!r_.CheckMapping(root, kFleetKeys, "modelwatch.yaml")) return f;
     ParseReceivers(r_.Child(root, "receivers", "modelwatch.yaml", false), f.receivers, f);
     ParseTiers(r_.Child(root, "tiers", "modelwatch.yaml", false), f);
+    ParseTeams(r_.Child(root, "teams", "modelwatch.yaml", false), f);
+    ParsePlatform(r_.Child(root, "platform", "modelwatch.yaml", false), f.platform);
+    ParseRouting(r_.Child(root, "routing", "modelwatch.yaml", false), f.routing);
     YAML::Node links = r_.Child(root, "links", "modelwatch.yaml", false);
     if (links.IsDefined() && r_.CheckMapping(links, kLinkKeys, "links")) {
       if (auto s = r_.String(r_.Child(links, "runbook_base_url", "links", false),
@@ -765,12 +774,23 @@ class FleetParser {
     if (YAML::Node sl = section("slack", {"api_url_file"}, {"api_url"}); sl.IsDefined()) {
       str(sl, "api_url_file", "receivers.slack", s.slack_api_url_file);
     }
-    if (YAML::Node em = section("email", {"smarthost", "from", "auth_password_file", "require_tls"},
-                                {"auth_password"});
+    if (YAML::Node em = section(
+            "email", {"smarthost", "from", "auth_username", "auth_password_file", "require_tls"},
+            {"auth_password"});
         em.IsDefined()) {
       str(em, "smarthost", "receivers.email", s.email_smarthost);
       str(em, "from", "receivers.email", s.email_from);
+      str(em, "auth_username", "receivers.email", s.email_auth_username);
       str(em, "auth_password_file", "receivers.email", s.email_auth_password_file);
+      // Alertmanager authenticates only with a username: a password alone is never used.
+      // The sender address is the usual SMTP user name.
+      if (!s.email_auth_password_file.empty() && s.email_auth_username.empty()) {
+        s.email_auth_username = s.email_from;
+      }
+      if (!s.email_auth_username.empty() && s.email_auth_password_file.empty()) {
+        r_.AddError(r_.Child(em, "auth_username", "receivers.email", false),
+                    "receivers.email.auth_username needs receivers.email.auth_password_file");
+      }
       if (auto b = r_.Bool(r_.Child(em, "require_tls", "receivers.email", false),
                            "receivers.email.require_tls")) {
         s.email_require_tls = *b;
@@ -778,6 +798,131 @@ class FleetParser {
     }
     if (YAML::Node hb = section("heartbeat", {"url"}, {}); hb.IsDefined()) {
       str(hb, "url", "receivers.heartbeat", f.heartbeat_url);
+    }
+  }
+
+  // A `*_file` path: a non-empty string; an inline secret next to it is rejected.
+  void SecretFile(const YAML::Node& parent, const std::string& key, const std::string& path,
+                  std::string& out) {
+    YAML::Node v = r_.Child(parent, key, path, false);
+    if (auto s = r_.String(v, path + "." + key)) {
+      if (s->empty()) {
+        r_.AddError(v, path + "." + key + " is empty; give the path of the file");
+      } else {
+        out = *s;
+      }
+    }
+  }
+
+  // teams.<team>: {pagerduty: {routing_key_file}, slack: {api_url_file},
+  //                lead: {email, pagerduty: {routing_key_file}}}
+  void ParseTeams(const YAML::Node& node, FleetConfig& f) {
+    if (!node.IsDefined()) return;
+    if (!node.IsMap()) {
+      r_.AddError(
+          node, "teams must be a mapping of team name to its receivers, not " + DescribeNode(node));
+      return;
+    }
+    std::vector<std::string> names;
+    for (const auto& kv : node) {
+      if (kv.first.IsScalar()) names.push_back(kv.first.Scalar());
+    }
+    if (!r_.CheckMapping(node, names, "teams")) return;  // duplicate team keys
+    for (const auto& kv : node) {
+      const std::string team = kv.first.Scalar();
+      const std::string path = "teams." + team;
+      if (!IsName(team)) {
+        r_.AddError(kv.first, "team \"" + team +
+                                  "\" must match [a-z0-9_-]+ (it names Alertmanager receivers)");
+        continue;
+      }
+      const YAML::Node t = kv.second;
+      TeamReceivers& tr = f.teams[team];
+      tr.location = r_.Locate(kv.first);
+      if (t.IsNull()) continue;
+      if (!r_.CheckMapping(t, kTeamKeys, path)) continue;
+      auto secret_section = [&](const YAML::Node& parent, const std::string& name,
+                                const std::string& parent_path, const std::string& file_key,
+                                const std::string& inline_key, std::string& out) {
+        YAML::Node n = r_.Child(parent, name, parent_path, false);
+        if (!n.IsDefined()) return;
+        const std::string p = parent_path + "." + name;
+        if (!r_.CheckMapping(n, {file_key, inline_key}, p)) return;
+        if (YAML::Node v = r_.Child(n, inline_key, p, false); v.IsDefined()) {
+          r_.AddError(v, p + "." + inline_key + " would put a secret in generated files; use " +
+                             file_key + " with the path of a file holding it");
+        }
+        SecretFile(n, file_key, p, out);
+      };
+      secret_section(t, "pagerduty", path, "routing_key_file", "routing_key",
+                     tr.pagerduty_routing_key_file);
+      secret_section(t, "slack", path, "api_url_file", "api_url", tr.slack_api_url_file);
+      YAML::Node lead = r_.Child(t, "lead", path, false);
+      if (lead.IsDefined() && r_.CheckMapping(lead, kLeadKeys, path + ".lead")) {
+        YAML::Node email = r_.Child(lead, "email", path + ".lead", false);
+        if (auto s = r_.String(email, path + ".lead.email")) {
+          if (s->find('@') == std::string::npos) {
+            r_.AddError(email, path + ".lead.email \"" + *s + "\" is not an email address");
+          } else {
+            tr.lead_email = *s;
+          }
+        }
+        secret_section(lead, "pagerduty", path + ".lead", "routing_key_file", "routing_key",
+                       tr.lead_pagerduty_routing_key_file);
+        if (tr.lead_email.empty() && tr.lead_pagerduty_routing_key_file.empty()) {
+          r_.AddError(lead, path + ".lead needs email or pagerduty.routing_key_file");
+        }
+      }
+    }
+  }
+
+  void ParsePlatform(const YAML::Node& node, PlatformConfig& p) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kPlatformKeys, "platform")) return;
+    p.configured = true;
+    YAML::Node team = r_.Child(node, "team", "platform", false);
+    if (auto s = r_.String(team, "platform.team")) {
+      if (!IsName(*s)) {
+        r_.AddError(team, "platform.team \"" + *s +
+                              "\" must match [a-z0-9_-]+ (it names Alertmanager receivers)");
+      } else {
+        p.owner.team = *s;
+      }
+    }
+    if (auto s = r_.String(r_.Child(node, "slack", "platform", false), "platform.slack")) {
+      p.owner.slack = *s;
+    }
+    if (auto s = r_.String(r_.Child(node, "pagerduty", "platform", false), "platform.pagerduty")) {
+      p.owner.pagerduty = *s;
+    }
+    YAML::Node email = r_.Child(node, "email", "platform", false);
+    if (auto s = r_.String(email, "platform.email")) {
+      if (s->find('@') == std::string::npos) {
+        r_.AddError(email, "platform.email \"" + *s + "\" is not an email address");
+      } else {
+        p.owner.email = *s;
+      }
+    }
+    YAML::Node job = r_.Child(node, "exporter_job", "platform", false);
+    if (auto s = r_.String(job, "platform.exporter_job")) {
+      if (s->empty() || s->find_first_of("\"\\\n") != std::string::npos) {
+        r_.AddError(job, "platform.exporter_job must be a Prometheus job name");
+      } else {
+        p.exporter_job = *s;
+      }
+    }
+  }
+
+  void ParseRouting(const YAML::Node& node, RoutingConfig& rc) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kRoutingKeys, "routing")) return;
+    YAML::Node tier = r_.Child(node, "default_tier", "routing", false);
+    if (auto t = r_.Integer(tier, "routing.default_tier")) {
+      if (r_.InRange(tier, "routing.default_tier", static_cast<double>(*t), 1, 3)) {
+        rc.default_tier = static_cast<int>(*t);
+      }
+    }
+    if (auto d = r_.Duration(r_.Child(node, "escalate_after", "routing", false),
+                             "routing.escalate_after")) {
+      rc.escalate_after = *d;
     }
   }
 
@@ -915,6 +1060,21 @@ MultiResult<ConfigSet> LoadConfigDir(const std::string& dir, const LoadOptions& 
       continue;
     }
     set.models.push_back(std::move(*model));
+  }
+  // teams.<team> in modelwatch.yaml must name a team that owns a model (or the platform):
+  // a misspelt team would silently leave the real team on the shared secret files.
+  if (!set.fleet.teams.empty() && !set.models.empty()) {
+    std::set<std::string> owners = {set.fleet.platform.owner.team};
+    for (const ModelConfig& m : set.models) owners.insert(m.owner.team);
+    for (const auto& [team, tr] : set.fleet.teams) {
+      if (owners.count(team)) continue;
+      std::string known;
+      for (const auto& o : owners) known += (known.empty() ? "" : ", ") + o;
+      errors.push_back(Error{tr.location, "teams." + team +
+                                              ": no model is owned by this team and it is not "
+                                              "the platform team (teams: " +
+                                              known + ")"});
+    }
   }
   if (set.models.empty() && errors.empty()) {
     errors.push_back(Error{SourceLocation{dir, 0, 0},

@@ -18,9 +18,21 @@ struct Team {
   std::string email;
   std::set<int> tiers;
   std::vector<const ModelConfig*> models;
+  // Secret files, resolved: the team's own (modelwatch.yaml teams.<team>), else the fleet's.
+  std::string pagerduty_key_file;
+  std::string slack_url_file;
+  std::string lead_email;
+  std::string lead_pagerduty_key_file;
+  bool platform = false;
 };
 
-// Teams by name; a team's channels come from its first model (by name) that sets them.
+bool HasChannel(const Team& t) {
+  return !t.email.empty() || !t.slack_url_file.empty() || !t.pagerduty_key_file.empty();
+}
+
+// Teams by name; a team's channels come from its first model (by name) that sets them. The
+// platform team (modelwatch.yaml `platform`) is always present: it owns the fleet alerts and
+// every alert without a known team.
 std::map<std::string, Team> CollectTeams(const ConfigSet& config) {
   std::map<std::string, Team> teams;
   for (const ModelConfig& m : config.models) {
@@ -32,7 +44,49 @@ std::map<std::string, Team> CollectTeams(const ConfigSet& config) {
     t.tiers.insert(m.tier);
     t.models.push_back(&m);
   }
+  const PlatformConfig& pc = config.fleet.platform;
+  Team& p = teams[pc.owner.team];
+  p.name = pc.owner.team;
+  p.platform = true;
+  if (!pc.owner.slack.empty()) p.slack = pc.owner.slack;
+  if (!pc.owner.pagerduty.empty()) p.pagerduty = pc.owner.pagerduty;
+  if (!pc.owner.email.empty()) p.email = pc.owner.email;
+  const ReceiverSecrets& r = config.fleet.receivers;
+  for (auto& [name, t] : teams) {
+    auto it = config.fleet.teams.find(name);
+    const TeamReceivers own = it == config.fleet.teams.end() ? TeamReceivers{} : it->second;
+    t.pagerduty_key_file = own.pagerduty_routing_key_file.empty() ? r.pagerduty_routing_key_file
+                                                                  : own.pagerduty_routing_key_file;
+    t.slack_url_file =
+        own.slack_api_url_file.empty() ? r.slack_api_url_file : own.slack_api_url_file;
+    t.lead_email = own.lead_email;
+    t.lead_pagerduty_key_file = own.lead_pagerduty_routing_key_file;
+  }
+  // A platform team with no channel at all (nothing configured) borrows those of the team
+  // owning the most critical model (lowest tier, then name): its on-call is reachable.
+  if (!HasChannel(p)) {
+    const ModelConfig* critical = nullptr;
+    for (const ModelConfig& m : config.models) {
+      if (!critical || m.tier < critical->tier) critical = &m;
+    }
+    if (critical && critical->owner.team != p.name) {
+      const Team& c = teams.at(critical->owner.team);
+      p.slack = c.slack;
+      p.pagerduty = c.pagerduty;
+      p.email = c.email;
+      p.pagerduty_key_file = c.pagerduty_key_file;
+      p.slack_url_file = c.slack_url_file;
+    }
+  }
   return teams;
+}
+
+// Alerts a model's DegradationScore page stands for: its description lists their signals.
+const std::vector<std::string>& DegradationSymptoms() {
+  static const std::vector<std::string> kSymptoms = {"FeatureDrift",      "PredictionDrift",
+                                                     "PositiveRateShift", "ConfidenceDrop",
+                                                     "EntropyRise",       "AnomalousRequests"};
+  return kSymptoms;
 }
 
 // A YAML single-quoted matcher: 'name="value"'.
@@ -51,71 +105,79 @@ std::string Matcher(const std::string& name, const std::string& value, const cha
 
 std::string SlackConfig(const Team& t) {
   std::string y = "    slack_configs:\n";
-  y += "      - send_resolved: true\n";
+  // The team's own webhook: a Slack app's webhook posts to its own channel only and ignores
+  // `channel` (kept for legacy webhooks).
+  y += "      - api_url_file: " + YamlQuote(t.slack_url_file) + "\n";
+  y += "        send_resolved: true\n";
   if (!t.slack.empty()) y += "        channel: " + YamlQuote(t.slack) + "\n";
   y += "        title: '{{ template \"modelwatch.title\" . }}'\n";
   y += "        text: '{{ template \"modelwatch.text\" . }}'\n";
   return y;
 }
 
-std::string EmailConfig(const Team& t) {
+std::string EmailConfig(const std::string& to) {
   std::string y = "    email_configs:\n";
-  y += "      - to: " + YamlQuote(t.email) + "\n";
+  y += "      - to: " + YamlQuote(to) + "\n";
   y += "        send_resolved: true\n";
   y += "        headers:\n          Subject: '{{ template \"modelwatch.title\" . }}'\n";
   y += "        text: '{{ template \"modelwatch.text\" . }}'\n";
   return y;
 }
 
-std::string PagerDutyConfig(const Team& t, const ReceiverSecrets& r) {
+std::string PagerDutyConfig(const Team& t, const std::string& key_file, const ReceiverSecrets& r) {
   std::string y = "    pagerduty_configs:\n";
-  y += "      - routing_key_file: " + YamlQuote(r.pagerduty_routing_key_file) + "\n";
+  y += "      - routing_key_file: " + YamlQuote(key_file) + "\n";
   if (!r.pagerduty_url.empty()) y += "        url: " + YamlQuote(r.pagerduty_url) + "\n";
   y += "        send_resolved: true\n";
-  y += "        severity: critical\n";
+  // P0 (a tier-1 model, or a page without a tier such as the platform's) -> PagerDuty
+  // severity critical; P1 (tiers 2 and 3) -> error.
+  y += "        severity: '{{ template \"modelwatch.pagerduty_severity\" . }}'\n";
   if (!t.pagerduty.empty()) y += "        group: " + YamlQuote(t.pagerduty) + "\n";
-  y += "        class: '{{ .CommonLabels.alertname }}'\n";
+  // One incident per model: the group may hold several alertnames.
+  y += "        class: '{{ template \"modelwatch.alertnames\" . }}'\n";
   y += "        component: '{{ .CommonLabels.model }}'\n";
-  y += "        description: '{{ template \"modelwatch.title\" . }}'\n";
+  y += "        description: '{{ template \"modelwatch.priority\" . }} {{ template "
+       "\"modelwatch.title\" . }}'\n";
   y += "        details:\n";
   y += "          summary: '{{ template \"modelwatch.text\" . }}'\n";
-  y += "          runbook: '{{ .CommonAnnotations.runbook_url }}'\n";
-  y += "          dashboard: '{{ .CommonAnnotations.dashboard_url }}'\n";
+  y += "          alerts: '{{ template \"modelwatch.alertnames\" . }}'\n";
+  y += "          priority: '{{ template \"modelwatch.priority\" . }}'\n";
+  y += "          tier: '{{ .CommonLabels.tier }}'\n";
+  y += "          runbook: '{{ (index .Alerts 0).Annotations.runbook_url }}'\n";
+  y += "          dashboard: '{{ (index .Alerts 0).Annotations.dashboard_url }}'\n";
   return y;
 }
 
-struct Channels {
+struct Want {
+  bool pagerduty = false;
   bool slack = false;
   bool email = false;
-  bool pagerduty = false;
 };
 
-Channels Available(const Team& t, const ReceiverSecrets& r) {
-  return {!r.slack_api_url_file.empty(), !t.email.empty(), !r.pagerduty_routing_key_file.empty()};
-}
-
-// A receiver with the wanted integration, else whatever the team has (so that nothing a
+// A receiver with the wanted integrations, else whatever the team has (so that nothing a
 // team should see is dropped because a secret file is not configured).
-std::string Receiver(const std::string& name, const Team& t, const ReceiverSecrets& r, bool want_pd,
-                     bool want_slack, bool want_email) {
-  const Channels c = Available(t, r);
+std::string Receiver(const std::string& name, const Team& t, const ReceiverSecrets& r, Want w) {
+  const bool pd = !t.pagerduty_key_file.empty();
+  const bool slack = !t.slack_url_file.empty();
+  const bool email = !t.email.empty();
   std::string y = "  - name: " + YamlScalar(name) + "\n";
   bool any = false;
-  if (want_pd && c.pagerduty) {
-    y += PagerDutyConfig(t, r);
+  if (w.pagerduty && pd) {
+    y += PagerDutyConfig(t, t.pagerduty_key_file, r);
     any = true;
   }
-  if (want_slack && c.slack) {
+  if (w.slack && slack) {
     y += SlackConfig(t);
     any = true;
   }
-  if (want_email && c.email) {
-    y += EmailConfig(t);
+  if (w.email && email) {
+    y += EmailConfig(t.email);
     any = true;
   }
   if (!any) {
-    if (c.slack) y += SlackConfig(t);
-    if (c.email) y += EmailConfig(t);
+    if (slack) y += SlackConfig(t);
+    if (email) y += EmailConfig(t.email);
+    if (!slack && !email && pd) y += PagerDutyConfig(t, t.pagerduty_key_file, r);
   }
   return y;
 }
@@ -148,13 +210,44 @@ std::string ActionTable() {
   return t;
 }
 
+// Route timings of a tier, at `pad`.
+std::string Timings(const TierDefaults& td, const std::string& pad) {
+  return pad + "group_wait: " + FormatDuration(td.group_wait) + "\n" + pad +
+         "group_interval: " + FormatDuration(td.group_interval) + "\n" + pad +
+         "repeat_interval: " + FormatDuration(td.repeat_interval) + "\n";
+}
+
+// The severity routes of a team, at `pad` (the list items' indentation).
+std::string SeverityRoutes(const Team& t, const std::string& pad) {
+  std::string y;
+  y += pad + "- receiver: " + YamlScalar(t.name + "-pagerduty") + "\n";
+  y += pad + "  matchers: [" + Matcher("severity", "page") + "]\n";
+  y += pad + "  # One incident per model: every page of the model joins one group.\n";
+  y += pad + "  group_by: [" + std::string(kPageGroupBy) + "]\n";
+  y += pad + "  continue: true\n";
+  y += pad + "# Redundancy: every page is also posted to the team's Slack.\n";
+  y += pad + "- receiver: " + YamlScalar(t.name + "-slack") + "\n";
+  y += pad + "  matchers: [" + Matcher("severity", "page") + "]\n";
+  y += pad + "  group_by: [" + std::string(kPageGroupBy) + "]\n";
+  y += pad + "- receiver: " + YamlScalar(t.name + "-slack") + "\n";
+  y += pad + "  matchers: [" + Matcher("severity", "ticket") + "]\n";
+  y += pad + "- receiver: " + YamlScalar(t.name + "-email") + "\n";
+  y += pad + "  matchers: [" + Matcher("severity", "info") + "]\n";
+  return y;
+}
+
 }  // namespace
+
+std::string PlatformTeam(const ConfigSet& config) { return config.fleet.platform.owner.team; }
 
 void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
   const FleetConfig& fleet = config.fleet;
   const ReceiverSecrets& r = fleet.receivers;
   const auto teams = CollectTeams(config);
   const TierDefaults& root_tier = fleet.Tier(2);
+  const int default_tier = fleet.routing.default_tier;
+  const TierDefaults& dt = fleet.Tier(default_tier);
+  const Team& platform = teams.at(PlatformTeam(config));
 
   std::string y;
   y += "global:\n";
@@ -162,6 +255,9 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   y += "  smtp_smarthost: " + YamlQuote(r.email_smarthost) + "\n";
   y += "  smtp_from: " + YamlQuote(r.email_from) + "\n";
   y += std::string("  smtp_require_tls: ") + (r.email_require_tls ? "true" : "false") + "\n";
+  if (!r.email_auth_username.empty()) {
+    y += "  smtp_auth_username: " + YamlQuote(r.email_auth_username) + "\n";
+  }
   if (!r.email_auth_password_file.empty()) {
     y += "  smtp_auth_password_file: " + YamlQuote(r.email_auth_password_file) + "\n";
   }
@@ -171,11 +267,10 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   if (!r.pagerduty_url.empty()) y += "  pagerduty_url: " + YamlQuote(r.pagerduty_url) + "\n";
   y += "templates:\n  - templates/*.tmpl\n";
   y += "route:\n";
-  y += std::string("  receiver: ") + kRootReceiver + "\n";
+  y += "  # Alerts no route below matches go to the platform team (" + platform.name + ").\n";
+  y += "  receiver: " + YamlScalar(platform.name + "-fallback") + "\n";
   y += "  group_by: [alertname, model]\n";
-  y += "  group_wait: " + FormatDuration(root_tier.group_wait) + "\n";
-  y += "  group_interval: " + FormatDuration(root_tier.group_interval) + "\n";
-  y += "  repeat_interval: " + FormatDuration(root_tier.repeat_interval) + "\n";
+  y += Timings(root_tier, "  ");
   y += "  routes:\n";
   y += "    # The Watchdog heartbeat: always firing, re-sent every minute.\n";
   y += "    - receiver: heartbeat\n";
@@ -184,37 +279,59 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   for (const auto& [name, t] : teams) {
     std::string models;
     for (const ModelConfig* m : t.models) models += (models.empty() ? "" : ", ") + m->name;
-    y += "    # Team " + name + ": " + models + ".\n";
+    y += "    # Team " + name + ": " + (models.empty() ? "no models" : models) +
+         (t.platform ? " (platform team: fleet alerts and alerts without a known team)" : "") +
+         ".\n";
     y += "    - receiver: " + YamlScalar(name + "-fallback") + "\n";
     y += "      matchers: [" + Matcher("team", name) + "]\n";
     y += "      routes:\n";
+    if (fleet.routing.escalate_after.count() > 0) {
+      // Before the severity routes: the escalation is a page to someone else.
+      const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
+      y += "        # Escalation after routing.escalate_after: " +
+           std::string(lead ? "the team lead." : "no lead configured, the team is paged again.") +
+           "\n";
+      y += "        - receiver: " + YamlScalar(name + (lead ? "-lead" : "-pagerduty")) + "\n";
+      y += "          matchers: [" + Matcher("alertname", "PageEscalation") + "]\n";
+      y += "          group_by: [" + std::string(kPageGroupBy) + "]\n";
+      y += Timings(dt, "          ");
+    }
     for (int tier : t.tiers) {
-      const TierDefaults& td = fleet.Tier(tier);
       y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
       y += "          matchers: [" + Matcher("tier", std::to_string(tier)) + "]\n";
-      y += "          group_wait: " + FormatDuration(td.group_wait) + "\n";
-      y += "          group_interval: " + FormatDuration(td.group_interval) + "\n";
-      y += "          repeat_interval: " + FormatDuration(td.repeat_interval) + "\n";
+      y += Timings(fleet.Tier(tier), "          ");
       y += "          routes:\n";
-      for (auto [sev, suffix] :
-           {std::pair{"page", "-pagerduty"}, {"ticket", "-slack"}, {"info", "-email"}}) {
-        y += "            - receiver: " + YamlScalar(name + suffix) + "\n";
-        y += "              matchers: [" + Matcher("severity", sev) + "]\n";
-      }
+      y += SeverityRoutes(t, "            ");
     }
+    y += "        # Without a known tier: routing.default_tier (" + std::to_string(default_tier) +
+         ").\n";
+    y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
+    y += Timings(dt, "          ");
+    y += "          routes:\n";
+    y += SeverityRoutes(t, "            ");
   }
+  y += "    # Alerts without a known team: the platform team, routing.default_tier timings.\n";
+  y += "    - receiver: " + YamlScalar(platform.name + "-fallback") + "\n";
+  y += Timings(dt, "      ");
+  y += "      routes:\n";
+  y += SeverityRoutes(platform, "        ");
   y += "receivers:\n";
-  y += std::string("  - name: ") + kRootReceiver +
-       "  # alerts without a known team; modelwatch generates none\n";
   y += "  - name: heartbeat\n";
   y += "    webhook_configs:\n";
   y += "      - url: " + YamlQuote(fleet.heartbeat_url) + "\n";
   y += "        send_resolved: false\n";
   for (const auto& [name, t] : teams) {
-    y += Receiver(name + "-pagerduty", t, r, true, false, false);
-    y += Receiver(name + "-slack", t, r, false, true, false);
-    y += Receiver(name + "-email", t, r, false, false, true);
-    y += Receiver(name + "-fallback", t, r, false, true, true);
+    y += Receiver(name + "-pagerduty", t, r, {true, false, false});
+    y += Receiver(name + "-slack", t, r, {false, true, false});
+    y += Receiver(name + "-email", t, r, {false, false, true});
+    y += Receiver(name + "-fallback", t, r, {false, true, true});
+    if (!t.lead_email.empty() || !t.lead_pagerduty_key_file.empty()) {
+      y += "  - name: " + YamlScalar(name + "-lead") + "\n";
+      if (!t.lead_pagerduty_key_file.empty()) {
+        y += PagerDutyConfig(t, t.lead_pagerduty_key_file, r);
+      }
+      if (!t.lead_email.empty()) y += EmailConfig(t.lead_email);
+    }
   }
   y += "inhibit_rules:\n";
   y += "  # A page silences the ticket of the same condition (same alert, model and feature).\n";
@@ -227,6 +344,23 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   y += "  - source_matchers: [" + Matcher("alertname", "ModelDown") + "]\n";
   y += "    target_matchers: [" + Matcher("alertname", symptoms, "=~") + "]\n";
   y += "    equal: [model]\n";
+  std::string drift;
+  for (const auto& s : DegradationSymptoms()) drift += (drift.empty() ? "" : "|") + s;
+  y += "  # The model-level quality page lists its contributing signals (drift, confidence,\n";
+  y +=
+      "  # entropy, anomalies, errors) and their trend: the separate symptom alerts are demoted.\n";
+  y += "  - source_matchers: [" + Matcher("alertname", "DegradationScore") + ", " +
+       Matcher("severity", "page") + "]\n";
+  y += "    target_matchers: [" + Matcher("alertname", drift, "=~") + "]\n";
+  y += "    equal: [model]\n";
+  y +=
+      "  # While no exporter answers, every model's series are gone: the model alerts (ModelDown\n";
+  y += "  # first) are consequences, and the platform team is paged once by ExporterDown.\n";
+  y += "  - source_matchers: [" + Matcher("alertname", "ExporterDown") + "]\n";
+  y += "    target_matchers: [" + Matcher("model", ".+", "=~") + "]\n";
+  y += "  - source_matchers: [" + Matcher("alertname", "ExporterDown") + "]\n";
+  y += "    target_matchers: [" + Matcher("alertname", "ExporterScrapeFailures") + "]\n";
+  y += "    equal: [job]\n";
   out["alertmanager/alertmanager.yml"] = y;
 
   std::string missing;
@@ -240,8 +374,42 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   rt += "# Inhibition cases: inhibit|no-inhibit <source labels> <target labels>; checked by\n";
   rt += "# `modelwatch-rulegen check` against alertmanager.yml's inhibit_rules.\n";
   rt += "route heartbeat alertname=Watchdog,severity=info\n";
-  rt += std::string("route ") + kRootReceiver +
-        " alertname=ModelDown,model=unknown,severity=page,team=no-such-team,tier=1\n";
+  const std::string p = PlatformTeam(config);
+  rt += "# Alerts without a known team go to the platform team, pages to its PagerDuty.\n";
+  rt += "route " + p + "-pagerduty," + p + "-slack alertname=ModelDown,model=unknown," +
+        "severity=page,team=no-such-team,tier=1\n";
+  rt += "route " + p + "-pagerduty," + p + "-slack alertname=SomeAlert,severity=page\n";
+  rt += "route " + p + "-slack alertname=SomeAlert,severity=ticket\n";
+  rt += "route " + p + "-fallback alertname=SomeAlert\n";
+  rt += "# Meta-alerts page or ticket the platform team; ExporterDown inhibits model alerts.\n";
+  for (const RuleFile& f : BuildAllRules(config)) {
+    if (!f.model.empty()) continue;
+    for (const RuleGroup& g : f.groups) {
+      for (const AlertRule& a : g.alerts) {
+        if (a.name == "Watchdog") continue;
+        std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
+        l["alertname"] = a.name;
+        rt += "route " + p +
+              (a.severity == Severity::kPage ? "-pagerduty," + p + "-slack " : "-slack ") +
+              Labels(l) + "\n";
+      }
+    }
+  }
+  if (config.fleet.routing.escalate_after.count() > 0) {
+    for (const auto& [name, t] : CollectTeams(config)) {
+      const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
+      rt += "route " + name + (lead ? "-lead" : "-pagerduty") +
+            " alertname=PageEscalation,escalation=lead,model=m,severity=page,team=" + name +
+            ",tier=1\n";
+    }
+  }
+  const std::string exporter_down =
+      "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
+      ",severity=page,team=" + p;
+  rt += "no-inhibit " + exporter_down +
+        " alertname=RuleEvaluationFailures,rule_group=g,severity=ticket,team=" + p + "\n";
+  rt += "inhibit " + exporter_down + " alertname=ExporterScrapeFailures,instance=a:9841,job=" +
+        config.fleet.platform.exporter_job + ",severity=ticket,team=" + p + "\n";
   for (const RuleFile& f : BuildAllRules(config)) {
     if (f.model.empty()) continue;
     const ModelConfig& m = *config.Find(f.model);
@@ -254,12 +422,15 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
         if (!seen.insert({a.name, SeverityName(a.severity)}).second) continue;
         std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
         l["alertname"] = a.name;
-        const std::string suffix = a.severity == Severity::kPage     ? "-pagerduty"
-                                   : a.severity == Severity::kTicket ? "-slack"
-                                                                     : "-email";
-        rt += "route " + m.owner.team + suffix + " " + Labels(l) + "\n";
+        const std::string t = m.owner.team;
+        const std::string to = a.severity == Severity::kPage     ? t + "-pagerduty," + t + "-slack"
+                               : a.severity == Severity::kTicket ? t + "-slack"
+                                                                 : t + "-email";
+        rt += "route " + to + " " + Labels(l) + "\n";
       }
     }
+    std::set<std::string> present;
+    for (const auto& [name, n] : count) present.insert(name);
     std::map<std::string, std::string> base = {
         {"model", m.name}, {"team", m.owner.team}, {"tier", std::to_string(m.tier)}};
     auto with = [&](const std::string& alert, const std::string& sev,
@@ -272,6 +443,29 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     };
     rt += "route " + m.owner.team + "-email " + Labels(with("ModelDown", "info")) + "\n";
     rt += "route " + m.owner.team + "-fallback " + Labels(with("ModelDown", "unknown")) + "\n";
+    // A page without a tier, or with a tier the team has no route for, still pages
+    // (routing.default_tier timings).
+    auto untiered = with("ModelDown", "page");
+    untiered.erase("tier");
+    const std::string paged = m.owner.team + "-pagerduty," + m.owner.team + "-slack ";
+    rt += "route " + paged + Labels(untiered) + "\n";
+    untiered["tier"] = "9";
+    rt += "route " + paged + Labels(untiered) + "\n";
+    untiered["severity"] = "ticket";
+    rt += "route " + m.owner.team + "-slack " + Labels(untiered) + "\n";
+    if (present.count("DegradationScore")) {
+      for (const std::string& s : DegradationSymptoms()) {
+        if (!present.count(s)) continue;
+        for (const char* sev : {"page", "ticket"}) {
+          rt += "inhibit " + Labels(with("DegradationScore", "page")) + " " + Labels(with(s, sev)) +
+                "\n";
+        }
+        rt += "no-inhibit " + Labels(with("DegradationScore", "ticket")) + " " +
+              Labels(with(s, "page")) + "\n";
+      }
+      rt += "no-inhibit " + Labels(with("DegradationScore", "page")) + " " +
+            Labels(with("HighErrorRate", "ticket")) + "\n";
+    }
     for (const std::string& a : both) {
       rt += "inhibit " + Labels(with(a, "page")) + " " + Labels(with(a, "ticket")) + "\n";
       rt += "no-inhibit " + Labels(with(a, "ticket")) + " " + Labels(with(a, "page")) + "\n";
@@ -287,8 +481,6 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
             Labels(with("FeatureDrift", "ticket", {{"feature", "b"}})) + "\n";
     }
     const std::string down_sev = m.tier <= 2 ? "page" : "ticket";
-    std::set<std::string> present;
-    for (const auto& [name, n] : count) present.insert(name);
     for (const std::string& s : ModelDownSymptoms()) {
       if (!present.count(s)) continue;
       rt +=
@@ -304,6 +496,12 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     }
     rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " +
           Labels({{"alertname", "Watchdog"}, {"severity", "info"}}) + "\n";
+    // ExporterDown silences every model's alerts, ModelDown first.
+    for (const std::string& s : {std::string("ModelDown"), std::string("FeatureDrift")}) {
+      if (!present.count(s)) continue;
+      rt += "inhibit " + exporter_down + " " +
+            Labels(with(s, s == "ModelDown" ? down_sev : "page")) + "\n";
+    }
   }
   out["tests/routes.txt"] = rt;
 }

@@ -3,8 +3,12 @@
 // templates/alertmanager/) and tests/routes.txt (routing and inhibition cases).
 //
 // Receivers: <team>-pagerduty (severity page), <team>-slack (ticket), <team>-email (info),
-// <team>-fallback (anything else of the team), heartbeat (Watchdog) and the root's fallback.
-// Secrets appear only as *_file paths from modelwatch.yaml.
+// <team>-fallback (anything else of the team) for every team owning a model and for the
+// platform team, and heartbeat (Watchdog). Secrets appear only as *_file paths from
+// modelwatch.yaml: a team's own files (teams.<team>) or else the fleet's (receivers).
+//
+// One line of tests/routes.txt may name several receivers (`a,b`, in routing-tree order)
+// when an alert is delivered to more than one.
 #ifndef MODELWATCH_RULEGEN_ALERTMANAGER_EMITTER_H_
 #define MODELWATCH_RULEGEN_ALERTMANAGER_EMITTER_H_
 
@@ -23,8 +27,13 @@ class AlertmanagerEmitter : public Emitter {
   void Emit(const ConfigSet& config, OutputFiles& out) const override;
 };
 
-// The root route's receiver (alerts without a known team).
-inline constexpr const char* kRootReceiver = "fallback";
+// The platform team (modelwatch.yaml platform.team): its <team>-fallback receiver is the root
+// route's receiver, and it owns ExporterDown, the meta-alerts and alerts without a known team.
+std::string PlatformTeam(const ConfigSet& config);
+
+// group_by of every severity="page" route: one notification group, hence one PagerDuty
+// incident, per model and team, whatever alerts of the model page.
+inline constexpr const char* kPageGroupBy = "team, model";
 
 // One line of tests/routes.txt.
 //   route <receiver> <name>=<value> ...           amtool must route the labels to <receiver>

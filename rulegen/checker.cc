@@ -14,6 +14,7 @@
 #endif
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <tuple>
 
@@ -221,8 +222,23 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
   std::set<std::string> receivers;
   try {
     const YAML::Node root = YAML::Load(am);
+    const std::string root_receiver =
+        root["route"]["receiver"] ? root["route"]["receiver"].as<std::string>() : "";
     for (const auto& r : root["receivers"]) {
       receivers.insert(r["name"].as<std::string>());
+      // The root receiver gets every alert no route matches: without an integration
+      // Alertmanager drops them without a word.
+      if (r["name"].as<std::string>() == root_receiver) {
+        bool any = false;
+        for (const auto& kv : r) {
+          const std::string key = kv.first.as<std::string>();
+          if (EndsWith(key, "_configs") && kv.second.size() > 0) any = true;
+        }
+        if (!any) {
+          problems.push_back("alertmanager.yml: the root route's receiver " + root_receiver +
+                             " has no integration, so alerts no route matches are dropped");
+        }
+      }
       // Secrets only through *_file settings.
       for (const char* kind :
            {"pagerduty_configs", "slack_configs", "email_configs", "webhook_configs"}) {
@@ -256,9 +272,13 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
   int inhibition_cases = 0;
   for (const RouteCase& c : *route_cases) {
     if (c.kind == RouteCase::Kind::kRoute) {
-      if (!receivers.count(c.receiver)) {
-        problems.push_back("tests/routes.txt: receiver " + c.receiver +
-                           " does not exist in alertmanager.yml");
+      std::istringstream names(c.receiver);
+      std::string name;
+      while (std::getline(names, name, ',')) {
+        if (!receivers.count(name)) {
+          problems.push_back("tests/routes.txt: receiver " + name +
+                             " does not exist in alertmanager.yml");
+        }
       }
       continue;
     }

@@ -741,6 +741,123 @@ std::string TestFile(const RuleFile& rules, Seconds eval_interval,
   return y;
 }
 
+// Scenarios of the meta-alerts (rulegen/meta_rules.h) in tests/modelwatch.test.yml: each
+// fires in its incident and stays silent in calm and before its `for` has passed.
+std::vector<Scenario> MetaScenarios(const RuleFile& f, const FleetConfig& fleet) {
+  std::map<std::string, const AlertRule*> by_name;
+  for (const RuleGroup& g : f.groups) {
+    for (const AlertRule& a : g.alerts) by_name[a.name] = &a;
+  }
+  std::vector<Scenario> out;
+  if (!by_name.count("ExporterDown")) return out;
+  const AlertRule& down = *by_name.at("ExporterDown");
+  const AlertRule& flaky = *by_name.at("ExporterScrapeFailures");
+  const AlertRule& am = *by_name.at("AlertmanagerNotificationsFailing");
+  const AlertRule& rules = *by_name.at("RuleEvaluationFailures");
+  const std::string job = fleet.platform.exporter_job;
+  const int64_t ei = fleet.Tier(1).evaluation_interval.count();
+  const int64_t for_s = down.for_duration.count();
+  const Labels target = {{"job", job}, {"instance", "exporter-a:9841"}};
+
+  // The exporter answers, then stops answering at minute 10.
+  Scenario d{"ExporterDown: the exporter stops answering at 10m", {}, {}};
+  d.series.push_back({"up", target, {{1, 10}, {0, 20 + Minutes(down.for_duration)}}, false});
+  d.checks.push_back({FloorTo(600 - 1, ei), "ExporterDown", {}});
+  d.checks.push_back({FloorTo(600 + for_s - 1, ei), "ExporterDown", {}});  // still pending
+  const int64_t fired = CeilTo(600 + for_s + ei, ei);
+  d.checks.push_back({fired, "ExporterDown", {Expect(down, {{"job", job}}, 0)}});
+  d.checks.push_back({fired, "ExporterScrapeFailures", {}});  // down, not flaky
+  out.push_back(std::move(d));
+
+  // The job has no target at all (Prometheus scrapes only something else).
+  Scenario absent{"ExporterDown: no target of the job at all", {}, {}};
+  absent.series.push_back({"up",
+                           {{"job", job + "-other"}, {"instance", "x:1"}},
+                           {{1, 10 + Minutes(down.for_duration)}},
+                           false});
+  absent.checks.push_back({FloorTo(for_s - 1, ei), "ExporterDown", {}});
+  absent.checks.push_back(
+      {CeilTo(for_s + ei, ei), "ExporterDown", {Expect(down, {{"job", job}}, 1)}});
+  out.push_back(std::move(absent));
+
+  // Calm: every scrape succeeds; nothing fails anywhere.
+  Scenario calm{"Meta-alerts: a healthy stack is silent", {}, {}};
+  calm.series.push_back({"up", target, {{1, 40}}, false});
+  calm.series.push_back(
+      {"alertmanager_notifications_failed_total", {{"integration", "pagerduty"}}, {{0, 40}}, true});
+  calm.series.push_back({"prometheus_rule_evaluation_failures_total",
+                         {{"rule_group", "modelwatch-meta"}},
+                         {{0, 40}},
+                         true});
+  for (const AlertRule* a : {&down, &flaky, &am, &rules}) {
+    calm.checks.push_back({30 * 60, a->name, {}});
+  }
+  out.push_back(std::move(calm));
+
+  // Every other scrape fails from minute 10: at 25m the 15m window [10m, 25m] holds 8 failed
+  // and 8 successful scrapes.
+  Scenario f2{"ExporterScrapeFailures: half the scrapes fail", {}, {}};
+  std::vector<Phase> alternating = {{1, 10}};
+  for (int i = 0; i < 10; ++i) {
+    alternating.push_back({0, 1});
+    alternating.push_back({1, 1});
+  }
+  f2.series.push_back({"up", target, alternating, false});
+  f2.checks.push_back({9 * 60, "ExporterScrapeFailures", {}});
+  f2.checks.push_back({25 * 60, "ExporterScrapeFailures", {Expect(flaky, target, 0.5)}});
+  out.push_back(std::move(f2));
+
+  // One failed notification per minute from minute 10.
+  Scenario n{"AlertmanagerNotificationsFailing: PagerDuty deliveries fail", {}, {}};
+  n.series.push_back({"alertmanager_notifications_failed_total",
+                      {{"integration", "pagerduty"}},
+                      {{0, 10}, {1, 20}},
+                      true});
+  n.checks.push_back({14 * 60, am.name, {}});  // failing, but not yet for 5m
+  n.checks.push_back({25 * 60, am.name, {Expect(am, {{"integration", "pagerduty"}}, 10)}});
+  out.push_back(std::move(n));
+
+  Scenario r{"RuleEvaluationFailures: a rule group fails to evaluate", {}, {}};
+  r.series.push_back({"prometheus_rule_evaluation_failures_total",
+                      {{"rule_group", "/rules/x.rules.yml;x"}},
+                      {{0, 10}, {1, 20}},
+                      true});
+  r.checks.push_back({9 * 60, rules.name, {}});
+  r.checks.push_back(
+      {25 * 60, rules.name, {Expect(rules, {{"rule_group", "/rules/x.rules.yml;x"}}, 10)}});
+  out.push_back(std::move(r));
+
+  if (by_name.count("PageEscalation")) {
+    const AlertRule& esc = *by_name.at("PageEscalation");
+    const int64_t after = esc.for_duration.count();
+    const int minutes = Minutes(esc.for_duration) + 20;
+    const Labels page = {{"alertname", "ModelDown"},
+                         {"alertstate", "firing"},
+                         {"severity", "page"},
+                         {"model", "m"},
+                         {"team", "t"},
+                         {"tier", "1"}};
+    Labels ticket = page;
+    ticket["alertname"] = "FeatureDrift";
+    ticket["severity"] = "ticket";
+    Scenario e{"PageEscalation: a page still firing after routing.escalate_after", {}, {}};
+    e.series.push_back({"up", target, {{1, minutes}}, false});  // keeps ExporterDown quiet
+    e.series.push_back({"ALERTS", page, {{1, minutes}}, false});
+    e.series.push_back({"ALERTS", ticket, {{1, minutes}}, false});
+    e.checks.push_back({FloorTo(after - 1, ei), esc.name, {}});
+    e.checks.push_back({CeilTo(after + ei, ei),
+                        esc.name,
+                        {Expect(esc, {{"model", "m"}, {"team", "t"}, {"tier", "1"}}, 1)}});
+    out.push_back(std::move(e));
+    Scenario q{"PageEscalation: tickets never escalate", {}, {}};
+    q.series.push_back({"up", target, {{1, minutes}}, false});
+    q.series.push_back({"ALERTS", ticket, {{1, minutes}}, false});
+    q.checks.push_back({CeilTo(after + ei, ei), esc.name, {}});
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 }  // namespace
 
 void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
@@ -750,7 +867,9 @@ void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const
       Scenario s{"Watchdog: always firing", {}, {}};
       s.checks.push_back({60, "Watchdog", {Expect(w, {}, 1)}});
       s.checks.push_back({600, "Watchdog", {Expect(w, {}, 1)}});
-      out["tests/modelwatch.test.yml"] = TestFile(f, f.groups.front().interval, {s});
+      std::vector<Scenario> scenarios = {s};
+      for (Scenario& m : MetaScenarios(f, config.fleet)) scenarios.push_back(std::move(m));
+      out["tests/modelwatch.test.yml"] = TestFile(f, f.groups.front().interval, scenarios);
       continue;
     }
     const ModelConfig& m = *config.Find(f.model);

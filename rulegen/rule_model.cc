@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "core/duration.h"
+#include "rulegen/meta_rules.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
 
@@ -604,6 +605,7 @@ RuleFile BuildFleetRules(const FleetConfig& fleet) {
   a.dashboard_url = fleet.dashboard_base_url + "/" + series::kOverviewDashboardUid;
   g.alerts.push_back(std::move(a));
   file.groups.push_back(std::move(g));
+  file.groups.push_back(BuildMetaRules(fleet));  // rulegen/meta_rules.h
   return file;
 }
 

@@ -119,6 +119,25 @@ std::string Cell(const std::string& s) {
   return out;
 }
 
+// The `amtool silence add` command for one alert: exact matchers for the alert name and the
+// labels that identify its series (model, and for per-feature alerts the feature).
+std::string SilenceCommand(const std::string& alert, const AlertRule& a, const ModelConfig* m) {
+  std::string cmd =
+      "amtool silence add --alertmanager.url=\"${ALERTMANAGER_URL:-http://localhost:9093}\" \\\n"
+      "  --duration=2h --comment=\"false alarm: <why>, fixed in <ticket>\" \\\n"
+      "  alertname=\"" +
+      alert + "\"";
+  if (m) {
+    cmd += " model=\"" + m->name + "\"";
+  } else {
+    for (const auto& [k, v] : a.labels) {
+      if (k == "team") cmd += " team=\"" + v + "\"";
+    }
+  }
+  if (alert == "FeatureDrift") cmd += " feature=\"<feature>\"";
+  return cmd;
+}
+
 std::string Str(const YAML::Node& n, const std::string& key) {
   return n[key] ? n[key].as<std::string>() : std::string();
 }
@@ -153,8 +172,27 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
     }
     std::string queries;
     std::set<std::string> queried;
+    std::string silence;
+    std::set<std::string> silenced;
     for (const auto& [m, a] : rules) {
       severities.insert(SeverityName(a->severity));
+      if (alert != "Watchdog" && silenced.insert(m ? m->name : std::string()).second) {
+        silence += (m ? "For " + m->name : std::string("For the platform team")) +
+                   (alert == "FeatureDrift" ? " (one feature; drop `feature=` for all)" : "") +
+                   ":\n\n```sh\n" + SilenceCommand(alert, *a, m) + "\n```\n\n";
+      }
+      if (!m && alert != "Watchdog") {  // a fleet alert (rulegen/meta_rules.h)
+        std::string team;
+        for (const auto& [k, v] : a->labels) {
+          if (k == "team") team = v;
+        }
+        triggers += "| - | " + team + " | - | " + SeverityName(a->severity) + " | " +
+                    Cell(a->trigger) + " | " +
+                    (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | - |\n";
+        queries += "The alert's expression (" + std::string(SeverityName(a->severity)) +
+                   "):\n\n```promql\n" + a->expr + "\n```\n\n";
+        continue;
+      }
       if (!m) continue;
       triggers += "| " + m->name + " | " + m->owner.team + " | " + std::to_string(m->tier) + " | " +
                   SeverityName(a->severity) + " | " + Cell(a->trigger) + " | " +
@@ -192,18 +230,22 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
       return s;
     };
     std::string missing;
-    std::string md = RenderTemplate(tmpl,
-                                    {{"alert", alert},
-                                     {"meaning", Str(c, "meaning")},
-                                     {"actions", actions},
-                                     {"triggers", trim(triggers)},
-                                     {"immediate", Str(c, "immediate")},
-                                     {"queries", trim(queries)},
-                                     {"mitigation", Str(c, "mitigation")},
-                                     {"cadence", trim(cadence)},
-                                     {"verification", Str(c, "verification")},
-                                     {"postmortem", trim(postmortem)}},
-                                    &missing);
+    std::string md = RenderTemplate(
+        tmpl,
+        {{"alert", alert},
+         {"meaning", Str(c, "meaning")},
+         {"actions", actions},
+         {"triggers", trim(triggers)},
+         {"immediate", Str(c, "immediate")},
+         {"queries", trim(queries)},
+         {"mitigation", Str(c, "mitigation")},
+         {"cadence", trim(cadence)},
+         {"verification", Str(c, "verification")},
+         {"silence", alert == "Watchdog" ? "Never silence the Watchdog: the heartbeat service "
+                                           "would report the pipeline as broken."
+                                         : trim(silence)},
+         {"postmortem", trim(postmortem)}},
+        &missing);
     if (!missing.empty()) throw std::runtime_error("runbook template: unknown key " + missing);
     out["runbooks/" + alert + ".md"] = md;
   }

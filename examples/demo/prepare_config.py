@@ -67,6 +67,7 @@ def main():
     paths = sorted(glob.glob(os.path.join(args.models_dir, "*.yaml")) +
                    glob.glob(os.path.join(args.models_dir, "*.yml")))
     written = []
+    teams_of = {}
     for path in paths:
         if os.path.basename(path) in ("modelwatch.yaml", "modelwatch.yml"):
             continue
@@ -86,6 +87,7 @@ def main():
                      % os.path.basename(path))
             yaml.safe_dump(cfg, fh, sort_keys=False, default_flow_style=None, width=100)
         written.append(name)
+        teams_of[name] = cfg["owner"]["team"]
     if not written:
         sys.exit("prepare_config: no model files in %s" % args.models_dir)
 
@@ -93,8 +95,23 @@ def main():
         fh.write("demo-routing-key\n")
     with open(os.path.join(args.secrets_dir, "slack-api-url"), "w") as fh:
         fh.write(args.receiver_url.rstrip("/") + "/slack\n")
+    # Every team gets its own PagerDuty routing key and Slack webhook (a path of the receiver
+    # naming the team), so the end-to-end test can tell the teams' notifications apart.
+    teams = sorted(set(teams_of.values()) | {"ml-platform"})
+    team_lines = ["teams:"]
+    for team in teams:
+        tdir = os.path.join(os.path.abspath(args.secrets_dir), team)
+        os.makedirs(tdir, exist_ok=True)
+        with open(os.path.join(tdir, "pagerduty-routing-key"), "w") as fh:
+            fh.write("demo-routing-key-%s\n" % team)
+        with open(os.path.join(tdir, "slack-api-url"), "w") as fh:
+            fh.write("%s/slack/%s\n" % (args.receiver_url.rstrip("/"), team))
+        team_lines += ["  %s:" % team,
+                       "    pagerduty: {routing_key_file: %s/pagerduty-routing-key}" % tdir,
+                       "    slack: {api_url_file: %s/slack-api-url}" % tdir]
     with open(args.fleet_template) as fh:
         fleet = fh.read()
+    fleet += "\n".join(team_lines) + "\n"
     for k, v in {"@RECEIVER_URL@": args.receiver_url.rstrip("/"), "@SMTP_HOSTPORT@": args.smtp,
                  "@SECRETS_DIR@": os.path.abspath(args.secrets_dir),
                  "@RUNBOOK_BASE_URL@": args.runbook_base_url}.items():

@@ -6,7 +6,10 @@
 # the expected receiver and nothing fires in the clean control period; simultaneous alerts of
 # one model arrive grouped; nothing is notified twice; ModelDown inhibits the model's other
 # alerts; resolutions arrive after the anomalies end; the Watchdog reaches the heartbeat
-# receiver. Then every panel query of every generated dashboard must return data
+# receiver; every PagerDuty event and Slack message used its own team's key / webhook; and
+# one incident = one page: per injected incident it prints notifications, page events, pages
+# (PagerDuty incidents opened) and time to first page, and asserts one page per paging
+# incident and zero pages in the clean control period. Then every panel query of every generated dashboard must return data
 # (tests/e2e/check_dashboards.py). Prints the detection latency of every expected alert.
 #
 # Usage: alerting.test.sh BUILD_DIR   (env MODELWATCH_SOURCE_DIR; MODELWATCH_KEEP_WORK=1

@@ -11,8 +11,9 @@ Checks
               notification other than the heartbeat arrived, before the first anomaly
   detect      every `expect` alert of every anomaly reached a receiver after the anomaly
               started, with labels model, team (the owner's), tier, severity, and at the
-              receiver its severity routes to (page -> <team>-pagerduty, ticket ->
-              <team>-slack, info -> <team>-email), as notified and as Alertmanager shows
+              receiver its severity routes to (page -> <team>-pagerduty and a copy to
+              <team>-slack, ticket -> <team>-slack, info -> <team>-email), as notified and
+              as Alertmanager shows
   grouping    `expect_grouped`: the alerts for all listed label values arrived in one
               notification
   dedup       no receiver got the same notification twice
@@ -21,6 +22,18 @@ Checks
               alert existed, and no notification for one arrived
   resolution  `expect_resolved`: a resolved notification arrived after the anomaly ended
   heartbeat   the Watchdog reached the heartbeat receiver
+  team files  every PagerDuty event used the routing key of the team it pages, every Slack
+              message the webhook of the team it is for (per-team secret files)
+  paging      one incident = one page. PagerDuty is simulated from the events it received: a
+              trigger whose dedup_key has no open incident opens one (a page: someone's phone
+              rings); a trigger on an open incident only updates it; a resolve closes it. The
+              scenario's anomalies are grouped into incidents (`incident`, default: one per
+              anomaly); a page belongs to the incident of its model whose time span (first
+              start to last end + `settle` seconds) holds it. Printed per incident:
+              notifications, page events, pages and time to first page. Asserted: every
+              incident that expects a page (`expect_pages`) got exactly that many pages,
+              every other incident at most one, no page outside any incident, and zero pages
+              in the clean control period.
 """
 
 import argparse
@@ -231,6 +244,8 @@ def main():
                 sevs = {lb.get("severity")} if lb else {
                     x.get("severity") for x in label_sets}
                 kinds = {KIND_FOR_SEVERITY.get(s) for s in sevs}
+                if "page" in sevs:
+                    kinds.add("slack")  # every page is also posted to the team's Slack
                 if n["kind"] not in kinds:
                     problems.append("arrived at %s but severity %s routes to %s" % (
                         n["kind"], "/".join(sorted(str(s) for s in sevs)),
@@ -240,8 +255,10 @@ def main():
                     problems.append("Slack channel %r, want %r" % (n.get("channel"),
                                                                    own["slack"]))
             for lb, recv in am_receivers.get((alertname, model), []):
-                want = "%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))
-                if recv != [want]:
+                want = ["%s-%s" % (own["team"], KIND_FOR_SEVERITY.get(lb.get("severity"), "?"))]
+                if lb.get("severity") == "page":
+                    want.append("%s-slack" % own["team"])
+                if recv != sorted(want):
                     problems.append("Alertmanager routed severity=%s to %s, want %s" % (
                         lb.get("severity"), recv, want))
             for key, want in (a.get("expect_labels") or {}).items():
@@ -366,6 +383,97 @@ def main():
                 alertname, a["model"], "resolved notification %.1f s after the anomaly ended "
                 "(at %s)" % (res[0]["received_at"] - t_end, res[0]["kind"]) if res else
                 "no resolved notification after the anomaly ended"))
+
+    # --- per-team secret files: routing keys and Slack webhooks of the right team
+    wrong = []
+    checked = 0
+    for n in notes:
+        teams = {lb.get("team") for (_, _, lb, _) in note_alerts(n, models) if lb and
+                 lb.get("team")}
+        if n["kind"] == "pagerduty":
+            teams |= {models[m]["team"] for (_, m, _, _) in note_alerts(n, models) if m in models}
+            if len(teams) == 1:
+                checked += 1
+                want = "demo-routing-key-%s" % next(iter(teams))
+                if n.get("routing_key") != want:
+                    wrong.append("PagerDuty key %r for %s" % (n.get("routing_key"), want))
+        elif n["kind"] == "slack":
+            teams |= {models[m]["team"] for (_, m, _, _) in note_alerts(n, models) if m in models}
+            if len(teams) == 1:
+                checked += 1
+                want = "/slack/%s" % next(iter(teams))
+                if n["path"] != want:
+                    wrong.append("Slack webhook %s for %s" % (n["path"], want))
+    result(checked > 0 and not wrong, "team files", "%d PagerDuty/Slack notifications, %s" % (
+        checked, "each through its own team's key or webhook" if not wrong else
+        "wrong: " + "; ".join(sorted(set(wrong))[:5])))
+
+    # --- paging: one incident = one page
+    settle = float(scenario.get("settle", 60))
+    incidents = {}
+    for i, a in enumerate(anomalies):
+        name = a.get("incident") or "%s %s" % (a["model"], a["kind"])
+        inc = incidents.setdefault(name, {"model": a["model"], "start": a["t_start"],
+                                          "end": a["t_end"] or a["t_start"], "expect": None,
+                                          "kinds": []})
+        if inc["model"] != a["model"]:
+            result(False, "setup", "incident %r spans two models" % name)
+            return 1
+        inc["start"] = min(inc["start"], a["t_start"])
+        inc["end"] = max(inc["end"], a["t_end"] or a["t_start"])
+        inc["kinds"].append(a["kind"])
+        if a.get("expect_pages") is not None:
+            inc["expect"] = int(a["expect_pages"])
+    open_keys, pages, page_events = set(), [], []
+    for n in sorted((n for n in notes if n["kind"] == "pagerduty"),
+                    key=lambda n: n["received_at"]):
+        key = n.get("group_key")
+        pmodels = {m for (_, m, _, _) in note_alerts(n, models) if m}
+        if n.get("status") == "resolved":
+            open_keys.discard(key)
+            continue
+        page_events.append((n["received_at"], pmodels))
+        if key not in open_keys:
+            open_keys.add(key)
+            pages.append((n["received_at"], pmodels, n.get("title")))
+
+    def owner(t, ms):
+        best = None
+        for name, inc in incidents.items():
+            if inc["model"] in ms and inc["start"] <= t <= inc["end"] + settle:
+                if best is None or inc["start"] > incidents[best]["start"]:
+                    best = name
+        return best
+
+    control_pages = [p for p in pages if control <= p[0] < first]
+    print("paging (PagerDuty incidents opened; notifications = every notification with a "
+          "firing alert of the model):")
+    print("  %-36s %13s %11s %5s %14s" % ("incident", "notifications", "page events", "pages",
+                                          "first page"))
+    print("  %-36s %13s %11s %5d %14s" % ("clean control (%.0f s)" % (first - control), "-",
+                                          "-", len(control_pages), "-"))
+    unowned = [p for p in pages if p[0] >= first and owner(p[0], p[1]) is None]
+    for name, inc in sorted(incidents.items(), key=lambda kv: kv[1]["start"]):
+        lo, hi = inc["start"], inc["end"] + settle
+        mine = [p for p in pages if owner(p[0], p[1]) == name]
+        events = [e for e in page_events if lo <= e[0] <= hi and inc["model"] in e[1]]
+        nn = [n for n in notes if lo <= n["received_at"] <= hi and n["kind"] != "heartbeat" and
+              any(m == inc["model"] and st == "firing" for (_, m, _, st) in
+                  note_alerts(n, models))]
+        first_page = "%.1f s" % (mine[0][0] - inc["start"]) if mine else "-"
+        print("  %-36s %13d %11d %5d %14s" % (name[:36], len(nn), len(events), len(mine),
+                                              first_page))
+        inc["pages"] = len(mine)
+    result(not control_pages, "paging", "clean control: %d pages" % len(control_pages))
+    for name, inc in sorted(incidents.items(), key=lambda kv: kv[1]["start"]):
+        want = inc["expect"]
+        ok = inc["pages"] == want if want is not None else inc["pages"] <= 1
+        result(ok, "paging", "%s (%s): %d page%s, want %s" % (
+            name, "+".join(inc["kinds"]), inc["pages"], "" if inc["pages"] == 1 else "s",
+            want if want is not None else "at most 1"))
+    result(not unowned, "paging", "no page outside the incidents" if not unowned else
+           "%d pages outside any incident: %s" % (len(unowned), "; ".join(
+               "%s at +%.0f s" % (p[2], p[0] - gen_start) for p in unowned[:4])))
 
     # --- heartbeat
     wd = [n for n in hb if any(an == "Watchdog" for (an, _, _, _) in note_alerts(n, models))]

@@ -117,6 +117,9 @@ struct RetrainConfig {
   double below = 0;
   std::optional<double> above;
   Seconds for_duration{3 * 86400};
+  // The ground-truth window (label of one of ground_truth.windows) the alert watches;
+  // default the first window listed.
+  std::string window;
 };
 
 struct GroundTruthConfig {

@@ -52,7 +52,7 @@ const std::vector<std::string> kGroundTruthKeys = {"paths",
                                                    "recompute_interval",
                                                    "max_segment_values"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
-const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"};
+const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for", "window"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
                                               "min_agreement"};
 const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
@@ -539,6 +539,26 @@ class ModelParser {
     }
     YAML::Node windows = r_.Child(node, "windows", "ground_truth", false);
     if (windows.IsDefined()) g.windows = ParseWindows(windows, "ground_truth.windows");
+    // A window no longer than the label delay holds no prediction old enough to have its
+    // label: its match ratio and performance never get a value, and alerts on it never fire.
+    if (g.delay.count() > 0) {
+      YAML::Node delay_node = r_.Child(node, "delay", "ground_truth", false);
+      std::size_t i = 0;
+      for (const Window& w : g.windows) {
+        if (w.length <= g.delay) {
+          const YAML::Node at = windows.IsDefined() && windows.IsSequence() && i < windows.size()
+                                    ? windows[i]
+                                    : delay_node;
+          r_.AddError(at,
+                      "ground_truth window " + w.label + " is not longer than the label delay " +
+                          (delay_node.IsScalar() ? delay_node.Scalar() : FormatDuration(g.delay)) +
+                          ": no prediction in it is old enough to have its label, so its "
+                          "match ratio and performance never get a value (use a window "
+                          "longer than the delay, e.g. delay + 7d)");
+        }
+        ++i;
+      }
+    }
     if (auto s = r_.StringList(r_.Child(node, "segments", "ground_truth", false),
                                "ground_truth.segments")) {
       g.segments = *s;
@@ -605,6 +625,20 @@ class ModelParser {
       if (auto v = r_.Duration(r_.Child(retrain, "for", "ground_truth.retrain_when", false),
                                "ground_truth.retrain_when.for")) {
         rc.for_duration = *v;
+      }
+      if (!g.windows.empty()) rc.window = g.windows.front().label;
+      YAML::Node window = r_.Child(retrain, "window", "ground_truth.retrain_when", false);
+      if (auto v = r_.Duration(window, "ground_truth.retrain_when.window")) {
+        auto it = std::find_if(g.windows.begin(), g.windows.end(),
+                               [&](const Window& w) { return w.length == *v; });
+        if (it == g.windows.end()) {
+          std::string listed;
+          for (const Window& w : g.windows) listed += (listed.empty() ? "" : ", ") + w.label;
+          r_.AddError(window, "ground_truth.retrain_when.window " + window.Scalar() +
+                                  " is not one of ground_truth.windows (" + listed + ")");
+        } else {
+          rc.window = it->label;
+        }
       }
       g.retrain_when = rc;
     }

@@ -88,6 +88,8 @@ std::string ValuesText(const InputSeries& s) {
       out +=
           FormatNumber(start) + "+" + FormatNumber(p.value) + "x" + std::to_string(p.minutes - 1);
       last = start + p.value * (p.minutes - 1);
+    } else if (std::isnan(p.value)) {  // staleness markers (the series disappeared)
+      for (int i = 0; i < p.minutes; ++i) out += i == 0 ? "stale" : " stale";
     } else {
       out += FormatNumber(p.value);
       if (p.minutes > 1) out += "x" + std::to_string(p.minutes - 1);
@@ -437,6 +439,8 @@ class ModelTestBuilder {
         ModelDown(rules, out);
       } else if (name == "LowThroughput") {
         LowThroughput(rules, out);
+      } else if (name == "PerformanceBelowRetrainThreshold") {
+        Retrain(rules, Spec(name), out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
       }
@@ -451,7 +455,8 @@ class ModelTestBuilder {
     if ((name == "ConfidenceDrop" || name == "EntropyRise") && m_.drift.windows.size() == 1) {
       return true;  // compares with one day earlier
     }
-    return rules.front()->for_duration.count() + rules.front()->keep_firing_for.count() >
+    return std::max(rules.front()->for_duration, rules.front()->sustain).count() +
+               rules.front()->keep_firing_for.count() >
            kLongScenario;
   }
 
@@ -469,8 +474,10 @@ class ModelTestBuilder {
       return;
     }
     const GaugeSpec g = Spec(name);
-    const int minutes =
-        static_cast<int>(std::min<int64_t>(rules.front()->for_duration.count() / 2, 3600) / 60);
+    const int minutes = static_cast<int>(
+        std::min<int64_t>(std::max(rules.front()->for_duration, rules.front()->sustain).count() / 2,
+                          3600) /
+        60);
     std::vector<Phase> phases = {{g.normal, 10}, {g.ticket, minutes}, {g.normal, 5}};
     Scenario s{name + ": condition holds for " + std::to_string(minutes) +
                    "m, less than `for` (firing case in the long test file)",
@@ -602,8 +609,10 @@ class ModelTestBuilder {
     } else if (name == "PerformanceBelowRetrainThreshold") {
       const RetrainConfig& r = *m_.ground_truth->retrain_when;
       g.metric = "model_performance";
-      g.labels = {
-          {"model", m_.name}, {"version", "v1"}, {"metric", r.metric}, {"window", GtWindow()}};
+      g.labels = {{"model", m_.name},
+                  {"version", "v1"},
+                  {"metric", r.metric},
+                  {"window", r.window.empty() ? GtWindow() : r.window}};
       if (r.above) {
         g.normal = *r.above / 2;
         g.ticket = *r.above * 1.5;
@@ -718,6 +727,68 @@ class ModelTestBuilder {
     s.checks.push_back({FloorTo(end - 60, step_), name, {}});
     s.series = Inputs(g, phases);
     out.push_back(std::move(s));
+  }
+
+  // PerformanceBelowRetrainThreshold: the condition is a range over retrain_when.for (no
+  // `for`), on the owner's window only.
+  void Retrain(const std::vector<const AlertRule*>& rules, const GaugeSpec& g,
+               std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const int64_t sustain = r.sustain.count();
+    const int64_t keep_s = r.keep_firing_for.count();
+    const int pre = 30;
+    // The last normal sample is at minute pre - 1: the range of length `sustain` ending at t
+    // holds only bad samples once t - sustain > (pre - 1) min.
+    const int64_t last_normal = int64_t{pre - 1} * 60;
+    const int64_t t_silent = FloorTo(last_normal + sustain, step_);
+    const int64_t t_fire = FloorTo(last_normal + sustain, step_) + step_;
+    const int bad = static_cast<int>((t_fire - pre * 60) / 60) + 30;
+    const int64_t drop = int64_t{pre + bad} * 60;
+    const int64_t t_resolved = CeilTo(CeilTo(drop, ei_) + keep_s + ei_, step_);
+    const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
+    // A staleness marker in the middle of the bad stretch (a missed scrape): `for` on the raw
+    // gauge would restart there; the range condition does not.
+    const int half = static_cast<int>(sustain / 120);
+    std::vector<Phase> phases = {{g.normal, pre},
+                                 {g.ticket, half},
+                                 {std::nan(""), 1},
+                                 {g.ticket, bad - half - 1},
+                                 {g.normal, post}};
+    Scenario s{"PerformanceBelowRetrainThreshold: past the threshold for " +
+                   FormatDuration(r.sustain) + " with a stale sample half-way, then recovers",
+               Inputs(g, phases),
+               {}};
+    s.checks.push_back({t_silent, r.name, {}});
+    s.checks.push_back({t_fire, r.name, Firing(rules, g, g.ticket, t_fire, phases)});
+    s.checks.push_back({t_resolved, r.name, {}});
+    out.push_back(std::move(s));
+    // Another ground-truth window past the threshold: only the owner's window alerts.
+    for (const Window& w : m_.ground_truth->windows) {
+      if (w.label == g.labels.at("window")) continue;
+      GaugeSpec other = g;
+      other.labels["window"] = w.label;
+      std::vector<Phase> ph = {{g.normal, pre}, {g.ticket, bad}};
+      Scenario o{"PerformanceBelowRetrainThreshold: window " + w.label +
+                     " (not retrain_when's) past the threshold, silent",
+                 Inputs(other, ph),
+                 {}};
+      o.checks.push_back({t_fire, r.name, {}});
+      out.push_back(std::move(o));
+      break;
+    }
+    // A series younger than `for`, past the threshold from its first sample: silent until it
+    // has existed for about `for` (the range must reach back to its first hour).
+    std::vector<Phase> young = {{g.ticket, bad + pre}};
+    Scenario y{
+        "PerformanceBelowRetrainThreshold: a new series past the threshold from its "
+        "start, silent for half of " +
+            FormatDuration(r.sustain),
+        Inputs(g, young),
+        {}};
+    y.checks.push_back({FloorTo(sustain / 2, step_), r.name, {}});
+    y.checks.push_back(
+        {CeilTo(sustain + ei_, step_), r.name, Firing(rules, g, g.ticket, sustain, young)});
+    out.push_back(std::move(y));
   }
 
   void ModelDown(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {

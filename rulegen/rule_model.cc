@@ -471,24 +471,42 @@ class ModelRuleBuilder {
                      Lit(" were matched to a label (minimum " + Pct(gt.min_match_rate) +
                          "): performance metrics are unreliable.")};
     out.push_back(std::move(a));
-    if (gt.retrain_when) {
-      const RetrainConfig& r = *gt.retrain_when;
-      const bool above = r.above.has_value();
-      const double thr = above ? *r.above : r.below;
-      AlertRule p = Threshold("PerformanceBelowRetrainThreshold", Severity::kTicket,
-                              "model_performance" + Sel({"metric=" + PromQuote(r.metric)}),
-                              above ? Comparison::kAbove : Comparison::kBelow, thr,
-                              r.metric + (above ? " above " : " below ") + FormatNumber(thr) +
-                                  " for " + Dur(r.for_duration) + " (retrain_when)");
-      p.for_duration = r.for_duration;
-      p.summary = {Lit("Model "), Label("model"), Lit(" "), Label("version"),
-                   Lit(" needs retraining: " + r.metric + (above ? " above " : " below ") +
-                       FormatNumber(thr))};
-      p.description = {Lit(r.metric + " over "), Label("window"), Lit(" is "), Fmt("%.3f"),
-                       Lit(std::string(above ? ", above " : ", below ") + FormatNumber(thr) +
-                           " for " + Dur(r.for_duration) + ".")};
-      out.push_back(std::move(p));
-    }
+    if (gt.retrain_when) out.push_back(RetrainAlert(gt, *gt.retrain_when));
+  }
+
+  // PerformanceBelowRetrainThreshold on the owner's window only. Not `for` on the raw gauge:
+  // one missed scrape or stale sample would restart days of `for`. Instead the worst value
+  // over the whole `retrain_when.for` range (max_over_time for "below", min_over_time for
+  // "above") must be past the threshold, and the series must have existed at the start of
+  // that range (a sample in its first hour), so a series younger than `for` stays silent.
+  AlertRule RetrainAlert(const GroundTruthConfig& gt, const RetrainConfig& r) const {
+    const bool above = r.above.has_value();
+    const double thr = above ? *r.above : r.below;
+    const std::string window =
+        !r.window.empty() ? r.window : (gt.windows.empty() ? "30d" : gt.windows.front().label);
+    const std::string series =
+        "model_performance" + Sel({"metric=" + PromQuote(r.metric), "window=" + PromQuote(window)});
+    const Seconds gap = std::min(Seconds(3600), r.for_duration / 2);
+    const std::string worst = std::string(above ? "min_over_time(" : "max_over_time(") + series +
+                              "[" + Dur(r.for_duration) + "])";
+    AlertRule p = Threshold("PerformanceBelowRetrainThreshold", Severity::kTicket, worst,
+                            above ? Comparison::kAbove : Comparison::kBelow, thr,
+                            r.metric + " over " + window + (above ? " above " : " below ") +
+                                FormatNumber(thr) + " at every sample for " + Dur(r.for_duration) +
+                                " (retrain_when)");
+    p.expr += "\nand\nlast_over_time(" + series + "[" + Dur(gap) + "] offset " +
+              Dur(r.for_duration - gap) + ")";
+    p.for_duration = Seconds(0);
+    p.sustain = r.for_duration;
+    p.summary = {Lit("Model "), Label("model"), Lit(" "), Label("version"),
+                 Lit(" needs retraining: " + r.metric + (above ? " above " : " below ") +
+                     FormatNumber(thr))};
+    p.description = {
+        Lit(r.metric + " over "), Label("window"),
+        Lit(std::string(" has stayed ") + (above ? "above " : "below ") + FormatNumber(thr) +
+            " for " + Dur(r.for_duration) + " (best value in that time: "),
+        Fmt("%.3f"), Lit(").")};
+    return p;
   }
 
   void AddShadow(std::vector<AlertRule>& out) const {

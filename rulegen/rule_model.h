@@ -59,6 +59,9 @@ struct AlertRule {
   std::string signal;
   Comparison comparison = Comparison::kAbove;
   std::optional<double> threshold;
+  // How long the condition must hold when the expression itself requires it (a range over
+  // the signal instead of `for`), else 0.
+  Seconds sustain{0};
   std::string trigger;  // one-line human description of the condition
 };
 

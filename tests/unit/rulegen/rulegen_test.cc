@@ -271,7 +271,13 @@ TEST(RuleModelTest, TierSetsIntervalForAndModelDown) {
   const AlertRule* retrain =
       FindAlert(fraud, "PerformanceBelowRetrainThreshold", Severity::kTicket);
   ASSERT_NE(retrain, nullptr);
-  EXPECT_EQ(retrain->for_duration, Seconds(3 * 86400));
+  // No `for` on the raw gauge: the expression requires 3d of samples past the threshold.
+  EXPECT_EQ(retrain->for_duration, Seconds(0));
+  EXPECT_EQ(retrain->sustain, Seconds(3 * 86400));
+  EXPECT_NE(retrain->expr.find("max_over_time(model_performance{model=\"fraud\",metric=\"auc\","
+                               "window=\"30d\"}[3d]) < 0.8"),
+            std::string::npos)
+      << retrain->expr;
   // Tier 3 keeps the built-in defaults: 5m evaluation, 1h for; ModelDown only tickets.
   const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
   EXPECT_EQ(ranker.groups.front().interval, Seconds(300));

@@ -171,7 +171,10 @@ struct ModelConfig {
   std::optional<ShadowConfig> shadow;
   Seconds min_throughput_window{600};  // LowThroughput compares against this window
   double low_throughput_ratio = 0.2;   // fire when rate < ratio * rate a day earlier
-  int max_versions = 10;               // cardinality guards; overflow goes to "__other__"
+  // ConfidenceDrop fires when the mean confidence over the shortest drift window falls below
+  // this share of its level over the longest (`confidence.min_ratio`).
+  double confidence_min_ratio = 0.9;
+  int max_versions = 10;  // cardinality guards; overflow goes to "__other__"
   int max_classes = 50;
   int max_error_types = 20;
 };

@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
-    "model",       "description",  "owner",   "tier",       "task",  "source",
-    "baseline",    "features",     "classes", "threshold",  "drift", "slo",
-    "degradation", "ground_truth", "shadow",  "throughput", "limits"};
+    "model",       "description",  "owner",   "tier",       "task",   "source",
+    "baseline",    "features",     "classes", "threshold",  "drift",  "slo",
+    "degradation", "ground_truth", "shadow",  "throughput", "limits", "confidence"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
 const std::vector<std::string> kFieldKeys = {
@@ -56,6 +56,7 @@ const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
                                               "min_agreement"};
 const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
+const std::vector<std::string> kConfidenceKeys = {"min_ratio"};
 const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
 
 const std::vector<std::string> kFleetKeys = {"receivers", "tiers", "links"};
@@ -172,6 +173,7 @@ class ModelParser {
     YAML::Node shadow = r_.Child(root, "shadow", "the model", false);
     if (shadow.IsDefined()) m.shadow = ParseShadow(shadow);
     ParseThroughput(r_.Child(root, "throughput", "the model", false), m);
+    ParseConfidence(r_.Child(root, "confidence", "the model", false), m);
     ParseLimits(r_.Child(root, "limits", "the model", false), m);
     return m;
   }
@@ -678,6 +680,16 @@ class ModelParser {
     if (auto v = r_.Number(ratio, "throughput.min_ratio")) {
       if (r_.InRange(ratio, "throughput.min_ratio", *v, 0, 1, true, true)) {
         m.low_throughput_ratio = *v;
+      }
+    }
+  }
+
+  void ParseConfidence(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kConfidenceKeys, "confidence")) return;
+    YAML::Node ratio = r_.Child(node, "min_ratio", "confidence", false);
+    if (auto v = r_.Number(ratio, "confidence.min_ratio")) {
+      if (r_.InRange(ratio, "confidence.min_ratio", *v, 0, 1, true, true)) {
+        m.confidence_min_ratio = *v;
       }
     }
   }

@@ -552,7 +552,8 @@ class ModelTestBuilder {
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
       g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
       g.normal = base;
-      g.ticket = conf ? 0.6 : 1.5;
+      // Confidence: well below the configured share of its reference level.
+      g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : 1.5;
       g.value = [base](double v) { return v / base; };
       if (windows.size() > 1) {
         const std::string metric = g.metric;

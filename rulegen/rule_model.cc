@@ -395,14 +395,17 @@ class ModelRuleBuilder {
     const auto windows = SortedDriftWindows(m_);
     const std::string versus =
         windows.size() == 1 ? "one day earlier" : "over " + windows.back().label;
-    AlertRule c = Threshold("ConfidenceDrop", Severity::kTicket,
-                            std::string(series::kConfidenceRatio) + Sel(), Comparison::kBelow, 0.9,
-                            "mean confidence over " + windows.front().label + " below 90% of " +
-                                "its level " + versus + ", for " + Dur(tier_.for_duration));
+    const double min_ratio = m_.confidence_min_ratio;
+    AlertRule c =
+        Threshold("ConfidenceDrop", Severity::kTicket,
+                  std::string(series::kConfidenceRatio) + Sel(), Comparison::kBelow, min_ratio,
+                  "mean confidence over " + windows.front().label + " below " + Pct(min_ratio) +
+                      " of its level " + versus + ", for " + Dur(tier_.for_duration));
     c.summary = {Lit("Confidence of "), Label("model"), Lit(" "), Label("version"),
                  Lit(" dropped")};
     c.description = {Lit("Mean prediction confidence over " + windows.front().label + " is "),
-                     Pct(), Lit(" of its level " + versus + " (alert below 90%).")};
+                     Pct(),
+                     Lit(" of its level " + versus + " (alert below " + Pct(min_ratio) + ").")};
     out.push_back(std::move(c));
     AlertRule e =
         Threshold("EntropyRise", Severity::kTicket, std::string(series::kEntropyRatio) + Sel(),

@@ -170,6 +170,18 @@ TEST(ConfigLoaderTest, RetrainWindowIsOneOfTheGroundTruthWindows) {
       << ErrorsOf(bad);
 }
 
+TEST(ConfigLoaderTest, ConfidenceMinRatioIsConfigurable) {
+  auto def = ParseModelConfig(kMinimal, "m.yaml");
+  ASSERT_TRUE(def) << ErrorsOf(def);
+  EXPECT_DOUBLE_EQ(def->confidence_min_ratio, 0.9);
+  auto r = ParseModelConfig(std::string(kMinimal) + "confidence: {min_ratio: 0.8}\n", "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  EXPECT_DOUBLE_EQ(r->confidence_min_ratio, 0.8);
+  auto bad = ParseModelConfig(std::string(kMinimal) + "confidence: {min_ratio: 1.5}\n", "m.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(ErrorsOf(bad).find("m.yaml:6:25: error:"), std::string::npos) << ErrorsOf(bad);
+}
+
 TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {
   for (const char* text : {"{", "[", "\t", "model: [", "? : :", "&a *a", "!!binary x",
                            "model: churn\nmodel: x\n", "---\n---\n", "\xff\xfe"}) {

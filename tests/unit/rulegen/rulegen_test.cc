@@ -232,6 +232,21 @@ TEST(RuleModelTest, AlertsCarryTheRequiredLabelsAndAnnotations) {
   }
 }
 
+TEST(RuleModelTest, ConfidenceDropUsesTheConfiguredRatio) {
+  TempDir dir("confidence");
+  ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");
+  const AlertRule* def =
+      FindAlert(BuildModelRules(m, config.fleet), "ConfidenceDrop", Severity::kTicket);
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->threshold, 0.9);
+  m.confidence_min_ratio = 0.75;
+  const RuleFile rules = BuildModelRules(m, config.fleet);
+  const AlertRule* c = FindAlert(rules, "ConfidenceDrop", Severity::kTicket);
+  ASSERT_NE(c, nullptr);
+  EXPECT_NE(c->expr.find(" < 0.75"), std::string::npos) << c->expr;
+}
+
 TEST(RuleModelTest, ModelDownWatchesSuccessfulPredictions) {
   TempDir dir("model_down");
   const ConfigSet config = FixtureConfig(dir);

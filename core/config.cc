@@ -60,7 +60,7 @@ TierDefaults DefaultTier(int tier) {
     case 1:
       t.evaluation_interval = Seconds(30);
       t.for_duration = Seconds(5 * 60);
-      t.model_down_after = Seconds(5 * 60);
+      t.model_down_after = Seconds(2 * 60);  // the seeds: no success for 2 minutes -> P0
       t.group_wait = Seconds(30);
       t.group_interval = Seconds(5 * 60);
       t.repeat_interval = Seconds(1 * 3600);

@@ -121,6 +121,9 @@ struct RetrainConfig {
   double below = 0;
   std::optional<double> above;
   Seconds for_duration{3 * 86400};
+  // The ground-truth window (label of one of ground_truth.windows) the alert watches;
+  // default the first window listed.
+  std::string window;
 };
 
 struct GroundTruthConfig {
@@ -172,7 +175,10 @@ struct ModelConfig {
   std::optional<ShadowConfig> shadow;
   Seconds min_throughput_window{600};  // LowThroughput compares against this window
   double low_throughput_ratio = 0.2;   // fire when rate < ratio * rate a day earlier
-  int max_versions = 10;               // cardinality guards; overflow goes to "__other__"
+  // ConfidenceDrop fires when the mean confidence over the shortest drift window falls below
+  // this share of its level over the longest (`confidence.min_ratio`).
+  double confidence_min_ratio = 0.9;
+  int max_versions = 10;  // cardinality guards; overflow goes to "__other__"
   int max_classes = 50;
   int max_error_types = 20;
 };

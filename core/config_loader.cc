@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
-    "model",       "description",  "owner",   "tier",       "task",  "source",
-    "baseline",    "features",     "classes", "threshold",  "drift", "slo",
-    "degradation", "ground_truth", "shadow",  "throughput", "limits"};
+    "model",       "description",  "owner",   "tier",       "task",   "source",
+    "baseline",    "features",     "classes", "threshold",  "drift",  "slo",
+    "degradation", "ground_truth", "shadow",  "throughput", "limits", "confidence"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
 const std::vector<std::string> kFieldKeys = {
@@ -52,10 +52,11 @@ const std::vector<std::string> kGroundTruthKeys = {"paths",
                                                    "recompute_interval",
                                                    "max_segment_values"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
-const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for"};
+const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for", "window"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
                                               "min_agreement"};
 const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
+const std::vector<std::string> kConfidenceKeys = {"min_ratio"};
 const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
 
 const std::vector<std::string> kFleetKeys = {"receivers", "tiers",    "links",
@@ -178,6 +179,7 @@ class ModelParser {
     YAML::Node shadow = r_.Child(root, "shadow", "the model", false);
     if (shadow.IsDefined()) m.shadow = ParseShadow(shadow);
     ParseThroughput(r_.Child(root, "throughput", "the model", false), m);
+    ParseConfidence(r_.Child(root, "confidence", "the model", false), m);
     ParseLimits(r_.Child(root, "limits", "the model", false), m);
     return m;
   }
@@ -549,6 +551,26 @@ class ModelParser {
     }
     YAML::Node windows = r_.Child(node, "windows", "ground_truth", false);
     if (windows.IsDefined()) g.windows = ParseWindows(windows, "ground_truth.windows");
+    // A window no longer than the label delay holds no prediction old enough to have its
+    // label: its match ratio and performance never get a value, and alerts on it never fire.
+    if (g.delay.count() > 0) {
+      YAML::Node delay_node = r_.Child(node, "delay", "ground_truth", false);
+      std::size_t i = 0;
+      for (const Window& w : g.windows) {
+        if (w.length <= g.delay) {
+          const YAML::Node at = windows.IsDefined() && windows.IsSequence() && i < windows.size()
+                                    ? windows[i]
+                                    : delay_node;
+          r_.AddError(at,
+                      "ground_truth window " + w.label + " is not longer than the label delay " +
+                          (delay_node.IsScalar() ? delay_node.Scalar() : FormatDuration(g.delay)) +
+                          ": no prediction in it is old enough to have its label, so its "
+                          "match ratio and performance never get a value (use a window "
+                          "longer than the delay, e.g. delay + 7d)");
+        }
+        ++i;
+      }
+    }
     if (auto s = r_.StringList(r_.Child(node, "segments", "ground_truth", false),
                                "ground_truth.segments")) {
       g.segments = *s;
@@ -616,6 +638,20 @@ class ModelParser {
                                "ground_truth.retrain_when.for")) {
         rc.for_duration = *v;
       }
+      if (!g.windows.empty()) rc.window = g.windows.front().label;
+      YAML::Node window = r_.Child(retrain, "window", "ground_truth.retrain_when", false);
+      if (auto v = r_.Duration(window, "ground_truth.retrain_when.window")) {
+        auto it = std::find_if(g.windows.begin(), g.windows.end(),
+                               [&](const Window& w) { return w.length == *v; });
+        if (it == g.windows.end()) {
+          std::string listed;
+          for (const Window& w : g.windows) listed += (listed.empty() ? "" : ", ") + w.label;
+          r_.AddError(window, "ground_truth.retrain_when.window " + window.Scalar() +
+                                  " is not one of ground_truth.windows (" + listed + ")");
+        } else {
+          rc.window = it->label;
+        }
+      }
       g.retrain_when = rc;
     }
     return g;
@@ -654,6 +690,16 @@ class ModelParser {
     if (auto v = r_.Number(ratio, "throughput.min_ratio")) {
       if (r_.InRange(ratio, "throughput.min_ratio", *v, 0, 1, true, true)) {
         m.low_throughput_ratio = *v;
+      }
+    }
+  }
+
+  void ParseConfidence(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kConfidenceKeys, "confidence")) return;
+    YAML::Node ratio = r_.Child(node, "min_ratio", "confidence", false);
+    if (auto v = r_.Number(ratio, "confidence.min_ratio")) {
+      if (r_.InRange(ratio, "confidence.min_ratio", *v, 0, 1, true, true)) {
+        m.confidence_min_ratio = *v;
       }
     }
   }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -34,6 +35,9 @@ struct InputSeries {
   Labels labels;
   std::vector<Phase> phases;
   bool counter = false;
+  int missing = 0;     // samples without a value before the phases (series not yet exported)
+  double start = 0;    // a counter's first value
+  bool stale = false;  // ends with a staleness marker (the series disappears)
 };
 
 struct ExpectedAlert {
@@ -51,6 +55,8 @@ struct Scenario {
   std::string name;
   std::vector<InputSeries> series;
   std::vector<Check> checks;
+  int interval_minutes = 1;  // of the input series (phases count samples)
+  int64_t length = 0;        // evaluated time in seconds, when it decides fast vs long file
 };
 
 // Values the degradation annotations show, computed from the inputs.
@@ -71,22 +77,26 @@ std::string SeriesName(const InputSeries& s) {
 
 std::string ValuesText(const InputSeries& s) {
   std::string out;
+  if (s.missing > 0) out = "_x" + std::to_string(s.missing);
   double last = 0;
   bool first = true;
   for (const Phase& p : s.phases) {
     if (p.minutes <= 0) continue;
     if (!out.empty()) out += " ";
     if (s.counter) {
-      const double start = first ? 0 : last + p.value;
+      const double start = first ? s.start : last + p.value;
       out +=
           FormatNumber(start) + "+" + FormatNumber(p.value) + "x" + std::to_string(p.minutes - 1);
       last = start + p.value * (p.minutes - 1);
+    } else if (std::isnan(p.value)) {  // staleness markers (the series disappeared)
+      for (int i = 0; i < p.minutes; ++i) out += i == 0 ? "stale" : " stale";
     } else {
       out += FormatNumber(p.value);
       if (p.minutes > 1) out += "x" + std::to_string(p.minutes - 1);
     }
     first = false;
   }
+  if (s.stale) out += " stale";
   return out;
 }
 
@@ -182,13 +192,219 @@ struct GaugeSpec {
   std::function<RenderContext(int64_t, const std::vector<Phase>&)> context;
 };
 
+// ---------------------------------------------------------------------------------------
+// Burn-rate simulation: Prometheus 2.x rate() on the counters a burn-rate scenario feeds, so
+// that the expected alerts (and the $value in their descriptions) follow from the inputs.
+
+// A stretch of a burn-rate scenario: `samples` samples whose events are a `ratio` share bad.
+// Counters grow by kBurnEvents per sample, bad ones by round(kBurnEvents * ratio): integers,
+// so promtool's series expansion and this simulation agree exactly.
+struct BurnPhase {
+  double ratio;
+  int64_t samples;
+};
+constexpr double kBurnEvents = 10000;
+// promtool test rules loads at most 10000 samples per query (the period's ratio rule reads
+// a whole scenario): burn-rate scenarios keep below this many samples.
+constexpr int64_t kMaxBurnSamples = 8000;
+double BadEvents(double ratio) { return std::round(kBurnEvents * ratio); }
+
+// One `long > thr and short > thr` pair of a burn-rate alert, or a mutant of it.
+struct BurnCond {
+  int64_t long_s;
+  int64_t short_s;
+  double long_thr;
+  double short_thr;
+  bool use_long;
+  bool use_short;
+};
+
+class BurnSim {
+ public:
+  // Samples every `interval` seconds from 0; `latency`: the slow ratio is 1 - good/total.
+  BurnSim(const std::vector<BurnPhase>& phases, int64_t interval, bool latency)
+      : interval_(interval), latency_(latency) {
+    double total = 0, bad = 0;
+    bool first = true;
+    for (const BurnPhase& p : phases) {
+      for (int64_t i = 0; i < p.samples; ++i) {
+        if (!first) {
+          total += kBurnEvents;
+          bad += BadEvents(p.ratio);
+        }
+        first = false;
+        total_.push_back(total);
+        bad_.push_back(bad);
+        good_.push_back(total - bad);
+      }
+    }
+  }
+
+  // Time of the last sample (seconds).
+  int64_t End() const { return (static_cast<int64_t>(total_.size()) - 1) * interval_; }
+
+  // The error ratio (or slow ratio) rule over `window` evaluated at `t`.
+  std::optional<double> Ratio(int64_t t, int64_t window) const {
+    const auto all = Rate(total_, t, window);
+    if (!all) return std::nullopt;
+    if (latency_) {
+      const auto good = Rate(good_, t, window);
+      if (!good) return std::nullopt;
+      return 1 - (*good / *all);
+    }
+    const auto bad = Rate(bad_, t, window);
+    if (!bad) return std::nullopt;
+    return *bad / *all;
+  }
+
+  // The alert's value at `t` (the first holding pair's left operand), or nullopt if silent.
+  std::optional<double> Alert(const std::vector<BurnCond>& conds, int64_t t) const {
+    for (const BurnCond& c : conds) {
+      std::optional<double> value;
+      bool holds = true;
+      if (c.use_long) {
+        const auto l = Ratio(t, c.long_s);
+        holds = l && *l > c.long_thr;
+        if (holds) value = *l;
+      }
+      if (holds && c.use_short) {
+        const auto sh = Ratio(t, c.short_s);
+        holds = sh && *sh > c.short_thr;
+        if (holds && !value) value = *sh;
+      }
+      if (holds && value) return value;
+    }
+    return std::nullopt;
+  }
+
+  // True if no ratio the rules compare at `t` lies within rounding noise of a threshold, and
+  // the alerts' values do not sit on a rounding edge of humanizePercentage.
+  bool Robust(const std::map<Severity, std::vector<BurnCond>>& rules, int64_t t) const {
+    auto near = [](double a, double b) { return std::fabs(a - b) <= 1e-9 * std::fabs(b); };
+    for (const auto& [sev, conds] : rules) {
+      for (const BurnCond& c : conds) {
+        const auto l = Ratio(t, c.long_s);
+        const auto sh = Ratio(t, c.short_s);
+        if ((l && near(*l, c.long_thr)) || (sh && near(*sh, c.short_thr))) return false;
+      }
+      if (const auto v = Alert(conds, t)) {
+        if (HumanizePercentage(*v * (1 + 1e-9)) != HumanizePercentage(*v * (1 - 1e-9))) {
+          return false;
+        }
+      }
+    }
+    return true;
+  }
+
+ private:
+  // Prometheus 2.x extrapolatedRate over the closed range [t - range, t].
+  std::optional<double> Rate(const std::vector<double>& v, int64_t t, int64_t range) const {
+    const int64_t start = t - range;
+    const int64_t n = static_cast<int64_t>(v.size());
+    const int64_t k0 = start <= 0 ? 0 : (start + interval_ - 1) / interval_;
+    const int64_t k1 = std::min(n - 1, t / interval_);
+    if (k1 - k0 < 1) return std::nullopt;
+    double result = v[static_cast<std::size_t>(k1)] - v[static_cast<std::size_t>(k0)];
+    const double first = v[static_cast<std::size_t>(k0)];
+    double to_start = static_cast<double>(k0 * interval_ - start);
+    const double to_end = static_cast<double>(t - k1 * interval_);
+    const double sampled = static_cast<double>((k1 - k0) * interval_);
+    const double avg = sampled / static_cast<double>(k1 - k0);
+    if (result > 0 && first >= 0) {
+      const double to_zero = sampled * (first / result);
+      if (to_zero < to_start) to_start = to_zero;
+    }
+    const double threshold = avg * 1.1;
+    double extrapolate = sampled;
+    extrapolate += to_start < threshold ? to_start : avg / 2;
+    extrapolate += to_end < threshold ? to_end : avg / 2;
+    result = result * (extrapolate / sampled);
+    return result / static_cast<double>(range);
+  }
+
+  int64_t interval_;
+  bool latency_;
+  std::vector<double> total_, bad_, good_;
+};
+
+// Candidate scenarios for killing burn-rate mutants, cheapest first: phase 0 is the clean
+// lead-in (padded later), the others the incident. Every family puts a bad-share level that
+// is a multiple of a pair's threshold into that pair's short window only (a spike), its whole
+// long window, or its long window but not the short ones of any pair (a recovered incident).
+std::vector<std::pair<std::string, std::vector<BurnPhase>>> BurnCandidates(
+    const std::map<Severity, std::vector<BurnCond>>& rules, int64_t interval) {
+  std::vector<std::pair<std::string, std::vector<BurnPhase>>> out;
+  auto dur = [&](int64_t samples) { return FormatDuration(Seconds(samples * interval)); };
+  for (const auto& [sev, conds] : rules) {
+    int64_t max_long = 0, max_short = 0;
+    for (const BurnCond& c : conds) {
+      max_long = std::max(max_long, c.long_s / interval);
+      max_short = std::max(max_short, c.short_s / interval);
+    }
+    for (const BurnCond& c : conds) {
+      const int64_t l = c.long_s / interval, sh = c.short_s / interval;
+      std::vector<double> levels;
+      for (double k : {0.75, 1.2, 1.5, 2.2, 3.0, 5.0}) {
+        const double r = std::min(1.0, BadEvents(k * c.long_thr) / kBurnEvents);
+        if (r > 0 && std::find(levels.begin(), levels.end(), r) == levels.end()) {
+          levels.push_back(r);
+        }
+      }
+      for (int64_t pre : {sh, l, max_long}) {
+        for (double r : levels) {
+          const std::string level = HumanizePercentage(r) + " bad";
+          out.push_back({level + " for " + dur(sh) + " after " + dur(pre) + " clean (a spike)",
+                         {{0, pre + 1}, {r, sh}}});
+          out.push_back(
+              {level + " for " + dur(l) + " after " + dur(pre) + " clean", {{0, pre + 1}, {r, l}}});
+          for (int64_t e : {sh + 1, max_short + 1}) {
+            if (l - e <= 0) continue;
+            out.push_back({level + " for " + dur(l - e) + " after " + dur(pre) +
+                               " clean, then clean for " + dur(e) + " (recovered)",
+                           {{0, pre + 1}, {r, l - e}, {0, e}}});
+          }
+        }
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    int64_t na = 0, nb = 0;
+    for (const BurnPhase& p : a.second) na += p.samples;
+    for (const BurnPhase& p : b.second) nb += p.samples;
+    return na < nb;
+  });
+  return out;
+}
+
+std::string Duration(int64_t seconds) {
+  return seconds == 0 ? "0s" : FormatDuration(Seconds(seconds));
+}
+
 // Scenarios that need more than this much evaluated time go to the `.long` test file, which
 // promtool evaluates at kLongEvalInterval (evaluating days at the tier's interval of seconds
 // would take minutes).
 constexpr int64_t kLongScenario = 6 * 3600;
 constexpr Seconds kLongEvalInterval{600};
 
-enum class TestSet { kFast, kLong };
+enum class TestSet { kFast, kLong, kSlo };
+
+// The input sample interval of burn-rate scenarios: the largest whole-minute interval that
+// divides every window, so that windows start and end on samples.
+int64_t BurnSampleInterval(const std::vector<BurnWindow>& windows) {
+  int64_t minutes = 0;
+  for (const BurnWindow& w : windows) {
+    minutes = std::gcd(minutes, w.long_length.count() / 60);
+    minutes = std::gcd(minutes, w.short_length.count() / 60);
+  }
+  return std::max<int64_t>(minutes, 1) * 60;
+}
+
+// The evaluation interval of tests/<model>.slo.test.yml: 6 hours (or the next multiple of
+// the sample interval).
+Seconds SloEvalInterval(const ModelConfig& m, const TierDefaults& tier) {
+  return Seconds(std::lcm(
+      int64_t{6 * 3600}, BurnSampleInterval(BurnWindows(m.slo->period, tier.evaluation_interval))));
+}
 
 class ModelTestBuilder {
  public:
@@ -208,6 +424,11 @@ class ModelTestBuilder {
       auto it = by_name_.find(name);
       if (it == by_name_.end()) continue;
       const auto& rules = it->second;
+      if (name == "HighErrorRate" || name == "HighLatency") {
+        if (set_ == TestSet::kSlo) BurnRate(name, rules, out);
+        continue;
+      }
+      if (set_ == TestSet::kSlo) continue;
       const bool is_long = IsLong(name, rules);
       if (set_ == TestSet::kFast && is_long) {
         ShortSilent(name, rules, out);
@@ -216,10 +437,10 @@ class ModelTestBuilder {
       if (set_ == TestSet::kLong && !is_long) continue;
       if (name == "ModelDown") {
         ModelDown(rules, out);
-      } else if (name == "HighErrorRate" || name == "HighLatency") {
-        BurnRate(name, rules, out);
       } else if (name == "LowThroughput") {
         LowThroughput(rules, out);
+      } else if (name == "PerformanceBelowRetrainThreshold") {
+        Retrain(rules, Spec(name), out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
         if (name == "FeatureDrift" || name == "PredictionDrift") {
@@ -237,7 +458,8 @@ class ModelTestBuilder {
     if ((name == "ConfidenceDrop" || name == "EntropyRise") && m_.drift.windows.size() == 1) {
       return true;  // compares with one day earlier
     }
-    return rules.front()->for_duration.count() + rules.front()->keep_firing_for.count() >
+    return std::max(rules.front()->for_duration, rules.front()->sustain).count() +
+               rules.front()->keep_firing_for.count() >
            kLongScenario;
   }
 
@@ -255,8 +477,10 @@ class ModelTestBuilder {
       return;
     }
     const GaugeSpec g = Spec(name);
-    const int minutes =
-        static_cast<int>(std::min<int64_t>(rules.front()->for_duration.count() / 2, 3600) / 60);
+    const int minutes = static_cast<int>(
+        std::min<int64_t>(std::max(rules.front()->for_duration, rules.front()->sustain).count() / 2,
+                          3600) /
+        60);
     std::vector<Phase> phases = {{g.normal, 10}, {g.ticket, minutes}, {g.normal, 5}};
     Scenario s{name + ": condition holds for " + std::to_string(minutes) +
                    "m, less than `for` (firing case in the long test file)",
@@ -362,7 +586,8 @@ class ModelTestBuilder {
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
       g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
       g.normal = base;
-      g.ticket = conf ? 0.6 : 1.5;
+      // Confidence: well below the configured share of its reference level.
+      g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : 1.5;
       g.value = [base](double v) { return v / base; };
       if (windows.size() > 1) {
         const std::string metric = g.metric;
@@ -419,8 +644,10 @@ class ModelTestBuilder {
     } else if (name == "PerformanceBelowRetrainThreshold") {
       const RetrainConfig& r = *m_.ground_truth->retrain_when;
       g.metric = "model_performance";
-      g.labels = {
-          {"model", m_.name}, {"version", "v1"}, {"metric", r.metric}, {"window", GtWindow()}};
+      g.labels = {{"model", m_.name},
+                  {"version", "v1"},
+                  {"metric", r.metric},
+                  {"window", r.window.empty() ? GtWindow() : r.window}};
       if (r.above) {
         g.normal = *r.above / 2;
         g.ticket = *r.above * 1.5;
@@ -537,22 +764,135 @@ class ModelTestBuilder {
     out.push_back(std::move(s));
   }
 
+  // PerformanceBelowRetrainThreshold: the condition is a range over retrain_when.for (no
+  // `for`), on the owner's window only.
+  void Retrain(const std::vector<const AlertRule*>& rules, const GaugeSpec& g,
+               std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const int64_t sustain = r.sustain.count();
+    const int64_t keep_s = r.keep_firing_for.count();
+    const int pre = 30;
+    // The last normal sample is at minute pre - 1: the range of length `sustain` ending at t
+    // holds only bad samples once t - sustain > (pre - 1) min.
+    const int64_t last_normal = int64_t{pre - 1} * 60;
+    const int64_t t_silent = FloorTo(last_normal + sustain, step_);
+    const int64_t t_fire = FloorTo(last_normal + sustain, step_) + step_;
+    const int bad = static_cast<int>((t_fire - pre * 60) / 60) + 30;
+    const int64_t drop = int64_t{pre + bad} * 60;
+    const int64_t t_resolved = CeilTo(CeilTo(drop, ei_) + keep_s + ei_, step_);
+    const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
+    // A staleness marker in the middle of the bad stretch (a missed scrape): `for` on the raw
+    // gauge would restart there; the range condition does not.
+    const int half = static_cast<int>(sustain / 120);
+    std::vector<Phase> phases = {{g.normal, pre},
+                                 {g.ticket, half},
+                                 {std::nan(""), 1},
+                                 {g.ticket, bad - half - 1},
+                                 {g.normal, post}};
+    Scenario s{"PerformanceBelowRetrainThreshold: past the threshold for " +
+                   FormatDuration(r.sustain) + " with a stale sample half-way, then recovers",
+               Inputs(g, phases),
+               {}};
+    s.checks.push_back({t_silent, r.name, {}});
+    s.checks.push_back({t_fire, r.name, Firing(rules, g, g.ticket, t_fire, phases)});
+    s.checks.push_back({t_resolved, r.name, {}});
+    out.push_back(std::move(s));
+    // Another ground-truth window past the threshold: only the owner's window alerts.
+    for (const Window& w : m_.ground_truth->windows) {
+      if (w.label == g.labels.at("window")) continue;
+      GaugeSpec other = g;
+      other.labels["window"] = w.label;
+      std::vector<Phase> ph = {{g.normal, pre}, {g.ticket, bad}};
+      Scenario o{"PerformanceBelowRetrainThreshold: window " + w.label +
+                     " (not retrain_when's) past the threshold, silent",
+                 Inputs(other, ph),
+                 {}};
+      o.checks.push_back({t_fire, r.name, {}});
+      out.push_back(std::move(o));
+      break;
+    }
+    // A series younger than `for`, past the threshold from its first sample: silent until it
+    // has existed for about `for` (the range must reach back to its first hour).
+    std::vector<Phase> young = {{g.ticket, bad + pre}};
+    Scenario y{
+        "PerformanceBelowRetrainThreshold: a new series past the threshold from its "
+        "start, silent for half of " +
+            FormatDuration(r.sustain),
+        Inputs(g, young),
+        {}};
+    y.checks.push_back({FloorTo(sustain / 2, step_), r.name, {}});
+    y.checks.push_back(
+        {CeilTo(sustain + ei_, step_), r.name, Firing(rules, g, g.ticket, sustain, young)});
+    out.push_back(std::move(y));
+  }
+
   void ModelDown(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
     const AlertRule& r = *rules.front();
     const int64_t down = tier_.model_down_after.count();
+    const int64_t keep_s = r.keep_firing_for.count();
     const Labels series = {{"model", m_.name}, {"version", "v1"}};
+    Labels error_series = series;
+    error_series["error_type"] = "timeout";
     const int busy = 30;
-    const int flat = static_cast<int>(CeilTo(down + 3 * step_, 60) / 60);
+    const int flat = static_cast<int>(CeilTo(down + keep_s + 3 * step_, 60) / 60);
     const int64_t resume = int64_t{busy + flat} * 60;
+    // The last counted success is at minute busy - 1: the alert holds from
+    // (busy - 1) min + down on, and not one evaluation earlier.
+    const int64_t t_last_silent = FloorTo((busy - 1) * 60 + down - 1, step_);
+    const int64_t t_fire = CeilTo(busy * 60 + down + ei_, step_);
+    const int64_t t_resolved = CeilTo(CeilTo(resume, ei_) + keep_s + ei_, step_);
     Scenario a{"ModelDown: predictions stop for longer than " +
                    FormatDuration(tier_.model_down_after) + ", then resume",
                {{"model_predictions_total", series, {{600, busy}, {0, flat}, {600, 10}}, true}},
                {}};
     a.checks.push_back({FloorTo(busy * 60 - 60, step_), "ModelDown", {}});
-    const int64_t t_fire = CeilTo(busy * 60 + down + ei_, step_);
+    a.checks.push_back({t_last_silent, "ModelDown", {}});
     a.checks.push_back({t_fire, "ModelDown", {Expect(r, Base(), 0)}});
-    a.checks.push_back({CeilTo(resume + ei_, step_), "ModelDown", {}});
+    a.checks.push_back({t_resolved, "ModelDown", {}});
     out.push_back(std::move(a));
+    // Every request fails: predictions keep being counted, all of them errors (the error
+    // counter appears with the first error, as the exporter exports it).
+    InputSeries errors_from_busy{
+        "model_prediction_errors_total", error_series, {{600, flat}, {0, 10}}, true};
+    errors_from_busy.missing = busy;
+    errors_from_busy.start = 600;
+    Scenario e{
+        "ModelDown: every request fails (100% errors) for longer than " +
+            FormatDuration(tier_.model_down_after) + ", then recovers",
+        {{"model_predictions_total", series, {{600, busy + flat + 10}}, true}, errors_from_busy},
+        {}};
+    e.checks.push_back({t_last_silent, "ModelDown", {}});
+    e.checks.push_back({t_fire, "ModelDown", {Expect(r, Base(), 0)}});
+    e.checks.push_back({t_resolved, "ModelDown", {}});
+    out.push_back(std::move(e));
+    // Half the requests fail: successes continue, no page.
+    Scenario h{"ModelDown: half the requests fail (successes continue)",
+               {{"model_predictions_total", series, {{600, busy + flat}}, true},
+                {"model_prediction_errors_total", error_series, {{300, busy + flat}}, true}},
+               {}};
+    h.checks.push_back({FloorTo((busy + flat) * 60 - 60, step_), "ModelDown", {}});
+    out.push_back(std::move(h));
+    // The series go stale mid-incident (e.g. the exporter stops exporting them): the alert
+    // keeps firing without a gap, first on the increase over the samples left in the window,
+    // then on absent_over_time.
+    {
+      InputSeries total{"model_predictions_total", series, {{600, busy + flat}}, true};
+      total.stale = true;
+      InputSeries errs = errors_from_busy;
+      errs.phases = {{600, flat}};
+      errs.stale = true;
+      Scenario st{"ModelDown: every request fails, then the series go stale mid-incident",
+                  {total, errs},
+                  {}};
+      const int64_t gone = int64_t{busy + flat} * 60;  // the staleness marker
+      st.checks.push_back({t_fire, "ModelDown", {Expect(r, Base(), 0)}});
+      for (int64_t t = CeilTo(gone, step_); t <= gone + down + 4 * step_; t += step_) {
+        // Past the window, absent_over_time fires (value 1); before, the increase (0).
+        const double value = t - down > gone - 60 ? 1 : 0;
+        st.checks.push_back({t, "ModelDown", {Expect(r, Base(), value)}});
+      }
+      out.push_back(std::move(st));
+    }
     Scenario b{"ModelDown: no series of the model at all (only another model's)",
                {{"model_predictions_total",
                  {{"model", m_.name + "-other"}, {"version", "v1"}},
@@ -568,71 +908,231 @@ class ModelTestBuilder {
     out.push_back(std::move(c));
   }
 
+  // Multi-window burn-rate alerts, in the SLO test file. The scenarios are chosen by
+  // simulating Prometheus' rate() (BurnSim) on candidate inputs: besides a total outage and a
+  // calm period, every mutant of a pair (a conjunct dropped, a threshold halved or doubled, a
+  // window halved or doubled) gets a scenario whose expected alerts differ from the mutant's,
+  // so that a rule file that lost a window condition fails these tests. The alerts have no
+  // `for`, so their state at a time depends only on the data up to it: every scenario is
+  // checked at the end of its data, which lies on an evaluation of the file (ei_, 6 hours or
+  // more), and promtool evaluates a 30-day scenario in a few hundred steps.
   void BurnRate(const std::string& name, const std::vector<const AlertRule*>& rules,
                 std::vector<Scenario>& out) const {
     const bool errors = name == "HighErrorRate";
     const double objective = errors ? *ErrorObjective(m_) : 0.01;
-    double page_min = 1e300, page_max = 0, ticket_min = 1e300, ticket_max = 0;
-    for (const BurnWindow& w : BurnWindows()) {
-      const double f = BurnRateFactor(w, m_.slo->period);
-      if (w.severity == Severity::kPage) {
-        page_min = std::min(page_min, f);
-        page_max = std::max(page_max, f);
-      } else {
-        ticket_min = std::min(ticket_min, f);
-        ticket_max = std::max(ticket_max, f);
-      }
-    }
-    const double per_minute = 10000;
-    const int minutes = 20;
+    const Seconds period = m_.slo->period;
+    const std::vector<BurnWindow> windows = BurnWindows(period, tier_.evaluation_interval);
+    const int64_t interval = BurnSampleInterval(windows);
+    const bool latency = !errors;
     const std::string bucket =
         errors ? "" : LatencyObjectiveBucket(*m_.slo->latency_p99_ms / 1000.0);
-    auto inputs = [&](double ratio) {
+    // The rules as data: per severity, its pairs in expression order.
+    std::map<Severity, std::vector<BurnCond>> original;
+    for (const BurnWindow& w : windows) {
+      const double thr = std::strtod(GoFormat("%.4g", w.factor).c_str(), nullptr) *
+                         std::strtod(FormatNumber(objective).c_str(), nullptr);
+      original[w.severity].push_back(
+          {w.long_length.count(), w.short_length.count(), thr, thr, true, true});
+    }
+    const AlertRule* rule_of[2] = {nullptr, nullptr};
+    for (const AlertRule* a : rules) rule_of[a->severity == Severity::kPage ? 0 : 1] = a;
+    const int64_t step = std::lcm(ei_, interval) / interval;  // samples between evaluations
+
+    // Pads the clean lead-in (phase 0, at least its given length) so that the data ends on
+    // an evaluation.
+    auto aligned = [&](std::vector<BurnPhase> ph) {
+      int64_t n = -1;
+      for (const BurnPhase& p : ph) n += p.samples;
+      ph[0].samples += (step - n % step) % step;
+      return ph;
+    };
+    struct Chosen {
+      Scenario scenario;
+      std::vector<BurnPhase> phases;
+      int64_t interval;  // of the samples
+    };
+    std::vector<Chosen> chosen;
+    auto add = [&](const std::string& what, const std::vector<BurnPhase>& phases,
+                   std::vector<int64_t> check_times, int64_t si) {
+      Scenario s{name + ": " + what, {}, {}};
+      s.interval_minutes = static_cast<int>(si / 60);
       const Labels v = {{"model", m_.name}, {"version", "v1"}};
-      const double bad = ratio * per_minute;
-      std::vector<InputSeries> s;
+      InputSeries total{"", v, {}, true}, bad{"", v, {}, true}, good{"", v, {}, true};
+      for (const BurnPhase& p : phases) {
+        const int samples = static_cast<int>(p.samples);
+        total.phases.push_back({kBurnEvents, samples});
+        bad.phases.push_back({BadEvents(p.ratio), samples});
+        good.phases.push_back({kBurnEvents - BadEvents(p.ratio), samples});
+      }
       if (errors) {
-        s.push_back({"model_predictions_total", v, {{per_minute, minutes}}, true});
-        Labels e = v;
-        e["error_type"] = "timeout";
-        s.push_back({"model_prediction_errors_total", e, {{bad, minutes}}, true});
+        total.metric = "model_predictions_total";
+        bad.metric = "model_prediction_errors_total";
+        bad.labels["error_type"] = "timeout";
+        s.series = {total, bad};
       } else {
-        Labels b = v;
-        b["le"] = bucket;
-        s.push_back(
-            {"model_request_duration_seconds_bucket", b, {{per_minute - bad, minutes}}, true});
-        b["le"] = "+Inf";
-        s.push_back({"model_request_duration_seconds_bucket", b, {{per_minute, minutes}}, true});
-        s.push_back({"model_request_duration_seconds_count", v, {{per_minute, minutes}}, true});
+        good.metric = "model_request_duration_seconds_bucket";
+        good.labels["le"] = bucket;
+        InputSeries inf = total;
+        inf.metric = "model_request_duration_seconds_bucket";
+        inf.labels["le"] = "+Inf";
+        total.metric = "model_request_duration_seconds_count";
+        s.series = {good, inf, total};
       }
-      return s;
-    };
-    // The long and short windows of every pair see the same constant ratio, so the alerts'
-    // values are exactly `ratio`.
-    const int64_t t = CeilTo(10 * 60, step_);
-    auto scenario = [&](const std::string& what, double burn) {
-      const double ratio = burn * objective;
-      Scenario s{name + ": " + what + " (burn rate " + FormatNumber(burn) + ", ratio " +
-                     FormatNumber(ratio) + ")",
-                 inputs(ratio),
-                 {}};
-      std::vector<ExpectedAlert> firing;
-      for (const AlertRule* a : rules) {
-        // The alert ORs its pairs: it fires once the burn exceeds its smallest factor.
-        const double min_factor = a->severity == Severity::kPage ? page_min : ticket_min;
-        if (burn > min_factor) firing.push_back(Expect(*a, Base(), ratio));
+      const BurnSim sim(phases, si, latency);
+      for (int64_t t : check_times) {
+        std::vector<ExpectedAlert> firing;
+        for (Severity sev : {Severity::kPage, Severity::kTicket}) {
+          const AlertRule* a = rule_of[sev == Severity::kPage ? 0 : 1];
+          if (a == nullptr) continue;
+          if (auto value = sim.Alert(original.at(sev), t)) {
+            firing.push_back(Expect(*a, Base(), *value));
+          }
+        }
+        s.checks.push_back({t, name, std::move(firing)});
       }
-      s.checks.push_back({t, name, firing});
-      return s;
+      chosen.push_back({std::move(s), phases, si});
     };
-    if (1.25 * page_max * objective < 1) {
-      out.push_back(scenario("fast burn pages (and tickets)", 1.25 * page_max));
+
+    // A total outage after a clean lead-in covering every page pair's long window, as in
+    // production: pages once the fastest pair's long window has burnt its share of the
+    // budget. Two scenarios: the outage one sample shorter (silent) and long enough (pages).
+    {
+      int64_t lead = 0;
+      for (const BurnWindow& w : windows) {
+        if (w.severity == Severity::kPage) lead = std::max(lead, w.long_length.count());
+      }
+      auto outage = [&](int64_t k) { return aligned({{0, lead / interval + 1}, {1, k}}); };
+      for (int64_t k = 1; k * interval <= 24 * 3600; ++k) {
+        const auto ph = outage(k);
+        const BurnSim sim(ph, interval, latency);
+        if (!sim.Alert(original.at(Severity::kPage), sim.End())) continue;
+        const std::string after = Duration(k * interval);
+        if (k > 1) {
+          const auto before = outage(k - 1);
+          add("total outage (100% bad) for " + Duration((k - 1) * interval) + " after a clean " +
+                  Duration(lead) + ": no page yet",
+              before, {BurnSim(before, interval, latency).End()}, interval);
+        }
+        add("total outage (100% bad) for " + after + " after a clean " + Duration(lead) + ": pages",
+            ph, {sim.End()}, interval);
+        break;
+      }
     }
-    const double ticket_only = (ticket_max + page_min) / 2;
-    if (ticket_only > ticket_max && ticket_only < page_min && ticket_only * objective < 1) {
-      out.push_back(scenario("slow burn tickets only", ticket_only));
+    // Calm: a constant bad share plus spikes of the fastest pair's short window, averaging
+    // half the error budget over a whole SLO period.
+    {
+      const BurnWindow& fast = windows.front();
+      // promtool loads at most 10000 samples per query, and the SLO period's ratio rule
+      // reads the whole period: a coarser sample interval where needed.
+      const int64_t ci =
+          interval * ((period.count() / interval + kMaxBurnSamples - 1) / kMaxBurnSamples);
+      const int64_t ci_step = std::lcm(ei_, ci) / ci;
+      const int64_t spike_len = std::max<int64_t>(1, fast.short_length.count() / ci);
+      double spike = std::min(1.0, 2.2 * original.at(Severity::kPage).front().long_thr);
+      for (int attempt = 0; attempt < 30; ++attempt, spike *= 0.9) {
+        spike = BadEvents(spike) / kBurnEvents;
+        // Spikes every `every` samples (a multiple of the evaluation step), each ending on an
+        // evaluation; the base level tops the average up to half the budget.
+        int64_t every = ci_step;
+        while (spike * static_cast<double>(spike_len) / static_cast<double>(every) >
+               objective / 2) {
+          every += ci_step;
+        }
+        const double spike_share =
+            spike * static_cast<double>(spike_len) / static_cast<double>(every);
+        const double base = BadEvents((objective / 2 - spike_share) /
+                                      (1 - static_cast<double>(spike_len) / every)) /
+                            kBurnEvents;
+        std::vector<BurnPhase> ph = {{base, 1}};
+        std::vector<int64_t> spike_ends;
+        int64_t n = 0;
+        while ((n + every) * ci <= period.count()) {
+          ph.push_back({base, every - spike_len});
+          ph.push_back({spike, spike_len});
+          n += every;
+          spike_ends.push_back(n * ci);
+        }
+        const BurnSim sim(ph, ci, latency);
+        bool silent = true;
+        for (int64_t t = ci; t <= sim.End() && silent; t += ci) {
+          for (const auto& [sev, conds] : original) silent = silent && !sim.Alert(conds, t);
+        }
+        if (!silent) continue;
+        std::vector<int64_t> checks;
+        const std::size_t stride = std::max<std::size_t>(1, spike_ends.size() / 12);
+        for (std::size_t i = 0; i < spike_ends.size(); i += stride) checks.push_back(spike_ends[i]);
+        if (checks.back() != spike_ends.back()) checks.push_back(spike_ends.back());
+        add("calm: " + HumanizePercentage(base) + " bad plus " + HumanizePercentage(spike) +
+                " for " + Duration(spike_len * ci) + " every " + Duration(every * ci) +
+                " (half the error budget) for a whole " + Duration(period.count()) +
+                " period, silent",
+            ph, checks, ci);
+        break;
+      }
     }
-    out.push_back(scenario("within budget, silent", ticket_min / 2));
+
+    // Mutant-killing scenarios.
+    struct Mutant {
+      Severity sev;
+      std::vector<BurnCond> conds;
+      std::string what;
+    };
+    std::vector<Mutant> mutants;
+    for (const auto& [sev, conds] : original) {
+      for (std::size_t i = 0; i < conds.size(); ++i) {
+        for (int side = 0; side < 2; ++side) {
+          const std::string which = std::string(side == 0 ? "long" : "short") + " window of pair " +
+                                    std::to_string(i + 1);
+          auto mut = [&](auto f, const std::string& what) {
+            std::vector<BurnCond> c = conds;
+            f(c[i]);
+            mutants.push_back({sev, c, what + " " + which});
+          };
+          mut([&](BurnCond& c) { (side == 0 ? c.use_long : c.use_short) = false; }, "no");
+          for (double k : {0.5, 2.0}) {
+            mut([&](BurnCond& c) { (side == 0 ? c.long_thr : c.short_thr) *= k; },
+                "threshold x" + FormatNumber(k) + " on the");
+            mut(
+                [&](BurnCond& c) {
+                  int64_t& w = side == 0 ? c.long_s : c.short_s;
+                  w = static_cast<int64_t>(static_cast<double>(w) * k);
+                },
+                "x" + FormatNumber(k) + " on the");
+          }
+        }
+      }
+    }
+    auto kills = [&](const Chosen& c, const Mutant& mu) {
+      const BurnSim sim(c.phases, c.interval, latency);
+      for (const Check& check : c.scenario.checks) {
+        const auto a = sim.Alert(original.at(mu.sev), check.at);
+        const auto b = sim.Alert(mu.conds, check.at);
+        if (a.has_value() != b.has_value()) return true;
+        if (a && HumanizePercentage(*a) != HumanizePercentage(*b)) return true;
+      }
+      return false;
+    };
+    const auto candidates = BurnCandidates(original, interval);
+    for (const Mutant& mu : mutants) {
+      if (std::any_of(chosen.begin(), chosen.end(),
+                      [&](const Chosen& c) { return kills(c, mu); })) {
+        continue;
+      }
+      for (const auto& [what, candidate] : candidates) {
+        const auto ph = aligned(candidate);
+        const BurnSim sim(ph, interval, latency);
+        const int64_t t = sim.End();
+        if (!sim.Robust(original, t)) continue;
+        if (sim.End() / interval > kMaxBurnSamples) continue;
+        Chosen trial{{}, ph, interval};
+        trial.scenario.checks.push_back({t, name, {}});
+        if (!kills(trial, mu)) continue;
+        add(what + " (catches a rule with " + mu.what + ", " + SeverityName(mu.sev) + ")", ph, {t},
+            interval);
+        break;
+      }
+    }
+    for (Chosen& c : chosen) out.push_back(std::move(c.scenario));
   }
 
   void LowThroughput(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
@@ -686,10 +1186,6 @@ class ModelTestBuilder {
   std::map<std::string, std::vector<const AlertRule*>> by_name_;
 };
 
-std::string Duration(int64_t seconds) {
-  return seconds == 0 ? "0s" : FormatDuration(Seconds(seconds));
-}
-
 std::string LabelMap(const Labels& l) {
   std::string out = "{";
   bool first = true;
@@ -710,7 +1206,7 @@ std::string TestFile(const RuleFile& rules, Seconds eval_interval,
   y += "tests:\n";
   for (const Scenario& s : scenarios) {
     y += "  - name: " + YamlQuote(s.name) + "\n";
-    y += "    interval: 1m\n";
+    y += "    interval: " + std::to_string(s.interval_minutes) + "m\n";
     if (s.series.empty()) {
       y += "    input_series: []\n";
     } else {
@@ -876,6 +1372,14 @@ void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const
     const Seconds ei = config.fleet.Tier(m.tier).evaluation_interval;
     out["tests/" + m.name + ".test.yml"] =
         TestFile(f, ei, ModelTestBuilder(m, config.fleet, f, ei, TestSet::kFast).Build());
+    if (m.slo && (m.slo->latency_p99_ms || ErrorObjective(m))) {
+      const Seconds slo_ei = SloEvalInterval(m, config.fleet.Tier(m.tier));
+      out["tests/" + m.name + ".slo.test.yml"] =
+          TestFile(f, slo_ei, ModelTestBuilder(m, config.fleet, f, slo_ei, TestSet::kSlo).Build(),
+                   "# SLO burn-rate scenarios (docs/alerts.md). The alerts have no `for`, so each\n"
+                   "# scenario is checked at the end of its data, on an evaluation every " +
+                       FormatDuration(slo_ei) + ".\n");
+    }
     const Seconds long_ei = std::max(ei, kLongEvalInterval);
     auto long_tests = ModelTestBuilder(m, config.fleet, f, long_ei, TestSet::kLong).Build();
     if (!long_tests.empty()) {

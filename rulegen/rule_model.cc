@@ -1,6 +1,8 @@
 #include "rulegen/rule_model.h"
 
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <cstdlib>
 
 #include "core/duration.h"
@@ -97,10 +99,16 @@ class ModelRuleBuilder {
     if (thr_window != "5m") {
       Rec(out, series::PredictionRate(thr_window), SumRate("model_predictions_total", thr_window));
     }
-    Rec(out, series::kErrorRate5m, SumRate("model_prediction_errors_total", "5m"));
-    for (const char* w : series::kSloWindows) {
-      Rec(out, series::ErrorRatio(w), ErrorRatioExpr(w, "model"));
+    {
+      const std::string by = "sum by (model, job, instance) ";
+      Rec(out, series::kSuccessfulPredictions,
+          by + "(model_predictions_total" + Sel() + ")\n- (\n  " + by +
+              "(model_prediction_errors_total" + Sel() + ")\n  or\n  0 * " + by +
+              "(model_predictions_total" + Sel() + ")\n)");
     }
+    Rec(out, series::kErrorRate5m, SumRate("model_prediction_errors_total", "5m"));
+    for (const std::string& w : SloWindows())
+      Rec(out, series::ErrorRatio(w), ErrorRatioExpr(w, "model"));
     for (auto [name, q] : {std::pair{series::kLatencyP50, "0.5"},
                            {series::kLatencyP95, "0.95"},
                            {series::kLatencyP99, "0.99"}}) {
@@ -119,7 +127,7 @@ class ModelRuleBuilder {
     if (m_.slo && m_.slo->latency_p99_ms) {
       const double objective = *m_.slo->latency_p99_ms / 1000.0;
       latency_bucket_ = LatencyObjectiveBucket(objective);
-      std::vector<std::string> windows(series::kSloWindows.begin(), series::kSloWindows.end());
+      std::vector<std::string> windows = SloWindows();
       windows.push_back(Dur(m_.slo->period));
       for (const auto& w : windows) Rec(out, series::LatencySlowRatio(w), SlowRatioExpr(w));
       Rec(out, series::kLatencyObjectiveSeconds, "vector(" + FormatNumber(objective) + ")",
@@ -165,6 +173,24 @@ class ModelRuleBuilder {
       Rec(out, series::kConfidenceRatio, ShortLongRatio("model_prediction_confidence_mean"));
       Rec(out, series::kEntropyRatio, ShortLongRatio("model_prediction_entropy_mean"));
     }
+  }
+
+  // The windows of the error and slow-request ratio rules: the dashboards' fixed windows
+  // (series::kSloWindows) and the burn-rate pairs' windows for this SLO period, shortest first.
+  std::vector<std::string> SloWindows() const {
+    std::vector<std::pair<Seconds, std::string>> all;
+    for (const char* w : series::kSloWindows) all.emplace_back(*ParseDuration(w), w);
+    if (m_.slo) {
+      for (const BurnWindow& w : BurnWindows(m_.slo->period, tier_.evaluation_interval)) {
+        all.emplace_back(w.long_length, w.long_window);
+        all.emplace_back(w.short_length, w.short_window);
+      }
+    }
+    std::sort(all.begin(), all.end());
+    all.erase(std::unique(all.begin(), all.end()), all.end());
+    std::vector<std::string> out;
+    for (auto& [len, label] : all) out.push_back(label);
+    return out;
   }
 
   std::string ShortLongRatio(const std::string& metric) const {
@@ -229,17 +255,30 @@ class ModelRuleBuilder {
     if (m_.shadow) AddShadow(out);
   }
 
+  // ModelDown: no *successful* prediction for the tier's model_down_after. A server that
+  // answers only errors still grows model_predictions_total, so the rule watches the
+  // successful-predictions counter. When the exporter's series go stale (exporter down), the
+  // increase over the samples still in the window stays 0 and absent_over_time takes over
+  // once they have aged out, so the alert does not flap. job and instance are kept so that
+  // an alert about the exporter itself can inhibit it.
   void AddModelDown(std::vector<AlertRule>& out) const {
     const std::string d = Dur(tier_.model_down_after);
     AlertRule a = NewAlert("ModelDown", m_.tier <= 2 ? Severity::kPage : Severity::kTicket);
-    a.expr = "sum by (model) (increase(model_predictions_total" + Sel() + "[" + d +
-             "])) == 0\nor\nabsent_over_time(model_predictions_total" + Sel() + "[" + d + "])";
-    a.signal = "increase(model_predictions_total" + Sel() + "[" + d + "])";
-    a.trigger = "no prediction counted for " + d + " (the tier's model_down_after)";
-    a.summary = {Lit("Model "), Label("model"), Lit(" has made no predictions for " + d)};
-    a.description = {Lit("No prediction of "), Label("model"),
+    const std::string succeeded =
+        "increase(" + std::string(series::kSuccessfulPredictions) + Sel() + "[" + d + "])";
+    a.expr =
+        succeeded + " == 0\nor\nabsent_over_time(model_predictions_total" + Sel() + "[" + d + "])";
+    // Bridges the evaluation at which the recorded counter has one sample left in the window
+    // and the raw series have not yet aged out of it (series gone stale mid-incident).
+    a.keep_firing_for = 2 * tier_.evaluation_interval;
+    a.signal = succeeded;
+    a.trigger = "no successful prediction counted for " + d + " (the tier's model_down_after)";
+    a.summary = {Lit("Model "), Label("model"),
+                 Lit(" has served no successful prediction for " + d)};
+    a.description = {Lit("No successful prediction of "), Label("model"),
                      Lit(" has been counted in the last " + d +
-                         ": the model server, its log shipping or the exporter is down.")};
+                         ": every request failed, or the model server, its log shipping or the "
+                         "exporter is down.")};
     out.push_back(std::move(a));
   }
 
@@ -252,9 +291,9 @@ class ModelRuleBuilder {
       std::string expr;
       std::string trigger;
       std::string factors;
-      for (const BurnWindow& w : BurnWindows()) {
+      for (const BurnWindow& w : BurnWindows(period, tier_.evaluation_interval)) {
         if (w.severity != sev) continue;
-        const double factor = BurnRateFactor(w, period);
+        const double factor = w.factor;
         const std::string thr = "(" + FormatFactor(factor) + " * " + FormatNumber(objective) + ")";
         if (!expr.empty()) expr += "\nor\n";
         expr += "(\n  " + series_fn(w.long_window) + Sel() + " > " + thr + "\n  and\n  " +
@@ -267,7 +306,7 @@ class ModelRuleBuilder {
       }
       a.expr = expr;
       a.signal = series_fn("1h");
-      a.trigger = trigger + " (burn rate factors for a " + Dur(period) + " SLO period)";
+      a.trigger = trigger + " (windows scaled to the " + Dur(period) + " SLO period)";
       a.summary = {Lit("Model "), Label("model"),
                    Lit(std::string(" is burning its ") + Dur(period) + " " +
                        (name == "HighErrorRate" ? "error" : "latency") + " budget" +
@@ -370,14 +409,17 @@ class ModelRuleBuilder {
     const auto windows = SortedDriftWindows(m_);
     const std::string versus =
         windows.size() == 1 ? "one day earlier" : "over " + windows.back().label;
-    AlertRule c = Threshold("ConfidenceDrop", Severity::kTicket,
-                            std::string(series::kConfidenceRatio) + Sel(), Comparison::kBelow, 0.9,
-                            "mean confidence over " + windows.front().label + " below 90% of " +
-                                "its level " + versus + ", for " + Dur(tier_.for_duration));
+    const double min_ratio = m_.confidence_min_ratio;
+    AlertRule c =
+        Threshold("ConfidenceDrop", Severity::kTicket,
+                  std::string(series::kConfidenceRatio) + Sel(), Comparison::kBelow, min_ratio,
+                  "mean confidence over " + windows.front().label + " below " + Pct(min_ratio) +
+                      " of its level " + versus + ", for " + Dur(tier_.for_duration));
     c.summary = {Lit("Confidence of "), Label("model"), Lit(" "), Label("version"),
                  Lit(" dropped")};
     c.description = {Lit("Mean prediction confidence over " + windows.front().label + " is "),
-                     Pct(), Lit(" of its level " + versus + " (alert below 90%).")};
+                     Pct(),
+                     Lit(" of its level " + versus + " (alert below " + Pct(min_ratio) + ").")};
     out.push_back(std::move(c));
     AlertRule e =
         Threshold("EntropyRise", Severity::kTicket, std::string(series::kEntropyRatio) + Sel(),
@@ -446,24 +488,42 @@ class ModelRuleBuilder {
                      Lit(" were matched to a label (minimum " + Pct(gt.min_match_rate) +
                          "): performance metrics are unreliable.")};
     out.push_back(std::move(a));
-    if (gt.retrain_when) {
-      const RetrainConfig& r = *gt.retrain_when;
-      const bool above = r.above.has_value();
-      const double thr = above ? *r.above : r.below;
-      AlertRule p = Threshold("PerformanceBelowRetrainThreshold", Severity::kTicket,
-                              "model_performance" + Sel({"metric=" + PromQuote(r.metric)}),
-                              above ? Comparison::kAbove : Comparison::kBelow, thr,
-                              r.metric + (above ? " above " : " below ") + FormatNumber(thr) +
-                                  " for " + Dur(r.for_duration) + " (retrain_when)");
-      p.for_duration = r.for_duration;
-      p.summary = {Lit("Model "), Label("model"), Lit(" "), Label("version"),
-                   Lit(" needs retraining: " + r.metric + (above ? " above " : " below ") +
-                       FormatNumber(thr))};
-      p.description = {Lit(r.metric + " over "), Label("window"), Lit(" is "), Fmt("%.3f"),
-                       Lit(std::string(above ? ", above " : ", below ") + FormatNumber(thr) +
-                           " for " + Dur(r.for_duration) + ".")};
-      out.push_back(std::move(p));
-    }
+    if (gt.retrain_when) out.push_back(RetrainAlert(gt, *gt.retrain_when));
+  }
+
+  // PerformanceBelowRetrainThreshold on the owner's window only. Not `for` on the raw gauge:
+  // one missed scrape or stale sample would restart days of `for`. Instead the worst value
+  // over the whole `retrain_when.for` range (max_over_time for "below", min_over_time for
+  // "above") must be past the threshold, and the series must have existed at the start of
+  // that range (a sample in its first hour), so a series younger than `for` stays silent.
+  AlertRule RetrainAlert(const GroundTruthConfig& gt, const RetrainConfig& r) const {
+    const bool above = r.above.has_value();
+    const double thr = above ? *r.above : r.below;
+    const std::string window =
+        !r.window.empty() ? r.window : (gt.windows.empty() ? "30d" : gt.windows.front().label);
+    const std::string series =
+        "model_performance" + Sel({"metric=" + PromQuote(r.metric), "window=" + PromQuote(window)});
+    const Seconds gap = std::min(Seconds(3600), r.for_duration / 2);
+    const std::string worst = std::string(above ? "min_over_time(" : "max_over_time(") + series +
+                              "[" + Dur(r.for_duration) + "])";
+    AlertRule p = Threshold("PerformanceBelowRetrainThreshold", Severity::kTicket, worst,
+                            above ? Comparison::kAbove : Comparison::kBelow, thr,
+                            r.metric + " over " + window + (above ? " above " : " below ") +
+                                FormatNumber(thr) + " at every sample for " + Dur(r.for_duration) +
+                                " (retrain_when)");
+    p.expr += "\nand\nlast_over_time(" + series + "[" + Dur(gap) + "] offset " +
+              Dur(r.for_duration - gap) + ")";
+    p.for_duration = Seconds(0);
+    p.sustain = r.for_duration;
+    p.summary = {Lit("Model "), Label("model"), Lit(" "), Label("version"),
+                 Lit(" needs retraining: " + r.metric + (above ? " above " : " below ") +
+                     FormatNumber(thr))};
+    p.description = {
+        Lit(r.metric + " over "), Label("window"),
+        Lit(std::string(" has stayed ") + (above ? "above " : "below ") + FormatNumber(thr) +
+            " for " + Dur(r.for_duration) + " (best value in that time: "),
+        Fmt("%.3f"), Lit(").")};
+    return p;
   }
 
   void AddShadow(std::vector<AlertRule>& out) const {
@@ -537,21 +597,45 @@ const char* SeverityName(Severity s) {
   return "?";
 }
 
-const std::vector<BurnWindow>& BurnWindows() {
-  static const std::vector<BurnWindow> kWindows = {
-      {"1h", "5m", Seconds(3600), 0.02, Severity::kPage},
-      {"6h", "30m", Seconds(6 * 3600), 0.05, Severity::kPage},
-      {"1d", "2h", Seconds(86400), 0.10, Severity::kTicket},
-      {"3d", "6h", Seconds(3 * 86400), 0.10, Severity::kTicket},
+std::vector<BurnWindow> BurnWindows(Seconds period, Seconds eval_interval) {
+  struct Base {
+    std::int64_t long_s;
+    std::int64_t short_s;
+    Severity severity;
   };
-  return kWindows;
+  static constexpr std::array<Base, 4> kBase = {{{3600, 300, Severity::kPage},
+                                                 {6 * 3600, 1800, Severity::kPage},
+                                                 {86400, 2 * 3600, Severity::kTicket},
+                                                 {3 * 86400, 6 * 3600, Severity::kTicket}}};
+  static_assert(kBurnRateFactors[3] >= 1, "a burn-rate factor below 1 alerts within the SLO");
+  constexpr std::int64_t kThirtyDays = 30 * 86400;
+  const std::int64_t min_short = std::max<std::int64_t>(60, 4 * eval_interval.count());
+  // Whole minutes, rounded to the nearest.
+  auto scale = [&](std::int64_t base_s) {
+    const long double x = static_cast<long double>(base_s) *
+                          static_cast<long double>(period.count()) / kThirtyDays / 60;
+    return std::max<std::int64_t>(1, std::llround(x)) * 60;
+  };
+  std::vector<BurnWindow> out;
+  for (std::size_t i = 0; i < kBase.size(); ++i) {
+    const std::int64_t min_short_m = (min_short + 59) / 60 * 60;
+    const std::int64_t short_s = std::max(scale(kBase[i].short_s), min_short_m);
+    const std::int64_t long_s = std::max(scale(kBase[i].long_s), 3 * short_s);
+    BurnWindow w;
+    w.long_length = Seconds(long_s);
+    w.short_length = Seconds(short_s);
+    w.long_window = Dur(w.long_length);
+    w.short_window = Dur(w.short_length);
+    w.factor = kBurnRateFactors[i];
+    w.severity = kBase[i].severity;
+    out.push_back(std::move(w));
+  }
+  return out;
 }
 
-double BurnRateFactor(const BurnWindow& w, Seconds period) {
-  // Consuming `budget_fraction` of the budget within `long_length` means burning at
-  // budget_fraction * period / long_length times the sustainable rate.
-  return w.budget_fraction * static_cast<double>(period.count()) /
-         static_cast<double>(w.long_length.count());
+double BudgetConsumed(const BurnWindow& w, Seconds period) {
+  return w.factor * static_cast<double>(w.long_length.count()) /
+         static_cast<double>(period.count());
 }
 
 std::optional<double> ErrorObjective(const ModelConfig& m) {

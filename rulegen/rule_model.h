@@ -5,6 +5,7 @@
 #ifndef MODELWATCH_RULEGEN_RULE_MODEL_H_
 #define MODELWATCH_RULEGEN_RULE_MODEL_H_
 
+#include <array>
 #include <map>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ struct AlertRule {
   std::string signal;
   Comparison comparison = Comparison::kAbove;
   std::optional<double> threshold;
+  // How long the condition must hold when the expression itself requires it (a range over
+  // the signal instead of `for`), else 0.
+  Seconds sustain{0};
   std::string trigger;  // one-line human description of the condition
 };
 
@@ -81,21 +85,31 @@ struct RuleFile {
   std::vector<RuleGroup> groups;
 };
 
-// One burn-rate window pair of a multi-window multi-burn-rate SLO alert.
+// One window pair of a multi-window multi-burn-rate SLO alert, for one SLO period.
 struct BurnWindow {
-  const char* long_window;   // e.g. "1h"
-  const char* short_window;  // e.g. "5m"
-  Seconds long_length;
-  double budget_fraction;  // share of the period's error budget consumed at the factor
-  Severity severity;
+  std::string long_window;   // Prometheus duration, e.g. "1h" (30d period), "14m" (7d)
+  std::string short_window;  // e.g. "5m"
+  Seconds long_length{0};
+  Seconds short_length{0};
+  double factor = 1;  // burn-rate factor: the alert fires above factor x the objective; >= 1
+  Severity severity = Severity::kPage;
 };
 
-// The four pairs: page 1h/5m (2% of budget) and 6h/30m (5%), ticket 1d/2h (10%) and 3d/6h (10%).
-const std::vector<BurnWindow>& BurnWindows();
+// The burn-rate factors of the four pairs: page 14.4 and 6, ticket 3 and 1. They never
+// depend on the SLO period (a factor below 1 would alert on a service that meets its SLO).
+inline constexpr std::array<double, 4> kBurnRateFactors = {14.4, 6, 3, 1};
 
-// Burn-rate factor of a window pair: budget_fraction * period / long window. For a 30d period:
-// 14.4, 6, 3, 1.
-double BurnRateFactor(const BurnWindow& w, Seconds period);
+// The four pairs for an SLO period and the rule group's evaluation interval. For a 30d period
+// they are the classic page 1h/5m (14.4) and 6h/30m (6), ticket 1d/2h (3) and 3d/6h (1);
+// other periods keep the factors and scale the windows by period / 30d (each pair then still
+// consumes 2%, 5%, 10% and 10% of the budget before it fires). Windows are whole minutes;
+// a short window is at least max(1m, 4 x eval_interval) so that rate() always has samples,
+// and a long window at least 3 x its short window.
+std::vector<BurnWindow> BurnWindows(Seconds period, Seconds eval_interval);
+
+// Share of the period's error budget a pair consumes before it fires:
+// factor * long window / period (0.02, 0.05, 0.1, 0.1 when no minimum applies).
+double BudgetConsumed(const BurnWindow& w, Seconds period);
 
 // The allowed error ratio of the HighErrorRate SLO: slo.error_rate, else 1 - availability.
 std::optional<double> ErrorObjective(const ModelConfig& m);

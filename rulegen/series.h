@@ -28,6 +28,13 @@ inline std::string PredictionRate(std::string_view window) {
   return "model:model_predictions:rate" + std::string(window);
 }
 
+// Successful predictions so far, per model and exporter: model_predictions_total minus
+// model_prediction_errors_total (0 errors while that counter does not exist yet), summed over
+// versions. A counter (it only grows while the exporter keeps its state), so ModelDown can
+// take increase() of it: 0 when every request failed. Labels: model, job, instance.
+inline constexpr const char* kSuccessfulPredictions =
+    "model_job_instance:model_predictions_successful:sum";
+
 // Serving errors per second over 5m, from model_prediction_errors_total.
 inline constexpr const char* kErrorRate5m = "model:model_prediction_errors:rate5m";
 

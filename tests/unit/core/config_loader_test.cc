@@ -73,6 +73,7 @@ TEST(ConfigLoaderTest, GroundTruthAndShadowParse) {
   std::string text = std::string(kMinimal) + R"(ground_truth:
   paths: [labels.jsonl]
   delay: 30d
+  windows: [37d, 60d]
   join_on: entity_id
   segments: [region]
   retrain_when: {metric: auc, below: 0.8, for: 3d}
@@ -93,10 +94,11 @@ shadow: {champion: v3, challenger: v4}
   EXPECT_EQ(r->ground_truth->max_segment_values, 20);
   EXPECT_EQ(r->ground_truth->delay, Seconds(30 * 86400));
   EXPECT_EQ(r->ground_truth->join_on, JoinKey::kEntityId);
-  EXPECT_EQ(r->ground_truth->windows.at(0).label, "30d");
+  EXPECT_EQ(r->ground_truth->windows.at(0).label, "37d");
   ASSERT_TRUE(r->ground_truth->retrain_when);
   EXPECT_DOUBLE_EQ(r->ground_truth->retrain_when->below, 0.8);
   EXPECT_EQ(r->ground_truth->retrain_when->for_duration, Seconds(3 * 86400));
+  EXPECT_EQ(r->ground_truth->retrain_when->window, "37d");  // the first window by default
   ASSERT_TRUE(r->shadow);
   EXPECT_EQ(r->shadow->challenger, "v4");
 }
@@ -129,6 +131,55 @@ ground_truth:
   auto wrong = ParseModelConfig(base + "  retrain_when: {metric: mae, below: 8}\n", "m.yaml");
   ASSERT_FALSE(wrong);
   EXPECT_NE(ErrorsOf(wrong).find("use \"above\""), std::string::npos);
+}
+
+TEST(ConfigLoaderTest, GroundTruthWindowsMustBeLongerThanTheDelay) {
+  const std::string base = std::string(kMinimal) + "ground_truth:\n  paths: [y]\n";
+  // Each window no longer than the delay is reported at its list item.
+  auto r = ParseModelConfig(base + "  delay: 30d\n  windows: [7d, 30d, 60d]\n", "m.yaml");
+  ASSERT_FALSE(r);
+  const std::string errors = ErrorsOf(r);
+  EXPECT_NE(errors.find("m.yaml:9:13: error: ground_truth window 7d is not longer than the label "
+                        "delay 30d"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("m.yaml:9:17: error: ground_truth window 30d"), std::string::npos)
+      << errors;
+  EXPECT_EQ(errors.find("window 60d"), std::string::npos) << errors;
+  // The default window (30d) is reported at the delay.
+  auto d = ParseModelConfig(base + "  delay: 30d\n", "m.yaml");
+  ASSERT_FALSE(d);
+  EXPECT_NE(ErrorsOf(d).find("m.yaml:8:10: error: ground_truth window 30d"), std::string::npos)
+      << ErrorsOf(d);
+  EXPECT_TRUE(ParseModelConfig(base + "  delay: 2d\n", "m.yaml")) << "2d delay, 30d window";
+}
+
+TEST(ConfigLoaderTest, RetrainWindowIsOneOfTheGroundTruthWindows) {
+  const std::string base =
+      std::string(kMinimal) + "ground_truth:\n  paths: [y]\n  windows: [7d, 30d]\n";
+  auto ok =
+      ParseModelConfig(base + "  retrain_when: {metric: auc, below: 0.8, window: 30d}\n", "m.yaml");
+  ASSERT_TRUE(ok) << ErrorsOf(ok);
+  EXPECT_EQ(ok->ground_truth->retrain_when->window, "30d");
+  auto bad =
+      ParseModelConfig(base + "  retrain_when: {metric: auc, below: 0.8, window: 14d}\n", "m.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(ErrorsOf(bad).find("m.yaml:9:51: error: ground_truth.retrain_when.window 14d is not "
+                               "one of ground_truth.windows (7d, 30d)"),
+            std::string::npos)
+      << ErrorsOf(bad);
+}
+
+TEST(ConfigLoaderTest, ConfidenceMinRatioIsConfigurable) {
+  auto def = ParseModelConfig(kMinimal, "m.yaml");
+  ASSERT_TRUE(def) << ErrorsOf(def);
+  EXPECT_DOUBLE_EQ(def->confidence_min_ratio, 0.9);
+  auto r = ParseModelConfig(std::string(kMinimal) + "confidence: {min_ratio: 0.8}\n", "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  EXPECT_DOUBLE_EQ(r->confidence_min_ratio, 0.8);
+  auto bad = ParseModelConfig(std::string(kMinimal) + "confidence: {min_ratio: 1.5}\n", "m.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_NE(ErrorsOf(bad).find("m.yaml:6:25: error:"), std::string::npos) << ErrorsOf(bad);
 }
 
 TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {

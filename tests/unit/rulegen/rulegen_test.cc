@@ -117,37 +117,57 @@ const AlertRule* FindAlert(const RuleFile& f, const std::string& name, Severity 
 
 // --- burn rates -------------------------------------------------------------------------
 
-double Factor(int index, int period_days) {
-  return BurnRateFactor(BurnWindows().at(static_cast<std::size_t>(index)),
-                        Seconds(int64_t{period_days} * 86400));
+std::vector<BurnWindow> Windows(int period_days, int eval_seconds = 30) {
+  return BurnWindows(Seconds(int64_t{period_days} * 86400), Seconds(eval_seconds));
 }
 
-TEST(BurnRateTest, ThirtyDayFactorsAreTheClassicOnes) {
-  EXPECT_NEAR(Factor(0, 30), 14.4, 1e-9);  // 1h / 5m page
-  EXPECT_NEAR(Factor(1, 30), 6, 1e-9);     // 6h / 30m page
-  EXPECT_NEAR(Factor(2, 30), 3, 1e-9);     // 1d / 2h ticket
-  EXPECT_NEAR(Factor(3, 30), 1, 1e-9);     // 3d / 6h ticket
+std::string Table(const std::vector<BurnWindow>& ws) {
+  std::string out;
+  for (const auto& w : ws) {
+    out += w.long_window + "/" + w.short_window + "@" + FormatNumber(w.factor) + " ";
+  }
+  return out;
 }
 
-TEST(BurnRateTest, SevenDayFactorsFollowTheBudgetFraction) {
-  // 2% of a 7d budget in 1h: 0.02 * 168h / 1h.
-  EXPECT_NEAR(Factor(0, 7), 3.36, 1e-9);
-  EXPECT_NEAR(Factor(1, 7), 0.05 * 168 / 6, 1e-9);
-  EXPECT_NEAR(Factor(2, 7), 0.7, 1e-9);
-  EXPECT_NEAR(Factor(3, 7), 0.1 * 7 / 3, 1e-9);
+TEST(BurnRateTest, ThirtyDayWindowsAreTheClassicOnes) {
+  EXPECT_EQ(Table(Windows(30)), "1h/5m@14.4 6h/30m@6 1d/2h@3 3d/6h@1 ");
+  const auto ws = Windows(30);
+  EXPECT_NEAR(BudgetConsumed(ws[0], Seconds(30 * 86400)), 0.02, 1e-12);
+  EXPECT_NEAR(BudgetConsumed(ws[1], Seconds(30 * 86400)), 0.05, 1e-12);
+  EXPECT_NEAR(BudgetConsumed(ws[2], Seconds(30 * 86400)), 0.10, 1e-12);
+  EXPECT_NEAR(BudgetConsumed(ws[3], Seconds(30 * 86400)), 0.10, 1e-12);
 }
 
-TEST(BurnRateTest, TwentyEightDayFactors) {
-  EXPECT_NEAR(Factor(0, 28), 13.44, 1e-9);
-  EXPECT_NEAR(Factor(1, 28), 5.6, 1e-9);
-  EXPECT_NEAR(Factor(2, 28), 2.8, 1e-9);
-  EXPECT_NEAR(Factor(3, 28), 0.1 * 28 / 3, 1e-9);
+TEST(BurnRateTest, OtherPeriodsKeepTheFactorsAndScaleTheWindows) {
+  // 7d = 7/30 of the 30d windows, whole minutes; the 5m short window would be 70s and is
+  // raised to the minimum of 4 evaluation intervals (2m at 30s).
+  EXPECT_EQ(Table(Windows(7)), "14m/2m@14.4 1h24m/7m@6 5h36m/28m@3 16h48m/1h24m@1 ");
+  EXPECT_EQ(Table(Windows(28)), "56m/5m@14.4 5h36m/28m@6 22h24m/1h52m@3 2d19h12m/5h36m@1 ");
+  EXPECT_EQ(Table(Windows(90)), "3h/15m@14.4 18h/1h30m@6 3d/6h@3 9d/18h@1 ");
+  EXPECT_EQ(Table(Windows(14)), "28m/2m@14.4 2h48m/14m@6 11h12m/56m@3 1d9h36m/2h48m@1 ");
+}
+
+TEST(BurnRateTest, FactorsNeverDropBelowOne) {
+  for (int days : {1, 2, 7, 14, 28, 30, 90, 365}) {
+    for (const auto& w : Windows(days)) {
+      EXPECT_GE(w.factor, 1) << days << "d " << w.long_window;
+      EXPECT_GT(w.long_length, w.short_length);
+    }
+  }
+}
+
+TEST(BurnRateTest, ShortWindowsRespectTheEvaluationInterval) {
+  // One minute evaluation: the short window is at least 4 minutes, the long one 3x that.
+  const auto ws = Windows(1, 60);
+  EXPECT_EQ(ws[0].short_window, "4m");
+  EXPECT_EQ(ws[0].long_window, "12m");
+  for (const auto& w : Windows(7, 300)) EXPECT_GE(w.short_length, Seconds(1200));
 }
 
 TEST(BurnRateTest, WindowsPageFastAndTicketSlow) {
-  for (const auto& w : BurnWindows()) {
-    const bool fast = w.long_length <= Seconds(6 * 3600);
-    EXPECT_EQ(w.severity, fast ? Severity::kPage : Severity::kTicket) << w.long_window;
+  const auto ws = Windows(30);
+  for (std::size_t i = 0; i < ws.size(); ++i) {
+    EXPECT_EQ(ws[i].severity, i < 2 ? Severity::kPage : Severity::kTicket) << ws[i].long_window;
   }
 }
 
@@ -166,11 +186,17 @@ TEST(BurnRateTest, AlertExpressionUsesFactorTimesObjective) {
   ASSERT_NE(ticket, nullptr);
   EXPECT_NE(ticket->expr.find(series::ErrorRatio("3d") + "{model=\"fraud\"} > (1 * 0.01)"),
             std::string::npos);
-  // ranker: availability 0.995 over 7d, error objective 0.005.
+  // ranker: availability 0.995 over 7d, error objective 0.005, tier 3 (5m evaluation): the
+  // same factors; 7/30 of 1h/5m is 14m/1m, raised to the minimum 20m short and 3 x 20m long.
   const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
   const AlertRule* rpage = FindAlert(ranker, "HighErrorRate", Severity::kPage);
   ASSERT_NE(rpage, nullptr);
-  EXPECT_NE(rpage->expr.find("> (3.36 * 0.005)"), std::string::npos) << rpage->expr;
+  EXPECT_NE(rpage->expr.find(series::ErrorRatio("1h") + "{model=\"ranker\"} > (14.4 * 0.005)"),
+            std::string::npos)
+      << rpage->expr;
+  EXPECT_NE(rpage->expr.find(series::ErrorRatio("20m") + "{model=\"ranker\"} > (14.4 * 0.005)"),
+            std::string::npos);
+  EXPECT_EQ(rpage->expr.find("3.36"), std::string::npos);
 }
 
 TEST(RuleModelTest, LatencyObjectivePicksTheNextBucketBoundary) {
@@ -206,6 +232,44 @@ TEST(RuleModelTest, AlertsCarryTheRequiredLabelsAndAnnotations) {
   }
 }
 
+TEST(RuleModelTest, ConfidenceDropUsesTheConfiguredRatio) {
+  TempDir dir("confidence");
+  ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");
+  const AlertRule* def =
+      FindAlert(BuildModelRules(m, config.fleet), "ConfidenceDrop", Severity::kTicket);
+  ASSERT_NE(def, nullptr);
+  EXPECT_EQ(def->threshold, 0.9);
+  m.confidence_min_ratio = 0.75;
+  const RuleFile rules = BuildModelRules(m, config.fleet);
+  const AlertRule* c = FindAlert(rules, "ConfidenceDrop", Severity::kTicket);
+  ASSERT_NE(c, nullptr);
+  EXPECT_NE(c->expr.find(" < 0.75"), std::string::npos) << c->expr;
+}
+
+TEST(RuleModelTest, ModelDownWatchesSuccessfulPredictions) {
+  TempDir dir("model_down");
+  const ConfigSet config = FixtureConfig(dir);
+  const RuleFile fraud = BuildModelRules(*config.Find("fraud"), config.fleet);
+  const AlertRule* down = FindAlert(fraud, "ModelDown", Severity::kPage);
+  ASSERT_NE(down, nullptr);
+  // Not model_predictions_total alone: it counts error records too.
+  EXPECT_NE(down->expr.find("increase(" + std::string(series::kSuccessfulPredictions)),
+            std::string::npos)
+      << down->expr;
+  EXPECT_NE(down->expr.find("absent_over_time(model_predictions_total"), std::string::npos);
+  const RecordingRule* succeeded = nullptr;
+  for (const auto& r : fraud.groups.front().recording) {
+    if (r.record == series::kSuccessfulPredictions) succeeded = &r;
+  }
+  ASSERT_NE(succeeded, nullptr);
+  EXPECT_NE(succeeded->expr.find("model_prediction_errors_total"), std::string::npos);
+  // job and instance survive, so that an exporter alert can inhibit ModelDown.
+  EXPECT_NE(succeeded->expr.find("sum by (model, job, instance)"), std::string::npos);
+  EXPECT_EQ(down->keep_firing_for, Seconds(30));  // two evaluations (15s)
+  EXPECT_EQ(DefaultTier(1).model_down_after, Seconds(120));
+}
+
 TEST(RuleModelTest, TierSetsIntervalForAndModelDown) {
   TempDir dir("tiers");
   const ConfigSet config = FixtureConfig(dir);
@@ -222,7 +286,13 @@ TEST(RuleModelTest, TierSetsIntervalForAndModelDown) {
   const AlertRule* retrain =
       FindAlert(fraud, "PerformanceBelowRetrainThreshold", Severity::kTicket);
   ASSERT_NE(retrain, nullptr);
-  EXPECT_EQ(retrain->for_duration, Seconds(3 * 86400));
+  // No `for` on the raw gauge: the expression requires 3d of samples past the threshold.
+  EXPECT_EQ(retrain->for_duration, Seconds(0));
+  EXPECT_EQ(retrain->sustain, Seconds(3 * 86400));
+  EXPECT_NE(retrain->expr.find("max_over_time(model_performance{model=\"fraud\",metric=\"auc\","
+                               "window=\"30d\"}[3d]) < 0.8"),
+            std::string::npos)
+      << retrain->expr;
   // Tier 3 keeps the built-in defaults: 5m evaluation, 1h for; ModelDown only tickets.
   const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
   EXPECT_EQ(ranker.groups.front().interval, Seconds(300));

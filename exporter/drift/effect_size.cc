@@ -4,6 +4,8 @@
 #include <cmath>
 #include <numbers>
 
+#include "exporter/drift/drift_noise.h"
+
 namespace modelwatch {
 namespace {
 
@@ -45,70 +47,11 @@ double NormalQuantile(double p) {
   return x - u / (1 + x * u / 2);
 }
 
-namespace {
-
-// Regularised upper incomplete gamma Q(a, x): series for x < a + 1, Lentz's continued
-// fraction otherwise.
-double UpperGammaQ(double a, double x) {
-  if (!(x > 0)) return 1;
-  const double log_prefix = -x + a * std::log(x) - std::lgamma(a);
-  if (x < a + 1) {
-    double term = 1 / a;
-    double sum = term;
-    for (int k = 1; k < 1000; ++k) {
-      term *= x / (a + k);
-      sum += term;
-      if (term < sum * 1e-16) break;
-    }
-    return 1 - sum * std::exp(log_prefix);
-  }
-  const double tiny = 1e-300;
-  double b = x + 1 - a;
-  double c = 1 / tiny;
-  double d = 1 / b;
-  double h = d;
-  for (int i = 1; i < 1000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < tiny) d = tiny;
-    c = b + an / c;
-    if (std::fabs(c) < tiny) c = tiny;
-    d = 1 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1) < 1e-16) break;
-  }
-  return std::exp(log_prefix) * h;
-}
-
-}  // namespace
-
+// The χ²_df quantile with upper tail `upper_tail`, in the argument order of this file's callers;
+// the computation is drift_noise.h's (one incomplete-gamma implementation in the exporter).
 double ChiSquareUpperTailQuantile(double df, double upper_tail) {
   if (!(df >= 1) || !(upper_tail > 0) || !(upper_tail < 1)) return kInf;
-  if (df == 2) return -2 * std::log(upper_tail);
-  double x = 0;
-  if (df == 1) {
-    const double z = NormalQuantile(1 - upper_tail / 2);
-    x = z * z;
-  } else {
-    // Wilson–Hilferty start, then Newton steps on ln Q(df/2, x/2) = ln(upper_tail).
-    const double z = NormalQuantile(1 - upper_tail);
-    const double h = 2 / (9 * df);
-    const double t = 1 - h + z * std::sqrt(h);
-    x = df * t * t * t;
-  }
-  const double a = df / 2;
-  for (int i = 0; i < 8 && x > 0; ++i) {
-    const double q = UpperGammaQ(a, x / 2);
-    if (!(q > 0)) break;
-    // dQ/dx = −density of χ²_df at x.
-    const double log_density = (a - 1) * std::log(x / 2) - x / 2 - std::lgamma(a) - std::log(2.0);
-    const double step = (std::log(q) - std::log(upper_tail)) * q / std::exp(log_density);
-    x = std::max(x / 2, x + step);
-    if (std::fabs(step) < 1e-12 * x) break;
-  }
-  return x;
+  return ChiSquareUpperQuantile(upper_tail, df);
 }
 
 double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise) {

@@ -52,7 +52,8 @@ def main():
     alerts = result["alerts"]
     for a in alerts:
         if a["severity"] == "page":
-            check(a["receiver"] == "risk-ml-pagerduty", "page routed to %s" % a["receiver"])
+            # A page goes to PagerDuty and, as a copy, to the team channel (docs/alerts.md).
+            check(a["receiver"] == "risk-ml-pagerduty,risk-ml-slack", "page routed to %s" % a["receiver"])
         elif a["severity"] == "ticket":
             check(a["receiver"] == "risk-ml-slack", "ticket routed to %s" % a["receiver"])
 

@@ -77,6 +77,9 @@ struct FeatureConfig {
   bool pii = false;        // never exported, never stored in clear
   bool histogram = false;  // export model_feature_value (numeric only, not with pii)
   SourceLocation location;
+  // false: drift still computed and exported, but no FeatureDrift alert for this feature
+  // (e.g. a cyclical time feature that drifts against a longer baseline by construction).
+  bool alert = true;
 };
 
 struct DriftConfig {

@@ -26,7 +26,7 @@ const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "ma
 const std::vector<std::string> kFieldKeys = {
     "model",         "timestamp",  "request_id", "entity_id", "version",  "score",
     "probabilities", "prediction", "latency_ms", "status",    "features", "segment"};
-const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram"};
+const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram", "alert"};
 const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
                                              "critical", "min_samples", "bins",    "top_categories",
                                              "lateness", "sub_windows", "alpha"};
@@ -309,6 +309,9 @@ class ModelParser {
           r_.AddError(hist, "feature \"" + f.name +
                                 "\" is categorical; histogram: true needs a numeric feature");
         }
+      }
+      if (auto b = r_.Bool(r_.Child(item, "alert", "a feature", false), "features[].alert")) {
+        f.alert = *b;
       }
       features.push_back(std::move(f));
     }

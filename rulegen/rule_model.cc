@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <string_view>
 
 #include "core/duration.h"
 #include "rulegen/meta_rules.h"
@@ -349,11 +350,23 @@ class ModelRuleBuilder {
   void AddDrift(std::vector<AlertRule>& out) const {
     const std::string method = DriftMethodName(m_.drift.method);
     const std::string by_method = "method=" + PromQuote(method);
-    if (HasDriftFeature(m_)) {
+    // Features with `alert: false` keep their exported drift but are excluded by name.
+    std::vector<std::string> feature_sel = {by_method};
+    std::string muted;
+    bool any_alerting = false;
+    for (const FeatureConfig& f : m_.features) {
+      if (FeatureDriftAlerts(m_, f)) {
+        any_alerting = true;
+      } else if (!f.pii && MethodApplies(m_.drift.method, f.type)) {
+        muted += (muted.empty() ? "" : "|") + RegexEscape(f.name);
+      }
+    }
+    if (!muted.empty()) feature_sel.push_back("feature!~" + PromQuote(muted));
+    if (any_alerting) {
       for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
                                      {Severity::kPage, m_.drift.critical, "critical"}}) {
         AlertRule a =
-            Threshold("FeatureDrift", sev, "model_feature_drift" + Sel({by_method}),
+            Threshold("FeatureDrift", sev, "model_feature_drift" + Sel(feature_sel),
                       Comparison::kAtLeast, thr,
                       "feature drift (" + method + ") at or above the " + level + " threshold " +
                           FormatNumber(thr) + " for " + Dur(tier_.for_duration));
@@ -368,6 +381,7 @@ class ModelRuleBuilder {
                          Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
                              FormatNumber(m_.drift.critical) + ").")};
         RequireBeyondNoise(a);
+        if (!muted.empty()) a.trigger += " (not for features with alert: false: " + muted + ")";
         out.push_back(std::move(a));
       }
     }
@@ -664,6 +678,19 @@ bool HasDriftFeature(const ModelConfig& m) {
   return std::any_of(m.features.begin(), m.features.end(), [&](const FeatureConfig& f) {
     return !f.pii && MethodApplies(m.drift.method, f.type);
   });
+}
+
+bool FeatureDriftAlerts(const ModelConfig& m, const FeatureConfig& f) {
+  return !f.pii && f.alert && MethodApplies(m.drift.method, f.type);
+}
+
+std::string RegexEscape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (std::string_view("\\.+*?()|[]{}^$").find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
 }
 
 RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {

@@ -123,6 +123,13 @@ std::vector<Window> SortedDriftWindows(const ModelConfig& m);
 // True if the model has at least one exported feature (non-PII) the alerting method applies to.
 bool HasDriftFeature(const ModelConfig& m);
 
+// True if FeatureDrift alerts on feature `f`: exported drift (HasDriftFeature's test) and
+// not `alert: false`.
+bool FeatureDriftAlerts(const ModelConfig& m, const FeatureConfig& f);
+
+// `s` with the RE2 metacharacters escaped, for a literal alternative in a =~ / !~ matcher.
+std::string RegexEscape(const std::string& s);
+
 // Builds rules/<model>.rules.yml's content for one model.
 RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet);
 

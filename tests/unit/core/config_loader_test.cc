@@ -182,6 +182,25 @@ TEST(ConfigLoaderTest, ConfidenceMinRatioIsConfigurable) {
   EXPECT_NE(ErrorsOf(bad).find("m.yaml:6:25: error:"), std::string::npos) << ErrorsOf(bad);
 }
 
+TEST(ConfigLoaderTest, FeatureAlertDefaultsToTrueAndCanBeTurnedOff) {
+  auto r = ParseModelConfig(std::string(kMinimal) +
+                                "features:\n"
+                                "  - {name: amount, type: numeric}\n"
+                                "  - {name: hour_of_day, type: numeric, alert: false}\n",
+                            "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  ASSERT_EQ(r->features.size(), 2u);
+  EXPECT_TRUE(r->features[0].alert);
+  EXPECT_FALSE(r->features[1].alert);
+  auto bad = ParseModelConfig(std::string(kMinimal) +
+                                  "features:\n"
+                                  "  - {name: hour_of_day, alert: no}\n",
+                              "m.yaml");
+  ASSERT_FALSE(bad);
+  EXPECT_EQ(ErrorsOf(bad),
+            "m.yaml:7:32: error: \"features[].alert\" must be true or false, got \"no\"\n");
+}
+
 TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {
   for (const char* text : {"{", "[", "\t", "model: [", "? : :", "&a *a", "!!binary x",
                            "model: churn\nmodel: x\n", "---\n---\n", "\xff\xfe"}) {

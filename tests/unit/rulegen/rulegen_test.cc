@@ -311,6 +311,48 @@ TEST(RuleModelTest, TierSetsIntervalForAndModelDown) {
   EXPECT_EQ(FindAlert(ranker, "ModelDown", Severity::kPage), nullptr);
 }
 
+TEST(RuleModelTest, FeatureWithAlertFalseGetsNoFeatureDriftAlert) {
+  TempDir dir("feature_alert");
+  const ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");
+  const std::string muted = "model_feature_drift{model=\"fraud\",method=\"psi\",feature!~";
+  // Default: every exported feature alerts, no feature matcher.
+  for (Severity sev : {Severity::kTicket, Severity::kPage}) {
+    const AlertRule* a = FindAlert(BuildModelRules(m, config.fleet), "FeatureDrift", sev);
+    ASSERT_NE(a, nullptr);
+    EXPECT_EQ(a->expr.find("feature!~"), std::string::npos) << a->expr;
+  }
+  // amount muted: both FeatureDrift rules exclude it (and only it); country still alerts.
+  m.features[0].alert = false;
+  const RuleFile rules = BuildModelRules(m, config.fleet);
+  for (Severity sev : {Severity::kTicket, Severity::kPage}) {
+    const AlertRule* a = FindAlert(rules, "FeatureDrift", sev);
+    ASSERT_NE(a, nullptr);
+    EXPECT_NE(a->expr.find(muted + "\"amount\"}"), std::string::npos) << a->expr;
+    EXPECT_EQ(a->expr.find("country"), std::string::npos) << a->expr;
+    // The noise guard compares the same (filtered) series.
+    EXPECT_NE(a->expr.find("model_feature_drift_critical_value{model=\"fraud\",method=\"psi\","
+                           "feature!~\"amount\"}"),
+              std::string::npos)
+        << a->expr;
+  }
+  // Its drift is still recorded: the recording rules do not filter features.
+  for (const auto& r : rules.groups.front().recording) {
+    EXPECT_EQ(r.expr.find("feature!~"), std::string::npos) << r.record << ": " << r.expr;
+  }
+  // Every exported feature muted: no FeatureDrift rule at all; PredictionDrift stays.
+  m.features[1].alert = false;
+  const RuleFile none = BuildModelRules(m, config.fleet);
+  EXPECT_EQ(FindAlert(none, "FeatureDrift", Severity::kTicket), nullptr);
+  EXPECT_EQ(FindAlert(none, "FeatureDrift", Severity::kPage), nullptr);
+  EXPECT_NE(FindAlert(none, "PredictionDrift", Severity::kPage), nullptr);
+}
+
+TEST(RuleModelTest, MutedFeatureNamesAreRegexEscaped) {
+  EXPECT_EQ(RegexEscape("hour_of_day"), "hour_of_day");
+  EXPECT_EQ(RegexEscape("a.b|c(d)"), "a\\.b\\|c\\(d\\)");
+}
+
 TEST(RuleModelTest, TaskDecidesClassifierAlerts) {
   TempDir dir("task");
   const ConfigSet config = FixtureConfig(dir);

@@ -247,8 +247,8 @@ TEST(RuleModelTest, ConfidenceDropUsesTheConfiguredRatio) {
   TempDir dir("confidence");
   ConfigSet config = FixtureConfig(dir);
   ModelConfig m = *config.Find("fraud");
-  const AlertRule* def =
-      FindAlert(BuildModelRules(m, config.fleet), "ConfidenceDrop", Severity::kTicket);
+  const RuleFile defaults = BuildModelRules(m, config.fleet);  // FindAlert points into it
+  const AlertRule* def = FindAlert(defaults, "ConfidenceDrop", Severity::kTicket);
   ASSERT_NE(def, nullptr);
   EXPECT_EQ(def->threshold, 0.9);
   m.confidence_min_ratio = 0.75;
@@ -318,7 +318,8 @@ TEST(RuleModelTest, FeatureWithAlertFalseGetsNoFeatureDriftAlert) {
   const std::string muted = "model_feature_drift{model=\"fraud\",method=\"psi\",feature!~";
   // Default: every exported feature alerts, no feature matcher.
   for (Severity sev : {Severity::kTicket, Severity::kPage}) {
-    const AlertRule* a = FindAlert(BuildModelRules(m, config.fleet), "FeatureDrift", sev);
+    const RuleFile built = BuildModelRules(m, config.fleet);  // FindAlert points into it
+    const AlertRule* a = FindAlert(built, "FeatureDrift", sev);
     ASSERT_NE(a, nullptr);
     EXPECT_EQ(a->expr.find("feature!~"), std::string::npos) << a->expr;
   }

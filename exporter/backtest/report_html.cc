@@ -7,6 +7,8 @@
 #include <sstream>
 #include <vector>
 
+#include "core/html.h"
+
 namespace modelwatch {
 namespace {
 
@@ -15,29 +17,6 @@ using Json = nlohmann::ordered_json;
 constexpr double kWidth = 1000, kLeft = 60, kRight = 190, kPlotHeight = 160;
 const char* const kPalette[] = {"#1f77b4", "#2ca02c", "#9467bd", "#8c564b",
                                 "#e377c2", "#17becf", "#bcbd22", "#7f7f7f"};
-
-std::string Escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
 
 std::string Num(double v, int precision = 4) {
   std::ostringstream os;
@@ -90,7 +69,7 @@ std::string TimeTicks(const Axis& axis, double y) {
     out << "<line x1='" << Num(axis.X(t), 6) << "' x2='" << Num(axis.X(t), 6) << "' y1='0' y2='"
         << y << "' stroke='#eee'/>";
     out << "<text x='" << Num(axis.X(t), 6) << "' y='" << y + 14
-        << "' font-size='10' text-anchor='middle'>" << Escape(Time(t).substr(5)) << "</text>";
+        << "' font-size='10' text-anchor='middle'>" << HtmlEscape(Time(t).substr(5)) << "</text>";
   }
   return out.str();
 }
@@ -112,10 +91,10 @@ std::string IncidentShading(const Axis& axis, const Json& incidents, const std::
     if (e > v) {
       out << "<rect class='incident' x='" << Num(axis.X(v), 6) << "' y='0' width='"
           << Num(axis.X(e) - axis.X(v), 6) << "' height='" << height
-          << "' fill='#fa9fb5' opacity='0.45'><title>" << Escape(inc["id"].get<std::string>())
+          << "' fill='#fa9fb5' opacity='0.45'><title>" << HtmlEscape(inc["id"].get<std::string>())
           << " visible in labels " << Time(inc["visible_at"].get<double>()) << "</title></rect>";
       out << "<text x='" << Num(axis.X(v) + 2, 6) << "' y='10' font-size='10'>"
-          << Escape(inc["id"].get<std::string>()) << "</text>";
+          << HtmlEscape(inc["id"].get<std::string>()) << "</text>";
     }
   }
   return out.str();
@@ -148,7 +127,7 @@ std::string LinePlot(const std::string& kind, const std::string& title, const Ax
   hi += pad;
   auto y = [&](double v) { return kPlotHeight - (v - lo) / (hi - lo) * kPlotHeight; };
   std::ostringstream out;
-  out << "<figure><figcaption>" << Escape(title) << "</figcaption><svg class='plot' data-kind='"
+  out << "<figure><figcaption>" << HtmlEscape(title) << "</figcaption><svg class='plot' data-kind='"
       << kind << "' xmlns='http://www.w3.org/2000/svg' width='" << kWidth << "' height='"
       << kPlotHeight + 20 << "' viewBox='0 0 " << kWidth << " " << kPlotHeight + 20 << "'>";
   out << shading << TimeTicks(axis, kPlotHeight);
@@ -163,7 +142,7 @@ std::string LinePlot(const std::string& kind, const std::string& title, const Ax
     out << "<line class='threshold' x1='" << kLeft << "' x2='" << kWidth - kRight << "' y1='"
         << Num(y(v), 6) << "' y2='" << Num(y(v), 6)
         << "' stroke='#d62728' stroke-dasharray='4 3'/><text x='" << kWidth - kRight + 4 << "' y='"
-        << Num(y(v) + 3, 6) << "' font-size='10' fill='#d62728'>" << Escape(name) << " "
+        << Num(y(v) + 3, 6) << "' font-size='10' fill='#d62728'>" << HtmlEscape(name) << " "
         << Num(v, 3) << "</text>";
   }
   int colour = 0, legend = 0;
@@ -185,10 +164,10 @@ std::string LinePlot(const std::string& kind, const std::string& title, const Ax
       pen_down = true;
       ++drawn;
     }
-    out << "<path class='series' data-series='" << Escape(name) << "' data-points='" << drawn
+    out << "<path class='series' data-series='" << HtmlEscape(name) << "' data-points='" << drawn
         << "' d='" << d.str() << "' fill='none' stroke='" << c << "' stroke-width='1.2'/>";
     out << "<text x='" << kWidth - kRight + 4 << "' y='" << 12 + 12 * legend++
-        << "' font-size='10' fill='" << c << "'>" << Escape(name) << "</text>";
+        << "' font-size='10' fill='" << c << "'>" << HtmlEscape(name) << "</text>";
   }
   out << "</svg></figure>\n";
   return out.str();
@@ -215,18 +194,18 @@ std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& 
   for (const auto& [key, list] : rows) {
     const double y = row * row_h;
     out << "<text x='" << kWidth - kRight + 4 << "' y='" << y + 12 << "' font-size='10'>"
-        << Escape(key.first + " " + key.second) << "</text>";
+        << HtmlEscape(key.first + " " + key.second) << "</text>";
     for (const Json* a : list) {
       for (const auto& i : (*a)["firing"]) {
         const double s = std::max(axis.t0, i[0].get<double>());
         const double e = std::min(axis.t1, i[1].get<double>());
         if (e <= s) continue;
-        out << "<rect class='alert-band' data-severity='" << Escape(key.second) << "' x='"
+        out << "<rect class='alert-band' data-severity='" << HtmlEscape(key.second) << "' x='"
             << Num(axis.X(s), 7) << "' y='" << y + 2 << "' width='"
             << Num(std::max(1.0, axis.X(e) - axis.X(s)), 6) << "' height='" << row_h - 4
             << "' fill='" << SeverityColour(key.second) << "'><title>"
-            << Escape(key.first + " (" + key.second + ") " + Time(i[0].get<double>()) + " – " +
-                      Time(i[1].get<double>()))
+            << HtmlEscape(key.first + " (" + key.second + ") " + Time(i[0].get<double>()) + " – " +
+                          Time(i[1].get<double>()))
             << "</title></rect>";
       }
     }
@@ -239,8 +218,8 @@ std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& 
 std::string Cell(const Json& v) {
   if (v.is_null()) return "—";
   if (v.is_number_float()) return Num(v.get<double>(), 4);
-  if (v.is_string()) return Escape(v.get<std::string>());
-  return Escape(v.dump());
+  if (v.is_string()) return HtmlEscape(v.get<std::string>());
+  return HtmlEscape(v.dump());
 }
 
 }  // namespace
@@ -256,9 +235,10 @@ std::string RenderBacktestHtml(const Json& result) {
          "th:first-child{text-align:left}figure{margin:8px 0}figcaption{font-weight:bold;"
          "font-size:12px}.miss{color:#d62728;font-weight:bold}.hit{color:#2ca02c}</style>"
          "</head><body>\n";
-  out << "<h1>modelwatch backtest</h1><p>History " << Escape(Time(axis.t0)) << " – "
-      << Escape(Time(axis.t1)) << " UTC, replay step " << Num(range["step_seconds"].get<double>())
-      << " s; alerts evaluated until " << Escape(Time(range["alerts_end"].get<double>()))
+  out << "<h1>modelwatch backtest</h1><p>History " << HtmlEscape(Time(axis.t0)) << " – "
+      << HtmlEscape(Time(axis.t1)) << " UTC, replay step "
+      << Num(range["step_seconds"].get<double>()) << " s; alerts evaluated until "
+      << HtmlEscape(Time(range["alerts_end"].get<double>()))
       << ". Incidents are periods where the label-based performance was worse than the retrain "
          "threshold (dark) plus the look-back before it in which alerts count for them "
          "(light).</p>\n";
@@ -288,12 +268,12 @@ std::string RenderBacktestHtml(const Json& result) {
         << Time(inc["end"].get<double>()) << "</td><td class='"
         << (inc["detected"].get<bool>() ? "hit'>yes" : "miss'>missed") << "</td><td>"
         << Duration(inc["page_lead_seconds"]) << "</td><td>" << Duration(inc["ticket_lead_seconds"])
-        << "</td><td>" << Cell(inc["pages"]) << "</td><td>" << Escape(by) << "</td></tr>";
+        << "</td><td>" << Cell(inc["pages"]) << "</td><td>" << HtmlEscape(by) << "</td></tr>";
   }
   out << "</table>\n";
   for (const auto& m : result["models"]) {
     const std::string model = m["model"].get<std::string>();
-    out << "<h2 class='model'>" << Escape(model) << "</h2>\n";
+    out << "<h2 class='model'>" << HtmlEscape(model) << "</h2>\n";
     const Json& plot = result["plots"][model];
     std::vector<std::pair<std::string, const Json*>> score;
     for (const auto& s : plot["degradation_score"]) score.push_back({"score", &s["points"]});
@@ -328,7 +308,7 @@ std::string RenderBacktestHtml(const Json& result) {
         << Cell(e["alertname"])
         << "</td><td style='color:" << SeverityColour(e["severity"].get<std::string>()) << "'>"
         << Cell(e["severity"]) << "</td><td>" << Cell(e["receiver"]) << "</td><td>"
-        << (incs.empty() ? "<span class='miss'>false</span>" : Escape(incs)) << "</td></tr>";
+        << (incs.empty() ? "<span class='miss'>false</span>" : HtmlEscape(incs)) << "</td></tr>";
   }
   out << "</table></body></html>\n";
   return out.str();

@@ -7,6 +7,7 @@
 #include <sstream>
 #include <thread>
 
+#include "core/html.h"
 #include "exporter/baseline/baseline_profile.h"
 #include "exporter/daemon/logger.h"
 #include "exporter/pipeline/model_trackers.h"
@@ -752,29 +753,6 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
     }
   }
   AppendSelfMetrics(out);
-}
-
-static std::string HtmlEscape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '&':
-        out += "&amp;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
 }
 
 std::string Exporter::LandingPage() {

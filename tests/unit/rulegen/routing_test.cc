@@ -57,7 +57,10 @@ platform: {team: ml-platform, email: platform@example.com}
 class RoutingTest : public testing::Test {
  protected:
   OutputFiles Generate(const std::string& fleet = kFleet) {
-    const fs::path dir = fs::path(testing::TempDir()) / "routing_test";
+    // One directory per test: ctest runs each test as its own process, in parallel.
+    const fs::path dir = fs::path(testing::TempDir()) /
+                         (std::string("routing_test_") +
+                          testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir);
     fs::create_directories(dir);
     std::ofstream(dir / "fraud.yaml") << kRisk;

@@ -8,6 +8,7 @@
 #include "core/flags.h"
 #include "rulegen/checker.h"
 #include "rulegen/generator.h"
+#include "rulegen/mutation.h"
 
 namespace modelwatch {
 namespace {
@@ -121,6 +122,55 @@ int RunCheck(const std::vector<std::string>& args) {
   }
   CheckTools tools{flags.Get("promtool"), flags.Get("amtool")};
   return RunAllChecks(out, files, tools, std::cout, std::cerr) ? 0 : 1;
+}
+
+int RunMutate(const std::vector<std::string>& args) {
+  FlagParser flags(
+      "modelwatch-rulegen mutate --config.dir=DIR [--model=NAME] [--min-score=100]",
+      "Mutation testing of the generated rules: generates the output for DIR in memory, then\n"
+      "breaks one alerting rule (or a recording rule an alert reads) at a time and runs the\n"
+      "generated promtool tests that exercise it. Mutations: drop each operand of an `and` /\n"
+      "`unless` and each branch of an `or`, halve and double each threshold and each range or\n"
+      "offset, remove `for` and `keep_firing_for`. A mutant is killed when a test fails. Prints\n"
+      "progress, then per rule the mutants killed, every mutant that lived, and the score.\n"
+      "Exit 0 when the score reaches --min-score, 1 below it or on invalid input, 2 usage.",
+      {kConfigDirFlag,
+       {"model", "only the rule files whose name contains this (e.g. a model name)", "", false,
+        false},
+       {"min-score", "lowest passing mutation score, in percent", "100", false, false},
+       {"jobs", "promtool processes run at once", "2", false, false},
+       {"promtool", "promtool binary", "promtool", false, false}});
+  if (auto code = ParseOrExit(flags, args, "mutate")) return *code;
+  double min_score = 0;
+  int jobs = 0;
+  try {
+    min_score = std::stod(flags.Get("min-score"));
+    jobs = std::stoi(flags.Get("jobs"));
+  } catch (const std::exception&) {
+    std::cerr << "modelwatch-rulegen mutate: --min-score and --jobs take numbers\n";
+    return 2;
+  }
+  if (jobs < 1 || min_score < 0 || min_score > 100) {
+    std::cerr << "modelwatch-rulegen mutate: want --jobs >= 1 and 0 <= --min-score <= 100\n";
+    return 2;
+  }
+  auto config = Load(flags.Get("config.dir"));
+  if (!config) return 1;
+  const OutputFiles files = Generate(*config, OutputFormat::kPrometheus);
+  MutationOptions options{flags.Get("promtool"), flags.Get("model"), jobs};
+  auto results = RunMutationTests(files, options, std::cout);
+  if (!results) {
+    std::cerr << "modelwatch-rulegen mutate: " << results.error().ToString() << "\n";
+    return 1;
+  }
+  if (results->empty()) {
+    std::cerr << "modelwatch-rulegen mutate: no rule matches --model=" << flags.Get("model")
+              << "\n";
+    return 1;
+  }
+  std::cout << "\n";
+  WriteMutationReport(*results, std::cout);
+  return MutationScore(*results) >= min_score ? 0 : 1;
 }
 
 }  // namespace modelwatch

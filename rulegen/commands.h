@@ -1,4 +1,4 @@
-// The generate and check subcommands of modelwatch-rulegen (validate lives in main.cc).
+// The generate, check and mutate subcommands of modelwatch-rulegen (validate lives in main.cc).
 #ifndef MODELWATCH_RULEGEN_COMMANDS_H_
 #define MODELWATCH_RULEGEN_COMMANDS_H_
 
@@ -11,6 +11,7 @@ namespace modelwatch {
 // 0 ok, 1 invalid input or failed check, 2 usage error.
 int RunGenerate(const std::vector<std::string>& args);
 int RunCheck(const std::vector<std::string>& args);
+int RunMutate(const std::vector<std::string>& args);
 
 }  // namespace modelwatch
 

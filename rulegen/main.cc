@@ -21,6 +21,7 @@ constexpr const char* kUsage =
     "  validate   check the config directory; print one line per model (exit 1 on errors)\n"
     "  generate   write every generated file under --out\n"
     "  check      fail if --out is stale, then run promtool and amtool on it\n"
+    "  mutate     break each generated alert on purpose; report which the tests catch\n"
     "  version    print the version\n"
     "\n"
     "Run `modelwatch-rulegen <command> --help` for the flags of a command.\n"
@@ -85,6 +86,7 @@ int main(int argc, char** argv) {
     if (command == "validate") return RunValidate(args);
     if (command == "generate") return RunGenerate(args);
     if (command == "check") return RunCheck(args);
+    if (command == "mutate") return RunMutate(args);
     if (command == "version" || command == "--version") {
       std::cout << "modelwatch-rulegen " << MODELWATCH_VERSION << "\n";
       return 0;
@@ -98,7 +100,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string msg = "modelwatch-rulegen: unknown command \"" + command + "\"";
-  if (auto s = Suggest(command, {"validate", "generate", "check", "version"})) {
+  if (auto s = Suggest(command, {"validate", "generate", "check", "mutate", "version"})) {
     msg += " (did you mean \"" + *s + "\"?)";
   }
   std::cerr << msg << "\n\n" << kUsage;

@@ -8,6 +8,7 @@
 #include <map>
 #include <numeric>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -51,10 +52,18 @@ struct Check {
   std::vector<ExpectedAlert> alerts;
 };
 
+// A promql_expr_test: `expr` at `at` must give exactly these samples.
+struct ExprCheck {
+  int64_t at = 0;  // seconds
+  std::string expr;
+  std::vector<std::pair<std::string, double>> samples;  // series text, value
+};
+
 struct Scenario {
   std::string name;
   std::vector<InputSeries> series;
   std::vector<Check> checks;
+  std::vector<ExprCheck> expr_checks = {};
   int interval_minutes = 1;  // of the input series (phases count samples)
   int64_t length = 0;        // evaluated time in seconds, when it decides fast vs long file
 };
@@ -183,7 +192,8 @@ struct GaugeSpec {
   double normal = 0;
   double ticket = 0;
   std::optional<double> page;
-  int pre = 10;  // minutes of normal values before the condition
+  std::optional<double> below_page;  // a level where only the ticket fires, if any
+  int pre = 10;                      // minutes of normal values before the condition
   // The alert's value for a gauge level (identity, abs, ratio to another series).
   std::function<double(double)> value = [](double v) { return v; };
   // Further input series, given the main series' phases.
@@ -344,7 +354,9 @@ std::vector<std::pair<std::string, std::vector<BurnPhase>>> BurnCandidates(
     for (const BurnCond& c : conds) {
       const int64_t l = c.long_s / interval, sh = c.short_s / interval;
       std::vector<double> levels;
-      for (double k : {0.75, 1.2, 1.5, 2.2, 3.0, 5.0}) {
+      // Up to 16x: a spike of the short window that lifts the long window just past a
+      // halved threshold needs a bad share far above the threshold.
+      for (double k : {0.75, 1.2, 1.5, 2.2, 3.0, 5.0, 8.0, 12.0, 16.0}) {
         const double r = std::min(1.0, BadEvents(k * c.long_thr) / kBurnEvents);
         if (r > 0 && std::find(levels.begin(), levels.end(), r) == levels.end()) {
           levels.push_back(r);
@@ -357,11 +369,17 @@ std::vector<std::pair<std::string, std::vector<BurnPhase>>> BurnCandidates(
                          {{0, pre + 1}, {r, sh}}});
           out.push_back(
               {level + " for " + dur(l) + " after " + dur(pre) + " clean", {{0, pre + 1}, {r, l}}});
-          for (int64_t e : {sh + 1, max_short + 1}) {
-            if (l - e <= 0) continue;
+          for (int64_t e : {sh / 2, sh + 1, max_short + 1}) {
+            if (e < 1 || l - e <= 0) continue;
             out.push_back({level + " for " + dur(l - e) + " after " + dur(pre) +
                                " clean, then clean for " + dur(e) + " (recovered)",
                            {{0, pre + 1}, {r, l - e}, {0, e}}});
+            // Partly recovered: the short window's share falls just below its threshold.
+            const double part = BadEvents(0.7 * c.short_thr) / kBurnEvents;
+            out.push_back({level + " for " + dur(l - e) + " after " + dur(pre) + " clean, then " +
+                               HumanizePercentage(part) + " bad for " + dur(e) +
+                               " (partly recovered)",
+                           {{0, pre + 1}, {r, l - e}, {part, e}}});
           }
         }
       }
@@ -562,10 +580,18 @@ class ModelTestBuilder {
     out.push_back(std::move(s));
   }
 
+  // Levels for an alert that fires above `t` (ticket) and `p` (page). Every threshold gets
+  // a level within a factor of two below it where that severity is silent and one within a
+  // factor of two above it where it fires, so that a threshold halved or doubled fails a
+  // case: normal 0.7 t; ticket 1.4 t (or between t and p when they are close); page 1.5 p;
+  // and, when there is room, a ticket-only level at 0.7 p.
   static void AboveLevels(double t, std::optional<double> p, GaugeSpec& g) {
-    g.normal = t / 2;
-    g.ticket = p ? (t + *p) / 2 : t * 1.5;
-    if (p) g.page = *p * 1.5;
+    g.normal = t * 0.7;
+    g.ticket = p && t * 1.4 >= *p ? (t + *p) / 2 : t * 1.4;
+    if (p) {
+      g.page = *p * 1.5;
+      if (*p * 0.7 > g.ticket * 1.1 && *p * 0.7 > t) g.below_page = *p * 0.7;
+    }
   }
 
   GaugeSpec Spec(const std::string& name) const {
@@ -597,8 +623,8 @@ class ModelTestBuilder {
     } else if (name == "PositiveRateShift") {
       g.metric = "model_positive_rate_zscore";
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", DriftWindow()}};
-      g.normal = 0.5;
-      g.ticket = -3;  // a negative shift: the alert compares |z|
+      g.normal = tk ? *tk * 0.7 : 0.5;  // within a factor of two below the ticket threshold
+      g.ticket = -3;                    // a negative shift: the alert compares |z|
       g.page = 6;
       g.value = [](double v) { return std::fabs(v); };
     } else if (name == "ConfidenceDrop" || name == "EntropyRise") {
@@ -672,7 +698,7 @@ class ModelTestBuilder {
                   {"metric", r.metric},
                   {"window", r.window.empty() ? GtWindow() : r.window}};
       if (r.above) {
-        g.normal = *r.above / 2;
+        g.normal = *r.above * 0.7;
         g.ticket = *r.above * 1.5;
       } else {
         g.normal = std::min(1.0, (r.below + 1) / 2);
@@ -756,6 +782,10 @@ class ModelTestBuilder {
     if (g.page) {
       out.push_back(StepScenario(name, rules, g, *g.page, "page level " + FormatNumber(*g.page)));
     }
+    if (g.below_page) {
+      out.push_back(StepScenario(name, rules, g, *g.below_page,
+                                 "level " + FormatNumber(*g.below_page) + ", below the page"));
+    }
     // Silent: normal values, with a spike shorter than `for` when `for` allows one.
     const AlertRule& r = *rules.front();
     const int64_t for_s = r.for_duration.count();
@@ -818,6 +848,12 @@ class ModelTestBuilder {
                {}};
     s.checks.push_back({t_silent, r.name, {}});
     s.checks.push_back({t_fire, r.name, Firing(rules, g, g.ticket, t_fire, phases)});
+    // The first evaluation that sees a normal sample clears the condition; keep_firing_for
+    // holds the alert on.
+    const int64_t t_false = CeilTo(drop, ei_);
+    if (const auto t_kept = KeptCheck(t_false, keep_s)) {
+      s.checks.push_back({*t_kept, r.name, Firing(rules, g, g.ticket, t_false - ei_, phases)});
+    }
     s.checks.push_back({t_resolved, r.name, {}});
     out.push_back(std::move(s));
     // Another ground-truth window past the threshold: only the owner's window alerts.
@@ -844,6 +880,12 @@ class ModelTestBuilder {
         Inputs(g, young),
         {}};
     y.checks.push_back({FloorTo(sustain / 2, step_), r.name, {}});
+    // The age guard looks for a sample in the range's first hour: the series qualifies from
+    // `for` - 1h on.
+    const int64_t t_old_enough = CeilTo(sustain - 3600, step_);
+    if (sustain > 2 * 3600 && t_old_enough < sustain - 1800) {
+      y.checks.push_back({t_old_enough, r.name, Firing(rules, g, g.ticket, t_old_enough, young)});
+    }
     y.checks.push_back(
         {CeilTo(sustain + ei_, step_), r.name, Firing(rules, g, g.ticket, sustain, young)});
     out.push_back(std::move(y));
@@ -915,6 +957,22 @@ class ModelTestBuilder {
         st.checks.push_back({t, "ModelDown", {Expect(r, Base(), value)}});
       }
       out.push_back(std::move(st));
+    }
+    // Steady traffic, then the series vanish (stale): silent while the window still holds
+    // successes, pages once a whole window has none.
+    {
+      InputSeries total{"model_predictions_total", series, {{600, busy}}, true};
+      total.stale = true;
+      Scenario v{"ModelDown: steady traffic, then the series vanish for longer than " +
+                     FormatDuration(tier_.model_down_after),
+                 {total},
+                 {}};
+      const int64_t gone = int64_t{busy - 1} * 60;  // the last sample
+      const int64_t t_quiet = FloorTo(gone + down * 3 / 4, step_);
+      if (t_quiet > gone) v.checks.push_back({t_quiet, "ModelDown", {}});
+      v.checks.push_back(
+          {CeilTo(gone + down + 2 * ei_, step_), "ModelDown", {Expect(r, Base(), 1)}});
+      out.push_back(std::move(v));
     }
     Scenario b{"ModelDown: no series of the model at all (only another model's)",
                {{"model_predictions_total",
@@ -1040,6 +1098,31 @@ class ModelTestBuilder {
             ph, {sim.End()}, interval);
         break;
       }
+    }
+    // No error series at all (a model that never failed): every error-ratio record the
+    // alerts read is 0, not absent, so dashboards and the budget show 0 % rather than no data.
+    if (errors) {
+      int64_t longest = 0;
+      std::set<std::string> names;
+      for (const BurnWindow& w : windows) {
+        longest = std::max(longest, w.long_length.count());
+        names.insert(w.long_window);
+        names.insert(w.short_window);
+      }
+      const auto ph = aligned({{0, longest / interval + 1}});
+      Scenario z{name + ": no error series at all: every error ratio reads 0, not nothing", {}, {}};
+      z.interval_minutes = static_cast<int>(interval / 60);
+      z.series = {{"model_predictions_total",
+                   {{"model", m_.name}, {"version", "v1"}},
+                   {{kBurnEvents, static_cast<int>(ph[0].samples)}},
+                   true}};
+      const int64_t at = (ph[0].samples - 1) * interval;
+      for (const std::string& w : names) {
+        const std::string series =
+            SeriesName({series::ErrorRatio(w), {{"model", m_.name}}, {}, false});
+        z.expr_checks.push_back({at, series, {{series, 0.0}}});
+      }
+      out.push_back(std::move(z));
     }
     // Calm: a constant bad share plus spikes of the fastest pair's short window, averaging
     // half the error budget over a whole SLO period.
@@ -1239,6 +1322,19 @@ std::string TestFile(const RuleFile& rules, Seconds eval_interval,
         y += "        values: " + YamlQuote(ValuesText(in)) + "\n";
       }
     }
+    if (!s.expr_checks.empty()) {
+      y += "    promql_expr_test:\n";
+      for (const ExprCheck& c : s.expr_checks) {
+        y += "      - eval_time: " + Duration(c.at) + "\n";
+        y += "        expr: " + YamlQuote(c.expr) + "\n";
+        y += "        exp_samples:\n";
+        for (const auto& [series, value] : c.samples) {
+          y += "          - labels: " + YamlQuote(series) + "\n";
+          y += "            value: " + FormatNumber(value) + "\n";
+        }
+      }
+    }
+    if (s.checks.empty()) continue;
     y += "    alert_rule_test:\n";
     for (const Check& c : s.checks) {
       y += "      - eval_time: " + Duration(c.at) + "\n";

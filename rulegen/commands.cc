@@ -1,6 +1,7 @@
 #include "rulegen/commands.h"
 
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -126,7 +127,7 @@ int RunCheck(const std::vector<std::string>& args) {
 
 int RunMutate(const std::vector<std::string>& args) {
   FlagParser flags(
-      "modelwatch-rulegen mutate --config.dir=DIR [--model=NAME] [--min-score=100]",
+      "modelwatch-rulegen mutate --config.dir=DIR [--model=NAME] [--alert=A,B] [--min-score=100]",
       "Mutation testing of the generated rules: generates the output for DIR in memory, then\n"
       "breaks one alerting rule (or a recording rule an alert reads) at a time and runs the\n"
       "generated promtool tests that exercise it. Mutations: drop each operand of an `and` /\n"
@@ -136,6 +137,8 @@ int RunMutate(const std::vector<std::string>& args) {
       "Exit 0 when the score reaches --min-score, 1 below it or on invalid input, 2 usage.",
       {kConfigDirFlag,
        {"model", "only the rule files whose name contains this (e.g. a model name)", "", false,
+        false},
+       {"alert", "only these alerts (comma-separated names) and the records they read", "", false,
         false},
        {"min-score", "lowest passing mutation score, in percent", "100", false, false},
        {"jobs", "promtool processes run at once", "2", false, false},
@@ -157,7 +160,11 @@ int RunMutate(const std::vector<std::string>& args) {
   auto config = Load(flags.Get("config.dir"));
   if (!config) return 1;
   const OutputFiles files = Generate(*config, OutputFormat::kPrometheus);
-  MutationOptions options{flags.Get("promtool"), flags.Get("model"), jobs};
+  MutationOptions options{flags.Get("promtool"), flags.Get("model"), {}, jobs};
+  std::istringstream names(flags.Get("alert"));
+  for (std::string name; std::getline(names, name, ',');) {
+    if (!name.empty()) options.alerts.insert(name);
+  }
   auto results = RunMutationTests(files, options, std::cout);
   if (!results) {
     std::cerr << "modelwatch-rulegen mutate: " << results.error().ToString() << "\n";
@@ -165,7 +172,7 @@ int RunMutate(const std::vector<std::string>& args) {
   }
   if (results->empty()) {
     std::cerr << "modelwatch-rulegen mutate: no rule matches --model=" << flags.Get("model")
-              << "\n";
+              << " --alert=" << flags.Get("alert") << "\n";
     return 1;
   }
   std::cout << "\n";

@@ -518,18 +518,20 @@ const char* MutantOutcomeName(MutantOutcome o) {
   return "?";
 }
 
-std::vector<Mutant> EnumerateMutants(const OutputFiles& files, const std::string& only) {
+std::vector<Mutant> EnumerateMutants(const OutputFiles& files, const std::string& only,
+                                     const std::set<std::string>& alerts) {
   const std::vector<RuleRef> rules = ReadRules(files);
   const auto closures = RecordClosures(rules);
   std::set<std::pair<std::string, std::string>> read_by_alerts;  // (file, record)
   for (std::size_t i = 0; i < rules.size(); ++i) {
-    if (!rules[i].is_alert) continue;
+    if (!rules[i].is_alert || (!alerts.empty() && !alerts.count(rules[i].name))) continue;
     for (const auto& name : closures[i]) read_by_alerts.insert({rules[i].file, name});
   }
   std::vector<Mutant> out;
   for (const RuleRef& r : rules) {
     if (!only.empty() && r.file.find(only) == std::string::npos) continue;
     if (!r.is_alert && !read_by_alerts.count({r.file, r.name})) continue;
+    if (r.is_alert && !alerts.empty() && !alerts.count(r.name)) continue;
     Mutant base{r.file, r.group, r.rule, r.name, r.is_alert, "", "", r.expr};
     for (auto& e : MutateExpr(r.expr, r.is_alert ? RuleKind::kAlert : RuleKind::kRecord)) {
       Mutant m = base;
@@ -579,7 +581,7 @@ Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,
   try {
     rules = ReadRules(files);
     tests = ReadTests(files);
-    mutants = EnumerateMutants(files, options.only);
+    mutants = EnumerateMutants(files, options.only, options.alerts);
   } catch (const YAML::Exception& e) {
     return MakeError(std::string("cannot read the generated files: ") + e.what());
   }

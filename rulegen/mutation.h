@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <ostream>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -53,10 +54,12 @@ struct Mutant {
 };
 
 // Every mutant of the rule files in `files` (paths under rules/; only those whose name
-// contains `only` when it is not empty). Recording rules are mutated only when an alert
-// depends on them, directly or through other recording rules: a record that only feeds
-// dashboards has nothing to alert on.
-std::vector<Mutant> EnumerateMutants(const OutputFiles& files, const std::string& only);
+// contains `only` when it is not empty; only the alerts named in `alerts` when it is not
+// empty). Recording rules are mutated only when a selected alert depends on them, directly
+// or through other recording rules: a record that only feeds dashboards has nothing to
+// alert on.
+std::vector<Mutant> EnumerateMutants(const OutputFiles& files, const std::string& only,
+                                     const std::set<std::string>& alerts = {});
 
 // `rule_file_yaml` with the mutant applied (re-emitted YAML). Throws YAML::Exception if the
 // text is not a rule file with the mutant's group and rule.
@@ -78,7 +81,8 @@ struct MutantResult {
 struct MutationOptions {
   std::string promtool = "promtool";
   std::string only;  // restrict to rule files whose path contains this (e.g. a model name)
-  int jobs = 2;      // promtool processes run at once
+  std::set<std::string> alerts;  // restrict to these alerts (and the records they read)
+  int jobs = 2;                  // promtool processes run at once
 };
 
 // Runs every mutant against the generated tests of `files` (promtool test rules on the test

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <string>
 #include <vector>
+
+#include "rulegen/checker.h"
 
 namespace modelwatch {
 namespace {
@@ -131,6 +134,85 @@ TEST(MutationTest, ScoreCountsUntestedAsLivingAndIgnoresInvalid) {
   r[3].outcome = MutantOutcome::kInvalid;
   EXPECT_NEAR(MutationScore(r), 200.0 / 3.0, 1e-9);
   EXPECT_EQ(MutationScore({}), 100.0);
+}
+
+// The tool itself, with the real promtool: a weak test suite (far from the threshold, no
+// check during `for`) lets mutants live; a tight one kills every mutant.
+constexpr const char* kGaugeRules = R"(groups:
+  - name: a
+    rules:
+      - alert: Hot
+        expr: temp > 50
+        for: 5m
+)";
+
+std::string GaugeTests(const std::string& cases) {
+  return "rule_files: [../rules/t.rules.yml]\nevaluation_interval: 1m\ntests:\n" + cases;
+}
+
+constexpr const char* kWeakCases = R"(  - interval: 1m
+    input_series:
+      - series: temp
+        values: 0x10 1000x20
+    alert_rule_test:
+      - eval_time: 5m
+        alertname: Hot
+        exp_alerts: []
+      - eval_time: 25m
+        alertname: Hot
+        exp_alerts: [{exp_labels: {}}]
+)";
+
+// 30 (silent; kills > 25), 70 (fires; kills > 100), and a check 3 minutes into the 70s
+// (silent only with `for: 5m`).
+constexpr const char* kTightCases = R"(  - interval: 1m
+    input_series:
+      - series: temp
+        values: 30x10 70x20
+    alert_rule_test:
+      - eval_time: 9m
+        alertname: Hot
+        exp_alerts: []
+      - eval_time: 14m
+        alertname: Hot
+        exp_alerts: []
+      - eval_time: 25m
+        alertname: Hot
+        exp_alerts: [{exp_labels: {}}]
+)";
+
+bool HavePromtool() { return RunCommand({"promtool", "--version"}).status == 0; }
+
+TEST(MutationTest, WeakTestsLetMutantsLiveAndTightTestsKillThem) {
+  if (!HavePromtool()) GTEST_SKIP() << "promtool not installed";
+  std::ostringstream progress;
+  OutputFiles weak = {{"rules/t.rules.yml", kGaugeRules},
+                      {"tests/t.test.yml", GaugeTests(kWeakCases)}};
+  auto w = RunMutationTests(weak, {}, progress);
+  ASSERT_TRUE(w.has_value()) << w.error().ToString();
+  ASSERT_EQ(w->size(), 3u);  // 50 -> 25, 50 -> 100, no `for`
+  EXPECT_LT(MutationScore(*w), 50.0);
+  OutputFiles tight = {{"rules/t.rules.yml", kGaugeRules},
+                       {"tests/t.test.yml", GaugeTests(kTightCases)}};
+  auto t = RunMutationTests(tight, {}, progress);
+  ASSERT_TRUE(t.has_value()) << t.error().ToString();
+  EXPECT_EQ(MutationScore(*t), 100.0);
+  std::ostringstream report;
+  WriteMutationReport(*w, report);
+  EXPECT_THAT(report.str(), testing::HasSubstr("mutation score: 0.0% (0 of 3"));
+  EXPECT_THAT(report.str(), testing::HasSubstr("remove `for`"));
+}
+
+TEST(MutationTest, FailingUnmutatedTestsAreAnErrorNotAPerfectScore) {
+  if (!HavePromtool()) GTEST_SKIP() << "promtool not installed";
+  std::string broken = kTightCases;
+  broken.replace(broken.find("eval_time: 25m"), 14, "eval_time: 12m");
+  OutputFiles files = {{"rules/t.rules.yml", kGaugeRules},
+                       {"tests/t.test.yml", GaugeTests(broken)}};
+  std::ostringstream progress;
+  auto r = RunMutationTests(files, {}, progress);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_THAT(r.error().ToString(), testing::HasSubstr("fail before any mutation"));
 }
 
 }  // namespace

@@ -190,6 +190,24 @@ TEST(GroundTruthTrackerTest, TheSameLabelLineWrittenTwiceIsADuplicateButARereadI
   EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v1"}}), 1.0);
 }
 
+TEST(GroundTruthTrackerTest, AnInvalidLabelLineReadAgainAfterARestartCountsOnce) {
+  ScratchDir dir;
+  const GroundTruthTracker::LineSource bad{3, 9, 10}, label{3, 9, 80};
+  {
+    auto t = OpenTracker(BinaryModel(), dir.path());
+    Observe(*t, Scored("a", kT0, 0.9));
+    t->ObserveLabelLine("not json", &bad);
+    t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &label);
+    EXPECT_EQ(t->rejected(LabelReject::kInvalidJson), 1u);
+  }
+  auto t = OpenTracker(BinaryModel(), dir.path());
+  t->ObserveLabelLine("not json", &bad);  // read again from an older checkpoint
+  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &label);
+  EXPECT_EQ(t->rejected(LabelReject::kInvalidJson), 1u);
+  EXPECT_EQ(t->labels(), 1u);
+  EXPECT_EQ(t->duplicates(), 0u);
+}
+
 TEST(GroundTruthTrackerTest, EntityLabelWrittenTwiceIsADuplicate) {
   ScratchDir dir;
   ModelConfig m = BinaryModel();

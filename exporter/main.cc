@@ -1,9 +1,12 @@
 // modelwatch-exporter: tails prediction and label logs and serves per-model metrics
 // (the daemon, exporter/daemon/), and runs the one-shot subcommands baseline, shadow-report
 // and replay. This file parses the daemon's flags and starts the HTTP server.
+#include <charconv>
 #include <iostream>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "core/duration.h"
@@ -59,6 +62,17 @@ int RunDaemon(const std::vector<std::string>& args) {
        {"web.listen-address", "Address to listen on for HTTP.", ":9841"},
        {"web.telemetry-path", "Path under which to expose metrics.", "/metrics"},
        {"web.config.file", "Exporter-toolkit web config (basic auth; TLS is refused).", ""},
+       {"web.max-connections",
+        "Connections held open at most; at the cap a new one replaces the oldest one still "
+        "waiting for its request, or is refused when all are being answered.",
+        "1024"},
+       {"web.read-header-timeout",
+        "Time a client has to send a whole request head, from connecting (or from the "
+        "first byte of a later request on a kept-alive connection).",
+        "5s"},
+       {"web.idle-timeout", "Time a kept-alive connection may wait for its next request.", "1m"},
+       {"web.write-timeout", "Time allowed to write one answer.", "30s"},
+       {"web.handler-threads", "Threads computing answers (authentication, the scrape).", "4"},
        {"state.dir", "Directory for the checkpoint and ground-truth stores.",
         "/var/lib/modelwatch"},
        {"state.checkpoint-interval", "How often to write the checkpoint.", "5s"},
@@ -135,6 +149,31 @@ int RunDaemon(const std::vector<std::string>& args) {
   HttpOptions http;
   http.listen_address = flags.Get("web.listen-address");
   http.telemetry_path = flags.Get("web.telemetry-path");
+  for (auto [flag, target] : {std::pair<const char*, std::chrono::milliseconds*>{
+                                  "web.read-header-timeout", &http.read_header_timeout},
+                              {"web.idle-timeout", &http.idle_timeout},
+                              {"web.write-timeout", &http.write_timeout}}) {
+    auto d = ParseDuration(flags.Get(flag));
+    if (!d) {
+      std::cerr << "modelwatch-exporter: --" << flag << ": " << d.error().message << "\n";
+      return 2;
+    }
+    *target = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
+  }
+  for (auto [flag, target, low, high] :
+       {std::tuple<const char*, int*, int, int>{"web.max-connections", &http.max_connections, 1,
+                                                1000000},
+        {"web.handler-threads", &http.handler_threads, 1, 64}}) {
+    const std::string text = flags.Get(flag);
+    int value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
+      std::cerr << "modelwatch-exporter: --" << flag << " must be an integer from " << low << " to "
+                << high << ", not \"" << text << "\"\n";
+      return 2;
+    }
+    *target = value;
+  }
   if (!flags.Get("web.config.file").empty()) {
     auto web = LoadWebConfig(flags.Get("web.config.file"));
     if (!web) {

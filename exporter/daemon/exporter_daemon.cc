@@ -467,7 +467,9 @@ void Exporter::PollOnce() {
     m.label_tailer->Poll([&](std::string_view line) {
       enter();
       ++m.label_counters.lines_read;
-      m.ground_truth->ObserveLabelLine(line);
+      const LinePosition& at = m.label_tailer->CurrentLine();
+      const GroundTruthTracker::LineSource source{at.dev, at.ino, at.end_offset};
+      m.ground_truth->ObserveLabelLine(line, &source);
       leave();
     });
     enter();

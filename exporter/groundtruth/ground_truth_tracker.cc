@@ -113,7 +113,11 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   // The counters are stored with the data, in the same transactions (see Counters()), so
   // after a restart, even kill -9, they match what the store holds.
   LoadCounters(store_->GetMeta("counters"));
-  store_->SetBeforeCommit([this] { store_->SetMeta("counters", Counters().dump()); });
+  LoadLabelPositions(store_->GetMeta("label_positions"));
+  store_->SetBeforeCommit([this] {
+    store_->SetMeta("counters", Counters().dump());
+    store_->SetMeta("label_positions", LabelPositions().dump());
+  });
   // Cardinality caps survive restarts, so a version keeps its own series.
   const std::string caps = store_->GetMeta("caps");
   if (!caps.empty()) {
@@ -316,11 +320,68 @@ void GroundTruthTracker::HandleGivenUp(const PendingLabel& label) {
   }
 }
 
-void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
+bool GroundTruthTracker::ReadBefore(const LineSource* source) {
+  if (source == nullptr) return false;
+  ReadUpTo& file = label_read_up_to_[{source->dev, source->ino}];
+  file.last_use = ++label_reads_;
+  if (source->end_offset <= file.end_offset) return true;
+  file.end_offset = source->end_offset;
+  if (label_read_up_to_.size() > kMaxLabelFiles) {
+    auto oldest = label_read_up_to_.begin();
+    for (auto it = label_read_up_to_.begin(); it != label_read_up_to_.end(); ++it) {
+      if (it->second.last_use < oldest->second.last_use) oldest = it;
+    }
+    label_read_up_to_.erase(oldest);
+  }
+  return false;
+}
+
+void GroundTruthTracker::CountDuplicateWithoutWrite() {
+  ++labels_;
+  ++duplicates_;
+  // Nothing else is written for it: open a transaction so that the next commit saves the
+  // counters (and the position that says this line was counted).
+  store_->SetMeta("counters", Counters().dump());
+}
+
+nlohmann::json GroundTruthTracker::LabelPositions() const {
+  std::vector<std::pair<std::uint64_t,
+                        const std::pair<const std::pair<std::uint64_t, std::uint64_t>, ReadUpTo>*>>
+      by_use;
+  for (const auto& entry : label_read_up_to_) by_use.emplace_back(entry.second.last_use, &entry);
+  std::sort(by_use.begin(), by_use.end());
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [use, entry] : by_use) {
+    out.push_back({entry->first.first, entry->first.second, entry->second.end_offset});
+  }
+  return out;
+}
+
+void GroundTruthTracker::LoadLabelPositions(const std::string& text) {
+  if (text.empty()) return;
+  const nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_array()) return;
+  for (const auto& e : j) {
+    if (!e.is_array() || e.size() != 3 || !e[0].is_number_unsigned() ||
+        !e[1].is_number_unsigned() || !e[2].is_number_unsigned()) {
+      continue;
+    }
+    ReadUpTo& file = label_read_up_to_[{e[0].get<std::uint64_t>(), e[1].get<std::uint64_t>()}];
+    file.end_offset = e[2].get<std::uint64_t>();
+    file.last_use = ++label_reads_;
+  }
+}
+
+void GroundTruthTracker::ObserveLabelLine(std::string_view line, const LineSource* source) {
   CommitGuard commit{*store_};
+  // A line the store has seen the effects of (read again after a restart) was counted then.
+  const bool read_before = ReadBefore(source);
+  // Only a line known to be read for the first time makes a label the store holds already a
+  // duplicate; without a source it may be a re-read.
+  const bool first_reading = source != nullptr && !read_before;
   auto parsed = label_parser_.Parse(line);
   if (!parsed) {
-    ++rejected_[static_cast<int>(parsed.error())];
+    if (!read_before) ++rejected_[static_cast<int>(parsed.error())];
     return;
   }
   const LabelRecord& label = *parsed;
@@ -328,27 +389,33 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
   pending.timestamp = label.timestamp;
   pending.label = label.label;
   if (gt_.join_on == JoinKey::kEntityId) {
-    ObserveEntityLabel(label, pending);
+    ObserveEntityLabel(label, pending, first_reading);
     return;
   }
   pending.key = hasher_.Hash(label.request_id);
   const LabelOutcome outcome = store_->LabelByKey(pending.key, label.label, label.timestamp);
-  if (outcome == LabelOutcome::kSeen) return;  // read before (a restart re-reads lines)
+  if (outcome == LabelOutcome::kSeen) {
+    // The same label again: a second copy of the line, or the line read again.
+    if (first_reading) CountDuplicateWithoutWrite();
+    return;
+  }
   if (outcome == LabelOutcome::kMatched) {
     ++labels_;
     ++matched_;
     dirty_ = true;
     return;
   }
-  if (outcome == LabelOutcome::kDuplicate) {
-    ++labels_;
-    ++duplicates_;
+  if (outcome == LabelOutcome::kDuplicate) {  // a different label for a labelled prediction
+    if (!read_before) CountDuplicateWithoutWrite();
     return;
   }
   // No prediction yet: wait for it, unless predictions are already well past the label.
   const double wait = static_cast<double>(gt_.label_grace.count());
   const bool give_up = has_newest_ && label.timestamp < newest_ - wait;
-  if (!store_->AddPendingLabel(pending, give_up)) return;  // kept already: read before
+  if (!store_->AddPendingLabel(pending, give_up)) {  // kept already
+    if (first_reading) CountDuplicateWithoutWrite();
+    return;
+  }
   ++labels_;
   if (give_up) {
     HandleGivenUp(pending);
@@ -357,7 +424,8 @@ void GroundTruthTracker::ObserveLabelLine(std::string_view line) {
   }
 }
 
-void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending) {
+void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending,
+                                            bool first_reading) {
   // Every entity label is kept (for predictions that arrive later within the tolerance); it
   // is offered to the stored predictions, each of which takes the label nearest in time.
   const double tolerance = static_cast<double>(gt_.join_tolerance.count());
@@ -368,7 +436,10 @@ void GroundTruthTracker::ObserveEntityLabel(const LabelRecord& label, PendingLab
   const double wait = static_cast<double>(gt_.label_grace.count()) + tolerance;
   const bool give_up =
       outcome == LabelOutcome::kNoPrediction && has_newest_ && label.timestamp < newest_ - wait;
-  if (!store_->AddPendingLabel(pending, give_up)) return;  // kept already: read before
+  if (!store_->AddPendingLabel(pending, give_up)) {  // kept already
+    if (first_reading) CountDuplicateWithoutWrite();
+    return;
+  }
   ++labels_;
   switch (outcome) {
     case LabelOutcome::kMatched:

@@ -100,8 +100,19 @@ class GroundTruthTracker {
   // the join key (request_id, or entity_id for entity joins) are not stored.
   void ObservePrediction(const Record& record);
 
+  // Where a label line was read: its file (device, inode) and the offset after its newline.
+  struct LineSource {
+    std::uint64_t dev = 0;
+    std::uint64_t ino = 0;
+    std::uint64_t end_offset = 0;
+  };
+
   // One line of a label file (without its newline). Rejected lines are counted by reason.
-  void ObserveLabelLine(std::string_view line);
+  // The same label the store holds already (the same line written twice) is a duplicate only
+  // when `source` shows the line is read for the first time: a line at or before the furthest
+  // position of its file whose effects the store holds is a re-read after a restart, counted
+  // then. Without `source`, such a label is not counted (it may be a re-read).
+  void ObserveLabelLine(std::string_view line, const LineSource* source = nullptr);
 
   // Commits to the store, gives up on labels that waited too long and enforces retention.
   // Returns false when the store reported an error (counted in the errors metric).
@@ -141,7 +152,7 @@ class GroundTruthTracker {
   void EncodeSegments(const Record& record);
   bool KeepSample(std::uint64_t key, double confidence) const;
   void ResolvePending(std::uint64_t key);
-  void ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending);
+  void ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending, bool first_reading);
   void HandleGivenUp(const PendingLabel& label);
   void SaveCaps();
   nlohmann::json Counters() const;
@@ -170,6 +181,22 @@ class GroundTruthTracker {
   std::uint64_t segment_overflow_ = 0;  // stored predictions with a segment value capped
   bool segment_overflowed_ = false;     // set by EncodeSegments() for the current record
   std::uint64_t rejected_[kLabelRejectCount] = {};
+  // The furthest label-line position per file (dev, ino) whose effects are in the store:
+  // saved with the counters in every commit. At most kMaxLabelFiles files, the least
+  // recently read dropped first.
+  struct ReadUpTo {
+    std::uint64_t end_offset = 0;
+    std::uint64_t last_use = 0;
+  };
+  static constexpr std::size_t kMaxLabelFiles = 64;
+  std::map<std::pair<std::uint64_t, std::uint64_t>, ReadUpTo> label_read_up_to_;
+  std::uint64_t label_reads_ = 0;
+  // True when `source` lies at or before what the store holds (a line read again); records
+  // it as read otherwise.
+  bool ReadBefore(const LineSource* source);
+  void CountDuplicateWithoutWrite();
+  nlohmann::json LabelPositions() const;
+  void LoadLabelPositions(const std::string& text);
 
   mutable GroundTruthSnapshot cached_;
   mutable bool dirty_ = true;

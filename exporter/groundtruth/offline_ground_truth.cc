@@ -48,7 +48,8 @@ Result<void> OfflineGroundTruth::ReadLabels(const std::string& path) {
   while (std::getline(input, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    tracker_->ObserveLabelLine(line);
+    const GroundTruthTracker::LineSource source{0, 0, ++lines_read_};
+    tracker_->ObserveLabelLine(line, &source);
   }
   if (input.bad()) {
     return MakeError(std::string("read failed: ") + std::strerror(errno), {path, 0, 0});

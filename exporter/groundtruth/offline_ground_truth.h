@@ -44,6 +44,7 @@ class OfflineGroundTruth {
   TempDir dir_;  // declared first: destroyed after the tracker has closed its store
   KeyedHasher hasher_;
   std::unique_ptr<GroundTruthTracker> tracker_;
+  std::uint64_t lines_read_ = 0;  // every label line is read once: its number is its position
 };
 
 }  // namespace modelwatch

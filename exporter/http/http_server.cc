@@ -1,91 +1,576 @@
 #include "exporter/http/http_server.h"
 
-#include <CivetServer.h>
 #include <arpa/inet.h>
-#include <civetweb.h>
+#include <fcntl.h>
+#include <netdb.h>
 #include <netinet/in.h>
-#include <prometheus/exposer.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
+#include <algorithm>
+#include <array>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
-#include <chrono>
+#include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <stdexcept>
+#include <deque>
+#include <map>
+#include <mutex>
 #include <thread>
+#include <unordered_map>
+
+#include "exporter/http/http_request.h"
+#include "exporter/metrics/family_merge.h"
 
 namespace modelwatch {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// A request head longer than this is answered 431 and the connection closed.
+constexpr std::size_t kMaxHeadBytes = 16 * 1024;
+// File descriptors kept for everything but connections (logs, stores, the checkpoint).
+constexpr rlim_t kOtherFiles = 256;
+// How often deadlines are checked; a timeout fires up to this late.
+constexpr auto kSweepEvery = std::chrono::milliseconds(100);
+// At most this many connections are accepted per wake-up, so that a flood of connection
+// attempts cannot starve the connections already open.
+constexpr int kAcceptBatch = 256;
+// epoll ids of the two non-connection descriptors; connections count from kFirstConnection.
+constexpr std::uint64_t kListenId = 0;
+constexpr std::uint64_t kWakeId = 1;
+constexpr std::uint64_t kFirstConnection = 2;
+
+// Why the server closed a connection before answering it in full (the label values of
+// modelwatch_http_connections_refused_total).
+enum class Refusal { kLimit, kEvicted, kHeaderTimeout, kWriteTimeout, kBadRequest, kCount };
+constexpr std::array<const char*, static_cast<std::size_t>(Refusal::kCount)> kRefusalNames = {
+    "limit", "evicted", "header_timeout", "write_timeout", "bad_request"};
+
+enum class ConnState { kReading, kHandling, kWriting };
+
+struct Connection {
+  int fd = -1;
+  ConnState state = ConnState::kReading;
+  std::string in;  // received and not consumed yet
+  std::string out;
+  std::size_t out_done = 0;
+  bool keep_alive = false;
+  bool eof = false;        // the client shut down its side
+  bool in_request = true;  // reading a request (header timeout) rather than idle between two
+  Clock::time_point deadline;
+  std::uint64_t wait_seq = 0;  // key in Impl::waiting while kReading
+};
+
+struct Job {
+  std::uint64_t id;
+  HttpRequestHead head;
+};
+
+struct Answer {
+  int status = 200;
+  const char* reason = "OK";
+  std::string content_type = "text/plain; charset=utf-8";
+  std::string body;
+  std::string extra_headers;  // each ending in \r\n
+  bool gzip = false;
+};
+
+std::string Serialize(const Answer& a, bool head_only, bool keep_alive) {
+  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + a.reason +
+                    "\r\nContent-Type: " + a.content_type +
+                    "\r\nContent-Length: " + std::to_string(a.body.size()) +
+                    "\r\nCache-Control: no-cache\r\n";
+  if (a.gzip) out += "Content-Encoding: gzip\r\n";
+  out += a.extra_headers;
+  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  if (!head_only) out += a.body;
+  return out;
+}
+
+Answer Plain(int status, const char* reason, std::string body) {
+  Answer a;
+  a.status = status;
+  a.reason = reason;
+  a.body = std::move(body);
+  return a;
+}
+
+// gzip (RFC 1952) of `in`; empty on failure.
+std::string Gzip(const std::string& in) {
+  z_stream zs{};
+  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
+    return {};
+  }
+  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+  zs.avail_in = static_cast<uInt>(in.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  const int rc = deflate(&zs, Z_FINISH);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return rc == Z_STREAM_END ? out : std::string{};
+}
+
+// True when an Accept-Encoding value accepts gzip: `gzip` or `*` listed without `q=0`.
+bool AcceptsGzip(std::string_view value) {
+  while (!value.empty()) {
+    const auto comma = value.find(',');
+    std::string item(value.substr(0, comma));
+    value = comma == std::string_view::npos ? std::string_view{} : value.substr(comma + 1);
+    item.erase(
+        std::remove_if(item.begin(), item.end(), [](char c) { return c == ' ' || c == '\t'; }),
+        item.end());
+    for (char& c : item) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const auto semicolon = item.find(';');
+    const std::string coding = item.substr(0, semicolon);
+    if (coding != "gzip" && coding != "*") continue;
+    double q = 1;
+    const auto qpos = item.find(";q=");
+    if (qpos != std::string::npos) q = std::strtod(item.c_str() + qpos + 3, nullptr);
+    if (q > 0) return true;
+  }
+  return false;
+}
+
+std::string BindError(int e) {
+  std::string why = std::strerror(e);
+  if (e == EADDRINUSE) why += " (another process listens there: stop it or choose another port)";
+  if (e == EACCES) why += " (ports below 1024 need privileges)";
+  if (e == EADDRNOTAVAIL) why += " (no interface of this machine has that address)";
+  return why;
+}
+
+}  // namespace
 
 struct HttpServer::Impl {
   HttpOptions options;
   HttpHandlers handlers;
   std::shared_ptr<prometheus::Collectable> metrics;
   std::unique_ptr<BasicAuthChecker> auth;
-  CivetCallbacks callbacks;
-  std::unique_ptr<prometheus::Exposer> exposer;
+
+  int listen_fd = -1;
+  int epoll_fd = -1;
+  int wake_fd = -1;
+  int spare_fd = -1;  // closed to accept (and close) a connection when out of descriptors
+  int port = 0;
+  std::atomic<bool> stop{false};
+  std::thread io_thread;
+  std::vector<std::thread> handler_threads;
+
+  std::mutex jobs_mu;
+  std::condition_variable jobs_cv;
+  std::deque<Job> jobs;
+  std::mutex answers_mu;
+  std::vector<std::pair<std::uint64_t, std::pair<std::string, bool>>> answers;  // id, bytes, keep
+
+  // I/O thread only.
+  std::unordered_map<std::uint64_t, Connection> conns;
+  std::map<std::uint64_t, std::uint64_t> waiting;  // wait_seq -> id: oldest waiting first
+  std::uint64_t next_id = kFirstConnection;
+  std::uint64_t next_seq = 0;
+
+  // Read by scrapes.
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> open{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(Refusal::kCount)> refused{};
+  std::mutex codes_mu;
+  std::map<int, std::uint64_t> requests_by_code;
+
+  ~Impl() {
+    for (int fd : {listen_fd, epoll_fd, wake_fd, spare_fd}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  void Wake() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(wake_fd, &one, sizeof one);
+  }
+  void Count(Refusal r) { refused[static_cast<std::size_t>(r)].fetch_add(1); }
+
+  // ---- I/O thread ----
+  void IoLoop();
+  void AcceptSome(Clock::time_point now);
+  void OnReadable(std::uint64_t id, Connection& c, Clock::time_point now);
+  void TryDispatch(std::uint64_t id, Connection& c, Clock::time_point now);
+  void StartWrite(std::uint64_t id, Connection& c, std::string bytes, bool keep_alive,
+                  Clock::time_point now);
+  void OnWritable(std::uint64_t id, Connection& c, Clock::time_point now);
+  void WaitForRequest(std::uint64_t id, Connection& c, Clock::time_point now);
+  void Close(std::uint64_t id);
+  void Sweep(Clock::time_point now);
+  void Watch(std::uint64_t id, int fd, std::uint32_t events) {
+    epoll_event ev{};
+    ev.events = events;
+    ev.data.u64 = id;
+    ::epoll_ctl(epoll_fd, EPOLL_CTL_MOD, fd, &ev);
+  }
+
+  // ---- handler threads ----
+  void HandlerLoop();
+  Answer Handle(const HttpRequestHead& head);
+  void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out);
 };
 
-namespace {
+void HttpServer::Impl::IoLoop() {
+  std::array<epoll_event, 256> events;
+  Clock::time_point last_sweep = Clock::now();
+  while (!stop.load()) {
+    const int n = ::epoll_wait(epoll_fd, events.data(), static_cast<int>(events.size()),
+                               static_cast<int>(kSweepEvery.count()));
+    const Clock::time_point now = Clock::now();
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t id = events[i].data.u64;
+      if (id == kListenId) {
+        AcceptSome(now);
+        continue;
+      }
+      if (id == kWakeId) {
+        std::uint64_t count;
+        [[maybe_unused]] auto r = ::read(wake_fd, &count, sizeof count);
+        decltype(answers) ready;
+        {
+          std::lock_guard<std::mutex> lock(answers_mu);
+          ready.swap(answers);
+        }
+        for (auto& [conn_id, answer] : ready) {
+          auto it = conns.find(conn_id);
+          if (it == conns.end()) continue;
+          StartWrite(conn_id, it->second, std::move(answer.first), answer.second, now);
+        }
+        continue;
+      }
+      auto it = conns.find(id);
+      if (it == conns.end()) continue;
+      Connection& c = it->second;
+      if (c.state == ConnState::kReading) {
+        OnReadable(id, c, now);
+      } else if (c.state == ConnState::kWriting) {
+        OnWritable(id, c, now);
+      }
+    }
+    if (now - last_sweep >= kSweepEvery) {
+      Sweep(now);
+      last_sweep = now;
+    }
+  }
+  while (!conns.empty()) Close(conns.begin()->first);
+}
 
-// civetweb's begin_request has no user pointer that the Exposer leaves to us; one server per
-// process is all the exporter runs.
-std::atomic<HttpServer::Impl*> g_server{nullptr};
+void HttpServer::Impl::AcceptSome(Clock::time_point now) {
+  for (int i = 0; i < kAcceptBatch; ++i) {
+    const int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        // Out of descriptors: take the connection off the queue and close it, or the
+        // listening socket stays readable and this loop spins.
+        ::close(spare_fd);
+        const int victim = ::accept4(listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
+        if (victim >= 0) {
+          ::close(victim);
+          Count(Refusal::kLimit);
+        }
+        spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        continue;
+      }
+      if (errno == EINTR || errno == ECONNABORTED) continue;
+      return;  // EAGAIN: the queue is empty
+    }
+    accepted.fetch_add(1);
+    if (conns.size() >= static_cast<std::size_t>(options.max_connections)) {
+      if (waiting.empty()) {
+        ::close(fd);
+        Count(Refusal::kLimit);
+        continue;
+      }
+      Close(waiting.begin()->second);
+      Count(Refusal::kEvicted);
+    }
+    const int one = 1;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    const std::uint64_t id = next_id++;
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLRDHUP;
+    ev.data.u64 = id;
+    if (::epoll_ctl(epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+      ::close(fd);
+      continue;
+    }
+    Connection& c = conns[id];
+    c.fd = fd;
+    c.in_request = true;
+    c.deadline = now + options.read_header_timeout;
+    c.wait_seq = next_seq++;
+    waiting.emplace(c.wait_seq, id);
+    open.store(conns.size());
+  }
+}
 
-void Send(mg_connection* conn, int status, const char* reason, const char* content_type,
-          const std::string& body, const char* extra_headers = "") {
-  mg_printf(conn,
-            "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-            "Cache-Control: no-cache\r\n%sConnection: close\r\n\r\n",
-            status, reason, content_type, body.size(), extra_headers);
-  const mg_request_info* info = mg_get_request_info(conn);
-  if (info != nullptr && info->request_method != nullptr &&
-      std::strcmp(info->request_method, "HEAD") == 0) {
+void HttpServer::Impl::OnReadable(std::uint64_t id, Connection& c, Clock::time_point now) {
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::recv(c.fd, buf, sizeof buf, 0);
+    if (n > 0) {
+      if (c.in.empty() && !c.in_request) {
+        // The first byte of the next request on a kept-alive connection: from now on its
+        // head must arrive within the header timeout.
+        c.in_request = true;
+        c.deadline = now + options.read_header_timeout;
+      }
+      c.in.append(buf, static_cast<std::size_t>(n));
+      if (c.in.size() > kMaxHeadBytes) break;
+      continue;
+    }
+    if (n == 0) {
+      c.eof = true;
+      break;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+    Close(id);
     return;
   }
-  mg_write(conn, body.data(), body.size());
+  TryDispatch(id, c, now);
 }
 
-int BeginRequest(mg_connection* conn) {
-  HttpServer::Impl* s = g_server.load();
-  const mg_request_info* info = mg_get_request_info(conn);
-  if (s == nullptr || info == nullptr || info->local_uri == nullptr) return 0;
-  if (s->auth && s->auth->enabled()) {
-    const char* header = mg_get_header(conn, "Authorization");
+void HttpServer::Impl::TryDispatch(std::uint64_t id, Connection& c, Clock::time_point now) {
+  HttpRequestHead head;
+  const HeadParse parsed = ParseRequestHead(c.in, head);
+  if (parsed == HeadParse::kIncomplete && c.in.size() <= kMaxHeadBytes) {
+    if (c.eof) Close(id);  // the client left before finishing its request
+    return;
+  }
+  if (parsed != HeadParse::kComplete || head.head_bytes > kMaxHeadBytes) {
+    Count(Refusal::kBadRequest);
+    const bool too_long = parsed != HeadParse::kBad;
+    {
+      std::lock_guard<std::mutex> lock(codes_mu);
+      ++requests_by_code[too_long ? 431 : 400];
+    }
+    Answer a = too_long ? Plain(431, "Request Header Fields Too Large", "Request head too long\n")
+                        : Plain(400, "Bad Request", "Bad request\n");
+    waiting.erase(c.wait_seq);
+    c.in.clear();
+    StartWrite(id, c, Serialize(a, false, false), false, now);
+    return;
+  }
+  c.in.erase(0, head.head_bytes);
+  c.keep_alive = head.KeepAlive() && !c.eof;
+  c.state = ConnState::kHandling;
+  waiting.erase(c.wait_seq);
+  Watch(id, c.fd, 0);  // nothing to read or write until the answer is ready
+  {
+    std::lock_guard<std::mutex> lock(jobs_mu);
+    jobs.push_back(Job{id, std::move(head)});
+  }
+  jobs_cv.notify_one();
+}
+
+void HttpServer::Impl::StartWrite(std::uint64_t id, Connection& c, std::string bytes,
+                                  bool keep_alive, Clock::time_point now) {
+  c.state = ConnState::kWriting;
+  c.out = std::move(bytes);
+  c.out_done = 0;
+  c.keep_alive = keep_alive && c.keep_alive;
+  c.deadline = now + options.write_timeout;
+  OnWritable(id, c, now);
+}
+
+void HttpServer::Impl::OnWritable(std::uint64_t id, Connection& c, Clock::time_point now) {
+  while (c.out_done < c.out.size()) {
+    const ssize_t n =
+        ::send(c.fd, c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
+    if (n > 0) {
+      c.out_done += static_cast<std::size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      Watch(id, c.fd, EPOLLOUT);
+      return;
+    }
+    Close(id);
+    return;
+  }
+  if (!c.keep_alive) {
+    ::shutdown(c.fd, SHUT_WR);
+    Close(id);
+    return;
+  }
+  WaitForRequest(id, c, now);
+}
+
+void HttpServer::Impl::WaitForRequest(std::uint64_t id, Connection& c, Clock::time_point now) {
+  c.state = ConnState::kReading;
+  c.out.clear();
+  c.out.shrink_to_fit();
+  c.out_done = 0;
+  c.in_request = !c.in.empty();
+  c.deadline = now + (c.in_request ? options.read_header_timeout : options.idle_timeout);
+  c.wait_seq = next_seq++;
+  waiting.emplace(c.wait_seq, id);
+  Watch(id, c.fd, EPOLLIN | EPOLLRDHUP);
+  if (c.in_request) TryDispatch(id, c, now);  // a pipelined request
+}
+
+void HttpServer::Impl::Close(std::uint64_t id) {
+  auto it = conns.find(id);
+  if (it == conns.end()) return;
+  if (it->second.state == ConnState::kReading) waiting.erase(it->second.wait_seq);
+  ::close(it->second.fd);  // also removes it from the epoll set
+  conns.erase(it);
+  open.store(conns.size());
+}
+
+void HttpServer::Impl::Sweep(Clock::time_point now) {
+  std::vector<std::pair<std::uint64_t, Refusal>> expired;
+  for (const auto& [id, c] : conns) {
+    if (c.state == ConnState::kHandling || now < c.deadline) continue;
+    if (c.state == ConnState::kWriting) {
+      expired.emplace_back(id, Refusal::kWriteTimeout);
+    } else if (c.in_request) {
+      expired.emplace_back(id, Refusal::kHeaderTimeout);
+    } else {
+      expired.emplace_back(id, Refusal::kCount);  // idle keep-alive: an ordinary end
+    }
+  }
+  for (const auto& [id, why] : expired) {
+    if (why != Refusal::kCount) Count(why);
+    Close(id);
+  }
+}
+
+void HttpServer::Impl::HandlerLoop() {
+  for (;;) {
+    Job job;
+    {
+      std::unique_lock<std::mutex> lock(jobs_mu);
+      jobs_cv.wait(lock, [this] { return stop.load() || !jobs.empty(); });
+      if (stop.load()) return;
+      job = std::move(jobs.front());
+      jobs.pop_front();
+    }
+    Answer a;
+    try {
+      a = Handle(job.head);
+    } catch (const std::exception& e) {
+      a = Plain(500, "Internal Server Error", std::string("Internal error: ") + e.what() + "\n");
+    }
+    {
+      std::lock_guard<std::mutex> lock(codes_mu);
+      ++requests_by_code[a.status];
+    }
+    const bool keep_alive = job.head.KeepAlive();
+    std::string bytes = Serialize(a, job.head.method == "HEAD", keep_alive);
+    {
+      std::lock_guard<std::mutex> lock(answers_mu);
+      answers.emplace_back(job.id, std::make_pair(std::move(bytes), keep_alive));
+    }
+    Wake();
+  }
+}
+
+Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
+  if (auth && auth->enabled()) {
     std::string user, password;
-    if (header == nullptr || !ParseBasicAuthorization(header, user, password) ||
-        !s->auth->Check(user, password)) {
-      Send(conn, 401, "Unauthorized", "text/plain; charset=utf-8", "Unauthorized\n",
-           "WWW-Authenticate: Basic realm=\"modelwatch\"\r\n");
-      return 401;
+    const std::string header(head.Header("authorization"));
+    if (header.empty() || !ParseBasicAuthorization(header, user, password) ||
+        !auth->Check(user, password)) {
+      Answer a = Plain(401, "Unauthorized", "Unauthorized\n");
+      a.extra_headers = "WWW-Authenticate: Basic realm=\"modelwatch\"\r\n";
+      return a;
     }
   }
-  const std::string uri = info->local_uri;
-  if (uri == s->options.telemetry_path) return 0;  // the Exposer's handler
-  if (uri == "/-/healthy") {
-    Send(conn, 200, "OK", "text/plain; charset=utf-8", "Healthy\n");
-    return 200;
+  if (head.method != "GET" && head.method != "HEAD") {
+    Answer a = Plain(405, "Method Not Allowed", "Method not allowed\n");
+    a.extra_headers = "Allow: GET, HEAD\r\n";
+    return a;
   }
-  if (uri == "/-/ready") {
-    if (s->handlers.ready && s->handlers.ready()) {
-      Send(conn, 200, "OK", "text/plain; charset=utf-8", "Ready\n");
-      return 200;
+  const std::string& path = head.path;
+  if (path == options.telemetry_path) {
+    std::vector<prometheus::MetricFamily> families = metrics->Collect();
+    AppendSelfMetrics(families);
+    Answer a = Plain(200, "OK", SerializeText(families));
+    a.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    if (AcceptsGzip(head.Header("accept-encoding"))) {
+      std::string zipped = Gzip(a.body);
+      if (!zipped.empty()) {
+        a.body = std::move(zipped);
+        a.gzip = true;
+      }
     }
-    Send(conn, 503, "Service Unavailable", "text/plain; charset=utf-8", "Not ready\n");
-    return 503;
+    return a;
   }
-  if (uri == "/" && s->handlers.landing_page) {
-    Send(conn, 200, "OK", "text/html; charset=utf-8", s->handlers.landing_page());
-    return 200;
+  if (path == "/-/healthy") return Plain(200, "OK", "Healthy\n");
+  if (path == "/-/ready") {
+    if (handlers.ready && handlers.ready()) return Plain(200, "OK", "Ready\n");
+    return Plain(503, "Service Unavailable", "Not ready\n");
   }
-  Send(conn, 404, "Not Found", "text/plain; charset=utf-8", "Not found\n");
-  return 404;
+  if (path == "/" && handlers.landing_page) {
+    Answer a = Plain(200, "OK", handlers.landing_page());
+    a.content_type = "text/html; charset=utf-8";
+    return a;
+  }
+  return Plain(404, "Not Found", "Not found\n");
 }
 
-}  // namespace
+void HttpServer::Impl::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) {
+  using prometheus::MetricType;
+  auto family = [&out](const char* name, const char* help, MetricType type) -> auto& {
+    out.push_back(prometheus::MetricFamily{name, help, type, {}});
+    return out.back();
+  };
+  auto sample = [](prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> l,
+                   double v) {
+    prometheus::ClientMetric m;
+    m.label = std::move(l);
+    if (f.type == MetricType::Counter) {
+      m.counter.value = v;
+    } else {
+      m.gauge.value = v;
+    }
+    f.metric.push_back(std::move(m));
+  };
+  out.reserve(out.size() + 5);
+  sample(family("modelwatch_http_connections_open", "TCP connections the HTTP server holds open.",
+                MetricType::Gauge),
+         {}, static_cast<double>(open.load()));
+  sample(family("modelwatch_http_connections_max",
+                "Connections the HTTP server holds open at most (--web.max-connections).",
+                MetricType::Gauge),
+         {}, options.max_connections);
+  sample(family("modelwatch_http_connections_accepted_total",
+                "TCP connections the HTTP server accepted.", MetricType::Counter),
+         {}, static_cast<double>(accepted.load()));
+  auto& refusals = family(
+      "modelwatch_http_connections_refused_total",
+      "Connections the HTTP server closed before answering them in full, by reason: limit "
+      "(at the connection cap, every connection busy), evicted (waiting for a request when a "
+      "new connection needed its place at the cap), header_timeout, write_timeout, "
+      "bad_request.",
+      MetricType::Counter);
+  for (std::size_t r = 0; r < kRefusalNames.size(); ++r) {
+    sample(refusals, {{"reason", kRefusalNames[r]}}, static_cast<double>(refused[r].load()));
+  }
+  auto& requests = family("modelwatch_http_requests_total",
+                          "HTTP requests answered, by status code.", MetricType::Counter);
+  std::lock_guard<std::mutex> lock(codes_mu);
+  for (const auto& [code, n] : requests_by_code) {
+    sample(requests, {{"code", std::to_string(code)}}, static_cast<double>(n));
+  }
+}
 
-Result<std::string> ToCivetListeningPorts(const std::string& listen_address) {
+Result<std::pair<std::string, int>> ParseListenAddress(const std::string& listen_address) {
   auto colon = listen_address.rfind(':');
   if (colon == std::string::npos) {
     return MakeError("--web.listen-address \"" + listen_address + "\" must be [host]:port");
@@ -93,93 +578,34 @@ Result<std::string> ToCivetListeningPorts(const std::string& listen_address) {
   std::string host = listen_address.substr(0, colon);
   std::string port = listen_address.substr(colon + 1);
   if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos ||
-      port.size() > 5) {
+      port.size() > 5 || std::stoi(port) > 65535) {
     return MakeError("--web.listen-address \"" + listen_address + "\": bad port");
   }
   if (host.size() >= 2 && host.front() == '[' && host.back() == ']') {
     return MakeError("--web.listen-address \"" + listen_address +
                      "\": IPv6 addresses are not supported");
   }
-  if (host.empty() || host == "0.0.0.0") return port;
-  return host + ":" + port;
+  if (host == "0.0.0.0") host.clear();
+  return std::make_pair(host, std::stoi(port));
 }
 
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-namespace {
-
-// Why civetweb could not listen on `civet_ports` ("port" or "ipv4:port"), found by binding
-// the same address ourselves: civetweb itself only says "null context when constructing
-// CivetServer". Empty when the address binds (the failure was something else).
-std::string WhyCannotBind(const std::string& civet_ports) {
-  const auto colon = civet_ports.rfind(':');
-  const std::string host = colon == std::string::npos ? "0.0.0.0" : civet_ports.substr(0, colon);
-  const int port = std::atoi(civet_ports.c_str() + (colon == std::string::npos ? 0 : colon + 1));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return {};
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return {};
-  const int one = 1;
-  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb does
-  std::string why;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
-    const int e = errno;
-    why = std::strerror(e);
-    if (e == EADDRINUSE) why += " (another process listens there: stop it or choose another port)";
-    if (e == EACCES) why += " (ports below 1024 need privileges)";
-    if (e == EADDRNOTAVAIL) why += " (no interface of this machine has that address)";
-  }
-  ::close(fd);
-  return why;
-}
-
-// Opens and closes a TCP connection to host:port, ignoring every error.
-void Knock(const std::string& host, int port) {
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) return;
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return;
-  ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  ::close(fd);
-}
-
-}  // namespace
-
 HttpServer::~HttpServer() {
-  // civetweb's master thread sees the stop flag only when its poll() returns: at a new
-  // connection or after its 2 s quantum. Knocking on our own port while the server stops
-  // makes shutdown take milliseconds instead of up to 2 s. (IPv4 addresses only; others
-  // simply wait for the quantum.)
-  const std::vector<int> ports = impl_->exposer->GetListeningPorts();
-  std::string host = impl_->options.listen_address.substr(
-      0, impl_->options.listen_address.rfind(':') == std::string::npos
-             ? 0
-             : impl_->options.listen_address.rfind(':'));
-  if (host.empty() || host == "0.0.0.0") host = "127.0.0.1";
-  std::atomic<bool> stopped{false};
-  std::thread knocker([&] {
-    while (!stopped.load()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      for (int port : ports) Knock(host, port);
-    }
-  });
-  impl_->exposer.reset();
-  stopped.store(true);
-  knocker.join();
-  g_server.store(nullptr);
+  impl_->stop.store(true);
+  impl_->jobs_cv.notify_all();
+  impl_->Wake();
+  if (impl_->io_thread.joinable()) impl_->io_thread.join();
+  for (auto& t : impl_->handler_threads) t.join();
 }
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpOptions options, std::shared_ptr<prometheus::Collectable> metrics, HttpHandlers handlers) {
   if (options.web_config.has_tls) {
-    return MakeError(
-        "TLS is not supported by this build (tls_server_config in " + options.web_config.file +
-        "): the civetweb library it uses cannot serve HTTPS with OpenSSL 3; terminate TLS in a "
-        "proxy in front of the exporter, or remove tls_server_config");
+    return MakeError("TLS is not supported by this build (tls_server_config in " +
+                     options.web_config.file +
+                     "): terminate TLS in a proxy in front of the exporter, or remove "
+                     "tls_server_config");
   }
   if (options.telemetry_path.empty() || options.telemetry_path[0] != '/' ||
       options.telemetry_path == "/" || options.telemetry_path == "/-/healthy" ||
@@ -187,33 +613,87 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(
     return MakeError("--web.telemetry-path \"" + options.telemetry_path +
                      "\" must be a path such as /metrics");
   }
-  auto ports = ToCivetListeningPorts(options.listen_address);
-  if (!ports) return tl::unexpected(ports.error());
+  if (options.max_connections < 1 || options.handler_threads < 1 || options.handler_threads > 64) {
+    return MakeError(
+        "--web.max-connections must be at least 1 and --web.handler-threads "
+        "between 1 and 64");
+  }
+  auto address = ParseListenAddress(options.listen_address);
+  if (!address) return tl::unexpected(address.error());
+
+  // Every open connection is a descriptor: make sure the process may hold them all.
+  rlimit limit{};
+  const rlim_t needed = static_cast<rlim_t>(options.max_connections) + kOtherFiles;
+  if (::getrlimit(RLIMIT_NOFILE, &limit) == 0 && limit.rlim_cur < needed) {
+    if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < needed) {
+      return MakeError("--web.max-connections=" + std::to_string(options.max_connections) +
+                       " needs " + std::to_string(needed) +
+                       " open files, but the process may open at most " +
+                       std::to_string(limit.rlim_max) +
+                       " (raise LimitNOFILE / ulimit -n, or lower --web.max-connections)");
+    }
+    limit.rlim_cur = needed;
+    ::setrlimit(RLIMIT_NOFILE, &limit);
+  }
+
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(address->second));
+  const std::string& host = address->first;
+  if (host.empty()) {
+    addr.sin_addr.s_addr = htonl(INADDR_ANY);
+  } else if (::inet_pton(AF_INET, host.c_str(), &addr.sin_addr) != 1) {
+    addrinfo hints{};
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    addrinfo* found = nullptr;
+    if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) {
+      return MakeError("cannot listen on " + options.listen_address + ": unknown host \"" + host +
+                       "\"");
+    }
+    addr.sin_addr = reinterpret_cast<sockaddr_in*>(found->ai_addr)->sin_addr;
+    ::freeaddrinfo(found);
+  }
+
   auto impl = std::make_unique<Impl>();
   impl->options = std::move(options);
   impl->handlers = std::move(handlers);
   impl->metrics = std::move(metrics);
   impl->auth = std::make_unique<BasicAuthChecker>(impl->options.web_config.basic_auth_users);
-  impl->callbacks.begin_request = &BeginRequest;
-  Impl* expected = nullptr;
-  if (!g_server.compare_exchange_strong(expected, impl.get())) {
-    return MakeError("an HTTP server is already running in this process");
+  const auto fail = [&](const std::string& what) {
+    return MakeError("cannot listen on " + impl->options.listen_address + ": " + what);
+  };
+  impl->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (impl->listen_fd < 0) return fail(std::strerror(errno));
+  const int one = 1;
+  ::setsockopt(impl->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (::bind(impl->listen_fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    return fail(BindError(errno));
   }
-  try {
-    impl->exposer = std::make_unique<prometheus::Exposer>(
-        std::vector<std::string>{"listening_ports", *ports, "num_threads",
-                                 std::to_string(impl->options.threads), "enable_keep_alive", "no"},
-        &impl->callbacks);
-    impl->exposer->RegisterCollectable(impl->metrics, impl->options.telemetry_path);
-  } catch (const std::exception& e) {
-    g_server.store(nullptr);
-    const std::string why = WhyCannotBind(*ports);
-    return MakeError("cannot listen on " + impl->options.listen_address + ": " +
-                     (why.empty() ? std::string(e.what()) : why));
+  if (::listen(impl->listen_fd, SOMAXCONN) != 0) return fail(std::strerror(errno));
+  sockaddr_in bound{};
+  socklen_t len = sizeof bound;
+  ::getsockname(impl->listen_fd, reinterpret_cast<sockaddr*>(&bound), &len);
+  impl->port = ntohs(bound.sin_port);
+  impl->epoll_fd = ::epoll_create1(EPOLL_CLOEXEC);
+  impl->wake_fd = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  impl->spare_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (impl->epoll_fd < 0 || impl->wake_fd < 0) return fail(std::strerror(errno));
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenId;
+  ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->listen_fd, &ev);
+  ev.data.u64 = kWakeId;
+  ::epoll_ctl(impl->epoll_fd, EPOLL_CTL_ADD, impl->wake_fd, &ev);
+
+  Impl* raw = impl.get();
+  raw->io_thread = std::thread([raw] { raw->IoLoop(); });
+  for (int i = 0; i < raw->options.handler_threads; ++i) {
+    raw->handler_threads.emplace_back([raw] { raw->HandlerLoop(); });
   }
   return std::unique_ptr<HttpServer>(new HttpServer(std::move(impl)));
 }
 
-std::vector<int> HttpServer::ListeningPorts() const { return impl_->exposer->GetListeningPorts(); }
+std::vector<int> HttpServer::ListeningPorts() const { return {impl_->port}; }
 
 }  // namespace modelwatch

@@ -184,8 +184,10 @@ int RunReplayCommand(const std::vector<std::string>& args) {
 
   auto emit = [&](double at) -> Result<void> {
     while (next_label < labels.size() && labels[next_label].ts <= at) {
+      // Every label line is read once, in this order: its number is its position.
+      const GroundTruthTracker::LineSource source{0, 0, next_label + 1};
       for (std::size_t i : label_models) {
-        trackers[i]->ground_truth->ObserveLabelLine(labels[next_label].line);
+        trackers[i]->ground_truth->ObserveLabelLine(labels[next_label].line, &source);
       }
       ++next_label;
     }

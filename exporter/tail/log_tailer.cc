@@ -597,7 +597,8 @@ void LogTailer::Consume(TailedFile& f, const char* data, std::size_t n, const Si
     f.head.append(data, std::min<std::size_t>(n, kHeadBytes - f.read_offset));
   }
   const std::size_t max = options_.max_line_bytes;
-  auto deliver = [&](const char* line, std::size_t len) {
+  auto deliver = [&](const char* line, std::size_t len, const char* newline) {
+    current_line_ = {f.dev, f.ino, f.read_offset + static_cast<std::uint64_t>(newline - data) + 1};
     if (len > 0 && line[len - 1] == '\r') --len;
     ++counters_.lines_delivered;
     sink(std::string_view(line, len));
@@ -628,14 +629,14 @@ void LogTailer::Consume(TailedFile& f, const char* data, std::size_t n, const Si
       if (len > max) {
         ++counters_.lines_too_long;
       } else {
-        deliver(p, len);
+        deliver(p, len, nl);
       }
     } else if (f.partial.size() + len > max) {
       ++counters_.lines_too_long;
       f.partial.clear();
     } else {
       f.partial.append(p, len);
-      deliver(f.partial.data(), f.partial.size());
+      deliver(f.partial.data(), f.partial.size(), nl);
       f.partial.clear();
     }
     last_newline = nl;

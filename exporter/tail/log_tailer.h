@@ -128,6 +128,14 @@ struct LogTailerStats {
   std::vector<TailedFileStats> files;
 };
 
+// Where a delivered line sits: its file (device and inode) and the offset just after its
+// newline.
+struct LinePosition {
+  std::uint64_t dev = 0;
+  std::uint64_t ino = 0;
+  std::uint64_t end_offset = 0;
+};
+
 // Not thread-safe: one thread calls Poll(), WaitForChange(), Stats(), SaveState().
 class LogTailer {
  public:
@@ -143,6 +151,9 @@ class LogTailer {
   // order; rotated-away files before the files that replaced them. `line` is valid only
   // during the call.
   void Poll(const Sink& sink);
+
+  // The position of the line being delivered; valid only during a call of Poll()'s sink.
+  const LinePosition& CurrentLine() const { return current_line_; }
 
   // Blocks until a watched directory reports a change or `timeout` passes. Returns true if
   // something changed or the last Poll() left unread bytes (then without blocking).
@@ -168,6 +179,7 @@ class LogTailer {
   struct SavedPosition;  // internal
 
  private:
+  LinePosition current_line_;
   struct Match;
   void ExpandPatterns(std::vector<Match>& out) const;
   void ApplyRestoredPositions(const std::vector<Match>& matches);

@@ -38,7 +38,7 @@ echo "built $(basename "$deb") ($(du -h "$deb" | cut -f1))"
 echo "--- control data"
 depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
-for lib in libprometheus-cpp-pull libcivetweb libyaml-cpp libsimdjson libsqlite3 adduser; do
+for lib in libprometheus-cpp-core zlib1g libyaml-cpp libsimdjson libsqlite3 adduser; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib"
 done
 dpkg-deb -e "$deb" "$tmp/control"

@@ -157,6 +157,77 @@ TEST(GroundTruthTrackerTest, LabelsForUnknownRequestsCountAsUnmatched) {
   EXPECT_EQ(t->unmatched(), 2u);
 }
 
+TEST(GroundTruthTrackerTest, TheSameLabelLineWrittenTwiceIsADuplicateButARereadIsNot) {
+  ScratchDir dir;
+  using Source = GroundTruthTracker::LineSource;
+  const Source first{7, 42, 100}, second{7, 42, 200}, waiting{7, 42, 300}, again{7, 42, 400};
+  {
+    auto t = OpenTracker(BinaryModel(), dir.path());
+    Observe(*t, Scored("a", kT0, 0.9));
+    t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &first);
+    t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &second);   // the same line, written twice
+    t->ObserveLabelLine(LabelLine("b", kT0 + 10, 1), &waiting);  // no prediction yet
+    t->ObserveLabelLine(LabelLine("b", kT0 + 10, 1), &again);    // ... and written twice too
+    EXPECT_EQ(t->labels(), 4u);
+    EXPECT_EQ(t->matched(), 1u);
+    EXPECT_EQ(t->duplicates(), 2u);
+  }
+  // A restart re-reads the lines after the last checkpoint: the store already counted them.
+  auto t = OpenTracker(BinaryModel(), dir.path());
+  for (const Source* s : {&first, &second, &waiting, &again}) {
+    t->ObserveLabelLine(LabelLine(s == &waiting || s == &again ? "b" : "a", kT0 + 10, 1), s);
+  }
+  EXPECT_EQ(t->labels(), 4u);
+  EXPECT_EQ(t->duplicates(), 2u);
+  // A third copy further on in the file is new, and so is one in another file.
+  const Source third{7, 42, 500}, other_file{7, 43, 100};
+  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &third);
+  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &other_file);
+  EXPECT_EQ(t->labels(), 6u);
+  EXPECT_EQ(t->duplicates(), 4u);
+  auto f = Scrape(*t);
+  EXPECT_EQ(Find(f, "model_labels_duplicate_total", {}), 4.0);
+  EXPECT_EQ(Find(f, "model_performance_samples", {{"version", "v1"}}), 1.0);
+}
+
+TEST(GroundTruthTrackerTest, AnInvalidLabelLineReadAgainAfterARestartCountsOnce) {
+  ScratchDir dir;
+  const GroundTruthTracker::LineSource bad{3, 9, 10}, label{3, 9, 80};
+  {
+    auto t = OpenTracker(BinaryModel(), dir.path());
+    Observe(*t, Scored("a", kT0, 0.9));
+    t->ObserveLabelLine("not json", &bad);
+    t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &label);
+    EXPECT_EQ(t->rejected(LabelReject::kInvalidJson), 1u);
+  }
+  auto t = OpenTracker(BinaryModel(), dir.path());
+  t->ObserveLabelLine("not json", &bad);  // read again from an older checkpoint
+  t->ObserveLabelLine(LabelLine("a", kT0 + 10, 1), &label);
+  EXPECT_EQ(t->rejected(LabelReject::kInvalidJson), 1u);
+  EXPECT_EQ(t->labels(), 1u);
+  EXPECT_EQ(t->duplicates(), 0u);
+}
+
+TEST(GroundTruthTrackerTest, EntityLabelWrittenTwiceIsADuplicate) {
+  ScratchDir dir;
+  ModelConfig m = BinaryModel();
+  m.ground_truth->join_on = JoinKey::kEntityId;
+  m.ground_truth->join_tolerance = Seconds(3600);
+  auto t = OpenTracker(m, dir.path());
+  OwnedRecord r = Scored("", kT0, 0.9);
+  r.entity_id = "e1";
+  Observe(*t, r);
+  const std::string line = R"({"ts": )" + std::to_string(static_cast<long long>(kT0 + 10)) +
+                           R"(, "entity_id": "e1", "label": 1})";
+  const GroundTruthTracker::LineSource first{1, 1, 50}, second{1, 1, 100};
+  t->ObserveLabelLine(line, &first);
+  t->ObserveLabelLine(line, &second);
+  t->ObserveLabelLine(line, &second);  // read again: not counted
+  EXPECT_EQ(t->labels(), 2u);
+  EXPECT_EQ(t->matched(), 1u);
+  EXPECT_EQ(t->duplicates(), 1u);
+}
+
 TEST(GroundTruthTrackerTest, DuplicateLabelsCountOnce) {
   ScratchDir dir;
   auto t = OpenTracker(BinaryModel(), dir.path());

@@ -75,12 +75,15 @@ TEST(BasicAuthTest, ParsesAuthorizationHeader) {
 }
 
 TEST(HttpServerTest, ListeningPortsFromAddress) {
-  EXPECT_EQ(*ToCivetListeningPorts(":9841"), "9841");
-  EXPECT_EQ(*ToCivetListeningPorts("0.0.0.0:9841"), "9841");
-  EXPECT_EQ(*ToCivetListeningPorts("127.0.0.1:80"), "127.0.0.1:80");
-  EXPECT_FALSE(ToCivetListeningPorts("9841").has_value());
-  EXPECT_FALSE(ToCivetListeningPorts("host:").has_value());
-  EXPECT_FALSE(ToCivetListeningPorts("host:http").has_value());
+  using HostPort = std::pair<std::string, int>;
+  EXPECT_EQ(*ParseListenAddress(":9841"), HostPort("", 9841));
+  EXPECT_EQ(*ParseListenAddress("0.0.0.0:9841"), HostPort("", 9841));
+  EXPECT_EQ(*ParseListenAddress("127.0.0.1:80"), HostPort("127.0.0.1", 80));
+  EXPECT_FALSE(ParseListenAddress("9841").has_value());
+  EXPECT_FALSE(ParseListenAddress("host:").has_value());
+  EXPECT_FALSE(ParseListenAddress("host:http").has_value());
+  EXPECT_FALSE(ParseListenAddress("host:70000").has_value());
+  EXPECT_FALSE(ParseListenAddress("[::1]:9841").has_value());
 }
 
 TEST(FamilyMergeTest, MergesByNameWithOneHelpAndType) {

@@ -174,7 +174,8 @@ std::string LinePlot(const std::string& kind, const std::string& title, const Ax
 }
 
 std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& model,
-                       const std::string& shading) {
+                       const std::string& shading, const std::string& kind = "alerts",
+                       const std::string& title = "Alerts firing") {
   // One row per alertname/severity; every label set of it draws in the same row.
   std::map<std::pair<std::string, std::string>, std::vector<const Json*>> rows;
   for (const auto& a : alerts) {
@@ -184,11 +185,10 @@ std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& 
   const double row_h = 16;
   const double height = std::max(1.0, static_cast<double>(rows.size())) * row_h;
   std::ostringstream out;
-  out << "<figure><figcaption>Alerts firing (red: page, orange: ticket, blue: "
-         "info)</figcaption><svg class='plot' data-kind='alerts' "
-         "xmlns='http://www.w3.org/2000/svg' width='"
-      << kWidth << "' height='" << height + 20 << "' viewBox='0 0 " << kWidth << " " << height + 20
-      << "'>";
+  out << "<figure><figcaption>" << HtmlEscape(title)
+      << " (red: page, orange: ticket, blue: info)</figcaption><svg class='plot' data-kind='"
+      << kind << "' xmlns='http://www.w3.org/2000/svg' width='" << kWidth << "' height='"
+      << height + 20 << "' viewBox='0 0 " << kWidth << " " << height + 20 << "'>";
   out << shading << TimeTicks(axis, height);
   int row = 0;
   for (const auto& [key, list] : rows) {
@@ -271,6 +271,53 @@ std::string RenderBacktestHtml(const Json& result) {
         << "</td><td>" << Cell(inc["pages"]) << "</td><td>" << HtmlEscape(by) << "</td></tr>";
   }
   out << "</table>\n";
+  const Json no_peers = Json::array();
+  const Json& peers = result.contains("peers") ? result["peers"] : no_peers;
+  if (!peers.empty()) {
+    out << "<h2>Peer comparison</h2><p>The same replay and incidents judged by other rule sets "
+           "(fixed thresholds of the kind other monitoring tools ship):";
+    for (const auto& p : peers) out << " <code>" << Cell(p["name"]) << "</code>";
+    out << ". Lead: first notification of either severity before the labels showed the "
+           "incident.</p><table id='peer-comparison'><tr><th>model</th><th>rules</th>"
+           "<th>detected</th><th>median lead</th><th>median page lead</th><th>false "
+           "pages/day</th><th>false notifications/day</th></tr>";
+    for (std::size_t i = 0; i < result["summary"].size(); ++i) {
+      std::vector<std::pair<std::string, const Json*>> rows = {
+          {"modelwatch", &result["summary"][i]}};
+      for (const auto& p : peers) rows.push_back({p["name"].get<std::string>(), &p["summary"][i]});
+      for (const auto& [name, s] : rows) {
+        out << "<tr data-rules='" << HtmlEscape(name) << "'><td>" << Cell((*s)["model"])
+            << "</td><td>" << HtmlEscape(name) << "</td><td>" << Cell((*s)["detected"]) << " / "
+            << Cell((*s)["incidents"]) << "</td><td>" << Duration((*s)["median_lead_seconds"])
+            << "</td><td>" << Duration((*s)["median_page_lead_seconds"]) << "</td><td>"
+            << Cell((*s)["false_pages_per_day"]) << "</td><td>"
+            << Cell((*s)["false_notifications_per_day"]) << "</td></tr>";
+      }
+    }
+    out << "</table>\n<table id='peer-incidents'><tr><th>id</th><th>model</th>"
+           "<th>modelwatch lead</th>";
+    for (const auto& p : peers) out << "<th>" << Cell(p["name"]) << " lead (first alerts)</th>";
+    out << "</tr>";
+    auto lead = [](const Json& inc) {
+      return inc["detected"].get<bool>() ? Duration(inc["lead_seconds"])
+                                         : std::string("<span class='miss'>missed</span>");
+    };
+    for (std::size_t i = 0; i < result["incidents"].size(); ++i) {
+      const Json& inc = result["incidents"][i];
+      out << "<tr><td>" << Cell(inc["id"]) << "</td><td>" << Cell(inc["model"]) << "</td><td>"
+          << lead(inc) << "</td>";
+      for (const auto& p : peers) {
+        const Json& pi = p["incidents"][i];
+        std::string by;
+        for (std::size_t k = 0; k < pi["detected_by"].size() && k < 2; ++k) {
+          by += (by.empty() ? "" : ", ") + pi["detected_by"][k].get<std::string>();
+        }
+        out << "<td>" << lead(pi) << (by.empty() ? "" : " (" + HtmlEscape(by) + ")") << "</td>";
+      }
+      out << "</tr>";
+    }
+    out << "</table>\n";
+  }
   for (const auto& m : result["models"]) {
     const std::string model = m["model"].get<std::string>();
     out << "<h2 class='model'>" << HtmlEscape(model) << "</h2>\n";
@@ -295,6 +342,11 @@ std::string RenderBacktestHtml(const Json& result) {
     }
     out << AlertBands(axis, result["alerts"], model,
                       IncidentShading(axis, result["incidents"], model, 1000));
+    for (const auto& p : peers) {
+      out << AlertBands(axis, p["alerts"], model,
+                        IncidentShading(axis, result["incidents"], model, 1000), "peer-alerts",
+                        "Rules of " + p["name"].get<std::string>() + " firing");
+    }
   }
   out << "<h2>Notifications</h2><table id='notifications'><tr><th>start</th><th>end</th>"
          "<th>model</th><th>alert</th><th>severity</th><th>receiver</th><th>incident</th></tr>";

@@ -24,6 +24,7 @@
 #include "exporter/backtest/report_html.h"
 #include "exporter/backtest/rule_files.h"
 #include "exporter/backtest/scoring.h"
+#include "exporter/backtest/suggest.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/parse/record_parser.h"
 #include "exporter/replay/replay_command.h"
@@ -364,6 +365,69 @@ Json SummaryJson(const std::vector<ModelScore>& scores) {
   return summary;
 }
 
+std::string FormatNumber(double v) {
+  std::ostringstream os;
+  os.precision(6);
+  os << v;
+  return os.str();
+}
+
+Json OutcomeJson(const ThresholdOutcome& o) {
+  return {{"threshold", o.threshold},
+          {"incidents", o.incidents},
+          {"detected", o.detected},
+          {"false_pages", o.false_pages},
+          {"false_pages_per_day", OptionalNumber(o.false_pages_per_day)},
+          {"median_lead_seconds", OptionalNumber(o.median_lead_seconds)}};
+}
+
+// `for` and `keep_firing_for` of the generated page alert `alertname` of `model` (0, 0 when
+// there is none).
+std::pair<double, double> PageTiming(const std::vector<AlertingRule>& rules,
+                                     const std::string& alertname, const std::string& model) {
+  for (const AlertingRule& r : rules) {
+    const auto sev = r.labels.find("severity");
+    const auto m = r.labels.find("model");
+    if (r.alert == alertname && sev != r.labels.end() && sev->second == "page" &&
+        m != r.labels.end() && m->second == model) {
+      return {r.for_seconds, r.keep_firing_for_seconds};
+    }
+  }
+  return {0, 0};
+}
+
+// The model's own `drift` and `degradation` blocks with the suggested values in place, as
+// YAML to paste over those two blocks of its file (the other keys as the owner wrote them).
+Result<std::string> SuggestionYaml(const ModelConfig& m,
+                                   const std::map<std::string, std::string>& drift_keys,
+                                   const std::map<std::string, std::string>& degradation_keys,
+                                   const std::map<std::string, double>& weights,
+                                   const std::string& header) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(m.file);
+  } catch (const YAML::Exception& e) {
+    return MakeError(m.file + ": error: " + e.msg);
+  }
+  YAML::Node drift = doc["drift"] ? YAML::Clone(doc["drift"]) : YAML::Node(YAML::NodeType::Map);
+  YAML::Node degradation =
+      doc["degradation"] ? YAML::Clone(doc["degradation"]) : YAML::Node(YAML::NodeType::Map);
+  for (const auto& [k, v] : drift_keys) drift[k] = v;
+  for (const auto& [k, v] : degradation_keys) degradation[k] = v;
+  if (!weights.empty()) {
+    YAML::Node w(YAML::NodeType::Map);
+    for (const auto& [k, v] : weights) w[k] = FormatNumber(v);
+    w.SetStyle(YAML::EmitterStyle::Flow);
+    degradation["weights"] = w;
+  }
+  drift.SetStyle(YAML::EmitterStyle::Block);
+  degradation.SetStyle(YAML::EmitterStyle::Block);
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "drift" << YAML::Value << drift << YAML::Key
+      << "degradation" << YAML::Value << degradation << YAML::EndMap;
+  return header + out.c_str() + "\n";
+}
+
 }  // namespace
 
 int RunBacktestCommand(const std::vector<std::string>& args) {
@@ -394,6 +458,9 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
        {"html", "Self-contained HTML report to write.", "", false, false},
        {"keep-tsdb", "Copy the backfilled TSDB to this directory (for inspection).", "", false,
         false},
+       {"target-false-pages-per-day",
+        "False pages per day (outside incidents) the suggested page thresholds may have had.", "0",
+        false, false},
        {"peer-rules",
         "Prometheus rule files (comma-separated) of alerting rules, each judged on the same "
         "replay, incidents and scoring as the generated rules (e.g. from "
@@ -415,6 +482,17 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
     return 2;
   }
   const double step = *step_s;
+  double target_false_pages = 0;
+  {
+    char* end = nullptr;
+    const std::string text = flags.Get("target-false-pages-per-day");
+    target_false_pages = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(target_false_pages >= 0)) {
+      std::cerr << "modelwatch-exporter backtest: --target-false-pages-per-day: must be a "
+                   "number >= 0\n";
+      return 2;
+    }
+  }
   std::optional<double> lookback_flag;
   if (!flags.Get("lookback").empty()) {
     auto d = ParsePrometheusDuration(flags.Get("lookback"));
@@ -669,7 +747,123 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
                 &p.scores);
   }
 
-  // 5. The result.
+  // 5. Suggestions: page thresholds that would have met the target false-page rate with the
+  // best lead, and degradation weights from each signal's relation to the incidents.
+  log("suggesting thresholds and weights");
+  Json suggestions = Json::array();
+  for (const ModelConfig* m : models) {
+    const std::string sel = LabelMatcher(m->name);
+    auto series_of = [&](const std::string& expr) -> Result<std::vector<RangeSeries>> {
+      return prometheus->QueryRange(expr, first_step, std::floor(alerts_end / step) * step, step);
+    };
+    const std::string method = DriftMethodName(m->drift.method);
+    std::string muted;
+    for (const FeatureConfig& f : m->features) {
+      if (!f.alert) muted += (muted.empty() ? "" : "|") + f.name;
+    }
+    const std::string feature_sel =
+        sel + ",method=\"" + method + "\"" + (muted.empty() ? "" : ",feature!~\"" + muted + "\"");
+    const std::string output_sel = sel + ",method=\"" + method + "\"";
+    // The FeatureDrift/PredictionDrift condition without the owner's threshold: the largest
+    // drift value that is beyond its noise floor.
+    const std::string drift_expr =
+        "max by (model) ((model_feature_drift{" + feature_sel +
+        "} > model_feature_drift_critical_value{" + feature_sel + "}) or (model_prediction_drift{" +
+        output_sel + "} > model_prediction_drift_critical_value{" + output_sel + "}))";
+    const std::string score_expr = "max by (model) (model_degradation_score{" + sel + "})";
+    const double bounded_max =
+        (m->drift.method == DriftMethod::kKs || m->drift.method == DriftMethod::kJs) ? 1.0
+                                                                                     : INFINITY;
+    // Floors (docs/backtest.md): no page threshold below the start of "moderate" drift (0.1
+    // for PSI, and a practical effect for JS, KS and normalised Wasserstein), nor a degradation
+    // score below 20 (one signal of weight 0.2 saturated): a history whose gated signals stay
+    // at 0 outside its few incidents would otherwise fit any tiny value.
+    const double drift_floor = m->drift.method == DriftMethod::kChi2 ? 1e-9 : 0.1;
+    struct Target {
+      std::string key, alertname, expr;
+      double configured, min, max;
+    };
+    const std::vector<Target> targets = {
+        {"drift.critical", "FeatureDrift", drift_expr, m->drift.critical, drift_floor, bounded_max},
+        {"degradation.page_at", "DegradationScore", score_expr, m->degradation.page_at, 20.0,
+         100.0}};
+    Json thresholds = Json::array();
+    std::map<std::string, std::string> drift_keys, degradation_keys;
+    for (const Target& target : targets) {
+      auto series = series_of(target.expr);
+      if (!series) return Fail(series.error().message);
+      std::vector<std::pair<double, double>> samples;
+      if (!series->empty()) samples = series->front().samples;
+      const auto [for_s, keep_s] = PageTiming(rules->alerting, target.alertname, m->name);
+      const ThresholdSuggestion sug =
+          SuggestThreshold(samples, target.configured, target.min, target.max, target_false_pages,
+                           step, for_s, keep_s, incidents, m->name, first_step, alerts_end);
+      thresholds.push_back({{"key", target.key},
+                            {"alertname", target.alertname},
+                            {"expr", target.expr},
+                            {"floor", target.min},
+                            {"for_seconds", for_s},
+                            {"keep_firing_for_seconds", keep_s},
+                            {"current", OutcomeJson(sug.current)},
+                            {"suggested", sug.suggested ? OutcomeJson(*sug.suggested) : Json()}});
+      if (!sug.suggested) continue;
+      const double v = sug.suggested->threshold;
+      if (target.key == "drift.critical") {
+        drift_keys["critical"] = FormatNumber(v);
+        if (m->drift.warn >= v) drift_keys["warn"] = FormatNumber(RoundUpTwoDigits(v / 2));
+      } else {
+        degradation_keys["page_at"] = FormatNumber(v);
+        if (m->degradation.notify_at >= v) {
+          degradation_keys["notify_at"] = FormatNumber(RoundUpTwoDigits(v * 0.75));
+        }
+      }
+    }
+    // Weights: each weighted signal's normalised input (signal / (100 · weight)).
+    auto signal_series = series_of("max by (signal) (model_degradation_signal{" + sel + "})");
+    if (!signal_series) return Fail(signal_series.error().message);
+    std::map<std::string, std::vector<std::pair<double, double>>> inputs;
+    for (const RangeSeries& rs : *signal_series) {
+      const auto name = rs.labels.find("signal");
+      if (name == rs.labels.end()) continue;
+      const auto w = m->degradation.weights.find(name->second);
+      if (w == m->degradation.weights.end() || !(w->second > 0)) continue;
+      auto& points = inputs[name->second];
+      for (const auto& [t, v] : rs.samples) points.push_back({t, v / (100 * w->second)});
+    }
+    const WeightSuggestion weights =
+        SuggestWeights(inputs, incidents, m->name, m->degradation.weights);
+    int label_incidents = 0;
+    for (const Incident& inc : incidents) {
+      if (inc.model == m->name && inc.source == "labels") ++label_incidents;
+    }
+    double days_outside = 0;
+    for (const ModelScore& sc : scores) {
+      if (sc.model == m->name) days_outside = sc.days_outside_incidents;
+    }
+    std::ostringstream header;
+    header << "# Suggested by modelwatch-exporter backtest for " << m->name << ": replace the\n"
+           << "# drift and degradation blocks of " << fs::path(m->file).filename().string()
+           << " with these. Target " << FormatNumber(target_false_pages) << " false pages/day over "
+           << FormatNumber(std::round(days_outside * 100) / 100)
+           << " days outside incidents;\n# weights from " << label_incidents
+           << " label incident(s). Few incidents: check before trusting (docs/backtest.md).\n";
+    auto yaml = SuggestionYaml(*m, drift_keys, degradation_keys, weights.weights, header.str());
+    if (!yaml) return Fail(yaml.error().message);
+    Json current_weights = Json::object();
+    for (const auto& [k, v] : m->degradation.weights) current_weights[k] = v;
+    suggestions.push_back(
+        {{"model", m->name},
+         {"target_false_pages_per_day", target_false_pages},
+         {"thresholds", thresholds},
+         {"weights",
+          {{"label_incidents", label_incidents},
+           {"correlation", weights.correlation},
+           {"current", current_weights},
+           {"suggested", weights.weights.empty() ? Json() : Json(weights.weights)}}},
+         {"yaml", *yaml}});
+  }
+
+  // 6. The result.
   Json doc;
   doc["schema_version"] = kSchemaVersion;
   doc["range"] = {{"start", first_step},
@@ -695,6 +889,7 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
                           {"summary", SummaryJson(p.scores)}});
   }
   doc["peers"] = peers_json;
+  doc["suggestions"] = suggestions;
   doc["plots"] = plots;
 
   auto write = [](const std::string& path, const std::string& text) -> bool {

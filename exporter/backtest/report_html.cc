@@ -318,6 +318,51 @@ std::string RenderBacktestHtml(const Json& result) {
     }
     out << "</table>\n";
   }
+  if (result.contains("suggestions") && !result["suggestions"].empty()) {
+    out << "<h2>Suggested thresholds and weights</h2><p>Page thresholds: the lowest value of "
+           "each signal at which its page alert would have met the target false-page rate "
+           "(the lowest fires first, so it has the best lead); weights: each degradation "
+           "signal's correlation with the incidents. Fitted on this history's few incidents: "
+           "backtest the pasted values on other history before trusting them.</p>"
+           "<table id='suggested-thresholds'><tr><th>model</th><th>key</th><th></th>"
+           "<th>threshold</th><th>detected</th><th>median page lead</th><th>false "
+           "pages/day</th></tr>";
+    for (const auto& sug : result["suggestions"]) {
+      for (const auto& t : sug["thresholds"]) {
+        for (const char* which : {"current", "suggested"}) {
+          const Json& o = t[which];
+          out << "<tr><td>" << Cell(sug["model"]) << "</td><td>" << Cell(t["key"]) << "</td><td>"
+              << which << "</td>";
+          if (o.is_null()) {
+            out << "<td colspan='4' class='miss'>no threshold meets the target</td></tr>";
+            continue;
+          }
+          out << "<td>" << Cell(o["threshold"]) << "</td><td>" << Cell(o["detected"]) << " / "
+              << Cell(o["incidents"]) << "</td><td>" << Duration(o["median_lead_seconds"])
+              << "</td><td>" << Cell(o["false_pages_per_day"]) << "</td></tr>";
+        }
+      }
+    }
+    out << "</table>\n<table id='suggested-weights'><tr><th>model</th><th>signal</th>"
+           "<th>correlation with incidents</th><th>weight now</th><th>suggested</th></tr>";
+    for (const auto& sug : result["suggestions"]) {
+      const Json& w = sug["weights"];
+      for (const auto& [signal, now] : w["current"].items()) {
+        out << "<tr><td>" << Cell(sug["model"]) << "</td><td>" << HtmlEscape(signal) << "</td><td>"
+            << (w["correlation"].contains(signal) ? Cell(w["correlation"][signal]) : "—")
+            << "</td><td>" << Cell(now) << "</td><td>"
+            << (w["suggested"].is_object() && w["suggested"].contains(signal)
+                    ? Cell(w["suggested"][signal])
+                    : "—")
+            << "</td></tr>";
+      }
+    }
+    out << "</table>\n";
+    for (const auto& sug : result["suggestions"]) {
+      out << "<pre class='suggestion' data-model='" << Cell(sug["model"]) << "'>"
+          << HtmlEscape(sug["yaml"].get<std::string>()) << "</pre>\n";
+    }
+  }
   for (const auto& m : result["models"]) {
     const std::string model = m["model"].get<std::string>();
     out << "<h2 class='model'>" << HtmlEscape(model) << "</h2>\n";

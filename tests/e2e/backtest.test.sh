@@ -53,6 +53,6 @@ start=$(date +%s)
 echo "backtest took $(($(date +%s) - start)) s"
 set +e
 $PY "$SRC/tests/e2e/check_backtest.py" "$WORK/h/truth.json" "$WORK/h/generated" \
-  "$WORK/result.json" "$WORK/report.html"
+  "$WORK/result.json" "$WORK/report.html" "$WORK/h/models" "$RULEGEN"
 status=$?
 exit $status

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Checks a `modelwatch-exporter backtest` result against the truth of
 examples/backtest/gen_history.py, and its HTML report in headless Chromium.
-Usage: check_backtest.py TRUTH_JSON GENERATED_DIR RESULT_JSON REPORT_HTML
+Usage: check_backtest.py TRUTH_JSON GENERATED_DIR RESULT_JSON REPORT_HTML MODELS_DIR RULEGEN
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -154,6 +155,48 @@ def main():
                      for s, _ in a["firing"] if cov["start"] <= s < cov["found"]["visible_at"]]
         check(ks_amount, "peer-ks: no KS alert on amount_z during the covariate drift")
 
+    # Suggestions: page thresholds that met the target (0 false pages/day) at or above their
+    # floor, the configured values as "current", weights summing to 1, and a snippet that
+    # validates once pasted over the config's drift and degradation blocks.
+    sug = result["suggestions"][0]
+    check(sug["model"] == "txn-risk" and sug["target_false_pages_per_day"] == 0, "suggestion model")
+    configured = {"drift.critical": 0.2, "degradation.page_at": 80}
+    for t in sug["thresholds"]:
+        check(t["current"]["threshold"] == configured[t["key"]], "%s: current threshold" % t["key"])
+        o = t["suggested"]
+        if o is not None:
+            check(o["false_pages"] == 0 and o["threshold"] >= t["floor"],
+                  "%s: suggestion %s misses the target or its floor" % (t["key"], o))
+            check(o["incidents"] == len(result["incidents"]), "%s: incidents" % t["key"])
+        print("suggested %s: %s (now %s)" % (t["key"], o and o["threshold"],
+                                              t["current"]["threshold"]))
+    w = sug["weights"]
+    if check(w["suggested"] is not None, "no weights suggested"):
+        check(abs(sum(w["suggested"].values()) - 1) < 1e-9, "weights sum %s" % w["suggested"])
+        # No prediction of this history fails: errors never moves, so it keeps its weight.
+        check(w["suggested"].get("errors") == 0.1 and "errors" not in w["correlation"],
+              "errors weight %s" % w["suggested"].get("errors"))
+        # Three of the four label incidents are input/output drift: drift must correlate.
+        check(w["correlation"].get("drift", 0) > 0, "drift correlation %s" % w["correlation"])
+        print("suggested weights %s" % w["suggested"])
+    models_dir, rulegen = sys.argv[5], sys.argv[6]
+    pasted = models_dir.rstrip("/") + "-suggested"
+    shutil.copytree(models_dir, pasted)
+    path = os.path.join(pasted, "txn-risk.yaml")
+    kept, skipping = [], False
+    for line in open(path).read().splitlines():
+        top = line[:1] not in (" ", "\t", "")
+        if top:
+            skipping = line.split(":")[0] in ("drift", "degradation")
+        if not skipping:
+            kept.append(line)
+    with open(path, "w") as f:
+        f.write("\n".join(kept) + "\n" + sug["yaml"])
+    v = subprocess.run([rulegen, "validate", "--config.dir=" + pasted], capture_output=True,
+                       text=True, timeout=60)
+    check(v.returncode == 0, "pasted suggestion does not validate:\n" + v.stdout + v.stderr)
+    check("drift:" in sug["yaml"] and "degradation:" in sug["yaml"], "snippet blocks")
+
     # The HTML report as a browser renders it.
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
@@ -174,6 +217,8 @@ def main():
     check(len(re.findall(r'class="alert-band" data-severity="page"', dom)) > 0, "no page band")
     check(len(re.findall(r'class="incident"', dom)) >= 4, "incident shading")
     check('id="incidents"' in dom and 'id="summary"' in dom, "tables missing")
+    check('id="suggested-thresholds"' in dom and 'id="suggested-weights"' in dom and
+          'class="suggestion"' in dom, "suggestion tables missing")
     check('id="peer-comparison"' in dom and 'data-rules="peer-ks"' in dom and
           'id="peer-incidents"' in dom, "peer comparison tables missing")
     check("http://" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", dom) and

@@ -841,12 +841,15 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
       if (sc.model == m->name) days_outside = sc.days_outside_incidents;
     }
     std::ostringstream header;
-    header << "# Suggested by modelwatch-exporter backtest for " << m->name << ": replace the\n"
-           << "# drift and degradation blocks of " << fs::path(m->file).filename().string()
-           << " with these. Target " << FormatNumber(target_false_pages) << " false pages/day over "
+    header << "# Suggested by modelwatch-exporter backtest for " << m->name
+           << ": paste over the drift and\n# degradation blocks of "
+           << fs::path(m->file).filename().string() << ". Target "
+           << FormatNumber(target_false_pages) << " false pages/day over "
            << FormatNumber(std::round(days_outside * 100) / 100)
-           << " days outside incidents;\n# weights from " << label_incidents
-           << " label incident(s). Few incidents: check before trusting (docs/backtest.md).\n";
+           << " days outside incidents;\n# weights from " << label_incidents << " label incident(s)"
+           << (weights.weights.empty() ? " (unchanged: no signal related)" : "")
+           << ". Few incidents: backtest other history before\n# trusting them "
+              "(docs/backtest.md).\n";
     auto yaml = SuggestionYaml(*m, drift_keys, degradation_keys, weights.weights, header.str());
     if (!yaml) return Fail(yaml.error().message);
     Json current_weights = Json::object();

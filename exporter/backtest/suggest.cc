@@ -5,6 +5,13 @@
 #include <set>
 
 namespace modelwatch {
+namespace {
+
+// Below this a signal's correlation with the incidents is treated as no relation: sharing the
+// weight by tiny correlations would hand it all to whichever signal moved by chance.
+constexpr double kMinCorrelation = 0.1;
+
+}  // namespace
 
 double RoundUpTwoDigits(double x) {
   if (!(x > 0) || !std::isfinite(x)) return x;
@@ -128,7 +135,7 @@ WeightSuggestion SuggestWeights(
     const auto r = pearson(x, y);
     if (!r) continue;
     out.correlation[name] = *r;
-    positive[name] = std::max(0.0, *r);
+    positive[name] = *r > kMinCorrelation ? *r : 0.0;
     total += positive[name];
   }
   if (!(total > 0)) return out;

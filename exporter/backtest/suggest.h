@@ -60,9 +60,9 @@ struct WeightSuggestion {
 // [window_start, end) — the look-back before the labels showed a drop, and the drop itself —
 // else 0. A signal of `current` without a correlation (it never moved, or has no series) keeps
 // its weight: the history says nothing about it. The others share the rest in proportion to
-// their Pearson correlation with y when positive (0 otherwise), in hundredths, the largest
-// absorbing the rounding so all sum to exactly 1. Times missing from a signal count as 0.
-// No suggestion (empty weights) without incidents or when no correlation is positive.
+// their Pearson correlation with y when above 0.1 (0 otherwise: no relation), in hundredths, the
+// largest absorbing the rounding so all sum to exactly 1. Times missing from a signal count as 0.
+// No suggestion (empty weights) without incidents or when no correlation is above 0.1.
 WeightSuggestion SuggestWeights(
     const std::map<std::string, std::vector<std::pair<double, double>>>& signals,
     const std::vector<Incident>& incidents, const std::string& model,

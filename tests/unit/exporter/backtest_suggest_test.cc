@@ -127,6 +127,23 @@ TEST(SuggestWeightsTest, ProportionalToPositiveCorrelationWithIncidents) {
   EXPECT_NEAR(sum, 1, 1e-12);
 }
 
+TEST(SuggestWeightsTest, NoneWhenNoSignalRelatesBeyondChance) {
+  // y = 1 on [10, 20) of 0..99; x is 1 at 15 and on [50, 54): numpy.corrcoef 0.0765 < 0.1.
+  Incident inc;
+  inc.model = "m";
+  inc.source = "labels";
+  inc.window_start = 10;
+  inc.visible_at = 15;
+  inc.end = 20;
+  std::map<std::string, std::vector<std::pair<double, double>>> signals;
+  for (int t = 0; t < 100; ++t) {
+    signals["x"].push_back({t, t == 15 || (t >= 50 && t < 54) ? 1.0 : 0.0});
+  }
+  const auto w = SuggestWeights(signals, {inc}, "m", {{"x", 0.5}, {"errors", 0.5}});
+  EXPECT_NEAR(w.correlation.at("x"), 0.07647191129018722, 1e-12);
+  EXPECT_TRUE(w.weights.empty());
+}
+
 TEST(SuggestWeightsTest, NoneWithoutIncidents) {
   std::map<std::string, std::vector<std::pair<double, double>>> signals = {
       {"a", {{0, 0}, {1, 1}, {2, 0}}}};

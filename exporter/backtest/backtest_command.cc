@@ -24,6 +24,7 @@
 #include "exporter/backtest/report_html.h"
 #include "exporter/backtest/rule_files.h"
 #include "exporter/backtest/scoring.h"
+#include "exporter/backtest/suggest.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/parse/record_parser.h"
 #include "exporter/replay/replay_command.h"
@@ -199,12 +200,240 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// One rule set's alerting rules evaluated over the TSDB (each expression at its group's
+// evaluation times, then the state machine of `for` and `keep_firing_for`), and every fired
+// label set routed by amtool over the generated Alertmanager configuration.
+struct EvaluatedRules {
+  std::vector<AlertSeries> alerts;
+  Json rules_json = Json::array();
+};
+
+Result<EvaluatedRules> EvaluateAlertingRules(
+    const std::vector<AlertingRule>& rules, PrometheusServer& prometheus, double first_step,
+    double alerts_end, const std::string& alertmanager_file,
+    std::map<std::map<std::string, std::string>, std::string>& receiver_cache) {
+  EvaluatedRules out;
+  for (const AlertingRule& rule : rules) {
+    const double start = std::ceil(first_step / rule.interval) * rule.interval;
+    const double end = std::floor(alerts_end / rule.interval) * rule.interval;
+    if (end < start) continue;
+    auto result = prometheus.QueryRange(rule.expr, start, end, rule.interval);
+    if (!result) return MakeError(rule.file + ": " + rule.alert + ": " + result.error().message);
+    const auto sev = rule.labels.find("severity");
+    out.rules_json.push_back({{"alertname", rule.alert},
+                              {"severity", sev == rule.labels.end() ? "" : sev->second},
+                              {"file", rule.file},
+                              {"for_seconds", rule.for_seconds},
+                              {"keep_firing_for_seconds", rule.keep_firing_for_seconds},
+                              {"interval_seconds", rule.interval},
+                              {"series_returned", result->size()}});
+    // Label sets as Prometheus builds them: the result's labels without __name__, the
+    // rule's labels on top, alertname last.
+    std::map<std::map<std::string, std::string>, std::vector<double>> by_labels;
+    for (const RangeSeries& s : *result) {
+      auto labels = s.labels;
+      labels.erase("__name__");
+      for (const auto& [k, v] : rule.labels) labels[k] = v;
+      labels["alertname"] = rule.alert;
+      auto& times = by_labels[labels];
+      for (const auto& [t, v] : s.samples) times.push_back(t);
+    }
+    for (auto& [labels, times] : by_labels) {
+      std::sort(times.begin(), times.end());
+      AlertSeries a;
+      a.alertname = rule.alert;
+      a.labels = labels;
+      a.severity = labels.count("severity") ? labels.at("severity") : "";
+      a.model = labels.count("model") ? labels.at("model") : "";
+      a.firing = FiringIntervals(times, start, end, rule.interval, rule.for_seconds,
+                                 rule.keep_firing_for_seconds);
+      if (!a.firing.empty()) out.alerts.push_back(std::move(a));
+    }
+  }
+  // Receivers from the generated Alertmanager configuration, by amtool.
+  for (AlertSeries& a : out.alerts) {
+    auto [it, inserted] = receiver_cache.try_emplace(a.labels);
+    if (inserted) {
+      std::vector<std::string> argv = {"amtool", "config", "routes", "test",
+                                       "--config.file=" + alertmanager_file};
+      for (const auto& [k, v] : a.labels) argv.push_back(k + "=" + v);
+      auto routed = RunProcess(argv);
+      if (!routed) return MakeError(routed.error().message);
+      std::string receiver;
+      std::istringstream lines(routed->output);
+      std::string line;
+      while (std::getline(lines, line)) {
+        if (line.rfind("Warning:", 0) == 0 || line.empty()) continue;
+        receiver = line;
+      }
+      it->second = receiver;
+    }
+    a.receiver = it->second;
+  }
+  return out;
+}
+
+Json AlertsJson(const std::vector<AlertSeries>& alerts) {
+  Json out = Json::array();
+  for (const AlertSeries& a : alerts) {
+    Json intervals = Json::array();
+    for (const Interval& i : a.firing) intervals.push_back({i.start, i.end});
+    out.push_back({{"alertname", a.alertname},
+                   {"severity", a.severity},
+                   {"model", a.model},
+                   {"receiver", a.receiver},
+                   {"labels", a.labels},
+                   {"firing", intervals}});
+  }
+  return out;
+}
+
+Json EpisodesJson(const std::vector<Episode>& episodes) {
+  Json out = Json::array();
+  for (const Episode& e : episodes) {
+    out.push_back({{"alertname", e.alertname},
+                   {"severity", e.severity},
+                   {"model", e.model},
+                   {"receiver", e.receiver},
+                   {"start", e.span.start},
+                   {"end", e.span.end},
+                   {"incidents", e.incidents},
+                   {"false", e.incidents.empty()}});
+  }
+  return out;
+}
+
+// The detection fields of the incidents (`full`: with where and when each incident was).
+Json IncidentsJson(const std::vector<Incident>& incidents, bool full) {
+  Json out = Json::array();
+  for (const Incident& inc : incidents) {
+    auto lead = [&](const std::optional<double>& at) {
+      return at ? Json(inc.visible_at - *at) : Json(nullptr);
+    };
+    std::optional<double> first;
+    if (inc.detected()) {
+      first =
+          std::min(inc.first_page_at.value_or(INFINITY), inc.first_ticket_at.value_or(INFINITY));
+    }
+    Json j = {{"id", inc.id}};
+    if (full) {
+      j["model"] = inc.model;
+      j["source"] = inc.source;
+      j["name"] = inc.name;
+      j["window_start"] = inc.window_start;
+      j["visible_at"] = inc.visible_at;
+      j["visible_at_rfc3339"] = Rfc3339(inc.visible_at);
+      j["end"] = inc.end;
+    }
+    j["detected"] = inc.detected();
+    j["detected_by"] = inc.detected_by;
+    j["first_page_at"] = OptionalNumber(inc.first_page_at);
+    j["first_ticket_at"] = OptionalNumber(inc.first_ticket_at);
+    j["page_lead_seconds"] = lead(inc.first_page_at);
+    j["ticket_lead_seconds"] = lead(inc.first_ticket_at);
+    j["lead_seconds"] = lead(first);
+    j["pages"] = inc.pages;
+    j["tickets"] = inc.tickets;
+    out.push_back(j);
+  }
+  return out;
+}
+
+Json SummaryJson(const std::vector<ModelScore>& scores) {
+  Json summary = Json::array();
+  for (const ModelScore& s : scores) {
+    summary.push_back(
+        {{"model", s.model},
+         {"incidents", s.incidents},
+         {"detected", s.detected},
+         {"missed", s.incidents - s.detected},
+         {"detected_by_page", s.detected_by_page},
+         {"median_page_lead_seconds", OptionalNumber(s.median_page_lead_seconds)},
+         {"median_ticket_lead_seconds", OptionalNumber(s.median_ticket_lead_seconds)},
+         {"median_lead_seconds", OptionalNumber(s.median_lead_seconds)},
+         {"pages", s.pages},
+         {"tickets", s.tickets},
+         {"false_pages", s.false_pages},
+         {"false_tickets", s.false_tickets},
+         {"days", s.days},
+         {"days_outside_incidents", s.days_outside_incidents},
+         {"false_pages_per_day", OptionalNumber(s.false_pages_per_day)},
+         {"false_tickets_per_day", OptionalNumber(s.false_tickets_per_day)},
+         {"false_notifications_per_day", OptionalNumber(s.false_notifications_per_day)},
+         {"pages_per_incident", OptionalNumber(s.pages_per_incident)}});
+  }
+  return summary;
+}
+
+std::string FormatNumber(double v) {
+  std::ostringstream os;
+  os.precision(6);
+  os << v;
+  return os.str();
+}
+
+Json OutcomeJson(const ThresholdOutcome& o) {
+  return {{"threshold", o.threshold},
+          {"incidents", o.incidents},
+          {"detected", o.detected},
+          {"false_pages", o.false_pages},
+          {"false_pages_per_day", OptionalNumber(o.false_pages_per_day)},
+          {"median_lead_seconds", OptionalNumber(o.median_lead_seconds)}};
+}
+
+// `for` and `keep_firing_for` of the generated page alert `alertname` of `model` (0, 0 when
+// there is none).
+std::pair<double, double> PageTiming(const std::vector<AlertingRule>& rules,
+                                     const std::string& alertname, const std::string& model) {
+  for (const AlertingRule& r : rules) {
+    const auto sev = r.labels.find("severity");
+    const auto m = r.labels.find("model");
+    if (r.alert == alertname && sev != r.labels.end() && sev->second == "page" &&
+        m != r.labels.end() && m->second == model) {
+      return {r.for_seconds, r.keep_firing_for_seconds};
+    }
+  }
+  return {0, 0};
+}
+
+// The model's own `drift` and `degradation` blocks with the suggested values in place, as
+// YAML to paste over those two blocks of its file (the other keys as the owner wrote them).
+Result<std::string> SuggestionYaml(const ModelConfig& m,
+                                   const std::map<std::string, std::string>& drift_keys,
+                                   const std::map<std::string, std::string>& degradation_keys,
+                                   const std::map<std::string, double>& weights,
+                                   const std::string& header) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(m.file);
+  } catch (const YAML::Exception& e) {
+    return MakeError(m.file + ": error: " + e.msg);
+  }
+  YAML::Node drift = doc["drift"] ? YAML::Clone(doc["drift"]) : YAML::Node(YAML::NodeType::Map);
+  YAML::Node degradation =
+      doc["degradation"] ? YAML::Clone(doc["degradation"]) : YAML::Node(YAML::NodeType::Map);
+  for (const auto& [k, v] : drift_keys) drift[k] = v;
+  for (const auto& [k, v] : degradation_keys) degradation[k] = v;
+  if (!weights.empty()) {
+    YAML::Node w(YAML::NodeType::Map);
+    for (const auto& [k, v] : weights) w[k] = FormatNumber(v);
+    w.SetStyle(YAML::EmitterStyle::Flow);
+    degradation["weights"] = w;
+  }
+  drift.SetStyle(YAML::EmitterStyle::Block);
+  degradation.SetStyle(YAML::EmitterStyle::Block);
+  YAML::Emitter out;
+  out << YAML::BeginMap << YAML::Key << "drift" << YAML::Value << drift << YAML::Key
+      << "degradation" << YAML::Value << degradation << YAML::EndMap;
+  return header + out.c_str() + "\n";
+}
+
 }  // namespace
 
 int RunBacktestCommand(const std::vector<std::string>& args) {
   FlagParser flags(
       "modelwatch-exporter backtest --config.dir=DIR --rules.dir=DIR --input=FILE "
-      "[--labels=FILE] [--incidents=FILE] --output=FILE [--html=FILE]",
+      "[--labels=FILE] [--incidents=FILE] [--peer-rules=FILE,...] --output=FILE [--html=FILE]",
       "Replays a prediction history (and its labels) through the exporter, evaluates the "
       "generated recording and alerting rules over it with Prometheus (promtool and "
       "prometheus from PATH), and scores the alerts against the incidents the labels show: "
@@ -228,7 +457,15 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
        {"output", "JSON result to write.", "", false, true},
        {"html", "Self-contained HTML report to write.", "", false, false},
        {"keep-tsdb", "Copy the backfilled TSDB to this directory (for inspection).", "", false,
-        false}});
+        false},
+       {"target-false-pages-per-day",
+        "False pages per day (outside incidents) the suggested page thresholds may have had.", "0",
+        false, false},
+       {"peer-rules",
+        "Prometheus rule files (comma-separated) of alerting rules, each judged on the same "
+        "replay, incidents and scoring as the generated rules (e.g. from "
+        "examples/backtest/peer_rules.py); reported under `peers`.",
+        "", false, false}});
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter backtest")) {
     return *exit_code;
   }
@@ -245,6 +482,17 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
     return 2;
   }
   const double step = *step_s;
+  double target_false_pages = 0;
+  {
+    char* end = nullptr;
+    const std::string text = flags.Get("target-false-pages-per-day");
+    target_false_pages = std::strtod(text.c_str(), &end);
+    if (text.empty() || *end != '\0' || !(target_false_pages >= 0)) {
+      std::cerr << "modelwatch-exporter backtest: --target-false-pages-per-day: must be a "
+                   "number >= 0\n";
+      return 2;
+    }
+  }
   std::optional<double> lookback_flag;
   if (!flags.Get("lookback").empty()) {
     auto d = ParsePrometheusDuration(flags.Get("lookback"));
@@ -283,6 +531,36 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
       std::to_string(rules->skipped_recording) + " others skipped), " +
       std::to_string(rules->levels) + " level(s)");
   if (!fs::exists(alertmanager_file)) return Fail(alertmanager_file + ": error: missing");
+  // Comparison rule sets: name (the file's stem), file, rules.
+  struct PeerSet {
+    std::string name, file;
+    std::vector<AlertingRule> rules;
+    EvaluatedRules evaluated;
+    std::vector<Incident> incidents;
+    std::vector<Episode> episodes;
+    std::vector<ModelScore> scores;
+  };
+  std::vector<PeerSet> peers;
+  {
+    std::istringstream list(flags.Get("peer-rules"));
+    std::string file;
+    while (std::getline(list, file, ',')) {
+      if (file.empty()) continue;
+      auto loaded = LoadAlertingRuleFile(file);
+      if (!loaded) return Fail(loaded.error().message);
+      std::string name = fs::path(file).filename().string();
+      for (const char* ext : {".rules.yml", ".rules.yaml", ".yml", ".yaml"}) {
+        const std::string e = ext;
+        if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+          name.resize(name.size() - e.size());
+          break;
+        }
+      }
+      log("peer rules " + name + ": " + std::to_string(loaded->size()) + " alerting rule(s) from " +
+          file);
+      peers.push_back({name, file, std::move(*loaded), {}, {}, {}, {}});
+    }
+  }
   std::vector<Incident> owner_incidents;
   if (!flags.Get("incidents").empty()) {
     auto loaded =
@@ -374,68 +652,19 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   std::unique_ptr<PrometheusServer> prometheus = std::move(*server);
 
   // 3. Alerting rules: each expression at its group's evaluation times, then the state
-  // machine of `for` and `keep_firing_for`.
+  // machine of `for` and `keep_firing_for`; receivers by amtool.
   log("evaluating " + std::to_string(rules->alerting.size()) + " alerting rules");
-  std::vector<AlertSeries> alerts;
-  Json rules_json = Json::array();
-  for (const AlertingRule& rule : rules->alerting) {
-    const double start = std::ceil(first_step / rule.interval) * rule.interval;
-    const double end = std::floor(alerts_end / rule.interval) * rule.interval;
-    if (end < start) continue;
-    auto result = prometheus->QueryRange(rule.expr, start, end, rule.interval);
-    if (!result) return Fail(rule.file + ": " + rule.alert + ": " + result.error().message);
-    const auto sev = rule.labels.find("severity");
-    rules_json.push_back({{"alertname", rule.alert},
-                          {"severity", sev == rule.labels.end() ? "" : sev->second},
-                          {"file", rule.file},
-                          {"for_seconds", rule.for_seconds},
-                          {"keep_firing_for_seconds", rule.keep_firing_for_seconds},
-                          {"interval_seconds", rule.interval},
-                          {"series_returned", result->size()}});
-    // Label sets as Prometheus builds them: the result's labels without __name__, the
-    // rule's labels on top, alertname last.
-    std::map<std::map<std::string, std::string>, std::vector<double>> by_labels;
-    for (const RangeSeries& s : *result) {
-      auto labels = s.labels;
-      labels.erase("__name__");
-      for (const auto& [k, v] : rule.labels) labels[k] = v;
-      labels["alertname"] = rule.alert;
-      auto& times = by_labels[labels];
-      for (const auto& [t, v] : s.samples) times.push_back(t);
-    }
-    for (auto& [labels, times] : by_labels) {
-      std::sort(times.begin(), times.end());
-      AlertSeries a;
-      a.alertname = rule.alert;
-      a.labels = labels;
-      a.severity = labels.count("severity") ? labels.at("severity") : "";
-      a.model = labels.count("model") ? labels.at("model") : "";
-      a.firing = FiringIntervals(times, start, end, rule.interval, rule.for_seconds,
-                                 rule.keep_firing_for_seconds);
-      if (!a.firing.empty()) alerts.push_back(std::move(a));
-    }
-  }
-  // Receivers from the generated Alertmanager configuration, by amtool.
   std::map<std::map<std::string, std::string>, std::string> receiver_cache;
-  for (AlertSeries& a : alerts) {
-    auto key = a.labels;
-    auto [it, inserted] = receiver_cache.try_emplace(key);
-    if (inserted) {
-      std::vector<std::string> argv = {"amtool", "config", "routes", "test",
-                                       "--config.file=" + alertmanager_file};
-      for (const auto& [k, v] : a.labels) argv.push_back(k + "=" + v);
-      auto routed = RunProcess(argv);
-      if (!routed) return Fail(routed.error().message);
-      std::string receiver;
-      std::istringstream lines(routed->output);
-      std::string line;
-      while (std::getline(lines, line)) {
-        if (line.rfind("Warning:", 0) == 0 || line.empty()) continue;
-        receiver = line;
-      }
-      it->second = receiver;
-    }
-    a.receiver = it->second;
+  auto evaluated = EvaluateAlertingRules(rules->alerting, *prometheus, first_step, alerts_end,
+                                         alertmanager_file, receiver_cache);
+  if (!evaluated) return Fail(evaluated.error().message);
+  std::vector<AlertSeries>& alerts = evaluated->alerts;
+  for (PeerSet& p : peers) {
+    log("evaluating " + std::to_string(p.rules.size()) + " alerting rules of " + p.name);
+    auto e = EvaluateAlertingRules(p.rules, *prometheus, first_step, alerts_end, alertmanager_file,
+                                   receiver_cache);
+    if (!e) return Fail(e.error().message);
+    p.evaluated = std::move(*e);
   }
 
   // 4. Incidents: label-visible ones from model_performance, plus the owner's.
@@ -510,8 +739,134 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   std::vector<Episode> episodes;
   std::vector<ModelScore> scores;
   ScoreAlerts(alerts, incidents, model_names, first_step, alerts_end, &episodes, &scores);
+  // Each peer rule set against the same incidents (a copy: ScoreAlerts fills their
+  // detections).
+  for (PeerSet& p : peers) {
+    p.incidents = incidents;
+    ScoreAlerts(p.evaluated.alerts, p.incidents, model_names, first_step, alerts_end, &p.episodes,
+                &p.scores);
+  }
 
-  // 5. The result.
+  // 5. Suggestions: page thresholds that would have met the target false-page rate with the
+  // best lead, and degradation weights from each signal's relation to the incidents.
+  log("suggesting thresholds and weights");
+  Json suggestions = Json::array();
+  for (const ModelConfig* m : models) {
+    const std::string sel = LabelMatcher(m->name);
+    auto series_of = [&](const std::string& expr) -> Result<std::vector<RangeSeries>> {
+      return prometheus->QueryRange(expr, first_step, std::floor(alerts_end / step) * step, step);
+    };
+    const std::string method = DriftMethodName(m->drift.method);
+    std::string muted;
+    for (const FeatureConfig& f : m->features) {
+      if (!f.alert) muted += (muted.empty() ? "" : "|") + f.name;
+    }
+    const std::string feature_sel =
+        sel + ",method=\"" + method + "\"" + (muted.empty() ? "" : ",feature!~\"" + muted + "\"");
+    const std::string output_sel = sel + ",method=\"" + method + "\"";
+    // The FeatureDrift/PredictionDrift condition without the owner's threshold: the largest
+    // drift value that is beyond its noise floor.
+    const std::string drift_expr =
+        "max by (model) ((model_feature_drift{" + feature_sel +
+        "} > model_feature_drift_critical_value{" + feature_sel + "}) or (model_prediction_drift{" +
+        output_sel + "} > model_prediction_drift_critical_value{" + output_sel + "}))";
+    const std::string score_expr = "max by (model) (model_degradation_score{" + sel + "})";
+    const double bounded_max =
+        (m->drift.method == DriftMethod::kKs || m->drift.method == DriftMethod::kJs) ? 1.0
+                                                                                     : INFINITY;
+    // Floors (docs/backtest.md): no page threshold below the start of "moderate" drift (0.1
+    // for PSI, and a practical effect for JS, KS and normalised Wasserstein), nor a degradation
+    // score below 20 (one signal of weight 0.2 saturated): a history whose gated signals stay
+    // at 0 outside its few incidents would otherwise fit any tiny value.
+    const double drift_floor = m->drift.method == DriftMethod::kChi2 ? 1e-9 : 0.1;
+    struct Target {
+      std::string key, alertname, expr;
+      double configured, min, max;
+    };
+    const std::vector<Target> targets = {
+        {"drift.critical", "FeatureDrift", drift_expr, m->drift.critical, drift_floor, bounded_max},
+        {"degradation.page_at", "DegradationScore", score_expr, m->degradation.page_at, 20.0,
+         100.0}};
+    Json thresholds = Json::array();
+    std::map<std::string, std::string> drift_keys, degradation_keys;
+    for (const Target& target : targets) {
+      auto series = series_of(target.expr);
+      if (!series) return Fail(series.error().message);
+      std::vector<std::pair<double, double>> samples;
+      if (!series->empty()) samples = series->front().samples;
+      const auto [for_s, keep_s] = PageTiming(rules->alerting, target.alertname, m->name);
+      const ThresholdSuggestion sug =
+          SuggestThreshold(samples, target.configured, target.min, target.max, target_false_pages,
+                           step, for_s, keep_s, incidents, m->name, first_step, alerts_end);
+      thresholds.push_back({{"key", target.key},
+                            {"alertname", target.alertname},
+                            {"expr", target.expr},
+                            {"floor", target.min},
+                            {"for_seconds", for_s},
+                            {"keep_firing_for_seconds", keep_s},
+                            {"current", OutcomeJson(sug.current)},
+                            {"suggested", sug.suggested ? OutcomeJson(*sug.suggested) : Json()}});
+      if (!sug.suggested) continue;
+      const double v = sug.suggested->threshold;
+      if (target.key == "drift.critical") {
+        drift_keys["critical"] = FormatNumber(v);
+        if (m->drift.warn >= v) drift_keys["warn"] = FormatNumber(RoundUpTwoDigits(v / 2));
+      } else {
+        degradation_keys["page_at"] = FormatNumber(v);
+        if (m->degradation.notify_at >= v) {
+          degradation_keys["notify_at"] = FormatNumber(RoundUpTwoDigits(v * 0.75));
+        }
+      }
+    }
+    // Weights: each weighted signal's normalised input (signal / (100 · weight)).
+    auto signal_series = series_of("max by (signal) (model_degradation_signal{" + sel + "})");
+    if (!signal_series) return Fail(signal_series.error().message);
+    std::map<std::string, std::vector<std::pair<double, double>>> inputs;
+    for (const RangeSeries& rs : *signal_series) {
+      const auto name = rs.labels.find("signal");
+      if (name == rs.labels.end()) continue;
+      const auto w = m->degradation.weights.find(name->second);
+      if (w == m->degradation.weights.end() || !(w->second > 0)) continue;
+      auto& points = inputs[name->second];
+      for (const auto& [t, v] : rs.samples) points.push_back({t, v / (100 * w->second)});
+    }
+    const WeightSuggestion weights =
+        SuggestWeights(inputs, incidents, m->name, m->degradation.weights);
+    int label_incidents = 0;
+    for (const Incident& inc : incidents) {
+      if (inc.model == m->name && inc.source == "labels") ++label_incidents;
+    }
+    double days_outside = 0;
+    for (const ModelScore& sc : scores) {
+      if (sc.model == m->name) days_outside = sc.days_outside_incidents;
+    }
+    std::ostringstream header;
+    header << "# Suggested by modelwatch-exporter backtest for " << m->name
+           << ": paste over the drift and\n# degradation blocks of "
+           << fs::path(m->file).filename().string() << ". Target "
+           << FormatNumber(target_false_pages) << " false pages/day over "
+           << FormatNumber(std::round(days_outside * 100) / 100)
+           << " days outside incidents;\n# weights from " << label_incidents << " label incident(s)"
+           << (weights.weights.empty() ? " (unchanged: no signal related)" : "")
+           << ". Few incidents: backtest other history before\n# trusting them "
+              "(docs/backtest.md).\n";
+    auto yaml = SuggestionYaml(*m, drift_keys, degradation_keys, weights.weights, header.str());
+    if (!yaml) return Fail(yaml.error().message);
+    Json current_weights = Json::object();
+    for (const auto& [k, v] : m->degradation.weights) current_weights[k] = v;
+    suggestions.push_back(
+        {{"model", m->name},
+         {"target_false_pages_per_day", target_false_pages},
+         {"thresholds", thresholds},
+         {"weights",
+          {{"label_incidents", label_incidents},
+           {"correlation", weights.correlation},
+           {"current", current_weights},
+           {"suggested", weights.weights.empty() ? Json() : Json(weights.weights)}}},
+         {"yaml", *yaml}});
+  }
+
+  // 6. The result.
   Json doc;
   doc["schema_version"] = kSchemaVersion;
   doc["range"] = {{"start", first_step},
@@ -521,74 +876,23 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
                   {"end_rfc3339", Rfc3339(replay_end)},
                   {"step_seconds", step}};
   doc["models"] = model_json;
-  doc["rules"] = rules_json;
-  Json alerts_json = Json::array();
-  for (const AlertSeries& a : alerts) {
-    Json intervals = Json::array();
-    for (const Interval& i : a.firing) intervals.push_back({i.start, i.end});
-    alerts_json.push_back({{"alertname", a.alertname},
-                           {"severity", a.severity},
-                           {"model", a.model},
-                           {"receiver", a.receiver},
-                           {"labels", a.labels},
-                           {"firing", intervals}});
+  doc["rules"] = evaluated->rules_json;
+  doc["alerts"] = AlertsJson(alerts);
+  doc["notifications"] = EpisodesJson(episodes);
+  doc["incidents"] = IncidentsJson(incidents, true);
+  doc["summary"] = SummaryJson(scores);
+  Json peers_json = Json::array();
+  for (const PeerSet& p : peers) {
+    peers_json.push_back({{"name", p.name},
+                          {"rules_file", p.file},
+                          {"rules", p.evaluated.rules_json},
+                          {"alerts", AlertsJson(p.evaluated.alerts)},
+                          {"notifications", EpisodesJson(p.episodes)},
+                          {"incidents", IncidentsJson(p.incidents, false)},
+                          {"summary", SummaryJson(p.scores)}});
   }
-  doc["alerts"] = alerts_json;
-  Json episodes_json = Json::array();
-  for (const Episode& e : episodes) {
-    episodes_json.push_back({{"alertname", e.alertname},
-                             {"severity", e.severity},
-                             {"model", e.model},
-                             {"receiver", e.receiver},
-                             {"start", e.span.start},
-                             {"end", e.span.end},
-                             {"incidents", e.incidents},
-                             {"false", e.incidents.empty()}});
-  }
-  doc["notifications"] = episodes_json;
-  Json incidents_json = Json::array();
-  for (const Incident& inc : incidents) {
-    auto lead = [&](const std::optional<double>& at) {
-      return at ? Json(inc.visible_at - *at) : Json(nullptr);
-    };
-    incidents_json.push_back({{"id", inc.id},
-                              {"model", inc.model},
-                              {"source", inc.source},
-                              {"name", inc.name},
-                              {"window_start", inc.window_start},
-                              {"visible_at", inc.visible_at},
-                              {"visible_at_rfc3339", Rfc3339(inc.visible_at)},
-                              {"end", inc.end},
-                              {"detected", inc.detected()},
-                              {"detected_by", inc.detected_by},
-                              {"first_page_at", OptionalNumber(inc.first_page_at)},
-                              {"first_ticket_at", OptionalNumber(inc.first_ticket_at)},
-                              {"page_lead_seconds", lead(inc.first_page_at)},
-                              {"ticket_lead_seconds", lead(inc.first_ticket_at)},
-                              {"pages", inc.pages},
-                              {"tickets", inc.tickets}});
-  }
-  doc["incidents"] = incidents_json;
-  Json summary = Json::array();
-  for (const ModelScore& s : scores) {
-    summary.push_back({{"model", s.model},
-                       {"incidents", s.incidents},
-                       {"detected", s.detected},
-                       {"missed", s.incidents - s.detected},
-                       {"detected_by_page", s.detected_by_page},
-                       {"median_page_lead_seconds", OptionalNumber(s.median_page_lead_seconds)},
-                       {"median_ticket_lead_seconds", OptionalNumber(s.median_ticket_lead_seconds)},
-                       {"pages", s.pages},
-                       {"tickets", s.tickets},
-                       {"false_pages", s.false_pages},
-                       {"false_tickets", s.false_tickets},
-                       {"days", s.days},
-                       {"days_outside_incidents", s.days_outside_incidents},
-                       {"false_pages_per_day", OptionalNumber(s.false_pages_per_day)},
-                       {"false_tickets_per_day", OptionalNumber(s.false_tickets_per_day)},
-                       {"pages_per_incident", OptionalNumber(s.pages_per_incident)}});
-  }
-  doc["summary"] = summary;
+  doc["peers"] = peers_json;
+  doc["suggestions"] = suggestions;
   doc["plots"] = plots;
 
   auto write = [](const std::string& path, const std::string& text) -> bool {

@@ -174,7 +174,8 @@ std::string LinePlot(const std::string& kind, const std::string& title, const Ax
 }
 
 std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& model,
-                       const std::string& shading) {
+                       const std::string& shading, const std::string& kind = "alerts",
+                       const std::string& title = "Alerts firing") {
   // One row per alertname/severity; every label set of it draws in the same row.
   std::map<std::pair<std::string, std::string>, std::vector<const Json*>> rows;
   for (const auto& a : alerts) {
@@ -184,11 +185,10 @@ std::string AlertBands(const Axis& axis, const Json& alerts, const std::string& 
   const double row_h = 16;
   const double height = std::max(1.0, static_cast<double>(rows.size())) * row_h;
   std::ostringstream out;
-  out << "<figure><figcaption>Alerts firing (red: page, orange: ticket, blue: "
-         "info)</figcaption><svg class='plot' data-kind='alerts' "
-         "xmlns='http://www.w3.org/2000/svg' width='"
-      << kWidth << "' height='" << height + 20 << "' viewBox='0 0 " << kWidth << " " << height + 20
-      << "'>";
+  out << "<figure><figcaption>" << HtmlEscape(title)
+      << " (red: page, orange: ticket, blue: info)</figcaption><svg class='plot' data-kind='"
+      << kind << "' xmlns='http://www.w3.org/2000/svg' width='" << kWidth << "' height='"
+      << height + 20 << "' viewBox='0 0 " << kWidth << " " << height + 20 << "'>";
   out << shading << TimeTicks(axis, height);
   int row = 0;
   for (const auto& [key, list] : rows) {
@@ -271,6 +271,98 @@ std::string RenderBacktestHtml(const Json& result) {
         << "</td><td>" << Cell(inc["pages"]) << "</td><td>" << HtmlEscape(by) << "</td></tr>";
   }
   out << "</table>\n";
+  const Json no_peers = Json::array();
+  const Json& peers = result.contains("peers") ? result["peers"] : no_peers;
+  if (!peers.empty()) {
+    out << "<h2>Peer comparison</h2><p>The same replay and incidents judged by other rule sets "
+           "(fixed thresholds of the kind other monitoring tools ship):";
+    for (const auto& p : peers) out << " <code>" << Cell(p["name"]) << "</code>";
+    out << ". Lead: first notification of either severity before the labels showed the "
+           "incident.</p><table id='peer-comparison'><tr><th>model</th><th>rules</th>"
+           "<th>detected</th><th>median lead</th><th>median page lead</th><th>false "
+           "pages/day</th><th>false notifications/day</th></tr>";
+    for (std::size_t i = 0; i < result["summary"].size(); ++i) {
+      std::vector<std::pair<std::string, const Json*>> rows = {
+          {"modelwatch", &result["summary"][i]}};
+      for (const auto& p : peers) rows.push_back({p["name"].get<std::string>(), &p["summary"][i]});
+      for (const auto& [name, s] : rows) {
+        out << "<tr data-rules='" << HtmlEscape(name) << "'><td>" << Cell((*s)["model"])
+            << "</td><td>" << HtmlEscape(name) << "</td><td>" << Cell((*s)["detected"]) << " / "
+            << Cell((*s)["incidents"]) << "</td><td>" << Duration((*s)["median_lead_seconds"])
+            << "</td><td>" << Duration((*s)["median_page_lead_seconds"]) << "</td><td>"
+            << Cell((*s)["false_pages_per_day"]) << "</td><td>"
+            << Cell((*s)["false_notifications_per_day"]) << "</td></tr>";
+      }
+    }
+    out << "</table>\n<table id='peer-incidents'><tr><th>id</th><th>model</th>"
+           "<th>modelwatch lead</th>";
+    for (const auto& p : peers) out << "<th>" << Cell(p["name"]) << " lead (first alerts)</th>";
+    out << "</tr>";
+    auto lead = [](const Json& inc) {
+      return inc["detected"].get<bool>() ? Duration(inc["lead_seconds"])
+                                         : std::string("<span class='miss'>missed</span>");
+    };
+    for (std::size_t i = 0; i < result["incidents"].size(); ++i) {
+      const Json& inc = result["incidents"][i];
+      out << "<tr><td>" << Cell(inc["id"]) << "</td><td>" << Cell(inc["model"]) << "</td><td>"
+          << lead(inc) << "</td>";
+      for (const auto& p : peers) {
+        const Json& pi = p["incidents"][i];
+        std::string by;
+        for (std::size_t k = 0; k < pi["detected_by"].size() && k < 2; ++k) {
+          by += (by.empty() ? "" : ", ") + pi["detected_by"][k].get<std::string>();
+        }
+        out << "<td>" << lead(pi) << (by.empty() ? "" : " (" + HtmlEscape(by) + ")") << "</td>";
+      }
+      out << "</tr>";
+    }
+    out << "</table>\n";
+  }
+  if (result.contains("suggestions") && !result["suggestions"].empty()) {
+    out << "<h2>Suggested thresholds and weights</h2><p>Page thresholds: the lowest value of "
+           "each signal at which its page alert would have met the target false-page rate "
+           "(the lowest fires first, so it has the best lead); weights: each degradation "
+           "signal's correlation with the incidents. Fitted on this history's few incidents: "
+           "backtest the pasted values on other history before trusting them.</p>"
+           "<table id='suggested-thresholds'><tr><th>model</th><th>key</th><th></th>"
+           "<th>threshold</th><th>detected</th><th>median page lead</th><th>false "
+           "pages/day</th></tr>";
+    for (const auto& sug : result["suggestions"]) {
+      for (const auto& t : sug["thresholds"]) {
+        for (const char* which : {"current", "suggested"}) {
+          const Json& o = t[which];
+          out << "<tr><td>" << Cell(sug["model"]) << "</td><td>" << Cell(t["key"]) << "</td><td>"
+              << which << "</td>";
+          if (o.is_null()) {
+            out << "<td colspan='4' class='miss'>no threshold meets the target</td></tr>";
+            continue;
+          }
+          out << "<td>" << Cell(o["threshold"]) << "</td><td>" << Cell(o["detected"]) << " / "
+              << Cell(o["incidents"]) << "</td><td>" << Duration(o["median_lead_seconds"])
+              << "</td><td>" << Cell(o["false_pages_per_day"]) << "</td></tr>";
+        }
+      }
+    }
+    out << "</table>\n<table id='suggested-weights'><tr><th>model</th><th>signal</th>"
+           "<th>correlation with incidents</th><th>weight now</th><th>suggested</th></tr>";
+    for (const auto& sug : result["suggestions"]) {
+      const Json& w = sug["weights"];
+      for (const auto& [signal, now] : w["current"].items()) {
+        out << "<tr><td>" << Cell(sug["model"]) << "</td><td>" << HtmlEscape(signal) << "</td><td>"
+            << (w["correlation"].contains(signal) ? Cell(w["correlation"][signal]) : "—")
+            << "</td><td>" << Cell(now) << "</td><td>"
+            << (w["suggested"].is_object() && w["suggested"].contains(signal)
+                    ? Cell(w["suggested"][signal])
+                    : "—")
+            << "</td></tr>";
+      }
+    }
+    out << "</table>\n";
+    for (const auto& sug : result["suggestions"]) {
+      out << "<pre class='suggestion' data-model='" << Cell(sug["model"]) << "'>"
+          << HtmlEscape(sug["yaml"].get<std::string>()) << "</pre>\n";
+    }
+  }
   for (const auto& m : result["models"]) {
     const std::string model = m["model"].get<std::string>();
     out << "<h2 class='model'>" << HtmlEscape(model) << "</h2>\n";
@@ -295,6 +387,11 @@ std::string RenderBacktestHtml(const Json& result) {
     }
     out << AlertBands(axis, result["alerts"], model,
                       IncidentShading(axis, result["incidents"], model, 1000));
+    for (const auto& p : peers) {
+      out << AlertBands(axis, p["alerts"], model,
+                        IncidentShading(axis, result["incidents"], model, 1000), "peer-alerts",
+                        "Rules of " + p["name"].get<std::string>() + " firing");
+    }
   }
   out << "<h2>Notifications</h2><table id='notifications'><tr><th>start</th><th>end</th>"
          "<th>model</th><th>alert</th><th>severity</th><th>receiver</th><th>incident</th></tr>";

@@ -60,6 +60,63 @@ namespace {
 constexpr const char* kFleetRuleFile = "modelwatch.rules.yml";
 }  // namespace
 
+namespace {
+
+// Appends the rules of one file to `set` (alerting rules of the fleet file left out).
+Result<bool> ParseRuleFile(const std::filesystem::path& path, RuleSet& set) {
+  YAML::Node doc;
+  try {
+    doc = YAML::LoadFile(path.string());
+  } catch (const YAML::Exception& e) {
+    return MakeError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": error: " + e.msg);
+  }
+  try {
+    for (const auto& group : doc["groups"]) {
+      const std::string group_name = group["name"].as<std::string>();
+      double interval = 60;
+      if (group["interval"]) {
+        auto d = ParsePrometheusDuration(group["interval"].as<std::string>());
+        if (!d)
+          return MakeError(path.string() + ": group " + group_name + ": " + d.error().message);
+        interval = *d;
+      }
+      for (const auto& rule : group["rules"]) {
+        std::map<std::string, std::string> labels;
+        for (const auto& l : rule["labels"]) {
+          labels[l.first.as<std::string>()] = l.second.as<std::string>();
+        }
+        if (rule["record"]) {
+          set.recording.push_back({group_name, interval, rule["record"].as<std::string>(),
+                                   rule["expr"].as<std::string>(), labels, 0});
+          continue;
+        }
+        // The fleet file's alerts watch the monitoring itself (Watchdog, ExporterDown,
+        // notification and rule-evaluation failures, PageEscalation on ALERTS): a replayed
+        // history has none of the series they read (`up` is absent all along, so
+        // ExporterDown would "fire" for the whole history). docs/backtest.md.
+        if (path.filename() == kFleetRuleFile) continue;
+        AlertingRule a{
+            path.filename().string(),       group_name, interval, rule["alert"].as<std::string>(),
+            rule["expr"].as<std::string>(), 0,          0,        labels};
+        for (const char* key : {"for", "keep_firing_for"}) {
+          if (!rule[key]) continue;
+          auto d = ParsePrometheusDuration(rule[key].as<std::string>());
+          if (!d) return MakeError(path.string() + ": " + a.alert + ": " + d.error().message);
+          (std::string(key) == "for" ? a.for_seconds : a.keep_firing_for_seconds) = *d;
+        }
+        set.alerting.push_back(std::move(a));
+      }
+    }
+  } catch (const YAML::Exception& e) {
+    return MakeError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
+                     std::to_string(e.mark.column + 1) + ": error: not a rule file: " + e.msg);
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
                               const std::vector<std::string>& skip_files) {
   std::vector<std::filesystem::path> files;
@@ -76,54 +133,7 @@ Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
   std::sort(files.begin(), files.end());
   RuleSet set;
   for (const auto& path : files) {
-    YAML::Node doc;
-    try {
-      doc = YAML::LoadFile(path.string());
-    } catch (const YAML::Exception& e) {
-      return MakeError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
-                       std::to_string(e.mark.column + 1) + ": error: " + e.msg);
-    }
-    try {
-      for (const auto& group : doc["groups"]) {
-        const std::string group_name = group["name"].as<std::string>();
-        double interval = 60;
-        if (group["interval"]) {
-          auto d = ParsePrometheusDuration(group["interval"].as<std::string>());
-          if (!d)
-            return MakeError(path.string() + ": group " + group_name + ": " + d.error().message);
-          interval = *d;
-        }
-        for (const auto& rule : group["rules"]) {
-          std::map<std::string, std::string> labels;
-          for (const auto& l : rule["labels"]) {
-            labels[l.first.as<std::string>()] = l.second.as<std::string>();
-          }
-          if (rule["record"]) {
-            set.recording.push_back({group_name, interval, rule["record"].as<std::string>(),
-                                     rule["expr"].as<std::string>(), labels, 0});
-            continue;
-          }
-          // The fleet file's alerts watch the monitoring itself (Watchdog, ExporterDown,
-          // notification and rule-evaluation failures, PageEscalation on ALERTS): a replayed
-          // history has none of the series they read (`up` is absent all along, so
-          // ExporterDown would "fire" for the whole history). docs/backtest.md.
-          if (path.filename() == kFleetRuleFile) continue;
-          AlertingRule a{
-              path.filename().string(),       group_name, interval, rule["alert"].as<std::string>(),
-              rule["expr"].as<std::string>(), 0,          0,        labels};
-          for (const char* key : {"for", "keep_firing_for"}) {
-            if (!rule[key]) continue;
-            auto d = ParsePrometheusDuration(rule[key].as<std::string>());
-            if (!d) return MakeError(path.string() + ": " + a.alert + ": " + d.error().message);
-            (std::string(key) == "for" ? a.for_seconds : a.keep_firing_for_seconds) = *d;
-          }
-          set.alerting.push_back(std::move(a));
-        }
-      }
-    } catch (const YAML::Exception& e) {
-      return MakeError(path.string() + ":" + std::to_string(e.mark.line + 1) + ":" +
-                       std::to_string(e.mark.column + 1) + ": error: not a rule file: " + e.msg);
-    }
+    if (auto ok = ParseRuleFile(path, set); !ok) return MakeError(ok.error().message);
   }
   // Only the recording rules the alerts read, directly or through other recording rules, are
   // backfilled (the others feed dashboards).
@@ -171,6 +181,21 @@ Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
   }
   for (const auto& r : set.recording) set.levels = std::max(set.levels, r.level + 1);
   return set;
+}
+
+Result<std::vector<AlertingRule>> LoadAlertingRuleFile(const std::string& file) {
+  if (!std::filesystem::is_regular_file(file)) {
+    return MakeError(file + ": error: not a readable rule file");
+  }
+  RuleSet set;
+  if (auto ok = ParseRuleFile(file, set); !ok) return MakeError(ok.error().message);
+  if (!set.recording.empty()) {
+    return MakeError(file + ": error: recording rule \"" + set.recording.front().record +
+                     "\": a comparison rule file holds alerting rules only (write the "
+                     "expression into the alert)");
+  }
+  if (set.alerting.empty()) return MakeError(file + ": error: no alerting rule");
+  return set.alerting;
 }
 
 }  // namespace modelwatch

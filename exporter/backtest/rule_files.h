@@ -44,6 +44,11 @@ struct RuleSet {
 Result<RuleSet> LoadRuleFiles(const std::string& rules_dir,
                               const std::vector<std::string>& skip_files);
 
+// The alerting rules of one rule file, for comparing another rule set (e.g. the fixed
+// thresholds of examples/backtest/peer_rules.py) with the generated one on the same TSDB.
+// Recording rules are refused: the comparison evaluates alert expressions only.
+Result<std::vector<AlertingRule>> LoadAlertingRuleFile(const std::string& file);
+
 // Prometheus duration ("1d", "5m", "1h30m", "90s", "500ms") in seconds.
 Result<double> ParsePrometheusDuration(const std::string& text);
 

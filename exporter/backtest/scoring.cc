@@ -186,7 +186,7 @@ void ScoreAlerts(const std::vector<AlertSeries>& alerts, std::vector<Incident>& 
     ModelScore s;
     s.model = model;
     std::vector<Interval> windows;
-    std::vector<double> page_leads, ticket_leads;
+    std::vector<double> page_leads, ticket_leads, leads;
     for (const Incident& inc : incidents) {
       if (inc.model != model) continue;
       ++s.incidents;
@@ -197,6 +197,11 @@ void ScoreAlerts(const std::vector<AlertSeries>& alerts, std::vector<Incident>& 
         page_leads.push_back(inc.visible_at - *inc.first_page_at);
       }
       if (inc.first_ticket_at) ticket_leads.push_back(inc.visible_at - *inc.first_ticket_at);
+      if (inc.detected()) {
+        const double first =
+            std::min(inc.first_page_at.value_or(INFINITY), inc.first_ticket_at.value_or(INFINITY));
+        leads.push_back(inc.visible_at - first);
+      }
     }
     for (const Episode& e : *episodes) {
       if (e.model != model) continue;
@@ -209,12 +214,14 @@ void ScoreAlerts(const std::vector<AlertSeries>& alerts, std::vector<Incident>& 
     if (s.days_outside_incidents > 0) {
       s.false_pages_per_day = s.false_pages / s.days_outside_incidents;
       s.false_tickets_per_day = s.false_tickets / s.days_outside_incidents;
+      s.false_notifications_per_day = (s.false_pages + s.false_tickets) / s.days_outside_incidents;
     }
     if (s.incidents > 0) {
       s.pages_per_incident = static_cast<double>(s.pages - s.false_pages) / s.incidents;
     }
     s.median_page_lead_seconds = Median(page_leads);
     s.median_ticket_lead_seconds = Median(ticket_leads);
+    s.median_lead_seconds = Median(leads);
     scores->push_back(s);
   }
 }

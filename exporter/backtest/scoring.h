@@ -80,6 +80,9 @@ struct ModelScore {
   double days = 0, days_outside_incidents = 0;
   std::optional<double> false_pages_per_day, false_tickets_per_day, pages_per_incident;
   std::optional<double> median_page_lead_seconds, median_ticket_lead_seconds;
+  // Over the first notification of either severity: the figures that compare rule sets
+  // whose severities differ (docs/backtest.md, "Peer comparison").
+  std::optional<double> median_lead_seconds, false_notifications_per_day;
 };
 
 // Groups the firing intervals into episodes, attributes each page/ticket episode to the

@@ -37,13 +37,22 @@ $PY "$SRC/examples/backtest/gen_history.py" "$WORK/h" --days=7 --rate=0.2 --seed
 "$EXPORTER" baseline --config.dir="$WORK/h/models" --model=txn-risk \
   --input="$WORK/h/reference.jsonl" --output="$WORK/h/baseline.json"
 "$RULEGEN" generate --config.dir="$WORK/h/models" --out="$WORK/h/generated"
+# Peer-style fixed thresholds judged in the same run (docs/backtest.md, "Peer comparison"); the
+# KS rule checked against scipy's p < 0.05 with promtool first.
+for t in psi ks; do
+  $PY "$SRC/examples/backtest/peer_rules.py" --config.dir="$WORK/h/models" \
+    --rules.dir="$WORK/h/generated" --tests=$t --out="$WORK/peer-$t.rules.yml"
+  promtool check rules "$WORK/peer-$t.rules.yml"
+done
+$PY "$SRC/tests/e2e/check_peer_rules.py" "$WORK/peer-ks.rules.yml" "$WORK/h/baseline.json" txn-risk
 start=$(date +%s)
 "$EXPORTER" backtest --config.dir="$WORK/h/models" --rules.dir="$WORK/h/generated" \
   --input="$WORK/h/history.jsonl" --labels="$WORK/h/labels.jsonl" \
-  --incidents="$WORK/h/incidents.yaml" --output="$WORK/result.json" --html="$WORK/report.html"
+  --incidents="$WORK/h/incidents.yaml" --output="$WORK/result.json" --html="$WORK/report.html" \
+  --peer-rules="$WORK/peer-psi.rules.yml,$WORK/peer-ks.rules.yml"
 echo "backtest took $(($(date +%s) - start)) s"
 set +e
 $PY "$SRC/tests/e2e/check_backtest.py" "$WORK/h/truth.json" "$WORK/h/generated" \
-  "$WORK/result.json" "$WORK/report.html"
+  "$WORK/result.json" "$WORK/report.html" "$WORK/h/models" "$RULEGEN"
 status=$?
 exit $status

@@ -1,11 +1,12 @@
 #!/usr/bin/python3
 """Checks a `modelwatch-exporter backtest` result against the truth of
 examples/backtest/gen_history.py, and its HTML report in headless Chromium.
-Usage: check_backtest.py TRUTH_JSON GENERATED_DIR RESULT_JSON REPORT_HTML
+Usage: check_backtest.py TRUTH_JSON GENERATED_DIR RESULT_JSON REPORT_HTML MODELS_DIR RULEGEN
 """
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -123,6 +124,79 @@ def main():
           "false pages %d > pages outside every true incident %d" %
           (s["false_pages"], pages_outside_truth))
 
+    # Peer rule sets: judged against the same incidents, with the same arithmetic.
+    peers = {p["name"]: p for p in result.get("peers", [])}
+    check(sorted(peers) == ["peer-ks", "peer-psi"], "peer sets: %s" % sorted(peers))
+    for name, p in peers.items():
+        check([i["id"] for i in p["incidents"]] == [i["id"] for i in result["incidents"]],
+              "%s: incident ids differ from the main result's" % name)
+        ps = p["summary"][0]
+        check(ps["detected"] == sum(1 for i in p["incidents"] if i["detected"]),
+              "%s: detected count" % name)
+        check(ps["false_pages"] == sum(1 for n in p["notifications"]
+                                       if n["false"] and n["severity"] == "page"),
+              "%s: false pages count" % name)
+        check(all(n["alertname"].startswith("Peer") or n["alertname"] in
+                  ("ModelDown", "PerformanceBelowRetrainThreshold") for n in p["notifications"]),
+              "%s: foreign alerts in its notifications" % name)
+        # The copied ModelDown reads a recording rule of the generated file: evaluated over the
+        # same TSDB it pages the outage as the generated one does.
+        po = next(i for i, m in zip(p["incidents"], result["incidents"]) if m["source"] == "owner")
+        check("ModelDown/page" in po["detected_by"], "%s: outage not paged by ModelDown" % name)
+        print("%-8s %d/%d detected, %d false pages (%s/day), median lead %s s" %
+              (name, ps["detected"], ps["incidents"], ps["false_pages"], ps["false_pages_per_day"],
+               ps["median_lead_seconds"]))
+    # amount_z drifts by 3 sd in the covariate drift: the KS test sees it between the true start
+    # and the labels.
+    cov = next(i for i in incidents if i["kind"] == "covariate_drift")
+    if check("peer-ks" in peers and cov.get("found"), "no peer-ks result or covariate incident"):
+        ks_amount = [s for a in peers["peer-ks"]["alerts"]
+                     if a["alertname"] == "PeerFeatureKS" and a["labels"].get("feature") == "amount_z"
+                     for s, _ in a["firing"] if cov["start"] <= s < cov["found"]["visible_at"]]
+        check(ks_amount, "peer-ks: no KS alert on amount_z during the covariate drift")
+
+    # Suggestions: page thresholds that met the target (0 false pages/day) at or above their
+    # floor, the configured values as "current", weights summing to 1, and a snippet that
+    # validates once pasted over the config's drift and degradation blocks.
+    sug = result["suggestions"][0]
+    check(sug["model"] == "txn-risk" and sug["target_false_pages_per_day"] == 0, "suggestion model")
+    configured = {"drift.critical": 0.2, "degradation.page_at": 80}
+    for t in sug["thresholds"]:
+        check(t["current"]["threshold"] == configured[t["key"]], "%s: current threshold" % t["key"])
+        o = t["suggested"]
+        if o is not None:
+            check(o["false_pages"] == 0 and o["threshold"] >= t["floor"],
+                  "%s: suggestion %s misses the target or its floor" % (t["key"], o))
+            check(o["incidents"] == len(result["incidents"]), "%s: incidents" % t["key"])
+        print("suggested %s: %s (now %s)" % (t["key"], o and o["threshold"],
+                                              t["current"]["threshold"]))
+    w = sug["weights"]
+    if check(w["suggested"] is not None, "no weights suggested"):
+        check(abs(sum(w["suggested"].values()) - 1) < 1e-9, "weights sum %s" % w["suggested"])
+        # No prediction of this history fails: errors never moves, so it keeps its weight.
+        check(w["suggested"].get("errors") == 0.1 and "errors" not in w["correlation"],
+              "errors weight %s" % w["suggested"].get("errors"))
+        # Three of the four label incidents are input/output drift: drift must correlate.
+        check(w["correlation"].get("drift", 0) > 0, "drift correlation %s" % w["correlation"])
+        print("suggested weights %s" % w["suggested"])
+    models_dir, rulegen = sys.argv[5], sys.argv[6]
+    pasted = models_dir.rstrip("/") + "-suggested"
+    shutil.copytree(models_dir, pasted)
+    path = os.path.join(pasted, "txn-risk.yaml")
+    kept, skipping = [], False
+    for line in open(path).read().splitlines():
+        top = line[:1] not in (" ", "\t", "")
+        if top:
+            skipping = line.split(":")[0] in ("drift", "degradation")
+        if not skipping:
+            kept.append(line)
+    with open(path, "w") as f:
+        f.write("\n".join(kept) + "\n" + sug["yaml"])
+    v = subprocess.run([rulegen, "validate", "--config.dir=" + pasted], capture_output=True,
+                       text=True, timeout=60)
+    check(v.returncode == 0, "pasted suggestion does not validate:\n" + v.stdout + v.stderr)
+    check("drift:" in sug["yaml"] and "degradation:" in sug["yaml"], "snippet blocks")
+
     # The HTML report as a browser renders it.
     with tempfile.TemporaryDirectory() as profile:
         dom = subprocess.run(
@@ -135,14 +209,18 @@ def main():
              "--window-size=1100,2400", "--screenshot=" + shot,
              "file://" + os.path.abspath(html_path)], capture_output=True, timeout=120)
         check(os.path.exists(shot) and os.path.getsize(shot) > 20000, "no screenshot")
-    kinds = re.findall(r"<svg class=\"plot\" data-kind=\"(\w+)\"", dom)
-    check(sorted(set(kinds)) == ["alerts", "degradation", "performance"],
+    kinds = re.findall(r"<svg class=\"plot\" data-kind=\"([\w-]+)\"", dom)
+    check(sorted(set(kinds)) == ["alerts", "degradation", "peer-alerts", "performance"],
           "plots rendered: %s" % kinds)
     points = [int(p) for p in re.findall(r'class="series"[^>]*data-points="(\d+)"', dom)]
     check(points and max(points) > 500, "series drawn with points %s" % points[:10])
     check(len(re.findall(r'class="alert-band" data-severity="page"', dom)) > 0, "no page band")
     check(len(re.findall(r'class="incident"', dom)) >= 4, "incident shading")
     check('id="incidents"' in dom and 'id="summary"' in dom, "tables missing")
+    check('id="suggested-thresholds"' in dom and 'id="suggested-weights"' in dom and
+          'class="suggestion"' in dom, "suggestion tables missing")
+    check('id="peer-comparison"' in dom and 'data-rules="peer-ks"' in dom and
+          'id="peer-incidents"' in dom, "peer comparison tables missing")
     check("http://" not in re.sub(r'xmlns="http://www.w3.org/2000/svg"', "", dom) and
           "https://" not in dom, "the report refers to the network")
 

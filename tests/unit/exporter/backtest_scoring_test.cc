@@ -129,6 +129,41 @@ TEST(ScoreAlertsTest, DetectionsLeadTimesAndFalsePages) {
   EXPECT_DOUBLE_EQ(*s.pages_per_incident, 0.5);
   EXPECT_DOUBLE_EQ(*s.median_page_lead_seconds, 0.5 * day);
   EXPECT_DOUBLE_EQ(*s.median_ticket_lead_seconds, (0.8 * day + -0.5 * day) / 2);
+  EXPECT_DOUBLE_EQ(*s.false_notifications_per_day, 2.0 / 6);
+}
+
+TEST(ScoreAlertsTest, LeadOfTheFirstNotificationOfEitherSeverity) {
+  const double day = 86400;
+  std::vector<Incident> incidents(3);
+  for (int i = 0; i < 3; ++i) {
+    incidents[i].model = "m";
+    incidents[i].window_start = (3 * i + 1) * day;
+    incidents[i].visible_at = (3 * i + 2) * day;
+    incidents[i].end = (3 * i + 3) * day;
+  }
+  std::vector<AlertSeries> alerts = {
+      Alert("A", "ticket", {{1.2 * day, 1.3 * day}}),  // I1: ticket 0.8 d ahead, page 0.1 d
+      Alert("B", "page", {{1.9 * day, 2.5 * day}}),
+      Alert("B", "page", {{4.5 * day, 4.6 * day}}),  // I2: page 0.5 d ahead, ticket late
+      Alert("A", "ticket", {{5.5 * day, 5.6 * day}}),
+      Alert("C", "ticket", {{8.5 * day, 8.9 * day}}),  // I3: 0.5 d late, on a ticket only
+      Alert("C", "ticket", {{0.2 * day, 0.3 * day}}),  // false ticket
+  };
+  std::vector<Episode> episodes;
+  std::vector<ModelScore> scores;
+  ScoreAlerts(alerts, incidents, {"m"}, 0, 10 * day, &episodes, &scores);
+  ASSERT_EQ(scores.size(), 1u);
+  const ModelScore& s = scores[0];
+  EXPECT_EQ(s.detected, 3);
+  // Leads 0.8, 0.5, -0.5 days: median 0.5 d; page leads 0.1 and 0.5: median 0.3 d; ticket
+  // leads 0.8, -0.5, -0.5: median -0.5 d.
+  ASSERT_TRUE(s.median_lead_seconds.has_value());
+  EXPECT_DOUBLE_EQ(*s.median_lead_seconds, 0.5 * day);
+  EXPECT_DOUBLE_EQ(*s.median_page_lead_seconds, 0.3 * day);
+  EXPECT_DOUBLE_EQ(*s.median_ticket_lead_seconds, -0.5 * day);
+  // One false ticket over the four days outside the incident windows.
+  EXPECT_DOUBLE_EQ(s.days_outside_incidents, 4);
+  EXPECT_DOUBLE_EQ(*s.false_notifications_per_day, 0.25);
 }
 
 TEST(RuleFilesTest, PrometheusDurations) {

@@ -170,10 +170,12 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   }
   sqlite3_busy_timeout(store->db_, 5000);
   // WAL: commits append to the log, readers never block; FULL: a commit is on disk before
-  // the exporter's checkpoint records the positions that produced it. temp_store=FILE: a sort
-  // larger than the page cache spills to a temporary file instead of growing in memory.
+  // the exporter's checkpoint records the positions that produced it. temp_store=MEMORY:
+  // statement journals stay in memory (with FILE, glibc gave the heap's top back and took it
+  // again on every label update: ~3,000 brk() calls a second). The daemon's large sorts run
+  // on PredictionStoreReader, whose temp_store is FILE.
   if (!store->Exec("PRAGMA journal_mode=WAL") || !store->Exec("PRAGMA synchronous=FULL") ||
-      !store->Exec("PRAGMA temp_store=FILE") || !store->Exec("PRAGMA cache_size=-65536") ||
+      !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
       !store->Exec("PRAGMA wal_autocheckpoint=16384") || !store->Exec(kSchema) ||
       (options.entity_index &&
        !store->Exec("CREATE INDEX IF NOT EXISTS predictions_entity ON predictions(entity, ts)"))) {

@@ -2,7 +2,6 @@
 // kBackground) and its memory bound: values equal the inline computation and a brute-force
 // AUC, a scrape never computes, and peak memory does not grow with the labelled rows.
 #include <gtest/gtest.h>
-#include <malloc.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -157,9 +156,6 @@ long PeakGrowthKb(const std::string& dir, int rows, int memory_mb) {
   // freed cannot hide the recomputation's.
   const pid_t writer = ::fork();
   if (writer == 0) {
-    // glibc otherwise gives the heap's top back and takes it again on every row here (a
-    // forked test process has nothing else on its heap): minutes of brk() calls.
-    ::mallopt(M_TRIM_THRESHOLD, 256 << 20);
     std::filesystem::create_directories(std::filesystem::path(dir) / "groundtruth");
     auto store = PredictionStore::Open(GroundTruthTracker::StorePath(dir, "fraud"), {});
     if (!store) ::_exit(1);

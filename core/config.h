@@ -149,6 +149,7 @@ struct GroundTruthConfig {
   Seconds label_grace{3600};            // how long a label waits for its prediction
   Seconds recompute_interval{30};       // performance recomputed at most this often
   int max_segment_values = 50;          // per segment key; more go to "__other__"
+  int recompute_memory_mb = 16;         // page cache + sort memory of one recomputation
 };
 
 struct ShadowConfig {

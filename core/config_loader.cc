@@ -50,7 +50,8 @@ const std::vector<std::string> kGroundTruthKeys = {"paths",
                                                    "sample_rate",
                                                    "label_grace",
                                                    "recompute_interval",
-                                                   "max_segment_values"};
+                                                   "max_segment_values",
+                                                   "recompute_memory_mb"};
 const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "entity_id", "label"};
 const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for", "window"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
@@ -599,6 +600,13 @@ class ModelParser {
       if (r_.InRange(max_values, "ground_truth.max_segment_values", static_cast<double>(*v), 1,
                      10000)) {
         g.max_segment_values = static_cast<int>(*v);
+      }
+    }
+    YAML::Node memory = r_.Child(node, "recompute_memory_mb", "ground_truth", false);
+    if (auto v = r_.Integer(memory, "ground_truth.recompute_memory_mb")) {
+      if (r_.InRange(memory, "ground_truth.recompute_memory_mb", static_cast<double>(*v), 2,
+                     65536)) {
+        g.recompute_memory_mb = static_cast<int>(*v);
       }
     }
     YAML::Node retrain = r_.Child(node, "retrain_when", "ground_truth", false);

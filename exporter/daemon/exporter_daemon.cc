@@ -126,6 +126,8 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     }
     GroundTruthOptions gt_options;
     gt_options.max_event_time = FutureLimit();
+    // Scrapes serve the last recomputation; a long one never holds the daemon's mutex.
+    gt_options.recompute = GroundTruthOptions::Recompute::kBackground;
     auto built = rt->Build(mc, baseline, options_.state_dir, options_.latency_buckets, gt_options);
     if (!built && mc.ground_truth) {
       // A damaged store must not keep the other models from starting: move it aside and

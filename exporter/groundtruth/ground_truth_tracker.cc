@@ -2,10 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 #include <tuple>
+#include <utility>
 
 #include "exporter/groundtruth/performance.h"
 
@@ -59,6 +63,106 @@ struct CommitGuard {
 
 }  // namespace
 
+// Runs recomputations requested by the owner's Flush() on a thread of its own, through a
+// read-only connection, and keeps the last complete result for Collect(). At most one runs or
+// waits at a time; a failed one (a read error, or cancelled at shutdown) serves nothing new.
+class GroundTruthTracker::Background {
+ public:
+  Background(const GroundTruthTracker& tracker, std::unique_ptr<PredictionStoreReader> reader)
+      : tracker_(tracker), reader_(std::move(reader)) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~Background() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    reader_->Cancel();  // a recomputation in progress stops within 1000 SQLite steps
+    cv_.notify_all();
+    thread_.join();
+  }
+
+  // Asks for the windows ending at `newest`, unless one is requested or running already, or
+  // the last one finished less than `interval` ago. Returns true when requested.
+  bool Request(double newest, std::chrono::steady_clock::duration interval) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pending_ || running_) return false;
+    if (finished_at_ != std::chrono::steady_clock::time_point{} &&
+        std::chrono::steady_clock::now() - finished_at_ < interval) {
+      return false;
+    }
+    pending_ = newest;
+    cv_.notify_all();
+    return true;
+  }
+  // True once after a recomputation failed (its data still needs one).
+  bool TakeFailed() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return std::exchange(failed_, false);
+  }
+  void Wait() const {
+    std::unique_lock<std::mutex> lock(mu_);
+    cv_.wait(lock, [this] { return !pending_ && !running_; });
+  }
+  std::shared_ptr<const GroundTruthSnapshot> latest() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return latest_;
+  }
+  double seconds() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return seconds_;
+  }
+  std::uint64_t errors() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return errors_;
+  }
+
+ private:
+  void Run() {
+    std::unique_lock<std::mutex> lock(mu_);
+    for (;;) {
+      cv_.wait(lock, [this] { return stop_ || pending_; });
+      if (stop_) return;
+      const double newest = *pending_;
+      pending_.reset();
+      running_ = true;
+      lock.unlock();
+      const auto began = std::chrono::steady_clock::now();
+      const std::uint64_t errors_before = reader_->errors();
+      reader_->BeginRead();
+      GroundTruthSnapshot snap = tracker_.Compute(*reader_, newest);
+      reader_->EndRead();
+      const bool ok = reader_->errors() == errors_before;
+      const auto finished = std::chrono::steady_clock::now();
+      lock.lock();
+      running_ = false;
+      finished_at_ = finished;
+      if (ok) {
+        latest_ = std::make_shared<const GroundTruthSnapshot>(std::move(snap));
+        seconds_ = std::chrono::duration<double>(finished - began).count();
+      } else {
+        ++errors_;
+        failed_ = true;
+      }
+      cv_.notify_all();
+    }
+  }
+
+  const GroundTruthTracker& tracker_;
+  std::unique_ptr<PredictionStoreReader> reader_;
+  mutable std::mutex mu_;
+  mutable std::condition_variable cv_;
+  bool stop_ = false;
+  std::optional<double> pending_;
+  bool running_ = false;
+  bool failed_ = false;
+  std::chrono::steady_clock::time_point finished_at_{};
+  std::shared_ptr<const GroundTruthSnapshot> latest_ = std::make_shared<GroundTruthSnapshot>();
+  double seconds_ = 0;
+  std::uint64_t errors_ = 0;
+  std::thread thread_;  // last: starts once everything above is initialised
+};
+
 std::string GroundTruthTracker::StorePath(const std::string& state_dir, const std::string& model) {
   return (std::filesystem::path(state_dir) / "groundtruth" / (model + ".sqlite")).string();
 }
@@ -78,8 +182,17 @@ Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
   store_options.auto_commit = false;  // commits fall between operations (CommitGuard)
   auto store = PredictionStore::Open((dir / (model.name + ".sqlite")).string(), store_options);
   if (!store) return tl::unexpected(store.error());
-  return std::unique_ptr<GroundTruthTracker>(
+  std::unique_ptr<GroundTruthTracker> tracker(
       new GroundTruthTracker(model, *hasher, std::move(*store), options));
+  if (options.recompute == GroundTruthOptions::Recompute::kBackground) {
+    tracker->store_->Commit();  // the reader opens a database with its schema in place
+    auto reader =
+        PredictionStoreReader::Open((dir / (model.name + ".sqlite")).string(),
+                                    static_cast<std::size_t>(gt.recompute_memory_mb) * 1024 * 1024);
+    if (!reader) return tl::unexpected(reader.error());
+    tracker->background_ = std::make_unique<Background>(*tracker, std::move(*reader));
+  }
+  return tracker;
 }
 
 GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher hasher,
@@ -138,6 +251,7 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
 }
 
 GroundTruthTracker::~GroundTruthTracker() {
+  background_.reset();  // stops the thread before anything it reads goes
   Flush();
   store_->SetBeforeCommit(nullptr);  // the store may outlive the counters it would save
 }
@@ -489,15 +603,34 @@ bool GroundTruthTracker::Flush() {
       dirty_ = true;
     }
   }
-  store_->Commit();
+  const bool committed = store_->Commit();
+  if (background_ && committed && has_newest_) {
+    if (background_->TakeFailed()) dirty_ = true;
+    // What this commit made visible to the reader is recomputed off the caller's thread.
+    if (dirty_ && background_->Request(newest_, recompute_interval_)) dirty_ = false;
+  }
   return store_->errors() == errors_before;
 }
 
+GroundTruthSnapshot GroundTruthTracker::WaitForRecompute() const {
+  if (!background_) return cached_;
+  background_->Wait();
+  return *background_->latest();
+}
+
+std::uint64_t GroundTruthTracker::recompute_errors() const {
+  return background_ ? background_->errors() : 0;
+}
+
 GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
+  if (!has_newest_) return {};
+  return Compute(*store_, newest_);
+}
+
+GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double newest) const {
   GroundTruthSnapshot snap;
-  if (!has_newest_) return snap;
   snap.has_data = true;
-  snap.newest = newest_;
+  snap.newest = newest;
   double longest = 0;
   for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
 
@@ -512,11 +645,11 @@ GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
     return it->second;
   };
   const std::size_t nseg = gt_.segments.size();
-  store_->ForEachLabelled(newest_ - longest, [&](const LabelledRow& row) {
+  rows.ForEachLabelled(newest - longest, [&](const LabelledRow& row) {
     const std::string version(row.version);
     std::vector<std::string_view> segs = SplitSegments(row.segments, nseg);
     for (std::size_t w = 0; w < windows_.size(); ++w) {
-      if (row.timestamp < newest_ - static_cast<double>(windows_[w].length.count())) continue;
+      if (row.timestamp < newest - static_cast<double>(windows_[w].length.count())) continue;
       acc({w, version, -1, ""}).Add(row.prediction, row.label, row.weight);
       for (std::size_t s = 0; s < nseg; ++s) {
         if (segs[s].empty()) continue;
@@ -535,12 +668,12 @@ GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
   }
   const double delay = static_cast<double>(gt_.delay.count());
   // Unlabelled predictions newer than this have not been purged (see Flush()).
-  const double retained_from = newest_ - delay - static_cast<double>(gt_.retention_buffer.count());
+  const double retained_from = newest - delay - static_cast<double>(gt_.retention_buffer.count());
   for (const Window& w : windows_) {
-    const double from = newest_ - static_cast<double>(w.length.count());
-    const double to = newest_ - delay;
+    const double from = newest - static_cast<double>(w.length.count());
+    const double to = newest - delay;
     if (to < from) continue;
-    const auto [total, labelled] = store_->MatchTotals(from, to, retained_from);
+    const auto [total, labelled] = rows.MatchTotals(from, to, retained_from);
     if (total > 0) snap.match_ratio.push_back({w.label, std::min(1.0, labelled / total)});
   }
   if (model_.shadow) {
@@ -549,11 +682,11 @@ GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
     for (int side = 0; side < 2; ++side) {
       std::vector<PerformanceAccumulator> accs(
           windows_.size(), PerformanceAccumulator(model_.task, model_.threshold));
-      store_->ForEachLabelledPair(
-          champion, challenger, newest_ - longest, side == 1,
+      rows.ForEachLabelledPair(
+          champion, challenger, newest - longest, side == 1,
           [&](double a, double b, double label, double weight, double ts) {
             for (std::size_t w = 0; w < windows_.size(); ++w) {
-              if (ts < newest_ - static_cast<double>(windows_[w].length.count())) continue;
+              if (ts < newest - static_cast<double>(windows_[w].length.count())) continue;
               accs[w].Add(side == 0 ? a : b, label, weight);
             }
           });
@@ -570,13 +703,24 @@ GroundTruthSnapshot GroundTruthTracker::ComputeSnapshot() const {
 
 void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
-  const auto now = std::chrono::steady_clock::now();
-  if (dirty_ && (computed_at_ == std::chrono::steady_clock::time_point{} ||
-                 now - computed_at_ >= recompute_interval_)) {
-    cached_ = ComputeSnapshot();
-    computed_at_ = now;
-    dirty_ = false;
+  std::shared_ptr<const GroundTruthSnapshot> background_snap;
+  double recompute_seconds = cached_seconds_;
+  if (background_) {
+    background_snap = background_->latest();  // never waits for a recomputation
+    recompute_seconds = background_->seconds();
+  } else {
+    const auto now = std::chrono::steady_clock::now();
+    if (dirty_ && (computed_at_ == std::chrono::steady_clock::time_point{} ||
+                   now - computed_at_ >= recompute_interval_)) {
+      cached_ = ComputeSnapshot();
+      cached_seconds_ =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - now).count();
+      recompute_seconds = cached_seconds_;
+      computed_at_ = now;
+      dirty_ = false;
+    }
   }
+  const GroundTruthSnapshot& snap = background_ ? *background_snap : cached_;
   const std::string& m = model_.name;
   auto perf =
       Family("model_performance", "Performance from joined ground-truth labels over the window.",
@@ -584,7 +728,7 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   auto seg =
       Family("model_segment_performance",
              "Performance from joined ground-truth labels, per segment value.", MetricType::Gauge);
-  for (const PerformanceValue& v : cached_.performance) {
+  for (const PerformanceValue& v : snap.performance) {
     if (v.segment.empty()) {
       perf.metric.push_back(
           Metric({{"model", m}, {"version", v.version}, {"metric", v.metric}, {"window", v.window}},
@@ -602,14 +746,14 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   auto samples =
       Family("model_performance_samples",
              "Labelled predictions in the window behind model_performance.", MetricType::Gauge);
-  for (const auto& [version, wv] : cached_.samples) {
+  for (const auto& [version, wv] : snap.samples) {
     samples.metric.push_back(Metric({{"model", m}, {"version", version}, {"window", wv.first}},
                                     wv.second, MetricType::Gauge));
   }
   auto ratio = Family("model_label_match_ratio",
                       "Share of the window's predictions at least `delay` old that have a label.",
                       MetricType::Gauge);
-  for (const auto& [window, r] : cached_.match_ratio) {
+  for (const auto& [window, r] : snap.match_ratio) {
     ratio.metric.push_back(Metric({{"model", m}, {"window", window}}, r, MetricType::Gauge));
   }
   out.push_back(std::move(perf));
@@ -642,6 +786,17 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
           double(sampled_out_));
   counter("model_ground_truth_store_errors_total", "Errors reported by the prediction store.",
           double(store_->errors()));
+  counter("model_performance_recompute_errors_total",
+          "Recomputations of the ground-truth performance values that failed to read the store "
+          "(the previous values stay served).",
+          double(recompute_errors()));
+  {
+    auto f = Family("model_performance_recompute_duration_seconds",
+                    "Duration of the last recomputation of the ground-truth performance values.",
+                    MetricType::Gauge);
+    f.metric.push_back(Metric({{"model", m}}, recompute_seconds, MetricType::Gauge));
+    out.push_back(std::move(f));
+  }
   auto rejected = Family("model_label_lines_rejected_total",
                          "Label lines that were not valid labels, by reason.", MetricType::Counter);
   for (int r = 0; r < kLabelRejectCount; ++r) {
@@ -661,7 +816,7 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
     auto shadow = Family("model_shadow_performance",
                          "Champion and challenger performance on the same labelled requests.",
                          MetricType::Gauge);
-    for (const PerformanceValue& v : cached_.shadow) {
+    for (const PerformanceValue& v : snap.shadow) {
       shadow.metric.push_back(Metric({{"model", m},
                                       {"champion", model_.shadow->champion},
                                       {"challenger", model_.shadow->challenger},

@@ -23,9 +23,13 @@
 //                                        predictions whose segment value went to __other__
 //   model_shadow_performance{model,champion,challenger,version,metric,window}
 //                                        gauge, both versions on the same labelled requests
+//   model_performance_recompute_duration_seconds{model}                 gauge, last recomputation
+//   model_performance_recompute_errors_total{model}                     counter
 //
 // Windows (ground_truth.windows, default [30d]) end at the newest prediction event time seen.
-// Not thread-safe: the caller serialises every call (Collect() included).
+// Not thread-safe: the caller serialises every call (Collect() included). With
+// Recompute::kBackground the tracker runs one thread of its own, which touches nothing the
+// caller can reach; the destructor stops it.
 #ifndef MODELWATCH_EXPORTER_GROUNDTRUTH_GROUND_TRUTH_TRACKER_H_
 #define MODELWATCH_EXPORTER_GROUNDTRUTH_GROUND_TRUTH_TRACKER_H_
 
@@ -64,6 +68,13 @@ struct GroundTruthOptions {
   // Stored predictions with a later event time (left by a future-dated record before event
   // times were bounded) are deleted at Open(), so they cannot hold the windows' end.
   double max_event_time = std::numeric_limits<double>::infinity();
+  // The daemon's mode. kInline: Collect() recomputes on the caller's thread, from the writing
+  // connection (replay, offline commands, tests). kBackground: Flush() hands the
+  // recomputation to a thread of the tracker's own, which reads what Flush() committed
+  // through a second connection (memory bounded by ground_truth.recompute_memory_mb); Collect()
+  // only serves the last finished result, so a scrape never waits for it.
+  enum class Recompute { kInline, kBackground };
+  Recompute recompute = Recompute::kInline;
 };
 
 // One computed value.
@@ -121,8 +132,15 @@ class GroundTruthTracker {
   // Appends the families listed above.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
 
-  // Recomputes and returns the windows' values now (ignores recompute_interval).
+  // Recomputes and returns the windows' values now (ignores recompute_interval), on the
+  // caller's thread from the writing connection, uncommitted writes included.
   GroundTruthSnapshot ComputeSnapshot() const;
+
+  // Recompute::kBackground: blocks until no recomputation is requested or running, and
+  // returns the last result (tests, benchmarks). kInline: the last result Collect() computed.
+  GroundTruthSnapshot WaitForRecompute() const;
+  // Recomputations that failed (a store read error); the last result stays served.
+  std::uint64_t recompute_errors() const;
 
   // Counters (for tests and the shadow report).
   std::uint64_t labels() const { return labels_; }
@@ -155,6 +173,11 @@ class GroundTruthTracker {
   void ObserveEntityLabel(const LabelRecord& label, PendingLabel& pending, bool first_reading);
   void HandleGivenUp(const PendingLabel& label);
   void SaveCaps();
+  // The windows' values ending at `newest`, from `rows`. Reads only members fixed at
+  // construction, so the background thread may call it while the owner observes.
+  GroundTruthSnapshot Compute(LabelledRowSource& rows, double newest) const;
+  // The recomputation thread (Recompute::kBackground).
+  class Background;
   nlohmann::json Counters() const;
   void LoadCounters(const std::string& text);
 
@@ -198,9 +221,11 @@ class GroundTruthTracker {
   nlohmann::json LabelPositions() const;
   void LoadLabelPositions(const std::string& text);
 
-  mutable GroundTruthSnapshot cached_;
+  mutable GroundTruthSnapshot cached_;  // kInline
+  mutable double cached_seconds_ = 0;   // how long computing cached_ took
   mutable bool dirty_ = true;
   mutable std::chrono::steady_clock::time_point computed_at_{};
+  std::unique_ptr<Background> background_;  // kBackground; declared last: stopped first
 };
 
 }  // namespace modelwatch

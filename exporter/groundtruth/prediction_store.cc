@@ -3,6 +3,7 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
@@ -44,6 +45,117 @@ CREATE TABLE IF NOT EXISTS pending_labels(
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
+using FailFn = std::function<void(const char*)>;
+
+// The queries the performance computation runs, shared by the writing connection and the
+// reader (see LabelledRowSource).
+void ScanLabelled(sqlite3* db, double since, const std::function<void(const LabelledRow&)>& fn,
+                  const FailFn& fail) {
+  sqlite3_stmt* st = nullptr;
+  // Only the columns the computation reads: they are what the sorter holds or spills.
+  if (sqlite3_prepare_v2(db,
+                         "SELECT version, ts, prediction, segments, weight, label"
+                         " FROM predictions WHERE label IS NOT NULL AND ts >= ?1"
+                         " ORDER BY prediction",
+                         -1, &st, nullptr) != SQLITE_OK) {
+    fail("scan");
+    return;
+  }
+  sqlite3_bind_double(st, 1, since);
+  LabelledRow row;
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    row.version = ColumnText(st, 0);
+    row.timestamp = sqlite3_column_double(st, 1);
+    row.prediction = sqlite3_column_double(st, 2);
+    row.segments = ColumnText(st, 3);
+    row.weight = sqlite3_column_double(st, 4);
+    row.label = sqlite3_column_double(st, 5);
+    fn(row);
+  }
+  if (rc != SQLITE_DONE) fail("scan");
+  sqlite3_finalize(st);
+}
+
+void ScanLabelledPairs(sqlite3* db, std::string_view champion, std::string_view challenger,
+                       double since, bool order_by_challenger,
+                       const std::function<void(double, double, double, double, double)>& fn,
+                       const FailFn& fail) {
+  sqlite3_stmt* st = nullptr;
+  const std::string sql = std::string(
+                              "SELECT a.prediction, b.prediction, a.label, a.weight, a.ts"
+                              " FROM predictions a JOIN predictions b ON a.key = b.key"
+                              " WHERE a.version = ?1 AND b.version = ?2 AND a.label IS NOT NULL"
+                              " AND a.ts >= ?3 ORDER BY ") +
+                          (order_by_challenger ? "b.prediction" : "a.prediction");
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    fail("pair scan");
+    return;
+  }
+  sqlite3_bind_text(st, 1, champion.data(), static_cast<int>(champion.size()), SQLITE_STATIC);
+  sqlite3_bind_text(st, 2, challenger.data(), static_cast<int>(challenger.size()), SQLITE_STATIC);
+  sqlite3_bind_double(st, 3, since);
+  int rc;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    fn(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
+       sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
+  }
+  if (rc != SQLITE_DONE) fail("pair scan");
+  sqlite3_finalize(st);
+}
+
+std::pair<double, double> QueryMatchTotals(sqlite3* db, double from, double to, double exact_from,
+                                           const FailFn& fail) {
+  std::pair<double, double> out{0, 0};
+  auto query = [&](const char* sql, double lo, double hi) {
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
+      fail("match totals");
+      return;
+    }
+    sqlite3_bind_double(st, 1, lo);
+    sqlite3_bind_double(st, 2, hi);
+    if (sqlite3_step(st) == SQLITE_ROW) {
+      out.first += sqlite3_column_double(st, 0);
+      out.second += sqlite3_column_double(st, 1);
+    } else {
+      fail("match totals");
+    }
+    sqlite3_finalize(st);
+  };
+  if (to < from) return out;
+  // Complete minutes come from the per-minute totals; the partial minutes at either end from
+  // the rows themselves (at most two minutes of rows), where they are still retained.
+  const char* kRows =
+      "SELECT total(weight), total(CASE WHEN label IS NULL THEN 0 ELSE weight END)"
+      " FROM predictions WHERE ts >= ?1 AND ts < ?2";
+  const char* kMinutes =
+      "SELECT total(total), total(labelled) FROM minute_totals WHERE minute BETWEEN ?1 AND ?2";
+  const double to_end = std::nextafter(to, std::numeric_limits<double>::infinity());
+  const double first = std::floor(from / 60);
+  const double last = std::floor(to / 60);
+  if (first == last) {
+    if (from >= exact_from) {
+      query(kRows, from, to_end);
+    } else {
+      query(kMinutes, first, first);
+    }
+    return out;
+  }
+  if (from >= exact_from) {
+    query(kRows, from, (first + 1) * 60);
+  } else {
+    query(kMinutes, first, first);
+  }
+  if (last - 1 >= first + 1) query(kMinutes, first + 1, last - 1);
+  if (last * 60 >= exact_from) {
+    query(kRows, last * 60, to_end);
+  } else {
+    query(kMinutes, last, last);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string& path,
@@ -58,7 +170,10 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   }
   sqlite3_busy_timeout(store->db_, 5000);
   // WAL: commits append to the log, readers never block; FULL: a commit is on disk before
-  // the exporter's checkpoint records the positions that produced it.
+  // the exporter's checkpoint records the positions that produced it. temp_store=MEMORY:
+  // statement journals stay in memory (with FILE, glibc gave the heap's top back and took it
+  // again on every label update: ~3,000 brk() calls a second). The daemon's large sorts run
+  // on PredictionStoreReader, whose temp_store is FILE.
   if (!store->Exec("PRAGMA journal_mode=WAL") || !store->Exec("PRAGMA synchronous=FULL") ||
       !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
       !store->Exec("PRAGMA wal_autocheckpoint=16384") || !store->Exec(kSchema) ||
@@ -458,102 +573,19 @@ void PredictionStore::Purge(double unlabelled_before, double labelled_before, do
 
 void PredictionStore::ForEachLabelled(double since,
                                       const std::function<void(const LabelledRow&)>& fn) {
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db_,
-                         "SELECT key, version, ts, prediction, segments, weight, label"
-                         " FROM predictions WHERE label IS NOT NULL AND ts >= ?1"
-                         " ORDER BY prediction",
-                         -1, &st, nullptr) != SQLITE_OK) {
-    Fail("scan");
-    return;
-  }
-  sqlite3_bind_double(st, 1, since);
-  LabelledRow row;
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    row.key = FromSql(sqlite3_column_int64(st, 0));
-    row.version = ColumnText(st, 1);
-    row.timestamp = sqlite3_column_double(st, 2);
-    row.prediction = sqlite3_column_double(st, 3);
-    row.segments = ColumnText(st, 4);
-    row.weight = sqlite3_column_double(st, 5);
-    row.label = sqlite3_column_double(st, 6);
-    fn(row);
-  }
-  sqlite3_finalize(st);
+  ScanLabelled(db_, since, fn, [this](const char* what) { Fail(what); });
 }
 
 void PredictionStore::ForEachLabelledPair(
     std::string_view champion, std::string_view challenger, double since, bool order_by_challenger,
     const std::function<void(double, double, double, double, double)>& fn) {
-  sqlite3_stmt* st = nullptr;
-  const std::string sql = std::string(
-                              "SELECT a.prediction, b.prediction, a.label, a.weight, a.ts"
-                              " FROM predictions a JOIN predictions b ON a.key = b.key"
-                              " WHERE a.version = ?1 AND b.version = ?2 AND a.label IS NOT NULL"
-                              " AND a.ts >= ?3 ORDER BY ") +
-                          (order_by_challenger ? "b.prediction" : "a.prediction");
-  if (sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    Fail("pair scan");
-    return;
-  }
-  sqlite3_bind_text(st, 1, champion.data(), static_cast<int>(champion.size()), SQLITE_STATIC);
-  sqlite3_bind_text(st, 2, challenger.data(), static_cast<int>(challenger.size()), SQLITE_STATIC);
-  sqlite3_bind_double(st, 3, since);
-  while (sqlite3_step(st) == SQLITE_ROW) {
-    fn(sqlite3_column_double(st, 0), sqlite3_column_double(st, 1), sqlite3_column_double(st, 2),
-       sqlite3_column_double(st, 3), sqlite3_column_double(st, 4));
-  }
-  sqlite3_finalize(st);
+  ScanLabelledPairs(db_, champion, challenger, since, order_by_challenger, fn,
+                    [this](const char* what) { Fail(what); });
 }
 
 std::pair<double, double> PredictionStore::MatchTotals(double from, double to, double exact_from) {
   FlushMinutes();
-  std::pair<double, double> out{0, 0};
-  auto query = [&](const char* sql, double lo, double hi) {
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
-      Fail("match totals");
-      return;
-    }
-    sqlite3_bind_double(st, 1, lo);
-    sqlite3_bind_double(st, 2, hi);
-    if (sqlite3_step(st) == SQLITE_ROW) {
-      out.first += sqlite3_column_double(st, 0);
-      out.second += sqlite3_column_double(st, 1);
-    }
-    sqlite3_finalize(st);
-  };
-  if (to < from) return out;
-  // Complete minutes come from the per-minute totals; the partial minutes at either end from
-  // the rows themselves (at most two minutes of rows), where they are still retained.
-  const char* kRows =
-      "SELECT total(weight), total(CASE WHEN label IS NULL THEN 0 ELSE weight END)"
-      " FROM predictions WHERE ts >= ?1 AND ts < ?2";
-  const char* kMinutes =
-      "SELECT total(total), total(labelled) FROM minute_totals WHERE minute BETWEEN ?1 AND ?2";
-  const double to_end = std::nextafter(to, std::numeric_limits<double>::infinity());
-  const double first = std::floor(from / 60);
-  const double last = std::floor(to / 60);
-  if (first == last) {
-    if (from >= exact_from) {
-      query(kRows, from, to_end);
-    } else {
-      query(kMinutes, first, first);
-    }
-    return out;
-  }
-  if (from >= exact_from) {
-    query(kRows, from, (first + 1) * 60);
-  } else {
-    query(kMinutes, first, first);
-  }
-  if (last - 1 >= first + 1) query(kMinutes, first + 1, last - 1);
-  if (last * 60 >= exact_from) {
-    query(kRows, last * 60, to_end);
-  } else {
-    query(kMinutes, last, last);
-  }
-  return out;
+  return QueryMatchTotals(db_, from, to, exact_from, [this](const char* what) { Fail(what); });
 }
 
 std::int64_t PredictionStore::DeleteAfter(double ts) {
@@ -630,6 +662,77 @@ void PredictionStore::SetMeta(const std::string& name, const std::string& value)
   if (sqlite3_step(st) != SQLITE_DONE) Fail("meta");
   sqlite3_finalize(st);
   Wrote();
+}
+
+Result<std::unique_ptr<PredictionStoreReader>> PredictionStoreReader::Open(
+    const std::string& path, std::size_t memory_bytes) {
+  std::unique_ptr<PredictionStoreReader> reader(new PredictionStoreReader());
+  if (sqlite3_open_v2(path.c_str(), &reader->db_, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
+                      nullptr) != SQLITE_OK) {
+    std::string msg = reader->db_ ? sqlite3_errmsg(reader->db_) : "out of memory";
+    return MakeError(path + ": cannot open prediction store for reading: " + msg);
+  }
+  sqlite3_busy_timeout(reader->db_, 5000);
+  // Half the budget for the page cache; SQLite's sorter holds at most as much as the page
+  // cache before it writes a sorted run to a temporary file (never less than 250 pages).
+  const long long cache_kib =
+      std::max<long long>(1024, static_cast<long long>(memory_bytes / 2048));
+  const std::string pragmas =
+      "PRAGMA temp_store=FILE; PRAGMA mmap_size=0; PRAGMA cache_size=-" + std::to_string(cache_kib);
+  char* err = nullptr;
+  if (sqlite3_exec(reader->db_, pragmas.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "sqlite error";
+    sqlite3_free(err);
+    return MakeError(path + ": cannot configure prediction store reader: " + msg);
+  }
+  // Cancel() sets the flag; SQLite asks this handler every 1000 virtual-machine steps.
+  sqlite3_progress_handler(
+      reader->db_, 1000,
+      [](void* self) -> int {
+        return static_cast<PredictionStoreReader*>(self)->cancelled_.load() ? 1 : 0;
+      },
+      reader.get());
+  return reader;
+}
+
+PredictionStoreReader::~PredictionStoreReader() { sqlite3_close(db_); }
+
+void PredictionStoreReader::Cancel() { cancelled_.store(true); }
+
+void PredictionStoreReader::BeginRead() {
+  if (sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr) != SQLITE_OK) Fail("begin");
+}
+
+void PredictionStoreReader::EndRead() {
+  if (sqlite3_get_autocommit(db_) != 0) return;
+  // A read transaction left open would keep its snapshot, and the WAL could not be
+  // checkpointed past it.
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    Fail("end");
+    sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+  }
+}
+
+void PredictionStoreReader::Fail(const char* what) {
+  ++errors_;
+  last_error_ = std::string(what) + ": " + sqlite3_errmsg(db_);
+}
+
+void PredictionStoreReader::ForEachLabelled(double since,
+                                            const std::function<void(const LabelledRow&)>& fn) {
+  ScanLabelled(db_, since, fn, [this](const char* what) { Fail(what); });
+}
+
+void PredictionStoreReader::ForEachLabelledPair(
+    std::string_view champion, std::string_view challenger, double since, bool order_by_challenger,
+    const std::function<void(double, double, double, double, double)>& fn) {
+  ScanLabelledPairs(db_, champion, challenger, since, order_by_challenger, fn,
+                    [this](const char* what) { Fail(what); });
+}
+
+std::pair<double, double> PredictionStoreReader::MatchTotals(double from, double to,
+                                                             double exact_from) {
+  return QueryMatchTotals(db_, from, to, exact_from, [this](const char* what) { Fail(what); });
 }
 
 }  // namespace modelwatch

@@ -16,6 +16,7 @@
 #ifndef MODELWATCH_EXPORTER_GROUNDTRUTH_PREDICTION_STORE_H_
 #define MODELWATCH_EXPORTER_GROUNDTRUTH_PREDICTION_STORE_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -45,7 +46,6 @@ struct StoredPrediction {
 
 // A labelled prediction as the performance computation reads it.
 struct LabelledRow {
-  std::uint64_t key = 0;
   std::string_view version;
   double timestamp = 0;
   double prediction = 0;
@@ -68,7 +68,35 @@ enum class LabelOutcome {
   kSeen,          // this very label (same time and value) is applied already: a re-read
 };
 
-class PredictionStore {
+// What the performance computation reads from a store. ForEachLabelled and
+// ForEachLabelledPair stream their rows in prediction order through SQLite's sorter, whose
+// memory is bounded by the connection's page-cache size (it spills sorted runs to temporary
+// files, temp_store=FILE), so no call holds the rows themselves.
+class LabelledRowSource {
+ public:
+  virtual ~LabelledRowSource() = default;
+
+  // Calls `fn` for every labelled prediction with timestamp >= `since`, in ascending
+  // prediction order. The row's views are valid during the call only.
+  virtual void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn) = 0;
+
+  // Calls `fn(champion_prediction, challenger_prediction, label, weight, champion_ts)` for every
+  // labelled request stored for both versions with champion timestamp >= `since`, in
+  // ascending order of the champion's (or, with `order_by_challenger`, the challenger's)
+  // prediction.
+  virtual void ForEachLabelledPair(
+      std::string_view champion, std::string_view challenger, double since,
+      bool order_by_challenger,
+      const std::function<void(double, double, double, double, double)>& fn) = 0;
+
+  // Sum of weights of predictions and of labelled predictions with a timestamp in [from, to].
+  // Exact (from the stored rows) where ts >= `exact_from`, below which unlabelled rows may
+  // have been purged; there whole minutes are counted from the per-minute totals (the minute
+  // of `from` included).
+  virtual std::pair<double, double> MatchTotals(double from, double to, double exact_from) = 0;
+};
+
+class PredictionStore : public LabelledRowSource {
  public:
   struct Options {
     std::size_t batch_size = 20000;  // writes per transaction before an automatic commit
@@ -128,23 +156,15 @@ class PredictionStore {
   // `labelled_before`, minute totals and pending labels older than `other_before`.
   void Purge(double unlabelled_before, double labelled_before, double other_before);
 
-  // Calls `fn` for every labelled prediction with timestamp >= `since`, in ascending
-  // prediction order. The row's views are valid during the call only.
-  void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn);
-
-  // Calls `fn(champion_prediction, challenger_prediction, label, weight, champion_ts)` for every
-  // labelled request stored for both versions with champion timestamp >= `since`, in
-  // ascending order of the champion's (or, with `order_by_challenger`, the challenger's)
-  // prediction.
-  void ForEachLabelledPair(std::string_view champion, std::string_view challenger, double since,
-                           bool order_by_challenger,
-                           const std::function<void(double, double, double, double, double)>& fn);
-
-  // Sum of weights of predictions and of labelled predictions with a timestamp in [from, to].
-  // Exact (from the stored rows) where ts >= `exact_from`, below which unlabelled rows may
-  // have been purged; there whole minutes are counted from the per-minute totals (the minute
-  // of `from` included).
-  std::pair<double, double> MatchTotals(double from, double to, double exact_from);
+  // LabelledRowSource, on the writing connection: sees writes not committed yet. Its sorts
+  // are bounded by this connection's 64 MiB page cache.
+  void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn) override;
+  void ForEachLabelledPair(
+      std::string_view champion, std::string_view challenger, double since,
+      bool order_by_challenger,
+      const std::function<void(double, double, double, double, double)>& fn) override;
+  // Writes the minute totals kept in memory first (in the open transaction).
+  std::pair<double, double> MatchTotals(double from, double to, double exact_from) override;
 
   // Deletes predictions and minute totals with an event time after `ts` (rows a future-dated
   // record left behind) and commits. Returns the number of predictions deleted.
@@ -204,6 +224,50 @@ class PredictionStore {
   sqlite3_stmt* upsert_minute_ = nullptr;
   // Minute totals accumulated in memory until the next commit.
   std::unordered_map<std::int64_t, std::pair<double, double>> minutes_;
+};
+
+// A second, read-only connection to a prediction store for the performance recomputation,
+// so that it can run on a thread of its own while the store's owner keeps writing (WAL: it
+// reads the last committed state and blocks no writer). Memory: at most `memory_bytes` / 2 of
+// page cache plus as much for SQLite's sorter, whatever the number of rows; larger sorts spill
+// to temporary files (in $SQLITE_TMPDIR, $TMPDIR or /var/tmp, deleted when closed).
+//
+// Thread-compatible: one thread at a time calls it; Cancel() may be called from any thread.
+class PredictionStoreReader : public LabelledRowSource {
+ public:
+  // Opens the existing database at `path` read-only.
+  static Result<std::unique_ptr<PredictionStoreReader>> Open(const std::string& path,
+                                                             std::size_t memory_bytes);
+  ~PredictionStoreReader() override;
+  PredictionStoreReader(const PredictionStoreReader&) = delete;
+  PredictionStoreReader& operator=(const PredictionStoreReader&) = delete;
+
+  void ForEachLabelled(double since, const std::function<void(const LabelledRow&)>& fn) override;
+  void ForEachLabelledPair(
+      std::string_view champion, std::string_view challenger, double since,
+      bool order_by_challenger,
+      const std::function<void(double, double, double, double, double)>& fn) override;
+  std::pair<double, double> MatchTotals(double from, double to, double exact_from) override;
+
+  // One read transaction around several queries, so they all see the same commit.
+  void BeginRead();
+  void EndRead();
+
+  // Makes the running statement, and every later one, stop at once (as an error).
+  void Cancel();
+
+  // Errors since Open() (a cancelled statement counts), and the last one.
+  std::uint64_t errors() const { return errors_; }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  PredictionStoreReader() = default;
+  void Fail(const char* what);
+
+  sqlite3* db_ = nullptr;
+  std::atomic<bool> cancelled_{false};
+  std::uint64_t errors_ = 0;
+  std::string last_error_;
 };
 
 }  // namespace modelwatch

@@ -234,9 +234,12 @@ ground_truth: {paths: ["../other-labels/*.jsonl"]}
                 lread = served.get(("modelwatch_lines_read_total",
                                     (("kind", "labels"), ("source", "rp"))), 0)
                 if read == len(records) + 3 and lread == len(labels):
-                    time.sleep(1.5)  # one recompute interval
-                    served = scrape(port)
-                    break
+                    # Performance is recomputed in the background after the store's next
+                    # commit (every checkpoint, 5 s): wait until it covers every label.
+                    samples = [(k, pts[-1][1]) for k, pts in series.items()
+                               if k[0] == "model_performance_samples"]
+                    if samples and all(served.get(k) == v for k, v in samples):
+                        break
                 time.sleep(0.3)
         compared = 0
         for name in ("model_predictions_total", "model_feature_drift", "model_window_samples",

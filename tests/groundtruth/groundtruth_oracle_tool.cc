@@ -4,6 +4,7 @@
 // groundtruth_oracle_tool --task=binary_classification --threshold=0.5 --classes=a,b
 //     --windows=30d,1h --segments=region --sample-rate=1 --delay=0s --state-dir=DIR
 //     --predictions=preds.jsonl --labels=labels.jsonl
+//     [--recompute=background --recompute-memory-mb=N]   (as the daemon computes; default inline)
 // Prediction lines: {"ts":N,"request_id":S,"model_version":S,"score":X | "probabilities":[..]
 // | "prediction":X, "segment":{K:V}}. Label lines are label-log lines as the exporter reads.
 #include <fstream>
@@ -57,9 +58,14 @@ int main(int argc, char** argv) {
   gt.segments = Split(flags["segments"]);
   if (flags.count("delay") && flags["delay"] != "0s") gt.delay = *ParseDuration(flags["delay"]);
   if (flags.count("sample-rate")) gt.sample_rate = std::stod(flags["sample-rate"]);
+  if (flags.count("recompute-memory-mb")) {
+    gt.recompute_memory_mb = std::stoi(flags["recompute-memory-mb"]);
+  }
   m.ground_truth = gt;
   GroundTruthOptions options;
   options.recompute_interval = std::chrono::seconds(0);
+  const bool background = flags["recompute"] == "background";
+  if (background) options.recompute = GroundTruthOptions::Recompute::kBackground;
   auto tracker = GroundTruthTracker::Open(m, flags["state-dir"], options);
   if (!tracker) {
     std::cerr << tracker.error().ToString() << "\n";
@@ -103,7 +109,13 @@ int main(int argc, char** argv) {
   std::ifstream labels(flags["labels"]);
   while (std::getline(labels, line)) (*tracker)->ObserveLabelLine(line);
   (*tracker)->Flush();
-  const GroundTruthSnapshot snap = (*tracker)->ComputeSnapshot();
+  // background: the daemon's way (a second connection, sorts bounded by the memory budget).
+  const GroundTruthSnapshot snap =
+      background ? (*tracker)->WaitForRecompute() : (*tracker)->ComputeSnapshot();
+  if (background && (*tracker)->recompute_errors() > 0) {
+    std::cerr << "recomputation failed\n";
+    return 1;
+  }
   nlohmann::json out;
   out["performance"] = nlohmann::json::array();
   for (const PerformanceValue& v : snap.performance) {

@@ -4,7 +4,9 @@
 Generates predictions and labels for a binary, a multiclass and a regression model (several
 versions, segments, windows, missing/duplicate/unknown labels), runs them through
 groundtruth_oracle_tool, and compares every exported value with scikit-learn (AUC within
-0.005, everything else within 1e-6) and the label match ratio with its definition.
+0.005, everything else within 1e-6) and the label match ratio with its definition. Each case
+runs both inline and as the daemon computes (background, bounded memory); a heavy-ties case of
+200 000 predictions sorted on disk must match scikit-learn's AUC to 1e-9.
 Usage: sklearn_oracle.py BUILD_DIR
 """
 import json
@@ -66,19 +68,23 @@ def expected_metrics(task, preds, labels, threshold, classes):
     return out
 
 
-def run_case(build_dir, task, rng, classes=(), threshold=0.5, delay=0):
-    n = 2500
+def run_case(build_dir, task, rng, classes=(), threshold=0.5, delay=0, n=2500, decimals=3,
+             tied=False, recompute="inline", memory_mb=16, auc_tol=0.005, days=40):
+    """recompute="background" computes as the daemon does (a second connection whose sorts
+    spill to disk beyond `memory_mb`); `tied` gives version v2 one score for every row."""
     versions = ["v1", "v2"]
     regions = ["eu", "us", "apac"]
     rows = []
     for i in range(n):
-        minute = int(rng.integers(0, 40 * 24 * 60))
+        minute = int(rng.integers(0, days * 24 * 60))
         # Seconds within the minute vary, so the match ratio's boundaries cut through minutes.
         row = {"ts": T0 + minute * 60 + int(rng.integers(0, 60)), "request_id": f"req-{i}",
                "model_version": versions[i % 2] if i % 50 else "v3",
                "segment": {"region": regions[int(rng.integers(0, 3))]}}
         if task == "binary_classification":
-            s = round(float(rng.beta(2, 2)), 3)  # rounding makes ties
+            s = round(float(rng.beta(2, 2)), decimals)  # rounding makes ties
+            if tied and row["model_version"] == "v2":
+                s = 0.5
             row["score"] = s
             row["_y"] = int(rng.random() < (0.2 + 0.6 * s))
         elif task == "multiclass_classification":
@@ -124,7 +130,8 @@ def run_case(build_dir, task, rng, classes=(), threshold=0.5, delay=0):
                f"--threshold={threshold}", f"--classes={','.join(classes)}",
                "--windows=30d,1d", "--segments=region", f"--delay={delay}s",
                f"--state-dir={tmp}/state", f"--predictions={tmp}/p.jsonl",
-               f"--labels={tmp}/l.jsonl"]
+               f"--labels={tmp}/l.jsonl", f"--recompute={recompute}",
+               f"--recompute-memory-mb={memory_mb}"]
         got = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
 
     values = {(v["version"], v["segment"], v["value"], v["metric"], v["window"]): v["number"]
@@ -149,8 +156,8 @@ def run_case(build_dir, task, rng, classes=(), threshold=0.5, delay=0):
             labels = [first_label[r["request_id"]] for r in grp]
             want = expected_metrics(task, preds, labels, threshold, classes)
             for metric, w in want.items():
-                tol = 0.005 if metric == "auc" else 1e-6
-                name = f"{task} {version} {seg}={value} {metric} {wname}"
+                tol = auc_tol if metric == "auc" else 1e-6
+                name = f"{task} n={n} {recompute} {version} {seg}={value} {metric} {wname}"
                 check(name, values.pop((version, seg, value, metric, wname), None), w, tol)
                 checked += 1
         # Match ratio: predictions in [newest - window, newest - delay], share labelled.
@@ -172,7 +179,22 @@ def main():
     total += run_case(build_dir, "multiclass_classification", rng,
                       classes=("billing", "support", "sales", "other"), delay=2 * DAY)
     total += run_case(build_dir, "regression", rng)
-    if total < 150:
+    # The daemon's way: the same checks through the background recomputation.
+    total += run_case(build_dir, "binary_classification", rng, threshold=0.4,
+                      recompute="background")
+    total += run_case(build_dir, "multiclass_classification", rng,
+                      classes=("billing", "support", "sales", "other"), delay=2 * DAY,
+                      recompute="background")
+    total += run_case(build_dir, "regression", rng, recompute="background")
+    # Heavy ties, sorted on disk: 200 000 predictions with 101 distinct scores (v1), one score
+    # for all of v2 (AUC exactly 0.5), a 2 MB budget (the sort spills ~8 runs and merges
+    # them). The computation is exact, so AUC must match scikit-learn to 1e-9. 20 days: the
+    # 30d window's start lies before every prediction (a minute of 3.5 predictions cut by a
+    # window older than delay + retention_buffer is counted whole, docs/ground-truth.md).
+    total += run_case(build_dir, "binary_classification", rng, threshold=0.4, n=200000,
+                      decimals=2, tied=True, recompute="background", memory_mb=2, auc_tol=1e-9,
+                      days=20)
+    if total < 500:
         failures.append(f"only {total} values checked")
     for f in failures:
         print("FAIL", f)

@@ -82,6 +82,7 @@ TEST(ConfigLoaderTest, GroundTruthAndShadowParse) {
   label_grace: 30m
   recompute_interval: 5s
   max_segment_values: 20
+  recompute_memory_mb: 64
 shadow: {champion: v3, challenger: v4}
 )";
   auto r = ParseModelConfig(text, "churn.yaml");
@@ -92,6 +93,7 @@ shadow: {champion: v3, challenger: v4}
   EXPECT_EQ(r->ground_truth->label_grace, Seconds(1800));
   EXPECT_EQ(r->ground_truth->recompute_interval, Seconds(5));
   EXPECT_EQ(r->ground_truth->max_segment_values, 20);
+  EXPECT_EQ(r->ground_truth->recompute_memory_mb, 64);
   EXPECT_EQ(r->ground_truth->delay, Seconds(30 * 86400));
   EXPECT_EQ(r->ground_truth->join_on, JoinKey::kEntityId);
   EXPECT_EQ(r->ground_truth->windows.at(0).label, "37d");
@@ -111,11 +113,16 @@ TEST(ConfigLoaderTest, GroundTruthTunablesAreRangeChecked) {
   EXPECT_FALSE(ParseModelConfig(base + "  sample_rate: 1.5\n", "churn.yaml"));
   EXPECT_FALSE(ParseModelConfig(base + "  max_segment_values: 0\n", "churn.yaml"));
   EXPECT_FALSE(ParseModelConfig(base + "  label_grace: soon\n", "churn.yaml"));
+  auto small = ParseModelConfig(base + "  recompute_memory_mb: 1\n", "churn.yaml");
+  ASSERT_FALSE(small);
+  EXPECT_NE(ErrorsOf(small).find("churn.yaml:8:24: error:"), std::string::npos) << ErrorsOf(small);
+  EXPECT_FALSE(ParseModelConfig(base + "  recompute_memory_mb: 16MiB\n", "churn.yaml"));
   auto ok = ParseModelConfig(base, "churn.yaml");
   ASSERT_TRUE(ok) << ErrorsOf(ok);
   EXPECT_EQ(ok->ground_truth->retention_buffer, Seconds(7 * 86400));
   EXPECT_DOUBLE_EQ(ok->ground_truth->sample_rate, 1.0);
   EXPECT_EQ(ok->ground_truth->recompute_interval, Seconds(30));
+  EXPECT_EQ(ok->ground_truth->recompute_memory_mb, 16);
 }
 
 TEST(ConfigLoaderTest, RetrainDirectionFollowsMetric) {

@@ -159,6 +159,22 @@ struct ShadowConfig {
   double min_agreement = 0.9;
 };
 
+// What LowThroughput compares the short-window request rate with.
+enum class ThroughputCompare {
+  kHour,  // the average rate over the preceding hour (the default)
+  kDay,   // the same window at the same time one day earlier
+};
+
+// `throughput`: LowThroughput fires when the request rate over `window` falls by more than
+// `drop` below the reference (`compare`), while the reference is at least `min_rate`.
+struct ThroughputConfig {
+  ThroughputCompare compare = ThroughputCompare::kHour;
+  double drop = 0.5;  // in (0, 1): fire below (1 - drop) x the reference
+  // The short window; unset: max(5m, 4 x the tier's evaluation interval), chosen by rulegen.
+  std::optional<Seconds> window;
+  double min_rate = 0.1;  // predictions/s the reference must reach (traffic floor); >= 0
+};
+
 struct ModelConfig {
   std::string name;         // [a-z0-9_-]+, not "overview"
   std::string file;         // the YAML file, as given (config.dir joined with the file name)
@@ -177,8 +193,7 @@ struct ModelConfig {
   DegradationConfig degradation;
   std::optional<GroundTruthConfig> ground_truth;
   std::optional<ShadowConfig> shadow;
-  Seconds min_throughput_window{600};  // LowThroughput compares against this window
-  double low_throughput_ratio = 0.2;   // fire when rate < ratio * rate a day earlier
+  ThroughputConfig throughput;  // LowThroughput (docs/alerts.md)
   // ConfidenceDrop fires when the mean confidence over the shortest drift window falls below
   // this share of its level over the longest (`confidence.min_ratio`).
   double confidence_min_ratio = 0.9;

@@ -56,7 +56,9 @@ const std::vector<std::string> kLabelFieldKeys = {"timestamp", "request_id", "en
 const std::vector<std::string> kRetrainKeys = {"metric", "below", "above", "for", "window"};
 const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing_timeout",
                                               "min_agreement"};
-const std::vector<std::string> kThroughputKeys = {"window", "min_ratio"};
+// min_ratio is listed to give it its own error (replaced by drop), not "unknown key".
+const std::vector<std::string> kThroughputKeys = {"compare", "drop", "window", "min_rate",
+                                                  "min_ratio"};
 const std::vector<std::string> kConfidenceKeys = {"min_ratio"};
 const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
 
@@ -694,14 +696,35 @@ class ModelParser {
 
   void ParseThroughput(const YAML::Node& node, ModelConfig& m) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kThroughputKeys, "throughput")) return;
-    if (auto v = r_.Duration(r_.Child(node, "window", "throughput", false), "throughput.window")) {
-      m.min_throughput_window = *v;
+    ThroughputConfig& t = m.throughput;
+    YAML::Node old_ratio = r_.Child(node, "min_ratio", "throughput", false);
+    if (old_ratio.IsDefined()) {
+      r_.AddError(old_ratio,
+                  "throughput.min_ratio was replaced by throughput.drop, the share the rate must "
+                  "fall by (min_ratio 0.2 is drop 0.8); the same-time-yesterday comparison is "
+                  "throughput.compare: day");
     }
-    YAML::Node ratio = r_.Child(node, "min_ratio", "throughput", false);
-    if (auto v = r_.Number(ratio, "throughput.min_ratio")) {
-      if (r_.InRange(ratio, "throughput.min_ratio", *v, 0, 1, true, true)) {
-        m.low_throughput_ratio = *v;
+    if (auto v = r_.Choice(r_.Child(node, "compare", "throughput", false), "throughput.compare",
+                           {"hour", "day"})) {
+      t.compare = *v == "day" ? ThroughputCompare::kDay : ThroughputCompare::kHour;
+    }
+    YAML::Node drop = r_.Child(node, "drop", "throughput", false);
+    if (auto v = r_.Number(drop, "throughput.drop")) {
+      if (r_.InRange(drop, "throughput.drop", *v, 0, 1, true, true)) t.drop = *v;
+    }
+    YAML::Node window = r_.Child(node, "window", "throughput", false);
+    if (auto v = r_.Duration(window, "throughput.window")) {
+      if (t.compare == ThroughputCompare::kHour && *v >= Seconds(3600)) {
+        r_.AddError(window, "throughput.window " + window.Scalar() +
+                                " must be shorter than the hour it is compared with "
+                                "(throughput.compare: hour)");
+      } else {
+        t.window = *v;
       }
+    }
+    YAML::Node floor = r_.Child(node, "min_rate", "throughput", false);
+    if (auto v = r_.Number(floor, "throughput.min_rate")) {
+      if (r_.InRange(floor, "throughput.min_rate", *v, 0, 1e9)) t.min_rate = *v;
     }
   }
 

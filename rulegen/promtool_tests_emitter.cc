@@ -202,6 +202,33 @@ struct GaugeSpec {
   std::function<RenderContext(int64_t, const std::vector<Phase>&)> context;
 };
 
+// Prometheus 2.x extrapolatedRate over the closed range [t - range, t] of a counter sampled
+// every `interval` seconds from 0 (v[k] at k * interval).
+std::optional<double> ExtrapolatedRate(const std::vector<double>& v, int64_t interval, int64_t t,
+                                       int64_t range) {
+  const int64_t start = t - range;
+  const int64_t n = static_cast<int64_t>(v.size());
+  const int64_t k0 = start <= 0 ? 0 : (start + interval - 1) / interval;
+  const int64_t k1 = std::min(n - 1, t / interval);
+  if (k1 - k0 < 1) return std::nullopt;
+  double result = v[static_cast<std::size_t>(k1)] - v[static_cast<std::size_t>(k0)];
+  const double first = v[static_cast<std::size_t>(k0)];
+  double to_start = static_cast<double>(k0 * interval - start);
+  const double to_end = static_cast<double>(t - k1 * interval);
+  const double sampled = static_cast<double>((k1 - k0) * interval);
+  const double avg = sampled / static_cast<double>(k1 - k0);
+  if (result > 0 && first >= 0) {
+    const double to_zero = sampled * (first / result);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  const double threshold = avg * 1.1;
+  double extrapolate = sampled;
+  extrapolate += to_start < threshold ? to_start : avg / 2;
+  extrapolate += to_end < threshold ? to_end : avg / 2;
+  result = result * (extrapolate / sampled);
+  return result / static_cast<double>(range);
+}
+
 // ---------------------------------------------------------------------------------------
 // Burn-rate simulation: Prometheus 2.x rate() on the counters a burn-rate scenario feeds, so
 // that the expected alerts (and the $value in their descriptions) follow from the inputs.
@@ -307,35 +334,99 @@ class BurnSim {
   }
 
  private:
-  // Prometheus 2.x extrapolatedRate over the closed range [t - range, t].
   std::optional<double> Rate(const std::vector<double>& v, int64_t t, int64_t range) const {
-    const int64_t start = t - range;
-    const int64_t n = static_cast<int64_t>(v.size());
-    const int64_t k0 = start <= 0 ? 0 : (start + interval_ - 1) / interval_;
-    const int64_t k1 = std::min(n - 1, t / interval_);
-    if (k1 - k0 < 1) return std::nullopt;
-    double result = v[static_cast<std::size_t>(k1)] - v[static_cast<std::size_t>(k0)];
-    const double first = v[static_cast<std::size_t>(k0)];
-    double to_start = static_cast<double>(k0 * interval_ - start);
-    const double to_end = static_cast<double>(t - k1 * interval_);
-    const double sampled = static_cast<double>((k1 - k0) * interval_);
-    const double avg = sampled / static_cast<double>(k1 - k0);
-    if (result > 0 && first >= 0) {
-      const double to_zero = sampled * (first / result);
-      if (to_zero < to_start) to_start = to_zero;
-    }
-    const double threshold = avg * 1.1;
-    double extrapolate = sampled;
-    extrapolate += to_start < threshold ? to_start : avg / 2;
-    extrapolate += to_end < threshold ? to_end : avg / 2;
-    result = result * (extrapolate / sampled);
-    return result / static_cast<double>(range);
+    return ExtrapolatedRate(v, interval_, t, range);
   }
 
   int64_t interval_;
   bool latency_;
   std::vector<double> total_, bad_, good_;
 };
+
+// ---------------------------------------------------------------------------------------
+// LowThroughput simulation: the recorded rates, the reference and the alert's `for` /
+// keep_firing_for state at every evaluation, as Prometheus 2.x computes them, so that the
+// expected alerts (the first firing evaluation, $value) follow from the inputs and a rule
+// with another window, offset, threshold or floor fails the scenarios.
+
+struct ThroughputRule {
+  bool hour = true;             // compare: hour (else day)
+  int64_t window = 300;         // the short window S
+  int64_t offset = 600;         // compare: hour: the reference hour ends this long ago
+  double keep = 0.5;            // fires below keep x the reference
+  double min_rate = 0.1;        // the reference must be at least this (0: no floor)
+  int64_t for_s = 300;          // `for`
+  int64_t keep_firing_s = 300;  // keep_firing_for
+};
+
+struct ThroughputEval {
+  int64_t t = 0;
+  bool condition = false;
+  bool firing = false;
+  double value = 0;  // $value of the alert's annotations (last evaluation the condition held)
+};
+
+// Evaluates the rule every `ei` seconds over the counter that `phases` (increase per 1m
+// sample, sample 0 = 0) describes, up to its last sample.
+std::vector<ThroughputEval> SimulateThroughput(const std::vector<Phase>& phases,
+                                               const ThroughputRule& r, int64_t ei) {
+  std::vector<double> v;
+  for (const Phase& p : phases) {
+    for (int i = 0; i < p.minutes; ++i) v.push_back(v.empty() ? 0 : v.back() + p.value);
+  }
+  const int64_t end = (static_cast<int64_t>(v.size()) - 1) * 60;
+  std::map<int64_t, double> rate5m, rate_s;  // recorded series, by evaluation time
+  // An instant selector at t: the newest sample at or before t within the 5m lookback.
+  auto at = [](const std::map<int64_t, double>& rec, int64_t t) -> std::optional<double> {
+    auto it = rec.upper_bound(t);
+    if (it == rec.begin()) return std::nullopt;
+    --it;
+    if (t - it->first > 300) return std::nullopt;
+    return it->second;
+  };
+  std::vector<ThroughputEval> out;
+  enum { kInactive, kPending, kFiring } state = kInactive;
+  int64_t active_at = 0;
+  int64_t keep_since = -1;  // first evaluation kept firing without the condition; -1: none
+  double value = 0;
+  for (int64_t t = 0; t <= end; t += ei) {
+    if (auto x = ExtrapolatedRate(v, 60, t, 300)) rate5m[t] = *x;
+    if (auto x = ExtrapolatedRate(v, 60, t, r.window)) rate_s[t] = *x;
+    const auto shortw = at(rate_s, t);
+    std::optional<double> ref;
+    if (r.hour) {
+      // avg_over_time over the closed range [t - offset - 1h, t - offset] (Prometheus 2.x).
+      double sum = 0;
+      int n = 0;
+      for (auto it = rate5m.lower_bound(t - r.offset - 3600);
+           it != rate5m.end() && it->first <= t - r.offset; ++it) {
+        sum += it->second;
+        ++n;
+      }
+      if (n > 0) ref = sum / n;
+    } else {
+      ref = at(rate_s, t - 86400);
+    }
+    const bool cond =
+        shortw && ref && *shortw < r.keep * *ref && (r.min_rate <= 0 || *ref >= r.min_rate);
+    if (cond) {
+      if (state == kInactive) {
+        state = kPending;
+        active_at = t;
+      }
+      keep_since = -1;
+      value = *shortw;
+    } else if (state == kFiring && r.keep_firing_s > 0) {
+      if (keep_since < 0) keep_since = t;
+      if (t - keep_since >= r.keep_firing_s) state = kInactive;
+    } else {
+      state = kInactive;
+    }
+    if (state == kPending && t - active_at >= r.for_s) state = kFiring;
+    out.push_back({t, cond, state == kFiring, value});
+  }
+  return out;
+}
 
 // Candidate scenarios for killing burn-rate mutants, cheapest first: phase 0 is the clean
 // lead-in (padded later), the others the incident. Every family puts a bad-share level that
@@ -447,6 +538,10 @@ class ModelTestBuilder {
         continue;
       }
       if (set_ == TestSet::kSlo) continue;
+      if (name == "LowThroughput") {
+        LowThroughput(rules, out);
+        continue;
+      }
       const bool is_long = IsLong(name, rules);
       if (set_ == TestSet::kFast && is_long) {
         ShortSilent(name, rules, out);
@@ -455,8 +550,6 @@ class ModelTestBuilder {
       if (set_ == TestSet::kLong && !is_long) continue;
       if (name == "ModelDown") {
         ModelDown(rules, out);
-      } else if (name == "LowThroughput") {
-        LowThroughput(rules, out);
       } else if (name == "PerformanceBelowRetrainThreshold") {
         Retrain(rules, Spec(name), out);
       } else {
@@ -473,7 +566,6 @@ class ModelTestBuilder {
  private:
   // True if exercising the alert needs more than kLongScenario of evaluated time.
   bool IsLong(const std::string& name, const std::vector<const AlertRule*>& rules) const {
-    if (name == "LowThroughput") return true;  // compares with one day earlier
     if ((name == "ConfidenceDrop" || name == "EntropyRise") && m_.drift.windows.size() == 1) {
       return true;  // compares with one day earlier
     }
@@ -486,15 +578,6 @@ class ModelTestBuilder {
   // file): the condition holds for less than `for`, or yesterday's traffic is unknown.
   void ShortSilent(const std::string& name, const std::vector<const AlertRule*>& rules,
                    std::vector<Scenario>& out) const {
-    if (name == "LowThroughput") {
-      const Labels series = {{"model", m_.name}, {"version", "v1"}};
-      Scenario s{"LowThroughput: traffic drops with no data from a day earlier",
-                 {{"model_predictions_total", series, {{600, 30}, {30, 40}}, true}},
-                 {}};
-      s.checks.push_back({FloorTo(69 * 60, step_), name, {}});
-      out.push_back(std::move(s));
-      return;
-    }
     const GaugeSpec g = Spec(name);
     const int minutes = static_cast<int>(
         std::min<int64_t>(std::max(rules.front()->for_duration, rules.front()->sustain).count() / 2,
@@ -1241,46 +1324,207 @@ class ModelTestBuilder {
     for (Chosen& c : chosen) out.push_back(std::move(c.scenario));
   }
 
+  // `factor` x `level` per minute for `high` minutes, then down to `level` in steps of 0.7
+  // every 90 minutes (none a drop LowThroughput alerts on) until minute `until`, then `dip`
+  // for `hold` minutes.
+  static std::vector<Phase> YesterdayHigher(double level, double factor, int high, int until,
+                                            double dip, int hold) {
+    std::vector<Phase> p = {{factor * level, high}};
+    int at = high;
+    for (double x = factor * 0.7; x > 1; x *= 0.7, at += 90) p.push_back({x * level, 90});
+    p.push_back({level, until - at});
+    p.push_back({dip, hold});
+    return p;
+  }
+
+  // `average` per minute for `filler` minutes, then an hour averaging `average` whose first
+  // half is `average` + `skew` and second half `average` - `skew` (a floor test over a
+  // shorter window sees another level), then `dip` for `hold` minutes.
+  static std::vector<Phase> FloorLead(int filler, double average, double skew, double dip,
+                                      int hold) {
+    return {{average, filler}, {average + skew, 30}, {average - skew, 30}, {dip, hold}};
+  }
+
+  ThroughputRule ThroughputRuleOf(const AlertRule& r) const {
+    ThroughputRule t;
+    t.hour = m_.throughput.compare == ThroughputCompare::kHour;
+    t.window = ThroughputWindow(m_, tier_.evaluation_interval).count();
+    t.offset = ThroughputReferenceOffset(m_, tier_).count();
+    t.keep = ThroughputKeepRatio(m_);
+    t.min_rate = m_.throughput.min_rate;
+    t.for_s = r.for_duration.count();
+    t.keep_firing_s = r.keep_firing_for.count();
+    return t;
+  }
+
+  // A LowThroughput scenario on `phases` (predictions per minute) whose expected alerts come
+  // from SimulateThroughput. `fires`: checked silent at the last check time before the first
+  // firing evaluation, firing at the first one, kept firing after the condition cleared (when
+  // it is), and resolved; else silent at four times from `from` to the end, and throughout
+  // by the simulation. nullopt when the simulation disagrees with `fires` (the case would
+  // not test what its name says for this config).
+  std::optional<Scenario> ThroughputScenario(const AlertRule& r, const std::string& what,
+                                             const std::vector<Phase>& phases, bool fires,
+                                             int64_t from,
+                                             const std::vector<int64_t>& also = {}) const {
+    const auto evals = SimulateThroughput(phases, ThroughputRuleOf(r), ei_);
+    const Labels series = {{"model", m_.name}, {"version", "v1"}};
+    Scenario s{"LowThroughput: " + what, {{"model_predictions_total", series, phases, true}}, {}};
+    // The simulated state at a check time: that of the last evaluation at or before it.
+    auto state = [&](int64_t t) -> const ThroughputEval& {
+      std::size_t i = static_cast<std::size_t>(t / ei_);
+      return evals[std::min(i, evals.size() - 1)];
+    };
+    auto expect = [&](int64_t t) {
+      const ThroughputEval& e = state(t);
+      return e.firing ? std::vector<ExpectedAlert>{Expect(r, Base(), e.value)}
+                      : std::vector<ExpectedAlert>{};
+    };
+    const int64_t end = evals.back().t;
+    auto first =
+        std::find_if(evals.begin(), evals.end(), [](const ThroughputEval& e) { return e.firing; });
+    if (!fires) {
+      if (first != evals.end()) return std::nullopt;
+      std::vector<int64_t> times = also;
+      for (int i = 1; i <= 4; ++i) times.push_back(FloorTo(from + (end - from) * i / 4, step_));
+      std::sort(times.begin(), times.end());
+      times.erase(std::unique(times.begin(), times.end()), times.end());
+      for (int64_t t : times) {
+        if (t <= end) s.checks.push_back({t, r.name, {}});
+      }
+      return s;
+    }
+    if (first == evals.end()) return std::nullopt;
+    const int64_t t_fire = CeilTo(first->t, step_);
+    if (t_fire - step_ >= 0) s.checks.push_back({t_fire - step_, r.name, expect(t_fire - step_)});
+    s.checks.push_back({t_fire, r.name, expect(t_fire)});
+    auto last = std::find_if(first, evals.end(), [](const ThroughputEval& e) { return !e.firing; });
+    // The last check time kept firing by keep_firing_for (a shorter keep_firing_for resolves
+    // before it, a longer one after the resolved check below).
+    std::optional<int64_t> kept;
+    for (auto it = first; it != last; ++it) {
+      if (!it->condition && it->t % step_ == 0) kept = it->t;
+      if (it->condition) kept.reset();
+    }
+    if (kept) s.checks.push_back({*kept, r.name, expect(*kept)});
+    if (last != evals.end()) {
+      const int64_t t_resolved = CeilTo(last->t, step_);
+      if (t_resolved <= end) s.checks.push_back({t_resolved, r.name, expect(t_resolved)});
+    }
+    return s;
+  }
+
+  // LowThroughput (docs/alerts.md). compare: hour: the fast file holds the cases on day one
+  // (no data a day old, which the old same-time-yesterday rule needed): a drop just past the
+  // threshold fires, a dip just inside it is silent, and a large drop fires just above the
+  // traffic floor and is silent just below it. The traffic before the drop is shaped so that
+  // another reference window is caught: 2x the level two hours earlier (a longer reference
+  // sees it and fires on the silent dip), 1.2x then 0.8x in the reference hour (a 30-minute
+  // reference sees only 0.8x and misses the drop). The long file holds the cases with a day of
+  // history: a 30% dip while yesterday's traffic was 5x today's, traffic below the floor
+  // dropping by 90% (both silent, both fire with the old rule), and steady traffic.
+  // compare: day: the fast file checks that a drop without data a day earlier is silent, the
+  // long file the threshold and floor cases against yesterday's traffic.
   void LowThroughput(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
     const AlertRule& r = *rules.front();
-    const Labels series = {{"model", m_.name}, {"version", "v1"}};
-    const int64_t w = m_.min_throughput_window.count();
-    const int64_t for_s = r.for_duration.count();
-    const int64_t keep_s = r.keep_firing_for.count();
-    const int pre = 24 * 60 + 30;
-    const double high = 600;  // 10/s
-    const double low = high * m_.low_throughput_ratio / 4;
-    const int64_t on = int64_t{pre} * 60;
-    // The rate is exactly `low` once the whole window lies in the low phase.
-    const int64_t t_full = CeilTo(on + w, ei_);
-    const int64_t t_fire = CeilTo(t_full + for_s + ei_, step_);
-    const int hold = static_cast<int>((t_fire - on) / 60) + 5;
-    const int64_t drop = on + int64_t{hold} * 60;
-    const int64_t t_false = CeilTo(drop, ei_);
-    const int64_t t_resolved = CeilTo(t_false + keep_s + ei_, step_);
-    const int post = static_cast<int>((t_resolved - drop) / 60) + 5;
-    // Traffic recovers with a burst (the backlog), so that the rate over any window that
-    // includes the recovery is above the threshold at once: the condition clears at t_false.
-    const double burst = 2.0 * static_cast<double>(w) / 60 * high;
-    Scenario s{"LowThroughput: traffic falls to " + FormatNumber(m_.low_throughput_ratio / 4) +
-                   " of yesterday's, then recovers",
-               {{"model_predictions_total",
-                 series,
-                 {{high, pre}, {low, hold}, {burst, 1}, {high, post - 1}},
-                 true}},
-               {}};
-    s.checks.push_back({FloorTo(on - 60, step_), "LowThroughput", {}});
-    s.checks.push_back({t_fire, "LowThroughput", {Expect(r, Base(), low / 60)}});
-    if (const auto t_kept = KeptCheck(t_false, keep_s)) {
-      s.checks.push_back({*t_kept, "LowThroughput", {Expect(r, Base(), low / 60)}});
+    const ThroughputRule t = ThroughputRuleOf(r);
+    const double n = 600;  // predictions per minute (10/s)
+    const int hold = static_cast<int>((t.window + t.for_s + t.keep_firing_s) / 60 + 90);
+    auto add = [&](std::optional<Scenario> s) {
+      if (s) out.push_back(std::move(*s));
+    };
+    const std::string beyond = FormatNumber(t.keep * 0.9);
+    const std::string inside = FormatNumber(t.keep * 1.1);
+    const double floor = t.min_rate * 60;  // per minute
+    if (set_ == TestSet::kFast) {
+      if (!t.hour) {
+        add(ThroughputScenario(
+            r, "traffic drops to " + beyond + " x with no data a day earlier, silent",
+            {{n, 60}, {n * t.keep * 0.9, hold}}, false, 3600));
+        return;
+      }
+      // Before the drop, backwards: 0.8x for 30m and 1.2x for 30m (the reference hour
+      // averages 1x; a 30-minute one sees 0.8x), 1x back to before the oldest reference hour
+      // the rule reads while the drop is pending, and 2x for an hour before that (a 2-hour
+      // reference sees it).
+      const int filler = static_cast<int>(t.offset / 60) + 5;
+      const std::vector<Phase> lead = {{2 * n, 60}, {n, filler}, {1.2 * n, 30}, {0.8 * n, 30}};
+      const int64_t drop = int64_t{TotalMinutes(lead)} * 60;
+      auto with = [&](double level) {
+        std::vector<Phase> p = lead;
+        p.push_back({level, hold});
+        return p;
+      };
+      auto fired =
+          ThroughputScenario(r,
+                             "day one (no data a day earlier): traffic drops to " + beyond +
+                                 " x the hour's average, just past the threshold, fires",
+                             with(n * t.keep * 0.9), true, 0);
+      std::vector<int64_t> fire_checks;
+      if (fired) {
+        for (const Check& c : fired->checks) fire_checks.push_back(c.at);
+      }
+      add(std::move(fired));
+      add(ThroughputScenario(r,
+                             "day one: traffic dips to " + inside +
+                                 " x the hour's average, just inside the threshold, silent",
+                             with(n * t.keep * 1.1), false, drop, fire_checks));
+      if (t.min_rate > 0) {
+        add(ThroughputScenario(r,
+                               "day one: traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
+                                   "/s drops by 90%, fires",
+                               FloorLead(filler, 1.1 * floor, 0.2 * floor, 0.11 * floor, hold),
+                               true, 0));
+        add(ThroughputScenario(r,
+                               "day one: low traffic at 0.9 x the floor " +
+                                   FormatNumber(t.min_rate) + "/s drops by 90%, silent",
+                               FloorLead(filler, 0.9 * floor, -0.2 * floor, 0.09 * floor, hold),
+                               false, int64_t{filler + 60} * 60));
+      }
+      return;
     }
-    s.checks.push_back({t_resolved, "LowThroughput", {}});
-    out.push_back(std::move(s));
-    Scenario q{"LowThroughput: steady traffic",
-               {{"model_predictions_total", series, {{high, pre + 30}}, true}},
-               {}};
-    q.checks.push_back({FloorTo(int64_t{pre + 29} * 60, step_), "LowThroughput", {}});
-    out.push_back(std::move(q));
+    if (set_ != TestSet::kLong) return;
+    const int day = 24 * 60;
+    if (t.hour) {
+      if (0.7 > t.keep * 1.15) {
+        add(ThroughputScenario(
+            r,
+            "30% dip below the hour's average while yesterday's traffic was 5 x today's, silent "
+            "(the same-time-yesterday rule fires)",
+            YesterdayHigher(n, 5, 120 + hold + 10, day + 120, 0.7 * n, hold), false,
+            int64_t{day + 120} * 60));
+      }
+      if (t.min_rate > 0) {
+        add(ThroughputScenario(r,
+                               "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
+                                   "/s for a day drops by 90%, silent",
+                               {{0.9 * floor, day + 120}, {0.09 * floor, hold}}, false,
+                               int64_t{day + 120} * 60));
+      }
+    } else {
+      const int pre = day + 60;
+      add(ThroughputScenario(r,
+                             "traffic drops to " + beyond +
+                                 " x the same time yesterday, just past the threshold, fires",
+                             {{n, pre}, {n * t.keep * 0.9, hold}}, true, 0));
+      add(ThroughputScenario(r,
+                             "traffic dips to " + inside +
+                                 " x the same time yesterday, just inside the threshold, silent",
+                             {{n, pre}, {n * t.keep * 1.1, hold}}, false, int64_t{pre} * 60));
+      if (t.min_rate > 0) {
+        add(ThroughputScenario(r,
+                               "traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
+                                   "/s drops by 90% below yesterday's, fires",
+                               {{1.1 * floor, pre}, {0.11 * floor, hold}}, true, 0));
+        add(ThroughputScenario(r,
+                               "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
+                                   "/s drops by 90% below yesterday's, silent",
+                               {{0.9 * floor, pre}, {0.09 * floor, hold}}, false,
+                               int64_t{pre} * 60));
+      }
+    }
+    add(ThroughputScenario(r, "steady traffic for a day, silent", {{n, day + 90}}, false,
+                           int64_t{day} * 60));
   }
 
   const ModelConfig& m_;

@@ -95,7 +95,7 @@ class ModelRuleBuilder {
   }
 
   void AddRecording(std::vector<RecordingRule>& out) {
-    const std::string thr_window = Dur(m_.min_throughput_window);
+    const std::string thr_window = Dur(ThroughputWindow(m_, tier_.evaluation_interval));
     Rec(out, series::kPredictionRate5m, SumRate("model_predictions_total", "5m"));
     if (thr_window != "5m") {
       Rec(out, series::PredictionRate(thr_window), SumRate("model_predictions_total", thr_window));
@@ -320,19 +320,42 @@ class ModelRuleBuilder {
     }
   }
 
+  // LowThroughput (docs/alerts.md): the request rate over the short window S below
+  // (1 - drop) x the reference, while the reference is at least min_rate. The default
+  // reference is the seeds' "1-hour average": the mean of the recorded 5m rate over an hour
+  // (avg_over_time, so a model younger than an hour is compared with the traffic it has had,
+  // and nothing a day old is needed) that ends S + `for` ago, so that while the drop is
+  // pending the hour still holds only traffic from before it (an hour ending now would absorb
+  // the drop and clear the condition before `for` passed). `compare: day` uses the same
+  // window one day earlier.
   void AddLowThroughput(std::vector<AlertRule>& out) const {
-    const std::string w = Dur(m_.min_throughput_window);
+    const ThroughputConfig& t = m_.throughput;
+    const Seconds window = ThroughputWindow(m_, tier_.evaluation_interval);
+    const std::string w = Dur(window);
     const std::string rate = series::PredictionRate(w) + Sel();
+    const double keep = ThroughputKeepRatio(m_);
+    const bool hour = t.compare == ThroughputCompare::kHour;
+    const std::string reference = hour ? "avg_over_time(" + std::string(series::kPredictionRate5m) +
+                                             Sel() + "[1h] offset " +
+                                             Dur(ThroughputReferenceOffset(m_, tier_)) + ")"
+                                       : "(" + rate + " offset 1d)";
+    const std::string versus = hour ? "the average rate over the hour that ended " +
+                                          Dur(ThroughputReferenceOffset(m_, tier_)) + " earlier"
+                                    : "the rate over " + w + " a day earlier";
     AlertRule a = Threshold("LowThroughput", Severity::kTicket, rate, Comparison::kBelow, 0, "");
     a.threshold.reset();
-    a.expr = rate + " < " + FormatNumber(m_.low_throughput_ratio) + " * (" + rate + " offset 1d)";
-    a.trigger = "predictions/s over " + w + " below " + FormatNumber(m_.low_throughput_ratio) +
-                " x the same rate one day earlier, for " + Dur(tier_.for_duration);
+    a.expr = rate + " < " + FormatNumber(keep) + " * " + reference;
+    if (t.min_rate > 0) a.expr += "\nand\n" + reference + " >= " + FormatNumber(t.min_rate);
+    a.trigger = "predictions/s over " + w + " below " + FormatNumber(keep) + " x " + versus +
+                (t.min_rate > 0
+                     ? " (only while that reference is at least " + FormatNumber(t.min_rate) + "/s)"
+                     : std::string()) +
+                ", for " + Dur(tier_.for_duration);
     a.summary = {Lit("Model "), Label("model"),
-                 Lit(" receives far fewer predictions than a day ago")};
-    a.description = {Fmt("%.3g"),
-                     Lit(" predictions/s over " + w + ", below " + Pct(m_.low_throughput_ratio) +
-                         " of the rate at the same time yesterday.")};
+                 Lit(hour ? " receives far fewer predictions than in the last hour"
+                          : " receives far fewer predictions than a day ago")};
+    a.description = {Fmt("%.3g"), Lit(" predictions/s over " + w + ", less than " + Pct(keep) +
+                                      " of " + versus + ".")};
     out.push_back(std::move(a));
   }
 
@@ -665,6 +688,20 @@ std::string LatencyObjectiveBucket(double objective_seconds) {
     if (std::strtod(b, nullptr) >= objective_seconds * (1 - 1e-12)) return b;
   }
   return series::kLatencyBuckets.back();
+}
+
+Seconds ThroughputWindow(const ModelConfig& m, Seconds eval_interval) {
+  if (m.throughput.window) return *m.throughput.window;
+  const std::int64_t four = (4 * eval_interval.count() + 59) / 60 * 60;
+  return Seconds(std::max<std::int64_t>(300, four));
+}
+
+Seconds ThroughputReferenceOffset(const ModelConfig& m, const TierDefaults& tier) {
+  return ThroughputWindow(m, tier.evaluation_interval) + tier.for_duration;
+}
+
+double ThroughputKeepRatio(const ModelConfig& m) {
+  return std::round((1 - m.throughput.drop) * 1e12) / 1e12;
 }
 
 std::vector<Window> SortedDriftWindows(const ModelConfig& m) {

@@ -117,6 +117,18 @@ std::optional<double> ErrorObjective(const ModelConfig& m);
 // The smallest exported latency bucket boundary >= the objective (seconds, as spelled in `le`).
 std::string LatencyObjectiveBucket(double objective_seconds);
 
+// LowThroughput's short window: `throughput.window`, else max(5m, 4 x the tier's evaluation
+// interval) in whole minutes (docs/alerts.md, "LowThroughput").
+Seconds ThroughputWindow(const ModelConfig& m, Seconds eval_interval);
+
+// compare: hour: how long ago LowThroughput's reference hour ends: the short window plus the
+// tier's `for`, so that a drop still pending is compared with the traffic before it.
+Seconds ThroughputReferenceOffset(const ModelConfig& m, const TierDefaults& tier);
+
+// LowThroughput's reference level as a share of the reference rate: 1 - throughput.drop,
+// rounded to 12 decimals (0.19999999999999996 -> 0.2).
+double ThroughputKeepRatio(const ModelConfig& m);
+
 // Drift windows sorted by length: shortest first.
 std::vector<Window> SortedDriftWindows(const ModelConfig& m);
 

@@ -31,6 +31,9 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
         {"Predictions per second (all versions)", std::string(series::kPredictionRate5m) + s});
     q.push_back(
         {"Predictions per second by version", std::string(series::kVersionPredictionRate5m) + s});
+    q.push_back(
+        {"Average over the preceding hour",
+         "avg_over_time(" + std::string(series::kPredictionRate5m) + s + "[1h] offset 5m)"});
     q.push_back({"Same time yesterday", std::string(series::kPredictionRate5m) + s + " offset 1d"});
     q.push_back({"Exporter: lines read per second", "rate(modelwatch_lines_read_total[5m])"});
     q.push_back({"Exporter: rejected lines by reason",

@@ -22,8 +22,8 @@ namespace modelwatch::series {
 // Predictions per second over 5m (throughput), from model_predictions_total.
 inline constexpr const char* kPredictionRate5m = "model:model_predictions:rate5m";
 
-// Predictions per second over `window` (a Prometheus duration such as "10m"). LowThroughput
-// compares PredictionRate(min_throughput_window) with the same series `offset 1d`.
+// Predictions per second over `window` (a Prometheus duration such as "20m"): LowThroughput's
+// short window when it is not 5m (ThroughputWindow in rulegen/rule_model.h).
 inline std::string PredictionRate(std::string_view window) {
   return "model:model_predictions:rate" + std::string(window);
 }

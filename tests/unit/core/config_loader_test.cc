@@ -189,6 +189,46 @@ TEST(ConfigLoaderTest, ConfidenceMinRatioIsConfigurable) {
   EXPECT_NE(ErrorsOf(bad).find("m.yaml:6:25: error:"), std::string::npos) << ErrorsOf(bad);
 }
 
+TEST(ConfigLoaderTest, ThroughputDefaultsOptionsAndLocatedErrors) {
+  auto def = ParseModelConfig(kMinimal, "m.yaml");
+  ASSERT_TRUE(def) << ErrorsOf(def);
+  EXPECT_EQ(def->throughput.compare, ThroughputCompare::kHour);
+  EXPECT_DOUBLE_EQ(def->throughput.drop, 0.5);
+  EXPECT_FALSE(def->throughput.window.has_value());
+  EXPECT_DOUBLE_EQ(def->throughput.min_rate, 0.1);
+  auto r = ParseModelConfig(
+      std::string(kMinimal) + "throughput: {compare: day, drop: 0.8, window: 10m, min_rate: 0}\n",
+      "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  EXPECT_EQ(r->throughput.compare, ThroughputCompare::kDay);
+  EXPECT_DOUBLE_EQ(r->throughput.drop, 0.8);
+  EXPECT_EQ(r->throughput.window, Seconds(600));
+  EXPECT_DOUBLE_EQ(r->throughput.min_rate, 0);
+  auto bad = ParseModelConfig(
+      std::string(kMinimal) + "throughput: {compare: week, drop: 1, min_rate: -1}\n", "m.yaml");
+  ASSERT_FALSE(bad);
+  const std::string errors = ErrorsOf(bad);
+  EXPECT_NE(errors.find("m.yaml:6:23: error: \"throughput.compare\" must be one of hour, day"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("m.yaml:6:35: error: \"throughput.drop\" must be in (0, 1)"),
+            std::string::npos)
+      << errors;
+  EXPECT_NE(errors.find("m.yaml:6:48: error: \"throughput.min_rate\""), std::string::npos)
+      << errors;
+  auto old = ParseModelConfig(std::string(kMinimal) + "throughput: {min_ratio: 0.2}\n", "m.yaml");
+  ASSERT_FALSE(old);
+  EXPECT_NE(ErrorsOf(old).find("m.yaml:6:25: error: throughput.min_ratio was replaced by "
+                               "throughput.drop"),
+            std::string::npos)
+      << ErrorsOf(old);
+  auto hour = ParseModelConfig(std::string(kMinimal) + "throughput: {window: 1h}\n", "m.yaml");
+  ASSERT_FALSE(hour);
+  EXPECT_NE(ErrorsOf(hour).find("m.yaml:6:22: error: throughput.window 1h must be shorter than"),
+            std::string::npos)
+      << ErrorsOf(hour);
+}
+
 TEST(ConfigLoaderTest, FeatureAlertDefaultsToTrueAndCanBeTurnedOff) {
   auto r = ParseModelConfig(std::string(kMinimal) +
                                 "features:\n"

@@ -258,6 +258,37 @@ TEST(RuleModelTest, ConfidenceDropUsesTheConfiguredRatio) {
   EXPECT_NE(c->expr.find(" < 0.75"), std::string::npos) << c->expr;
 }
 
+TEST(RuleModelTest, LowThroughputComparesWithTheHourBeforeAboveAFloor) {
+  TempDir dir("throughput");
+  ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");  // tier 1 here: evaluation 15s, for 2m
+  const RuleFile hour = BuildModelRules(m, config.fleet);
+  const AlertRule* a = FindAlert(hour, "LowThroughput", Severity::kTicket);
+  ASSERT_NE(a, nullptr);
+  // Short window max(5m, 4 x 15s) = 5m; the reference hour ends 5m + for (2m) ago.
+  const std::string ref =
+      "avg_over_time(model:model_predictions:rate5m{model=\"fraud\"}[1h] offset 7m)";
+  EXPECT_EQ(a->expr, "model:model_predictions:rate5m{model=\"fraud\"} < 0.5 * " + ref + "\nand\n" +
+                         ref + " >= 0.1");
+  EXPECT_EQ(ThroughputWindow(*config.Find("ranker"), Seconds(300)), Seconds(1200));
+
+  m.throughput.compare = ThroughputCompare::kDay;
+  m.throughput.drop = 0.8;
+  m.throughput.window = Seconds(600);
+  m.throughput.min_rate = 0;
+  const RuleFile day = BuildModelRules(m, config.fleet);
+  const AlertRule* d = FindAlert(day, "LowThroughput", Severity::kTicket);
+  ASSERT_NE(d, nullptr);
+  EXPECT_EQ(d->expr,
+            "model:model_predictions:rate10m{model=\"fraud\"} < 0.2 * "
+            "(model:model_predictions:rate10m{model=\"fraud\"} offset 1d)");
+  bool recorded = false;
+  for (const auto& r : day.groups.front().recording) {
+    recorded = recorded || r.record == "model:model_predictions:rate10m";
+  }
+  EXPECT_TRUE(recorded);
+}
+
 TEST(RuleModelTest, ModelDownWatchesSuccessfulPredictions) {
   TempDir dir("model_down");
   const ConfigSet config = FixtureConfig(dir);

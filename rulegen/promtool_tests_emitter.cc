@@ -1010,7 +1010,16 @@ class ModelTestBuilder {
         {{"model_predictions_total", series, {{600, busy + flat + 10}}, true}, errors_from_busy},
         {}};
     e.checks.push_back({t_last_silent, "ModelDown", {}});
+    // The last success is counted at minute busy - 1: one evaluation after a whole window
+    // of no successes it pages (a doubled window would still see successes).
+    const int64_t t_first = CeilTo((busy - 1) * 60 + down + ei_, ei_);
+    if (t_first < t_fire) e.checks.push_back({t_first, "ModelDown", {Expect(r, Base(), 0)}});
     e.checks.push_back({t_fire, "ModelDown", {Expect(r, Base(), 0)}});
+    // Successes resume at `resume`: the condition clears there and keep_firing_for holds
+    // the page on.
+    if (const auto t_kept = KeptCheck(CeilTo(resume, ei_), keep_s)) {
+      e.checks.push_back({*t_kept, "ModelDown", {Expect(r, Base(), 0)}});
+    }
     e.checks.push_back({t_resolved, "ModelDown", {}});
     out.push_back(std::move(e));
     // Half the requests fail: successes continue, no page.
@@ -1051,8 +1060,10 @@ class ModelTestBuilder {
                  {total},
                  {}};
       const int64_t gone = int64_t{busy - 1} * 60;  // the last sample
-      const int64_t t_quiet = FloorTo(gone + down * 3 / 4, step_);
-      if (t_quiet > gone) v.checks.push_back({t_quiet, "ModelDown", {}});
+      // Prometheus 2 ranges are closed: at t the window [t - down, t] still holds the last
+      // sample until t > gone + down; a check past half the window catches a halved one.
+      const int64_t t_quiet = FloorTo(gone + down * 3 / 4, ei_);
+      if (t_quiet > gone + down / 2) v.checks.push_back({t_quiet, "ModelDown", {}});
       v.checks.push_back(
           {CeilTo(gone + down + 2 * ei_, step_), "ModelDown", {Expect(r, Base(), 1)}});
       out.push_back(std::move(v));

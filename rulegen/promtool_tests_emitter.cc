@@ -465,6 +465,15 @@ std::vector<std::pair<std::string, std::vector<BurnPhase>>> BurnCandidates(
             out.push_back({level + " for " + dur(l - e) + " after " + dur(pre) +
                                " clean, then clean for " + dur(e) + " (recovered)",
                            {{0, pre + 1}, {r, l - e}, {0, e}}});
+            // A burst after a pause: the short window sees 1.5x its threshold, twice the short
+            // window only 0.75x (catches a doubled short window).
+            if (l > 2 * sh + 1) {
+              const double burst = std::min(1.0, BadEvents(1.5 * c.short_thr) / kBurnEvents);
+              out.push_back({level + " for " + dur(l - 2 * sh) + ", clean for " + dur(sh) +
+                                 ", then " + HumanizePercentage(burst) + " bad for " + dur(sh) +
+                                 " (a new burst)",
+                             {{0, pre + 1}, {r, l - 2 * sh}, {0, sh}, {burst, sh}}});
+            }
             // Partly recovered: the short window's share falls just below its threshold.
             const double part = BadEvents(0.7 * c.short_thr) / kBurnEvents;
             out.push_back({level + " for " + dur(l - e) + " after " + dur(pre) + " clean, then " +

@@ -422,13 +422,13 @@ std::vector<std::set<std::string>> RecordClosures(const std::vector<RuleRef>& ru
   }
   std::vector<std::set<std::string>> closure(rules.size());
   for (std::size_t i = 0; i < rules.size(); ++i) {
-    std::vector<std::string> todo(direct[i].begin(), direct[i].end());
-    while (!todo.empty()) {
-      const std::string name = todo.back();
-      todo.pop_back();
+    std::vector<std::string> pending(direct[i].begin(), direct[i].end());  // worklist
+    while (!pending.empty()) {
+      const std::string name = pending.back();
+      pending.pop_back();
       if (!closure[i].insert(name).second) continue;
       for (std::size_t j : records[{rules[i].file, name}]) {
-        for (const auto& d : direct[j]) todo.push_back(d);
+        for (const auto& d : direct[j]) pending.push_back(d);
       }
     }
   }

@@ -489,7 +489,8 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
       other["model"] = m.name + "-other";
       rt += "no-inhibit " + Labels(other) + " " + Labels(with(s, "ticket")) + "\n";
     }
-    for (const char* s : {"LowLabelMatchRate", "PerformanceBelowRetrainThreshold"}) {
+    for (const char* s :
+         {"LowLabelMatchRate", "PerformanceBelowRetrainThreshold", "CalibrationDrift"}) {
       if (!present.count(s)) continue;
       rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " + Labels(with(s, "ticket")) +
             "\n";

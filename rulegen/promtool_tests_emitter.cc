@@ -502,6 +502,8 @@ std::string Duration(int64_t seconds) {
 // promtool evaluates at kLongEvalInterval (evaluating days at the tier's interval of seconds
 // would take minutes).
 constexpr int64_t kLongScenario = 6 * 3600;
+// Labelled predictions behind CalibrationDrift's cases (see Spec).
+constexpr double kCalibrationN = 1600;
 constexpr Seconds kLongEvalInterval{600};
 
 enum class TestSet { kFast, kLong, kSlo };
@@ -567,6 +569,7 @@ class ModelTestBuilder {
           BelowNoiseScenario(name, rules, Spec(name), out);
         }
         if (name == "FeatureDrift") MutedFeatureScenario(rules, Spec(name), out);
+        if (name == "CalibrationDrift") CalibrationNoiseScenario(rules, Spec(name), out);
       }
     }
     return out;
@@ -607,6 +610,41 @@ class ModelTestBuilder {
     const auto w = SortedDriftWindows(m_);
     return w.empty() ? "1h" : w.front().label;
   }
+  // CalibrationDrift's other inputs: the baseline's ECE and the labelled predictions behind
+  // the window's value, both constant.
+  std::function<std::vector<InputSeries>(const std::vector<Phase>&)> CalibrationInputs(
+      double base, double n) const {
+    return [this, base, n](const std::vector<Phase>& phases) {
+      int minutes = 0;
+      for (const Phase& p : phases) minutes += p.minutes;
+      return std::vector<InputSeries>{
+          {"model_baseline_performance",
+           {{"model", m_.name}, {"metric", "ece"}},
+           {{base, minutes}}},
+          {"model_performance_samples",
+           {{"model", m_.name}, {"version", "v1"}, {"window", GtWindow()}},
+           {{n, minutes}}}};
+    };
+  }
+
+  // CalibrationDrift on a small labelled window: an ECE rise that fires at kCalibrationN
+  // labelled predictions is within sampling noise at 100 and stays silent.
+  void CalibrationNoiseScenario(const std::vector<const AlertRule*>& rules, GaugeSpec g,
+                                std::vector<Scenario>& out) const {
+    const AlertRule& r = *rules.front();
+    const double base = 0.1;
+    const double rise = (*r.threshold + kCalibrationNoise / std::sqrt(100.0)) - 0.02;
+    g.extra = CalibrationInputs(base, 100);
+    const int hold = Minutes(r.for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    const std::vector<Phase> phases = {{g.normal, g.pre}, {base + rise, hold}};
+    Scenario s{"CalibrationDrift: ECE " + FormatNumber(rise) +
+                   " above the baseline's on only 100 labelled predictions (noise): silent",
+               Inputs(g, phases),
+               {}};
+    s.checks.push_back({FloorTo(int64_t{g.pre + hold} * 60 - 60, step_), r.name, {}});
+    out.push_back(std::move(s));
+  }
+
   std::string GtWindow() const {
     const auto& w = m_.ground_truth->windows;
     return w.empty() ? "30d" : w.front().label;
@@ -796,6 +834,21 @@ class ModelTestBuilder {
         g.normal = std::min(1.0, (r.below + 1) / 2);
         g.ticket = r.below / 2;
       }
+    } else if (name == "CalibrationDrift") {
+      // The labelled ECE with the baseline's and the labelled count beside it. At n = 1600
+      // the noise allowance (0.055 at the default coefficient) is as large as the margin, and
+      // the levels sit 0.01 either side of their sum, so halving or doubling either number
+      // changes the outcome.
+      const double base = 0.1;
+      const double n = kCalibrationN;
+      const double thr = *tk + kCalibrationNoise / std::sqrt(n);
+      g.metric = "model_performance";
+      g.labels = {{"model", m_.name}, {"version", "v1"}, {"metric", "ece"}, {"window", GtWindow()}};
+      g.alert_labels = {{"model", m_.name}, {"version", "v1"}, {"window", GtWindow()}};
+      g.normal = base + thr - 0.01;
+      g.ticket = base + thr + 0.01;
+      g.value = [base](double v) { return v - base; };
+      g.extra = CalibrationInputs(base, n);
     } else if (name == "ShadowDisagreement") {
       g.metric = "model_shadow_agreement_ratio";
       g.labels = {{"model", m_.name},

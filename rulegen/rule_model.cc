@@ -526,6 +526,38 @@ class ModelRuleBuilder {
                          "): performance metrics are unreliable.")};
     out.push_back(std::move(a));
     if (gt.retrain_when) out.push_back(RetrainAlert(gt, *gt.retrain_when));
+    if (m_.task == Task::kBinaryClassification) out.push_back(CalibrationAlert());
+  }
+
+  // CalibrationDrift: the calibration guard of the label-free estimates (CBPE assumes
+  // calibrated scores). The labelled predictions' ECE exceeds the labelled baseline's by more
+  // than kCalibrationMargin plus the ECE sampling noise can reach at the window's n
+  // (kCalibrationNoise / sqrt(n): above the 99.9 % quantile for calibrated and miscalibrated
+  // scores alike, bench/ece_noise.py), so a small labelled window cannot raise it.
+  AlertRule CalibrationAlert() const {
+    const std::string by = "max by (model, version, window) ";
+    const std::string increase = "(\n  " + by + "(model_performance" + Sel({"metric=\"ece\""}) +
+                                 ")\n- on (model) group_left ()\n  max by (model) "
+                                 "(model_baseline_performance" +
+                                 Sel({"metric=\"ece\""}) + ")\n)";
+    AlertRule a = Threshold(
+        "CalibrationDrift", Severity::kTicket, increase, Comparison::kAbove, kCalibrationMargin,
+        "expected calibration error of the labelled predictions above the labelled baseline's by "
+        "more than " +
+            FormatNumber(kCalibrationMargin) + " + " + FormatNumber(kCalibrationNoise) +
+            "/sqrt(labelled predictions) for " + Dur(tier_.for_duration));
+    a.expr += " + " + FormatNumber(kCalibrationNoise) + " / sqrt(" + by +
+              "(model_performance_samples" + Sel() + "))";
+    a.summary = {Lit("Scores of "), Label("model"), Lit(" "), Label("version"),
+                 Lit(" are no longer calibrated")};
+    a.description = {
+        Lit("The expected calibration error over "), Label("window"),
+        Lit(" exceeds the baseline's by "), Fmt("%.3f"),
+        Lit(" (alert above " + FormatNumber(kCalibrationMargin) + " + " +
+            FormatNumber(kCalibrationNoise) +
+            "/sqrt(labelled predictions)): label-free performance estimates and their intervals "
+            "assume calibrated scores and are no longer reliable.")};
+    return a;
   }
 
   // PerformanceBelowRetrainThreshold on the owner's window only. Not `for` on the raw gauge:
@@ -778,6 +810,7 @@ const std::vector<std::string>& AlertCatalogue() {
                                                    "DegradationScore",
                                                    "LowLabelMatchRate",
                                                    "PerformanceBelowRetrainThreshold",
+                                                   "CalibrationDrift",
                                                    "ShadowDisagreement",
                                                    "Watchdog"};
   return kAlerts;

@@ -154,6 +154,13 @@ std::vector<RuleFile> BuildAllRules(const ConfigSet& config);
 // Alertnames modelwatch can generate, in catalogue order.
 const std::vector<std::string>& AlertCatalogue();
 
+// CalibrationDrift fires when the expected calibration error of the labelled predictions
+// exceeds the labelled baseline's by more than kCalibrationMargin + kCalibrationNoise /
+// sqrt(labelled predictions). The noise term lies above the 99.9 % quantile of the ECE's
+// sampling error for calibrated and miscalibrated scores (bench/ece_noise.py).
+inline constexpr double kCalibrationMargin = 0.05;
+inline constexpr double kCalibrationNoise = 2.2;
+
 // Alerts ModelDown inhibits for the same model (their symptoms follow from no traffic).
 const std::vector<std::string>& ModelDownSymptoms();
 

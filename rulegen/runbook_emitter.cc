@@ -104,6 +104,13 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
                  "model_baseline_performance" + sel({"metric=\"" + metric + "\""})});
     q.push_back({"Label-free estimate", "model_estimated_performance" + s});
     q.push_back({"Label match ratio", "model_label_match_ratio" + s});
+  } else if (alert == "CalibrationDrift") {
+    const std::string ece = "metric=\"ece\"";
+    q.push_back(
+        {"Calibration error of the labelled predictions", "model_performance" + sel({ece})});
+    q.push_back({"Baseline (labelled reference data)", "model_baseline_performance" + sel({ece})});
+    q.push_back({"Labelled predictions per window", "model_performance_samples" + s});
+    q.push_back({"Label-free estimate and its interval", "model_estimated_performance" + s});
   } else if (alert == "ShadowDisagreement") {
     q.push_back({"Agreement ratio", "model_shadow_agreement_ratio" + s});
     q.push_back({"Score correlation", "model_shadow_score_correlation" + s});

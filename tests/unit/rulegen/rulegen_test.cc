@@ -399,6 +399,25 @@ TEST(RuleModelTest, TaskDecidesClassifierAlerts) {
   EXPECT_EQ(FindAlert(ranker, "LowLabelMatchRate", Severity::kTicket), nullptr);
 }
 
+TEST(RuleModelTest, CalibrationDriftComparesWithTheBaselineAboveTheNoiseFloor) {
+  TempDir dir("calibration");
+  const ConfigSet config = FixtureConfig(dir);
+  const RuleFile fraud = BuildModelRules(*config.Find("fraud"), config.fleet);
+  const AlertRule* a = FindAlert(fraud, "CalibrationDrift", Severity::kTicket);
+  ASSERT_NE(a, nullptr);
+  EXPECT_NE(a->expr.find("model_performance{model=\"fraud\",metric=\"ece\"}"), std::string::npos);
+  EXPECT_NE(a->expr.find("- on (model) group_left ()"), std::string::npos);
+  EXPECT_NE(a->expr.find("model_baseline_performance{model=\"fraud\",metric=\"ece\"}"),
+            std::string::npos);
+  EXPECT_NE(a->expr.find("> 0.05 + 2.2 / sqrt(max by (model, version, window) "
+                         "(model_performance_samples{model=\"fraud\"}))"),
+            std::string::npos)
+      << a->expr;
+  // Regression models have no ECE; the ranker has no ground truth either.
+  const RuleFile ranker = BuildModelRules(*config.Find("ranker"), config.fleet);
+  EXPECT_EQ(FindAlert(ranker, "CalibrationDrift", Severity::kTicket), nullptr);
+}
+
 // --- generate ---------------------------------------------------------------------------
 
 TEST(GenerateTest, IsDeterministic) {

@@ -2,6 +2,7 @@
 """Drift-alert calibration benchmark: false alarms on clean windows and power on shifts.
 
 Usage: bench/calibration.py --build BUILD_DIR [--full] [--reps N] [--seed S] [--markdown]
+                             [--sizes N,N,...] [--widths F,F,...]
 
 Each trial draws a reference (m records) and a current window (n records) with numpy, builds the
 baseline with the real baseline builder and replays the window through the real DriftTracker
@@ -22,7 +23,8 @@ the window's features: every alarm is a detection. Runs at drift.alpha 0.001 (th
 0.05 (so that a false-alarm *rate* is measurable with few trials: it must stay <= 0.05).
 
 The default grid takes about 12 minutes on two busy cores (6 repetitions); --full adds n = 100 000 and 1 000 000 and
-50 features (tens of minutes). Prints tables (--markdown: for docs/statistics.md).
+50 features (hours); --sizes and --widths run a part of the grid (e.g. only the large windows).
+Prints tables (--markdown: for docs/statistics.md).
 """
 import argparse
 import gzip
@@ -207,6 +209,8 @@ def main():
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--markdown", action="store_true")
+    ap.add_argument("--sizes", help="comma-separated window sizes n (overrides the grid's)")
+    ap.add_argument("--widths", help="comma-separated feature counts (overrides the grid's)")
     args = ap.parse_args()
     tool = os.path.join(os.path.abspath(args.build), "tests", "oracle", "drift_oracle")
     if not os.access(tool, os.X_OK):
@@ -216,6 +220,10 @@ def main():
         REAL_STD[kind] = 1.0
     sizes = [100, 1000, 10000] + ([100000, 1000000] if args.full else [])
     widths = [1, 10] + ([50] if args.full else [])
+    if args.sizes:
+        sizes = [int(x) for x in args.sizes.split(",")]
+    if args.widths:
+        widths = [int(x) for x in args.widths.split(",")]
     reps = args.reps or (20 if args.full else 6)
     kinds = ["normal", "lognormal", "heavy_tailed", "discrete", "binary", "zipf",
              "breast_cancer", "wine", "diabetes", "digits"]

@@ -150,6 +150,7 @@ std::vector<DirEntry> ListDir(const std::string& dir) {
 struct LogTailer::SavedPosition {
   std::string path;
   std::string matched_path;  // the name the patterns last matched it under
+  bool rotated = false;      // already counted as rotated away when saved
   std::uint64_t dev = 0;
   std::uint64_t ino = 0;
   std::uint64_t offset = 0;
@@ -185,15 +186,11 @@ struct LogTailer::SavedPosition {
   }
 
   nlohmann::json ToJson() const {
-    return {{"path", path},
-            {"matched_path", matched_path},
-            {"dev", dev},
-            {"ino", ino},
-            {"offset", offset},
-            {"head_len", head_len},
-            {"head_hash", Hex(head_hash)},
-            {"tail_len", tail_len},
-            {"tail_hash", Hex(tail_hash)}};
+    return {{"path", path},         {"matched_path", matched_path},
+            {"rotated", rotated},   {"dev", dev},
+            {"ino", ino},           {"offset", offset},
+            {"head_len", head_len}, {"head_hash", Hex(head_hash)},
+            {"tail_len", tail_len}, {"tail_hash", Hex(tail_hash)}};
   }
 
   static Result<SavedPosition> FromJson(const nlohmann::json& j) {
@@ -216,6 +213,8 @@ struct LogTailer::SavedPosition {
     p.matched_path = matched_path != j.end() && matched_path->is_string()
                          ? matched_path->get<std::string>()
                          : p.path;
+    auto rotated = j.find("rotated");
+    p.rotated = rotated != j.end() && rotated->is_boolean() && rotated->get<bool>();
     if (!get_u64("dev", p.dev) || !get_u64("ino", p.ino) || !get_u64("offset", p.offset) ||
         !get_u64("head_len", p.head_len) || !get_u64("tail_len", p.tail_len) ||
         !get_hex("head_hash", p.head_hash) || !get_hex("tail_hash", p.tail_hash)) {
@@ -267,6 +266,7 @@ struct LogTailer::TailedFile {
     SavedPosition p;
     p.path = path;
     p.matched_path = matched_path.empty() ? path : matched_path;
+    p.rotated = rotated;
     p.dev = dev;
     p.ino = ino;
     p.offset = offset;
@@ -824,6 +824,9 @@ void LogTailer::ApplyRestoredPositions(const std::vector<Match>& matches) {
       }
       f->matched = IsMatched(path);
       f->rotated = !f->matched;
+      // Renamed away while nobody watched (during a reload or while the exporter was down):
+      // a rotation the running tailer would have counted.
+      if (f->rotated && !pos.rotated) ++counters_.rotations;
       f->matched_path = pos.matched_path;
       Track(std::move(f), offset, skip);
       found = true;

@@ -438,6 +438,30 @@ TEST(LogTailerTest, RestartAfterRotationToUnmatchedNameReadsTheRestFirst) {
   ASSERT_TRUE(h.tailer.RestoreState(state).has_value());
   EXPECT_EQ(h.Poll(), Numbered(3, 6));
   EXPECT_EQ(h.tailer.Stats().positions_lost, 0u);
+  // The rename happened while nobody watched; it still counts as one rotation.
+  EXPECT_EQ(h.tailer.Stats().rotations, 1u);
+}
+
+TEST(LogTailerTest, ARotationCountedBeforeARestartIsNotCountedAgain) {
+  TempDir dir;
+  std::string log = dir.File("app.jsonl");
+  Append(log, Lines(1, 2));
+  nlohmann::json state;
+  {
+    Harness h(Options(dir.File("*.jsonl")));
+    EXPECT_EQ(h.Poll(), Numbered(1, 2));
+    Append(log, Lines(3, 3));
+    fs::rename(log, dir.File("app.jsonl.1"));
+    Append(log, Lines(4, 4));
+    EXPECT_EQ(h.Poll(), Numbered(3, 4));
+    EXPECT_EQ(h.tailer.Stats().rotations, 1u);
+    Append(dir.File("app.jsonl.1"), Lines(5, 5));  // still open: written a little more
+    state = h.tailer.SaveState();
+  }
+  Harness h(Options(dir.File("*.jsonl")));
+  ASSERT_TRUE(h.tailer.RestoreState(state).has_value());
+  EXPECT_EQ(h.Poll(), Numbered(5, 5));
+  EXPECT_EQ(h.tailer.Stats().rotations, 0u);  // the restarted tailer's own count
 }
 
 TEST(LogTailerTest, RestartAfterCopytruncateFindsTheCopy) {

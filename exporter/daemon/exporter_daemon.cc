@@ -537,16 +537,31 @@ void Exporter::Checkpoint() {
 
 void Exporter::Reload() {
   Log().Log(LogLevel::kInfo, "reloading configuration", {{"dir", options_.config_dir}});
+  // The web config and the model configuration are applied each on its own; the reload
+  // counts as successful only when both were.
+  bool web_ok = true;
+  if (options_.reload_web_config) {
+    if (auto web = options_.reload_web_config(); !web) {
+      Log().Log(LogLevel::kError, "web config error, keeping the running web config",
+                {{"file", web.error().location.file}, {"err", web.error().ToString()}});
+      web_ok = false;
+    } else {
+      Log().Log(LogLevel::kInfo, "web config reloaded");
+    }
+  }
   auto config = LoadConfigDir(options_.config_dir);
   std::lock_guard<std::mutex> lock(mu_);
   last_reload_time_ = WallSeconds();
+  const auto count = [this](bool ok) {
+    ++(ok ? reloads_ok_ : reloads_failed_);
+    last_reload_ok_ = ok;
+  };
   if (!config) {
     for (const Error& e : config.error()) {
       Log().Log(LogLevel::kError, "config error, keeping the running configuration",
                 {{"err", e.ToString()}});
     }
-    ++reloads_failed_;
-    last_reload_ok_ = false;
+    count(false);
     return;
   }
   for (auto& [name, rt] : models_) {
@@ -564,16 +579,14 @@ void Exporter::Reload() {
   if (auto built = Build(std::move(*config), state); !built) {
     Log().Log(LogLevel::kError, "reload failed, keeping the running configuration",
               {{"err", built.error().ToString()}});
-    ++reloads_failed_;
-    last_reload_ok_ = false;
+    count(false);
     if (auto again = Build(std::move(old_config), state); !again) {
       Log().Log(LogLevel::kError, "cannot rebuild the previous configuration",
                 {{"err", again.error().ToString()}});
     }
     return;
   }
-  ++reloads_ok_;
-  last_reload_ok_ = true;
+  count(web_ok);
   ready_.store(false);
   Log().Log(LogLevel::kInfo, "configuration reloaded",
             {{"models", std::to_string(models_.size())}});
@@ -712,12 +725,18 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   auto& ck_fail = AddFamily(out, "modelwatch_checkpoint_failures_total",
                             "Checkpoints that could not be written.", MetricType::Counter);
   AddSample(ck_fail, {}, static_cast<double>(checkpoint_failures_));
-  auto& reloads = AddFamily(out, "modelwatch_config_reloads_total",
-                            "Configuration reloads (SIGHUP), by result.", MetricType::Counter);
+  auto& reloads =
+      AddFamily(out, "modelwatch_config_reloads_total",
+                "Configuration reloads (SIGHUP: --config.dir and --web.config.file), by "
+                "result; failure when either could not be applied.",
+                MetricType::Counter);
   AddSample(reloads, {{"result", "success"}}, static_cast<double>(reloads_ok_));
   AddSample(reloads, {{"result", "failure"}}, static_cast<double>(reloads_failed_));
-  auto& reload_ok = AddFamily(out, "modelwatch_config_last_reload_successful",
-                              "1 if the last configuration reload succeeded.", MetricType::Gauge);
+  auto& reload_ok =
+      AddFamily(out, "modelwatch_config_last_reload_successful",
+                "1 if the last configuration reload (--config.dir and --web.config.file) "
+                "succeeded.",
+                MetricType::Gauge);
   AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
   auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
   AddSample(models, {}, static_cast<double>(models_.size()));

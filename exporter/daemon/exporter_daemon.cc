@@ -98,10 +98,24 @@ static nlohmann::json SaveCounters(const TailCounters& c) {
   return {{"lines_read", c.lines_read}, {"rotations", c.rotations()}};
 }
 
+// The member `key` of a restored object; null when `j` is no object or lacks it. (A checkpoint
+// is read from disk: every field may have any type.)
+static const nlohmann::json& SavedField(const nlohmann::json& j, const std::string& key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  const auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// A restored count: 0 unless the field is a non-negative integer.
+static std::uint64_t SavedCount(const nlohmann::json& j, const std::string& key) {
+  const nlohmann::json& v = SavedField(j, key);
+  return v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
+}
+
 static void RestoreCounters(TailCounters& c, const nlohmann::json& j) {
-  if (!j.is_object()) return;
-  c.lines_read = j.value("lines_read", std::uint64_t{0});
-  c.rotations_base = j.value("rotations", std::uint64_t{0});
+  c.lines_read = SavedCount(j, "lines_read");
+  c.rotations_base = SavedCount(j, "rotations");
 }
 
 Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
@@ -195,13 +209,12 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
       rt->label_tailer = std::make_unique<LogTailer>(lo);
       if (ms.contains("labels")) {
         const nlohmann::json& ls = ms["labels"];
-        if (ls.value("patterns", nlohmann::json()) == nlohmann::json(lo.patterns) &&
-            ls.contains("tailer")) {
+        if (SavedField(ls, "patterns") == nlohmann::json(lo.patterns) && ls.contains("tailer")) {
           if (auto ok = rt->label_tailer->RestoreState(ls["tailer"]); !ok) {
             Log().Log(LogLevel::kWarn, "label positions not restored",
                       {{"model", mc.name}, {"err", ok.error().message}});
           }
-          RestoreCounters(rt->label_counters, ls.value("counters", nlohmann::json()));
+          RestoreCounters(rt->label_counters, SavedField(ls, "counters"));
         }
       }
     }
@@ -240,17 +253,16 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     s->tailer = std::make_unique<LogTailer>(lo);
     if (source_states.contains(s->name)) {
       const nlohmann::json& ss = source_states[s->name];
-      if (ss.value("patterns", nlohmann::json()) == nlohmann::json(s->patterns) &&
-          ss.contains("tailer")) {
+      if (SavedField(ss, "patterns") == nlohmann::json(s->patterns) && ss.contains("tailer")) {
         if (auto ok = s->tailer->RestoreState(ss["tailer"]); !ok) {
           Log().Log(LogLevel::kWarn, "positions not restored",
                     {{"source", s->name}, {"err", ok.error().message}});
         }
-        RestoreCounters(s->counters, ss.value("counters", nlohmann::json()));
-        const nlohmann::json rejected = ss.value("rejected", nlohmann::json::object());
+        RestoreCounters(s->counters, SavedField(ss, "counters"));
+        const nlohmann::json& rejected = SavedField(ss, "rejected");
         for (int r = 0; r < kRejectReasonCount; ++r) {
           s->rejected[static_cast<std::size_t>(r)] =
-              rejected.value(RejectReasonName(static_cast<RejectReason>(r)), std::uint64_t{0});
+              SavedCount(rejected, RejectReasonName(static_cast<RejectReason>(r)));
         }
       }
     }
@@ -355,20 +367,33 @@ MultiResult<void> Exporter::Start() {
   nlohmann::json state = nlohmann::json::object();
   auto saved = ReadCheckpoint(options_.state_dir);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!saved) {
-    // Kept for inspection; without its positions every file is read from the beginning.
+  // Kept for inspection; without its positions every file is read from the beginning.
+  const auto lose_checkpoint = [this](const std::string& reason, const std::string& why) {
     auto moved = QuarantineFile(CheckpointPath(options_.state_dir));
-    StateReset("", "checkpoint", "corrupt",
-               saved.error().message + "; moved to " +
-                   (moved ? *moved : "nowhere (" + moved.error().message + ")") +
+    StateReset("", "checkpoint", reason,
+               why + "; moved to " + (moved ? *moved : "nowhere (" + moved.error().message + ")") +
                    "; files are read from the beginning");
     checkpoint_lost_ = true;
+  };
+  if (!saved) {
+    lose_checkpoint("corrupt", saved.error().message);
   } else if (saved->has_value()) {
     state = std::move(**saved);
     Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
   }
   restore_point_ = state;
-  auto built = Build(std::move(*config), state);
+  Result<void> built;
+  try {
+    built = Build(*config, state);
+  } catch (const nlohmann::json::exception& e) {
+    // Every restore step checks the fields it reads; should one still meet a field of an
+    // unexpected type, the checkpoint is damaged, not the exporter: start without it. (Its
+    // own reason, so that checkpoint_fuzz tells this from a checkpoint that does not parse.)
+    lose_checkpoint("invalid_field",
+                    "checkpoint " + CheckpointPath(options_.state_dir) + ": " + e.what());
+    restore_point_ = nlohmann::json::object();
+    built = Build(std::move(*config), restore_point_);
+  }
   checkpoint_lost_ = false;
   if (!built) return tl::unexpected(std::vector<Error>{built.error()});
   for (const auto& [name, rt] : models_) {

@@ -66,11 +66,9 @@ struct Setup {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static Setup setup;
-  // A fresh state directory each time: a moved-aside checkpoint and the stores of the last
-  // input must not carry over.
-  std::error_code ec;
-  std::filesystem::remove_all(setup.state_dir, ec);
+  // A fresh directory for each input (a moved-aside checkpoint and the stores of the last
+  // input must not carry over), removed after it: libFuzzer's exit runs no destructors.
+  Setup setup;
   std::filesystem::create_directories(setup.state_dir);
   {
     std::ofstream out(setup.state_dir + "/checkpoint.json", std::ios::binary);

@@ -242,7 +242,7 @@ struct SpoolDir {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static SpoolDir spool;
+  SpoolDir spool;  // one per input, removed after it: libFuzzer's exit runs no destructors
   FuzzedDataProvider in(data, size);
   std::map<std::string, Family> expected;
   std::uint64_t samples = 0;

@@ -174,8 +174,9 @@ int RunDaemon(const std::vector<std::string>& args) {
     }
     *target = value;
   }
-  if (!flags.Get("web.config.file").empty()) {
-    auto web = LoadWebConfig(flags.Get("web.config.file"));
+  const std::string web_config_file = flags.Get("web.config.file");
+  if (!web_config_file.empty()) {
+    auto web = LoadWebConfig(web_config_file);
     if (!web) {
       std::cerr << web.error().ToString() << "\n";
       return 1;
@@ -189,6 +190,17 @@ int RunDaemon(const std::vector<std::string>& args) {
                    "tls_server_config\n";
       return 1;
     }
+  }
+  // SIGHUP re-reads the web config too (the server is running by the time Run() reloads).
+  HttpServer* web_server = nullptr;
+  if (!web_config_file.empty()) {
+    options.reload_web_config = [&web_server, web_config_file]() -> Result<void> {
+      auto web = LoadWebConfig(web_config_file);
+      if (!web) return tl::unexpected(web.error());
+      if (web_server == nullptr)
+        return MakeError("the HTTP server is not running", {web_config_file});
+      return web_server->ReloadWebConfig(*web);
+    };
   }
 
   InstallSignalHandlers();
@@ -207,11 +219,13 @@ int RunDaemon(const std::vector<std::string>& args) {
     std::cerr << "modelwatch-exporter: error: " << server.error().message << "\n";
     return 1;
   }
+  web_server = server->get();
   std::string ports;
   for (int p : (*server)->ListeningPorts()) ports += (ports.empty() ? "" : ",") + std::to_string(p);
   Log().Log(LogLevel::kInfo, "listening",
             {{"address", http.listen_address}, {"ports", ports}, {"version", kVersion}});
   exporter.Run();
+  web_server = nullptr;
   server->reset();
   return 0;
 }

@@ -98,10 +98,24 @@ static nlohmann::json SaveCounters(const TailCounters& c) {
   return {{"lines_read", c.lines_read}, {"rotations", c.rotations()}};
 }
 
+// The member `key` of a restored object; null when `j` is no object or lacks it. (A checkpoint
+// is read from disk: every field may have any type.)
+static const nlohmann::json& SavedField(const nlohmann::json& j, const std::string& key) {
+  static const nlohmann::json kNull;
+  if (!j.is_object()) return kNull;
+  const auto it = j.find(key);
+  return it == j.end() ? kNull : *it;
+}
+
+// A restored count: 0 unless the field is a non-negative integer.
+static std::uint64_t SavedCount(const nlohmann::json& j, const std::string& key) {
+  const nlohmann::json& v = SavedField(j, key);
+  return v.is_number_unsigned() ? v.get<std::uint64_t>() : 0;
+}
+
 static void RestoreCounters(TailCounters& c, const nlohmann::json& j) {
-  if (!j.is_object()) return;
-  c.lines_read = j.value("lines_read", std::uint64_t{0});
-  c.rotations_base = j.value("rotations", std::uint64_t{0});
+  c.lines_read = SavedCount(j, "lines_read");
+  c.rotations_base = SavedCount(j, "rotations");
 }
 
 Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
@@ -195,13 +209,12 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
       rt->label_tailer = std::make_unique<LogTailer>(lo);
       if (ms.contains("labels")) {
         const nlohmann::json& ls = ms["labels"];
-        if (ls.value("patterns", nlohmann::json()) == nlohmann::json(lo.patterns) &&
-            ls.contains("tailer")) {
+        if (SavedField(ls, "patterns") == nlohmann::json(lo.patterns) && ls.contains("tailer")) {
           if (auto ok = rt->label_tailer->RestoreState(ls["tailer"]); !ok) {
             Log().Log(LogLevel::kWarn, "label positions not restored",
                       {{"model", mc.name}, {"err", ok.error().message}});
           }
-          RestoreCounters(rt->label_counters, ls.value("counters", nlohmann::json()));
+          RestoreCounters(rt->label_counters, SavedField(ls, "counters"));
         }
       }
     }
@@ -240,17 +253,16 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
     s->tailer = std::make_unique<LogTailer>(lo);
     if (source_states.contains(s->name)) {
       const nlohmann::json& ss = source_states[s->name];
-      if (ss.value("patterns", nlohmann::json()) == nlohmann::json(s->patterns) &&
-          ss.contains("tailer")) {
+      if (SavedField(ss, "patterns") == nlohmann::json(s->patterns) && ss.contains("tailer")) {
         if (auto ok = s->tailer->RestoreState(ss["tailer"]); !ok) {
           Log().Log(LogLevel::kWarn, "positions not restored",
                     {{"source", s->name}, {"err", ok.error().message}});
         }
-        RestoreCounters(s->counters, ss.value("counters", nlohmann::json()));
-        const nlohmann::json rejected = ss.value("rejected", nlohmann::json::object());
+        RestoreCounters(s->counters, SavedField(ss, "counters"));
+        const nlohmann::json& rejected = SavedField(ss, "rejected");
         for (int r = 0; r < kRejectReasonCount; ++r) {
           s->rejected[static_cast<std::size_t>(r)] =
-              rejected.value(RejectReasonName(static_cast<RejectReason>(r)), std::uint64_t{0});
+              SavedCount(rejected, RejectReasonName(static_cast<RejectReason>(r)));
         }
       }
     }
@@ -355,20 +367,33 @@ MultiResult<void> Exporter::Start() {
   nlohmann::json state = nlohmann::json::object();
   auto saved = ReadCheckpoint(options_.state_dir);
   std::lock_guard<std::mutex> lock(mu_);
-  if (!saved) {
-    // Kept for inspection; without its positions every file is read from the beginning.
+  // Kept for inspection; without its positions every file is read from the beginning.
+  const auto lose_checkpoint = [this](const std::string& reason, const std::string& why) {
     auto moved = QuarantineFile(CheckpointPath(options_.state_dir));
-    StateReset("", "checkpoint", "corrupt",
-               saved.error().message + "; moved to " +
-                   (moved ? *moved : "nowhere (" + moved.error().message + ")") +
+    StateReset("", "checkpoint", reason,
+               why + "; moved to " + (moved ? *moved : "nowhere (" + moved.error().message + ")") +
                    "; files are read from the beginning");
     checkpoint_lost_ = true;
+  };
+  if (!saved) {
+    lose_checkpoint("corrupt", saved.error().message);
   } else if (saved->has_value()) {
     state = std::move(**saved);
     Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
   }
   restore_point_ = state;
-  auto built = Build(std::move(*config), state);
+  Result<void> built;
+  try {
+    built = Build(*config, state);
+  } catch (const nlohmann::json::exception& e) {
+    // Every restore step checks the fields it reads; should one still meet a field of an
+    // unexpected type, the checkpoint is damaged, not the exporter: start without it. (Its
+    // own reason, so that checkpoint_fuzz tells this from a checkpoint that does not parse.)
+    lose_checkpoint("invalid_field",
+                    "checkpoint " + CheckpointPath(options_.state_dir) + ": " + e.what());
+    restore_point_ = nlohmann::json::object();
+    built = Build(std::move(*config), restore_point_);
+  }
   checkpoint_lost_ = false;
   if (!built) return tl::unexpected(std::vector<Error>{built.error()});
   for (const auto& [name, rt] : models_) {
@@ -537,16 +562,31 @@ void Exporter::Checkpoint() {
 
 void Exporter::Reload() {
   Log().Log(LogLevel::kInfo, "reloading configuration", {{"dir", options_.config_dir}});
+  // The web config and the model configuration are applied each on its own; the reload
+  // counts as successful only when both were.
+  bool web_ok = true;
+  if (options_.reload_web_config) {
+    if (auto web = options_.reload_web_config(); !web) {
+      Log().Log(LogLevel::kError, "web config error, keeping the running web config",
+                {{"file", web.error().location.file}, {"err", web.error().ToString()}});
+      web_ok = false;
+    } else {
+      Log().Log(LogLevel::kInfo, "web config reloaded");
+    }
+  }
   auto config = LoadConfigDir(options_.config_dir);
   std::lock_guard<std::mutex> lock(mu_);
   last_reload_time_ = WallSeconds();
+  const auto count = [this](bool ok) {
+    ++(ok ? reloads_ok_ : reloads_failed_);
+    last_reload_ok_ = ok;
+  };
   if (!config) {
     for (const Error& e : config.error()) {
       Log().Log(LogLevel::kError, "config error, keeping the running configuration",
                 {{"err", e.ToString()}});
     }
-    ++reloads_failed_;
-    last_reload_ok_ = false;
+    count(false);
     return;
   }
   for (auto& [name, rt] : models_) {
@@ -564,16 +604,14 @@ void Exporter::Reload() {
   if (auto built = Build(std::move(*config), state); !built) {
     Log().Log(LogLevel::kError, "reload failed, keeping the running configuration",
               {{"err", built.error().ToString()}});
-    ++reloads_failed_;
-    last_reload_ok_ = false;
+    count(false);
     if (auto again = Build(std::move(old_config), state); !again) {
       Log().Log(LogLevel::kError, "cannot rebuild the previous configuration",
                 {{"err", again.error().ToString()}});
     }
     return;
   }
-  ++reloads_ok_;
-  last_reload_ok_ = true;
+  count(web_ok);
   ready_.store(false);
   Log().Log(LogLevel::kInfo, "configuration reloaded",
             {{"models", std::to_string(models_.size())}});
@@ -712,12 +750,18 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   auto& ck_fail = AddFamily(out, "modelwatch_checkpoint_failures_total",
                             "Checkpoints that could not be written.", MetricType::Counter);
   AddSample(ck_fail, {}, static_cast<double>(checkpoint_failures_));
-  auto& reloads = AddFamily(out, "modelwatch_config_reloads_total",
-                            "Configuration reloads (SIGHUP), by result.", MetricType::Counter);
+  auto& reloads =
+      AddFamily(out, "modelwatch_config_reloads_total",
+                "Configuration reloads (SIGHUP: --config.dir and --web.config.file), by "
+                "result; failure when either could not be applied.",
+                MetricType::Counter);
   AddSample(reloads, {{"result", "success"}}, static_cast<double>(reloads_ok_));
   AddSample(reloads, {{"result", "failure"}}, static_cast<double>(reloads_failed_));
-  auto& reload_ok = AddFamily(out, "modelwatch_config_last_reload_successful",
-                              "1 if the last configuration reload succeeded.", MetricType::Gauge);
+  auto& reload_ok =
+      AddFamily(out, "modelwatch_config_last_reload_successful",
+                "1 if the last configuration reload (--config.dir and --web.config.file) "
+                "succeeded.",
+                MetricType::Gauge);
   AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
   auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
   AddSample(models, {}, static_cast<double>(models_.size()));

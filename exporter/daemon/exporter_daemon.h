@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -35,10 +36,14 @@ struct ExporterOptions {
   // A record whose event time is later than the wall clock plus this is rejected
   // (reason future_timestamp): it moves no window, retention or checkpoint.
   std::chrono::seconds future_tolerance{300};
+  // Called at every SIGHUP reload, before the model configuration is reloaded, to re-read and
+  // apply --web.config.file (empty without one). An error means the running web config stays;
+  // the reload then counts as failed.
+  std::function<Result<void>()> reload_web_config;
 };
 
 // SIGTERM and SIGINT make Exporter::Run() return after a final checkpoint; SIGHUP reloads the
-// configuration. SIGPIPE is ignored.
+// configuration (the model configuration and the web config). SIGPIPE is ignored.
 void InstallSignalHandlers();
 
 // Wall-clock time, Unix seconds.

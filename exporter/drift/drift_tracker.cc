@@ -1051,11 +1051,11 @@ Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
   auto fail = [&](const std::string& what) {
     return MakeError("drift state for model " + model_.name + " not restored: " + what);
   };
-  if (!state.is_object() || state.value("format", "") != "modelwatch-drift-state" ||
+  if (!state.is_object() || state.value("format", nlohmann::json()) != "modelwatch-drift-state" ||
       !state.contains("version") || state["version"] != 1) {
     return fail("not a version 1 drift state");
   }
-  if (state.value("layout", "") != layout_id_) {
+  if (state.value("layout", nlohmann::json()) != layout_id_) {
     return fail("the config or baseline changed since it was saved");
   }
   const auto& versions = state.contains("versions") ? state["versions"] : nlohmann::json();
@@ -1080,12 +1080,13 @@ Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
     const auto& jw = windows[wi];
     Window& w = restored[wi];
     const int sub = w.clock.sub_windows();
-    if (!jw.is_object() || jw.value("window", "") != w.label || !jw.contains("slots") ||
-        !jw["slots"].is_array() || jw["slots"].size() != static_cast<std::size_t>(sub) ||
-        !jw.contains("started") || !jw["started"].is_boolean() ||
-        !jw.contains("newest_sub_window") || !jw["newest_sub_window"].is_number_integer() ||
-        !jw.contains("newest_timestamp") || !jw["newest_timestamp"].is_number() ||
-        !jw.contains("late") || !jw["late"].is_number_unsigned()) {
+    if (!jw.is_object() || jw.value("window", nlohmann::json()) != w.label ||
+        !jw.contains("slots") || !jw["slots"].is_array() ||
+        jw["slots"].size() != static_cast<std::size_t>(sub) || !jw.contains("started") ||
+        !jw["started"].is_boolean() || !jw.contains("newest_sub_window") ||
+        !jw["newest_sub_window"].is_number_integer() || !jw.contains("newest_timestamp") ||
+        !jw["newest_timestamp"].is_number() || !jw.contains("late") ||
+        !jw["late"].is_number_unsigned()) {
       return fail("malformed window " + w.label);
     }
     w.clock.Restore(jw["started"].get<bool>(), jw["newest_sub_window"].get<std::int64_t>(),

@@ -150,13 +150,26 @@ std::string BindError(int e) {
   return why;
 }
 
+// This server speaks plain HTTP only: a web config asking for TLS is refused, at start and
+// at a reload alike.
+Result<void> RefuseTls(const WebConfig& config) {
+  if (!config.has_tls) return {};
+  return MakeError("TLS is not supported by this build (tls_server_config in " + config.file +
+                       "): terminate TLS in a proxy in front of the exporter, or remove "
+                       "tls_server_config",
+                   {config.file});
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
   HttpOptions options;
   HttpHandlers handlers;
   std::shared_ptr<prometheus::Collectable> metrics;
-  std::unique_ptr<BasicAuthChecker> auth;
+  // Replaced as a whole by ReloadWebConfig(); a handler checks a request against the copy it
+  // took under auth_mu.
+  std::mutex auth_mu;
+  std::shared_ptr<BasicAuthChecker> auth;
 
   int listen_fd = -1;
   int epoll_fd = -1;
@@ -481,11 +494,16 @@ void HttpServer::Impl::HandlerLoop() {
 }
 
 Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
-  if (auth && auth->enabled()) {
+  std::shared_ptr<BasicAuthChecker> checker;
+  {
+    std::lock_guard<std::mutex> lock(auth_mu);
+    checker = auth;
+  }
+  if (checker && checker->enabled()) {
     std::string user, password;
     const std::string header(head.Header("authorization"));
     if (header.empty() || !ParseBasicAuthorization(header, user, password) ||
-        !auth->Check(user, password)) {
+        !checker->Check(user, password)) {
       Answer a = Plain(401, "Unauthorized", "Unauthorized\n");
       a.extra_headers = "WWW-Authenticate: Basic realm=\"modelwatch\"\r\n";
       return a;
@@ -601,12 +619,7 @@ HttpServer::~HttpServer() {
 
 Result<std::unique_ptr<HttpServer>> HttpServer::Start(
     HttpOptions options, std::shared_ptr<prometheus::Collectable> metrics, HttpHandlers handlers) {
-  if (options.web_config.has_tls) {
-    return MakeError("TLS is not supported by this build (tls_server_config in " +
-                     options.web_config.file +
-                     "): terminate TLS in a proxy in front of the exporter, or remove "
-                     "tls_server_config");
-  }
+  if (auto plain = RefuseTls(options.web_config); !plain) return tl::unexpected(plain.error());
   if (options.telemetry_path.empty() || options.telemetry_path[0] != '/' ||
       options.telemetry_path == "/" || options.telemetry_path == "/-/healthy" ||
       options.telemetry_path == "/-/ready") {
@@ -659,7 +672,7 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(
   impl->options = std::move(options);
   impl->handlers = std::move(handlers);
   impl->metrics = std::move(metrics);
-  impl->auth = std::make_unique<BasicAuthChecker>(impl->options.web_config.basic_auth_users);
+  impl->auth = std::make_shared<BasicAuthChecker>(impl->options.web_config.basic_auth_users);
   const auto fail = [&](const std::string& what) {
     return MakeError("cannot listen on " + impl->options.listen_address + ": " + what);
   };
@@ -695,5 +708,20 @@ Result<std::unique_ptr<HttpServer>> HttpServer::Start(
 }
 
 std::vector<int> HttpServer::ListeningPorts() const { return {impl_->port}; }
+
+Result<void> HttpServer::ReloadWebConfig(const WebConfig& config) {
+  if (auto plain = RefuseTls(config); !plain) return plain;
+  auto checker = std::make_shared<BasicAuthChecker>(config.basic_auth_users);
+  std::lock_guard<std::mutex> lock(impl_->auth_mu);
+  if (impl_->auth->enabled() && !checker->enabled()) {
+    // A file emptied or truncated at the wrong moment must not open every endpoint.
+    return MakeError(
+        "the web config names no basic_auth_users: switching authentication off needs a "
+        "restart",
+        {config.file});
+  }
+  impl_->auth = std::move(checker);
+  return {};
+}
 
 }  // namespace modelwatch

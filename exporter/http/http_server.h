@@ -56,6 +56,13 @@ class HttpServer {
 
   std::vector<int> ListeningPorts() const;
 
+  // Authenticates every request received from now on against `config`'s users (a request
+  // already being checked finishes with the previous ones; verified passwords are forgotten).
+  // Refuses a config asking for TLS, which this server never serves, and one without users
+  // while authentication is on (switching it off takes a restart): the running web config
+  // then stays. Thread-safe.
+  Result<void> ReloadWebConfig(const WebConfig& config);
+
   struct Impl;
 
  private:

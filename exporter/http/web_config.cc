@@ -3,9 +3,10 @@
 #include <crypt.h>
 #include <yaml-cpp/yaml.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+#include <memory>
 #include <vector>
 
 namespace modelwatch {
@@ -102,12 +103,20 @@ Result<WebConfig> ParseWebConfig(std::string_view yaml_text, const std::string& 
 }
 
 Result<WebConfig> LoadWebConfig(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
+  // Read errors must be told from an empty file (which means "no users"): a directory, for
+  // one, opens but cannot be read.
+  std::unique_ptr<std::FILE, int (*)(std::FILE*)> in(std::fopen(path.c_str(), "rb"), std::fclose);
+  if (!in) {
     return MakeError("cannot read web config: " + std::string(std::strerror(errno)), {path, 0, 0});
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return ParseWebConfig(buffer.str(), path);
+  }
+  std::string text;
+  char buffer[4096];
+  std::size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, in.get())) > 0) text.append(buffer, n);
+  if (std::ferror(in.get())) {
+    return MakeError("cannot read web config: " + std::string(std::strerror(errno)), {path, 0, 0});
+  }
+  return ParseWebConfig(text, path);
 }
 
 BasicAuthChecker::BasicAuthChecker(std::map<std::string, std::string> users)

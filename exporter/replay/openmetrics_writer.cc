@@ -12,11 +12,15 @@
 namespace modelwatch {
 namespace {
 
+// Escapes backslashes, newlines and (`quote`) double quotes. A NUL byte (e.g. an escaped
+// \u0000 in a logged version) is written as U+FFFD, as on /metrics.
 std::string Escape(const std::string& s, bool quote) {
   std::string out;
   out.reserve(s.size());
   for (char c : s) {
-    if (c == '\\') {
+    if (c == '\0') {
+      out += "\xEF\xBF\xBD";
+    } else if (c == '\\') {
       out += "\\\\";
     } else if (c == '\n') {
       out += "\\n";

@@ -396,7 +396,7 @@ nlohmann::json ShadowTracker::SaveState() const {
 }
 
 Result<void> ShadowTracker::RestoreState(const nlohmann::json& state) {
-  if (!state.is_object() || state.value("signature", "") != Signature()) {
+  if (!state.is_object() || state.value("signature", nlohmann::json()) != Signature()) {
     return MakeError("shadow state was saved with other versions, windows or task");
   }
   try {

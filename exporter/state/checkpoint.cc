@@ -80,7 +80,8 @@ Result<std::optional<nlohmann::json>> ReadCheckpoint(const std::string& dir) {
   if (j.is_discarded() || !j.is_object()) {
     return MakeError("checkpoint " + path + " is not valid JSON");
   }
-  if (j.value("format_version", 0) != kCheckpointFormatVersion) {
+  const auto version = j.find("format_version");
+  if (version == j.end() || !version->is_number_integer() || *version != kCheckpointFormatVersion) {
     return MakeError("checkpoint " + path + ": unsupported format_version");
   }
   if (!j.contains("state")) return MakeError("checkpoint " + path + ": no state");

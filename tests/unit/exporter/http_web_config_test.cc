@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
+#include <stdlib.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 
 #include "exporter/http/http_server.h"
@@ -48,6 +51,51 @@ TEST(WebConfigTest, RecognisesTls) {
   auto s = HttpServer::Start(options, std::make_shared<MergingCollector>([](auto&) {}), {});
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message.find("TLS is not supported"), std::string::npos);
+}
+
+TEST(WebConfigTest, ADirectoryIsAReadErrorNotAnEmptyConfig) {
+  // An empty web config means "no users": a path that cannot be read must not pass for one.
+  char dir[] = "/tmp/mw-web-config-test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  auto c = LoadWebConfig(dir);
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().ToString().find(std::string(dir) + ": error: cannot read web config: Is a "
+                                                         "directory"),
+            std::string::npos)
+      << c.error().ToString();
+  c = LoadWebConfig(std::string(dir) + "/missing.yml");
+  ASSERT_FALSE(c.has_value());
+  EXPECT_NE(c.error().message.find("No such file"), std::string::npos);
+  const std::string empty = std::string(dir) + "/empty.yml";
+  std::ofstream(empty).close();
+  c = LoadWebConfig(empty);
+  ASSERT_TRUE(c.has_value()) << c.error().ToString();
+  EXPECT_TRUE(c->basic_auth_users.empty());
+  std::filesystem::remove_all(dir);
+}
+
+TEST(HttpServerTest, ReloadWebConfigRefusesTlsAndSwitchingAuthenticationOff) {
+  HttpOptions options;
+  options.listen_address = "127.0.0.1:0";
+  options.web_config.basic_auth_users = {{"alice", kHash}};
+  auto s = HttpServer::Start(options, std::make_shared<MergingCollector>([](auto&) {}), {});
+  ASSERT_TRUE(s.has_value()) << s.error().ToString();
+  WebConfig next;
+  next.file = "web.yml";
+  next.basic_auth_users = {{"bob", kHash}};
+  EXPECT_TRUE((*s)->ReloadWebConfig(next).has_value());
+  WebConfig tls = next;
+  tls.has_tls = true;
+  auto r = (*s)->ReloadWebConfig(tls);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().location.file, "web.yml");
+  EXPECT_NE(r.error().message.find("TLS is not supported"), std::string::npos);
+  WebConfig none;
+  none.file = "web.yml";
+  r = (*s)->ReloadWebConfig(none);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("switching authentication off needs a restart"),
+            std::string::npos);
 }
 
 TEST(BasicAuthTest, ChecksBcryptAndCaches) {

@@ -6,12 +6,12 @@
 #   4. the same tests under AddressSanitizer + UndefinedBehaviorSanitizer (e2e and the
 #      promtool-bound rulegen.mutation excluded)
 #   5. the libFuzzer targets, built with clang, each run briefly from its seed corpus
-# Stages all run; the script fails if any stage failed. FUZZ_SECONDS (default 25) sets the
+# Stages all run; the script fails if any stage failed. FUZZ_SECONDS (default 20) sets the
 # fuzzing time per target.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=${JOBS:-2}
-fuzz_seconds=${FUZZ_SECONDS:-25}
+fuzz_seconds=${FUZZ_SECONDS:-20}
 passed=0 failed=0 failed_stages=()
 
 stage() {

@@ -13,7 +13,8 @@ run() {  # NAME GENERATOR MODEL
   local dir=$OUT/$1
   $PY "$HERE/$2" "$dir" >&2
   "$BUILD/exporter/modelwatch-exporter" baseline --config.dir="$dir/models" --model="$3" \
-    --input="$dir/reference.jsonl" --output="$dir/baseline.json" >&2
+    --input="$dir/reference.jsonl" --labels="$dir/reference.labels.jsonl" \
+    --output="$dir/baseline.json" >&2
   "$BUILD/rulegen/modelwatch-rulegen" generate --config.dir="$dir/models" --out="$dir/generated" >&2
   for t in psi ks; do
     $PY "$HERE/peer_rules.py" --config.dir="$dir/models" --rules.dir="$dir/generated" \

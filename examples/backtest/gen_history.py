@@ -7,6 +7,7 @@ usage: gen_history.py OUT_DIR [--days=7] [--rate=0.2] [--seed=1] [--start=UNIX]
 Writes into OUT_DIR:
   models/txn-risk.yaml   the model's config (tier 1 binary classifier, labels 1-3 h late)
   reference.jsonl        two normal days a week before the history, for `modelwatch-exporter baseline`
+  reference.labels.jsonl their true labels (`baseline --labels`)
   history.jsonl          the production history: traffic with daily and weekly seasonality
   labels.jsonl           ground truth, arriving 1-3 h after each prediction (90 % labelled)
   incidents.yaml         the incidents an owner knows without labels (the outage), in the
@@ -175,6 +176,18 @@ def write_records(path, t, prefix, labels_path=None, rng=None):
                 f.write(json.dumps({"ts": round(ts, 3), "request_id": rid, "label": y}) + "\n")
 
 
+def write_reference_labels(path, t, prefix):
+    """Every reference record's true label (for `baseline --labels`: the reference's own
+    calibration and performance, which CalibrationDrift compares with). Draws nothing, so the
+    history is the same with or without it."""
+    with open(path, "w") as f:
+        for i in range(len(t["ts"])):
+            if t["keep"][i]:
+                f.write(json.dumps({"ts": round(float(t["ts"][i]) + 3600, 3),
+                                    "request_id": "%s%d" % (prefix, i),
+                                    "label": int(t["y"][i])}) + "\n")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
@@ -199,6 +212,7 @@ def main():
         f.write(FLEET)
     ref = traffic(rng, arrivals(rng, start - 9 * 86400, start - 7 * 86400, args.rate), [])
     write_records(os.path.join(args.out, "reference.jsonl"), ref, "ref")
+    write_reference_labels(os.path.join(args.out, "reference.labels.jsonl"), ref, "ref")
     hist = traffic(rng, arrivals(rng, start, end, args.rate), incidents)
     write_records(os.path.join(args.out, "history.jsonl"), hist, "r",
                   os.path.join(args.out, "labels.jsonl"), rng)

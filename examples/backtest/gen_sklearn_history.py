@@ -11,8 +11,8 @@ deviation) with daily seasonality of volume. At 60 % of the history a concept dr
 injected: the inputs keep their distribution, but the diagnosis of the tumours with a high
 `mean texture` (above the median) is reversed from then on. truth.json gives the time and
 the AUC before and after (computed here with scikit-learn); the config's retrain threshold
-sits half-way between them. Files: as gen_history.py (models/, reference.jsonl, history.jsonl,
-labels.jsonl, incidents.yaml (empty), truth.json).
+sits half-way between them. Files: as gen_history.py (models/, reference.jsonl, reference.labels.jsonl,
+history.jsonl, labels.jsonl, incidents.yaml (empty), truth.json).
 """
 import argparse
 import json
@@ -91,8 +91,13 @@ def main():
                     f.write(json.dumps({"ts": round(t, 3), "request_id": rid, "label": lab}) + "\n")
         return score
 
-    ref_ts, ref_x, _ = requests(start - 9 * 86400, start - 7 * 86400)
+    ref_ts, ref_x, ref_y = requests(start - 9 * 86400, start - 7 * 86400)
     write(os.path.join(args.out, "reference.jsonl"), ref_ts, ref_x)
+    # Every reference record's true label, for `baseline --labels` (draws nothing).
+    with open(os.path.join(args.out, "reference.labels.jsonl"), "w") as f:
+        for i in range(len(ref_ts)):
+            f.write(json.dumps({"ts": round(float(ref_ts[i]) + 3600, 3), "request_id": "r-%d" % i,
+                                "label": int(ref_y[i])}) + "\n")
     ts, x, truth_y = requests(start, end)
     flipped = (ts >= drift_at) & (x[:, 1] > texture_median)
     observed_y = np.where(flipped, 1 - truth_y, truth_y)

@@ -453,6 +453,7 @@ void Exporter::PollOnce() {
     if (++in_batch >= kBatch) {
       lock.unlock();
       in_batch = 0;
+      YieldToReaders();
     }
   };
   // Event times are bounded by the clock, read again at every batch.
@@ -790,8 +791,26 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   }
 }
 
+// Takes mu_ for a reader (a scrape), announced to the poller while it waits.
+std::unique_lock<std::mutex> Exporter::ReaderLock() const {
+  readers_waiting_.fetch_add(1, std::memory_order_acq_rel);
+  std::unique_lock<std::mutex> lock(mu_);
+  readers_waiting_.fetch_sub(1, std::memory_order_acq_rel);
+  return lock;
+}
+
+// Called by the poller with mu_ released: until every waiting reader has taken mu_ (or 20 ms
+// have passed, should one never be scheduled), stand back.
+void Exporter::YieldToReaders() const {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+  while (readers_waiting_.load(std::memory_order_acquire) > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::yield();
+  }
+}
+
 void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
-  std::lock_guard<std::mutex> lock(mu_);
+  auto lock = ReaderLock();
   for (const auto& [name, rt] : models_) {
     // One bad model never fails a scrape.
     try {
@@ -806,7 +825,7 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
 std::string Exporter::LandingPage() {
   std::vector<prometheus::MetricFamily> families;
   std::ostringstream html;
-  std::lock_guard<std::mutex> lock(mu_);
+  auto lock = ReaderLock();
   for (const auto& [name, rt] : models_) {
     rt->serving->Collect(families);
     rt->drift->Collect(families);

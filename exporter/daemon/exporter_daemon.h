@@ -91,8 +91,15 @@ class Exporter {
   void StateReset(const std::string& model, const std::string& part, const std::string& reason,
                   const std::string& detail);
 
+  std::unique_lock<std::mutex> ReaderLock() const;
+  void YieldToReaders() const;
+
   ExporterOptions options_;
   mutable std::mutex mu_;
+  // Scrapes (and the landing page) waiting for mu_. std::mutex is not fair: the poller, which
+  // releases mu_ after every batch of lines, would take it straight back. It lets a waiting
+  // reader in first instead (PollOnce), so a scrape waits for at most one batch.
+  mutable std::atomic<int> readers_waiting_{0};
   ConfigSet config_;
   std::map<std::string, std::unique_ptr<ModelRuntime>> models_;
   std::vector<std::unique_ptr<Source>> sources_;

@@ -570,6 +570,7 @@ class ModelTestBuilder {
         }
         if (name == "FeatureDrift") MutedFeatureScenario(rules, Spec(name), out);
         if (name == "CalibrationDrift") CalibrationNoiseScenario(rules, Spec(name), out);
+        if (name == "DegradationScore") DegradationTrendScenarios(rules, Spec(name), out);
       }
     }
     return out;
@@ -643,6 +644,31 @@ class ModelTestBuilder {
                {}};
     s.checks.push_back({FloorTo(int64_t{g.pre + hold} * 60 - 60, step_), r.name, {}});
     out.push_back(std::move(s));
+  }
+
+  // DegradationScore's trend word, two hours into a rise: a jump from normal straight to the
+  // page level after two calm hours (accelerating), and the same rise in two equal hourly
+  // steps (steady).
+  void DegradationTrendScenarios(const std::vector<const AlertRule*>& rules, const GaugeSpec& g,
+                                 std::vector<Scenario>& out) const {
+    const double high = g.page ? *g.page : g.ticket;
+    const AlertRule& r = *rules.front();
+    const int hold = Minutes(r.for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    for (bool steady : {false, true}) {
+      std::vector<Phase> phases = steady
+                                      ? std::vector<Phase>{{g.normal, 60},
+                                                           {g.normal + (high - g.normal) / 2, 60},
+                                                           {high, hold}}
+                                      : std::vector<Phase>{{g.normal, 120}, {high, hold}};
+      const int64_t t = FloorTo(int64_t{120 + hold} * 60 - 60, step_);
+      Scenario s{std::string("DegradationScore: ") +
+                     (steady ? "a rise in two equal hourly steps (steady)"
+                             : "a jump after two calm hours (accelerating)"),
+                 Inputs(g, phases),
+                 {}};
+      s.checks.push_back({t, r.name, Firing(rules, g, high, t, phases)});
+      out.push_back(std::move(s));
+    }
   }
 
   std::string GtWindow() const {
@@ -813,6 +839,13 @@ class ModelTestBuilder {
           c.signals += signal + " " + GoFormat("%.1f", w * now);
         }
         if (t >= 3600) c.trend = GoFormat("%+.1f", now - GaugeAt(phases, t - 3600));
+        if (t >= 7200) {
+          const double hour_ago = GaugeAt(phases, t - 3600);
+          const double change = (now - hour_ago) - (hour_ago - GaugeAt(phases, t - 7200));
+          c.trend += change > kTrendPoints    ? ", accelerating"
+                     : change < -kTrendPoints ? ", easing"
+                                              : ", steady";
+        }
         return c;
       };
     } else if (name == "LowLabelMatchRate") {

@@ -642,13 +642,24 @@ std::string ToGoTemplate(const Text& text) {
             "$labels.model $labels.version) | sortByLabel \"signal\" }}{{ if $i }}, {{ end }}"
             "{{ $s.Labels.signal }} {{ $s.Value | printf \"%.1f\" }}{{ end }}";
         break;
-      case Kind::kDegradationTrend:
+      case Kind::kDegradationTrend: {
+        // The change over the last hour, then whether it is faster than the hour before's
+        // (by more than kTrendPoints): accelerating, steady or easing.
+        const std::string points = FormatNumber(kTrendPoints);
         out +=
             "{{ with query (printf \"model_degradation_score{model=%q,version=%q} - "
             "model_degradation_score{model=%q,version=%q} offset 1h\" $labels.model "
             "$labels.version $labels.model $labels.version) }}{{ . | first | value | printf "
-            "\"%+.1f\" }}{{ else }}unknown{{ end }}";
+            "\"%+.1f\" }}{{ else }}unknown{{ end }}"
+            "{{ with query (printf \"(model_degradation_score{model=%q,version=%q} - "
+            "2 * (model_degradation_score{model=%q,version=%q} offset 1h)) + "
+            "model_degradation_score{model=%q,version=%q} offset 2h\" $labels.model "
+            "$labels.version $labels.model $labels.version $labels.model $labels.version) }}"
+            "{{ $a := . | first | value }}{{ if gt $a " +
+            points + ".0 }}, accelerating{{ else if lt $a -" + points +
+            ".0 }}, easing{{ else }}, steady{{ end }}{{ end }}";
         break;
+      }
     }
   }
   return out;

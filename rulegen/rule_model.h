@@ -26,7 +26,10 @@ struct TextPiece {
     kValuePercent,        // {{ $value | humanizePercentage }}
     kValueFormat,         // {{ $value | printf "<text>" }}
     kDegradationSignals,  // the model version's model_degradation_signal values, by signal
-    kDegradationTrend,    // score now minus score 1h earlier, "%+.1f" (or "unknown")
+    kDegradationTrend,    // score now minus score 1h earlier, "%+.1f" (or "unknown"), then
+                          // ", accelerating" / ", steady" / ", easing" when the score 2h
+                          // earlier is known: this hour's change minus the previous hour's
+                          // above kTrendPoints, within it, or below -kTrendPoints
   };
   Kind kind = Kind::kLiteral;
   std::string text;
@@ -153,6 +156,10 @@ std::vector<RuleFile> BuildAllRules(const ConfigSet& config);
 
 // Alertnames modelwatch can generate, in catalogue order.
 const std::vector<std::string>& AlertCatalogue();
+
+// DegradationScore's description calls the score's rise accelerating when this hour's change
+// exceeds the previous hour's by more than this many points (easing: falls short by more).
+inline constexpr double kTrendPoints = 5;
 
 // CalibrationDrift fires when the expected calibration error of the labelled predictions
 // exceeds the labelled baseline's by more than kCalibrationMargin + kCalibrationNoise /

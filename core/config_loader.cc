@@ -351,12 +351,23 @@ class ModelParser {
         if (f.drift->method || node["method"].IsDefined()) continue;  // checked there
       }
       if (f.pii || !f.alert || MethodApplies(d.method, f.type)) continue;
+      // The fix to suggest: the first exported method that applies (psi unless methods omit it).
+      DriftMethod fix = DriftMethod::kPsi;
+      for (DriftMethod c : {DriftMethod::kPsi, DriftMethod::kJs, DriftMethod::kChi2,
+                            DriftMethod::kKs, DriftMethod::kWasserstein}) {
+        if (MethodApplies(c, f.type) &&
+            (d.methods.empty() ||
+             std::find(d.methods.begin(), d.methods.end(), c) != d.methods.end())) {
+          fix = c;
+          break;
+        }
+      }
       const std::string type = FeatureTypeName(f.type);
       r_.AddError(node.IsDefined() ? r_.Locate(node) : f.location,
                   what + " can never alert: drift.method " + DriftMethodName(d.method) +
                       " does not apply to " + type +
-                      " features; give the feature a method of its own (drift: {method: psi}) "
-                      "or set alert: false");
+                      " features; give the feature a method of its own (drift: {method: " +
+                      DriftMethodName(fix) + "}) or set alert: false");
     }
   }
 

@@ -348,6 +348,14 @@ TEST(ConfigLoaderTest, FeatureWhoseMethodDoesNotApplyCanNeverAlert) {
             "m.yaml:9:45: error: feature \"store\" can never alert: drift.method wasserstein does "
             "not apply to categorical features; give the feature a method of its own (drift: "
             "{method: psi}) or set alert: false\n");
+  // The hint names a method the exporter exports.
+  auto chi2 = ParseModelConfig(std::string(kMinimal) +
+                                   "features:\n"
+                                   "  - {name: city, type: categorical}\n"
+                                   "drift: {method: ks, methods: [ks, chi2]}\n",
+                               "m.yaml");
+  EXPECT_NE(ErrorsOf(chi2).find("(drift: {method: chi2}) or set alert: false"), std::string::npos)
+      << ErrorsOf(chi2);
 }
 
 TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {

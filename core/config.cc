@@ -54,6 +54,26 @@ bool MethodApplies(DriftMethod method, FeatureType type) {
   return false;
 }
 
+FeatureDriftSettings EffectiveFeatureDrift(const DriftConfig& drift, const FeatureConfig& f) {
+  FeatureDriftSettings s{drift.method, drift.warn, drift.critical, drift.windows, false};
+  if (!f.drift) return s;
+  const FeatureDriftOverride& o = *f.drift;
+  s.method = o.method.value_or(drift.method);
+  s.warn = o.warn.value_or(drift.warn);
+  s.critical = o.critical.value_or(drift.critical);
+  if (!o.windows.empty()) {
+    s.windows.clear();
+    for (const Window& w : drift.windows) {
+      if (std::find(o.windows.begin(), o.windows.end(), w.label) != o.windows.end()) {
+        s.windows.push_back(w);
+      }
+    }
+  }
+  s.overridden = s.method != drift.method || s.warn != drift.warn || s.critical != drift.critical ||
+                 s.windows.size() != drift.windows.size();
+  return s;
+}
+
 TierDefaults DefaultTier(int tier) {
   TierDefaults t;
   switch (tier) {

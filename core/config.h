@@ -71,6 +71,15 @@ struct SourceConfig {
   std::size_t max_line_bytes = 1 << 20;
 };
 
+// A feature's own FeatureDrift settings (`features[].drift`). Every key is optional; an unset
+// one inherits the model's `drift` setting (EffectiveFeatureDrift).
+struct FeatureDriftOverride {
+  std::optional<DriftMethod> method;  // applies to the feature's type; in drift.methods if given
+  std::optional<double> warn;
+  std::optional<double> critical;
+  std::vector<std::string> windows;  // labels of a subset of drift.windows; empty: all of them
+};
+
 struct FeatureConfig {
   std::string name;
   FeatureType type = FeatureType::kNumeric;
@@ -80,6 +89,8 @@ struct FeatureConfig {
   // false: drift still computed and exported, but no FeatureDrift alert for this feature
   // (e.g. a cyclical time feature that drifts against a longer baseline by construction).
   bool alert = true;
+  // Per-feature alert settings; never together with alert: false or pii: true.
+  std::optional<FeatureDriftOverride> drift = std::nullopt;
 };
 
 struct DriftConfig {
@@ -201,6 +212,17 @@ struct ModelConfig {
   int max_classes = 50;
   int max_error_types = 20;
 };
+
+// The settings FeatureDrift applies to one feature: its override's keys, else the model's.
+struct FeatureDriftSettings {
+  DriftMethod method = DriftMethod::kPsi;
+  double warn = 0.1;
+  double critical = 0.2;
+  std::vector<Window> windows;  // in drift.windows order
+  // True if any setting differs from the model's (the feature needs its own alert rule).
+  bool overridden = false;
+};
+FeatureDriftSettings EffectiveFeatureDrift(const DriftConfig& drift, const FeatureConfig& f);
 
 // Evaluation and notification timings of one tier.
 struct TierDefaults {

@@ -26,7 +26,9 @@ const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "ma
 const std::vector<std::string> kFieldKeys = {
     "model",         "timestamp",  "request_id", "entity_id", "version",  "score",
     "probabilities", "prediction", "latency_ms", "status",    "features", "segment"};
-const std::vector<std::string> kFeatureKeys = {"name", "type", "pii", "histogram", "alert"};
+const std::vector<std::string> kFeatureKeys = {"name",      "type",  "pii",
+                                               "histogram", "alert", "drift"};
+const std::vector<std::string> kFeatureDriftKeys = {"method", "warn", "critical", "windows"};
 const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
                                              "critical", "min_samples", "bins",    "top_categories",
                                              "lateness", "sub_windows", "alpha"};
@@ -174,6 +176,7 @@ class ModelParser {
       if (r_.InRange(threshold, "threshold", *v, 0, 1, true, true)) m.threshold = *v;
     }
     ParseDrift(r_.Child(root, "drift", "the model", false), m);
+    ParseFeatureDrift(m);
     YAML::Node slo = r_.Child(root, "slo", "the model", false);
     if (slo.IsDefined()) m.slo = ParseSlo(slo);
     ParseDegradation(r_.Child(root, "degradation", "the model", false), m.degradation);
@@ -316,8 +319,131 @@ class ModelParser {
       if (auto b = r_.Bool(r_.Child(item, "alert", "a feature", false), "features[].alert")) {
         f.alert = *b;
       }
+      // Read once the model's drift settings are known (ParseFeatureDrift).
+      feature_drift_.push_back(r_.Child(item, "drift", "a feature", false));
       features.push_back(std::move(f));
     }
+  }
+
+  // features[].drift, read against the model's drift settings; then every alerting feature
+  // needs an alerting method that applies to its type, else FeatureDrift never fires for it.
+  void ParseFeatureDrift(ModelConfig& m) {
+    const DriftConfig& d = m.drift;
+    for (std::size_t i = 0; i < m.features.size() && i < feature_drift_.size(); ++i) {
+      FeatureConfig& f = m.features[i];
+      const YAML::Node& node = feature_drift_[i];
+      const std::string what = "feature \"" + f.name + "\"";
+      if (node.IsDefined()) {
+        if (!r_.CheckMapping(node, kFeatureDriftKeys, "features[].drift")) continue;
+        if (f.pii) {
+          r_.AddError(node, what +
+                                " is pii: true: its drift is never exported, so it takes "
+                                "no drift settings");
+          continue;
+        }
+        if (!f.alert) {
+          r_.AddError(node, what +
+                                " has alert: false: no alert would use its drift settings "
+                                "(remove one of the two)");
+          continue;
+        }
+        f.drift = ParseFeatureDriftOverride(node, d, f, what);
+        if (f.drift->method || node["method"].IsDefined()) continue;  // checked there
+      }
+      if (f.pii || !f.alert || MethodApplies(d.method, f.type)) continue;
+      // The fix to suggest: the first exported method that applies (psi unless methods omit it).
+      DriftMethod fix = DriftMethod::kPsi;
+      for (DriftMethod c : {DriftMethod::kPsi, DriftMethod::kJs, DriftMethod::kChi2,
+                            DriftMethod::kKs, DriftMethod::kWasserstein}) {
+        if (MethodApplies(c, f.type) &&
+            (d.methods.empty() ||
+             std::find(d.methods.begin(), d.methods.end(), c) != d.methods.end())) {
+          fix = c;
+          break;
+        }
+      }
+      const std::string type = FeatureTypeName(f.type);
+      r_.AddError(node.IsDefined() ? r_.Locate(node) : f.location,
+                  what + " can never alert: drift.method " + DriftMethodName(d.method) +
+                      " does not apply to " + type +
+                      " features; give the feature a method of its own (drift: {method: " +
+                      DriftMethodName(fix) + "}) or set alert: false");
+    }
+  }
+
+  FeatureDriftOverride ParseFeatureDriftOverride(const YAML::Node& node, const DriftConfig& d,
+                                                 const FeatureConfig& f, const std::string& what) {
+    FeatureDriftOverride o;
+    YAML::Node method = r_.Child(node, "method", "features[].drift", false);
+    if (auto s = r_.Choice(method, "features[].drift.method", kMethodNames)) {
+      const DriftMethod dm = *MethodFrom(*s);
+      if (!MethodApplies(dm, f.type)) {
+        r_.AddError(method, "drift method " + *s + " does not apply to " + what + ", which is " +
+                                FeatureTypeName(f.type) +
+                                " (chi2: categorical only; ks, wasserstein: numeric only)");
+      } else if (!d.methods.empty() &&
+                 std::find(d.methods.begin(), d.methods.end(), dm) == d.methods.end()) {
+        r_.AddError(method, "drift method " + *s + " of " + what +
+                                " is not exported: add it to drift.methods");
+      } else {
+        o.method = dm;
+      }
+    }
+    const DriftMethod m = o.method.value_or(d.method);
+    const double hi = m == DriftMethod::kChi2 ? 1e12 : 1e6;
+    YAML::Node warn = r_.Child(node, "warn", "features[].drift", false);
+    YAML::Node critical = r_.Child(node, "critical", "features[].drift", false);
+    if (auto v = r_.Number(warn, "features[].drift.warn")) {
+      if (r_.InRange(warn, "features[].drift.warn", *v, 0, hi, true)) o.warn = *v;
+    }
+    if (auto v = r_.Number(critical, "features[].drift.critical")) {
+      if (r_.InRange(critical, "features[].drift.critical", *v, 0, hi, true)) o.critical = *v;
+    }
+    const double w = o.warn.value_or(d.warn);
+    const double c = o.critical.value_or(d.critical);
+    const char* inherited = o.critical ? "" : " (the model's drift.critical)";
+    if ((o.warn || o.critical) && !(w < c)) {
+      r_.AddError(
+          o.critical ? critical : warn,
+          "features[].drift.warn of " + what + " must be below its critical " + Num(c) + inherited);
+    } else if ((o.method || o.critical) && (m == DriftMethod::kKs || m == DriftMethod::kJs) &&
+               c > 1) {
+      r_.AddError(o.critical ? critical : method, "critical " + Num(c) + " of " + what +
+                                                      " must be at most 1 for method " +
+                                                      DriftMethodName(m) + inherited);
+    }
+    YAML::Node windows = r_.Child(node, "windows", "features[].drift", false);
+    if (!windows.IsDefined()) return o;
+    if (!windows.IsSequence() || windows.size() == 0) {
+      r_.AddError(windows, "\"features[].drift.windows\" must list some of drift.windows, got " +
+                               (windows.IsSequence() ? std::string("an empty list")
+                                                     : DescribeNode(windows)));
+      return o;
+    }
+    std::string known;
+    for (const Window& mw : d.windows) known += (known.empty() ? "" : ", ") + mw.label;
+    for (const auto& item : windows) {
+      auto len = r_.Duration(item, "features[].drift.windows[]");
+      if (!len) continue;
+      auto it = std::find_if(d.windows.begin(), d.windows.end(),
+                             [&](const Window& mw) { return mw.length == *len; });
+      if (it == d.windows.end()) {
+        // The exporter computes drift over the model's windows only.
+        r_.AddError(item, "window " + item.Scalar() + " of " + what +
+                              " is not one of drift.windows (" + known + ")");
+      } else if (std::find(o.windows.begin(), o.windows.end(), it->label) != o.windows.end()) {
+        r_.AddError(item, "window " + item.Scalar() + " is listed twice");
+      } else {
+        o.windows.push_back(it->label);
+      }
+    }
+    return o;
+  }
+
+  static std::string Num(double v) {
+    std::ostringstream ss;
+    ss << v;
+    return ss.str();
   }
 
   void ParseClasses(const YAML::Node& node, ModelConfig& m) {
@@ -756,6 +882,7 @@ class ModelParser {
   YamlReader& r_;
   const LoadOptions& options_;
   bool task_ok_ = false;
+  std::vector<YAML::Node> feature_drift_;  // features[i].drift (undefined when absent)
 };
 
 void CheckCrossFields(YamlReader& r, const YAML::Node& root, ModelConfig& m) {

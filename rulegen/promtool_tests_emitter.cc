@@ -563,12 +563,11 @@ class ModelTestBuilder {
         ModelDown(rules, out);
       } else if (name == "PerformanceBelowRetrainThreshold") {
         Retrain(rules, Spec(name), out);
+      } else if (name == "FeatureDrift") {
+        FeatureDrift(rules, out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
-        if (name == "FeatureDrift" || name == "PredictionDrift") {
-          BelowNoiseScenario(name, rules, Spec(name), out);
-        }
-        if (name == "FeatureDrift") MutedFeatureScenario(rules, Spec(name), out);
+        if (name == "PredictionDrift") BelowNoiseScenario(name, rules, Spec(name), out);
         if (name == "CalibrationDrift") CalibrationNoiseScenario(rules, Spec(name), out);
         if (name == "DegradationScore") DegradationTrendScenarios(rules, Spec(name), out);
       }
@@ -722,18 +721,165 @@ class ModelTestBuilder {
       return !f.alert && !f.pii && MethodApplies(m_.drift.method, f.type);
     });
     if (muted == m_.features.end()) return;
-    const AlertRule& r = *rules.front();
     g.labels["feature"] = muted->name;
+    g.labels["method"] = DriftMethodName(m_.drift.method);
+    g.labels["window"] = DriftWindow();
     const double high = g.page ? *g.page : g.ticket;
+    out.push_back(SilentDrift(rules, g, high,
+                              "FeatureDrift: feature " + muted->name +
+                                  " (alert: false) drifting at " + FormatNumber(high) +
+                                  ", above the page threshold: silent"));
+  }
+
+  // `g`'s series at `level` for well over `for`, above the noise level (critical value
+  // normal / 2): no FeatureDrift alert at the end.
+  Scenario SilentDrift(const std::vector<const AlertRule*>& rules, GaugeSpec g, double level,
+                       const std::string& what) const {
     g.extra = CriticalValue(g, g.normal / 2);
-    const int hold = Minutes(r.for_duration) + static_cast<int>(3 * step_ / 60) + 5;
-    const std::vector<Phase> phases = {{g.normal, g.pre}, {high, hold}};
-    Scenario s{"FeatureDrift: feature " + muted->name + " (alert: false) drifting at " +
-                   FormatNumber(high) + ", above the page threshold: silent",
-               Inputs(g, phases),
-               {}};
+    const int hold = Minutes(rules.front()->for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    const std::vector<Phase> phases = {{g.normal, g.pre}, {level, hold}};
+    Scenario s{what, Inputs(g, phases), {}};
     s.checks.push_back({FloorTo(int64_t{g.pre + hold} * 60 - 60, step_), "FeatureDrift", {}});
-    out.push_back(std::move(s));
+    return s;
+  }
+
+  // FeatureDrift's rules split by the features they watch: the model-wide rules (features
+  // empty) and one group per set of per-feature settings, in rule order.
+  static std::vector<std::vector<const AlertRule*>> FeatureDriftGroups(
+      const std::vector<const AlertRule*>& rules) {
+    std::vector<std::vector<const AlertRule*>> groups;
+    for (const AlertRule* a : rules) {
+      auto g = std::find_if(groups.begin(), groups.end(),
+                            [&](const auto& v) { return v.front()->features == a->features; });
+      if (g == groups.end()) {
+        groups.push_back({a});
+      } else {
+        g->push_back(a);
+      }
+    }
+    return groups;
+  }
+
+  // The feature a FeatureDrift rule group is exercised on: the first it watches (the
+  // model-wide group: the first feature on the model's settings).
+  const FeatureConfig& GroupFeature(const std::vector<const AlertRule*>& group) const {
+    for (const FeatureConfig& f : m_.features) {
+      if (group.front()->features.empty()
+              ? FeatureDriftAlerts(m_, f) && !EffectiveFeatureDrift(m_.drift, f).overridden
+              : f.name == group.front()->features.front()) {
+        return f;
+      }
+    }
+    throw std::logic_error("FeatureDrift rule group without a feature");
+  }
+
+  GaugeSpec FeatureSpec(const std::vector<const AlertRule*>& group) const {
+    const FeatureConfig& f = GroupFeature(group);
+    const FeatureDriftSettings s = EffectiveFeatureDrift(m_.drift, f);
+    const Window* shortest = &s.windows.front();
+    for (const Window& w : s.windows) {
+      if (w.length < shortest->length) shortest = &w;
+    }
+    GaugeSpec g;
+    g.metric = "model_feature_drift";
+    g.labels = {{"model", m_.name},
+                {"feature", f.name},
+                {"method", DriftMethodName(s.method)},
+                {"window", shortest->label}};
+    g.alert_labels = g.labels;
+    AboveLevels(*ThresholdOf(group, Severity::kTicket), ThresholdOf(group, Severity::kPage), g);
+    g.extra = CriticalValue(g, g.normal / 2);
+    return g;
+  }
+
+  // FeatureDrift: per rule group (model-wide, then each set of per-feature settings) the
+  // gauge cases and the noise case; for features with their own settings also: a level where
+  // the model's thresholds and the feature's give different alerts (checked against a
+  // model-wide feature at the same level when there is one), a window the feature's settings
+  // leave out, and the model's method on that feature: silent.
+  void FeatureDrift(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
+    const auto groups = FeatureDriftGroups(rules);
+    const std::vector<const AlertRule*>* model_wide =
+        groups.front().front()->features.empty() ? &groups.front() : nullptr;
+    for (const auto& group : groups) {
+      const GaugeSpec g = FeatureSpec(group);
+      const std::size_t first = out.size();
+      GaugeScenarios("FeatureDrift", group, g, out);
+      BelowNoiseScenario("FeatureDrift", group, g, out);
+      if (group.front()->features.empty()) continue;
+      std::string who;
+      for (const std::string& f : group.front()->features) who += (who.empty() ? "" : ", ") + f;
+      for (std::size_t i = first; i < out.size(); ++i) {
+        out[i].name.insert(std::string("FeatureDrift").size(), " (own settings of " + who + ")");
+      }
+      OwnSettingsScenarios(group, g, model_wide, out);
+    }
+    // Muted features are on the model's method: levels of the model-wide rules where known.
+    MutedFeatureScenario(rules, FeatureSpec(model_wide ? *model_wide : groups.front()), out);
+  }
+
+  void OwnSettingsScenarios(const std::vector<const AlertRule*>& group, const GaugeSpec& g,
+                            const std::vector<const AlertRule*>* model_wide,
+                            std::vector<Scenario>& out) const {
+    const FeatureConfig& f = GroupFeature(group);
+    const FeatureDriftSettings s = EffectiveFeatureDrift(m_.drift, f);
+    const DriftConfig& d = m_.drift;
+    const std::string own = "the feature's own settings (" +
+                            std::string(DriftMethodName(s.method)) + ", warn " +
+                            FormatNumber(s.warn) + ", critical " + FormatNumber(s.critical) + ")";
+    const std::string model = "the model's (warn " + FormatNumber(d.warn) + ", critical " +
+                              FormatNumber(d.critical) + ")";
+    std::vector<double> levels;
+    if (s.warn != d.warn) levels.push_back((s.warn + d.warn) / 2);
+    if (s.critical != d.critical) levels.push_back((s.critical + d.critical) / 2);
+    auto said = [](double level, double warn, double critical) {
+      return std::string(level >= critical ? "a page" : level >= warn ? "a ticket" : "nothing");
+    };
+    for (double level : levels) {
+      Scenario s1 = StepScenario("FeatureDrift", group, g, level,
+                                 "feature " + f.name + " at " + FormatNumber(level) + ": " + own +
+                                     " give " + said(level, s.warn, s.critical) + ", " + model +
+                                     " " + said(level, d.warn, d.critical));
+      if (model_wide != nullptr) {
+        // The same level on a feature on the model's settings: its alerts, beside the other's.
+        GaugeSpec gd = FeatureSpec(*model_wide);
+        gd.labels["window"] = g.labels.at("window");
+        gd.alert_labels = gd.labels;
+        gd.extra = CriticalValue(gd, gd.normal / 2);
+        Scenario s2 = StepScenario("FeatureDrift", *model_wide, gd, level, "");
+        if (s2.checks.size() == s1.checks.size()) {
+          for (auto& in : s2.series) s1.series.push_back(std::move(in));
+          for (std::size_t i = 0; i < s1.checks.size(); ++i) {
+            for (auto& a : s2.checks[i].alerts) s1.checks[i].alerts.push_back(std::move(a));
+          }
+          s1.name += " (feature " + gd.labels.at("feature") + " beside it, on the model's)";
+        }
+      }
+      out.push_back(std::move(s1));
+    }
+    const double high = g.page ? *g.page : g.ticket;
+    for (const Window& w : d.windows) {
+      if (std::any_of(s.windows.begin(), s.windows.end(),
+                      [&](const Window& o) { return o.label == w.label; })) {
+        continue;
+      }
+      GaugeSpec gw = g;
+      gw.labels["window"] = w.label;
+      out.push_back(SilentDrift(group, gw, high,
+                                "FeatureDrift: feature " + f.name + " at " + FormatNumber(high) +
+                                    " over " + w.label +
+                                    ", a window its own settings leave out: silent"));
+      break;
+    }
+    if (s.method != d.method && MethodApplies(d.method, f.type)) {
+      GaugeSpec gm = g;
+      gm.labels["method"] = DriftMethodName(d.method);
+      const double level = std::max(high, d.critical * 1.5);
+      out.push_back(SilentDrift(group, gm, level,
+                                "FeatureDrift: feature " + f.name + " at " + FormatNumber(level) +
+                                    " by the model's method " + DriftMethodName(d.method) +
+                                    " (it alerts on " + DriftMethodName(s.method) + "): silent"));
+    }
   }
 
   // Levels for an alert that fires above `t` (ticket) and `p` (page). Every threshold gets
@@ -758,18 +904,7 @@ class ModelTestBuilder {
     g.labels = Base();
     const std::string method = DriftMethodName(m_.drift.method);
     if (name == "FeatureDrift") {
-      std::string feature;
-      for (const FeatureConfig& f : m_.features) {
-        if (FeatureDriftAlerts(m_, f)) {
-          feature = f.name;
-          break;
-        }
-      }
-      g.metric = "model_feature_drift";
-      g.labels = {
-          {"model", m_.name}, {"feature", feature}, {"method", method}, {"window", DriftWindow()}};
-      AboveLevels(*tk, pg, g);
-      g.extra = CriticalValue(g, g.normal / 2);
+      return FeatureSpec(FeatureDriftGroups(rules).front());
     } else if (name == "PredictionDrift") {
       g.metric = "model_prediction_drift";
       g.labels = {

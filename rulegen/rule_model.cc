@@ -370,44 +370,119 @@ class ModelRuleBuilder {
                  FormatNumber(m_.drift.alpha) + ")";
   }
 
+  // FeatureDrift (docs/alerts.md): a ticket and a page rule on the model's drift settings for
+  // the features that use them, and a ticket and a page rule for each group of features that
+  // share the same per-feature settings (features[].drift), on their method, thresholds and
+  // windows. The model-wide rules exclude by name the features they must not watch: those
+  // with alert: false and those with settings of their own.
+  void AddFeatureDrift(std::vector<AlertRule>& out) const {
+    struct Group {
+      FeatureDriftSettings settings;
+      std::vector<std::string> features;
+    };
+    std::vector<Group> groups;
+    std::string muted;
+    std::string own;  // overridden features the model-wide selector would otherwise match
+    bool any_default = false;
+    for (const FeatureConfig& f : m_.features) {
+      if (f.pii) continue;
+      const FeatureDriftSettings s = EffectiveFeatureDrift(m_.drift, f);
+      const bool model_method = MethodApplies(m_.drift.method, f.type);
+      if (!FeatureDriftAlerts(m_, f)) {
+        if (model_method) muted += (muted.empty() ? "" : "|") + RegexEscape(f.name);
+        continue;
+      }
+      if (!s.overridden) {
+        any_default = true;
+        continue;
+      }
+      if (model_method) own += (own.empty() ? "" : "|") + RegexEscape(f.name);
+      auto same = [&](const Group& g) {
+        const FeatureDriftSettings& o = g.settings;
+        if (o.method != s.method || o.warn != s.warn || o.critical != s.critical ||
+            o.windows.size() != s.windows.size()) {
+          return false;
+        }
+        for (std::size_t i = 0; i < s.windows.size(); ++i) {
+          if (o.windows[i].label != s.windows[i].label) return false;
+        }
+        return true;
+      };
+      auto g = std::find_if(groups.begin(), groups.end(), same);
+      if (g == groups.end()) {
+        groups.push_back({s, {}});
+        g = std::prev(groups.end());
+      }
+      g->features.push_back(f.name);
+    }
+    if (any_default) {
+      const std::string excluded = muted + (muted.empty() || own.empty() ? "" : "|") + own;
+      std::vector<std::string> sel = {"method=" + PromQuote(DriftMethodName(m_.drift.method))};
+      if (!excluded.empty()) sel.push_back("feature!~" + PromQuote(excluded));
+      std::string note;
+      if (!muted.empty()) note += " (not for features with alert: false: " + muted + ")";
+      if (!own.empty()) note += " (not for features with their own drift settings: " + own + ")";
+      FeatureDriftSettings model{m_.drift.method, m_.drift.warn, m_.drift.critical,
+                                 m_.drift.windows, false};
+      AddFeatureDriftRules(out, model, sel, {}, "", note);
+    }
+    for (const Group& g : groups) {
+      const FeatureDriftSettings& s = g.settings;
+      std::vector<std::string> sel = {"method=" + PromQuote(DriftMethodName(s.method))};
+      std::string names;
+      for (const std::string& f : g.features) names += (names.empty() ? "" : "|") + RegexEscape(f);
+      sel.push_back(g.features.size() == 1 ? "feature=" + PromQuote(g.features.front())
+                                           : "feature=~" + PromQuote(names));
+      std::string windows;
+      for (const Window& w : s.windows) windows += (windows.empty() ? "" : "|") + w.label;
+      if (s.windows.size() != m_.drift.windows.size()) {
+        sel.push_back(s.windows.size() == 1 ? "window=" + PromQuote(windows)
+                                            : "window=~" + PromQuote(windows));
+      }
+      std::string who;
+      for (const std::string& f : g.features) who += (who.empty() ? "" : ", ") + f;
+      std::string scope = " of " + who;
+      if (s.windows.size() != m_.drift.windows.size()) {
+        for (std::size_t i = 0; i < s.windows.size(); ++i) {
+          scope += (i == 0 ? " over " : ", ") + s.windows[i].label;
+        }
+      }
+      AddFeatureDriftRules(out, s, sel, g.features, scope, " (the features' own drift settings)");
+    }
+  }
+
+  void AddFeatureDriftRules(std::vector<AlertRule>& out, const FeatureDriftSettings& s,
+                            const std::vector<std::string>& sel,
+                            const std::vector<std::string>& features, const std::string& scope,
+                            const std::string& note) const {
+    const std::string method = DriftMethodName(s.method);
+    for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, s.warn, "warn"},
+                                   {Severity::kPage, s.critical, "critical"}}) {
+      AlertRule a = Threshold(
+          "FeatureDrift", sev, "model_feature_drift" + Sel(sel), Comparison::kAtLeast, thr,
+          "feature drift (" + method + ")" + scope + " at or above the " + level + " threshold " +
+              FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
+                   Lit(std::string(" drifted (") + level + ")")};
+      a.description = {
+          Lit(method + " drift of feature "),
+          Label("feature"),
+          Lit(" over "),
+          Label("window"),
+          Lit(" is "),
+          Fmt("%.3f"),
+          Lit(" (warn " + FormatNumber(s.warn) + ", critical " + FormatNumber(s.critical) + ").")};
+      RequireBeyondNoise(a);
+      a.trigger += note;
+      a.features = features;
+      out.push_back(std::move(a));
+    }
+  }
+
   void AddDrift(std::vector<AlertRule>& out) const {
     const std::string method = DriftMethodName(m_.drift.method);
     const std::string by_method = "method=" + PromQuote(method);
-    // Features with `alert: false` keep their exported drift but are excluded by name.
-    std::vector<std::string> feature_sel = {by_method};
-    std::string muted;
-    bool any_alerting = false;
-    for (const FeatureConfig& f : m_.features) {
-      if (FeatureDriftAlerts(m_, f)) {
-        any_alerting = true;
-      } else if (!f.pii && MethodApplies(m_.drift.method, f.type)) {
-        muted += (muted.empty() ? "" : "|") + RegexEscape(f.name);
-      }
-    }
-    if (!muted.empty()) feature_sel.push_back("feature!~" + PromQuote(muted));
-    if (any_alerting) {
-      for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
-                                     {Severity::kPage, m_.drift.critical, "critical"}}) {
-        AlertRule a =
-            Threshold("FeatureDrift", sev, "model_feature_drift" + Sel(feature_sel),
-                      Comparison::kAtLeast, thr,
-                      "feature drift (" + method + ") at or above the " + level + " threshold " +
-                          FormatNumber(thr) + " for " + Dur(tier_.for_duration));
-        a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
-                     Lit(std::string(" drifted (") + level + ")")};
-        a.description = {Lit(method + " drift of feature "),
-                         Label("feature"),
-                         Lit(" over "),
-                         Label("window"),
-                         Lit(" is "),
-                         Fmt("%.3f"),
-                         Lit(" (warn " + FormatNumber(m_.drift.warn) + ", critical " +
-                             FormatNumber(m_.drift.critical) + ").")};
-        RequireBeyondNoise(a);
-        if (!muted.empty()) a.trigger += " (not for features with alert: false: " + muted + ")";
-        out.push_back(std::move(a));
-      }
-    }
+    AddFeatureDrift(out);
     for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
                                    {Severity::kPage, m_.drift.critical, "critical"}}) {
       AlertRule a =
@@ -761,7 +836,7 @@ bool HasDriftFeature(const ModelConfig& m) {
 }
 
 bool FeatureDriftAlerts(const ModelConfig& m, const FeatureConfig& f) {
-  return !f.pii && f.alert && MethodApplies(m.drift.method, f.type);
+  return !f.pii && f.alert && MethodApplies(EffectiveFeatureDrift(m.drift, f).method, f.type);
 }
 
 std::string RegexEscape(const std::string& s) {

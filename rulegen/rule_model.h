@@ -66,6 +66,9 @@ struct AlertRule {
   // the signal instead of `for`), else 0.
   Seconds sustain{0};
   std::string trigger;  // one-line human description of the condition
+  // FeatureDrift rules of features with their own drift settings (features[].drift): the
+  // features the rule watches. Empty for every other rule, the model-wide FeatureDrift included.
+  std::vector<std::string> features;
 };
 
 struct RecordingRule {
@@ -138,8 +141,8 @@ std::vector<Window> SortedDriftWindows(const ModelConfig& m);
 // True if the model has at least one exported feature (non-PII) the alerting method applies to.
 bool HasDriftFeature(const ModelConfig& m);
 
-// True if FeatureDrift alerts on feature `f`: exported drift (HasDriftFeature's test) and
-// not `alert: false`.
+// True if FeatureDrift alerts on feature `f`: not PII, not `alert: false`, and its alerting
+// method (its own `drift.method`, else the model's) applies to its type.
 bool FeatureDriftAlerts(const ModelConfig& m, const FeatureConfig& f);
 
 // `s` with the RE2 metacharacters escaped, for a literal alternative in a =~ / !~ matcher.

@@ -757,9 +757,12 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
       return prometheus->QueryRange(expr, first_step, std::floor(alerts_end / step) * step, step);
     };
     const std::string method = DriftMethodName(m->drift.method);
+    // drift.critical governs neither muted features nor those with their own drift settings.
     std::string muted;
     for (const FeatureConfig& f : m->features) {
-      if (!f.alert) muted += (muted.empty() ? "" : "|") + f.name;
+      if (!f.alert || EffectiveFeatureDrift(m->drift, f).overridden) {
+        muted += (muted.empty() ? "" : "|") + f.name;
+      }
     }
     const std::string feature_sel =
         sel + ",method=\"" + method + "\"" + (muted.empty() ? "" : ",feature!~\"" + muted + "\"");

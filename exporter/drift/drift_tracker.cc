@@ -234,6 +234,9 @@ struct DriftTracker::FeatureTrack {
   CategoryIndex categories;     // categorical, binned
   BinLocator locator;           // numeric, binned: over the baseline's fine cuts
   std::vector<DriftMethod> methods;
+  // FeatureDrift's method and page threshold for this feature (its own, else the model's).
+  DriftMethod alert_method = DriftMethod::kPsi;
+  double alert_critical = 0;
 };
 
 struct DriftTracker::VersionLayout {
@@ -281,6 +284,9 @@ DriftTracker::DriftTracker(const ModelConfig& model,
     f.name = fc.name;
     f.type = fc.type;
     f.methods = ExportedMethods(model_.drift, fc.type);
+    const FeatureDriftSettings alert = EffectiveFeatureDrift(model_.drift, fc);
+    f.alert_method = alert.method;
+    f.alert_critical = alert.critical;
     f.missing_cell = counts++;
     const FeatureProfile* fp = baseline_ ? baseline_->FindFeature(fc.name) : nullptr;
     if (fp != nullptr && fp->type == fc.type) {
@@ -614,7 +620,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   int drift_tests = 0;
   std::vector<double> range_counts;  // effective reference counts of the numeric features
   for (const auto& f : features_) {
-    if (f.binned && MethodApplies(model_.drift.method, f.type)) ++drift_tests;
+    if (f.binned && MethodApplies(f.alert_method, f.type)) ++drift_tests;
     if (f.binned && f.type == FeatureType::kNumeric) {
       range_counts.push_back(baseline_->EffectiveCount(f.profile->numeric.count));
     }
@@ -666,8 +672,8 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                            {"window", w.label}},
                           out);
     }
-    if (MethodApplies(model_.drift.method, f.type)) {
-      const double value = ComputeMethod(model_.drift.method, d);
+    if (MethodApplies(f.alert_method, f.type)) {
+      const double value = ComputeMethod(f.alert_method, d);
       DriftNoise noise;
       noise.n = present;
       noise.tests = drift_tests;
@@ -679,8 +685,8 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
         noise.bins = static_cast<int>(f.bin_count);
         noise.m = baseline_->EffectiveCount(f.profile->categorical.count);
       }
-      max_feature_drift = std::max(max_feature_drift,
-                                   DriftExcessRatio(model_.drift.method, value, noise, critical));
+      max_feature_drift = std::max(
+          max_feature_drift, DriftExcessRatio(f.alert_method, value, noise, f.alert_critical));
     }
   }
   if (baseline_) {
@@ -842,10 +848,10 @@ void DriftTracker::AppendDegradation(const std::vector<DegradationInputs>& input
 
 double DriftTracker::SeriesLevel() const {
   // Bonferroni over the model's drift series of one window: every binned feature the
-  // alerting method applies to, plus the output.
+  // alerting method (its own drift.method, else the model's) applies to, plus the output.
   int series = version_layout_->binned ? 1 : 0;
   for (const auto& f : features_) {
-    if (f.binned && MethodApplies(model_.drift.method, f.type)) ++series;
+    if (f.binned && MethodApplies(f.alert_method, f.type)) ++series;
   }
   return model_.drift.alpha / std::max(1, series);
 }

@@ -122,7 +122,7 @@ task: regression
 source: {paths: ["/var/log/ranker/*.jsonl"]}
 features:
   - {name: query_length, type: numeric}
-  - {name: locale, type: categorical}
+  - {name: locale, type: categorical, drift: {method: psi, warn: 0.2, critical: 0.5}}
 drift: {windows: [6h], method: ks, warn: 0.15, critical: 0.3}
 slo: {availability: 0.995, period: 28d}
 YAML

@@ -248,6 +248,116 @@ TEST(ConfigLoaderTest, FeatureAlertDefaultsToTrueAndCanBeTurnedOff) {
             "m.yaml:7:32: error: \"features[].alert\" must be true or false, got \"no\"\n");
 }
 
+TEST(ConfigLoaderTest, FeatureDriftOverridesInheritWhatTheyDoNotSet) {
+  auto r =
+      ParseModelConfig(std::string(kMinimal) +
+                           "features:\n"
+                           "  - {name: amount, type: numeric}\n"
+                           "  - {name: country, type: categorical,\n"
+                           "     drift: {method: chi2, warn: 20, critical: 40}}\n"
+                           "  - {name: age, drift: {warn: 0.15, windows: [1440m]}}\n"
+                           "drift: {windows: [1h, 24h], method: ks, warn: 0.1, critical: 0.3}\n",
+                       "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  const ModelConfig& m = *r;
+  EXPECT_FALSE(m.features[0].drift.has_value());
+  const FeatureDriftSettings amount = EffectiveFeatureDrift(m.drift, m.features[0]);
+  EXPECT_FALSE(amount.overridden);
+  EXPECT_EQ(amount.method, DriftMethod::kKs);
+  ASSERT_EQ(amount.windows.size(), 2u);
+
+  ASSERT_TRUE(m.features[1].drift.has_value());
+  const FeatureDriftSettings country = EffectiveFeatureDrift(m.drift, m.features[1]);
+  EXPECT_TRUE(country.overridden);
+  EXPECT_EQ(country.method, DriftMethod::kChi2);
+  EXPECT_DOUBLE_EQ(country.warn, 20);
+  EXPECT_DOUBLE_EQ(country.critical, 40);
+  EXPECT_EQ(country.windows.size(), 2u);
+
+  // Windows are matched by length and keep the model's spelling (the `window` label).
+  const FeatureDriftSettings age = EffectiveFeatureDrift(m.drift, m.features[2]);
+  EXPECT_TRUE(age.overridden);
+  EXPECT_EQ(age.method, DriftMethod::kKs);
+  EXPECT_DOUBLE_EQ(age.warn, 0.15);
+  EXPECT_DOUBLE_EQ(age.critical, 0.3);
+  ASSERT_EQ(age.windows.size(), 1u);
+  EXPECT_EQ(age.windows[0].label, "24h");
+}
+
+TEST(ConfigLoaderTest, FeatureDriftOverrideErrorsAreLocated) {
+  auto r = ParseModelConfig(std::string(kMinimal) +                                        // line
+                                "features:\n"                                              // 6
+                                "  - {name: a, drift: {method: chi2}}\n"                   // 7
+                                "  - {name: b, type: categorical, drift: {method: ks}}\n"  // 8
+                                "  - {name: c, drift: {method: js}}\n"                     // 9
+                                "  - {name: d, drift: {warn: 0.5}}\n"                      // 10
+                                "  - {name: e, drift: {warn: 0.1, critical: 0.05}}\n"      // 11
+                                "  - {name: f, drift: {critical: 2, method: ks}}\n"        // 12
+                                "  - {name: g, drift: {windows: [2h, 24h, 1d]}}\n"         // 13
+                                "  - {name: h, drift: {windows: []}}\n"                    // 14
+                                "  - {name: i, alert: false, drift: {warn: 0.1}}\n"        // 15
+                                "  - {name: j, pii: true, drift: {warn: 0.1}}\n"           // 16
+                                "  - {name: k, drift: {metod: psi, warn: \"0.1\"}}\n"      // 17
+                                "  - {name: l, drift: psi}\n"                              // 18
+                                "drift: {methods: [psi, ks], warn: 0.2, critical: 0.3}\n",
+                            "m.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(ErrorsOf(r),
+            "m.yaml:7:31: error: drift method chi2 does not apply to feature \"a\", which is "
+            "numeric (chi2: categorical only; ks, wasserstein: numeric only)\n"
+            "m.yaml:8:50: error: drift method ks does not apply to feature \"b\", which is "
+            "categorical (chi2: categorical only; ks, wasserstein: numeric only)\n"
+            "m.yaml:9:31: error: drift method js of feature \"c\" is not exported: add it to "
+            "drift.methods\n"
+            "m.yaml:10:29: error: features[].drift.warn of feature \"d\" must be below its "
+            "critical 0.3 (the model's drift.critical)\n"
+            "m.yaml:11:44: error: features[].drift.warn of feature \"e\" must be below its "
+            "critical 0.05\n"
+            "m.yaml:12:33: error: critical 2 of feature \"f\" must be at most 1 for method ks\n"
+            "m.yaml:13:33: error: window 2h of feature \"g\" is not one of drift.windows (1h, "
+            "24h)\n"
+            "m.yaml:13:42: error: window 1d is listed twice\n"
+            "m.yaml:14:32: error: \"features[].drift.windows\" must list some of drift.windows, "
+            "got an empty list\n"
+            "m.yaml:15:36: error: feature \"i\" has alert: false: no alert would use its drift "
+            "settings (remove one of the two)\n"
+            "m.yaml:16:33: error: feature \"j\" is pii: true: its drift is never exported, so it "
+            "takes no drift settings\n"
+            "m.yaml:17:23: error: unknown key \"metod\" in features[].drift (did you mean "
+            "\"method\"?)\n"
+            "m.yaml:17:41: error: \"features[].drift.warn\" must be a number, got \"0.1\"\n"
+            "m.yaml:18:22: error: features[].drift must be a mapping, got \"psi\"\n");
+}
+
+TEST(ConfigLoaderTest, FeatureWhoseMethodDoesNotApplyCanNeverAlert) {
+  const std::string model = std::string(kMinimal) +
+                            "features:\n"                                                 // 6
+                            "  - {name: distance, type: numeric}\n"                       // 7
+                            "  - {name: city, type: categorical}\n"                       // 8
+                            "  - {name: store, type: categorical, drift: {warn: 0.2}}\n"  // 9
+                            "  - {name: weekday, type: categorical, alert: false}\n"      // 10
+                            "  - {name: vehicle, type: categorical, drift: {method: psi}}\n"
+                            "  - {name: address, type: categorical, pii: true}\n"
+                            "drift: {method: wasserstein, warn: 0.1, critical: 0.25}\n";
+  auto r = ParseModelConfig(model, "m.yaml");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(ErrorsOf(r),
+            "m.yaml:8:5: error: feature \"city\" can never alert: drift.method wasserstein does "
+            "not apply to categorical features; give the feature a method of its own (drift: "
+            "{method: psi}) or set alert: false\n"
+            "m.yaml:9:45: error: feature \"store\" can never alert: drift.method wasserstein does "
+            "not apply to categorical features; give the feature a method of its own (drift: "
+            "{method: psi}) or set alert: false\n");
+  // The hint names a method the exporter exports.
+  auto chi2 = ParseModelConfig(std::string(kMinimal) +
+                                   "features:\n"
+                                   "  - {name: city, type: categorical}\n"
+                                   "drift: {method: ks, methods: [ks, chi2]}\n",
+                               "m.yaml");
+  EXPECT_NE(ErrorsOf(chi2).find("(drift: {method: chi2}) or set alert: false"), std::string::npos)
+      << ErrorsOf(chi2);
+}
+
 TEST(ConfigLoaderTest, NeverThrowsOnGarbage) {
   for (const char* text : {"{", "[", "\t", "model: [", "? : :", "&a *a", "!!binary x",
                            "model: churn\nmodel: x\n", "---\n---\n", "\xff\xfe"}) {

@@ -199,6 +199,32 @@ TEST(DriftTrackerTest, MethodsFollowTheConfig) {
   EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", "country"}, {"method", "js"}}), nullptr);
 }
 
+// A feature's own drift.method makes it one of the drift series the alerts' significance
+// level is split over (Bonferroni), like a feature on the model's method.
+TEST(DriftTrackerTest, FeatureWithItsOwnMethodCountsAmongTheAlertedSeries) {
+  ModelConfig m = BinaryModel();
+  m.drift.method = DriftMethod::kKs;  // numeric only: country alerts only with its own method
+  const auto baseline = MakeBaseline(m, 7);
+  m.features[1].alert = false;
+  DriftTracker muted(m, baseline);
+  m.features[1].alert = true;
+  m.features[1].drift = FeatureDriftOverride{DriftMethod::kPsi, 0.2, 0.4, {}};
+  DriftTracker own(m, baseline);
+  Feed(muted, 3000, kT0, 100, 3);
+  Feed(own, 3000, kT0, 100, 3);
+  const auto a = muted.Snapshot();
+  const auto b = own.Snapshot();
+  const std::vector<std::pair<std::string, std::string>> amount_ks = {
+      {"feature", "amount"}, {"method", "ks"}, {"window", "1h"}};
+  // Three alerted series (amount, country, the output) instead of two: a stricter level.
+  EXPECT_GT(Value(b, "model_feature_drift_critical_value", amount_ks),
+            Value(a, "model_feature_drift_critical_value", amount_ks));
+  // The override's method is exported with its critical value, which the alert compares.
+  EXPECT_GT(Value(b, "model_feature_drift_critical_value",
+                  {{"feature", "country"}, {"method", "psi"}, {"window", "1h"}}),
+            0);
+}
+
 TEST(DriftTrackerTest, WindowsSlideOnEventTimeAndCountLateRecords) {
   const ModelConfig m = BinaryModel();
   DriftTracker t(m, nullptr);

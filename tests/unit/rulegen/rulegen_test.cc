@@ -380,6 +380,69 @@ TEST(RuleModelTest, FeatureWithAlertFalseGetsNoFeatureDriftAlert) {
   EXPECT_NE(FindAlert(none, "PredictionDrift", Severity::kPage), nullptr);
 }
 
+// All FeatureDrift rules of a severity, in order.
+std::vector<const AlertRule*> FeatureDriftRules(const RuleFile& f, Severity sev) {
+  std::vector<const AlertRule*> out;
+  for (const auto& g : f.groups) {
+    for (const auto& a : g.alerts) {
+      if (a.name == "FeatureDrift" && a.severity == sev) out.push_back(&a);
+    }
+  }
+  return out;
+}
+
+TEST(RuleModelTest, FeaturesWithTheirOwnDriftSettingsGetTheirOwnRules) {
+  TempDir dir("feature_override");
+  const ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");  // psi, warn 0.1, critical 0.2, windows 1h and 24h
+  m.features.push_back({"age", FeatureType::kNumeric, false, false, {}});
+  m.features.push_back({"device", FeatureType::kCategorical, false, false, {}});
+  // amount on ks over 24h only; country and device on psi with other thresholds.
+  m.features[0].drift = FeatureDriftOverride{DriftMethod::kKs, 0.3, 0.6, {"24h"}};
+  m.features[1].drift = FeatureDriftOverride{std::nullopt, 0.15, 0.3, {}};
+  m.features[4].drift = FeatureDriftOverride{DriftMethod::kPsi, 0.15, std::nullopt, {}};
+  m.features[4].drift->critical = 0.3;
+  const RuleFile rules = BuildModelRules(m, config.fleet);
+  const auto tickets = FeatureDriftRules(rules, Severity::kTicket);
+  const auto pages = FeatureDriftRules(rules, Severity::kPage);
+  ASSERT_EQ(tickets.size(), 3u);
+  ASSERT_EQ(pages.size(), 3u);
+  // The model-wide rule no longer matches the features with their own settings.
+  const std::string model_wide =
+      "model_feature_drift{model=\"fraud\",method=\"psi\",feature!~\"amount|country|device\"}";
+  EXPECT_EQ(tickets[0]->expr, model_wide + " >= 0.1 and " + model_wide +
+                                  " > model_feature_drift_critical_value{model=\"fraud\","
+                                  "method=\"psi\",feature!~\"amount|country|device\"}");
+  EXPECT_TRUE(tickets[0]->features.empty());
+  // country and device share their settings: one rule each severity, by name.
+  const std::string shared =
+      "model_feature_drift{model=\"fraud\",method=\"psi\",feature=~\"country|device\"}";
+  EXPECT_EQ(tickets[2]->expr, shared + " >= 0.15 and " + shared +
+                                  " > model_feature_drift_critical_value{model=\"fraud\","
+                                  "method=\"psi\",feature=~\"country|device\"}");
+  EXPECT_EQ(pages[2]->expr.substr(0, shared.size() + 7), shared + " >= 0.3");
+  EXPECT_EQ(tickets[2]->features, (std::vector<std::string>{"country", "device"}));
+  // amount: its method, thresholds and window, with the noise guard on the same series.
+  const std::string amount =
+      "model_feature_drift{model=\"fraud\",method=\"ks\",feature=\"amount\",window=\"24h\"}";
+  EXPECT_EQ(pages[1]->expr, amount + " >= 0.6 and " + amount +
+                                " > model_feature_drift_critical_value{model=\"fraud\","
+                                "method=\"ks\",feature=\"amount\",window=\"24h\"}");
+  EXPECT_EQ(pages[1]->threshold, 0.6);
+  EXPECT_EQ(pages[1]->features, std::vector<std::string>{"amount"});
+  EXPECT_NE(pages[1]->trigger.find("(ks) of amount over 24h"), std::string::npos)
+      << pages[1]->trigger;
+  for (const AlertRule* a : tickets) EXPECT_EQ(a->for_duration, tickets[0]->for_duration);
+
+  // An override that repeats the model's settings is no override: one rule per severity.
+  for (auto& f : m.features) f.drift = FeatureDriftOverride{DriftMethod::kPsi, 0.1, 0.2, {}};
+  m.features[0].drift->windows = {"1h", "24h"};
+  const RuleFile same = BuildModelRules(m, config.fleet);
+  ASSERT_EQ(FeatureDriftRules(same, Severity::kTicket).size(), 1u);
+  EXPECT_EQ(FeatureDriftRules(same, Severity::kTicket)[0]->expr.find(",feature"),
+            std::string::npos);
+}
+
 TEST(RuleModelTest, MutedFeatureNamesAreRegexEscaped) {
   EXPECT_EQ(RegexEscape("hour_of_day"), "hour_of_day");
   EXPECT_EQ(RegexEscape("a.b|c(d)"), "a\\.b\\|c\\(d\\)");

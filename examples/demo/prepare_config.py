@@ -8,7 +8,8 @@ modelwatch.yaml.in with the local receiver's URLs. Secret files (the PagerDuty r
 the Slack webhook URL) go to --secrets-dir. Prints the models it wrote.
 
 Sections of overrides.yaml are merged only into models that have that section (a model
-without ground truth gets none); scalar keys are set. `@MODEL@`, `@LOG_DIR@` and
+without ground truth gets none); scalar keys are set. A feature's own drift windows follow the
+model's (the model's second window becomes the overrides' second). `@MODEL@`, `@LOG_DIR@` and
 `@BASELINE_DIR@` are replaced per model.
 """
 
@@ -46,6 +47,20 @@ def merge(base, over, top=False):
             base[key] = val
 
 
+def remap_feature_windows(cfg, original):
+    """A feature's own drift windows name some of the model's; when the overrides shrink the
+    model's windows, each keeps its position (the model's second window stays the second)."""
+    new = (cfg.get("drift") or {}).get("windows") or []
+    if not original or not new or new == original:
+        return
+    for feature in cfg.get("features") or []:
+        own = (feature.get("drift") or {}).get("windows") if isinstance(feature, dict) else None
+        if own:
+            feature["drift"]["windows"] = [
+                new[min(original.index(w), len(new) - 1)] if w in original else new[-1]
+                for w in own]
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[1])
     p.add_argument("--models-dir", default=os.path.join(HERE, "..", "models"))
@@ -78,7 +93,9 @@ def main():
         name = cfg["model"]
         subs = {"@MODEL@": name, "@LOG_DIR@": os.path.abspath(args.log_dir),
                 "@BASELINE_DIR@": os.path.abspath(args.baseline_dir)}
+        original_windows = list((cfg.get("drift") or {}).get("windows") or [])
         merge(cfg, substitute(overrides, subs), top=True)
+        remap_feature_windows(cfg, original_windows)
         for sub in (name, name + "-labels"):
             os.makedirs(os.path.join(args.log_dir, sub), exist_ok=True)
         out = os.path.join(args.out, os.path.basename(path))

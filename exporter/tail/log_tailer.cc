@@ -418,6 +418,7 @@ void LogTailer::Track(std::unique_ptr<TailedFile> f, std::uint64_t offset,
 void LogTailer::Poll(const Sink& sink) {
   if (polled_) prev_scan_time_ns_ = scan_time_ns_;
   scan_time_ns_ = CoarseRealtimeNs();
+  poll_budget_ = options_.max_bytes_per_poll;
   matches_.clear();
   counters_.unreadable.clear();
   ExpandPatterns(matches_);
@@ -572,9 +573,12 @@ void LogTailer::ReadFile(TailedFile& f, const Sink& sink) {
   if ((size != f.size || mtime != f.mtime_ns) && Replaced(f, size)) OnTruncated(f, sink);
   f.size = size;
   f.mtime_ns = mtime;
-  // Read up to the size seen now, so that a writer faster than us cannot keep Poll() busy.
-  const std::uint64_t target = size;
+  // Read up to the size seen now, so that a writer faster than us cannot keep Poll() busy,
+  // and no more than the poll's budget: the rest waits for the next Poll() (which scans
+  // first), and WaitForChange() says so at once.
   const std::uint64_t before = f.read_offset;
+  const std::uint64_t target = std::min(size, before + poll_budget_);
+  if (target < size) pending_bytes_ = true;
   while (f.read_offset < target) {
     std::size_t want =
         static_cast<std::size_t>(std::min<std::uint64_t>(buffer_.size(), target - f.read_offset));
@@ -589,6 +593,7 @@ void LogTailer::ReadFile(TailedFile& f, const Sink& sink) {
     Consume(f, buffer_.data(), static_cast<std::size_t>(n), sink);
   }
   if (f.read_offset != before) f.idle = false;
+  poll_budget_ -= std::min(poll_budget_, f.read_offset - before);
   f.size = std::max(f.size, f.read_offset);
 }
 

@@ -93,7 +93,11 @@ struct LogTailerOptions {
   std::size_t max_line_bytes = 1 << 20;
   std::chrono::milliseconds poll_interval{1000};  // WaitForChange()'s default timeout
   std::chrono::milliseconds rotate_wait{5000};    // keep a drained rotated file open this long
-  const Clock* clock = nullptr;                   // nullptr: SteadyClock(); must outlive tailer
+  // Bytes one Poll() reads at most, over all files. A tailer behind its writer still scans
+  // for new and rotated files (and holds them open) at least once per this much data, so a
+  // generation that is rotated and deleted while the backlog is read is not lost.
+  std::uint64_t max_bytes_per_poll = 16 << 20;
+  const Clock* clock = nullptr;  // nullptr: SteadyClock(); must outlive tailer
 };
 
 struct TailedFileStats {
@@ -212,6 +216,7 @@ class LogTailer {
   bool restored_any_ = false;
   bool scanned_ = false;
   bool pending_bytes_ = false;
+  std::uint64_t poll_budget_ = 0;       // bytes this Poll() may still read
   std::int64_t scan_time_ns_ = 0;       // CLOCK_REALTIME_COARSE at this Poll()'s scan
   std::int64_t prev_scan_time_ns_ = 0;  // ... at the previous Poll()'s scan (0: none)
   LogTailerStats counters_;             // the counter fields and `unreadable`

@@ -386,6 +386,34 @@ TEST(LogTailerTest, RenameWithinPatternIsFollowedByInode) {
   EXPECT_EQ(h.tailer.Stats().rotations, 1u);
 }
 
+// A tailer behind its writer reads at most max_bytes_per_poll per Poll(), so it scans for new
+// and rotated files often; a generation rotated and deleted while the backlog is read was
+// opened at one of those scans and is still read whole.
+TEST(LogTailerTest, ABacklogIsReadInBoundedPollsThatKeepFindingNewGenerations) {
+  TempDir dir;
+  const std::string log = dir.File("app.log");
+  Append(log, Lines(1, 2000));  // about 16 KiB
+  LogTailerOptions o = Options(dir.File("app.log"));
+  o.max_bytes_per_poll = 4096;
+  Harness h(o);
+  const auto first = h.Poll();
+  EXPECT_GT(first.size(), 0u);
+  EXPECT_LT(first.size(), 2000u);
+  EXPECT_TRUE(h.tailer.WaitForChange(std::chrono::milliseconds(0)));  // more to read at once
+  // Rotated while the backlog is read; the next Poll() opens the new file before the old one
+  // is drained, and the old one's name is then deleted, as logrotate's rotate count does.
+  fs::rename(log, dir.File("app.log.1"));
+  Append(log, Lines(2001, 2100));
+  h.Poll();
+  fs::remove(dir.File("app.log.1"));
+  fs::rename(log, dir.File("app.log.2"));
+  Append(log, Lines(2101, 2200));
+  for (int i = 0; i < 100 && h.all.size() < 2200; ++i) h.Poll();
+  fs::remove(dir.File("app.log.2"));
+  for (int i = 0; i < 100 && h.all.size() < 2200; ++i) h.Poll();
+  EXPECT_EQ(h.all, Numbered(1, 2200));  // every line once, in order
+}
+
 TEST(LogTailerTest, RestartResumesExactlyAfterLastDeliveredLine) {
   TempDir dir;
   std::string log = dir.File("app.log");

@@ -14,7 +14,6 @@ usage: bench/soak.py --build BUILD_DIR [--minutes 30] [--rate 50000]
 """
 
 import argparse
-import json
 import multiprocessing
 import os
 import random
@@ -22,7 +21,6 @@ import re
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile

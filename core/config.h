@@ -186,6 +186,21 @@ struct ThroughputConfig {
   double min_rate = 0.1;  // predictions/s the reference must reach (traffic floor); >= 0
 };
 
+// `entropy`: EntropyRise (classifiers). `baseline` (the default when the model has a
+// baseline) fires when the mean entropy over `window` exceeds the baseline's mean plus
+// `sigmas` of its per-record standard deviation; `windows` when the shortest drift window's
+// mean exceeds `max_ratio` times the longest's (one window: the same window a day earlier).
+enum class EntropyCompare { kBaseline, kWindows };
+struct EntropyConfig {
+  std::optional<EntropyCompare> compare;  // unset: kBaseline with a baseline, else kWindows
+  std::string window;                     // a drift window label; empty: the longest
+  double sigmas = 1.0;
+  double max_ratio = 1.2;
+  EntropyCompare Effective(bool has_baseline) const {
+    return compare.value_or(has_baseline ? EntropyCompare::kBaseline : EntropyCompare::kWindows);
+  }
+};
+
 struct ModelConfig {
   std::string name;         // [a-z0-9_-]+, not "overview"
   std::string file;         // the YAML file, as given (config.dir joined with the file name)
@@ -208,9 +223,14 @@ struct ModelConfig {
   // ConfidenceDrop fires when the mean confidence over the shortest drift window falls below
   // this share of its level over the longest (`confidence.min_ratio`).
   double confidence_min_ratio = 0.9;
+  EntropyConfig entropy;
   int max_versions = 10;  // cardinality guards; overflow goes to "__other__"
   int max_classes = 50;
   int max_error_types = 20;
+  // /api/v1/samples/<model>: every sample_every-th record, the newest sample_size kept
+  // (0: no sample).
+  int sample_size = 50;
+  int sample_every = 10;
 };
 
 // The settings FeatureDrift applies to one feature: its override's keys, else the model's.

@@ -18,9 +18,9 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
-    "model",       "description",  "owner",   "tier",       "task",   "source",
-    "baseline",    "features",     "classes", "threshold",  "drift",  "slo",
-    "degradation", "ground_truth", "shadow",  "throughput", "limits", "confidence"};
+    "model",    "description", "owner",     "tier",       "task",   "source",      "baseline",
+    "features", "classes",     "threshold", "drift",      "slo",    "degradation", "ground_truth",
+    "shadow",   "throughput",  "limits",    "confidence", "entropy"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
 const std::vector<std::string> kFieldKeys = {
@@ -62,7 +62,9 @@ const std::vector<std::string> kShadowKeys = {"champion", "challenger", "pairing
 const std::vector<std::string> kThroughputKeys = {"compare", "drop", "window", "min_rate",
                                                   "min_ratio"};
 const std::vector<std::string> kConfidenceKeys = {"min_ratio"};
-const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types"};
+const std::vector<std::string> kEntropyKeys = {"compare", "window", "sigmas", "max_ratio"};
+const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types",
+                                             "sample_size", "sample_every"};
 
 const std::vector<std::string> kFleetKeys = {"receivers", "tiers",    "links",
                                              "teams",     "platform", "routing"};
@@ -186,6 +188,7 @@ class ModelParser {
     if (shadow.IsDefined()) m.shadow = ParseShadow(shadow);
     ParseThroughput(r_.Child(root, "throughput", "the model", false), m);
     ParseConfidence(r_.Child(root, "confidence", "the model", false), m);
+    ParseEntropy(r_.Child(root, "entropy", "the model", false), m);
     ParseLimits(r_.Child(root, "limits", "the model", false), m);
     return m;
   }
@@ -864,16 +867,73 @@ class ModelParser {
     }
   }
 
+  void ParseEntropy(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kEntropyKeys, "entropy")) return;
+    if (m.task == Task::kRegression) {
+      r_.AddError(node,
+                  "entropy applies to classifiers only (EntropyRise); this model's task "
+                  "is regression");
+      return;
+    }
+    EntropyConfig& e = m.entropy;
+    YAML::Node compare = r_.Child(node, "compare", "entropy", false);
+    if (auto v = r_.Choice(compare, "entropy.compare", {"baseline", "windows"})) {
+      e.compare = *v == "baseline" ? EntropyCompare::kBaseline : EntropyCompare::kWindows;
+      if (*e.compare == EntropyCompare::kBaseline && m.baseline.empty()) {
+        r_.AddError(compare,
+                    "entropy.compare: baseline needs a baseline profile (the model's `baseline` "
+                    "key); without one use entropy.compare: windows");
+      }
+    }
+    YAML::Node window = r_.Child(node, "window", "entropy", false);
+    if (auto len = r_.Duration(window, "entropy.window")) {
+      std::string known;
+      for (const Window& w : m.drift.windows) known += (known.empty() ? "" : ", ") + w.label;
+      auto it = std::find_if(m.drift.windows.begin(), m.drift.windows.end(),
+                             [&](const Window& w) { return w.length == *len; });
+      if (it == m.drift.windows.end()) {
+        r_.AddError(window, "entropy.window " + window.Scalar() + " is not one of drift.windows (" +
+                                known + ")");
+      } else {
+        e.window = it->label;
+      }
+    }
+    YAML::Node sigmas = r_.Child(node, "sigmas", "entropy", false);
+    if (auto v = r_.Number(sigmas, "entropy.sigmas")) {
+      if (r_.InRange(sigmas, "entropy.sigmas", *v, 0, 100, true)) e.sigmas = *v;
+    }
+    YAML::Node ratio = r_.Child(node, "max_ratio", "entropy", false);
+    if (auto v = r_.Number(ratio, "entropy.max_ratio")) {
+      if (r_.InRange(ratio, "entropy.max_ratio", *v, 1, 100, true)) e.max_ratio = *v;
+    }
+    if (e.Effective(!m.baseline.empty()) == EntropyCompare::kBaseline &&
+        node["max_ratio"].IsDefined()) {
+      r_.AddError(ratio, "entropy.max_ratio applies to entropy.compare: windows only");
+    }
+    if (e.Effective(!m.baseline.empty()) == EntropyCompare::kWindows &&
+        (node["sigmas"].IsDefined() || node["window"].IsDefined())) {
+      r_.AddError(node["sigmas"].IsDefined() ? sigmas : window,
+                  std::string("entropy.") + (node["sigmas"].IsDefined() ? "sigmas" : "window") +
+                      " applies to entropy.compare: baseline only");
+    }
+  }
+
   void ParseLimits(const YAML::Node& node, ModelConfig& m) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kLimitKeys, "limits")) return;
-    std::map<std::string, int*> targets = {{"max_versions", &m.max_versions},
-                                           {"max_classes", &m.max_classes},
-                                           {"max_error_types", &m.max_error_types}};
+    struct Target {
+      int* value;
+      double lo, hi;
+    };
+    std::map<std::string, Target> targets = {{"max_versions", {&m.max_versions, 1, 10000}},
+                                             {"max_classes", {&m.max_classes, 1, 10000}},
+                                             {"max_error_types", {&m.max_error_types, 1, 10000}},
+                                             {"sample_size", {&m.sample_size, 0, 1000}},
+                                             {"sample_every", {&m.sample_every, 1, 1000000}}};
     for (const auto& [key, target] : targets) {
       YAML::Node v = r_.Child(node, key, "limits", false);
       if (auto i = r_.Integer(v, "limits." + key)) {
-        if (r_.InRange(v, "limits." + key, static_cast<double>(*i), 1, 10000)) {
-          *target = static_cast<int>(*i);
+        if (r_.InRange(v, "limits." + key, static_cast<double>(*i), target.lo, target.hi)) {
+          *target.value = static_cast<int>(*i);
         }
       }
     }

@@ -214,6 +214,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   HttpHandlers handlers;
   handlers.ready = [&exporter] { return exporter.Ready(); };
   handlers.landing_page = [&exporter] { return exporter.LandingPage(); };
+  handlers.sample = [&exporter](const std::string& model) { return exporter.Sample(model); };
   auto server = HttpServer::Start(http, collector, handlers);
   if (!server) {
     std::cerr << "modelwatch-exporter: error: " << server.error().message << "\n";

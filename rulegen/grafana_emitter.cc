@@ -8,7 +8,9 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "rulegen/rule_model.h"
 #include "rulegen/series.h"
+#include "rulegen/text.h"
 
 namespace modelwatch {
 
@@ -225,14 +227,6 @@ Json CustomVariable(const std::string& name, const std::string& label,
 }
 
 bool IsClassifier(const ModelConfig& m) { return m.task != Task::kRegression; }
-
-// The error-ratio objective (allowed share of failed predictions), if the SLO sets one.
-std::optional<double> ErrorObjective(const ModelConfig& m) {
-  if (!m.slo) return std::nullopt;
-  if (m.slo->error_rate) return *m.slo->error_rate;
-  if (m.slo->availability) return 1.0 - *m.slo->availability;
-  return std::nullopt;
-}
 
 std::string Sel(const std::string& metric, const std::string& matchers) {
   return metric + "{" + matchers + "}";
@@ -490,23 +484,43 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     c.title = "Confidence ratio";
     c.unit = "none";
     c.decimals = 2;
-    c.steps = {{std::nullopt, "red"}, {0.9, "green"}};
+    const std::string min_ratio = FormatNumber(model.confidence_min_ratio);
+    c.steps = {{std::nullopt, "red"}, {model.confidence_min_ratio, "green"}};
     c.description =
         "Mean confidence over the shortest drift window divided by the longest, "
-        "worst selected version; 1 = unchanged, ConfidenceDrop fires below 0.9.";
+        "worst selected version; 1 = unchanged, ConfidenceDrop fires below " +
+        min_ratio + ".";
     c.queries = {{"min(" + Sel(series::kConfidenceRatio, kMV) + ")", "confidence ratio"}};
     strip.push_back(std::move(c));
 
+    // EntropyRise's own signal and threshold (entropy.compare).
     PanelSpec e;
     e.type = "stat";
-    e.title = "Entropy ratio";
     e.unit = "none";
     e.decimals = 2;
-    e.steps = {{std::nullopt, "green"}, {1.2, "red"}};
-    e.description =
-        "Mean prediction entropy over the shortest drift window divided by the "
-        "longest, worst selected version; 1 = unchanged, EntropyRise fires above 1.2.";
-    e.queries = {{"max(" + Sel(series::kEntropyRatio, kMV) + ")", "entropy ratio"}};
+    const EntropyConfig& ent = model.entropy;
+    if (ent.Effective(!model.baseline.empty()) == EntropyCompare::kBaseline) {
+      const std::string window =
+          ent.window.empty() ? SortedDriftWindows(model).back().label : ent.window;
+      e.title = "Entropy vs. baseline (" + window + ")";
+      e.steps = {{std::nullopt, "green"}, {ent.sigmas, "red"}};
+      e.description = "Mean prediction entropy over " + window +
+                      " minus the baseline's mean, in standard deviations of the baseline's "
+                      "records, worst selected version; EntropyRise fires above " +
+                      FormatNumber(ent.sigmas) + ".";
+      e.queries = {
+          {"max(" + Sel(series::kEntropyShift, std::string(kMV) + ", window=\"" + window + "\"") +
+               ")",
+           "entropy shift"}};
+    } else {
+      e.title = "Entropy ratio";
+      e.steps = {{std::nullopt, "green"}, {ent.max_ratio, "red"}};
+      e.description =
+          "Mean prediction entropy over the shortest drift window divided by the "
+          "longest, worst selected version; 1 = unchanged, EntropyRise fires above " +
+          FormatNumber(ent.max_ratio) + ".";
+      e.queries = {{"max(" + Sel(series::kEntropyRatio, kMV) + ")", "entropy ratio"}};
+    }
     strip.push_back(std::move(e));
   }
   AddStrip(layout, std::move(strip), 4);
@@ -648,8 +662,12 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     r.unit = "none";
     r.w = 8;
     r.description =
-        "Shortest over longest drift window for mean confidence (ConfidenceDrop "
-        "below 0.9) and mean entropy (EntropyRise above 1.2); 1 = unchanged.";
+        "Shortest over longest drift window for mean confidence (ConfidenceDrop below " +
+        FormatNumber(model.confidence_min_ratio) + ") and mean entropy" +
+        (model.entropy.Effective(!model.baseline.empty()) == EntropyCompare::kWindows
+             ? " (EntropyRise above " + FormatNumber(model.entropy.max_ratio) + ")"
+             : "") +
+        "; 1 = unchanged.";
     r.queries = {{Sel(series::kConfidenceRatio, kMV), "confidence {{version}}"},
                  {Sel(series::kEntropyRatio, kMV), "entropy {{version}}"}};
     layout.Add(r);

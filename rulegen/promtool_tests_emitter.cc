@@ -181,6 +181,11 @@ ExpectedAlert Expect(const AlertRule& a, const Labels& series_labels, double val
   e.annotations["description"] = Render(a.description, e.labels, value, ctx);
   e.annotations["runbook_url"] = a.runbook_url;
   e.annotations["dashboard_url"] = a.dashboard_url;
+  if (!a.sample_url.empty()) {
+    const auto instance = e.labels.find("instance");
+    e.annotations["sample_url"] =
+        SampleUrl(instance == e.labels.end() ? "" : instance->second, e.labels["model"]);
+  }
   return e;
 }
 
@@ -918,6 +923,32 @@ class ModelTestBuilder {
       g.ticket = -3;                    // a negative shift: the alert compares |z|
       g.page = 6;
       g.value = [](double v) { return std::fabs(v); };
+    } else if (name == "EntropyRise" &&
+               m_.entropy.Effective(!m_.baseline.empty()) == EntropyCompare::kBaseline) {
+      // The window's mean against the baseline's mean + sigmas x its per-record spread.
+      // Normal at 0.7 of the threshold (a halved threshold fires), ticket at 1.5 (a doubled
+      // one does not).
+      const double mean = 0.8, sd = 0.4, k = m_.entropy.sigmas;
+      const auto windows = SortedDriftWindows(m_);
+      const std::string window =
+          m_.entropy.window.empty() ? windows.back().label : m_.entropy.window;
+      g.metric = "model_prediction_entropy_mean";
+      g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", window}};
+      g.alert_labels = g.labels;
+      g.normal = mean + 0.7 * k * sd;
+      g.ticket = mean + 1.5 * k * sd;
+      g.value = [mean, sd](double v) { return (v - mean) / sd; };
+      g.extra = [this, mean, sd](const std::vector<Phase>& phases) {
+        const int minutes = TotalMinutes(phases);
+        return std::vector<InputSeries>{{"model_baseline_prediction_entropy_mean",
+                                         {{"model", m_.name}},
+                                         {{mean, minutes}},
+                                         false},
+                                        {"model_baseline_prediction_entropy_stddev",
+                                         {{"model", m_.name}},
+                                         {{sd, minutes}},
+                                         false}};
+      };
     } else if (name == "ConfidenceDrop" || name == "EntropyRise") {
       const bool conf = name == "ConfidenceDrop";
       const auto windows = SortedDriftWindows(m_);
@@ -927,7 +958,7 @@ class ModelTestBuilder {
       g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
       g.normal = base;
       // Confidence: well below the configured share of its reference level.
-      g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : 1.5;
+      g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : m_.entropy.max_ratio * 1.25;
       g.value = [base](double v) { return v / base; };
       if (windows.size() > 1) {
         const std::string metric = g.metric;
@@ -948,7 +979,8 @@ class ModelTestBuilder {
       AboveLevels(*tk, pg, g);
     } else if (name == "DegradationScore") {
       g.metric = "model_degradation_score";
-      g.labels = {{"model", m_.name}, {"version", "v1"}};
+      // As scraped: the instance label names the exporter the sample link points to.
+      g.labels = {{"model", m_.name}, {"version", "v1"}, {"instance", "exporter-1:9841"}};
       g.normal = *tk / 2;
       g.ticket = (*tk + *pg) / 2;
       g.page = std::min(100.0, (*pg + 100) / 2);

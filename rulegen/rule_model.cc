@@ -173,6 +173,14 @@ class ModelRuleBuilder {
     if (IsClassifier() && !m_.drift.windows.empty()) {
       Rec(out, series::kConfidenceRatio, ShortLongRatio("model_prediction_confidence_mean"));
       Rec(out, series::kEntropyRatio, ShortLongRatio("model_prediction_entropy_mean"));
+      if (!m_.baseline.empty()) {
+        // No value while the baseline's spread is 0 (every reference record equally certain).
+        Rec(out, series::kEntropyShift,
+            "(\n  model_prediction_entropy_mean" + Sel() +
+                "\n  - on (model) group_left ()\n  model_baseline_prediction_entropy_mean" + Sel() +
+                "\n)\n/ on (model) group_left ()\n(model_baseline_prediction_entropy_stddev" +
+                Sel() + " > 0)");
+      }
     }
   }
 
@@ -533,16 +541,44 @@ class ModelRuleBuilder {
                      Pct(),
                      Lit(" of its level " + versus + " (alert below " + Pct(min_ratio) + ").")};
     out.push_back(std::move(c));
+    out.push_back(EntropyAlert(windows, versus));
+  }
+
+  // EntropyRise. `baseline`: the seeds' rule, the mean entropy over entropy.window (default:
+  // the longest drift window) above the baseline's mean + entropy.sigmas of its per-record
+  // standard deviation: an effect size, so the window's n cannot raise it (the window mean's
+  // noise is std/sqrt(n)). `windows`: the shortest window against the longest (or a day
+  // earlier), above entropy.max_ratio; blind to a slow rise but needs no baseline.
+  AlertRule EntropyAlert(const std::vector<Window>& windows, const std::string& versus) const {
+    const EntropyConfig& cfg = m_.entropy;
+    if (cfg.Effective(!m_.baseline.empty()) == EntropyCompare::kBaseline) {
+      const std::string window = cfg.window.empty() ? windows.back().label : cfg.window;
+      AlertRule e = Threshold(
+          "EntropyRise", Severity::kTicket,
+          std::string(series::kEntropyShift) + Sel({"window=" + PromQuote(window)}),
+          Comparison::kAbove, cfg.sigmas,
+          "mean prediction entropy over " + window + " more than " + FormatNumber(cfg.sigmas) +
+              " standard deviation" + (cfg.sigmas == 1 ? "" : "s") +
+              " of the baseline's records above the baseline's mean, for " +
+              Dur(tier_.for_duration));
+      e.summary = {Lit("Prediction entropy of "), Label("model"), Lit(" "), Label("version"),
+                   Lit(" rose")};
+      e.description = {Lit("Mean prediction entropy over " + window + " is "), Fmt("%.2f"),
+                       Lit(" baseline standard deviations above the baseline's mean (alert above " +
+                           FormatNumber(cfg.sigmas) + ").")};
+      return e;
+    }
+    const double ratio = cfg.max_ratio;
     AlertRule e =
         Threshold("EntropyRise", Severity::kTicket, std::string(series::kEntropyRatio) + Sel(),
-                  Comparison::kAbove, 1.2,
-                  "mean prediction entropy over " + windows.front().label +
-                      " above 120% of its level " + versus + ", for " + Dur(tier_.for_duration));
+                  Comparison::kAbove, ratio,
+                  "mean prediction entropy over " + windows.front().label + " above " + Pct(ratio) +
+                      " of its level " + versus + ", for " + Dur(tier_.for_duration));
     e.summary = {Lit("Prediction entropy of "), Label("model"), Lit(" "), Label("version"),
                  Lit(" rose")};
     e.description = {Lit("Mean prediction entropy over " + windows.front().label + " is "), Pct(),
-                     Lit(" of its level " + versus + " (alert above 120%).")};
-    out.push_back(std::move(e));
+                     Lit(" of its level " + versus + " (alert above " + Pct(ratio) + ").")};
+    return e;
   }
 
   void AddAnomalous(std::vector<AlertRule>& out) const {
@@ -583,6 +619,7 @@ class ModelRuleBuilder {
                        Lit(". Contributing signals: "),
                        {Kind::kDegradationSignals, ""},
                        Lit(".")};
+      if (m_.sample_size > 0) a.sample_url = SampleUrlTemplate();
       out.push_back(std::move(a));
     }
   }
@@ -791,6 +828,14 @@ std::vector<BurnWindow> BurnWindows(Seconds period, Seconds eval_interval) {
 double BudgetConsumed(const BurnWindow& w, Seconds period) {
   return w.factor * static_cast<double>(w.long_length.count()) /
          static_cast<double>(period.count());
+}
+
+std::string SampleUrlTemplate() {
+  return "{{ with $labels.instance }}http://{{ . }}/api/v1/samples/{{ $labels.model }}{{ end }}";
+}
+
+std::string SampleUrl(const std::string& instance, const std::string& model) {
+  return instance.empty() ? "" : "http://" + instance + "/api/v1/samples/" + model;
 }
 
 std::optional<double> ErrorObjective(const ModelConfig& m) {

@@ -57,6 +57,9 @@ struct AlertRule {
   Text description;
   std::string runbook_url;
   std::string dashboard_url;
+  // DegradationScore: a Go template of the link to the model's recent records on the exporter
+  // that serves the score (its `instance` label); empty elsewhere and with limits.sample_size 0.
+  std::string sample_url;
   // What the rule compares, for tests and runbooks: the series (a selector or recording rule,
   // without the threshold) and the threshold. Burn-rate alerts leave `threshold` unset.
   std::string signal;
@@ -118,6 +121,12 @@ std::vector<BurnWindow> BurnWindows(Seconds period, Seconds eval_interval);
 double BudgetConsumed(const BurnWindow& w, Seconds period);
 
 // The allowed error ratio of the HighErrorRate SLO: slo.error_rate, else 1 - availability.
+// The model's recent records on the exporter behind an alert's series
+// (/api/v1/samples/<model> at its `instance`): the Go template of AlertRule::sample_url, and
+// what it renders to (empty without an instance label).
+std::string SampleUrlTemplate();
+std::string SampleUrl(const std::string& instance, const std::string& model);
+
 std::optional<double> ErrorObjective(const ModelConfig& m);
 
 // The smallest exported latency bucket boundary >= the objective (seconds, as spelled in `le`).

@@ -51,6 +51,7 @@ std::string RuleGroupsYaml(const RuleFile& file, int indent) {
       y += KeyValue("description", ToGoTemplate(a.description), 10);
       y += KeyValue("runbook_url", a.runbook_url, 10);
       y += KeyValue("dashboard_url", a.dashboard_url, 10);
+      if (!a.sample_url.empty()) y += KeyValue("sample_url", a.sample_url, 10);
     }
   }
   return Indent(y, indent);

@@ -78,6 +78,10 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
     q.push_back(
         {"Confidence ratio (short/long window)", std::string(series::kConfidenceRatio) + s});
     q.push_back({"Entropy ratio (short/long window)", std::string(series::kEntropyRatio) + s});
+    if (!m.baseline.empty()) {
+      q.push_back({"Mean entropy per window, in baseline standard deviations above its mean",
+                   std::string(series::kEntropyShift) + s});
+    }
     q.push_back({"Mean confidence per window", "model_prediction_confidence_mean" + s});
     q.push_back({"Mean entropy per window", "model_prediction_entropy_mean" + s});
     q.push_back({"Anomalous requests", "model_anomalous_requests_ratio" + s});

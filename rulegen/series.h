@@ -136,6 +136,13 @@ inline constexpr const char* kConfidenceRatio =
 inline constexpr const char* kEntropyRatio =
     "model_version:model_prediction_entropy_mean:ratio_short_long";
 
+// Classifiers with a baseline: how far the mean entropy over each drift window lies above
+// the baseline's mean, in the baseline's per-record standard deviations (a standardized
+// effect size, Cohen's d); EntropyRise with entropy.compare: baseline fires above
+// entropy.sigmas on entropy.window. Labels: model, version, window.
+inline constexpr const char* kEntropyShift =
+    "model_version_window:model_prediction_entropy_mean:baseline_sigmas";
+
 // ---------------------------------------------------------------------------------------
 // Histogram bucket boundaries (seconds) of model_request_duration_seconds that rulegen
 // relies on: the exporter's default latency buckets (exporter/aggregate DefaultLatencyBuckets),

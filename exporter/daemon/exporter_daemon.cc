@@ -822,6 +822,13 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
   AppendSelfMetrics(out);
 }
 
+std::optional<std::string> Exporter::Sample(const std::string& model) {
+  auto lock = ReaderLock();
+  auto it = models_.find(model);
+  if (it == models_.end() || !it->second->recent) return std::nullopt;
+  return it->second->recent->ToJson();
+}
+
 std::string Exporter::LandingPage() {
   std::vector<prometheus::MetricFamily> families;
   std::ostringstream html;

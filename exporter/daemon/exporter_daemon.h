@@ -15,6 +15,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ class Exporter {
   void CollectAll(std::vector<prometheus::MetricFamily>& out);
   bool Ready() const { return ready_.load(); }
   std::string LandingPage();
+  // The model's recent records as JSON (/api/v1/samples/<model>); nullopt for an unknown
+  // model or one with limits.sample_size 0.
+  std::optional<std::string> Sample(const std::string& model);
 
   ~Exporter();
 

@@ -867,6 +867,13 @@ std::vector<DriftSample> DriftTracker::Snapshot() const {
             {"model_baseline_performance", {{"model", model_.name}, {"metric", metric}}, value});
       }
     }
+    const MomentSummary& entropy = baseline_->prediction.entropy;
+    if (entropy.count > 0) {  // classifiers: EntropyRise's reference (entropy.compare: baseline)
+      out.push_back(
+          {"model_baseline_prediction_entropy_mean", {{"model", model_.name}}, entropy.mean});
+      out.push_back(
+          {"model_baseline_prediction_entropy_stddev", {{"model", model_.name}}, entropy.std});
+    }
   }
   // The degradation score reads the shortest window that has min_samples records.
   std::size_t chosen = windows_.size();
@@ -902,6 +909,12 @@ FamilyInfo InfoFor(const std::string& name) {
       {"model_baseline_info", {"Baseline profile in use (value 1).", MetricType::Gauge}},
       {"model_baseline_performance",
        {"Performance on the labelled reference data the baseline was built from.",
+        MetricType::Gauge}},
+      {"model_baseline_prediction_entropy_mean",
+       {"Mean prediction entropy (nats) of the baseline's reference records.", MetricType::Gauge}},
+      {"model_baseline_prediction_entropy_stddev",
+       {"Standard deviation of the per-record prediction entropy (nats) of the baseline's "
+        "reference records.",
         MetricType::Gauge}},
       {"model_window_samples", {"Records in the drift window.", MetricType::Gauge}},
       {"model_late_records_total",

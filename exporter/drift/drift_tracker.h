@@ -19,6 +19,8 @@
 //  and with a baseline:
 //   model_baseline_info{model,baseline_id}
 //   model_baseline_performance{model,metric}                baseline built with --labels
+//   model_baseline_prediction_entropy_mean{model}           classifiers' baselines
+//   model_baseline_prediction_entropy_stddev{model}
 //   model_feature_drift{model,feature,method,window}
 //   model_prediction_drift{model,version,method,window}
 //   model_feature_drift_critical_value{model,feature,method,window}  noise floor at alpha

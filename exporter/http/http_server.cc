@@ -534,6 +534,15 @@ Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
     if (handlers.ready && handlers.ready()) return Plain(200, "OK", "Ready\n");
     return Plain(503, "Service Unavailable", "Not ready\n");
   }
+  constexpr std::string_view kSamples = "/api/v1/samples/";
+  if (handlers.sample && path.size() > kSamples.size() &&
+      std::string_view(path).substr(0, kSamples.size()) == kSamples) {
+    std::optional<std::string> json = handlers.sample(path.substr(kSamples.size()));
+    if (!json) return Plain(404, "Not Found", "No such model, or its sample is off\n");
+    Answer a = Plain(200, "OK", std::move(*json));
+    a.content_type = "application/json";
+    return a;
+  }
   if (path == "/" && handlers.landing_page) {
     Answer a = Plain(200, "OK", handlers.landing_page());
     a.content_type = "text/html; charset=utf-8";

@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -38,6 +39,8 @@ struct HttpOptions {
 struct HttpHandlers {
   std::function<bool()> ready;                // /-/ready: 200 when true, 503 otherwise
   std::function<std::string()> landing_page;  // HTML for /
+  // JSON for /api/v1/samples/<model>; nullopt: no such model (404).
+  std::function<std::optional<std::string>(const std::string& model)> sample;
 };
 
 // Owns the server; stops it on destruction. Handlers and the collectable may be called from

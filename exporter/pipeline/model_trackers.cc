@@ -13,6 +13,10 @@ Result<void> ModelTrackers::Build(const ModelConfig& model,
   baseline = std::move(profile);
   ResetServing(latency_buckets);
   drift = std::make_unique<DriftTracker>(model, baseline);
+  if (model.sample_size > 0) {
+    recent = std::make_unique<RecentRecords>(model, static_cast<std::size_t>(model.sample_size),
+                                             static_cast<std::uint64_t>(model.sample_every));
+  }
   if (model.shadow) {
     auto hasher = KeyedHasher::FromStateDir(state_dir);
     if (!hasher) return tl::unexpected(hasher.error());
@@ -42,6 +46,7 @@ void ModelTrackers::Observe(const Record& record) {
   drift->Observe(record);
   if (ground_truth) ground_truth->ObservePrediction(record);
   if (shadow) shadow->Observe(record);
+  if (recent) recent->Observe(record);
 }
 
 void ModelTrackers::Collect(std::vector<prometheus::MetricFamily>& out) const {

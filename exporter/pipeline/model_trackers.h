@@ -19,6 +19,7 @@
 #include "exporter/drift/drift_tracker.h"
 #include "exporter/groundtruth/ground_truth_tracker.h"
 #include "exporter/parse/record.h"
+#include "exporter/sample/recent_records.h"
 #include "exporter/shadow/shadow_tracker.h"
 
 namespace modelwatch {
@@ -30,6 +31,7 @@ struct ModelTrackers {
   std::unique_ptr<DriftTracker> drift;
   std::unique_ptr<GroundTruthTracker> ground_truth;  // when ground_truth is configured
   std::unique_ptr<ShadowTracker> shadow;             // when shadow is configured
+  std::unique_ptr<RecentRecords> recent;             // when limits.sample_size > 0
 
   // Builds the trackers of `config` with its (already loaded) baseline; the ground-truth store
   // and the hash key live under `state_dir`. Feature histograms take the baseline's edges.

@@ -27,6 +27,8 @@ wait_ready -u alice:s3cret
 [[ $(http_code /metrics -u bob:s3cret) == 401 ]] || fail "/metrics for an unknown user should be 401"
 [[ $(http_code / ) == 401 ]] || fail "/ without credentials should be 401"
 [[ $(http_code /-/ready) == 401 ]] || fail "/-/ready without credentials should be 401"
+[[ $(http_code /api/v1/samples/fraud) == 401 ]] || fail "the sample without credentials should be 401"
+[[ $(http_code /api/v1/samples/fraud -u alice:s3cret) == 200 ]] || fail "the sample with credentials should be 200"
 [[ $(http_code /metrics -u alice:s3cret) == 200 ]] || fail "/metrics with credentials should be 200"
 headers=$(curl -s -m 5 -D - -o /dev/null "http://127.0.0.1:$PORT/metrics")
 grep -qi '^WWW-Authenticate: Basic' <<<"$headers" || fail "401 without WWW-Authenticate: Basic"

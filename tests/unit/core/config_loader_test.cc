@@ -189,6 +189,61 @@ TEST(ConfigLoaderTest, ConfidenceMinRatioIsConfigurable) {
   EXPECT_NE(ErrorsOf(bad).find("m.yaml:6:25: error:"), std::string::npos) << ErrorsOf(bad);
 }
 
+TEST(ConfigLoaderTest, EntropyComparesWithTheBaselineWhenThereIsOne) {
+  auto none = ParseModelConfig(kMinimal, "m.yaml");
+  ASSERT_TRUE(none) << ErrorsOf(none);
+  EXPECT_EQ(none->entropy.Effective(!none->baseline.empty()), EntropyCompare::kWindows);
+  const std::string with = std::string(kMinimal) + "baseline: " MODELWATCH_SOURCE_DIR
+                                                   "/examples/baselines/fraud-detector.json\n";
+  auto def = ParseModelConfig(with, "m.yaml");
+  ASSERT_TRUE(def) << ErrorsOf(def);
+  EXPECT_EQ(def->entropy.Effective(true), EntropyCompare::kBaseline);
+  EXPECT_DOUBLE_EQ(def->entropy.sigmas, 1.0);
+  EXPECT_EQ(def->entropy.window, "");
+  auto r = ParseModelConfig(with + "entropy: {window: 1h, sigmas: 2}\n", "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  EXPECT_EQ(r->entropy.window, "1h");
+  EXPECT_DOUBLE_EQ(r->entropy.sigmas, 2.0);
+  auto w = ParseModelConfig(with + "entropy: {compare: windows, max_ratio: 1.5}\n", "m.yaml");
+  ASSERT_TRUE(w) << ErrorsOf(w);
+  EXPECT_EQ(w->entropy.Effective(true), EntropyCompare::kWindows);
+  EXPECT_DOUBLE_EQ(w->entropy.max_ratio, 1.5);
+}
+
+TEST(ConfigLoaderTest, EntropyErrorsAreLocated) {
+  const std::string with = std::string(kMinimal) + "baseline: b.json\n";
+  auto window = ParseModelConfig(with + "entropy: {window: 7d}\n", "m.yaml");
+  ASSERT_FALSE(window);
+  EXPECT_NE(ErrorsOf(window).find("m.yaml:7:19: error: entropy.window 7d is not one of "
+                                  "drift.windows (1h, 24h)"),
+            std::string::npos)
+      << ErrorsOf(window);
+  auto no_baseline =
+      ParseModelConfig(std::string(kMinimal) + "entropy: {compare: baseline}\n", "m.yaml");
+  ASSERT_FALSE(no_baseline);
+  EXPECT_NE(ErrorsOf(no_baseline)
+                .find("m.yaml:6:20: error: entropy.compare: baseline needs a "
+                      "baseline profile"),
+            std::string::npos)
+      << ErrorsOf(no_baseline);
+  auto mixed = ParseModelConfig(with + "entropy: {max_ratio: 1.5}\n", "m.yaml");
+  ASSERT_FALSE(mixed);
+  EXPECT_NE(ErrorsOf(mixed).find("m.yaml:7:22: error: entropy.max_ratio applies to "
+                                 "entropy.compare: windows only"),
+            std::string::npos)
+      << ErrorsOf(mixed);
+  auto sigmas = ParseModelConfig(with + "entropy: {sigmas: 0}\n", "m.yaml");
+  ASSERT_FALSE(sigmas);
+  EXPECT_NE(ErrorsOf(sigmas).find("m.yaml:7:19: error: \"entropy.sigmas\""), std::string::npos)
+      << ErrorsOf(sigmas);
+  std::string regression = kMinimal;
+  regression.replace(regression.find("binary_classification"), 21, "regression");
+  auto reg = ParseModelConfig(regression + "entropy: {compare: windows}\n", "m.yaml");
+  ASSERT_FALSE(reg);
+  EXPECT_NE(ErrorsOf(reg).find("error: entropy applies to classifiers only"), std::string::npos)
+      << ErrorsOf(reg);
+}
+
 TEST(ConfigLoaderTest, ThroughputDefaultsOptionsAndLocatedErrors) {
   auto def = ParseModelConfig(kMinimal, "m.yaml");
   ASSERT_TRUE(def) << ErrorsOf(def);

@@ -135,6 +135,7 @@ TEST(DriftTrackerTest, WithoutBaselineExportsOnlyBaselineFreeGauges) {
   EXPECT_EQ(Count(s, "model_prediction_drift"), 0);
   EXPECT_EQ(Count(s, "model_degradation_score"), 0);
   EXPECT_EQ(Count(s, "model_baseline_info"), 0);
+  EXPECT_EQ(Count(s, "model_baseline_prediction_entropy_mean"), 0);
   EXPECT_EQ(Count(s, "model_positive_rate_zscore"), 0);
 }
 
@@ -152,6 +153,25 @@ TEST(DriftTrackerTest, BelowMinSamplesOnlyTheSampleCountIsExported) {
   t.Observe(maker.Make(kT0, 100, "DE", 0.3));
   s = t.Snapshot();
   EXPECT_GT(Count(s, "model_feature_drift"), 0);
+}
+
+// EntropyRise's reference. Scores ~ U(0, 1) in the baseline and the window alike: the mean
+// binary entropy is the integral of -p ln p - (1 - p) ln(1 - p) over [0, 1] = 1/2 nat, and
+// the per-record standard deviation sqrt(E[H^2] - 1/4) = 0.1871 (scipy.integrate.quad).
+TEST(DriftTrackerTest, ExportsTheBaselineEntropyBesideTheWindowsOwn) {
+  const ModelConfig m = BinaryModel();
+  const auto baseline = MakeBaseline(m, 7);
+  DriftTracker t(m, baseline);
+  Feed(t, 3000, kT0, 100, 3);
+  const auto s = t.Snapshot();
+  EXPECT_EQ(Count(s, "model_baseline_prediction_entropy_mean"), 1);
+  const double mean = Value(s, "model_baseline_prediction_entropy_mean", {{"model", m.name}});
+  const double sd = Value(s, "model_baseline_prediction_entropy_stddev", {{"model", m.name}});
+  EXPECT_DOUBLE_EQ(mean, baseline->prediction.entropy.mean);
+  EXPECT_DOUBLE_EQ(sd, baseline->prediction.entropy.std);
+  EXPECT_NEAR(mean, 0.5, 0.01);
+  EXPECT_NEAR(sd, 0.1871, 0.01);
+  EXPECT_NEAR(Value(s, "model_prediction_entropy_mean", {{"window", "1h"}}), 0.5, 0.015);
 }
 
 TEST(DriftTrackerTest, DriftRisesWithShiftAndStaysLowWithout) {

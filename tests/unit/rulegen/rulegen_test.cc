@@ -258,6 +258,39 @@ TEST(RuleModelTest, ConfidenceDropUsesTheConfiguredRatio) {
   EXPECT_NE(c->expr.find(" < 0.75"), std::string::npos) << c->expr;
 }
 
+TEST(RuleModelTest, EntropyRiseFollowsEntropyCompare) {
+  TempDir dir("entropy");
+  ConfigSet config = FixtureConfig(dir);
+  ModelConfig m = *config.Find("fraud");
+  m.baseline.clear();  // no baseline: the windows' ratio
+  const RuleFile windows = BuildModelRules(m, config.fleet);
+  const AlertRule* w = FindAlert(windows, "EntropyRise", Severity::kTicket);
+  ASSERT_NE(w, nullptr);
+  EXPECT_EQ(w->expr, std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.2");
+  m.entropy.max_ratio = 1.5;
+  const RuleFile ratio = BuildModelRules(m, config.fleet);
+  EXPECT_EQ(FindAlert(ratio, "EntropyRise", Severity::kTicket)->expr,
+            std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.5");
+
+  m.baseline = "/any/baseline.json";  // with one: the baseline's mean + sigmas x its spread
+  const auto longest = SortedDriftWindows(m).back().label;
+  const RuleFile base = BuildModelRules(m, config.fleet);
+  const AlertRule* b = FindAlert(base, "EntropyRise", Severity::kTicket);
+  ASSERT_NE(b, nullptr);
+  EXPECT_EQ(b->expr, std::string(series::kEntropyShift) + "{model=\"fraud\",window=\"" + longest +
+                         "\"} > 1");
+  m.entropy.sigmas = 2;
+  m.entropy.window = SortedDriftWindows(m).front().label;
+  const RuleFile tuned = BuildModelRules(m, config.fleet);
+  EXPECT_EQ(FindAlert(tuned, "EntropyRise", Severity::kTicket)->expr,
+            std::string(series::kEntropyShift) + "{model=\"fraud\",window=\"" + m.entropy.window +
+                "\"} > 2");
+  m.entropy.compare = EntropyCompare::kWindows;
+  const RuleFile forced = BuildModelRules(m, config.fleet);
+  EXPECT_EQ(FindAlert(forced, "EntropyRise", Severity::kTicket)->expr,
+            std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.5");
+}
+
 TEST(RuleModelTest, LowThroughputComparesWithTheHourBeforeAboveAFloor) {
   TempDir dir("throughput");
   ConfigSet config = FixtureConfig(dir);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <optional>
 #include <stdexcept>
 #include <utility>
@@ -76,6 +77,7 @@ struct PanelSpec {
   Json options;          // merged into the template's options
   Json custom;           // merged into the template's fieldConfig.defaults.custom
   Json transformations;  // array, or null for none
+  Json overrides;        // array appended to fieldConfig.overrides, or null
 };
 
 Json ThresholdSteps(const std::vector<Step>& steps) {
@@ -153,6 +155,9 @@ class Layout {
     if (spec.mappings.is_array()) defaults["mappings"] = spec.mappings;
     if (!spec.steps.empty()) defaults["thresholds"] = ThresholdSteps(spec.steps);
     if (spec.custom.is_object()) defaults["custom"].merge_patch(spec.custom);
+    if (spec.overrides.is_array()) {
+      for (const Json& o : spec.overrides) field_config["overrides"].push_back(o);
+    }
     if (spec.type == "timeseries") {
       Json& custom = defaults["custom"];
       if (!spec.stacking.empty()) {
@@ -583,7 +588,48 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
                     ", the alerting method) in the selected window; dashed lines at the warn (" +
                     Num(model.drift.warn) + ") and critical (" + Num(model.drift.critical) +
                     ") thresholds. PII features are never exported.";
+    // Features with their own drift settings (features[].drift) are drawn with their own
+    // method and thresholds, so each line is judged as its alert judges it.
+    std::map<DriftMethod, std::vector<std::string>> own_method;
+    std::string own;
+    s.overrides = Json::array();
+    for (const FeatureConfig& f : model.features) {
+      if (f.pii) continue;
+      const FeatureDriftSettings e = EffectiveFeatureDrift(model.drift, f);
+      if (!f.alert) {
+        own += std::string(own.empty() ? "" : "; ") + f.name + ": no alert";
+        continue;
+      }
+      if (!e.overridden) continue;
+      if (e.method != model.drift.method) own_method[e.method].push_back(f.name);
+      own += std::string(own.empty() ? "" : "; ") + f.name + ": " + DriftMethodName(e.method) +
+             ", " + Num(e.warn) + "/" + Num(e.critical);
+      if (e.windows.size() != model.drift.windows.size()) {
+        std::string ws;
+        for (const Window& w : e.windows) ws += (ws.empty() ? "" : ", ") + w.label;
+        own += " (alerts on " + ws + " only)";
+      }
+      s.overrides.push_back(Json{
+          // byNames (options an object, as the dashboard schema requires; byName's is a
+          // string).
+          {"matcher",
+           {{"id", "byNames"},
+            {"options", {{"mode", "include"}, {"names", Json::array({f.name})}}}}},
+          {"properties", Json::array({Json{{"id", "thresholds"},
+                                           {"value", ThresholdSteps({{std::nullopt, "green"},
+                                                                     {e.warn, "yellow"},
+                                                                     {e.critical, "red"}})}}})}});
+    }
+    if (!own.empty()) s.description += " Features with their own settings: " + own + ".";
     s.queries = {{Sel("model_feature_drift", drift_sel), "{{feature}}"}};
+    for (const auto& [m, names] : own_method) {
+      std::string re;
+      for (const std::string& n : names) re += (re.empty() ? "" : "|") + n;
+      s.queries.push_back(
+          {Sel("model_feature_drift", std::string(kM) + ", feature=~\"" + re + "\", method=\"" +
+                                          DriftMethodName(m) + "\", window=\"$window\""),
+           "{{feature}}"});
+    }
     layout.Add(s);
   }
   {

@@ -1784,11 +1784,62 @@ class ModelTestBuilder {
                              "traffic dips to " + inside +
                                  " x the same time yesterday, just inside the threshold, silent",
                              {{n, pre}, {n * t.keep * 1.1, hold}}, false, int64_t{pre} * 60));
+      // Quiet traffic (0.4x) half a day before the drop, then the drop and a recovery: a rule
+      // comparing with 12 hours earlier stays silent, one without keep_firing_for resolves
+      // at the first evaluation after the recovery.
+      const int drop_len = static_cast<int>((t.window + t.for_s) / 60) + 40;
+      const int recover_len = static_cast<int>(t.keep_firing_s / 60) + 40;
+      const int quiet_len = drop_len + recover_len + 20;
+      if (quiet_len + 20 < 720) {
+        const int quiet_start = pre - 720 - 10;
+        add(ThroughputScenario(r,
+                               "traffic drops to " + beyond +
+                                   " x the same time yesterday after a quiet night (0.4 x half a "
+                                   "day earlier), then recovers: fires, kept, resolved",
+                               {{n, quiet_start},
+                                {0.4 * n, quiet_len},
+                                {n, pre - quiet_start - quiet_len},
+                                {n * t.keep * 0.9, drop_len},
+                                {n, recover_len}},
+                               true, 0));
+      }
+      // A 10-minute saw-tooth on the evaluation grid: each evaluation sees, over the last S,
+      // 3/5 S without traffic and 2/5 S at 1.2x (the rate over S is 0.48x yesterday's: fires),
+      // while the last S/2 sees 1.2x and the last 2S averages 0.74x (a halved or doubled
+      // window stays silent). Needs S in whole 5-minute steps and evaluations >= 2S apart.
+      const int64_t sm = t.window / 60;
+      const int64_t pm = ei_ / 60;
+      if (t.window % 300 == 0 && ei_ % 60 == 0 && pm >= 2 * sm && t.keep == 0.5) {
+        std::vector<Phase> saw = {{n, pre}, {n, 1}};  // periods end on the evaluation grid
+        const int periods = static_cast<int>((t.for_s + 2 * ei_) / ei_) + 3;
+        for (int i = 0; i < periods; ++i) {
+          saw.push_back({n, static_cast<int>(pm - sm)});
+          saw.push_back({0, static_cast<int>(sm * 3 / 5)});
+          saw.push_back({1.2 * n, static_cast<int>(sm * 2 / 5)});
+        }
+        add(ThroughputScenario(r,
+                               "saw-tooth traffic: over the last " +
+                                   FormatDuration(Seconds(t.window)) +
+                                   " 0.48 x the same time yesterday, over half or twice that "
+                                   "window above half, fires",
+                               saw, true, 0));
+      }
       if (t.min_rate > 0) {
+        // Half a day earlier the traffic was below the floor (0.55x): the floor is read a day
+        // earlier, not 12 hours.
+        std::vector<Phase> above = {{1.1 * floor, pre}, {0.11 * floor, hold}};
+        if (hold + 40 < 720) {
+          const int quiet_start = pre - 720 - 10;
+          above = {{1.1 * floor, quiet_start},
+                   {0.55 * floor, hold + 20},
+                   {1.1 * floor, pre - quiet_start - hold - 20},
+                   {0.11 * floor, hold}};
+        }
         add(ThroughputScenario(r,
                                "traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
-                                   "/s drops by 90% below yesterday's, fires",
-                               {{1.1 * floor, pre}, {0.11 * floor, hold}}, true, 0));
+                                   "/s (0.55 x half a day earlier) drops by 90% below "
+                                   "yesterday's, fires",
+                               above, true, 0));
         add(ThroughputScenario(r,
                                "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
                                    "/s drops by 90% below yesterday's, silent",

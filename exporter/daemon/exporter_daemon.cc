@@ -58,6 +58,7 @@ struct Exporter::TailCounters {
   std::size_t files_open = 0;
   std::uint64_t positions_invalid_seen = 0;
   std::vector<std::string> unreadable;  // "path: reason" at the last poll
+  bool no_match_logged = false;         // "matches no file" said since the last match
 
   std::uint64_t rotations() const { return rotations_base + rotations_seen; }
 };
@@ -420,9 +421,20 @@ void Exporter::LogRejects(Source& source, const Rejection& why) {
   source.rejects_not_logged = 0;
 }
 
-static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer,
-                               std::uint64_t& too_long_new, std::uint64_t& invalid_new) {
+static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer, const std::string& kind,
+                               const std::string& source, std::uint64_t& too_long_new,
+                               std::uint64_t& invalid_new) {
   LogTailerStats st = tailer.Stats();
+  // A glob that matches nothing reads nothing and looks healthy: say so once (again after a
+  // reload, which rebuilds the counters), and again should it match nothing after matching.
+  const bool none = tailer.Scanned() && st.files_open == 0 && st.unreadable.empty();
+  if (none && !c.no_match_logged) {
+    std::string globs;
+    for (const std::string& p : tailer.patterns()) globs += (globs.empty() ? "" : " ") + p;
+    Log().Log(LogLevel::kWarn, "source matches no file; nothing is read until one appears",
+              {{"kind", kind}, {"source", source}, {"paths", globs}});
+  }
+  c.no_match_logged = none;
   invalid_new = st.positions_invalid - c.positions_invalid_seen;
   c.positions_invalid_seen = st.positions_invalid;
   too_long_new = st.lines_too_long - c.too_long_seen;
@@ -480,7 +492,7 @@ void Exporter::PollOnce() {
     });
     enter();
     std::uint64_t too_long = 0, invalid = 0;
-    UpdateTailCounters(s.counters, *s.tailer, too_long, invalid);
+    UpdateTailCounters(s.counters, *s.tailer, "predictions", s.name, too_long, invalid);
     for (std::uint64_t i = 0; i < invalid; ++i) {
       StateReset(s.name, "positions", "invalid_offset",
                  "a saved offset does not fit its file (past its end or edited); the file "
@@ -502,7 +514,7 @@ void Exporter::PollOnce() {
     });
     enter();
     std::uint64_t too_long = 0, invalid = 0;
-    UpdateTailCounters(m.label_counters, *m.label_tailer, too_long, invalid);
+    UpdateTailCounters(m.label_counters, *m.label_tailer, "labels", name, too_long, invalid);
     for (std::uint64_t i = 0; i < invalid; ++i) {
       StateReset(name, "positions", "invalid_offset",
                  "a saved label-file offset does not fit its file; it resumes after its last "
@@ -871,14 +883,27 @@ std::string Exporter::LandingPage() {
        << "\">Metrics</a> &middot; <a href=\"/-/healthy\">"
        << "Health</a> &middot; <a href=\"/-/ready\">Readiness</a></p>\n"
        << "<h2>Models</h2>\n<table><tr><th>Model</th><th>Task</th><th>Tier</th><th>Owner</th>"
-       << "<th>Version</th><th>Predictions</th><th>Errors</th><th>Degradation score</th></tr>\n";
+       << "<th>Log files open</th><th>Version</th><th>Predictions</th><th>Errors</th>"
+       << "<th>Degradation score</th><th>Sample</th></tr>\n";
   for (const auto& [name, rt] : models_) {
+    // Prediction files of the model's source: a glob that matches nothing shows here.
+    std::size_t files = 0;
+    bool scanned = false;
+    for (const auto& s : sources_) {
+      if (std::find(s->models.begin(), s->models.end(), rt.get()) == s->models.end()) continue;
+      files += s->counters.files_open;
+      scanned = scanned || s->tailer->Scanned();
+    }
+    const std::string files_cell = files > 0 || !scanned ? std::to_string(files)
+                                                         : "<span class=\"warn\">0: no file "
+                                                           "matches the source paths</span>";
     std::vector<std::string> versions = rt->serving->Versions();
     if (versions.empty()) versions.push_back("");
     for (const std::string& v : versions) {
       html << "<tr><td>" << HtmlEscape(name) << "</td><td>" << TaskName(rt->config.task)
            << "</td><td>" << rt->config.tier << "</td><td>" << HtmlEscape(rt->config.owner.team)
-           << "</td><td>" << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
+           << "</td><td>" << files_cell << "</td><td>"
+           << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
       html << "<td>" << static_cast<std::uint64_t>(value_of(predictions, {name, v})) << "</td><td>"
            << static_cast<std::uint64_t>(value_of(errors, {name, v})) << "</td>";
       auto it = degradation.find({name, v});
@@ -893,7 +918,11 @@ std::string Exporter::LandingPage() {
         std::snprintf(buf, sizeof buf, "%.1f", it->second);
         html << "<td class=\"" << cls << "\">" << buf << "</td>";
       }
-      html << "</tr>\n";
+      html << "<td>";
+      if (rt->recent) {
+        html << "<a href=\"/api/v1/samples/" << HtmlEscape(name) << "\">recent records</a>";
+      }
+      html << "</td></tr>\n";
     }
   }
   html << "</table>\n</body></html>\n";

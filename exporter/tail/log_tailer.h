@@ -168,6 +168,8 @@ class LogTailer {
   // failed to open, see open_errors), or none matched.
   bool Scanned() const { return scanned_; }
 
+  const std::vector<std::string>& patterns() const { return options_.patterns; }
+
   LogTailerStats Stats() const;
 
   // Positions of the open files, to be stored with the state derived from the lines

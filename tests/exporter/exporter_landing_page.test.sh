@@ -23,6 +23,15 @@ task: regression
 source: {paths: ["$WORK/logs/shared.jsonl"], start_at: beginning, fields: {prediction: eta_minutes}}
 YAML
 
+# A source glob that matches nothing: warned in the log and on the page, never silently idle.
+cat >"$WORK/models/idle.yaml" <<YAML
+model: idle
+owner: {team: nobody}
+tier: 3
+task: binary_classification
+source: {paths: ["$WORK/no-such-dir/*.jsonl"]}
+YAML
+
 PORT=$(free_port)
 start_exporter --config.dir="$WORK/models" --state.dir="$WORK/state"
 wait_ready
@@ -36,13 +45,19 @@ chrome() {
 
 # The DOM as Chromium renders it: every model, with its versions and record counts.
 dom=$(chrome dom --dump-dom) || fail "chromium --dump-dom failed: $(tail -3 "$WORK/chromium.log")"
-for want in "modelwatch exporter" ">fraud<" ">eta<" "fraud-ml" "logistics" "Predictions"; do
+for want in "modelwatch exporter" ">fraud<" ">eta<" "fraud-ml" "logistics" "Predictions" \
+  ">idle<" "0: no file matches the source paths" 'href="/api/v1/samples/fraud"'; do
   grep -qF "$want" <<<"$dom" || fail "rendered landing page lacks '$want'"
 done
 predictions=$(metric_value 'model_predictions_total{model="fraud",version="v1"}')
 [[ -n "$predictions" ]] || fail "no model_predictions_total for fraud v1"
 grep -qF "<td>v1</td><td>$predictions</td>" <<<"$dom" ||
   fail "landing page does not show fraud v1 with $predictions predictions"
+
+grep -q 'level=warn msg="source matches no file; nothing is read until one appears" kind=predictions source=idle' \
+  "$WORK/exporter.log" || fail "no warning for the source that matches no file"
+grep -q 'msg="source matches no file.*source=fraud' "$WORK/exporter.log" &&
+  fail "warned about a source that matches files"
 
 png="$(cd "$BUILD_DIR" && pwd)/artifacts/landing-page.png"
 rm -f "$png"

@@ -211,6 +211,8 @@ def main():
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--sizes", help="comma-separated window sizes n (overrides the grid's)")
     ap.add_argument("--widths", help="comma-separated feature counts (overrides the grid's)")
+    ap.add_argument("--kinds", help="comma-separated distributions of the clean trials "
+                    "(default: all ten)")
     args = ap.parse_args()
     tool = os.path.join(os.path.abspath(args.build), "tests", "oracle", "drift_oracle")
     if not os.access(tool, os.X_OK):
@@ -227,6 +229,8 @@ def main():
     reps = args.reps or (20 if args.full else 6)
     kinds = ["normal", "lognormal", "heavy_tailed", "discrete", "binary", "zipf",
              "breast_cancer", "wine", "diabetes", "digits"]
+    if args.kinds:
+        kinds = args.kinds.split(",")
     rng = np.random.default_rng(args.seed)
     started = time.time()
     clean = {}   # (alpha, condition) -> [alarms, windows]

@@ -49,6 +49,12 @@ double WassersteinCriticalValue(double p, double n, double m, double mean_term);
 
 // sqrt(2/π)·∫sqrt(F(1 − F))dx / std for the reference over fine bins (cuts, per-bin mass,
 // per-cut mass exactly at the cut), the mass strictly inside a bin spread evenly over it.
+// Each tail beyond the reference's 1 − 1/400 quantile (0.25 %) is also extrapolated as a
+// Pareto tail whose index `a` comes from the 99 % and 99.75 % quantiles (distances from the
+// median): 1 − F(x) = p₂·(x/x₂)^−a beyond x₂, whose ∫sqrt(1 − F)dx = sqrt(p₂)·x₂/(a/2 − 1);
+// the larger of that and the reference's own integral over the tail is used. With a ≤ 2
+// (a tail as heavy as a Student t with 2 degrees of freedom: infinite variance, where the
+// limit law above does not exist) the result is +infinity: no finite critical value.
 // Returns 0 when std ≤ 0.
 double WassersteinNoiseMean(std::span<const double> cuts, std::span<const double> mass,
                             std::span<const double> at_cut, double std);

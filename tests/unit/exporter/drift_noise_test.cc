@@ -73,5 +73,41 @@ TEST(DriftNoiseTest, WassersteinNoiseMeanOfTwoPointsAndOfAUniform) {
               std::sqrt(2 / M_PI) * M_PI / 8 * std::sqrt(12.0), 2e-3);
 }
 
+// A symmetric reference with Pareto tails of index a: 1 − F(x) = ½(1 + x)^−a for x ≥ 0,
+// described as the baseline describes it: cuts at the quantiles k/400, k = 1..399, 1/400 of
+// the mass in every bin including the open ends.
+double ParetoReferenceNoiseMean(double a) {
+  std::vector<double> cuts, mass{1 / 400.0}, at;
+  for (int k = 1; k <= 399; ++k) {
+    const double p = k / 400.0;
+    const double d = std::pow(2 * std::min(p, 1 - p), -1 / a) - 1;
+    cuts.push_back(p < 0.5 ? -d : d);
+    at.push_back(0);
+    if (k > 1) mass.push_back(1 / 400.0);
+  }
+  mass.push_back(1 / 400.0);
+  return WassersteinNoiseMean(cuts, mass, at, 1.0);
+}
+
+TEST(DriftNoiseTest, WassersteinNoiseMeanExtrapolatesHeavyTails) {
+  // sqrt(2/π)∫sqrt(F(1 − F))dx over the whole line (scipy.integrate.quad), and over the
+  // quantiles 1/400 to 399/400 alone, which is all the fine bins hold.
+  struct Case {
+    double a, whole, inside;
+  };
+  for (const Case& c :
+       {Case{3, 2.1695, 1.2364}, Case{4, 1.0671, 0.7672}, Case{8, 0.3482, 0.2966}}) {
+    const double got = ParetoReferenceNoiseMean(c.a);
+    EXPECT_GT(got, c.inside * 1.05) << "a = " << c.a;  // the tails are counted
+    EXPECT_GE(got, c.whole * 0.97) << "a = " << c.a;   // at least all of it, about
+    EXPECT_LE(got, c.whole * 1.75) << "a = " << c.a;   // conservative, not absurd
+  }
+  // Index 2 (a Student t with 2 degrees of freedom has it) and heavier: infinite variance,
+  // no finite critical value.
+  EXPECT_TRUE(std::isinf(ParetoReferenceNoiseMean(2)));
+  EXPECT_TRUE(std::isinf(ParetoReferenceNoiseMean(1.5)));
+  EXPECT_TRUE(std::isinf(WassersteinCriticalValue(0.001, 1000, 5000, ParetoReferenceNoiseMean(2))));
+}
+
 }  // namespace
 }  // namespace modelwatch

@@ -79,18 +79,9 @@ double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise) {
 }
 
 double ReferenceCdfSpread(const NumericSummary& ref) {
-  if (!(ref.std > 0) || ref.fine_cuts.size() < 2) return 0;
-  // Fine bin i+1 is (cuts[i], cuts[i+1]]; F rises across it from f to f + mass. The integrand
-  // is evaluated at the bin's mid CDF (the tails hold no reference mass: min and max are cuts).
-  double f = ref.fine_mass.empty() ? 0 : ref.fine_mass[0];
-  double integral = 0;
-  for (std::size_t i = 0; i + 1 < ref.fine_cuts.size(); ++i) {
-    const double mass = i + 1 < ref.fine_mass.size() ? ref.fine_mass[i + 1] : 0;
-    const double mid = std::clamp(f + mass / 2, 0.0, 1.0);
-    integral += std::sqrt(mid * (1 - mid)) * (ref.fine_cuts[i + 1] - ref.fine_cuts[i]);
-    f += mass;
-  }
-  return integral / ref.std;
+  // The Wasserstein critical value's integral (drift_noise.h), tails extrapolated the same way.
+  return WassersteinNoiseMean(ref.fine_cuts, ref.fine_mass, ref.fine_at_cut, ref.std) /
+         std::sqrt(2 / std::numbers::pi);
 }
 
 double MeanShiftEffect(const MeanShift& s, double direction) {

@@ -46,9 +46,8 @@ double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise);
 
 // ∫ sqrt(F(x)(1 − F(x))) dx / std of a numeric reference, from its fine bins: the scale of
 // the no-drift Wasserstein-1 distance (÷ std) per unit of sqrt(1/n + 1/m): 1.61 for a normal
-// distribution, larger for heavy tails. Evaluated at each fine bin's middle CDF, which
-// overstates it a little (≈ 6 % for a normal reference, in the extreme bins): the floor errs
-// high. 0 when the std is 0.
+// distribution, larger for heavy tails, +infinity for tails of index ≤ 2 (computed as the
+// Wasserstein critical value's integral, WassersteinNoiseMean, tails extrapolated).
 double ReferenceCdfSpread(const NumericSummary& reference);
 
 // A per-record quantity's window mean against the baseline's.

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <charconv>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -15,6 +14,7 @@
 
 #include "core/temp_dir.h"
 #include "rulegen/checker.h"
+#include "rulegen/text.h"
 
 namespace modelwatch {
 namespace {
@@ -151,12 +151,6 @@ std::string Collapse(std::string_view s, std::size_t max = 70) {
   }
   if (out.size() > max) out = out.substr(0, max - 3) + "...";
   return out;
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  auto [p, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return ec == std::errc() ? std::string(buf, p) : std::to_string(v);
 }
 
 std::string Replace(std::string_view s, std::size_t b, std::size_t e, std::string_view with) {

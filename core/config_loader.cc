@@ -423,24 +423,33 @@ class ModelParser {
                                                      : DescribeNode(windows)));
       return o;
     }
-    std::string known;
-    for (const Window& mw : d.windows) known += (known.empty() ? "" : ", ") + mw.label;
     for (const auto& item : windows) {
-      auto len = r_.Duration(item, "features[].drift.windows[]");
-      if (!len) continue;
-      auto it = std::find_if(d.windows.begin(), d.windows.end(),
-                             [&](const Window& mw) { return mw.length == *len; });
-      if (it == d.windows.end()) {
-        // The exporter computes drift over the model's windows only.
-        r_.AddError(item, "window " + item.Scalar() + " of " + what +
-                              " is not one of drift.windows (" + known + ")");
-      } else if (std::find(o.windows.begin(), o.windows.end(), it->label) != o.windows.end()) {
+      // The exporter computes drift over the model's windows only.
+      const Window* dw = DriftWindow(item, "features[].drift.windows[]", d.windows,
+                                     "window " + item.Scalar() + " of " + what);
+      if (!dw) continue;
+      if (std::find(o.windows.begin(), o.windows.end(), dw->label) != o.windows.end()) {
         r_.AddError(item, "window " + item.Scalar() + " is listed twice");
       } else {
-        o.windows.push_back(it->label);
+        o.windows.push_back(dw->label);
       }
     }
     return o;
+  }
+
+  // The drift window `item` names (a duration equal to one of `windows`); nullptr after a
+  // located error ("<subject> is not one of drift.windows (...)") or an invalid duration.
+  const Window* DriftWindow(const YAML::Node& item, const std::string& key,
+                            const std::vector<Window>& windows, const std::string& subject) {
+    auto len = r_.Duration(item, key);
+    if (!len) return nullptr;
+    for (const Window& w : windows) {
+      if (w.length == *len) return &w;
+    }
+    std::string known;
+    for (const Window& w : windows) known += (known.empty() ? "" : ", ") + w.label;
+    r_.AddError(item, subject + " is not one of drift.windows (" + known + ")");
+    return nullptr;
   }
 
   static std::string Num(double v) {
@@ -886,16 +895,10 @@ class ModelParser {
       }
     }
     YAML::Node window = r_.Child(node, "window", "entropy", false);
-    if (auto len = r_.Duration(window, "entropy.window")) {
-      std::string known;
-      for (const Window& w : m.drift.windows) known += (known.empty() ? "" : ", ") + w.label;
-      auto it = std::find_if(m.drift.windows.begin(), m.drift.windows.end(),
-                             [&](const Window& w) { return w.length == *len; });
-      if (it == m.drift.windows.end()) {
-        r_.AddError(window, "entropy.window " + window.Scalar() + " is not one of drift.windows (" +
-                                known + ")");
-      } else {
-        e.window = it->label;
+    if (window.IsDefined()) {
+      if (const Window* w = DriftWindow(window, "entropy.window", m.drift.windows,
+                                        "entropy.window " + window.Scalar())) {
+        e.window = w->label;
       }
     }
     YAML::Node sigmas = r_.Child(node, "sigmas", "entropy", false);

@@ -160,6 +160,7 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
       }
     }
     if (!built) return tl::unexpected(built.error());
+    rt->KeepRecentRecords();
     if (rt->ground_truth && rt->ground_truth->future_rows_deleted() > 0) {
       StateReset(mc.name, "groundtruth", "future_event_time",
                  std::to_string(rt->ground_truth->future_rows_deleted()) +

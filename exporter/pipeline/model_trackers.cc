@@ -13,10 +13,6 @@ Result<void> ModelTrackers::Build(const ModelConfig& model,
   baseline = std::move(profile);
   ResetServing(latency_buckets);
   drift = std::make_unique<DriftTracker>(model, baseline);
-  if (model.sample_size > 0) {
-    recent = std::make_unique<RecentRecords>(model, static_cast<std::size_t>(model.sample_size),
-                                             static_cast<std::uint64_t>(model.sample_every));
-  }
   if (model.shadow) {
     auto hasher = KeyedHasher::FromStateDir(state_dir);
     if (!hasher) return tl::unexpected(hasher.error());
@@ -28,6 +24,12 @@ Result<void> ModelTrackers::Build(const ModelConfig& model,
     ground_truth = std::move(*gt);
   }
   return {};
+}
+
+void ModelTrackers::KeepRecentRecords() {
+  if (config.sample_size <= 0) return;
+  recent = std::make_unique<RecentRecords>(config, static_cast<std::size_t>(config.sample_size),
+                                           static_cast<std::uint64_t>(config.sample_every));
 }
 
 void ModelTrackers::ResetServing(const std::vector<double>& latency_buckets) {

@@ -31,13 +31,16 @@ struct ModelTrackers {
   std::unique_ptr<DriftTracker> drift;
   std::unique_ptr<GroundTruthTracker> ground_truth;  // when ground_truth is configured
   std::unique_ptr<ShadowTracker> shadow;             // when shadow is configured
-  std::unique_ptr<RecentRecords> recent;             // when limits.sample_size > 0
+  std::unique_ptr<RecentRecords> recent;  // after KeepRecentRecords(), sample_size > 0
 
   // Builds the trackers of `config` with its (already loaded) baseline; the ground-truth store
   // and the hash key live under `state_dir`. Feature histograms take the baseline's edges.
   Result<void> Build(const ModelConfig& model, std::shared_ptr<const BaselineProfile> profile,
                      const std::string& state_dir, const std::vector<double>& latency_buckets,
                      const GroundTruthOptions& gt_options = {});
+
+  // The daemon's sample of recent records (/api/v1/samples); replay and backtest do without.
+  void KeepRecentRecords();
 
   // Replaces the serving counters with empty ones (after a checkpoint that did not fit).
   void ResetServing(const std::vector<double>& latency_buckets);

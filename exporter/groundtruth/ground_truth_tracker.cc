@@ -21,9 +21,9 @@ constexpr const char* kOther = "__other__";
 
 double UnitFromKey(std::uint64_t key) { return static_cast<double>(key >> 11) * 0x1p-53; }
 
-std::vector<std::string_view> SplitSegments(std::string_view s, std::size_t n) {
-  std::vector<std::string_view> out;
-  out.reserve(n);
+// The `n` segment values of a stored row, into `out` (reused: no allocation once it holds n).
+void SplitSegments(std::string_view s, std::size_t n, std::vector<std::string_view>& out) {
+  out.clear();
   while (out.size() < n) {
     const std::size_t pos = s.find(kSegmentSeparator);
     out.push_back(s.substr(0, pos));
@@ -31,7 +31,6 @@ std::vector<std::string_view> SplitSegments(std::string_view s, std::size_t n) {
     s.remove_prefix(pos + 1);
   }
   while (out.size() < n) out.emplace_back();
-  return out;
 }
 
 prometheus::ClientMetric Metric(std::vector<prometheus::ClientMetric::Label> labels, double value,
@@ -179,6 +178,7 @@ Result<std::unique_ptr<GroundTruthTracker>> GroundTruthTracker::Open(
   store_options.batch_size = options.batch_size;
   const GroundTruthConfig gt = model.ground_truth.value_or(GroundTruthConfig{});
   store_options.entity_index = gt.join_on == JoinKey::kEntityId;
+  store_options.durable = options.durable_store;
   store_options.auto_commit = false;  // commits fall between operations (CommitGuard)
   auto store = PredictionStore::Open((dir / (model.name + ".sqlite")).string(), store_options);
   if (!store) return tl::unexpected(store.error());
@@ -634,26 +634,32 @@ GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double 
   double longest = 0;
   for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
 
+  // (window, version, segment index or -1, segment value). Looked up by views, so a row
+  // allocates nothing once its groups exist.
   using GroupKey = std::tuple<std::size_t, std::string, int, std::string>;
-  std::map<GroupKey, PerformanceAccumulator> groups;
-  auto acc = [&](GroupKey key) -> PerformanceAccumulator& {
+  using GroupView = std::tuple<std::size_t, std::string_view, int, std::string_view>;
+  std::map<GroupKey, PerformanceAccumulator, std::less<>> groups;
+  auto acc = [&](const GroupView& key) -> PerformanceAccumulator& {
     auto it = groups.find(key);
     if (it == groups.end()) {
-      it = groups.emplace(std::move(key), PerformanceAccumulator(model_.task, model_.threshold))
+      const auto& [w, version, seg, value] = key;
+      it = groups
+               .emplace(GroupKey{w, std::string(version), seg, std::string(value)},
+                        PerformanceAccumulator(model_.task, model_.threshold))
                .first;
     }
     return it->second;
   };
   const std::size_t nseg = gt_.segments.size();
+  std::vector<std::string_view> segs;
   rows.ForEachLabelled(newest - longest, [&](const LabelledRow& row) {
-    const std::string version(row.version);
-    std::vector<std::string_view> segs = SplitSegments(row.segments, nseg);
+    SplitSegments(row.segments, nseg, segs);
     for (std::size_t w = 0; w < windows_.size(); ++w) {
       if (row.timestamp < newest - static_cast<double>(windows_[w].length.count())) continue;
-      acc({w, version, -1, ""}).Add(row.prediction, row.label, row.weight);
+      acc({w, row.version, -1, {}}).Add(row.prediction, row.label, row.weight);
       for (std::size_t s = 0; s < nseg; ++s) {
         if (segs[s].empty()) continue;
-        acc({w, version, static_cast<int>(s), std::string(segs[s])})
+        acc({w, row.version, static_cast<int>(s), segs[s]})
             .Add(row.prediction, row.label, row.weight);
       }
     }

@@ -75,6 +75,9 @@ struct GroundTruthOptions {
   // only serves the last finished result, so a scrape never waits for it.
   enum class Recompute { kInline, kBackground };
   Recompute recompute = Recompute::kInline;
+  // false: the store lives in a scratch directory the command removes (replay, backtest);
+  // its commits are not synced to disk.
+  bool durable_store = true;
 };
 
 // One computed value.

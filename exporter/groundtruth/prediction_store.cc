@@ -37,11 +37,16 @@ CREATE TABLE IF NOT EXISTS predictions(
   label REAL, label_ts REAL);
 CREATE UNIQUE INDEX IF NOT EXISTS predictions_key ON predictions(key, version);
 CREATE INDEX IF NOT EXISTS predictions_ts ON predictions(ts);
+CREATE INDEX IF NOT EXISTS predictions_labelled
+  ON predictions(prediction, ts, version, segments, weight, label) WHERE label IS NOT NULL;
 CREATE TABLE IF NOT EXISTS minute_totals(
   minute INTEGER PRIMARY KEY, total REAL NOT NULL, labelled REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS pending_labels(
   key INTEGER NOT NULL, ts REAL NOT NULL, label REAL NOT NULL, unmatched INTEGER NOT NULL,
   PRIMARY KEY(key, ts)) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pending_labels_expiry ON pending_labels(unmatched, ts);
+CREATE INDEX IF NOT EXISTS pending_labels_ts ON pending_labels(ts);
+CREATE INDEX IF NOT EXISTS predictions_unlabelled ON predictions(ts) WHERE label IS NULL;
 CREATE TABLE IF NOT EXISTS meta(name TEXT PRIMARY KEY, value TEXT NOT NULL);
 )sql";
 
@@ -52,11 +57,13 @@ using FailFn = std::function<void(const char*)>;
 void ScanLabelled(sqlite3* db, double since, const std::function<void(const LabelledRow&)>& fn,
                   const FailFn& fail) {
   sqlite3_stmt* st = nullptr;
-  // Only the columns the computation reads: they are what the sorter holds or spills.
+  // Walks the covering index of labelled rows in prediction order: no sort, no table
+  // lookup, memory independent of the window (retention keeps labelled rows for the longest
+  // window only, so the rows skipped for `ts < since` are at most a minute's worth).
   if (sqlite3_prepare_v2(db,
                          "SELECT version, ts, prediction, segments, weight, label"
-                         " FROM predictions WHERE label IS NOT NULL AND ts >= ?1"
-                         " ORDER BY prediction",
+                         " FROM predictions INDEXED BY predictions_labelled"
+                         " WHERE label IS NOT NULL AND ts >= ?1 ORDER BY prediction",
                          -1, &st, nullptr) != SQLITE_OK) {
     fail("scan");
     return;
@@ -174,7 +181,12 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   // statement journals stay in memory (with FILE, glibc gave the heap's top back and took it
   // again on every label update: ~3,000 brk() calls a second). The daemon's large sorts run
   // on PredictionStoreReader, whose temp_store is FILE.
-  if (!store->Exec("PRAGMA journal_mode=WAL") || !store->Exec("PRAGMA synchronous=FULL") ||
+  // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
+  // checkpointed against and read by no second connection: its commits need not reach the
+  // disk, and its rollback journal stays in memory (a commit writes each changed page once,
+  // where WAL writes it to the log and again at the WAL checkpoint).
+  if (!store->Exec(options.durable ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=MEMORY") ||
+      !store->Exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF") ||
       !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
       !store->Exec("PRAGMA wal_autocheckpoint=16384") || !store->Exec(kSchema) ||
       (options.entity_index &&
@@ -552,7 +564,9 @@ void PredictionStore::Purge(double unlabelled_before, double labelled_before, do
   BeginIfNeeded();
   sqlite3_stmt* st = nullptr;
   const char* sqls[] = {
-      "DELETE FROM predictions WHERE ts < ?1 AND label IS NULL",
+      // The unlabelled rows only: the ts index would walk the labelled rows kept for the
+      // longest window too, every minute.
+      "DELETE FROM predictions INDEXED BY predictions_unlabelled WHERE ts < ?1 AND label IS NULL",
       "DELETE FROM predictions WHERE ts < ?1",
       "DELETE FROM minute_totals WHERE minute < ?1",
       "DELETE FROM pending_labels WHERE ts < ?1",

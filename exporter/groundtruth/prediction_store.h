@@ -68,10 +68,10 @@ enum class LabelOutcome {
   kSeen,          // this very label (same time and value) is applied already: a re-read
 };
 
-// What the performance computation reads from a store. ForEachLabelled and
-// ForEachLabelledPair stream their rows in prediction order through SQLite's sorter, whose
-// memory is bounded by the connection's page-cache size (it spills sorted runs to temporary
-// files, temp_store=FILE), so no call holds the rows themselves.
+// What the performance computation reads from a store. ForEachLabelled walks a covering
+// index of the labelled rows in prediction order; ForEachLabelledPair streams its rows through
+// SQLite's sorter, whose memory is bounded by the connection's page-cache size (it spills
+// sorted runs to temporary files, temp_store=FILE). No call holds the rows themselves.
 class LabelledRowSource {
  public:
   virtual ~LabelledRowSource() = default;
@@ -104,6 +104,8 @@ class PredictionStore : public LabelledRowSource {
     // false: a full batch commits only at MaybeCommit(), so that a caller can commit between
     // its own operations, never in the middle of one.
     bool auto_commit = true;
+    // false: commits are not synced to disk (a scratch store a one-off command throws away).
+    bool durable = true;
   };
 
   // Checks an existing database file with SQLite's quick_check, read-only. Returns an error

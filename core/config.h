@@ -224,6 +224,10 @@ struct ModelConfig {
   // this share of its level over the longest (`confidence.min_ratio`).
   double confidence_min_ratio = 0.9;
   EntropyConfig entropy;
+  // FeatureMissing (docs/alerts.md): a feature's missing ratio above the baseline's by at
+  // least `missing.warn` (ticket) / `missing.critical` (page), and beyond sampling noise.
+  double missing_warn = 0.1;
+  double missing_critical = 0.5;
   int max_versions = 10;  // cardinality guards; overflow goes to "__other__"
   int max_classes = 50;
   int max_error_types = 20;

@@ -20,7 +20,7 @@ namespace fs = std::filesystem;
 const std::vector<std::string> kModelKeys = {
     "model",    "description", "owner",     "tier",       "task",   "source",      "baseline",
     "features", "classes",     "threshold", "drift",      "slo",    "degradation", "ground_truth",
-    "shadow",   "throughput",  "limits",    "confidence", "entropy"};
+    "shadow",   "throughput",  "limits",    "confidence", "entropy", "missing"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
 const std::vector<std::string> kFieldKeys = {
@@ -63,6 +63,7 @@ const std::vector<std::string> kThroughputKeys = {"compare", "drop", "window", "
                                                   "min_ratio"};
 const std::vector<std::string> kConfidenceKeys = {"min_ratio"};
 const std::vector<std::string> kEntropyKeys = {"compare", "window", "sigmas", "max_ratio"};
+const std::vector<std::string> kMissingKeys = {"warn", "critical"};
 const std::vector<std::string> kLimitKeys = {"max_versions", "max_classes", "max_error_types",
                                              "sample_size", "sample_every"};
 
@@ -189,6 +190,7 @@ class ModelParser {
     ParseThroughput(r_.Child(root, "throughput", "the model", false), m);
     ParseConfidence(r_.Child(root, "confidence", "the model", false), m);
     ParseEntropy(r_.Child(root, "entropy", "the model", false), m);
+    ParseMissing(r_.Child(root, "missing", "the model", false), m);
     ParseLimits(r_.Child(root, "limits", "the model", false), m);
     return m;
   }
@@ -873,6 +875,29 @@ class ModelParser {
       if (r_.InRange(ratio, "confidence.min_ratio", *v, 0, 1, true, true)) {
         m.confidence_min_ratio = *v;
       }
+    }
+  }
+
+  void ParseMissing(const YAML::Node& node, ModelConfig& m) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kMissingKeys, "missing")) return;
+    YAML::Node warn = r_.Child(node, "warn", "missing", false);
+    if (auto v = r_.Number(warn, "missing.warn")) {
+      if (r_.InRange(warn, "missing.warn", *v, 0, 1, true, false)) m.missing_warn = *v;
+    }
+    YAML::Node critical = r_.Child(node, "critical", "missing", false);
+    if (auto v = r_.Number(critical, "missing.critical")) {
+      if (r_.InRange(critical, "missing.critical", *v, 0, 1, true, false)) {
+        m.missing_critical = *v;
+      }
+    }
+    if (m.missing_warn >= m.missing_critical) {
+      r_.AddError(warn.IsDefined() ? warn : (critical.IsDefined() ? critical : node),
+                  "missing.warn " + Num(m.missing_warn) + " must be below missing.critical " +
+                      Num(m.missing_critical));
+    }
+    if (m.baseline.empty()) {
+      r_.AddError(node, "missing needs a baseline profile (the model's `baseline` key): the "
+                        "alert compares each feature's missing ratio with the baseline's");
     }
   }
 

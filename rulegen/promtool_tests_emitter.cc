@@ -572,7 +572,9 @@ class ModelTestBuilder {
         FeatureDrift(rules, out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
-        if (name == "PredictionDrift") BelowNoiseScenario(name, rules, Spec(name), out);
+        if (name == "PredictionDrift" || name == "FeatureMissing") {
+          BelowNoiseScenario(name, rules, Spec(name), out);
+        }
         if (name == "CalibrationDrift") CalibrationNoiseScenario(rules, Spec(name), out);
         if (name == "DegradationScore") DegradationTrendScenarios(rules, Spec(name), out);
       }
@@ -914,6 +916,19 @@ class ModelTestBuilder {
       g.metric = "model_prediction_drift";
       g.labels = {
           {"model", m_.name}, {"version", "v1"}, {"method", method}, {"window", DriftWindow()}};
+      AboveLevels(*tk, pg, g);
+      g.extra = CriticalValue(g, g.normal / 2);
+    } else if (name == "FeatureMissing") {
+      // The first feature the alert watches (not PII, not muted).
+      std::string feature;
+      for (const FeatureConfig& f : m_.features) {
+        if (!f.pii && f.alert) {
+          feature = f.name;
+          break;
+        }
+      }
+      g.metric = "model_feature_missing_ratio_shift";
+      g.labels = {{"model", m_.name}, {"feature", feature}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
       g.extra = CriticalValue(g, g.normal / 2);
     } else if (name == "PositiveRateShift") {

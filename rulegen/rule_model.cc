@@ -258,6 +258,10 @@ class ModelRuleBuilder {
     AddDrift(out);
     if (m_.task == Task::kBinaryClassification) AddPositiveRate(out);
     if (IsClassifier() && !m_.drift.windows.empty()) AddConfidenceEntropy(out);
+    if (!m_.baseline.empty() && std::any_of(m_.features.begin(), m_.features.end(),
+                                            [](const FeatureConfig& f) { return !f.pii && f.alert; })) {
+      AddMissing(out);
+    }
     AddAnomalous(out);
     AddDegradation(out);
     if (m_.ground_truth) AddGroundTruth(out);
@@ -579,6 +583,35 @@ class ModelRuleBuilder {
     e.description = {Lit("Mean prediction entropy over " + windows.front().label + " is "), Pct(),
                      Lit(" of its level " + versus + " (alert above " + Pct(ratio) + ").")};
     return e;
+  }
+
+  // FeatureMissing: a feature's missing ratio above the baseline's by missing.warn (ticket) /
+  // missing.critical (page), beyond the sampling noise of a two-proportion test at
+  // drift.alpha — an upstream field going missing, which no drift method sees (drift is
+  // computed over the values present). Features with alert: false are left out.
+  void AddMissing(std::vector<AlertRule>& out) const {
+    std::string muted;
+    for (const FeatureConfig& f : m_.features) {
+      if (!f.pii && !f.alert) muted += (muted.empty() ? "" : "|") + RegexEscape(f.name);
+    }
+    std::vector<std::string> sel;
+    if (!muted.empty()) sel.push_back("feature!~" + PromQuote(muted));
+    for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.missing_warn, "warn"},
+                                   {Severity::kPage, m_.missing_critical, "critical"}}) {
+      AlertRule a = Threshold(
+          "FeatureMissing", sev, "model_feature_missing_ratio_shift" + Sel(sel),
+          Comparison::kAtLeast, thr,
+          "missing ratio of a feature at least " + Pct(thr) + " above the baseline's (missing." +
+              level + ") for " + Dur(tier_.for_duration));
+      a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
+                   Lit(std::string(" is missing (") + level + ")")};
+      a.description = {Lit("The share of records missing feature "), Label("feature"),
+                       Lit(" over "), Label("window"), Lit(" is "), Pct(),
+                       Lit(" above the baseline's (ticket from " + Pct(m_.missing_warn) +
+                           ", page from " + Pct(m_.missing_critical) + ").")};
+      RequireBeyondNoise(a);
+      out.push_back(std::move(a));
+    }
   }
 
   void AddAnomalous(std::vector<AlertRule>& out) const {
@@ -933,6 +966,7 @@ const std::vector<std::string>& AlertCatalogue() {
                                                    "HighLatency",
                                                    "LowThroughput",
                                                    "FeatureDrift",
+                                                   "FeatureMissing",
                                                    "PredictionDrift",
                                                    "PositiveRateShift",
                                                    "ConfidenceDrop",
@@ -950,8 +984,8 @@ const std::vector<std::string>& AlertCatalogue() {
 const std::vector<std::string>& ModelDownSymptoms() {
   static const std::vector<std::string> kSymptoms = {
       "HighErrorRate",     "HighLatency",       "LowThroughput",     "FeatureDrift",
-      "PredictionDrift",   "PositiveRateShift", "ConfidenceDrop",    "EntropyRise",
-      "AnomalousRequests", "DegradationScore",  "ShadowDisagreement"};
+      "FeatureMissing",    "PredictionDrift",   "PositiveRateShift", "ConfidenceDrop",
+      "EntropyRise",       "AnomalousRequests", "DegradationScore",  "ShadowDisagreement"};
   return kSymptoms;
 }
 

@@ -64,6 +64,12 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
     q.push_back({"Number of drifting features", std::string(series::kFeaturesDrifting) + s});
     q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
     q.push_back({"Out-of-range ratio per feature", "model_feature_out_of_range_ratio" + s});
+  } else if (alert == "FeatureMissing") {
+    q.push_back({"Missing ratio above the baseline's", "model_feature_missing_ratio_shift" + s});
+    q.push_back({"Noise floor of that shift", "model_feature_missing_ratio_shift_critical_value" + s});
+    q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
+    q.push_back({"Prediction drift (imputed values move the output)",
+                 "model_prediction_drift" + sel({method})});
   } else if (alert == "PredictionDrift") {
     q.push_back({"Prediction drift", "model_prediction_drift" + sel({method})});
     q.push_back({"Most drifted features", "topk(10, model_feature_drift" + sel({method}) + ")"});
@@ -148,7 +154,7 @@ std::string SilenceCommand(const std::string& alert, const AlertRule& a, const M
       if (k == "team") cmd += " team=\"" + v + "\"";
     }
   }
-  if (alert == "FeatureDrift") cmd += " feature=\"<feature>\"";
+  if (alert == "FeatureDrift" || alert == "FeatureMissing") cmd += " feature=\"<feature>\"";
   return cmd;
 }
 
@@ -192,7 +198,9 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
       severities.insert(SeverityName(a->severity));
       if (alert != "Watchdog" && silenced.insert(m ? m->name : std::string()).second) {
         silence += (m ? "For " + m->name : std::string("For the platform team")) +
-                   (alert == "FeatureDrift" ? " (one feature; drop `feature=` for all)" : "") +
+                   (alert == "FeatureDrift" || alert == "FeatureMissing"
+                        ? " (one feature; drop `feature=` for all)"
+                        : "") +
                    ":\n\n```sh\n" + SilenceCommand(alert, *a, m) + "\n```\n\n";
       }
       if (!m && alert != "Watchdog") {  // a fleet alert (rulegen/meta_rules.h)

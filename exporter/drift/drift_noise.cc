@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "exporter/drift/drift_math.h"
+#include "exporter/drift/effect_size.h"
 
 namespace modelwatch {
 namespace {
@@ -151,6 +152,13 @@ double Chi2CriticalValue(double p, int bins) {
 
 double KsCriticalValue(double p, double n, double m) {
   return KolmogorovUpperQuantile(p) / std::sqrt(n * m / (n + m));
+}
+
+double MissingShiftCriticalValue(double alpha, double p, double n, double p0, double m) {
+  const double pooled = (p * n + p0 * m) / (n + m);
+  const double var = pooled * (1 - pooled) * (1 / n + 1 / m);
+  if (!(var > 0)) return 0;
+  return NormalQuantile(1 - alpha) * std::sqrt(var);
 }
 
 double WassersteinCriticalValue(double p, double n, double m, double mean_term) {

@@ -39,6 +39,12 @@ double JsCriticalValue(double p, double n, double m, std::span<const double> ref
 double Chi2CriticalValue(double p, int bins);
 double KsCriticalValue(double p, double n, double m);
 
+// The shift of a missing ratio, p − p0 (window p of n records, reference p0 of m records),
+// that a one-sided two-proportion z-test with the pooled ratio calls noise at level `alpha`:
+//   z(1 − alpha)·sqrt(p̄(1 − p̄)(1/n + 1/m)),  p̄ = (p·n + p0·m)/(n + m).
+// 0 when p̄ is 0 or 1 (nothing or everything missing on both sides: no shift to test).
+double MissingShiftCriticalValue(double alpha, double p, double n, double p0, double m);
+
 // Normalised Wasserstein-1: sqrt(n·m/(n + m))·W1 tends to Z = ∫|B(F(x))|dx (B a Brownian
 // bridge), whose mean is sqrt(2/π)∫sqrt(F(1 − F))dx and which, being the supremum of a
 // Gaussian process whose largest variance is Var(X) = std², exceeds its mean by t·std with

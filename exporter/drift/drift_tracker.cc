@@ -224,6 +224,8 @@ struct DriftTracker::FeatureTrack {
   std::string name;
   FeatureType type = FeatureType::kNumeric;
   const FeatureProfile* profile = nullptr;  // set when binned
+  // The baseline's missing ratio (NaN without a profile of this feature): FeatureMissing.
+  double baseline_missing = std::numeric_limits<double>::quiet_NaN();
   bool binned = false;
   std::size_t missing_cell = 0;
   std::size_t out_of_range_cell = 0;  // numeric, binned
@@ -290,6 +292,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
     f.missing_cell = counts++;
     const FeatureProfile* fp = baseline_ ? baseline_->FindFeature(fc.name) : nullptr;
     if (fp != nullptr && fp->type == fc.type) {
+      f.baseline_missing = fp->missing_rate;
       if (fc.type == FeatureType::kNumeric && fp->numeric.count > 0) {
         f.binned = true;
         f.profile = fp;
@@ -629,10 +632,26 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
   if (vl.binned && MethodApplies(model_.drift.method, output_type)) ++drift_tests;
   double max_feature_drift = 0;
+  // FeatureMissing's noise guard: drift.alpha, Bonferroni-split over the features tested.
+  int missing_tests = 0;
+  for (const auto& f : features_) missing_tests += std::isnan(f.baseline_missing) ? 0 : 1;
+  const double missing_level = model_.drift.alpha / std::max(1, missing_tests);
+  const double reference_records =
+      baseline_ ? baseline_->EffectiveCount(baseline_->records) : 0.0;
   for (const auto& f : features_) {
+    const double missing = counts[f.missing_cell] / n;
     out.push_back({"model_feature_missing_ratio",
                    {{"model", model}, {"feature", f.name}, {"window", w.label}},
-                   counts[f.missing_cell] / n});
+                   missing});
+    if (!std::isnan(f.baseline_missing) && reference_records > 0) {
+      out.push_back({"model_feature_missing_ratio_shift",
+                     {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                     missing - f.baseline_missing});
+      out.push_back({"model_feature_missing_ratio_shift_critical_value",
+                     {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                     MissingShiftCriticalValue(missing_level, missing, n, f.baseline_missing,
+                                               reference_records)});
+    }
     if (!f.binned) continue;
     BinnedDistribution d;
     d.type = f.type;
@@ -922,6 +941,12 @@ FamilyInfo InfoFor(const std::string& name) {
         MetricType::Counter}},
       {"model_feature_missing_ratio",
        {"Share of records in the window missing the feature.", MetricType::Gauge}},
+      {"model_feature_missing_ratio_shift",
+       {"Missing ratio in the window minus the baseline's missing ratio.", MetricType::Gauge}},
+      {"model_feature_missing_ratio_shift_critical_value",
+       {"Missing-ratio shift that sampling noise exceeds with probability drift.alpha (split "
+        "over the features).",
+        MetricType::Gauge}},
       {"model_feature_out_of_range_ratio",
        {"Share of the feature's values in the window outside the training range.",
         MetricType::Gauge}},

@@ -10,6 +10,8 @@
 //   model_window_samples{model,window}                      always (0 before any record)
 //   model_late_records_total{model,window}                  counter
 //   model_feature_missing_ratio{model,feature,window}
+//   model_feature_missing_ratio_shift{model,feature,window}      with a baseline: minus its ratio
+//   model_feature_missing_ratio_shift_critical_value{model,feature,window}
 //   model_prediction_confidence_mean{model,version,window}  classifiers
 //   model_prediction_entropy_mean{model,version,window}     classifiers
 //   model_positive_rate{model,version,window}               binary

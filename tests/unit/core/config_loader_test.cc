@@ -210,6 +210,37 @@ TEST(ConfigLoaderTest, EntropyComparesWithTheBaselineWhenThereIsOne) {
   EXPECT_DOUBLE_EQ(w->entropy.max_ratio, 1.5);
 }
 
+TEST(ConfigLoaderTest, MissingThresholdsDefaultAndAreChecked) {
+  const std::string with = std::string(kMinimal) + "baseline: " MODELWATCH_SOURCE_DIR
+                                                   "/examples/baselines/fraud-detector.json\n";
+  auto def = ParseModelConfig(with, "m.yaml");
+  ASSERT_TRUE(def) << ErrorsOf(def);
+  EXPECT_DOUBLE_EQ(def->missing_warn, 0.1);
+  EXPECT_DOUBLE_EQ(def->missing_critical, 0.5);
+  auto r = ParseModelConfig(with + "missing: {warn: 0.05, critical: 1}\n", "m.yaml");
+  ASSERT_TRUE(r) << ErrorsOf(r);
+  EXPECT_DOUBLE_EQ(r->missing_warn, 0.05);
+  EXPECT_DOUBLE_EQ(r->missing_critical, 1.0);
+  auto order = ParseModelConfig(with + "missing: {warn: 0.6}\n", "m.yaml");
+  ASSERT_FALSE(order);
+  EXPECT_NE(ErrorsOf(order).find("m.yaml:7:17: error: missing.warn 0.6 must be below "
+                                 "missing.critical 0.5"),
+            std::string::npos)
+      << ErrorsOf(order);
+  auto range = ParseModelConfig(with + "missing: {critical: 0}\n", "m.yaml");
+  ASSERT_FALSE(range);
+  EXPECT_NE(ErrorsOf(range).find("m.yaml:7:21: error: \"missing.critical\""), std::string::npos)
+      << ErrorsOf(range);
+  auto no_baseline = ParseModelConfig(std::string(kMinimal) + "missing: {warn: 0.2}\n", "m.yaml");
+  ASSERT_FALSE(no_baseline);
+  EXPECT_NE(ErrorsOf(no_baseline).find("m.yaml:6:10: error: missing needs a baseline profile"),
+            std::string::npos)
+      << ErrorsOf(no_baseline);
+  auto typo = ParseModelConfig(with + "missing: {warning: 0.2}\n", "m.yaml");
+  ASSERT_FALSE(typo);
+  EXPECT_NE(ErrorsOf(typo).find("m.yaml:7:11: error:"), std::string::npos) << ErrorsOf(typo);
+}
+
 TEST(ConfigLoaderTest, EntropyErrorsAreLocated) {
   const std::string with = std::string(kMinimal) + "baseline: b.json\n";
   auto window = ParseModelConfig(with + "entropy: {window: 7d}\n", "m.yaml");

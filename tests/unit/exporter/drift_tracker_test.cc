@@ -137,6 +137,7 @@ TEST(DriftTrackerTest, WithoutBaselineExportsOnlyBaselineFreeGauges) {
   EXPECT_EQ(Count(s, "model_baseline_info"), 0);
   EXPECT_EQ(Count(s, "model_baseline_prediction_entropy_mean"), 0);
   EXPECT_EQ(Count(s, "model_positive_rate_zscore"), 0);
+  EXPECT_EQ(Count(s, "model_feature_missing_ratio_shift"), 0);
 }
 
 TEST(DriftTrackerTest, BelowMinSamplesOnlyTheSampleCountIsExported) {
@@ -437,6 +438,61 @@ TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
   const double std99 = std::sqrt((100.0 * 100.0 - 1) / 12);
   EXPECT_NEAR(Value(s, "model_prediction_drift", {{"method", "wasserstein"}}), 10 / std99, 1e-9);
   EXPECT_NEAR(Value(s, "model_prediction_drift", {{"method", "ks"}}), 0.1, 1e-9);
+}
+
+
+// FeatureMissing's inputs. The baseline misses `amount` in 10 % of 5,000 records, the window in
+// 30 % of 400: the shift is 0.2, and its noise floor is the one-sided pooled two-proportion
+// z-test's at drift.alpha = 0.001 split over the two tracked features (email is PII). Expected
+// from scipy: norm.isf(0.0005) = 3.2905267314918945; pooled p = (0.3·400 + 0.1·5000)/5400;
+// 3.2905267314918945 * sqrt(p (1 - p) (1/400 + 1/5000)) = 0.05450838799142486.
+TEST(DriftTrackerTest, MissingRatioShiftAgainstTheBaselineAndItsNoiseFloor) {
+  const ModelConfig m = BinaryModel();
+  std::mt19937 rng(3);
+  std::normal_distribution<double> amount(100, 20);
+  std::uniform_real_distribution<double> score(0, 1);
+  const char* countries[] = {"DE", "FR", "US"};
+  BaselineBuilder b(m);
+  RecordMaker maker;
+  for (int i = 0; i < 5000; ++i) {
+    const double ts = kT0 - 10 * 86400 + i * 60.0;
+    if (i % 10 == 0) {
+      b.Add(maker.Make(ts, std::nullopt, countries[i % 3], score(rng)));
+    } else {
+      b.Add(maker.Make(ts, amount(rng), countries[i % 3], score(rng)));
+    }
+  }
+  auto p = b.Finish();
+  ASSERT_TRUE(p.has_value());
+  ASSERT_DOUBLE_EQ(p->FindFeature("amount")->missing_rate, 0.1);
+  DriftTracker t(m, std::make_shared<const BaselineProfile>(std::move(*p)));
+  for (int i = 0; i < 400; ++i) {
+    const double ts = kT0 - 3000 + 7.5 * (i + 1);
+    if (i % 10 < 3) {
+      t.Observe(maker.Make(ts, std::nullopt, countries[i % 3], score(rng)));
+    } else {
+      t.Observe(maker.Make(ts, amount(rng), countries[i % 3], score(rng)));
+    }
+  }
+  const auto s = t.Snapshot();
+  for (const char* window : {"1h", "24h"}) {
+    EXPECT_NEAR(Value(s, "model_feature_missing_ratio", {{"feature", "amount"}, {"window", window}}),
+                0.3, 1e-12);
+    EXPECT_NEAR(
+        Value(s, "model_feature_missing_ratio_shift", {{"feature", "amount"}, {"window", window}}),
+        0.2, 1e-12);
+    EXPECT_NEAR(Value(s, "model_feature_missing_ratio_shift_critical_value",
+                      {{"feature", "amount"}, {"window", window}}),
+                0.05450838799142486, 1e-9);
+    // Never missing on either side: no shift, and a zero floor.
+    EXPECT_EQ(
+        Value(s, "model_feature_missing_ratio_shift", {{"feature", "country"}, {"window", window}}),
+        0);
+    EXPECT_EQ(Value(s, "model_feature_missing_ratio_shift_critical_value",
+                    {{"feature", "country"}, {"window", window}}),
+              0);
+  }
+  EXPECT_EQ(Find(s, "model_feature_missing_ratio_shift", {{"feature", "email"}}), nullptr);
 }
 
 }  // namespace

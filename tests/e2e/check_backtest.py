@@ -106,6 +106,24 @@ def main():
         check("ModelDown/page" in o["detected_by"], "outage not paged by ModelDown: %s" %
               o["detected_by"])
 
+    # The missing feature: FeatureMissing pages it, on the feature that went missing, within an
+    # hour of the upstream break (its shortest window, 1h, is half missing after 30 minutes;
+    # then `for`), never before the break; no other feature is reported missing.
+    mf = next(i for i in incidents if i["kind"] == "missing_feature")
+    missing = [a for a in alerts if a["alertname"] == "FeatureMissing"]
+    starts = sorted(s for a in missing if a["severity"] == "page"
+                    and a["labels"].get("feature") == "velocity" for s, _ in a["firing"])
+    if check(starts and mf["start"] <= starts[0] <= mf["start"] + 3600,
+             "missing feature: FeatureMissing pages for velocity at %s, break at %d" %
+             (starts, mf["start"])):
+        print("%-16s FeatureMissing/page %.2f h after the break" %
+              ("missing_feature", (starts[0] - mf["start"]) / 3600))
+    check(all(s >= mf["start"] for a in missing for s, _ in a["firing"]),
+          "FeatureMissing fired before the break")
+    check(all(a["labels"].get("feature") == "velocity" for a in missing),
+          "FeatureMissing for other features: %s" %
+          sorted({a["labels"].get("feature") for a in missing}))
+
     # False pages: a notification the backtest calls false never starts inside a true incident.
     for n in result["notifications"]:
         if n["false"]:

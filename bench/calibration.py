@@ -10,8 +10,13 @@ baseline with the real baseline builder and replays the window through the real 
 evaluates, per window, the alert conditions the generated rules use:
 
   modelwatch  FeatureDrift/PredictionDrift = value >= warn (ticket) / critical (page)
-              AND value > *_critical_value   (drift.method psi, warn 0.1, critical 0.2)
-  guard(M)    value > *_critical_value alone, for every method M (the significance test)
+              AND value > *_critical_value   (drift.method psi, warn 0.1, critical 0.2),
+              or FeatureMissing (below)
+  missing     FeatureMissing = missing-ratio shift >= 0.1 (ticket) / 0.5 (page)
+              AND shift > its critical value (every trial logs 2 % missing values; the
+              "missing" shift 20 % in the window)
+  guard(M)    value > *_critical_value alone, for every method M (the significance test;
+              "guard missing": the missing-ratio shift's)
 and, side by side on the same data, fixed thresholds as other tools default to:
   evidently   numeric: KS p < 0.05 (scipy ks_2samp on the raw values) when n <= 1000, else
               Wasserstein/std >= 0.1; categorical: chi2 p < 0.05 when n <= 1000, else JS >= 0.1
@@ -158,11 +163,16 @@ def trial(tool, tmp, rng, kind, n, f, shift):
                               "--input=" + os.path.join(tmp, "cur.jsonl")],
                              check=True, capture_output=True, text=True).stdout
         value, critical = {}, {}
+        missing, missing_critical = {}, {}
         for line in out.splitlines():
             s = json.loads(line)
             lab = s["labels"]
             who = lab.get("feature", "__output__")
-            if s["name"] in ("model_feature_drift", "model_prediction_drift"):
+            if s["name"] == "model_feature_missing_ratio_shift":
+                missing[who] = s["value"]
+            elif s["name"] == "model_feature_missing_ratio_shift_critical_value":
+                missing_critical[who] = s["value"]
+            elif s["name"] in ("model_feature_drift", "model_prediction_drift"):
                 value[(who, lab["method"])] = s["value"]
             elif s["name"] in ("model_feature_drift_critical_value",
                                "model_prediction_drift_critical_value"):
@@ -175,8 +185,18 @@ def trial(tool, tmp, rng, kind, n, f, shift):
         def guarded(k, v, level):
             return k[1] == "psi" and v >= level and k in critical and v > critical[k]
 
-        r["modelwatch ticket"] = alarm(lambda k, v: guarded(k, v, 0.1))
-        r["modelwatch page"] = alarm(lambda k, v: guarded(k, v, 0.2))
+        # FeatureMissing (missing.warn 0.1, missing.critical 0.5, beyond its noise floor).
+        def missing_alarm(level):
+            return any(v >= level and v > missing_critical.get(k, float("inf"))
+                       for k, v in missing.items())
+
+        r["missing ticket"] = missing_alarm(0.1)
+        r["missing page"] = missing_alarm(0.5)
+        r["guard missing"] = any(v > missing_critical.get(k, float("inf"))
+                                 for k, v in missing.items())
+        # Every drift-style alert of the model: FeatureDrift/PredictionDrift or FeatureMissing.
+        r["modelwatch ticket"] = alarm(lambda k, v: guarded(k, v, 0.1)) or r["missing ticket"]
+        r["modelwatch page"] = alarm(lambda k, v: guarded(k, v, 0.2)) or r["missing page"]
         for method in ("psi", "js", "ks", "wasserstein", "chi2"):
             if any(k[1] == method for k in value):
                 r["guard " + method] = alarm(
@@ -274,8 +294,9 @@ def main():
 def report(clean, by_n, by_kind, kinds, power, sizes):
     def cell(x):
         return "%d/%d" % (x[0], x[1])
-    conds = ["modelwatch ticket", "modelwatch page", "guard psi", "guard js", "guard ks",
-             "guard wasserstein", "guard chi2", "psi >= 0.1", "psi >= 0.2", "evidently"]
+    conds = ["modelwatch ticket", "modelwatch page", "missing ticket", "guard psi", "guard js",
+             "guard ks", "guard wasserstein", "guard chi2", "guard missing", "psi >= 0.1",
+             "psi >= 0.2", "evidently"]
     print("\n### False alarms on clean windows (windows alarmed / windows)\n")
     print("| condition | alpha | " + " | ".join("n=%d" % n for n in sizes) + " | all |")
     print("|---|---|" + "---|" * (len(sizes) + 1))
@@ -284,11 +305,12 @@ def report(clean, by_n, by_kind, kinds, power, sizes):
             if (alpha, c) not in clean:
                 continue
             row = [cell(by_n.get((alpha, c, n), [0, 0])) for n in sizes]
-            print("| %s | %s | %s | %s |" % (c, alpha if c.startswith(("modelwatch", "guard"))
+            print("| %s | %s | %s | %s |" % (c, alpha if c.startswith(("modelwatch", "guard",
+                                                                        "missing"))
                                                else "-", " | ".join(row), cell(clean[(alpha, c)])))
     print("\n### False alarms on clean windows by distribution, alpha 0.001 (all n and widths)\n")
     kconds = ["modelwatch ticket", "guard psi", "guard js", "guard ks", "guard wasserstein",
-              "guard chi2", "psi >= 0.1", "evidently"]
+              "guard chi2", "guard missing", "psi >= 0.1", "evidently"]
     print("| distribution | " + " | ".join(kconds) + " |")
     print("|---|" + "---|" * len(kconds))
     for kind in kinds:
@@ -296,8 +318,8 @@ def report(clean, by_n, by_kind, kinds, power, sizes):
             cell(by_kind[(0.001, c, kind)]) if (0.001, c, kind) in by_kind else "-"
             for c in kconds)))
     print("\n### Detection power, one feature, alpha 0.001 (windows alarmed / windows)\n")
-    pconds = ["modelwatch ticket", "modelwatch page", "guard ks", "guard wasserstein",
-              "psi >= 0.1", "evidently"]
+    pconds = ["modelwatch ticket", "modelwatch page", "missing ticket", "guard ks",
+              "guard wasserstein", "psi >= 0.1", "evidently"]
     print("| shift | n | " + " | ".join(pconds) + " |")
     print("|---|---|" + "---|" * len(pconds))
     for key in sorted({(k[0], k[1]) for k in power}, key=lambda t: (t[0], t[1])):

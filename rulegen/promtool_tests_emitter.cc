@@ -572,6 +572,7 @@ class ModelTestBuilder {
         FeatureDrift(rules, out);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
+        if (name == "PositiveRateShift") PositiveRateEchoScenarios(rules, out);
         if (name == "PredictionDrift" || name == "FeatureMissing") {
           BelowNoiseScenario(name, rules, Spec(name), out);
         }
@@ -700,6 +701,40 @@ class ModelTestBuilder {
     return [metric, labels, level](const std::vector<Phase>& phases) {
       return std::vector<InputSeries>{{metric, labels, {{level, TotalMinutes(phases)}}, false}};
     };
+  }
+
+  // PositiveRateShift's page on the longest window with the shortest window at 3 (the shift
+  // still under way: page) and at 1.4 (an echo of a recovered shift: no page); the longest
+  // window's ticket fires either way. 3 and 1.4 lie within a factor of two of the short
+  // window's 2, so that halving or doubling it fails a case.
+  void PositiveRateEchoScenarios(const std::vector<const AlertRule*>& rules,
+                                 std::vector<Scenario>& out) const {
+    const auto windows = SortedDriftWindows(m_);
+    const AlertRule* ticket = nullptr;
+    const AlertRule* page = nullptr;
+    for (const AlertRule* a : rules) (a->severity == Severity::kPage ? page : ticket) = a;
+    if (windows.size() < 2 || ticket == nullptr || page == nullptr) return;
+    const Labels long_window = {
+        {"model", m_.name}, {"version", "v1"}, {"window", windows.back().label}};
+    Labels short_window = long_window;
+    short_window["window"] = windows.front().label;
+    const int hold = Minutes(page->for_duration) + static_cast<int>(3 * step_ / 60) + 5;
+    for (const double now : {3.0, 1.4}) {
+      Scenario s{"PositiveRateShift: |z| 6 over " + windows.back().label + ", " +
+                     FormatNumber(now) + " over " + windows.front().label +
+                     (now > 2 ? ": page" : ": an echo, ticket only"),
+                 {{"model_positive_rate_zscore", long_window, {{6, hold}}, false},
+                  {"model_positive_rate_zscore", short_window, {{now, hold}}, false}},
+                 {}};
+      Check c{FloorTo(int64_t{hold} * 60 - 60, step_), "PositiveRateShift", {}};
+      c.alerts.push_back(Expect(*ticket, long_window, 6));
+      if (now > 2) {
+        c.alerts.push_back(Expect(*ticket, short_window, now));
+        c.alerts.push_back(Expect(*page, long_window, 6));
+      }
+      s.checks.push_back(std::move(c));
+      out.push_back(std::move(s));
+    }
   }
 
   // Drift above the page threshold for well over `for`, but below the critical value (a small

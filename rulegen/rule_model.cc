@@ -513,13 +513,24 @@ class ModelRuleBuilder {
     }
   }
 
+  // PositiveRateShift: |z| above 2 (ticket) / 5 (page) on any drift window. A page on a longer
+  // window also needs the shortest window above the ticket's 2: a long window keeps the shift
+  // of traffic that has already recovered for up to its length, and paging on that echo
+  // wakes someone for nothing (the backtest's synthetic week measured one such page, 9 h
+  // after a covariate drift ended). The ticket still reports the long window.
   void AddPositiveRate(std::vector<AlertRule>& out) const {
+    const auto windows = SortedDriftWindows(m_);
     for (auto [sev, thr] : {std::pair{Severity::kTicket, 2.0}, {Severity::kPage, 5.0}}) {
       AlertRule a =
           Threshold("PositiveRateShift", sev, "abs(model_positive_rate_zscore" + Sel() + ")",
                     Comparison::kAbove, thr,
                     "|z| of the positive rate against the baseline above " + FormatNumber(thr) +
                         " for " + Dur(tier_.for_duration));
+      if (sev == Severity::kPage && windows.size() > 1) {
+        a.expr += " and on(model, version) abs(model_positive_rate_zscore" +
+                  Sel({"window=" + PromQuote(windows.front().label)}) + ") > 2";
+        a.trigger += ", while |z| over " + windows.front().label + " is above 2";
+      }
       a.summary = {Lit("Positive rate of "), Label("model"), Lit(" "), Label("version"),
                    Lit(" shifted by more than " + FormatNumber(thr) + " sigma")};
       a.description = {Lit("The positive rate over "), Label("window"), Lit(" is "), Fmt("%.2f"),

@@ -18,8 +18,8 @@ namespace {
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
-    "model",    "description", "owner",     "tier",       "task",   "source",      "baseline",
-    "features", "classes",     "threshold", "drift",      "slo",    "degradation", "ground_truth",
+    "model",    "description", "owner",     "tier",       "task",    "source",      "baseline",
+    "features", "classes",     "threshold", "drift",      "slo",     "degradation", "ground_truth",
     "shadow",   "throughput",  "limits",    "confidence", "entropy", "missing"};
 const std::vector<std::string> kOwnerKeys = {"team", "slack", "pagerduty", "email"};
 const std::vector<std::string> kSourceKeys = {"paths", "fields", "start_at", "max_line_bytes"};
@@ -896,8 +896,9 @@ class ModelParser {
                       Num(m.missing_critical));
     }
     if (m.baseline.empty()) {
-      r_.AddError(node, "missing needs a baseline profile (the model's `baseline` key): the "
-                        "alert compares each feature's missing ratio with the baseline's");
+      r_.AddError(node,
+                  "missing needs a baseline profile (the model's `baseline` key): the "
+                  "alert compares each feature's missing ratio with the baseline's");
     }
   }
 

@@ -258,8 +258,9 @@ class ModelRuleBuilder {
     AddDrift(out);
     if (m_.task == Task::kBinaryClassification) AddPositiveRate(out);
     if (IsClassifier() && !m_.drift.windows.empty()) AddConfidenceEntropy(out);
-    if (!m_.baseline.empty() && std::any_of(m_.features.begin(), m_.features.end(),
-                                            [](const FeatureConfig& f) { return !f.pii && f.alert; })) {
+    if (!m_.baseline.empty() &&
+        std::any_of(m_.features.begin(), m_.features.end(),
+                    [](const FeatureConfig& f) { return !f.pii && f.alert; })) {
       AddMissing(out);
     }
     AddAnomalous(out);
@@ -609,15 +610,19 @@ class ModelRuleBuilder {
     if (!muted.empty()) sel.push_back("feature!~" + PromQuote(muted));
     for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.missing_warn, "warn"},
                                    {Severity::kPage, m_.missing_critical, "critical"}}) {
-      AlertRule a = Threshold(
-          "FeatureMissing", sev, "model_feature_missing_ratio_shift" + Sel(sel),
-          Comparison::kAtLeast, thr,
-          "missing ratio of a feature at least " + Pct(thr) + " above the baseline's (missing." +
-              level + ") for " + Dur(tier_.for_duration));
+      AlertRule a = Threshold("FeatureMissing", sev, "model_feature_missing_ratio_shift" + Sel(sel),
+                              Comparison::kAtLeast, thr,
+                              "missing ratio of a feature at least " + Pct(thr) +
+                                  " above the baseline's (missing." + level + ") for " +
+                                  Dur(tier_.for_duration));
       a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
                    Lit(std::string(" is missing (") + level + ")")};
-      a.description = {Lit("The share of records missing feature "), Label("feature"),
-                       Lit(" over "), Label("window"), Lit(" is "), Pct(),
+      a.description = {Lit("The share of records missing feature "),
+                       Label("feature"),
+                       Lit(" over "),
+                       Label("window"),
+                       Lit(" is "),
+                       Pct(),
                        Lit(" above the baseline's (ticket from " + Pct(m_.missing_warn) +
                            ", page from " + Pct(m_.missing_critical) + ").")};
       RequireBeyondNoise(a);
@@ -972,31 +977,24 @@ std::vector<RuleFile> BuildAllRules(const ConfigSet& config) {
 }
 
 const std::vector<std::string>& AlertCatalogue() {
-  static const std::vector<std::string> kAlerts = {"ModelDown",
-                                                   "HighErrorRate",
-                                                   "HighLatency",
-                                                   "LowThroughput",
-                                                   "FeatureDrift",
-                                                   "FeatureMissing",
-                                                   "PredictionDrift",
-                                                   "PositiveRateShift",
-                                                   "ConfidenceDrop",
-                                                   "EntropyRise",
-                                                   "AnomalousRequests",
-                                                   "DegradationScore",
-                                                   "LowLabelMatchRate",
-                                                   "PerformanceBelowRetrainThreshold",
-                                                   "CalibrationDrift",
-                                                   "ShadowDisagreement",
-                                                   "Watchdog"};
+  static const std::vector<std::string> kAlerts = {
+      "ModelDown",         "HighErrorRate",
+      "HighLatency",       "LowThroughput",
+      "FeatureDrift",      "FeatureMissing",
+      "PredictionDrift",   "PositiveRateShift",
+      "ConfidenceDrop",    "EntropyRise",
+      "AnomalousRequests", "DegradationScore",
+      "LowLabelMatchRate", "PerformanceBelowRetrainThreshold",
+      "CalibrationDrift",  "ShadowDisagreement",
+      "Watchdog"};
   return kAlerts;
 }
 
 const std::vector<std::string>& ModelDownSymptoms() {
   static const std::vector<std::string> kSymptoms = {
-      "HighErrorRate",     "HighLatency",       "LowThroughput",     "FeatureDrift",
-      "FeatureMissing",    "PredictionDrift",   "PositiveRateShift", "ConfidenceDrop",
-      "EntropyRise",       "AnomalousRequests", "DegradationScore",  "ShadowDisagreement"};
+      "HighErrorRate",  "HighLatency",       "LowThroughput",     "FeatureDrift",
+      "FeatureMissing", "PredictionDrift",   "PositiveRateShift", "ConfidenceDrop",
+      "EntropyRise",    "AnomalousRequests", "DegradationScore",  "ShadowDisagreement"};
   return kSymptoms;
 }
 

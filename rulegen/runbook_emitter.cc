@@ -66,7 +66,8 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
     q.push_back({"Out-of-range ratio per feature", "model_feature_out_of_range_ratio" + s});
   } else if (alert == "FeatureMissing") {
     q.push_back({"Missing ratio above the baseline's", "model_feature_missing_ratio_shift" + s});
-    q.push_back({"Noise floor of that shift", "model_feature_missing_ratio_shift_critical_value" + s});
+    q.push_back(
+        {"Noise floor of that shift", "model_feature_missing_ratio_shift_critical_value" + s});
     q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
     q.push_back({"Prediction drift (imputed values move the output)",
                  "model_prediction_drift" + sel({method})});

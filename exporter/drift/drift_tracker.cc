@@ -636,8 +636,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   int missing_tests = 0;
   for (const auto& f : features_) missing_tests += std::isnan(f.baseline_missing) ? 0 : 1;
   const double missing_level = model_.drift.alpha / std::max(1, missing_tests);
-  const double reference_records =
-      baseline_ ? baseline_->EffectiveCount(baseline_->records) : 0.0;
+  const double reference_records = baseline_ ? baseline_->EffectiveCount(baseline_->records) : 0.0;
   for (const auto& f : features_) {
     const double missing = counts[f.missing_cell] / n;
     out.push_back({"model_feature_missing_ratio",

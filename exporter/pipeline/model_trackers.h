@@ -31,7 +31,7 @@ struct ModelTrackers {
   std::unique_ptr<DriftTracker> drift;
   std::unique_ptr<GroundTruthTracker> ground_truth;  // when ground_truth is configured
   std::unique_ptr<ShadowTracker> shadow;             // when shadow is configured
-  std::unique_ptr<RecentRecords> recent;  // after KeepRecentRecords(), sample_size > 0
+  std::unique_ptr<RecentRecords> recent;             // after KeepRecentRecords(), sample_size > 0
 
   // Builds the trackers of `config` with its (already loaded) baseline; the ground-truth store
   // and the hash key live under `state_dir`. Feature histograms take the baseline's edges.

@@ -116,7 +116,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   std::filesystem::create_directory(spool_dir);
   GroundTruthOptions gt_options;
   gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
-  gt_options.durable_store = false;                        // the scratch directory's
+  gt_options.durable_store = false;                         // the scratch directory's
   std::vector<std::unique_ptr<ModelTrackers>> trackers;
   std::string source_name;
   for (const ModelConfig* m : models) {

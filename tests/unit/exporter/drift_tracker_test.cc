@@ -440,7 +440,6 @@ TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
   EXPECT_NEAR(Value(s, "model_prediction_drift", {{"method", "ks"}}), 0.1, 1e-9);
 }
 
-
 // FeatureMissing's inputs. The baseline misses `amount` in 10 % of 5,000 records, the window in
 // 30 % of 400: the shift is 0.2, and its noise floor is the one-sided pooled two-proportion
 // z-test's at drift.alpha = 0.001 split over the two tracked features (email is PII). Expected
@@ -476,8 +475,9 @@ TEST(DriftTrackerTest, MissingRatioShiftAgainstTheBaselineAndItsNoiseFloor) {
   }
   const auto s = t.Snapshot();
   for (const char* window : {"1h", "24h"}) {
-    EXPECT_NEAR(Value(s, "model_feature_missing_ratio", {{"feature", "amount"}, {"window", window}}),
-                0.3, 1e-12);
+    EXPECT_NEAR(
+        Value(s, "model_feature_missing_ratio", {{"feature", "amount"}, {"window", window}}), 0.3,
+        1e-12);
     EXPECT_NEAR(
         Value(s, "model_feature_missing_ratio_shift", {{"feature", "amount"}, {"window", window}}),
         0.2, 1e-12);

@@ -148,6 +148,11 @@ int RunDaemon(const std::vector<std::string>& args) {
 
   HttpOptions http;
   http.listen_address = flags.Get("web.listen-address");
+  // A malformed address is a usage error, reported before any model is loaded.
+  if (auto address = ParseListenAddress(http.listen_address); !address) {
+    std::cerr << "modelwatch-exporter: " << address.error().message << "\n";
+    return 2;
+  }
   http.telemetry_path = flags.Get("web.telemetry-path");
   for (auto [flag, target] : {std::pair<const char*, std::chrono::milliseconds*>{
                                   "web.read-header-timeout", &http.read_header_timeout},

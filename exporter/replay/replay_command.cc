@@ -92,7 +92,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   if (models.empty()) {
     std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
               << "\n";
-    return flags.Get("model").empty() ? 1 : 2;
+    return 1;
   }
   // --labels go to every replayed model with a ground_truth section (each joins what matches
   // its own predictions); use --model to replay one.
@@ -103,7 +103,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     }
     if (label_models.empty()) {
       std::cerr << "error: --labels: no replayed model has a ground_truth section\n";
-      return 2;
+      return 1;
     }
   }
 

@@ -177,17 +177,17 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   auto config = LoadConfigDir(flags.Get("config.dir"), load_options);
   if (!config) {
     for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    return 2;
+    return 1;
   }
   const ModelConfig* found = config->Find(flags.Get("model"));
   if (found == nullptr) {
     std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
               << "\n";
-    return 2;
+    return 1;
   }
   if (!found->shadow) {
     std::cerr << "error: model \"" << found->name << "\" has no shadow section\n";
-    return 2;
+    return 1;
   }
   // One window over everything in the files.
   ModelConfig model = *found;

@@ -263,7 +263,7 @@ ground_truth: {paths: ["../other-labels/*.jsonl"]}
                 (["--config.dir=" + models, "--input=" + hist, "--output=" + bad_out,
                   "--step=soon"], 2),
                 (["--config.dir=" + models, "--input=" + hist, "--output=" + bad_out,
-                  "--model=nope"], 2),
+                  "--model=nope"], 1),                                              # no such model
                 (["--config.dir=" + models, "--input=" + os.path.join(work, "missing.jsonl"),
                   "--output=" + bad_out], 1),
         ):

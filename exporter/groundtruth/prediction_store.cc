@@ -58,8 +58,8 @@ void ScanLabelled(sqlite3* db, double since, const std::function<void(const Labe
                   const FailFn& fail) {
   sqlite3_stmt* st = nullptr;
   // Walks the covering index of labelled rows in prediction order: no sort, no table
-  // lookup, memory independent of the window (retention keeps labelled rows for the longest
-  // window only, so the rows skipped for `ts < since` are at most a minute's worth).
+  // lookup, memory independent of the window. The rows skipped for `ts < since` are those
+  // retention still keeps past the longest window (at most delay + retention_buffer old).
   if (sqlite3_prepare_v2(db,
                          "SELECT version, ts, prediction, segments, weight, label"
                          " FROM predictions INDEXED BY predictions_labelled"

@@ -347,9 +347,11 @@ TEST_F(ShadowReportCommandTest, ExitCodesFollowTheVerdict) {
   EXPECT_EQ(Run("fraud", true), 1);
   WriteLogs(0.3, 30, false);  // disagrees on 12 of 40 requests
   EXPECT_EQ(Run("fraud", false), 1);
-  EXPECT_EQ(Run("plain", false), 2);  // no shadow section
-  EXPECT_EQ(Run("missing", false), 2);
-  EXPECT_EQ(RunShadowReportCommand({"--config.dir=" + dir_.path()}), 2);
+  // Invalid input is 1, like a failed verdict (the README's rule; the verdict goes to stdout,
+  // the error to stderr); usage is 2.
+  EXPECT_EQ(Run("plain", false), 1);  // no shadow section
+  EXPECT_EQ(Run("missing", false), 1);
+  EXPECT_EQ(RunShadowReportCommand({"--config.dir=" + dir_.path()}), 2);  // no --model
 }
 
 }  // namespace

@@ -634,18 +634,13 @@ GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double 
   double longest = 0;
   for (const Window& w : windows_) longest = std::max(longest, double(w.length.count()));
 
-  // (window, version, segment index or -1, segment value). Looked up by views, so a row
-  // allocates nothing once its groups exist.
+  // (window, version, segment index or -1, segment value).
   using GroupKey = std::tuple<std::size_t, std::string, int, std::string>;
-  using GroupView = std::tuple<std::size_t, std::string_view, int, std::string_view>;
-  std::map<GroupKey, PerformanceAccumulator, std::less<>> groups;
-  auto acc = [&](const GroupView& key) -> PerformanceAccumulator& {
+  std::map<GroupKey, PerformanceAccumulator> groups;
+  auto acc = [&](GroupKey key) -> PerformanceAccumulator& {
     auto it = groups.find(key);
     if (it == groups.end()) {
-      const auto& [w, version, seg, value] = key;
-      it = groups
-               .emplace(GroupKey{w, std::string(version), seg, std::string(value)},
-                        PerformanceAccumulator(model_.task, model_.threshold))
+      it = groups.emplace(std::move(key), PerformanceAccumulator(model_.task, model_.threshold))
                .first;
     }
     return it->second;
@@ -653,13 +648,14 @@ GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double 
   const std::size_t nseg = gt_.segments.size();
   std::vector<std::string_view> segs;
   rows.ForEachLabelled(newest - longest, [&](const LabelledRow& row) {
+    const std::string version(row.version);
     SplitSegments(row.segments, nseg, segs);
     for (std::size_t w = 0; w < windows_.size(); ++w) {
       if (row.timestamp < newest - static_cast<double>(windows_[w].length.count())) continue;
-      acc({w, row.version, -1, {}}).Add(row.prediction, row.label, row.weight);
+      acc({w, version, -1, ""}).Add(row.prediction, row.label, row.weight);
       for (std::size_t s = 0; s < nseg; ++s) {
         if (segs[s].empty()) continue;
-        acc({w, row.version, static_cast<int>(s), segs[s]})
+        acc({w, version, static_cast<int>(s), std::string(segs[s])})
             .Add(row.prediction, row.label, row.weight);
       }
     }

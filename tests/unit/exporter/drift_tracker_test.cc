@@ -60,7 +60,9 @@ struct RecordMaker {
   }
 };
 
-std::shared_ptr<const BaselineProfile> MakeBaseline(const ModelConfig& m, std::uint32_t seed) {
+// 5,000 reference records; with `missing_every` > 0, every such record lacks `amount`.
+std::shared_ptr<const BaselineProfile> MakeBaseline(const ModelConfig& m, std::uint32_t seed,
+                                                    int missing_every = 0) {
   std::mt19937 rng(seed);
   std::normal_distribution<double> amount(100, 20);
   std::uniform_real_distribution<double> score(0, 1);
@@ -68,7 +70,12 @@ std::shared_ptr<const BaselineProfile> MakeBaseline(const ModelConfig& m, std::u
   BaselineBuilder b(m);
   RecordMaker maker;
   for (int i = 0; i < 5000; ++i) {
-    b.Add(maker.Make(kT0 - 10 * 86400 + i * 60.0, amount(rng), countries[i % 3], score(rng)));
+    const double ts = kT0 - 10 * 86400 + i * 60.0;
+    if (missing_every > 0 && i % missing_every == 0) {
+      b.Add(maker.Make(ts, std::nullopt, countries[i % 3], score(rng)));
+    } else {
+      b.Add(maker.Make(ts, amount(rng), countries[i % 3], score(rng)));
+    }
   }
   auto p = b.Finish();
   EXPECT_TRUE(p.has_value());
@@ -447,24 +454,14 @@ TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
 // 3.2905267314918945 * sqrt(p (1 - p) (1/400 + 1/5000)) = 0.05450838799142486.
 TEST(DriftTrackerTest, MissingRatioShiftAgainstTheBaselineAndItsNoiseFloor) {
   const ModelConfig m = BinaryModel();
-  std::mt19937 rng(3);
+  auto baseline = MakeBaseline(m, 3, 10);
+  ASSERT_DOUBLE_EQ(baseline->FindFeature("amount")->missing_rate, 0.1);
+  DriftTracker t(m, baseline);
+  std::mt19937 rng(4);
   std::normal_distribution<double> amount(100, 20);
   std::uniform_real_distribution<double> score(0, 1);
   const char* countries[] = {"DE", "FR", "US"};
-  BaselineBuilder b(m);
   RecordMaker maker;
-  for (int i = 0; i < 5000; ++i) {
-    const double ts = kT0 - 10 * 86400 + i * 60.0;
-    if (i % 10 == 0) {
-      b.Add(maker.Make(ts, std::nullopt, countries[i % 3], score(rng)));
-    } else {
-      b.Add(maker.Make(ts, amount(rng), countries[i % 3], score(rng)));
-    }
-  }
-  auto p = b.Finish();
-  ASSERT_TRUE(p.has_value());
-  ASSERT_DOUBLE_EQ(p->FindFeature("amount")->missing_rate, 0.1);
-  DriftTracker t(m, std::make_shared<const BaselineProfile>(std::move(*p)));
   for (int i = 0; i < 400; ++i) {
     const double ts = kT0 - 3000 + 7.5 * (i + 1);
     if (i % 10 < 3) {

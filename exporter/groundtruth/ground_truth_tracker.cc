@@ -223,6 +223,17 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   if (gt_.join_on == JoinKey::kRequestId) {  // entity joins look their labels up per prediction
     for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
   }
+  if (options.sliding_performance && gt_.join_on == JoinKey::kRequestId &&
+      options.recompute == GroundTruthOptions::Recompute::kInline && std::isnan(newest)) {
+    std::vector<double> lengths;
+    for (const Window& w : windows_) lengths.push_back(static_cast<double>(w.length.count()));
+    sliding_ = std::make_unique<SlidingPerformance>(
+        model_.task, model_.threshold, std::move(lengths), gt_.segments.size(),
+        [n = gt_.segments.size()](std::string_view s, std::vector<std::string_view>& out) {
+          SplitSegments(s, n, out);
+        });
+    store_->SetOnLabelled([this](const LabelledRow& row) { sliding_->Add(row); });
+  }
   // The counters are stored with the data, in the same transactions (see Counters()), so
   // after a restart, even kill -9, they match what the store holds.
   LoadCounters(store_->GetMeta("counters"));
@@ -254,6 +265,7 @@ GroundTruthTracker::~GroundTruthTracker() {
   background_.reset();  // stops the thread before anything it reads goes
   Flush();
   store_->SetBeforeCommit(nullptr);  // the store may outlive the counters it would save
+  store_->SetOnLabelled(nullptr);
 }
 
 nlohmann::json GroundTruthTracker::Counters() const {
@@ -647,7 +659,18 @@ GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double 
   };
   const std::size_t nseg = gt_.segments.size();
   std::vector<std::string_view> segs;
-  rows.ForEachLabelled(newest - longest, [&](const LabelledRow& row) {
+  if (sliding_) {
+    sliding_->Advance(newest);
+    for (const auto& [key, a] : sliding_->groups()) {
+      const auto& [w, version, seg, value] = key;
+      if (seg < 0) snap.samples.push_back({version, {windows_[w].label, double(a.count())}});
+      for (const auto& [metric, v] : a.Finish()) {
+        snap.performance.push_back(
+            {version, seg < 0 ? "" : gt_.segments[seg], value, metric, windows_[w].label, v});
+      }
+    }
+  }
+  auto add_row = [&](const LabelledRow& row) {
     const std::string version(row.version);
     SplitSegments(row.segments, nseg, segs);
     for (std::size_t w = 0; w < windows_.size(); ++w) {
@@ -659,7 +682,8 @@ GroundTruthSnapshot GroundTruthTracker::Compute(LabelledRowSource& rows, double 
             .Add(row.prediction, row.label, row.weight);
       }
     }
-  });
+  };
+  if (!sliding_) rows.ForEachLabelled(newest - longest, add_row);
   for (const auto& [key, a] : groups) {
     const auto& [w, version, seg, value] = key;
     if (seg < 0) snap.samples.push_back({version, {windows_[w].label, double(a.count())}});

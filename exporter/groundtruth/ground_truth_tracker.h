@@ -54,6 +54,7 @@
 #include "exporter/groundtruth/keyed_hash.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/groundtruth/prediction_store.h"
+#include "exporter/groundtruth/sliding_performance.h"
 #include "exporter/parse/record.h"
 
 namespace modelwatch {
@@ -75,9 +76,14 @@ struct GroundTruthOptions {
   // only serves the last finished result, so a scrape never waits for it.
   enum class Recompute { kInline, kBackground };
   Recompute recompute = Recompute::kInline;
-  // false: the store lives in a scratch directory the command removes (replay, backtest);
-  // its commits are not synced to disk.
+  // false: the store is kept in memory (replay, backtest: a scratch store thrown away at
+  // exit).
   bool durable_store = true;
+  // true: the windows' performance is kept up to date row by row (SlidingPerformance) instead
+  // of recomputed from the store's rows at every Collect(): what replay needs, recomputing at
+  // every step. Only for a new, empty store with request_id joins and Recompute::kInline (it
+  // sees each label as it joins); otherwise ignored. The values are the same up to rounding.
+  bool sliding_performance = false;
 };
 
 // One computed value.
@@ -189,6 +195,9 @@ class GroundTruthTracker {
   std::chrono::steady_clock::duration recompute_interval_;
   KeyedHasher hasher_;
   std::unique_ptr<PredictionStore> store_;
+  // GroundTruthOptions::sliding_performance: fed by the store as labels join, advanced by
+  // Compute() (which is const for the background thread's sake; this mode is inline only).
+  std::unique_ptr<SlidingPerformance> sliding_;
   LabelParser label_parser_;
   std::unordered_map<std::string, int> class_index_;
   std::vector<Window> windows_;

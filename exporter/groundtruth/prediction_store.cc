@@ -169,7 +169,10 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
                                                                const Options& options) {
   std::unique_ptr<PredictionStore> store(new PredictionStore());
   store->options_ = options;
-  if (sqlite3_open_v2(path.c_str(), &store->db_,
+  // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
+  // checkpointed against and read by no second connection: it lives in memory, bounded by
+  // the retention the tracker enforces (Purge()), and its commits write nothing.
+  if (sqlite3_open_v2(options.durable ? path.c_str() : ":memory:", &store->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";
@@ -181,10 +184,6 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   // statement journals stay in memory (with FILE, glibc gave the heap's top back and took it
   // again on every label update: ~3,000 brk() calls a second). The daemon's large sorts run
   // on PredictionStoreReader, whose temp_store is FILE.
-  // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
-  // checkpointed against and read by no second connection: its commits need not reach the
-  // disk, and its rollback journal stays in memory (a commit writes each changed page once,
-  // where WAL writes it to the log and again at the WAL checkpoint).
   if (!store->Exec(options.durable ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=MEMORY") ||
       !store->Exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF") ||
       !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
@@ -198,7 +197,7 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)");
   store->label_key_ = store->Prepare(
       "UPDATE predictions SET label = ?2, label_ts = ?3 WHERE key = ?1 AND label IS NULL"
-      " RETURNING ts, weight");
+      " RETURNING ts, weight, version, prediction, segments, label");
   store->has_key_ = store->Prepare("SELECT 1 FROM predictions WHERE key = ?1 LIMIT 1");
   store->seen_key_ = store->Prepare(
       "SELECT 1 FROM predictions WHERE key = ?1 AND label_ts = ?2 AND label = ?3 LIMIT 1");
@@ -212,7 +211,7 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
       " AND unmatched IN (0, 2)");
   store->label_row_ = store->Prepare(
       "UPDATE predictions SET label = ?3, label_ts = ?4 WHERE key = ?1 AND version = ?2"
-      " AND label IS NULL RETURNING ts, weight");
+      " AND label IS NULL RETURNING ts, weight, version, prediction, segments, label");
   store->add_pending_ = store->Prepare(
       "INSERT OR IGNORE INTO pending_labels(key, ts, label, unmatched) VALUES(?1, ?2, ?3, ?4)");
   store->get_pending_ = store->Prepare(
@@ -372,7 +371,7 @@ LabelOutcome PredictionStore::LabelByKey(std::uint64_t key, double label, double
     sqlite3_bind_double(label_key_, 3, label_ts);
     int rc;
     while ((rc = sqlite3_step(label_key_)) == SQLITE_ROW) {
-      AddMinute(sqlite3_column_double(label_key_, 0), 0, sqlite3_column_double(label_key_, 1));
+      Labelled(label_key_);
       matched = true;
     }
     if (rc != SQLITE_DONE) Fail("label");
@@ -458,6 +457,21 @@ std::optional<PendingLabel> PredictionStore::NearestEntityLabel(std::uint64_t en
   return best;
 }
 
+void PredictionStore::Labelled(sqlite3_stmt* st) {
+  // Columns as RETURNING lists them: ts, weight, version, prediction, segments, label.
+  const double ts = sqlite3_column_double(st, 0), weight = sqlite3_column_double(st, 1);
+  AddMinute(ts, 0, weight);
+  if (!on_labelled_) return;
+  LabelledRow row;
+  row.timestamp = ts;
+  row.weight = weight;
+  row.version = ColumnText(st, 2);
+  row.prediction = sqlite3_column_double(st, 3);
+  row.segments = ColumnText(st, 4);
+  row.label = sqlite3_column_double(st, 5);
+  on_labelled_(row);
+}
+
 bool PredictionStore::LabelPrediction(std::uint64_t key, std::string_view version, double label,
                                       double label_ts) {
   BeginIfNeeded();
@@ -469,7 +483,7 @@ bool PredictionStore::LabelPrediction(std::uint64_t key, std::string_view versio
   sqlite3_bind_double(label_row_, 4, label_ts);
   int rc;
   while ((rc = sqlite3_step(label_row_)) == SQLITE_ROW) {
-    AddMinute(sqlite3_column_double(label_row_, 0), 0, sqlite3_column_double(label_row_, 1));
+    Labelled(label_row_);
     labelled = true;
   }
   if (rc != SQLITE_DONE) Fail("label");

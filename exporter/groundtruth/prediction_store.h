@@ -104,7 +104,8 @@ class PredictionStore : public LabelledRowSource {
     // false: a full batch commits only at MaybeCommit(), so that a caller can commit between
     // its own operations, never in the middle of one.
     bool auto_commit = true;
-    // false: commits are not synced to disk (a scratch store a one-off command throws away).
+    // false: the database is kept in memory, not at the path (a scratch store a one-off
+    // command throws away).
     bool durable = true;
   };
 
@@ -186,6 +187,10 @@ class PredictionStore : public LabelledRowSource {
   // Called inside every transaction just before it commits (e.g. to store counters that must
   // stay consistent with the data).
   void SetBeforeCommit(std::function<void()> fn) { before_commit_ = std::move(fn); }
+  // Called with every row LabelByKey() or LabelPrediction() labels, as it is labelled (for
+  // performance kept up to date row by row). LabelByEntity() does not call it: an entity join
+  // may move a label to a nearer prediction, which is not an addition.
+  void SetOnLabelled(std::function<void(const LabelledRow&)> fn) { on_labelled_ = std::move(fn); }
 
   std::uint64_t errors() const { return errors_; }
   const std::string& last_error() const { return last_error_; }
@@ -207,6 +212,9 @@ class PredictionStore : public LabelledRowSource {
   bool in_txn_ = false;
   bool in_before_commit_ = false;
   std::function<void()> before_commit_;
+  std::function<void(const LabelledRow&)> on_labelled_;
+  // Books a row an UPDATE ... RETURNING labelled (minute totals, on_labelled_).
+  void Labelled(sqlite3_stmt* st);
   std::size_t writes_ = 0;
   std::uint64_t errors_ = 0;
   std::string last_error_;

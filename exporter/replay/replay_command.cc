@@ -117,6 +117,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   GroundTruthOptions gt_options;
   gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
   gt_options.durable_store = false;                         // the scratch directory's
+  gt_options.sliding_performance = true;  // recomputing every step's windows is quadratic
   std::vector<std::unique_ptr<ModelTrackers>> trackers;
   std::string source_name;
   for (const ModelConfig* m : models) {

@@ -613,6 +613,15 @@ bool GroundTruthTracker::Flush() {
                     newest_ - std::max(longest, keep_unlabelled));
       last_purge_ = newest_;
       dirty_ = true;
+      // The filter only grows between rebuilds (a key whose labels were given up on or
+      // purged stays in it); rebuilt from the store once it has doubled, it holds at most
+      // twice the keys the store keeps, at an amortised constant cost per label.
+      if (pending_keys_.size() > 2 * pending_keys_rebuilt_ + 1024) {
+        std::unordered_set<std::uint64_t> keys;
+        for (std::uint64_t key : store_->PendingKeys()) keys.insert(key);
+        pending_keys_.swap(keys);
+        pending_keys_rebuilt_ = pending_keys_.size();
+      }
     }
   }
   const bool committed = store_->Commit();

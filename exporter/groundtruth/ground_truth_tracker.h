@@ -157,6 +157,7 @@ class GroundTruthTracker {
   std::uint64_t duplicates() const { return duplicates_; }
   std::uint64_t unmatched() const { return unmatched_; }
   std::uint64_t sampled_out() const { return sampled_out_; }
+  std::size_t pending_key_filter_size() const { return pending_keys_.size(); }
   std::uint64_t rejected(LabelReject reason) const { return rejected_[static_cast<int>(reason)]; }
   std::uint64_t observed() const { return observed_; }
   // Labels waiting for their prediction (a query of the store).
@@ -205,7 +206,10 @@ class GroundTruthTracker {
   bool has_newest_ = false;
   double last_purge_ = 0;
   std::int64_t future_rows_deleted_ = 0;
+  // Keys with a label waiting (or matched after waiting) in the store: a prediction whose key
+  // is not here needs no look-up. A superset, rebuilt in Flush() when it has doubled.
   std::unordered_set<std::uint64_t> pending_keys_;
+  std::size_t pending_keys_rebuilt_ = 0;
   std::set<std::string> versions_;
   std::vector<std::set<std::string>> segment_values_;
   std::string segments_buf_;

@@ -172,7 +172,7 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
   // checkpointed against and read by no second connection: it lives in memory, bounded by
   // the retention the tracker enforces (Purge()), and its commits write nothing.
-  if (sqlite3_open_v2(options.durable ? path.c_str() : ":memory:", &store->db_,
+  if (sqlite3_open_v2(options.durable ? path.c_str() : "", &store->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     std::string msg = store->db_ ? sqlite3_errmsg(store->db_) : "out of memory";

@@ -399,6 +399,37 @@ TEST(GroundTruthTrackerTest, RetentionDropsUnlabelledAfterDelayPlusBuffer) {
   EXPECT_FALSE(Find(Scrape(*t), "model_performance_samples", {}));
 }
 
+// Labels for requests this model never predicts (another model's, on a shared label file)
+// wait, are given up on and purged: the in-memory filter of keys with waiting labels must
+// not keep them all.
+TEST(GroundTruthTrackerTest, TheWaitingLabelFilterStaysBoundedByWhatTheStoreKeeps) {
+  ScratchDir dir;
+  ModelConfig m = BinaryModel({{"1h", Seconds(3600)}});
+  m.ground_truth->delay = Seconds(60);
+  m.ground_truth->retention_buffer = Seconds(600);
+  auto t = OpenTracker(m, dir.path());
+  for (int i = 0; i < 20000; ++i) {
+    t->ObserveLabelLine(LabelLine("other-" + std::to_string(i), kT0 + i, 1));
+    Observe(*t, Scored("r" + std::to_string(i), kT0 + i, 0.9));
+    if (i % 60 == 59) {
+      ASSERT_TRUE(t->Flush());
+    }
+  }
+  // The store keeps the labels of the last hour (the longest window): about 3,600.
+  EXPECT_LT(t->pending_key_filter_size(), 2 * 3700 + 1024u);
+  EXPECT_GT(t->pending_key_filter_size(), 3000u);  // the live ones stay in
+  // A label waiting through a rebuild still joins its late prediction.
+  t->ObserveLabelLine(LabelLine("late", kT0 + 20000, 0));
+  for (int i = 20001; i < 20300; ++i) {
+    t->ObserveLabelLine(LabelLine("other-" + std::to_string(i), kT0 + i, 1));
+    Observe(*t, Scored("r" + std::to_string(i), kT0 + i, 0.9));
+    ASSERT_TRUE(t->Flush());
+  }
+  const std::uint64_t before = t->matched();
+  Observe(*t, Scored("late", kT0 + 20300, 0.2));
+  EXPECT_EQ(t->matched(), before + 1);
+}
+
 TEST(GroundTruthTrackerTest, WindowsEndAtNewestEventTime) {
   ScratchDir dir;
   auto t = OpenTracker(BinaryModel({{"1h", Seconds(3600)}, {"1d", Seconds(86400)}}), dir.path());

@@ -76,8 +76,8 @@ struct GroundTruthOptions {
   // only serves the last finished result, so a scrape never waits for it.
   enum class Recompute { kInline, kBackground };
   Recompute recompute = Recompute::kInline;
-  // false: the store is kept in memory (replay, backtest: a scratch store thrown away at
-  // exit).
+  // false: the store is a temporary database, in memory up to its page cache (replay,
+  // backtest: a scratch store thrown away at exit).
   bool durable_store = true;
   // true: the windows' performance is kept up to date row by row (SlidingPerformance) instead
   // of recomputed from the store's rows at every Collect(): what replay needs, recomputing at

@@ -170,8 +170,10 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   std::unique_ptr<PredictionStore> store(new PredictionStore());
   store->options_ = options;
   // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
-  // checkpointed against and read by no second connection: it lives in memory, bounded by
-  // the retention the tracker enforces (Purge()), and its commits write nothing.
+  // checkpointed against and read by no second connection: it is SQLite's private temporary
+  // database (the empty path), kept in the page cache and spilled to a file that is deleted
+  // on close only past the cache's size, so commits write nothing until then and memory stays
+  // bounded by the cache.
   if (sqlite3_open_v2(options.durable ? path.c_str() : "", &store->db_,
                       SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {

@@ -104,8 +104,8 @@ class PredictionStore : public LabelledRowSource {
     // false: a full batch commits only at MaybeCommit(), so that a caller can commit between
     // its own operations, never in the middle of one.
     bool auto_commit = true;
-    // false: the database is kept in memory, not at the path (a scratch store a one-off
-    // command throws away).
+    // false: a temporary database, not the path: in the page cache, spilled to a file
+    // removed on close past its size (a scratch store a one-off command throws away).
     bool durable = true;
   };
 

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <optional>
 
@@ -55,6 +56,14 @@ std::optional<double> Find(const std::vector<prometheus::MetricFamily>& families
     }
   }
   return std::nullopt;
+}
+
+// As Find(), for a series the test needs: a missing one fails the test and reads NaN.
+double Value(const std::vector<prometheus::MetricFamily>& families, const std::string& name,
+             const std::map<std::string, std::string>& labels) {
+  const std::optional<double> v = Find(families, name, labels);
+  if (!v) ADD_FAILURE() << "series not served: " << name;
+  return v.value_or(std::numeric_limits<double>::quiet_NaN());
 }
 
 std::vector<prometheus::MetricFamily> Scrape(const GroundTruthTracker& t) {
@@ -133,9 +142,9 @@ TEST(GroundTruthTrackerTest, MatchRatioBoundariesAreExactWithinAMinute) {
   // newest = kT0 + 602; eligible: ts <= kT0 + 582, i.e. i <= 115 (116 predictions), of which
   // 114 are labelled. A minute-resolution count would take the whole last minute.
   const auto families = Scrape(*t);
-  EXPECT_DOUBLE_EQ(*Find(families, "model_label_match_ratio", {{"window", "1h"}}), 114.0 / 116.0);
+  EXPECT_DOUBLE_EQ(Value(families, "model_label_match_ratio", {{"window", "1h"}}), 114.0 / 116.0);
   // 5m: from kT0 + 302, i >= 59: 57 eligible, 55 labelled.
-  EXPECT_DOUBLE_EQ(*Find(families, "model_label_match_ratio", {{"window", "5m"}}), 55.0 / 57.0);
+  EXPECT_DOUBLE_EQ(Value(families, "model_label_match_ratio", {{"window", "5m"}}), 55.0 / 57.0);
 }
 
 TEST(GroundTruthTrackerTest, LabelsForUnknownRequestsCountAsUnmatched) {
@@ -540,9 +549,9 @@ TEST(GroundTruthTrackerTest, EntityJoinTakesNearestLabelInAnyOrder) {
     EXPECT_EQ(Find(f, "model_performance_samples", {}), 4.0);
     EXPECT_EQ(Find(f, "model_label_match_ratio", {}), 1.0);
     // Labels 1, 1, 1, 0 for scores 0.9, 0.8, 0.3, 0.1: at 0.5, precision 1 and recall 2/3.
-    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "recall"}}), 2.0 / 3.0);
-    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "precision"}}), 1.0);
-    EXPECT_DOUBLE_EQ(*Find(f, "model_performance", {{"metric", "auc"}}), 1.0);
+    EXPECT_DOUBLE_EQ(Value(f, "model_performance", {{"metric", "recall"}}), 2.0 / 3.0);
+    EXPECT_DOUBLE_EQ(Value(f, "model_performance", {{"metric", "precision"}}), 1.0);
+    EXPECT_DOUBLE_EQ(Value(f, "model_performance", {{"metric", "auc"}}), 1.0);
   }
 }
 
@@ -562,7 +571,7 @@ TEST(GroundTruthTrackerTest, SamplingKeepsExtremesAndWeightsTheRest) {
   EXPECT_NEAR(middle_kept, 0.25, 0.04);
   EXPECT_GE(rows, extremes);
   auto f = Scrape(*t);
-  EXPECT_NEAR(*Find(f, "model_ground_truth_sample_rate", {}), double(rows) / 4000, 1e-12);
+  EXPECT_NEAR(Value(f, "model_ground_truth_sample_rate", {}), double(rows) / 4000, 1e-12);
   // Label everything: the weighted match ratio is 1, and every extreme score joined.
   for (int i = 0; i < 4000; ++i)
     t->ObserveLabelLine(LabelLine("r" + std::to_string(i), kT0 + 5000, i % 2));
@@ -572,7 +581,7 @@ TEST(GroundTruthTrackerTest, SamplingKeepsExtremesAndWeightsTheRest) {
   EXPECT_EQ(t->unmatched() + t->sampled_out(), static_cast<std::uint64_t>(4000 - rows));
   EXPECT_GT(t->sampled_out(), 0u);
   f = Scrape(*t);
-  EXPECT_NEAR(*Find(f, "model_label_match_ratio", {}), 4000.0 * 1 / 4001, 0.02);
+  EXPECT_NEAR(Value(f, "model_label_match_ratio", {}), 4000.0 * 1 / 4001, 0.02);
   // Weighted sample count vs raw: samples are raw rows.
   EXPECT_EQ(Find(f, "model_performance_samples", {}), double(rows));
 }

@@ -186,7 +186,7 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   // statement journals stay in memory (with FILE, glibc gave the heap's top back and took it
   // again on every label update: ~3,000 brk() calls a second). The daemon's large sorts run
   // on PredictionStoreReader, whose temp_store is FILE.
-  if (!store->Exec(options.durable ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=MEMORY") ||
+  if (!store->Exec(options.durable ? "PRAGMA journal_mode=WAL" : "PRAGMA journal_mode=OFF") ||
       !store->Exec(options.durable ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=OFF") ||
       !store->Exec("PRAGMA temp_store=MEMORY") || !store->Exec("PRAGMA cache_size=-65536") ||
       !store->Exec("PRAGMA wal_autocheckpoint=16384") || !store->Exec(kSchema) ||

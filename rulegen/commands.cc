@@ -77,7 +77,12 @@ int RunGenerate(const std::vector<std::string>& args) {
   }
   auto config = Load(flags.Get("config.dir"));
   if (!config) return 1;
-  const OutputFiles files = Generate(*config, *format);
+  auto generated = GenerateFiles(*config, *format);
+  if (!generated) {
+    std::cerr << "modelwatch-rulegen generate: " << generated.error().ToString() << "\n";
+    return 1;
+  }
+  const OutputFiles& files = *generated;
   if (auto ok = WriteOutputAtomically(flags.Get("out"), files); !ok) {
     std::cerr << "modelwatch-rulegen generate: " << ok.error().ToString() << "\n";
     return 1;
@@ -113,11 +118,19 @@ int RunCheck(const std::vector<std::string>& args) {
   auto config = Load(flags.Get("config.dir"));
   if (!config) return 1;
   const std::string out = flags.Get("out");
-  const OutputFiles files = Generate(*config, *format);
+  auto generated = GenerateFiles(*config, *format);
+  if (!generated) {
+    std::cerr << "modelwatch-rulegen check: " << generated.error().ToString() << "\n";
+    return 1;
+  }
+  const OutputFiles& files = *generated;
   const auto stale = StaleFiles(out, files);
   if (!stale.empty()) {
     std::cerr << out << " is stale; run `modelwatch-rulegen generate --config.dir="
-              << flags.Get("config.dir") << " --out=" << out << "`:\n";
+              << flags.Get("config.dir") << " --out=" << out
+              << (*format == OutputFormat::kPrometheusOperator ? " --format=prometheus-operator"
+                                                               : "")
+              << "`:\n";
     for (const auto& s : stale) std::cerr << "  " << s << "\n";
     return 1;
   }

@@ -15,6 +15,7 @@
 #include <system_error>
 
 #include "rulegen/alertmanager_emitter.h"
+#include "rulegen/exporter_manifests.h"
 #include "rulegen/grafana_emitter.h"
 #include "rulegen/promtool_tests_emitter.h"
 #include "rulegen/rules_emitter.h"
@@ -97,6 +98,15 @@ OutputFiles Generate(const ConfigSet& config, OutputFormat format) {
     if (head.find("do not edit") != std::string::npos) continue;
     content = GeneratedHeader(path) + content;
   }
+  return files;
+}
+
+Result<OutputFiles> GenerateFiles(const ConfigSet& config, OutputFormat format) {
+  OutputFiles files = Generate(config, format);
+  if (format != OutputFormat::kPrometheusOperator) return files;
+  OutputFiles manifests;
+  if (auto ok = AddExporterManifests(config, manifests); !ok) return tl::unexpected(ok.error());
+  for (auto& [path, content] : manifests) files[path] = GeneratedHeader(path) + content;
   return files;
 }
 

@@ -22,6 +22,10 @@ std::vector<std::unique_ptr<Emitter>> MakeEmitters(OutputFormat format);
 // description). Deterministic: the same config gives byte-identical files.
 OutputFiles Generate(const ConfigSet& config, OutputFormat format);
 
+// Generate(), and for kPrometheusOperator the exporter's own Kubernetes manifests
+// (exporter_manifests.h), which read the model files and baselines from disk.
+Result<OutputFiles> GenerateFiles(const ConfigSet& config, OutputFormat format);
+
 // The header line(s) Generate() puts on `path` ("" for JSON).
 std::string GeneratedHeader(const std::string& path);
 

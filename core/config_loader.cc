@@ -215,7 +215,7 @@ class ModelParser {
     YAML::Node email = r_.Child(node, "email", "owner", false);
     if (auto s = r_.String(email, "owner.email")) {
       owner.email = *s;
-      if (owner.email.find('@') == std::string::npos) {
+      if (!owner.email.empty() && owner.email.find('@') == std::string::npos) {  // "": none
         r_.AddError(email, "owner.email \"" + owner.email + "\" is not an email address");
       }
     }
@@ -687,8 +687,8 @@ class ModelParser {
                              "ground_truth.join_tolerance")) {
       g.join_tolerance = *v;
     }
-    if (auto v =
-            r_.Duration(r_.Child(node, "delay", "ground_truth", false), "ground_truth.delay")) {
+    if (auto v = r_.DurationOrZero(r_.Child(node, "delay", "ground_truth", false),
+                                   "ground_truth.delay")) {
       g.delay = *v;
     }
     YAML::Node rate = r_.Child(node, "min_match_rate", "ground_truth", false);
@@ -1216,8 +1216,8 @@ class FleetParser {
         rc.default_tier = static_cast<int>(*t);
       }
     }
-    if (auto d = r_.Duration(r_.Child(node, "escalate_after", "routing", false),
-                             "routing.escalate_after")) {
+    if (auto d = r_.DurationOrZero(r_.Child(node, "escalate_after", "routing", false),
+                                   "routing.escalate_after")) {
       rc.escalate_after = *d;
     }
   }

@@ -155,6 +155,18 @@ std::optional<Seconds> YamlReader::Duration(const YAML::Node& node, const std::s
   return *d;
 }
 
+std::optional<Seconds> YamlReader::DurationOrZero(const YAML::Node& node,
+                                                  const std::string& key_path) {
+  if (node.IsDefined() && node.IsScalar()) {
+    const std::string& text = node.Scalar();
+    if (text == "0" || (text.size() == 2 && text[0] == '0' &&
+                        std::string_view("smhdw").find(text[1]) != std::string_view::npos)) {
+      return Seconds(0);
+    }
+  }
+  return Duration(node, key_path);
+}
+
 std::optional<std::vector<std::string>> YamlReader::StringList(const YAML::Node& node,
                                                                const std::string& key_path) {
   if (!node.IsDefined()) return std::nullopt;

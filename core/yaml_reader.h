@@ -46,6 +46,9 @@ class YamlReader {
   std::optional<std::int64_t> Integer(const YAML::Node& node, const std::string& key_path);
   std::optional<bool> Bool(const YAML::Node& node, const std::string& key_path);
   std::optional<Seconds> Duration(const YAML::Node& node, const std::string& key_path);
+  // A duration that may also be zero, written `0` or `0s` (`0m`, ...): for settings whose
+  // default is "none" (a label delay, an escalation), so that the default can be written out.
+  std::optional<Seconds> DurationOrZero(const YAML::Node& node, const std::string& key_path);
   std::optional<std::vector<std::string>> StringList(const YAML::Node& node,
                                                      const std::string& key_path);
 

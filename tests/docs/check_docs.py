@@ -1,14 +1,19 @@
 #!/usr/bin/env python3
-"""The docs say what the programs do: documented defaults and flags, checked automatically.
+"""The docs say what the programs do: defaults, config snippets and flags, checked automatically.
 
     check_docs.py SOURCE_DIR BUILD_DIR WORK_DIR
 
 1. Defaults. Every key of docs/config.md's tables whose default is a literal (`0.5`, `""`,
    `[1h, 24h]`, `30s`, ...) is written out explicitly into the example configs wherever the key
    is absent (sections with defaults are created; sections that are off by default are filled
-   only where a config has them; the tier table per tier), then the directory must validate
-   and `generate` must write byte-for-byte what it writes for the configs as they were.
-2. Flags. Every `--flag` in a flag table of the docs or README (`| --flag |` rows) and in a
+   only where a config has them; the tier table per tier) — both into the example configs and
+   into the same models cut to their required keys. Each directory must validate, `generate`
+   must write byte-for-byte what it writes for the configs as they were, and a replay of a day
+   of fraud-detector traffic must serve the same series. (Defaults that this traffic cannot
+   reach, such as limits.max_versions with one version, are checked for validity only.)
+2. Snippets. Every ```yaml block of docs/*.md that is modelwatch configuration validates
+   (a model file alone, a fleet file with the example models, a section merged into one).
+3. Flags. Every `--flag` in a flag table of the docs or README (`| --flag |` rows) and in a
    command line of `modelwatch-exporter` / `modelwatch-rulegen` in their code blocks is one
    the command's --help lists.
 Prints each mismatch; exit 1 when there is one, or when fewer keys or flags were checked than
@@ -258,6 +263,48 @@ for variant in variants:
         if diff:
             problems.append(f"{variant}: writing the documented defaults out changed the "
                             "generated files: " + ", ".join(diff[:10]))
+
+# ---------------------------------------------------- 1b. the config snippets of the docs
+# Each ```yaml block that is modelwatch configuration validates: a whole model file alone, a
+# fleet file with the example models, a model section merged into the fraud-detector example.
+FLEET_KEYS = {"receivers", "teams", "platform", "routing", "tiers", "links"}
+MODEL_KEYS = {k for (h, k, _) in defaults["model"] if h == "Top level"} | {
+    "model", "owner", "tier", "task", "source", "baseline", "slo", "ground_truth", "shadow",
+    "classes", "features"}
+snippets = 0
+os.makedirs(os.path.join(work, "snippets"))
+# Beside each snippet directory, as beside examples/models: `../baselines/...` resolves.
+os.symlink(os.path.join(src, "examples", "baselines"), os.path.join(work, "snippets", "baselines"))
+for path in sorted(glob.glob(os.path.join(src, "docs", "*.md"))):
+    rel = os.path.relpath(path, src)
+    for i, block in enumerate(re.findall(r"```yaml\n(.*?)```", open(path, encoding="utf-8").read(),
+                                         re.S)):
+        doc = yaml.safe_load(block)
+        if not isinstance(doc, dict) or not (set(doc) <= MODEL_KEYS or set(doc) <= FLEET_KEYS):
+            continue  # not modelwatch configuration (Alertmanager, web config, incidents)
+        d = os.path.join(work, "snippets", f"{os.path.basename(path)}-{i}")
+        os.makedirs(d)
+        if "model" in doc:
+            open(os.path.join(d, "model.yaml"), "w").write(block)
+        else:
+            for f in glob.glob(os.path.join(configs, "*.yaml")):
+                text = open(f, encoding="utf-8").read()
+                name = os.path.basename(f)
+                if set(doc) <= FLEET_KEYS and name == "modelwatch.yaml":
+                    text = block
+                elif set(doc) <= MODEL_KEYS and name == "fraud-detector.yaml":
+                    merged = yaml.safe_load(text)
+                    merged.update(doc)
+                    text = yaml.safe_dump(merged, sort_keys=False)
+                open(os.path.join(d, name), "w").write(text)
+        r = subprocess.run([rulegen, "validate", "--config.dir=" + d], capture_output=True,
+                           text=True)
+        snippets += 1
+        if r.returncode != 0:
+            problems.append(f"{rel}: yaml block {i + 1} does not validate:\n{r.stdout}{r.stderr}")
+print(f"snippets: {snippets} configuration blocks of docs/*.md validated")
+if snippets < 3:
+    problems.append(f"too few configuration snippets found ({snippets})")
 
 # ---------------------------------------------------------------- 2. flags
 def help_flags(*cmd):

@@ -15,6 +15,26 @@
 namespace modelwatch {
 namespace {
 
+// "host:port" with a port in 1..65535 (Alertmanager's smarthost); IPv6 hosts in brackets.
+bool IsHostPort(const std::string& s) {
+  const std::size_t colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0 || colon + 1 == s.size()) return false;
+  const std::string port = s.substr(colon + 1);
+  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
+  const int p = std::stoi(port);
+  return p >= 1 && p <= 65535 && s.find_first_of(" \t/") == std::string::npos;
+}
+
+// An address Alertmanager's mail.ParseAddress takes: local@domain (optionally "Name <...>").
+bool IsEmailAddress(std::string s) {
+  if (const std::size_t lt = s.find('<'); lt != std::string::npos && s.back() == '>') {
+    s = s.substr(lt + 1, s.size() - lt - 2);
+  }
+  const std::size_t at = s.find('@');
+  return at != std::string::npos && at > 0 && at + 1 < s.size() &&
+         s.find('@', at + 1) == std::string::npos && s.find_first_of(" \t<>") == std::string::npos;
+}
+
 namespace fs = std::filesystem;
 
 const std::vector<std::string> kModelKeys = {
@@ -177,6 +197,9 @@ class ModelParser {
     YAML::Node threshold = r_.Child(root, "threshold", "the model", false);
     if (auto v = r_.Number(threshold, "threshold")) {
       if (r_.InRange(threshold, "threshold", *v, 0, 1, true, true)) m.threshold = *v;
+      if (m.task != Task::kBinaryClassification) {  // would be ignored
+        r_.AddError(threshold, "threshold applies to binary_classification models only");
+      }
     }
     ParseDrift(r_.Child(root, "drift", "the model", false), m);
     ParseFeatureDrift(m);
@@ -1022,13 +1045,13 @@ class FleetParser {
     ParseRouting(r_.Child(root, "routing", "modelwatch.yaml", false), f.routing);
     YAML::Node links = r_.Child(root, "links", "modelwatch.yaml", false);
     if (links.IsDefined() && r_.CheckMapping(links, kLinkKeys, "links")) {
-      if (auto s = r_.String(r_.Child(links, "runbook_base_url", "links", false),
-                             "links.runbook_base_url")) {
-        f.runbook_base_url = *s;
-      }
-      if (auto s = r_.String(r_.Child(links, "dashboard_base_url", "links", false),
-                             "links.dashboard_base_url")) {
-        f.dashboard_base_url = *s;
+      for (const char* key : {"runbook_base_url", "dashboard_base_url"}) {
+        YAML::Node n = r_.Child(links, key, "links", false);
+        if (auto s = r_.String(n, std::string("links.") + key)) {
+          (std::string_view(key) == "runbook_base_url" ? f.runbook_base_url
+                                                       : f.dashboard_base_url) = *s;
+          CheckUrl(n, std::string("links.") + key, *s);
+        }
       }
     }
     return f;
@@ -1037,6 +1060,23 @@ class FleetParser {
  private:
   // Secrets are never written inline: only *_file keys, whose paths are kept as written
   // (they are paths on the Alertmanager host, not relative to this repository).
+  // An absolute http(s) URL with a host, as Alertmanager and Grafana need; "" is unset.
+  void CheckUrl(const YAML::Node& node, const std::string& key_path, const std::string& url) {
+    if (url.empty()) return;
+    const std::size_t scheme = url.find("://");
+    const std::string prefix = scheme == std::string::npos ? "" : url.substr(0, scheme);
+    const std::size_t host_end = url.find_first_of("/?#", scheme + 3);
+    const std::string host =
+        scheme == std::string::npos
+            ? ""
+            : url.substr(scheme + 3,
+                         host_end == std::string::npos ? std::string::npos : host_end - scheme - 3);
+    if ((prefix != "http" && prefix != "https") || host.empty() ||
+        url.find_first_of(" \t") != std::string::npos) {
+      r_.AddError(node, key_path + " \"" + url + "\" is not an http:// or https:// URL");
+    }
+  }
+
   void ParseReceivers(const YAML::Node& node, ReceiverSecrets& s, FleetConfig& f) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kReceiverKeys, "receivers")) return;
     auto section = [&](const std::string& name, const std::vector<std::string>& keys,
@@ -1066,6 +1106,8 @@ class FleetParser {
         pd.IsDefined()) {
       str(pd, "routing_key_file", "receivers.pagerduty", s.pagerduty_routing_key_file);
       str(pd, "url", "receivers.pagerduty", s.pagerduty_url);
+      CheckUrl(r_.Child(pd, "url", "receivers.pagerduty", false), "receivers.pagerduty.url",
+               s.pagerduty_url);
     }
     if (YAML::Node sl = section("slack", {"api_url_file"}, {"api_url"}); sl.IsDefined()) {
       str(sl, "api_url_file", "receivers.slack", s.slack_api_url_file);
@@ -1075,7 +1117,17 @@ class FleetParser {
             {"auth_password"});
         em.IsDefined()) {
       str(em, "smarthost", "receivers.email", s.email_smarthost);
+      if (!s.email_smarthost.empty() && !IsHostPort(s.email_smarthost)) {
+        r_.AddError(
+            r_.Child(em, "smarthost", "receivers.email", false),
+            "receivers.email.smarthost \"" + s.email_smarthost +
+                "\" is not host:port (Alertmanager needs the port, e.g. smtp.example.com:587)");
+      }
       str(em, "from", "receivers.email", s.email_from);
+      if (!s.email_from.empty() && !IsEmailAddress(s.email_from)) {
+        r_.AddError(r_.Child(em, "from", "receivers.email", false),
+                    "receivers.email.from \"" + s.email_from + "\" is not an email address");
+      }
       str(em, "auth_username", "receivers.email", s.email_auth_username);
       str(em, "auth_password_file", "receivers.email", s.email_auth_password_file);
       // Alertmanager authenticates only with a username: a password alone is never used.
@@ -1094,6 +1146,8 @@ class FleetParser {
     }
     if (YAML::Node hb = section("heartbeat", {"url"}, {}); hb.IsDefined()) {
       str(hb, "url", "receivers.heartbeat", f.heartbeat_url);
+      CheckUrl(r_.Child(hb, "url", "receivers.heartbeat", false), "receivers.heartbeat.url",
+               f.heartbeat_url);
     }
   }
 
@@ -1318,8 +1372,14 @@ MultiResult<ConfigSet> LoadConfigDir(const std::string& dir, const LoadOptions& 
   }
   std::sort(names.begin(), names.end());
 
+  auto has = [&](const char* n) { return std::find(names.begin(), names.end(), n) != names.end(); };
+  if (has("modelwatch.yaml") && has("modelwatch.yml")) {
+    errors.push_back(Error{SourceLocation{JoinPath(dir, "modelwatch.yml"), 1, 1},
+                           "both modelwatch.yaml and modelwatch.yml: the fleet settings must be "
+                           "in one file (remove one)"});
+  }
   for (const std::string fleet_name : {"modelwatch.yaml", "modelwatch.yml"}) {
-    if (std::find(names.begin(), names.end(), fleet_name) == names.end()) continue;
+    if (!has(fleet_name.c_str())) continue;
     const std::string path = JoinPath(dir, fleet_name);
     auto text = ReadFile(path);
     if (!text) {

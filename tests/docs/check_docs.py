@@ -11,9 +11,11 @@
    must write byte-for-byte what it writes for the configs as they were, and a replay of a day
    of fraud-detector traffic must serve the same series. (Defaults that this traffic cannot
    reach, such as limits.max_versions with one version, are checked for validity only.)
-2. Snippets. Every ```yaml block of docs/*.md that is modelwatch configuration validates
+2. Metrics. Replays of a day of each example model's traffic: every family the exporter serves
+   is named in the docs, and every model_* row of docs/exporter.md's tables is served.
+3. Snippets. Every ```yaml block of docs/*.md that is modelwatch configuration validates
    (a model file alone, a fleet file with the example models, a section merged into one).
-3. Flags. Every `--flag` in a flag table of the docs or README (`| --flag |` rows) and in a
+4. Flags. Every `--flag` in a flag table of the docs or README (`| --flag |` rows) and in a
    command line of `modelwatch-exporter` / `modelwatch-rulegen` in their code blocks is one
    the command's --help lists.
 Prints each mismatch; exit 1 when there is one, or when fewer keys or flags were checked than
@@ -264,7 +266,39 @@ for variant in variants:
             problems.append(f"{variant}: writing the documented defaults out changed the "
                             "generated files: " + ", ".join(diff[:10]))
 
-# ---------------------------------------------------- 1b. the config snippets of the docs
+# ----------------------------------------------------------- 2. metric names in the docs
+# A day of each example model's traffic replayed: every family the exporter serves is named
+# somewhere in the docs, and every model_* row of docs/exporter.md's metric tables is served.
+documented_text = "".join(open(p, encoding="utf-8").read()
+                          for p in glob.glob(os.path.join(src, "docs", "*.md")))
+mentioned = set(re.findall(r"(?<![:\w])((?:model|modelwatch)_[a-z0-9_]+)(?![:\w])", documented_text))
+served = set()
+for model in ("eta-predictor", "fraud-detector", "intent-classifier"):
+    h, l, om = (os.path.join(work, f"{model}.{x}") for x in ("history.jsonl", "labels.jsonl", "om"))
+    subprocess.run(["/usr/bin/python3", os.path.join(src, "examples", "demo", "traffic_generator.py"),
+                    "--config-dir", configs, "--reference", "--model", model, "--count", "3000",
+                    "--rate", "0.05", "--seed", "8", "--days", "1", "--start-time", "1763000000",
+                    "--output", h, "--labels-output", l], check=True, capture_output=True)
+    subprocess.run([exporter, "replay", "--config.dir=" + configs, "--model=" + model,
+                    "--input=" + h, "--labels=" + l, "--output=" + om], check=True,
+                   capture_output=True)
+    for line in open(om, encoding="utf-8"):
+        m = re.match(r"^# TYPE (\S+) (\S+)", line)
+        if m:
+            served.add(m.group(1) + ("_total" if m.group(2) == "counter" else ""))
+print(f"metrics: {len(served)} families served by replays of the example models")
+for name in sorted(served - mentioned):
+    problems.append(f"the exporter serves {name}, which no doc names")
+# Served only when the traffic has them (this generator logs no error statuses).
+NEEDS = {"model_prediction_errors_total"}
+exporter_doc = open(os.path.join(src, "docs", "exporter.md"), encoding="utf-8").read()
+for name in sorted(set(re.findall(r"^\| `(model_[a-z0-9_]+)`", exporter_doc, re.M)) - NEEDS):
+    if name not in served:
+        problems.append(f"docs/exporter.md documents {name}, which a replay does not serve")
+if len(served) < 40:
+    problems.append(f"too few metric families served ({len(served)})")
+
+# ----------------------------------------------------- 3. the config snippets of the docs
 # Each ```yaml block that is modelwatch configuration validates: a whole model file alone, a
 # fleet file with the example models, a model section merged into the fraud-detector example.
 FLEET_KEYS = {"receivers", "teams", "platform", "routing", "tiers", "links"}
@@ -306,7 +340,7 @@ print(f"snippets: {snippets} configuration blocks of docs/*.md validated")
 if snippets < 3:
     problems.append(f"too few configuration snippets found ({snippets})")
 
-# ---------------------------------------------------------------- 2. flags
+# ---------------------------------------------------------------- 4. flags
 def help_flags(*cmd):
     r = subprocess.run(list(cmd) + ["--help"], capture_output=True, text=True)
     return set(re.findall(r"^\s+--([a-z][a-z0-9._-]*)", r.stdout + r.stderr, re.M))

@@ -38,8 +38,10 @@ if ((${#missing[@]})); then
   $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# Test-only JavaScript tools (ajv for the Grafana dashboard schemas), pinned in package.json.
+# Test-only JavaScript tools, pinned in package.json: ajv (Grafana dashboard schemas),
+# kubernetes-models (Kubernetes and prometheus-operator schemas).
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-if [[ -f "$here/tests/package.json" && ! -d "$here/tests/node_modules/ajv" ]]; then
+if [[ -f "$here/tests/package.json" && ! ( -d "$here/tests/node_modules/ajv" &&
+  -d "$here/tests/node_modules/kubernetes-models" ) ]]; then
   (cd "$here/tests" && npm install --silent --no-audit --no-fund >/dev/null)
 fi

@@ -13,7 +13,7 @@ src=${MODELWATCH_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 here=$src/tests/kubernetes
 bin=$build_dir/rulegen/modelwatch-rulegen
 [[ -d $src/tests/node_modules/kubernetes-models ]] ||
-  { echo "SKIP: npm packages missing (run: cd tests && npm install)"; exit 77; }
+  { echo "FAIL: kubernetes-models is not installed in $src/tests/node_modules (run ci/setup.sh)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <iostream>
 #include <memory>
+#include <queue>
 
 #include "core/config_loader.h"
 #include "core/duration.h"
@@ -28,9 +29,67 @@ constexpr double kMaxSteps = 5e6;
 // Records on either side of a record whose median event time is the replay's "now".
 constexpr std::size_t kLogClockHalfWidth = 50;
 
-struct Label {
-  double ts;
-  std::string line;
+// Label lines in time order with bounded memory. Lines are read in file order into a min-heap
+// (by time, then file order) until one more than kLabelLookahead past the step has been read,
+// or kMaxHeldLabels lines are held: a label log in time order within that look-ahead (as one
+// written when labels arrive is) replays exactly in time order; a line further out of order
+// goes out at the next step. A line that parses for no model has no time and goes out at once
+// (counted as rejected).
+constexpr double kLabelLookahead = 3600;
+constexpr std::size_t kMaxHeldLabels = 1'000'000;
+
+class LabelStream {
+ public:
+  struct Held {
+    double ts;
+    std::uint64_t order;
+    std::string line;
+  };
+
+  LabelStream(std::istream& in, std::vector<std::unique_ptr<LabelParser>> parsers)
+      : in_(in), parsers_(std::move(parsers)) {}
+
+  // Reads ahead for the step at `at`.
+  void ReadFor(double at) {
+    std::string line;
+    while (!done_ && newest_read_ <= at + kLabelLookahead && held_.size() < kMaxHeldLabels) {
+      if (!std::getline(in_, line)) {
+        done_ = true;
+        break;
+      }
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (line.find_first_not_of(" \t") == std::string::npos) continue;
+      double ts = -INFINITY;
+      for (auto& parser : parsers_) {
+        if (auto parsed = parser->Parse(line)) {
+          ts = parsed->timestamp;
+          break;
+        }
+      }
+      newest_read_ = std::max(newest_read_, ts);
+      held_.push(Held{ts, read_++, std::move(line)});
+    }
+  }
+  bool empty() const { return held_.empty(); }
+  const Held& top() const { return held_.top(); }
+  void pop() { held_.pop(); }
+  // True when every line has been read and none is later than `at`.
+  bool AllDueBy(double at) const { return done_ && newest_read_ <= at; }
+  std::uint64_t lines() const { return read_; }
+  bool bad() const { return in_.bad(); }
+
+ private:
+  struct Later {
+    bool operator()(const Held& a, const Held& b) const {
+      return a.ts != b.ts ? a.ts > b.ts : a.order > b.order;
+    }
+  };
+  std::istream& in_;
+  std::vector<std::unique_ptr<LabelParser>> parsers_;
+  std::priority_queue<Held, std::vector<Held>, Later> held_;
+  double newest_read_ = -INFINITY;
+  std::uint64_t read_ = 0;
+  bool done_ = false;
 };
 
 void AddCounter(std::vector<prometheus::MetricFamily>& out, const std::string& name,
@@ -140,35 +199,20 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     source_name += (source_name.empty() ? "" : "+") + m->name;
   }
 
-  // Labels, in the order of their time; lines that parse for no model go first (they are
-  // counted as rejected at the first step).
-  std::vector<Label> labels;
+  // Labels, in the order of their time (LabelStream).
+  std::ifstream label_file;
+  std::vector<std::unique_ptr<LabelParser>> parsers;
   if (!label_models.empty()) {
     const std::string path = flags.Get("labels");
-    std::ifstream in(path, std::ios::binary);
-    if (!in) {
+    label_file.open(path, std::ios::binary);
+    if (!label_file) {
       std::cerr << path << ": error: cannot read: " << std::strerror(errno) << "\n";
       return 1;
     }
-    std::vector<std::unique_ptr<LabelParser>> parsers;
     for (std::size_t i : label_models) parsers.push_back(std::make_unique<LabelParser>(*models[i]));
-    std::string line;
-    while (std::getline(in, line)) {
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;
-      double ts = -INFINITY;
-      for (auto& parser : parsers) {
-        if (auto parsed = parser->Parse(line)) {
-          ts = parsed->timestamp;
-          break;
-        }
-      }
-      labels.push_back({ts, line});
-    }
-    std::stable_sort(labels.begin(), labels.end(),
-                     [](const Label& a, const Label& b) { return a.ts < b.ts; });
   }
-  std::size_t next_label = 0;
+  LabelStream labels(label_file, std::move(parsers));
+  std::uint64_t next_label = 0;  // label lines delivered
 
   const std::string input_path = flags.Get("input");
   std::ifstream input(input_path, std::ios::binary);
@@ -185,13 +229,16 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   double first_step = 0;
 
   auto emit = [&](double at) -> Result<void> {
-    while (next_label < labels.size() && labels[next_label].ts <= at) {
-      // Every label line is read once, in this order: its number is its position.
+    if (!label_models.empty()) labels.ReadFor(at);
+    while (!labels.empty() && labels.top().ts <= at) {
+      // Every label line is delivered once, in this order: its number is its position.
       const GroundTruthTracker::LineSource source{0, 0, next_label + 1};
       for (std::size_t i : label_models) {
-        trackers[i]->ground_truth->ObserveLabelLine(labels[next_label].line, &source);
+        trackers[i]->ground_truth->ObserveLabelLine(labels.top().line, &source);
       }
+      labels.pop();
       ++next_label;
+      if (labels.empty()) labels.ReadFor(at);
     }
     std::vector<prometheus::MetricFamily> families;
     for (auto& t : trackers) {
@@ -295,10 +342,23 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     return 1;
   }
   // The step that covers the last record, then on until the last label has arrived.
-  double end = boundary;
-  if (next_label < labels.size()) end = std::max(end, labels.back().ts);
-  if (auto ok = advance_to(end); !ok) {
-    std::cerr << "error: " << ok.error().message << "\n";
+  while (!label_models.empty()) {
+    labels.ReadFor(boundary);
+    if (labels.empty() || labels.AllDueBy(boundary)) break;  // the last step takes the rest
+    Result<void> ok;
+    if (labels.top().ts > boundary) {
+      ok = advance_to(labels.top().ts);
+    } else {
+      ok = emit(boundary);
+      boundary += step;
+    }
+    if (!ok) {
+      std::cerr << "error: " << ok.error().message << "\n";
+      return 1;
+    }
+  }
+  if (labels.bad()) {
+    std::cerr << flags.Get("labels") << ": error: read failed: " << std::strerror(errno) << "\n";
     return 1;
   }
   if (auto ok = emit(boundary); !ok) {
@@ -312,7 +372,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   std::uint64_t rejected_total = 0;
   for (auto r : rejected) rejected_total += r;
   std::cerr << "replayed " << accepted << " record(s) (" << rejected_total << " line(s) rejected)";
-  if (!labels.empty()) std::cerr << " and " << labels.size() << " label line(s)";
+  if (labels.lines() > 0) std::cerr << " and " << labels.lines() << " label line(s)";
   std::cerr << " of " << source_name << " in " << steps << " step(s) of " << flags.Get("step")
             << " from " << static_cast<long long>(first_step) << " to "
             << static_cast<long long>(boundary) << ": " << writer.samples() << " samples to "

@@ -893,6 +893,12 @@ class ModelParser {
 
   void ParseConfidence(const YAML::Node& node, ModelConfig& m) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kConfidenceKeys, "confidence")) return;
+    if (m.task == Task::kRegression) {  // would be ignored: a regressor has no confidence
+      r_.AddError(node,
+                  "confidence applies to classifiers only (ConfidenceDrop); this model's task "
+                  "is regression");
+      return;
+    }
     YAML::Node ratio = r_.Child(node, "min_ratio", "confidence", false);
     if (auto v = r_.Number(ratio, "confidence.min_ratio")) {
       if (r_.InRange(ratio, "confidence.min_ratio", *v, 0, 1, true, true)) {

@@ -6,7 +6,7 @@
 #include <limits>
 #include <numeric>
 
-#include "exporter/drift/drift_math.h"
+#include "exporter/stats/entropy.h"
 #include "exporter/stats/quantile.h"
 
 namespace modelwatch {

@@ -81,21 +81,6 @@ double TwoProportionZ(double x1, double n1, double x0, double n0) {
   return (x1 / n1 - x0 / n0) / std::sqrt(variance);
 }
 
-double ClassEntropy(std::span<const double> probabilities) {
-  double h = 0;
-  for (double p : probabilities) {
-    if (p > 0) h -= p * std::log(p);
-  }
-  return h;
-}
-
-double BinaryEntropy(double s) {
-  double h = 0;
-  if (s > 0) h -= s * std::log(s);
-  if (s < 1) h -= (1 - s) * std::log(1 - s);
-  return h;
-}
-
 double ComputeKsFine(const FineDistribution& current, const FineDistribution& reference) {
   const std::size_t m = current.cuts.size();
   double f_cur = 0;

@@ -34,11 +34,6 @@ double ComputeChi2Contingency(std::span<const double> reference_counts,
 // x1/n1 is higher. Returns 0 when either n is 0 or the pooled variance is 0.
 double TwoProportionZ(double x1, double n1, double x0, double n0);
 
-// Entropy −Σ pᵢ ln pᵢ (0·ln 0 = 0) of class probabilities.
-double ClassEntropy(std::span<const double> probabilities);
-// Binary entropy of {s, 1 − s}.
-double BinaryEntropy(double s);
-
 // One distribution over "fine" bins closed on the right: bin 0 = (-inf, cuts[0]],
 // bin i = (cuts[i-1], cuts[i]], bin cuts.size() = (cuts.back(), inf). `mass` holds the
 // proportion of each bin (sums to 1) and `mean` the mean of the values in it (ignored where

@@ -14,6 +14,7 @@
 #include "exporter/drift/drift_noise.h"
 #include "exporter/drift/effect_size.h"
 #include "exporter/stats/bin_locator.h"
+#include "exporter/stats/entropy.h"
 #include "exporter/stats/quantile.h"
 
 namespace modelwatch {

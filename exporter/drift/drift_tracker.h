@@ -39,6 +39,8 @@
 #ifndef MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 #define MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 
+#include <prometheus/metric_family.h>
+
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -54,7 +56,6 @@
 #include "exporter/drift/degradation_score.h"
 #include "exporter/parse/record.h"
 #include "exporter/stats/window_clock.h"
-#include "prometheus/metric_family.h"
 
 namespace modelwatch {
 

@@ -6,6 +6,8 @@
 #include <span>
 #include <vector>
 
+#include "exporter/stats/entropy.h"
+
 namespace modelwatch {
 namespace {
 

@@ -11,6 +11,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/duration.h"
@@ -23,6 +24,11 @@ enum class FeatureType { kNumeric, kCategorical };
 enum class StartAt { kEnd, kBeginning };
 enum class DriftMethod { kPsi, kJs, kKs, kWasserstein, kChi2 };
 enum class JoinKey { kRequestId, kEntityId };
+
+// The label value that stands for every value past a cardinality limit (max_versions,
+// max_classes, max_error_types, max_segment_values, …): the exporter serves it, rulegen's
+// dashboards and runbooks name it. Its series counts what overflowed.
+inline constexpr std::string_view kOverflowLabelValue = "__other__";
 
 // Label values and YAML spellings: "binary_classification", "numeric", "psi", ...
 const char* TaskName(Task t);

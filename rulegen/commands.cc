@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "rulegen/checker.h"
@@ -33,17 +34,6 @@ std::optional<OutputFormat> ParseFormat(const std::string& s) {
   if (s == "prometheus") return OutputFormat::kPrometheus;
   if (s == "prometheus-operator") return OutputFormat::kPrometheusOperator;
   return std::nullopt;
-}
-
-// Loads the config dir; prints errors and returns nullopt on failure.
-std::optional<ConfigSet> Load(const std::string& dir) {
-  auto config = LoadConfigDir(dir);
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    std::cerr << config.error().size() << (config.error().size() == 1 ? " error\n" : " errors\n");
-    return std::nullopt;
-  }
-  return std::move(*config);
 }
 
 const FlagSpec kConfigDirFlag{
@@ -75,7 +65,7 @@ int RunGenerate(const std::vector<std::string>& args) {
               << "\" (want prometheus or prometheus-operator)\n";
     return 2;
   }
-  auto config = Load(flags.Get("config.dir"));
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return 1;
   auto generated = GenerateFiles(*config, *format);
   if (!generated) {
@@ -115,7 +105,7 @@ int RunCheck(const std::vector<std::string>& args) {
     std::cerr << "modelwatch-rulegen check: unknown --format \"" << flags.Get("format") << "\"\n";
     return 2;
   }
-  auto config = Load(flags.Get("config.dir"));
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return 1;
   const std::string out = flags.Get("out");
   auto generated = GenerateFiles(*config, *format);
@@ -170,7 +160,7 @@ int RunMutate(const std::vector<std::string>& args) {
     std::cerr << "modelwatch-rulegen mutate: want --jobs >= 1 and 0 <= --min-score <= 100\n";
     return 2;
   }
-  auto config = Load(flags.Get("config.dir"));
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return 1;
   const OutputFiles files = Generate(*config, OutputFormat::kPrometheus);
   MutationOptions options{flags.Get("promtool"), flags.Get("model"), {}, jobs};

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "rulegen/commands.h"
@@ -58,12 +59,8 @@ int RunValidate(const std::vector<std::string>& args) {
     std::cout << flags.Help();
     return 0;
   }
-  auto config = LoadConfigDir(flags.Get("config.dir"));
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    std::cerr << config.error().size() << (config.error().size() == 1 ? " error\n" : " errors\n");
-    return 1;
-  }
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  if (!config) return kExitInvalidInput;
   for (const auto& m : config->models) std::cout << Summary(m) << "\n";
   std::cout << config->models.size() << (config->models.size() == 1 ? " model" : " models")
             << " valid\n";

@@ -14,6 +14,8 @@
 #include <string>
 #include <string_view>
 
+#include "core/hash.h"
+
 namespace modelwatch::series {
 
 // ---------------------------------------------------------------------------------------
@@ -159,11 +161,7 @@ inline constexpr std::array<const char*, 8> kLatencyBuckets = {"0.01", "0.05", "
 inline std::string DashboardUid(std::string_view model) {
   std::string uid = "mw-" + std::string(model);
   if (uid.size() <= 40) return uid;
-  std::uint32_t h = 2166136261u;
-  for (unsigned char c : model) {
-    h ^= c;
-    h *= 16777619u;
-  }
+  const std::uint32_t h = Fnv1a32Of(model);
   static const char kHex[] = "0123456789abcdef";
   std::string suffix = "-";
   for (int shift = 28; shift >= 0; shift -= 4) suffix += kHex[(h >> shift) & 0xF];

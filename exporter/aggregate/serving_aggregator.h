@@ -19,9 +19,6 @@
 
 namespace modelwatch {
 
-// The label value cardinality guards send new values to once a limit is reached.
-inline constexpr std::string_view kOverflowLabel = "__other__";
-
 // Default model_request_duration_seconds buckets (seconds).
 std::vector<double> DefaultLatencyBuckets();
 

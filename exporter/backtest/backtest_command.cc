@@ -15,6 +15,8 @@
 #include <set>
 #include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "core/temp_dir.h"
@@ -502,25 +504,18 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
     }
     lookback_flag = *d;
   }
-  auto config = LoadConfigDir(flags.Get("config.dir"));
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    return 1;
-  }
-  std::vector<const ModelConfig*> models;
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  if (!config) return kExitInvalidInput;
+  const std::vector<const ModelConfig*> models =
+      SelectModels(*config, flags.Get("model"), flags.Get("config.dir"));
+  if (models.empty()) return kExitInvalidInput;
   std::vector<std::string> model_names, skip_rule_files;
   for (const ModelConfig& m : config->models) {
     if (flags.Get("model").empty() || m.name == flags.Get("model")) {
-      models.push_back(&m);
       model_names.push_back(m.name);
     } else {
       skip_rule_files.push_back(m.name + ".rules.yml");
     }
-  }
-  if (models.empty()) {
-    std::cerr << "modelwatch-exporter backtest: no model \"" << flags.Get("model") << "\" in "
-              << flags.Get("config.dir") << "\n";
-    return 2;
   }
   const std::string rules_dir = flags.Get("rules.dir") + "/rules";
   const std::string alertmanager_file = flags.Get("rules.dir") + "/alertmanager/alertmanager.yml";
@@ -898,22 +893,13 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   doc["suggestions"] = suggestions;
   doc["plots"] = plots;
 
-  auto write = [](const std::string& path, const std::string& text) -> bool {
-    const std::string tmp = path + ".tmp";
-    {
-      std::ofstream out(tmp, std::ios::binary);
-      out << text;
-      if (!out) return false;
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    return !ec;
-  };
-  if (!write(flags.Get("output"), doc.dump(1) + "\n")) {
-    return Fail(flags.Get("output") + ": error: cannot write");
+  if (auto ok = WriteFileAtomically(flags.Get("output"), doc.dump(1) + "\n"); !ok) {
+    return Fail("error: " + ok.error().message);
   }
-  if (!flags.Get("html").empty() && !write(flags.Get("html"), RenderBacktestHtml(doc))) {
-    return Fail(flags.Get("html") + ": error: cannot write");
+  if (!flags.Get("html").empty()) {
+    if (auto ok = WriteFileAtomically(flags.Get("html"), RenderBacktestHtml(doc)); !ok) {
+      return Fail("error: " + ok.error().message);
+    }
   }
   if (!flags.Get("keep-tsdb").empty()) {
     prometheus.reset();

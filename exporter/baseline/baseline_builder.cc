@@ -6,6 +6,7 @@
 #include <limits>
 #include <numeric>
 
+#include "core/hash.h"
 #include "exporter/stats/entropy.h"
 #include "exporter/stats/quantile.h"
 
@@ -16,22 +17,15 @@ namespace {
 // record repeated by a bootstrap or upsampling.
 class ContentHasher {
  public:
-  void Bytes(const void* data, std::size_t size) {
-    const auto* p = static_cast<const unsigned char*>(data);
-    for (std::size_t i = 0; i < size; ++i) {
-      h_ ^= p[i];
-      h_ *= 1099511628211ULL;
-    }
-  }
-  void Number(double x) { Bytes(&x, sizeof x); }
+  void Number(double x) { h_.AddBytesOf(x); }
   void Text(std::string_view t) {
     Number(static_cast<double>(t.size()));
-    Bytes(t.data(), t.size());
+    h_.Add(t);
   }
-  std::uint64_t value() const { return h_; }
+  std::uint64_t value() const { return h_.value(); }
 
  private:
-  std::uint64_t h_ = 14695981039346656037ULL;
+  Fnv1a64 h_;
 };
 
 std::uint64_t RecordContentHash(const Record& r) {

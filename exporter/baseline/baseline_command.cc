@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "exporter/baseline/baseline_builder.h"
@@ -68,19 +69,11 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter baseline")) return *exit_code;
   LoadOptions options;
   options.baseline = BaselineCheck::kAllowMissing;
-  auto config = LoadConfigDir(flags.Get("config.dir"), options);
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    return 1;
-  }
-  const ModelConfig* model = config->Find(flags.Get("model"));
-  if (model == nullptr) {
-    std::string names;
-    for (const auto& m : config->models) names += (names.empty() ? "" : ", ") + m.name;
-    std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
-              << " (models: " << (names.empty() ? "none" : names) << ")\n";
-    return 1;
-  }
+  auto config = LoadConfigOrReport(flags.Get("config.dir"), options);
+  if (!config) return kExitInvalidInput;
+  const auto selected = SelectModels(*config, flags.Get("model"), flags.Get("config.dir"));
+  if (selected.empty()) return kExitInvalidInput;
+  const ModelConfig* model = selected.front();
   const std::string input_path = flags.Get("input");
   std::ifstream input(input_path, std::ios::binary);
   if (!input) {

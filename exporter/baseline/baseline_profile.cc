@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
+#include "core/hash.h"
 #include "exporter/stats/quantile.h"
 
 namespace modelwatch {
@@ -76,15 +78,6 @@ json MomentToJson(const MomentSummary& m) {
               {"std", m.std},
               {"daily_std", MaybeNumber(m.daily_std)},
               {"batch_between_std", MaybeNumber(m.batch_between_std)}};
-}
-
-std::uint64_t Fnv1a64(const std::string& text) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
 }
 
 // --- parsing -------------------------------------------------------------------------------
@@ -365,7 +358,7 @@ std::string BaselineContentId(const json& document) {
   if (content.is_object()) content.erase("id");
   char buf[17];
   std::snprintf(buf, sizeof(buf), "%016llx",
-                static_cast<unsigned long long>(Fnv1a64(content.dump())));
+                static_cast<unsigned long long>(Fnv1a64Of(content.dump())));
   return buf;
 }
 
@@ -579,33 +572,7 @@ Result<BaselineProfile> LoadBaselineProfile(const ModelConfig& model) {
 Result<std::string> WriteBaselineProfile(const BaselineProfile& profile, const std::string& path) {
   const json doc = BaselineToJson(profile);
   const std::string text = doc.dump(1) + "\n";
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    return MakeError("cannot create " + tmp + ": " + std::strerror(errno));
-  }
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      const std::string err = std::strerror(errno);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return MakeError("cannot write " + tmp + ": " + err);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return MakeError("cannot write " + tmp + ": " + err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string err = std::strerror(errno);
-    ::unlink(tmp.c_str());
-    return MakeError("cannot rename " + tmp + " to " + path + ": " + err);
-  }
+  if (auto ok = WriteFileAtomically(path, text); !ok) return tl::unexpected(ok.error());
   return doc["id"].get<std::string>();
 }
 

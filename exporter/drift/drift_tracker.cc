@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 
+#include "core/hash.h"
 #include "exporter/baseline/baseline_builder.h"
 #include "exporter/drift/cbpe.h"
 #include "exporter/drift/degradation_score.h"
@@ -48,15 +49,6 @@ struct StringHash {
   std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
 };
 using CategoryIndex = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
-
-std::uint64_t Fnv1a64(std::string_view text) {
-  std::uint64_t h = 14695981039346656037ULL;
-  for (unsigned char c : text) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 std::string_view CategoryOf(const FeatureValue& v, std::array<char, 32>& buf) {
   if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return v.text;
@@ -387,7 +379,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
   }
   for (const auto& f : features_) layout += ";feature=" + f.name;
   char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(Fnv1a64(layout)));
+  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(Fnv1a64Of(layout)));
   layout_id_ = buf;
   versions_.reserve(static_cast<std::size_t>(std::max(0, model_.max_versions)) + 1);
 }
@@ -412,16 +404,16 @@ std::size_t DriftTracker::VersionIndex(std::string_view version) {
   const std::size_t limit = static_cast<std::size_t>(std::max(1, model_.max_versions));
   std::size_t named = versions_.size();
   for (const auto& v : versions_) {
-    if (v == kOtherVersion) --named;
+    if (v == kOverflowLabelValue) --named;
   }
   if (named < limit) {
     AddVersion(std::string(version));
     return versions_.size() - 1;
   }
   for (std::size_t i = 0; i < versions_.size(); ++i) {
-    if (versions_[i] == kOtherVersion) return i;
+    if (versions_[i] == kOverflowLabelValue) return i;
   }
-  AddVersion(kOtherVersion);
+  AddVersion(std::string(kOverflowLabelValue));
   return versions_.size() - 1;
 }
 

@@ -73,9 +73,6 @@ class DriftTracker {
  public:
   // Bins of the score histograms behind model_estimated_performance.
   static constexpr int kScoreBins = 100;
-  // Version label for versions beyond model.max_versions.
-  static constexpr const char* kOtherVersion = "__other__";
-
   // `model` is copied. `baseline` may be null (then only the baseline-free gauges); when
   // given it must fit the model (CheckBaselineMatchesModel).
   DriftTracker(const ModelConfig& model, std::shared_ptr<const BaselineProfile> baseline);

@@ -17,7 +17,6 @@ namespace modelwatch {
 namespace {
 
 constexpr char kSegmentSeparator = '\x1f';
-constexpr const char* kOther = "__other__";
 
 double UnitFromKey(std::uint64_t key) { return static_cast<double>(key >> 11) * 0x1p-53; }
 
@@ -307,7 +306,8 @@ void GroundTruthTracker::LoadCounters(const std::string& text) {
 std::string GroundTruthTracker::CapVersion(std::string_view version) {
   std::string v(version);
   if (versions_.count(v)) return v;
-  if (static_cast<int>(versions_.size()) >= model_.max_versions) return kOther;
+  if (static_cast<int>(versions_.size()) >= model_.max_versions)
+    return std::string(kOverflowLabelValue);
   versions_.insert(v);
   caps_dirty_ = true;
   return v;
@@ -328,7 +328,7 @@ void GroundTruthTracker::EncodeSegments(const Record& record) {
     auto& allowed = segment_values_[i];
     if (!allowed.count(clean)) {
       if (static_cast<int>(allowed.size()) >= gt_.max_segment_values) {
-        clean = kOther;
+        clean = kOverflowLabelValue;
         segment_overflowed_ = true;
       } else {
         allowed.insert(clean);

@@ -10,6 +10,8 @@
 #include <fstream>
 #include <random>
 
+#include "core/atomic_file.h"
+
 namespace modelwatch {
 namespace {
 
@@ -87,14 +89,9 @@ Result<KeyedHasher> KeyedHasher::FromStateDir(const std::string& state_dir) {
     const unsigned int r = rd();
     for (std::size_t j = 0; j < 4; ++j) key[i + j] = static_cast<std::uint8_t>(r >> (8 * j));
   }
-  const std::string tmp = path.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return MakeError("cannot write " + tmp + ": " + std::strerror(errno));
-  const bool ok =
-      ::write(fd, key.data(), key.size()) == static_cast<ssize_t>(key.size()) && ::fsync(fd) == 0;
-  ::close(fd);
-  if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
-    return MakeError("cannot write " + path.string() + ": " + std::strerror(errno));
+  const std::string_view bytes(reinterpret_cast<const char*>(key.data()), key.size());
+  if (auto ok = WriteFileAtomically(path.string(), bytes, 0600); !ok) {
+    return tl::unexpected(ok.error());
   }
   return KeyedHasher(key);
 }

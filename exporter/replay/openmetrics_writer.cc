@@ -9,6 +9,8 @@
 #include <cstring>
 #include <filesystem>
 
+#include "core/atomic_file.h"
+
 namespace modelwatch {
 namespace {
 
@@ -160,37 +162,27 @@ Result<void> OpenMetricsWriter::Add(const std::vector<prometheus::MetricFamily>&
 }
 
 Result<void> OpenMetricsWriter::Finish(const std::string& path) {
-  const std::string tmp = path + ".tmp" + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) return MakeError("cannot write " + tmp + ": " + std::strerror(errno));
-    for (auto& f : families_) {
-      f->spool.close();
-      out << "# HELP " << f->name << " " << Escape(f->help, false) << "\n";
-      out << "# TYPE " << f->name << " " << TypeName(f->type) << "\n";
-      std::ifstream in(f->spool_path, std::ios::binary);
-      if (in.peek() != std::ifstream::traits_type::eof()) out << in.rdbuf();
+  auto out = AtomicFileWriter::Create(path);
+  if (!out) return tl::unexpected(out.error());
+  std::string buffer(1 << 16, '\0');
+  for (auto& f : families_) {
+    f->spool.close();
+    if (auto ok = out->Write("# HELP " + f->name + " " + Escape(f->help, false) + "\n# TYPE " +
+                             f->name + " " + TypeName(f->type) + "\n");
+        !ok) {
+      return ok;
     }
-    out << "# EOF\n";
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      std::filesystem::remove(tmp, ec);
-      return MakeError("cannot write " + tmp + ": " + std::strerror(errno));
+    std::ifstream in(f->spool_path, std::ios::binary);
+    while (in) {
+      in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
+      const auto n = static_cast<std::size_t>(in.gcount());
+      if (n == 0) break;
+      if (auto ok = out->Write(std::string_view(buffer.data(), n)); !ok) return ok;
     }
+    if (in.bad()) return MakeError("cannot read " + f->spool_path + ": " + std::strerror(errno));
   }
-  const int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    std::error_code ec;
-    std::filesystem::remove(tmp, ec);
-    return MakeError("cannot rename " + tmp + " to " + path + ": " + why);
-  }
-  return {};
+  if (auto ok = out->Write("# EOF\n"); !ok) return ok;
+  return out->Commit();
 }
 
 }  // namespace modelwatch

@@ -12,6 +12,7 @@
 #include <memory>
 #include <queue>
 
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/duration.h"
 #include "core/flags.h"
@@ -139,20 +140,11 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     return 2;
   }
   const double future_tolerance = static_cast<double>(tolerance_duration->count());
-  auto config = LoadConfigDir(flags.Get("config.dir"));
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    return 1;
-  }
-  std::vector<const ModelConfig*> models;
-  for (const ModelConfig& m : config->models) {
-    if (flags.Get("model").empty() || m.name == flags.Get("model")) models.push_back(&m);
-  }
-  if (models.empty()) {
-    std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
-              << "\n";
-    return 1;
-  }
+  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  if (!config) return kExitInvalidInput;
+  const std::vector<const ModelConfig*> models =
+      SelectModels(*config, flags.Get("model"), flags.Get("config.dir"));
+  if (models.empty()) return kExitInvalidInput;
   // --labels go to every replayed model with a ground_truth section (each joins what matches
   // its own predictions); use --model to replay one.
   std::vector<std::size_t> label_models;

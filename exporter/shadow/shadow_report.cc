@@ -10,6 +10,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
 #include "exporter/groundtruth/offline_ground_truth.h"
@@ -174,17 +175,11 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
     return *exit_code;
   LoadOptions load_options;
   load_options.baseline = BaselineCheck::kAllowMissing;
-  auto config = LoadConfigDir(flags.Get("config.dir"), load_options);
-  if (!config) {
-    for (const auto& e : config.error()) std::cerr << e.ToString() << "\n";
-    return 1;
-  }
-  const ModelConfig* found = config->Find(flags.Get("model"));
-  if (found == nullptr) {
-    std::cerr << "error: no model \"" << flags.Get("model") << "\" in " << flags.Get("config.dir")
-              << "\n";
-    return 1;
-  }
+  auto config = LoadConfigOrReport(flags.Get("config.dir"), load_options);
+  if (!config) return kExitInvalidInput;
+  const auto selected = SelectModels(*config, flags.Get("model"), flags.Get("config.dir"));
+  if (selected.empty()) return kExitInvalidInput;
+  const ModelConfig* found = selected.front();
   if (!found->shadow) {
     std::cerr << "error: model \"" << found->name << "\" has no shadow section\n";
     return 1;

@@ -10,25 +10,14 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/atomic_file.h"
+
 namespace modelwatch {
 
 namespace {
 
 std::string Errno(const std::string& what, const std::string& path) {
   return what + " " + path + ": " + std::strerror(errno);
-}
-
-bool WriteAll(int fd, const std::string& data) {
-  std::size_t done = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  return true;
 }
 
 }  // namespace
@@ -40,30 +29,11 @@ Result<std::size_t> WriteCheckpoint(const std::string& dir, const nlohmann::json
     return MakeError(Errno("cannot create state directory", dir));
   }
   const std::string path = CheckpointPath(dir);
-  const std::string tmp = path + ".tmp";
   // {"format_version":1,"state":...} without copying `state`.
   std::string data =
       "{\"format_version\":" + std::to_string(kCheckpointFormatVersion) +
       ",\"state\":" + state.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "}\n";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return MakeError(Errno("cannot create", tmp));
-  if (!WriteAll(fd, data) || ::fsync(fd) != 0) {
-    std::string msg = Errno("cannot write", tmp);
-    ::close(fd);
-    ::unlink(tmp.c_str());
-    return MakeError(msg);
-  }
-  if (::close(fd) != 0) return MakeError(Errno("cannot close", tmp));
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::string msg = Errno("cannot rename to", path);
-    ::unlink(tmp.c_str());
-    return MakeError(msg);
-  }
-  int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  if (auto ok = WriteFileAtomically(path, data); !ok) return tl::unexpected(ok.error());
   return data.size();
 }
 

@@ -19,6 +19,8 @@
 #include <thread>
 #include <utility>
 
+#include "core/hash.h"
+
 namespace modelwatch {
 namespace {
 
@@ -27,15 +29,6 @@ constexpr std::size_t kTailBytes = 64;    // fingerprint: bytes just before an o
 constexpr std::size_t kBufferBytes = 256 * 1024;
 constexpr std::size_t kMaxClosed = 64;  // remembered positions of closed rotated files
 constexpr int kStateVersion = 1;
-
-std::uint64_t Fnv1a(std::string_view s) {
-  std::uint64_t h = 14695981039346656037ull;
-  for (unsigned char c : s) {
-    h ^= c;
-    h *= 1099511628211ull;
-  }
-  return h;
-}
 
 std::string Hex(std::uint64_t v) {
   char buf[17];
@@ -169,17 +162,17 @@ struct LogTailer::SavedPosition {
   bool MatchesHead(int fd, std::uint64_t size) const {
     std::string buf;
     return head_len > 0 && size >= head_len && PreadFull(fd, 0, head_len, buf) &&
-           Fnv1a(buf) == head_hash;
+           Fnv1a64Of(buf) == head_hash;
   }
 
   bool MatchesContent(int fd, std::uint64_t size) const {
     if (size < offset || size < head_len) return false;
     std::string buf;
-    if (head_len > 0 && (!PreadFull(fd, 0, head_len, buf) || Fnv1a(buf) != head_hash)) {
+    if (head_len > 0 && (!PreadFull(fd, 0, head_len, buf) || Fnv1a64Of(buf) != head_hash)) {
       return false;
     }
     if (tail_len > 0 &&
-        (!PreadFull(fd, offset - tail_len, tail_len, buf) || Fnv1a(buf) != tail_hash)) {
+        (!PreadFull(fd, offset - tail_len, tail_len, buf) || Fnv1a64Of(buf) != tail_hash)) {
       return false;
     }
     return true;
@@ -271,9 +264,9 @@ struct LogTailer::TailedFile {
     p.ino = ino;
     p.offset = offset;
     p.head_len = head.size();
-    p.head_hash = Fnv1a(head);
+    p.head_hash = Fnv1a64Of(head);
     p.tail_len = offset_tail.size();
-    p.tail_hash = Fnv1a(offset_tail);
+    p.tail_hash = Fnv1a64Of(offset_tail);
     return p;
   }
 };

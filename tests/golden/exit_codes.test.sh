@@ -69,6 +69,8 @@ expect 1 "$exporter" replay --config.dir="$models" --model=no-such-model \
   --input="$tmp/empty.jsonl" --output="$tmp/x.om"
 expect 1 "$exporter" shadow-report --config.dir="$models" --model=no-such-model \
   --input="$tmp/empty.jsonl"
+expect 1 "$exporter" backtest --config.dir="$models" --model=no-such-model --rules.dir="$tmp" \
+  --input="$tmp/empty.jsonl" --output="$tmp/r.json"
 expect 1 "$rulegen" mutate --config.dir="$models" --model=no-such-model
 # A model without the section the command needs (eta-predictor has no shadow section).
 expect 1 "$exporter" shadow-report --config.dir="$models" --model=eta-predictor \

@@ -1,0 +1,58 @@
+// Replacing a file atomically and durably: readers see the old content or the new, never a
+// part, and after a crash (kill -9, power loss) the file holds one of the two.
+//
+// The content goes to a temporary file next to the target (same directory, so the rename
+// cannot cross file systems), which is written in full, fsync'd and closed, then renamed over
+// the target; then the directory is fsync'd, so the rename itself is on disk. Every step's
+// result is checked. On any failure the temporary file is removed, the target is left as it
+// was, and the error names the step, the file and the system's reason.
+//
+// The temporary file is `<path>.tmp`, so one left by a crash is replaced by the next write, not
+// piled up. One writer per path at a time: a second one started meanwhile makes the first fail
+// (its temporary file is gone), never mixes the two contents.
+#ifndef MODELWATCH_CORE_ATOMIC_FILE_H_
+#define MODELWATCH_CORE_ATOMIC_FILE_H_
+
+#include <sys/types.h>
+
+#include <string>
+#include <string_view>
+
+#include "core/error.h"
+
+namespace modelwatch {
+
+// A file being written, that replaces `path` on Commit() and vanishes if never committed.
+class AtomicFileWriter {
+ public:
+  // Creates the temporary file `<path>.tmp` (mode `mode`, less the umask).
+  static Result<AtomicFileWriter> Create(std::string path, mode_t mode = 0644);
+
+  AtomicFileWriter(AtomicFileWriter&& other) noexcept;
+  AtomicFileWriter& operator=(AtomicFileWriter&&) = delete;
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+  ~AtomicFileWriter();  // removes the temporary file unless committed
+
+  // Appends `data` (all of it, or an error).
+  Result<void> Write(std::string_view data);
+  // fsync, close, rename over the target, fsync the directory. Call at most once; after an
+  // error nothing is left behind and the writer is spent.
+  Result<void> Commit();
+
+ private:
+  AtomicFileWriter(std::string path, std::string tmp, int fd);
+  void Abandon();
+
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+};
+
+// Replaces `path` with `content` as above.
+Result<void> WriteFileAtomically(const std::string& path, std::string_view content,
+                                 mode_t mode = 0644);
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_CORE_ATOMIC_FILE_H_

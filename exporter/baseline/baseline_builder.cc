@@ -110,11 +110,6 @@ std::string CategoryText(const FeatureValue& v) {
 
 }  // namespace
 
-bool IsPositivePrediction(const Record& record, double threshold) {
-  if (!record.predicted_class.empty()) return record.predicted_class == "1";
-  return record.has_score && record.score >= threshold;
-}
-
 NumericSummary SummariseNumeric(std::vector<double> values, int bins, int fine_quantiles) {
   NumericSummary s;
   if (values.empty()) return s;

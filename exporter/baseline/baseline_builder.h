@@ -16,11 +16,6 @@
 
 namespace modelwatch {
 
-// Returns true if a binary classifier's record predicts the positive class: its predicted
-// class is "1" (the parser derives it from the score and the model's threshold unless the
-// record logs it), else score >= threshold.
-bool IsPositivePrediction(const Record& record, double threshold);
-
 // Accumulates reference records in memory (reference sets are bounded by the user) and
 // computes the profile. Settings (bins, top categories) come from model.drift.
 // Not thread-safe.

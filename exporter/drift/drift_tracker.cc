@@ -13,6 +13,7 @@
 #include "exporter/drift/degradation_score.h"
 #include "exporter/drift/drift_math.h"
 #include "exporter/drift/drift_noise.h"
+#include "exporter/drift/drift_tracker_layout.h"
 #include "exporter/drift/effect_size.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/entropy.h"
@@ -43,12 +44,6 @@ constexpr std::size_t kCbpeCorrectSq = 0;
 constexpr std::size_t kCbpePositiveScore = 1;
 constexpr std::size_t kCbpePositiveScoreSq = 2;
 constexpr std::size_t kCbpeSums = 3;
-
-struct StringHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
-};
-using CategoryIndex = std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>>;
 
 std::string_view CategoryOf(const FeatureValue& v, std::array<char, 32>& buf) {
   if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return v.text;
@@ -211,60 +206,6 @@ std::string DriftSample::Label(const std::string& key) const {
   }
   return "";
 }
-
-struct DriftTracker::FeatureTrack {
-  std::size_t config_index = 0;
-  std::string name;
-  FeatureType type = FeatureType::kNumeric;
-  const FeatureProfile* profile = nullptr;  // set when binned
-  // The baseline's missing ratio (NaN without a profile of this feature): FeatureMissing.
-  double baseline_missing = std::numeric_limits<double>::quiet_NaN();
-  bool binned = false;
-  std::size_t missing_cell = 0;
-  std::size_t out_of_range_cell = 0;  // numeric, binned
-  std::size_t bins_cell = 0;          // first bin's count cell
-  std::size_t bin_count = 0;
-  std::size_t sums_cell = 0;    // numeric, binned: first bin's sum cell
-  std::size_t at_cut_cell = 0;  // numeric, binned: first cut's exact-hit count cell
-  CategoryIndex categories;     // categorical, binned
-  BinLocator locator;           // numeric, binned: over the baseline's fine cuts
-  std::vector<DriftMethod> methods;
-  // FeatureDrift's method and page threshold for this feature (its own, else the model's).
-  DriftMethod alert_method = DriftMethod::kPsi;
-  double alert_critical = 0;
-};
-
-struct DriftTracker::VersionLayout {
-  OutputKind kind = OutputKind::kScore;
-  bool binned = false;  // output distribution against the baseline
-  const NumericSummary* numeric = nullptr;
-  const CategoricalSummary* classes = nullptr;
-  CategoryIndex class_index;
-  BinLocator locator;           // numeric output
-  std::size_t at_cut_cell = 0;  // numeric output: first cut's exact-hit count cell
-  std::size_t bin_count = 0;
-  std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression
-  std::size_t hist_cell = 0;     // first histogram count cell
-  std::size_t hist_sum = 0;      // first histogram sum cell
-  std::size_t cbpe_sum = 0;      // kCbpeSums cells after the histograms (CbpeSums)
-  std::size_t counts_size = 0;
-  std::size_t sums_size = 0;
-  std::vector<DriftMethod> methods;
-};
-
-struct DriftTracker::Window {
-  std::string label;
-  Seconds length{0};
-  WindowClock clock;
-  std::uint64_t late = 0;
-  std::vector<std::uint32_t> counts;                // sub_windows × slot counts
-  std::vector<double> sums;                         // sub_windows × slot sums
-  std::vector<std::vector<std::uint32_t>> vcounts;  // per version: sub_windows × block
-  std::vector<std::vector<double>> vsums;
-
-  Window(std::string l, Seconds len, int sub_windows, Seconds lateness)
-      : label(std::move(l)), length(len), clock(len, sub_windows, lateness) {}
-};
 
 DriftTracker::DriftTracker(const ModelConfig& model,
                            std::shared_ptr<const BaselineProfile> baseline)
@@ -1007,157 +948,6 @@ void DriftTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
     }
     family->metric.push_back(std::move(metric));
   }
-}
-
-namespace {
-
-template <typename T>
-nlohmann::json Sparse(const T* cells, std::size_t size) {
-  nlohmann::json index = nlohmann::json::array();
-  nlohmann::json value = nlohmann::json::array();
-  for (std::size_t i = 0; i < size; ++i) {
-    if (cells[i] != 0) {
-      index.push_back(i);
-      value.push_back(cells[i]);
-    }
-  }
-  return nlohmann::json{{"i", std::move(index)}, {"v", std::move(value)}};
-}
-
-template <typename T>
-bool Unsparse(const nlohmann::json& j, T* cells, std::size_t size) {
-  if (!j.is_object() || !j.contains("i") || !j.contains("v")) return false;
-  const auto& index = j["i"];
-  const auto& value = j["v"];
-  if (!index.is_array() || !value.is_array() || index.size() != value.size()) return false;
-  for (std::size_t k = 0; k < index.size(); ++k) {
-    if (!index[k].is_number_unsigned() || !value[k].is_number()) return false;
-    const auto i = index[k].get<std::uint64_t>();
-    if (i >= size) return false;
-    cells[i] = value[k].get<T>();
-  }
-  return true;
-}
-
-}  // namespace
-
-nlohmann::json DriftTracker::SaveState() const {
-  using nlohmann::json;
-  const VersionLayout& vl = *version_layout_;
-  json windows = json::array();
-  for (const auto& w : windows_) {
-    json slots = json::array();
-    const int sub = w.clock.sub_windows();
-    for (int s = 0; s < sub; ++s) {
-      const std::size_t us = static_cast<std::size_t>(s);
-      json versions = json::array();
-      for (std::size_t v = 0; v < versions_.size(); ++v) {
-        versions.push_back(
-            json{{"counts", Sparse(w.vcounts[v].data() + us * vl.counts_size, vl.counts_size)},
-                 {"sums", Sparse(w.vsums[v].data() + us * vl.sums_size, vl.sums_size)}});
-      }
-      slots.push_back(json{{"counts", Sparse(w.counts.data() + us * slot_counts_, slot_counts_)},
-                           {"sums", Sparse(w.sums.data() + us * slot_sums_, slot_sums_)},
-                           {"versions", std::move(versions)}});
-    }
-    windows.push_back(json{{"window", w.label},
-                           {"started", w.clock.started()},
-                           {"newest_sub_window", w.clock.newest_sub_window()},
-                           {"newest_timestamp", w.clock.end()},
-                           {"late", w.late},
-                           {"slots", std::move(slots)}});
-  }
-  return json{{"format", "modelwatch-drift-state"},
-              {"version", 1},
-              {"model", model_.name},
-              {"layout", layout_id_},
-              {"versions", versions_},
-              {"windows", std::move(windows)}};
-}
-
-double DriftTracker::NewestEventTime() const {
-  double newest = -std::numeric_limits<double>::infinity();
-  for (const auto& w : windows_) {
-    if (w.clock.started()) newest = std::max(newest, w.clock.end());
-  }
-  return newest;
-}
-
-Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
-  auto fail = [&](const std::string& what) {
-    return MakeError("drift state for model " + model_.name + " not restored: " + what);
-  };
-  if (!state.is_object() || state.value("format", nlohmann::json()) != "modelwatch-drift-state" ||
-      !state.contains("version") || state["version"] != 1) {
-    return fail("not a version 1 drift state");
-  }
-  if (state.value("layout", nlohmann::json()) != layout_id_) {
-    return fail("the config or baseline changed since it was saved");
-  }
-  const auto& versions = state.contains("versions") ? state["versions"] : nlohmann::json();
-  const auto& windows = state.contains("windows") ? state["windows"] : nlohmann::json();
-  if (!versions.is_array() || !windows.is_array() || windows.size() != windows_.size()) {
-    return fail("malformed");
-  }
-  const std::size_t limit = static_cast<std::size_t>(std::max(1, model_.max_versions)) + 1;
-  if (versions.size() > limit) return fail("too many versions");
-  for (const auto& v : versions) {
-    if (!v.is_string()) return fail("malformed versions");
-  }
-  // Build into a fresh tracker state, then swap, so a malformed state changes nothing.
-  std::vector<Window> restored;
-  for (const auto& w : windows_) {
-    restored.emplace_back(w.label, w.length, w.clock.sub_windows(), model_.drift.lateness);
-    restored.back().counts.assign(w.counts.size(), 0);
-    restored.back().sums.assign(w.sums.size(), 0.0);
-  }
-  const VersionLayout& vl = *version_layout_;
-  for (std::size_t wi = 0; wi < windows_.size(); ++wi) {
-    const auto& jw = windows[wi];
-    Window& w = restored[wi];
-    const int sub = w.clock.sub_windows();
-    if (!jw.is_object() || jw.value("window", nlohmann::json()) != w.label ||
-        !jw.contains("slots") || !jw["slots"].is_array() ||
-        jw["slots"].size() != static_cast<std::size_t>(sub) || !jw.contains("started") ||
-        !jw["started"].is_boolean() || !jw.contains("newest_sub_window") ||
-        !jw["newest_sub_window"].is_number_integer() || !jw.contains("newest_timestamp") ||
-        !jw["newest_timestamp"].is_number() || !jw.contains("late") ||
-        !jw["late"].is_number_unsigned()) {
-      return fail("malformed window " + w.label);
-    }
-    w.clock.Restore(jw["started"].get<bool>(), jw["newest_sub_window"].get<std::int64_t>(),
-                    jw["newest_timestamp"].get<double>());
-    w.late = jw["late"].get<std::uint64_t>();
-    for (std::size_t v = 0; v < versions.size(); ++v) {
-      w.vcounts.emplace_back(static_cast<std::size_t>(sub) * vl.counts_size, 0);
-      w.vsums.emplace_back(static_cast<std::size_t>(sub) * vl.sums_size, 0.0);
-    }
-    for (int s = 0; s < sub; ++s) {
-      const std::size_t us = static_cast<std::size_t>(s);
-      const auto& js = jw["slots"][us];
-      if (!js.is_object() || !js.contains("counts") || !js.contains("sums") ||
-          !js.contains("versions") || !js["versions"].is_array() ||
-          js["versions"].size() != versions.size()) {
-        return fail("malformed window " + w.label);
-      }
-      if (!Unsparse(js["counts"], w.counts.data() + us * slot_counts_, slot_counts_) ||
-          !Unsparse(js["sums"], w.sums.data() + us * slot_sums_, slot_sums_)) {
-        return fail("malformed window " + w.label);
-      }
-      for (std::size_t v = 0; v < versions.size(); ++v) {
-        const auto& jv = js["versions"][v];
-        if (!jv.is_object() || !jv.contains("counts") || !jv.contains("sums") ||
-            !Unsparse(jv["counts"], w.vcounts[v].data() + us * vl.counts_size, vl.counts_size) ||
-            !Unsparse(jv["sums"], w.vsums[v].data() + us * vl.sums_size, vl.sums_size)) {
-          return fail("malformed window " + w.label);
-        }
-      }
-    }
-  }
-  versions_.clear();
-  for (const auto& v : versions) versions_.push_back(v.get<std::string>());
-  windows_ = std::move(restored);
-  return {};
 }
 
 }  // namespace modelwatch

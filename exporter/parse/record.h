@@ -45,6 +45,17 @@ struct Record {
   std::vector<std::pair<std::string_view, std::string_view>> segment;
 };
 
+// The one rule for "this binary classifier's record predicts the positive class": the class
+// the model served, i.e. the logged `prediction` when the record has one, else score >=
+// threshold (the parser fills `predicted_class` that way). Used wherever a decision is
+// counted: the positive rate (baseline and drift), champion/challenger agreement. Label-based
+// precision/recall/F1 are instead the classifier's metrics at the configured threshold on the
+// score, as scikit-learn computes them from y_score >= t (docs/ground-truth.md).
+inline bool IsPositivePrediction(const Record& record, double threshold) {
+  if (!record.predicted_class.empty()) return record.predicted_class == "1";
+  return record.has_score && record.score >= threshold;
+}
+
 }  // namespace modelwatch
 
 #endif  // MODELWATCH_EXPORTER_PARSE_RECORD_H_

@@ -172,7 +172,7 @@ void ShadowTracker::Observe(const Record& record) {
     case Task::kBinaryClassification:
       if (!record.has_score) return;
       half.score = record.score;
-      half.cls = record.score >= model_.threshold ? 1 : 0;
+      half.cls = IsPositivePrediction(record, model_.threshold) ? 1 : 0;
       break;
     case Task::kMulticlassClassification: {
       if (record.probabilities.empty()) return;

@@ -24,6 +24,41 @@
 
 namespace modelwatch {
 
+// A sum that supports subtraction with little rounding drift (Neumaier's compensation).
+class CompensatedSum {
+ public:
+  void Add(double x);
+  double value() const { return sum_ + carry_; }
+
+ private:
+  double sum_ = 0, carry_ = 0;
+};
+
+// The weighted sums behind every metric below but AUC, for one group of rows, and the one
+// definition of each metric's formula. `Sum` is double for PerformanceAccumulator (rows are
+// only added) or CompensatedSum for IncrementalAccumulator (sliding_performance.h: rows are
+// added and removed).
+template <typename Sum>
+struct PerformanceSums {
+  Sum weight{};
+  // Binary: the confusion matrix at the threshold, the class weights, log loss, ECE bins.
+  Sum tp{}, fp{}, fn{}, tn{}, pos{}, neg{}, log_loss{};
+  std::array<Sum, 10> ece_w{}, ece_score{}, ece_label{};
+  // Multiclass: class -> {tp, fp, fn}; presence in labels or predictions.
+  std::map<int, std::array<Sum, 3>> classes;
+  Sum correct{};
+  // Regression.
+  Sum abs{}, sq{}, ape{}, diff{};
+
+  // Adds one row of weight `w` (a negative `w` takes a row added before back out).
+  // Binary: `prediction` is the score, `label` 0 or 1; multiclass: class indexes;
+  // regression: the predicted and the actual value.
+  void AddRow(Task task, double threshold, double prediction, double label, double w);
+  // Appends every metric of the task but auc, in PerformanceMetricNames order (auc, when
+  // defined, goes first: the caller appends it before). Requires weight > 0.
+  void AppendMetrics(Task task, std::vector<std::pair<std::string, double>>& out) const;
+};
+
 // Accumulates one group (e.g. one version in one window). For a correct AUC, binary
 // samples must be added in ascending score order (ties in any order). Not thread-safe.
 class PerformanceAccumulator {
@@ -35,7 +70,7 @@ class PerformanceAccumulator {
   void Add(double prediction, double label, double weight = 1.0);
 
   // Total weight added.
-  double weight() const { return weight_; }
+  double weight() const { return sums_.weight; }
   std::int64_t count() const { return count_; }
 
   // Metric name -> value, in the order of the task's metric list. Metrics that are undefined
@@ -47,20 +82,12 @@ class PerformanceAccumulator {
 
   Task task_;
   double threshold_;
-  double weight_ = 0;
   std::int64_t count_ = 0;
-  // Binary.
-  double tp_ = 0, fp_ = 0, fn_ = 0, tn_ = 0;
-  double log_loss_ = 0;
-  std::array<double, 10> ece_w_{}, ece_score_{}, ece_label_{};
+  PerformanceSums<double> sums_;
+  // Binary AUC from rows in score order: the current tie's weights, the negatives below it.
   bool have_tie_ = false;
   double tie_score_ = 0, tie_pos_ = 0, tie_neg_ = 0;
-  double neg_below_ = 0, auc_sum_ = 0, pos_ = 0, neg_ = 0;
-  // Multiclass: class -> {tp, fp, fn}; presence in labels or predictions.
-  std::map<int, std::array<double, 3>> classes_;
-  double correct_ = 0;
-  // Regression.
-  double abs_ = 0, sq_ = 0, ape_ = 0, diff_ = 0;
+  double neg_below_ = 0, auc_sum_ = 0;
 };
 
 // The metric names exported for a task, in order.

@@ -8,12 +8,6 @@
 
 namespace modelwatch {
 
-void CompensatedSum::Add(double x) {
-  const double t = sum_ + x;
-  carry_ += std::fabs(sum_) >= std::fabs(x) ? (sum_ - t) + x : (x - t) + sum_;
-  sum_ = t;
-}
-
 namespace {
 
 struct ScoreWeights {
@@ -77,27 +71,12 @@ IncrementalAccumulator& IncrementalAccumulator::operator=(IncrementalAccumulator
 
 void IncrementalAccumulator::Update(double prediction, double label, double weight, int sign) {
   const double w = sign * weight;
-  weight_.Add(w);
   count_ += sign;
+  sums_.AddRow(task_, threshold_, prediction, label, w);
   switch (task_) {
     case Task::kBinaryClassification: {
       const bool positive = label >= 0.5;
-      const bool predicted = prediction >= threshold_;
-      if (positive) {
-        (predicted ? tp_ : fn_).Add(w);
-        pos_.Add(w);
-        pos_rows_ += sign;
-      } else {
-        (predicted ? fp_ : tn_).Add(w);
-        neg_.Add(w);
-        neg_rows_ += sign;
-      }
-      const double p = std::clamp(prediction, 1e-15, 1 - 1e-15);
-      log_loss_.Add(-w * (positive ? std::log(p) : std::log(1 - p)));
-      const int bin = std::clamp(static_cast<int>(prediction * 10), 0, 9);
-      ece_w_[bin].Add(w);
-      ece_score_[bin].Add(w * prediction);
-      if (positive) ece_label_[bin].Add(w);
+      (positive ? pos_rows_ : neg_rows_) += sign;
       // AUC's numerator: every (positive, negative) pair with the positive scored higher,
       // ties counting half. The row pairs with the other class's rows only, so the tree's
       // state for its own class does not matter here.
@@ -118,79 +97,26 @@ void IncrementalAccumulator::Update(double prediction, double label, double weig
       if (next.rows > 0) scores_->insert({prediction, next});
       break;
     }
-    case Task::kMulticlassClassification: {
-      const int predicted = static_cast<int>(prediction);
-      const int actual = static_cast<int>(label);
-      auto& p = classes_[predicted];
-      auto& a = classes_[actual];
-      if (predicted == actual) {
-        a[0].Add(w);
-        correct_.Add(w);
-      } else {
-        p[1].Add(w);
-        a[2].Add(w);
-      }
-      for (int cls : {predicted, actual}) {
+    case Task::kMulticlassClassification:
+      for (int cls : {static_cast<int>(prediction), static_cast<int>(label)}) {
         if ((class_rows_[cls] += sign) == 0) {
           class_rows_.erase(cls);
-          classes_.erase(cls);
+          sums_.classes.erase(cls);
         }
       }
       break;
-    }
-    case Task::kRegression: {
-      const double d = prediction - label;
-      abs_.Add(w * std::fabs(d));
-      sq_.Add(w * d * d);
-      ape_.Add(w * std::fabs(d) / std::max(std::fabs(label), DBL_EPSILON));
-      diff_.Add(w * d);
+    case Task::kRegression:
       break;
-    }
   }
 }
 
 std::vector<std::pair<std::string, double>> IncrementalAccumulator::Finish() const {
   std::vector<std::pair<std::string, double>> out;
-  const double weight = weight_.value();
-  if (count_ <= 0 || weight <= 0) return out;
-  auto ratio = [](double a, double b) { return b > 0 ? a / b : 0.0; };
-  switch (task_) {
-    case Task::kBinaryClassification: {
-      const double tp = tp_.value(), fp = fp_.value(), fn = fn_.value(), tn = tn_.value();
-      if (pos_rows_ > 0 && neg_rows_ > 0) {
-        out.emplace_back("auc", auc_sum_.value() / (pos_.value() * neg_.value()));
-      }
-      out.emplace_back("precision", ratio(tp, tp + fp));
-      out.emplace_back("recall", ratio(tp, tp + fn));
-      out.emplace_back("f1", ratio(2 * tp, 2 * tp + fp + fn));
-      out.emplace_back("log_loss", log_loss_.value() / weight);
-      double ece = 0;
-      for (int b = 0; b < 10; ++b) {
-        const double wb = ece_w_[b].value();
-        if (wb <= 0) continue;
-        ece += wb / weight * std::fabs(ece_label_[b].value() / wb - ece_score_[b].value() / wb);
-      }
-      out.emplace_back("ece", ece);
-      out.emplace_back("accuracy", (tp + tn) / weight);
-      break;
-    }
-    case Task::kMulticlassClassification: {
-      out.emplace_back("accuracy", correct_.value() / weight);
-      double sum = 0;
-      for (const auto& [cls, c] : classes_) {
-        sum += ratio(2 * c[0].value(), 2 * c[0].value() + c[1].value() + c[2].value());
-      }
-      out.emplace_back("macro_f1",
-                       classes_.empty() ? 0 : sum / static_cast<double>(classes_.size()));
-      break;
-    }
-    case Task::kRegression:
-      out.emplace_back("mae", abs_.value() / weight);
-      out.emplace_back("rmse", std::sqrt(std::max(0.0, sq_.value()) / weight));
-      out.emplace_back("mape", ape_.value() / weight);
-      out.emplace_back("bias", diff_.value() / weight);
-      break;
+  if (count_ <= 0 || sums_.weight.value() <= 0) return out;
+  if (task_ == Task::kBinaryClassification && pos_rows_ > 0 && neg_rows_ > 0) {
+    out.emplace_back("auc", auc_sum_.value() / (sums_.pos.value() * sums_.neg.value()));
   }
+  sums_.AppendMetrics(task_, out);
   return out;
 }
 

@@ -31,19 +31,10 @@
 #include <vector>
 
 #include "core/config.h"
+#include "exporter/groundtruth/performance.h"
 #include "exporter/groundtruth/prediction_store.h"
 
 namespace modelwatch {
-
-// A sum that supports subtraction with little rounding drift (Neumaier's compensation).
-class CompensatedSum {
- public:
-  void Add(double x);
-  double value() const { return sum_ + carry_; }
-
- private:
-  double sum_ = 0, carry_ = 0;
-};
 
 // The rows of one group (one version in one window, say) under additions and removals.
 class IncrementalAccumulator {
@@ -70,19 +61,14 @@ class IncrementalAccumulator {
   Task task_;
   double threshold_;
   std::int64_t count_ = 0, pos_rows_ = 0, neg_rows_ = 0;
-  CompensatedSum weight_;
-  // Binary.
-  CompensatedSum tp_, fp_, fn_, tn_, pos_, neg_, log_loss_, auc_sum_;
-  std::array<CompensatedSum, 10> ece_w_{}, ece_score_{}, ece_label_{};
-  class ScoreTree;  // positive and negative weight per distinct score, with prefix sums
+  PerformanceSums<CompensatedSum> sums_;
+  // Binary AUC: the pair count, and the weights per distinct score with prefix sums.
+  CompensatedSum auc_sum_;
+  class ScoreTree;
   std::unique_ptr<ScoreTree> scores_;
-  // Multiclass: class -> {tp, fp, fn}, and how many rows name the class (as prediction or
-  // label): a class is present while that count is positive.
-  std::map<int, std::array<CompensatedSum, 3>> classes_;
+  // Multiclass: how many rows name each class (as prediction or label): a class is present
+  // (in sums_.classes) while that count is positive.
   std::map<int, std::int64_t> class_rows_;
-  CompensatedSum correct_;
-  // Regression.
-  CompensatedSum abs_, sq_, ape_, diff_;
 };
 
 // The performance groups of one model over its ground-truth windows, as

@@ -5,6 +5,8 @@
 #include <limits>
 #include <utility>
 
+#include "exporter/metrics/metric_family.h"
+
 namespace modelwatch {
 
 std::vector<double> DefaultLatencyBuckets() { return {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5}; }
@@ -19,9 +21,9 @@ std::vector<double> ScoreBuckets() {
   return b;
 }
 
-prometheus::MetricFamily& Family(std::vector<prometheus::MetricFamily>& out, std::string name,
-                                 std::string help, prometheus::MetricType type) {
-  out.push_back(prometheus::MetricFamily{std::move(name), std::move(help), type, {}});
+prometheus::MetricFamily& Family(std::vector<prometheus::MetricFamily>& out,
+                                 const MetricSpec& spec) {
+  out.push_back(MakeFamily(spec));
   return out.back();
 }
 
@@ -165,14 +167,9 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
   using prometheus::MetricType;
   // References to families stay valid only while `out` does not reallocate.
   out.reserve(out.size() + 8);
-  auto& predictions =
-      Family(out, "model_predictions_total",
-             "Accepted prediction records, error statuses included.", MetricType::Counter);
-  auto& errors = Family(out, "model_prediction_errors_total",
-                        "Accepted prediction records whose status was not ok, by status.",
-                        MetricType::Counter);
-  auto& latency = Family(out, "model_request_duration_seconds",
-                         "Request latency logged with each prediction.", MetricType::Histogram);
+  auto& predictions = Family(out, metric::kModelPredictionsTotal);
+  auto& errors = Family(out, metric::kModelPredictionErrorsTotal);
+  auto& latency = Family(out, metric::kModelRequestDurationSeconds);
   for (const VersionStats& s : stats_) {
     Metric(predictions, {{"model", model_}, {"version", s.version}}).counter.value =
         static_cast<double>(s.predictions);
@@ -185,15 +182,13 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
     s.latency.Fill(Metric(latency, {{"model", model_}, {"version", s.version}}));
   }
   if (task_ == Task::kBinaryClassification) {
-    auto& score = Family(out, "model_prediction_score",
-                         "Binary classifier scores, 20 bins on [0,1].", MetricType::Histogram);
+    auto& score = Family(out, metric::kModelPredictionScore);
     for (const VersionStats& s : stats_) {
       s.score.Fill(Metric(score, {{"model", model_}, {"version", s.version}}));
     }
   }
   if (task_ != Task::kRegression) {
-    auto& classes = Family(out, "model_predicted_class_total", "Predictions by predicted class.",
-                           MetricType::Counter);
+    auto& classes = Family(out, metric::kModelPredictedClassTotal);
     for (const VersionStats& s : stats_) {
       for (std::size_t c = 0; c < s.classes.size(); ++c) {
         if (s.classes[c] == 0) continue;
@@ -203,19 +198,12 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
     }
   }
   if (!feature_histograms_.empty()) {
-    auto& features = Family(out, "model_feature_value",
-                            "Values of opt-in numeric features; buckets are the baseline's bin "
-                            "edges when a baseline is loaded.",
-                            MetricType::Histogram);
+    auto& features = Family(out, metric::kModelFeatureValue);
     for (const FeatureHistogram& f : feature_histograms_) {
       f.histogram.Fill(Metric(features, {{"feature", f.name}, {"model", model_}}));
     }
   }
-  auto& overflow = Family(out, "modelwatch_cardinality_overflow_total",
-                          "Records whose label value was replaced by __other__ because a "
-                          "cardinality limit (max_versions, max_classes, max_error_types) was "
-                          "reached.",
-                          MetricType::Counter);
+  auto& overflow = Family(out, metric::kModelwatchCardinalityOverflowTotal);
   Metric(overflow, {{"label", "class"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_classes_);
   Metric(overflow, {{"label", "error_type"}, {"model", model_}}).counter.value =

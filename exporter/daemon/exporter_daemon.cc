@@ -10,6 +10,7 @@
 #include "core/html.h"
 #include "exporter/baseline/baseline_profile.h"
 #include "exporter/daemon/logger.h"
+#include "exporter/metrics/metric_family.h"
 #include "exporter/pipeline/model_trackers.h"
 #include "exporter/state/checkpoint.h"
 #include "exporter/tail/log_tailer.h"
@@ -678,9 +679,8 @@ void Exporter::Run() {
 }
 
 static prometheus::MetricFamily& AddFamily(std::vector<prometheus::MetricFamily>& out,
-                                           const std::string& name, const std::string& help,
-                                           prometheus::MetricType type) {
-  out.push_back(prometheus::MetricFamily{name, help, type, {}});
+                                           const MetricSpec& spec) {
+  out.push_back(MakeFamily(spec));
   return out.back();
 }
 
@@ -700,26 +700,14 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   using prometheus::MetricType;
   // References to families stay valid only while `out` does not reallocate.
   out.reserve(out.size() + 32);
-  auto& build = AddFamily(out, "modelwatch_build_info",
-                          "A metric with a constant 1 labelled by the build.", MetricType::Gauge);
+  auto& build = AddFamily(out, metric::kModelwatchBuildInfo);
   AddSample(build, {{"version", kVersion}, {"compiler", "gcc " __VERSION__}}, 1);
-  auto& read = AddFamily(out, "modelwatch_lines_read_total",
-                         "Lines read from a source: accepted plus rejected.", MetricType::Counter);
-  auto& rejected = AddFamily(out, "modelwatch_lines_rejected_total",
-                             "Prediction-log lines that were not valid records, by reason.",
-                             MetricType::Counter);
-  auto& rotations =
-      AddFamily(out, "modelwatch_file_rotations_total",
-                "Rotations (rename or truncation) seen in a source's files.", MetricType::Counter);
-  auto& lag =
-      AddFamily(out, "modelwatch_source_lag_bytes",
-                "Bytes written to a source's open files and not read yet.", MetricType::Gauge);
-  auto& files = AddFamily(out, "modelwatch_source_files_open", "Files a source holds open.",
-                          MetricType::Gauge);
-  auto& unreadable = AddFamily(out, "modelwatch_source_files_unreadable",
-                               "Files matched by a source that cannot be opened (e.g. "
-                               "permissions); /-/ready answers 503 while any.",
-                               MetricType::Gauge);
+  auto& read = AddFamily(out, metric::kModelwatchLinesReadTotal);
+  auto& rejected = AddFamily(out, metric::kModelwatchLinesRejectedTotal);
+  auto& rotations = AddFamily(out, metric::kModelwatchFileRotationsTotal);
+  auto& lag = AddFamily(out, metric::kModelwatchSourceLagBytes);
+  auto& files = AddFamily(out, metric::kModelwatchSourceFilesOpen);
+  auto& unreadable = AddFamily(out, metric::kModelwatchSourceFilesUnreadable);
   auto add_tail = [&](const std::string& source, const char* kind, const TailCounters& c) {
     AddSample(read, {{"kind", kind}, {"source", source}}, static_cast<double>(c.lines_read));
     AddSample(rotations, {{"kind", kind}, {"source", source}}, static_cast<double>(c.rotations()));
@@ -739,55 +727,30 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
   for (const auto& [name, rt] : models_) {
     if (rt->label_tailer) add_tail(name, "labels", rt->label_counters);
   }
-  auto& ready = AddFamily(out, "modelwatch_ready",
-                          "1 once every source has been scanned and baselines are loaded.",
-                          MetricType::Gauge);
+  auto& ready = AddFamily(out, metric::kModelwatchReady);
   AddSample(ready, {}, ready_.load() ? 1 : 0);
-  auto& started = AddFamily(out, "modelwatch_start_time_seconds",
-                            "Start time of the process, Unix seconds.", MetricType::Gauge);
+  auto& started = AddFamily(out, metric::kModelwatchStartTimeSeconds);
   AddSample(started, {}, start_time_);
-  auto& ck_time = AddFamily(out, "modelwatch_checkpoint_last_success_timestamp_seconds",
-                            "When the last checkpoint was written, Unix seconds (0: never).",
-                            MetricType::Gauge);
+  auto& ck_time = AddFamily(out, metric::kModelwatchCheckpointLastSuccessTimestampSeconds);
   AddSample(ck_time, {}, last_checkpoint_time_);
-  auto& ck_age = AddFamily(out, "modelwatch_checkpoint_age_seconds",
-                           "Seconds since the last checkpoint (since start when none yet).",
-                           MetricType::Gauge);
+  auto& ck_age = AddFamily(out, metric::kModelwatchCheckpointAgeSeconds);
   AddSample(ck_age, {},
             WallSeconds() - (last_checkpoint_time_ > 0 ? last_checkpoint_time_ : start_time_));
-  auto& ck_dur = AddFamily(out, "modelwatch_checkpoint_duration_seconds",
-                           "How long the last checkpoint took.", MetricType::Gauge);
+  auto& ck_dur = AddFamily(out, metric::kModelwatchCheckpointDurationSeconds);
   AddSample(ck_dur, {}, last_checkpoint_duration_);
-  auto& ck_bytes = AddFamily(out, "modelwatch_checkpoint_size_bytes",
-                             "Size of the last checkpoint written.", MetricType::Gauge);
+  auto& ck_bytes = AddFamily(out, metric::kModelwatchCheckpointSizeBytes);
   AddSample(ck_bytes, {}, static_cast<double>(last_checkpoint_bytes_));
-  auto& ck_fail = AddFamily(out, "modelwatch_checkpoint_failures_total",
-                            "Checkpoints that could not be written.", MetricType::Counter);
+  auto& ck_fail = AddFamily(out, metric::kModelwatchCheckpointFailuresTotal);
   AddSample(ck_fail, {}, static_cast<double>(checkpoint_failures_));
-  auto& reloads =
-      AddFamily(out, "modelwatch_config_reloads_total",
-                "Configuration reloads (SIGHUP: --config.dir and --web.config.file), by "
-                "result; failure when either could not be applied.",
-                MetricType::Counter);
+  auto& reloads = AddFamily(out, metric::kModelwatchConfigReloadsTotal);
   AddSample(reloads, {{"result", "success"}}, static_cast<double>(reloads_ok_));
   AddSample(reloads, {{"result", "failure"}}, static_cast<double>(reloads_failed_));
-  auto& reload_ok =
-      AddFamily(out, "modelwatch_config_last_reload_successful",
-                "1 if the last configuration reload (--config.dir and --web.config.file) "
-                "succeeded.",
-                MetricType::Gauge);
+  auto& reload_ok = AddFamily(out, metric::kModelwatchConfigLastReloadSuccessful);
   AddSample(reload_ok, {}, last_reload_ok_ ? 1 : 0);
-  auto& models = AddFamily(out, "modelwatch_models", "Models configured.", MetricType::Gauge);
+  auto& models = AddFamily(out, metric::kModelwatchModels);
   AddSample(models, {}, static_cast<double>(models_.size()));
-  auto& store_errors =
-      AddFamily(out, "modelwatch_store_write_errors_total",
-                "Ground-truth store writes that failed (e.g. a full disk); the lines behind "
-                "them are read again once the store writes.",
-                MetricType::Counter);
-  auto& store_up = AddFamily(out, "modelwatch_store_up",
-                             "1 while the model's ground-truth store writes, 0 after a failed "
-                             "write until a retry succeeds.",
-                             MetricType::Gauge);
+  auto& store_errors = AddFamily(out, metric::kModelwatchStoreWriteErrorsTotal);
+  auto& store_up = AddFamily(out, metric::kModelwatchStoreUp);
   for (const auto& [name, rt] : models_) {
     if (!rt->ground_truth) continue;
     auto e = store_write_errors_.find(name);
@@ -796,9 +759,7 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
     auto d = store_down_.find(name);
     AddSample(store_up, {{"model", name}}, d != store_down_.end() && d->second ? 0 : 1);
   }
-  auto& resets = AddFamily(out, "modelwatch_state_resets_total",
-                           "Saved state thrown away at start or reload, by part and reason.",
-                           MetricType::Counter);
+  auto& resets = AddFamily(out, metric::kModelwatchStateResetsTotal);
   for (const auto& [key, n] : state_resets_) {
     AddSample(resets, {{"part", key.first}, {"reason", key.second}}, static_cast<double>(n));
   }
@@ -855,10 +816,10 @@ std::string Exporter::LandingPage() {
   using Key = std::pair<std::string, std::string>;
   std::map<Key, double> degradation, predictions, errors;
   for (const auto& f : families) {
-    std::map<Key, double>* target = f.name == "model_degradation_score"         ? &degradation
-                                    : f.name == "model_predictions_total"       ? &predictions
-                                    : f.name == "model_prediction_errors_total" ? &errors
-                                                                                : nullptr;
+    std::map<Key, double>* target = f.name == metric::kModelDegradationScore.name   ? &degradation
+                                    : f.name == metric::kModelPredictionsTotal.name ? &predictions
+                                    : f.name == metric::kModelPredictionErrorsTotal.name ? &errors
+                                                                                         : nullptr;
     if (target == nullptr) continue;
     for (const auto& m : f.metric) {
       std::string model, version;

@@ -15,6 +15,7 @@
 #include "exporter/drift/drift_noise.h"
 #include "exporter/drift/drift_tracker_layout.h"
 #include "exporter/drift/effect_size.h"
+#include "exporter/metrics/metric_family.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/entropy.h"
 #include "exporter/stats/quantile.h"
@@ -848,95 +849,16 @@ std::vector<DriftSample> DriftTracker::Snapshot() const {
   return out;
 }
 
-namespace {
-
-struct FamilyInfo {
-  const char* help;
-  prometheus::MetricType type;
-};
-
-FamilyInfo InfoFor(const std::string& name) {
-  using prometheus::MetricType;
-  static const std::map<std::string, FamilyInfo> kInfo = {
-      {"model_baseline_info", {"Baseline profile in use (value 1).", MetricType::Gauge}},
-      {"model_baseline_performance",
-       {"Performance on the labelled reference data the baseline was built from.",
-        MetricType::Gauge}},
-      {"model_baseline_prediction_entropy_mean",
-       {"Mean prediction entropy (nats) of the baseline's reference records.", MetricType::Gauge}},
-      {"model_baseline_prediction_entropy_stddev",
-       {"Standard deviation of the per-record prediction entropy (nats) of the baseline's "
-        "reference records.",
-        MetricType::Gauge}},
-      {"model_window_samples", {"Records in the drift window.", MetricType::Gauge}},
-      {"model_late_records_total",
-       {"Records older than the window start minus the allowed lateness (dropped).",
-        MetricType::Counter}},
-      {"model_feature_missing_ratio",
-       {"Share of records in the window missing the feature.", MetricType::Gauge}},
-      {"model_feature_missing_ratio_shift",
-       {"Missing ratio in the window minus the baseline's missing ratio.", MetricType::Gauge}},
-      {"model_feature_missing_ratio_shift_critical_value",
-       {"Missing-ratio shift that sampling noise exceeds with probability drift.alpha (split "
-        "over the features).",
-        MetricType::Gauge}},
-      {"model_feature_out_of_range_ratio",
-       {"Share of the feature's values in the window outside the training range.",
-        MetricType::Gauge}},
-      {"model_anomalous_requests_ratio",
-       {"Share of records with at least one feature outside the training range.",
-        MetricType::Gauge}},
-      {"model_feature_drift",
-       {"Drift of the feature's window distribution from the baseline.", MetricType::Gauge}},
-      {"model_prediction_drift",
-       {"Drift of the model output distribution from the baseline.", MetricType::Gauge}},
-      {"model_feature_drift_critical_value",
-       {"Value the feature's drift statistic exceeds by sampling noise alone with probability "
-        "drift.alpha / drift series (no-drift limit law at the window's sample size).",
-        MetricType::Gauge}},
-      {"model_prediction_drift_critical_value",
-       {"Value the output's drift statistic exceeds by sampling noise alone with probability "
-        "drift.alpha / drift series (no-drift limit law at the window's sample size).",
-        MetricType::Gauge}},
-      {"model_prediction_confidence_mean",
-       {"Mean confidence (top class probability) in the window.", MetricType::Gauge}},
-      {"model_prediction_entropy_mean",
-       {"Mean entropy of the class probabilities in the window (nats).", MetricType::Gauge}},
-      {"model_positive_rate", {"Share of positive predictions in the window.", MetricType::Gauge}},
-      {"model_positive_rate_zscore",
-       {"Positive-rate shift from the baseline in standard deviations.", MetricType::Gauge}},
-      {"model_estimated_performance",
-       {"Performance estimated from the scores alone (confidence-based, no labels).",
-        MetricType::Gauge}},
-      {"model_estimated_performance_lower",
-       {"Lower end of the 95 % interval of model_estimated_performance (per-record variances).",
-        MetricType::Gauge}},
-      {"model_estimated_performance_upper",
-       {"Upper end of the 95 % interval of model_estimated_performance (per-record variances).",
-        MetricType::Gauge}},
-      {"model_degradation_score",
-       {"Composite degradation score, 0 (healthy) to 100.", MetricType::Gauge}},
-      {"model_degradation_signal",
-       {"Weighted input of the degradation score (signals sum to the score).", MetricType::Gauge}},
-  };
-  auto it = kInfo.find(name);
-  if (it == kInfo.end()) return {"", prometheus::MetricType::Gauge};
-  return it->second;
-}
-
-}  // namespace
-
 void DriftTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
   for (auto& sample : Snapshot()) {
     auto family =
         std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.name == sample.name; });
     if (family == out.end()) {
-      const FamilyInfo info = InfoFor(sample.name);
-      prometheus::MetricFamily f;
-      f.name = sample.name;
-      f.help = info.help;
-      f.type = info.type;
-      out.push_back(std::move(f));
+      // Every name a DriftSample carries is catalogued (DriftTrackerTest checks it).
+      const MetricSpec* spec = FindMetric(sample.name);
+      out.push_back(spec != nullptr ? MakeFamily(*spec)
+                                    : prometheus::MetricFamily{
+                                          sample.name, "", prometheus::MetricType::Gauge, {}});
       family = out.end() - 1;
     }
     prometheus::ClientMetric metric;

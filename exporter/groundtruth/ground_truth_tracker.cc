@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "exporter/groundtruth/performance.h"
+#include "exporter/metrics/metric_family.h"
 
 namespace modelwatch {
 namespace {
@@ -42,14 +43,6 @@ prometheus::ClientMetric Metric(std::vector<prometheus::ClientMetric::Label> lab
     m.gauge.value = value;
   }
   return m;
-}
-
-prometheus::MetricFamily Family(std::string name, std::string help, prometheus::MetricType type) {
-  prometheus::MetricFamily f;
-  f.name = std::move(name);
-  f.help = std::move(help);
-  f.type = type;
-  return f;
 }
 
 // Commits a full batch when an operation ends, so that a commit never splits an operation
@@ -757,12 +750,8 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   }
   const GroundTruthSnapshot& snap = background_ ? *background_snap : cached_;
   const std::string& m = model_.name;
-  auto perf =
-      Family("model_performance", "Performance from joined ground-truth labels over the window.",
-             MetricType::Gauge);
-  auto seg =
-      Family("model_segment_performance",
-             "Performance from joined ground-truth labels, per segment value.", MetricType::Gauge);
+  auto perf = MakeFamily(metric::kModelPerformance);
+  auto seg = MakeFamily(metric::kModelSegmentPerformance);
   for (const PerformanceValue& v : snap.performance) {
     if (v.segment.empty()) {
       perf.metric.push_back(
@@ -778,16 +767,12 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
                                   v.value_number, MetricType::Gauge));
     }
   }
-  auto samples =
-      Family("model_performance_samples",
-             "Labelled predictions in the window behind model_performance.", MetricType::Gauge);
+  auto samples = MakeFamily(metric::kModelPerformanceSamples);
   for (const auto& [version, wv] : snap.samples) {
     samples.metric.push_back(Metric({{"model", m}, {"version", version}, {"window", wv.first}},
                                     wv.second, MetricType::Gauge));
   }
-  auto ratio = Family("model_label_match_ratio",
-                      "Share of the window's predictions at least `delay` old that have a label.",
-                      MetricType::Gauge);
+  auto ratio = MakeFamily(metric::kModelLabelMatchRatio);
   for (const auto& [window, r] : snap.match_ratio) {
     ratio.metric.push_back(Metric({{"model", m}, {"window", window}}, r, MetricType::Gauge));
   }
@@ -795,62 +780,43 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   out.push_back(std::move(seg));
   out.push_back(std::move(samples));
   out.push_back(std::move(ratio));
-  auto counter = [&](const char* name, const char* help, double value) {
-    auto f = Family(name, help, MetricType::Counter);
+  auto counter = [&](const MetricSpec& spec, double value) {
+    auto f = MakeFamily(spec);
     f.metric.push_back(Metric({{"model", m}}, value, MetricType::Counter));
     out.push_back(std::move(f));
   };
   {
-    auto f = Family("modelwatch_cardinality_overflow_total",
-                    "Records whose label value was replaced by __other__ because a cardinality "
-                    "limit was reached.",
-                    MetricType::Counter);
+    auto f = MakeFamily(metric::kModelwatchCardinalityOverflowTotal);
     f.metric.push_back(Metric({{"label", "segment"}, {"model", m}}, double(segment_overflow_),
                               MetricType::Counter));
     out.push_back(std::move(f));
   }
-  counter("model_labels_total",
-          "Distinct valid ground-truth labels read (a line read again is not counted).",
-          double(labels_));
-  counter("model_labels_matched_total", "Labels joined to a stored prediction.", double(matched_));
-  counter("model_labels_duplicate_total", "Labels for predictions that had a label already.",
-          double(duplicates_));
-  counter("model_labels_unmatched_total", "Labels that matched no prediction.", double(unmatched_));
-  counter("model_labels_sampled_out_total",
-          "Labels without a prediction whose request the store's sampling would have dropped.",
-          double(sampled_out_));
-  counter("model_ground_truth_store_errors_total", "Errors reported by the prediction store.",
-          double(store_->errors()));
-  counter("model_performance_recompute_errors_total",
-          "Recomputations of the ground-truth performance values that failed to read the store "
-          "(the previous values stay served).",
-          double(recompute_errors()));
+  counter(metric::kModelLabelsTotal, double(labels_));
+  counter(metric::kModelLabelsMatchedTotal, double(matched_));
+  counter(metric::kModelLabelsDuplicateTotal, double(duplicates_));
+  counter(metric::kModelLabelsUnmatchedTotal, double(unmatched_));
+  counter(metric::kModelLabelsSampledOutTotal, double(sampled_out_));
+  counter(metric::kModelGroundTruthStoreErrorsTotal, double(store_->errors()));
+  counter(metric::kModelPerformanceRecomputeErrorsTotal, double(recompute_errors()));
   {
-    auto f = Family("model_performance_recompute_duration_seconds",
-                    "Duration of the last recomputation of the ground-truth performance values.",
-                    MetricType::Gauge);
+    auto f = MakeFamily(metric::kModelPerformanceRecomputeDurationSeconds);
     f.metric.push_back(Metric({{"model", m}}, recompute_seconds, MetricType::Gauge));
     out.push_back(std::move(f));
   }
-  auto rejected = Family("model_label_lines_rejected_total",
-                         "Label lines that were not valid labels, by reason.", MetricType::Counter);
+  auto rejected = MakeFamily(metric::kModelLabelLinesRejectedTotal);
   for (int r = 0; r < kLabelRejectCount; ++r) {
     rejected.metric.push_back(
         Metric({{"model", m}, {"reason", LabelRejectName(static_cast<LabelReject>(r))}},
                double(rejected_[r]), MetricType::Counter));
   }
   out.push_back(std::move(rejected));
-  auto rate =
-      Family("model_ground_truth_sample_rate",
-             "Share of joinable predictions kept in the prediction store.", MetricType::Gauge);
+  auto rate = MakeFamily(metric::kModelGroundTruthSampleRate);
   rate.metric.push_back(
       Metric({{"model", m}}, observed_ == 0 ? gt_.sample_rate : double(stored_) / double(observed_),
              MetricType::Gauge));
   out.push_back(std::move(rate));
   if (model_.shadow) {
-    auto shadow = Family("model_shadow_performance",
-                         "Champion and challenger performance on the same labelled requests.",
-                         MetricType::Gauge);
+    auto shadow = MakeFamily(metric::kModelShadowPerformance);
     for (const PerformanceValue& v : snap.shadow) {
       shadow.metric.push_back(Metric({{"model", m},
                                       {"champion", model_.shadow->champion},

@@ -29,6 +29,7 @@
 
 #include "exporter/http/http_request.h"
 #include "exporter/metrics/family_merge.h"
+#include "exporter/metrics/metric_family.h"
 
 namespace modelwatch {
 namespace {
@@ -553,8 +554,8 @@ Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
 
 void HttpServer::Impl::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) {
   using prometheus::MetricType;
-  auto family = [&out](const char* name, const char* help, MetricType type) -> auto& {
-    out.push_back(prometheus::MetricFamily{name, help, type, {}});
+  auto family = [&out](const MetricSpec& spec) -> auto& {
+    out.push_back(MakeFamily(spec));
     return out.back();
   };
   auto sample = [](prometheus::MetricFamily& f, std::vector<prometheus::ClientMetric::Label> l,
@@ -569,28 +570,15 @@ void HttpServer::Impl::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& 
     f.metric.push_back(std::move(m));
   };
   out.reserve(out.size() + 5);
-  sample(family("modelwatch_http_connections_open", "TCP connections the HTTP server holds open.",
-                MetricType::Gauge),
-         {}, static_cast<double>(open.load()));
-  sample(family("modelwatch_http_connections_max",
-                "Connections the HTTP server holds open at most (--web.max-connections).",
-                MetricType::Gauge),
-         {}, options.max_connections);
-  sample(family("modelwatch_http_connections_accepted_total",
-                "TCP connections the HTTP server accepted.", MetricType::Counter),
-         {}, static_cast<double>(accepted.load()));
-  auto& refusals = family(
-      "modelwatch_http_connections_refused_total",
-      "Connections the HTTP server closed before answering them in full, by reason: limit "
-      "(at the connection cap, every connection busy), evicted (waiting for a request when a "
-      "new connection needed its place at the cap), header_timeout, write_timeout, "
-      "bad_request.",
-      MetricType::Counter);
+  sample(family(metric::kModelwatchHttpConnectionsOpen), {}, static_cast<double>(open.load()));
+  sample(family(metric::kModelwatchHttpConnectionsMax), {}, options.max_connections);
+  sample(family(metric::kModelwatchHttpConnectionsAcceptedTotal), {},
+         static_cast<double>(accepted.load()));
+  auto& refusals = family(metric::kModelwatchHttpConnectionsRefusedTotal);
   for (std::size_t r = 0; r < kRefusalNames.size(); ++r) {
     sample(refusals, {{"reason", kRefusalNames[r]}}, static_cast<double>(refused[r].load()));
   }
-  auto& requests = family("modelwatch_http_requests_total",
-                          "HTTP requests answered, by status code.", MetricType::Counter);
+  auto& requests = family(metric::kModelwatchHttpRequestsTotal);
   std::lock_guard<std::mutex> lock(codes_mu);
   for (const auto& [code, n] : requests_by_code) {
     sample(requests, {{"code", std::to_string(code)}}, static_cast<double>(n));

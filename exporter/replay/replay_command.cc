@@ -18,6 +18,7 @@
 #include "core/flags.h"
 #include "core/temp_dir.h"
 #include "exporter/groundtruth/label_parser.h"
+#include "exporter/metrics/metric_family.h"
 #include "exporter/parse/record_parser.h"
 #include "exporter/pipeline/model_trackers.h"
 #include "exporter/replay/openmetrics_writer.h"
@@ -93,10 +94,9 @@ class LabelStream {
   bool done_ = false;
 };
 
-void AddCounter(std::vector<prometheus::MetricFamily>& out, const std::string& name,
-                const std::string& help,
+void AddCounter(std::vector<prometheus::MetricFamily>& out, const MetricSpec& spec,
                 std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows) {
-  prometheus::MetricFamily f{name, help, prometheus::MetricType::Counter, {}};
+  prometheus::MetricFamily f = MakeFamily(spec);
   for (auto& [labels, value] : rows) {
     prometheus::ClientMetric m;
     m.label = std::move(labels);
@@ -237,8 +237,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       if (t->ground_truth) t->ground_truth->Flush();
       t->Collect(families);
     }
-    AddCounter(families, "modelwatch_lines_read_total",
-               "Lines read from a source: accepted plus rejected.",
+    AddCounter(families, metric::kModelwatchLinesReadTotal,
                {{{{"kind", "predictions"}, {"source", source_name}}, double(lines_read)}});
     std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows;
     for (int r = 0; r < kRejectReasonCount; ++r) {
@@ -246,8 +245,7 @@ int RunReplayCommand(const std::vector<std::string>& args) {
           {{{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", source_name}},
            double(rejected[static_cast<std::size_t>(r)])});
     }
-    AddCounter(families, "modelwatch_lines_rejected_total",
-               "Prediction-log lines that were not valid records, by reason.", std::move(rows));
+    AddCounter(families, metric::kModelwatchLinesRejectedTotal, std::move(rows));
     ++steps;
     return writer.Add(families, at);
   };

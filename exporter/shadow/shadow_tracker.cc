@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include "exporter/metrics/metric_family.h"
+
 namespace modelwatch {
 namespace {
 
@@ -290,27 +292,12 @@ std::vector<ShadowWindowStats> ShadowTracker::Stats() const {
 
 void ShadowTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
   using prometheus::MetricType;
-  auto family = [](const char* name, const char* help, MetricType type) {
-    prometheus::MetricFamily f;
-    f.name = name;
-    f.help = help;
-    f.type = type;
-    return f;
-  };
-  auto agreement =
-      family("model_shadow_agreement_ratio",
-             "Share of paired requests where challenger and champion agree.", MetricType::Gauge);
-  auto correlation =
-      family("model_shadow_score_correlation",
-             "Pearson correlation of challenger and champion scores.", MetricType::Gauge);
-  auto ks = family("model_shadow_score_ks",
-                   "Kolmogorov-Smirnov statistic between challenger and champion scores.",
-                   MetricType::Gauge);
-  auto pairs = family("model_shadow_pairs", "Paired requests in the window.", MetricType::Gauge);
-  auto p99 = family("model_shadow_latency_p99_seconds",
-                    "99th percentile latency of each shadow version.", MetricType::Gauge);
-  auto errors = family("model_shadow_error_ratio", "Share of non-ok records of each version.",
-                       MetricType::Gauge);
+  auto agreement = MakeFamily(metric::kModelShadowAgreementRatio);
+  auto correlation = MakeFamily(metric::kModelShadowScoreCorrelation);
+  auto ks = MakeFamily(metric::kModelShadowScoreKs);
+  auto pairs = MakeFamily(metric::kModelShadowPairs);
+  auto p99 = MakeFamily(metric::kModelShadowLatencyP99Seconds);
+  auto errors = MakeFamily(metric::kModelShadowErrorRatio);
   const std::string& m = model_.name;
   for (const ShadowWindowStats& s : Stats()) {
     const std::vector<prometheus::ClientMetric::Label> base = {{"model", m},
@@ -337,9 +324,7 @@ void ShadowTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
   out.push_back(std::move(pairs));
   out.push_back(std::move(p99));
   out.push_back(std::move(errors));
-  auto unpaired = family("model_shadow_unpaired_total",
-                         "Shadow records whose partner did not arrive within pairing_timeout.",
-                         MetricType::Counter);
+  auto unpaired = MakeFamily(metric::kModelShadowUnpairedTotal);
   for (int k = 0; k < 2; ++k) {
     prometheus::ClientMetric c;
     c.label = {{"model", m}, {"version", k == 0 ? shadow_.champion : shadow_.challenger}};

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/metric_catalogue.h"
 #include "exporter/baseline/baseline_builder.h"
 
 namespace modelwatch {
@@ -372,6 +373,28 @@ TEST(DriftTrackerTest, CollectSharesFamiliesAcrossModels) {
     EXPECT_FALSE(f.help.empty()) << f.name;
   }
   EXPECT_EQ(samples_families, 1);
+}
+
+// Every family the tracker serves (with a baseline, drifted, with errors: all of them) comes
+// from the metric catalogue, type and help included: the names rulegen writes are checked
+// against the same catalogue (tests/unit/rulegen/metric_catalogue_test.cc).
+TEST(DriftTrackerTest, EveryFamilyServedIsCatalogued) {
+  const ModelConfig m = BinaryModel();
+  DriftTracker t(m, MakeBaseline(m, 7));
+  Feed(t, 1000, kT0, 140, 16);
+  RecordMaker maker;
+  for (int i = 0; i < 100; ++i) t.Observe(maker.Make(kT0 - i, 100, "DE", 0, "v1", false));
+  std::vector<prometheus::MetricFamily> families;
+  t.Collect(families);
+  ASSERT_GT(families.size(), 20u);
+  for (const auto& f : families) {
+    const MetricSpec* spec = FindMetric(f.name);
+    ASSERT_NE(spec, nullptr) << f.name << " is not in core/metric_catalogue.h";
+    EXPECT_EQ(f.help, spec->help) << f.name;
+    EXPECT_EQ(f.type, spec->kind == MetricKind::kCounter ? prometheus::MetricType::Counter
+                                                         : prometheus::MetricType::Gauge)
+        << f.name;
+  }
 }
 
 TEST(DriftTrackerTest, MulticlassConfidenceEntropyAndClassDrift) {

@@ -1,0 +1,40 @@
+#include "core/metric_catalogue.h"
+
+#include <gtest/gtest.h>
+
+#include <regex>
+#include <string>
+
+namespace modelwatch {
+namespace {
+
+TEST(MetricCatalogueTest, FindsFamiliesAndTheSeriesOfHistograms) {
+  ASSERT_NE(FindMetric("model_predictions_total"), nullptr);
+  EXPECT_EQ(FindMetric("model_predictions_total"), &metric::kModelPredictionsTotal);
+  EXPECT_EQ(FindMetric("model_request_duration_seconds_bucket"),
+            &metric::kModelRequestDurationSeconds);
+  EXPECT_EQ(FindMetric("model_request_duration_seconds_count"),
+            &metric::kModelRequestDurationSeconds);
+  EXPECT_EQ(FindMetric("model_predictions_total_count"), nullptr);  // not a histogram
+  EXPECT_EQ(FindMetric("model_predictions"), nullptr);
+  EXPECT_EQ(FindMetric(""), nullptr);
+}
+
+// Prometheus naming conventions (what `promtool check metrics` enforces on the exposition,
+// checked once here for every family): snake case under the project's two prefixes, counters
+// and only counters end in _total, a help text that is a sentence.
+TEST(MetricCatalogueTest, EveryFamilyFollowsTheNamingConventions) {
+  const std::regex snake("(model|modelwatch)_[a-z0-9]+(_[a-z0-9]+)*");
+  ASSERT_GT(AllMetrics().size(), 70u);
+  for (const MetricSpec* m : AllMetrics()) {
+    const std::string name(m->name);
+    EXPECT_TRUE(std::regex_match(name, snake)) << name;
+    EXPECT_EQ(name.ends_with("_total"), m->kind == MetricKind::kCounter) << name;
+    EXPECT_FALSE(m->help.empty()) << name;
+    EXPECT_TRUE(m->help.ends_with(".") || m->help.ends_with(")")) << name << ": " << m->help;
+    EXPECT_EQ(FindMetric(m->name), m) << name;
+  }
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -21,6 +21,9 @@ namespace fs = std::filesystem;
 
 // Words in the generated prose that look like metric names and are config keys.
 const std::set<std::string> kConfigKeys = {"model_down_after"};
+// Quantities rulegen derives and names itself (the metric part of its recording rules), not
+// served by the exporter.
+const std::set<std::string> kDerived = {"model_features_drifting", "model_predictions_successful"};
 
 std::string Slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
@@ -54,7 +57,8 @@ TEST(MetricCatalogueTest, EveryMetricRulegenWritesIsCatalogued) {
          it != std::sregex_iterator(); ++it) {
       const std::string metric = (*it)[2];
       ++records;
-      if (FindMetric(metric) == nullptr && FindMetric(metric + "_total") == nullptr) {
+      if (FindMetric(metric) == nullptr && FindMetric(metric + "_total") == nullptr &&
+          !kDerived.count(metric)) {
         missing.insert(metric + " (in recording rule " + (*it)[0].str() + ")");
       }
     }

@@ -73,7 +73,8 @@ for i in $(seq 1 100); do [[ "$(http_code /-/ready)" == 200 ]] && break; sleep 0
 [[ "$(predictions)" == 21000 ]] || fail "model_predictions_total is $(predictions), want 21000"
 [[ "$(metric_value 'modelwatch_lines_read_total{kind="predictions",source="m"}')" == 21000 ]] ||
   fail "lines read $(metric_value 'modelwatch_lines_read_total{kind="predictions",source="m"}'), want 21000"
-[[ "$(metric_value 'model_labels_total{model="m"}')" == 21000 ]] || fail "model_labels_total is not 21000"
+labels=$(metric_value 'model_labels_total{model="m"}')
+[[ "$labels" == 21000 ]] || fail "model_labels_total is $labels, not 21000 (matched $(metric_value 'model_labels_matched_total{model="m"}'), duplicates $(metric_value 'model_labels_duplicate_total{model="m"}'), unmatched $(metric_value 'model_labels_unmatched_total{model="m"}'))"
 [[ "$(metric_value 'model_labels_duplicate_total{model="m"}')" == 0 ]] || fail "labels counted as duplicates"
 stop_exporter
 [[ $STOP_RC == 0 ]] || fail "exporter exited $STOP_RC"

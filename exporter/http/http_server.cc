@@ -607,7 +607,12 @@ Result<std::pair<std::string, int>> ParseListenAddress(const std::string& listen
 HttpServer::HttpServer(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 HttpServer::~HttpServer() {
-  impl_->stop.store(true);
+  {
+    // Under the lock: a handler between its predicate check and its wait would otherwise miss
+    // the notification and sleep forever (seen once in CI as a 900 s hang at shutdown).
+    std::lock_guard<std::mutex> lock(impl_->jobs_mu);
+    impl_->stop.store(true);
+  }
   impl_->jobs_cv.notify_all();
   impl_->Wake();
   if (impl_->io_thread.joinable()) impl_->io_thread.join();

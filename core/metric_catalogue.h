@@ -1,14 +1,18 @@
 // The metric catalogue: every family the exporter serves (name, type, help), in one place for
 // both programs. The exporter builds its families from these entries
-// (exporter/metrics/metric_family.h), so a name or a help text exists once; rulegen's
-// emitters and the tests check the names they use against AllMetrics()
-// (tests/unit/rulegen/metric_catalogue_test.cc), so renaming a family here without renaming
-// its uses in the rules, dashboards and runbooks fails a test. Labels are documented per
-// family in docs/exporter.md. Counters are named with their `_total`.
+// (exporter/metrics/metric_family.h) and rulegen writes the names into rules, dashboards,
+// promtool tests and runbooks from them (MetricSpec::Name() and friends), so a name or a help
+// text exists once. Tests hold both ends: the drift tracker serves only catalogued families,
+// and every metric name in rulegen's generated output is catalogued
+// (tests/unit/rulegen/metric_catalogue_test.cc). The names of rulegen's own recording rules
+// (rulegen/series.h) embed a family's name by the level:metric:operations convention and are
+// rulegen's to keep. Labels are documented per family in docs/exporter.md. Counters are named
+// with their `_total`.
 #ifndef MODELWATCH_CORE_METRIC_CATALOGUE_H_
 #define MODELWATCH_CORE_METRIC_CATALOGUE_H_
 
 #include <span>
+#include <string>
 #include <string_view>
 
 namespace modelwatch {
@@ -19,6 +23,13 @@ struct MetricSpec {
   std::string_view name;
   MetricKind kind;
   std::string_view help;
+
+  // The names as strings, for code that writes PromQL (rulegen): the family, and a
+  // histogram's _bucket, _sum and _count series.
+  std::string Name() const { return std::string(name); }
+  std::string Bucket() const { return Name() + "_bucket"; }
+  std::string Sum() const { return Name() + "_sum"; }
+  std::string Count() const { return Name() + "_count"; }
 };
 
 // Every family, sorted by name.

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "core/metric_catalogue.h"
 #include "rulegen/rule_model.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
@@ -439,7 +440,7 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
         "Composite degradation score (0-100) of the worst selected version: "
         "notifies at " +
         Num(model.degradation.notify_at) + ", pages at " + Num(model.degradation.page_at) + ".";
-    s.queries = {{"max(" + Sel("model_degradation_score", kMV) + ")", "score"}};
+    s.queries = {{"max(" + Sel(metric::kModelDegradationScore.Name(), kMV) + ")", "score"}};
     strip.push_back(std::move(s));
   }
   {
@@ -479,8 +480,9 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Share of requests with at least one feature outside the training range "
         "in the selected window.";
-    s.queries = {{Sel("model_anomalous_requests_ratio", std::string(kM) + ", window=\"$window\""),
-                  "anomalous"}};
+    s.queries = {
+        {Sel(metric::kModelAnomalousRequestsRatio.Name(), std::string(kM) + ", window=\"$window\""),
+         "anomalous"}};
     strip.push_back(std::move(s));
   }
   if (IsClassifier(model)) {
@@ -538,9 +540,10 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.title = "Score distribution";
     s.unit = "short";
     s.description =
-        "Predictions per score bucket and interval (the model_prediction_score histogram of "
+        "Predictions per score bucket and interval (the " + metric::kModelPredictionScore.Name() +
+        " histogram of "
         "the selected versions); a shift of the mass is a change in the model's output.";
-    s.queries = {{"sum by (le) (increase(" + Sel("model_prediction_score_bucket", kMV) +
+    s.queries = {{"sum by (le) (increase(" + Sel(metric::kModelPredictionScore.Bucket(), kMV) +
                       "[$__rate_interval]))",
                   "{{le}}", false, "heatmap"}};
     s.options = Json{{"calculate", false},
@@ -554,12 +557,13 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.title = "Predictions by class";
     s.unit = "reqps";
     s.stacking = "normal";
-    s.description =
-        "Predictions per second by predicted class (model_predicted_class_total) over the "
-        "selected versions; a shift between classes is a change in the model's output.";
-    s.queries = {
-        {"sum by (class) (rate(" + Sel("model_predicted_class_total", kMV) + "[$__rate_interval]))",
-         "{{class}}"}};
+    s.description = "Predictions per second by predicted class (" +
+                    metric::kModelPredictedClassTotal.Name() +
+                    ") over the "
+                    "selected versions; a shift between classes is a change in the model's output.";
+    s.queries = {{"sum by (class) (rate(" + Sel(metric::kModelPredictedClassTotal.Name(), kMV) +
+                      "[$__rate_interval]))",
+                  "{{class}}"}};
     layout.Add(s);
   }
   {
@@ -621,14 +625,14 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
                                                                      {e.critical, "red"}})}}})}});
     }
     if (!own.empty()) s.description += " Features with their own settings: " + own + ".";
-    s.queries = {{Sel("model_feature_drift", drift_sel), "{{feature}}"}};
+    s.queries = {{Sel(metric::kModelFeatureDrift.Name(), drift_sel), "{{feature}}"}};
     for (const auto& [m, names] : own_method) {
       std::string re;
       for (const std::string& n : names) re += (re.empty() ? "" : "|") + n;
-      s.queries.push_back(
-          {Sel("model_feature_drift", std::string(kM) + ", feature=~\"" + re + "\", method=\"" +
-                                          DriftMethodName(m) + "\", window=\"$window\""),
-           "{{feature}}"});
+      s.queries.push_back({Sel(metric::kModelFeatureDrift.Name(),
+                               std::string(kM) + ", feature=~\"" + re + "\", method=\"" +
+                                   DriftMethodName(m) + "\", window=\"$window\""),
+                           "{{feature}}"});
     }
     layout.Add(s);
   }
@@ -640,7 +644,7 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.thresholds_style = "dashed";
     s.description = "Drift of the model's output distribution against the baseline (" + method +
                     ") per selected version in the selected window.";
-    s.queries = {{Sel("model_prediction_drift",
+    s.queries = {{Sel(metric::kModelPredictionDrift.Name(),
                       std::string(kMV) + ", method=\"" + method + "\", window=\"$window\""),
                   "{{version}}"}};
     layout.Add(s);
@@ -658,7 +662,7 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
         "notify (" +
         Num(model.degradation.notify_at) + ") and page (" + Num(model.degradation.page_at) +
         ") levels.";
-    s.queries = {{Sel("model_degradation_score", kMV), "{{version}}"}};
+    s.queries = {{Sel(metric::kModelDegradationScore.Name(), kMV), "{{version}}"}};
     layout.Add(s);
   }
   {
@@ -676,7 +680,7 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
         "The weighted inputs of the degradation score (weight x normalised input x "
         "100); stacked, they add up to the score. Weights: " +
         weights + ".";
-    s.queries = {{Sel("model_degradation_signal", kMV), "{{signal}} ({{version}})"}};
+    s.queries = {{Sel(metric::kModelDegradationSignal.Name(), kMV), "{{signal}} ({{version}})"}};
     layout.Add(s);
   }
   if (IsClassifier(model)) {
@@ -687,9 +691,9 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     c.description =
         "Mean confidence (largest class probability) per version in the selected "
         "window; a drop means the model is less sure of its predictions.";
-    c.queries = {
-        {Sel("model_prediction_confidence_mean", std::string(kMV) + ", window=\"$window\""),
-         "{{version}}"}};
+    c.queries = {{Sel(metric::kModelPredictionConfidenceMean.Name(),
+                      std::string(kMV) + ", window=\"$window\""),
+                  "{{version}}"}};
     layout.Add(c);
 
     PanelSpec e;
@@ -699,8 +703,9 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     e.description =
         "Mean entropy of the class probabilities (natural log) per version in the "
         "selected window; a rise means less decisive predictions.";
-    e.queries = {{Sel("model_prediction_entropy_mean", std::string(kMV) + ", window=\"$window\""),
-                  "{{version}}"}};
+    e.queries = {
+        {Sel(metric::kModelPredictionEntropyMean.Name(), std::string(kMV) + ", window=\"$window\""),
+         "{{version}}"}};
     layout.Add(e);
 
     PanelSpec r;
@@ -727,9 +732,10 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
         "per feature the share of missing and of out-of-range values in the "
         "selected window.";
     const std::string sel = std::string(kM) + ", window=\"$window\"";
-    s.queries = {{Sel("model_anomalous_requests_ratio", sel), "anomalous requests"},
-                 {Sel("model_feature_missing_ratio", sel), "missing {{feature}}"},
-                 {Sel("model_feature_out_of_range_ratio", sel), "out of range {{feature}}"}};
+    s.queries = {
+        {Sel(metric::kModelAnomalousRequestsRatio.Name(), sel), "anomalous requests"},
+        {Sel(metric::kModelFeatureMissingRatio.Name(), sel), "missing {{feature}}"},
+        {Sel(metric::kModelFeatureOutOfRangeRatio.Name(), sel), "out of range {{feature}}"}};
     layout.Add(s);
   }
   if (model.task == Task::kBinaryClassification) {
@@ -739,8 +745,8 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     s.w = 12;
     s.description = "Share of predictions at or above the decision threshold (" +
                     Num(model.threshold) + ") per version in the selected window.";
-    s.queries = {
-        {Sel("model_positive_rate", std::string(kMV) + ", window=\"$window\""), "{{version}}"}};
+    s.queries = {{Sel(metric::kModelPositiveRate.Name(), std::string(kMV) + ", window=\"$window\""),
+                  "{{version}}"}};
     layout.Add(s);
 
     PanelSpec z;
@@ -753,8 +759,9 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
     z.description =
         "z-score of the positive rate against the baseline rate; "
         "PositiveRateShift opens a ticket beyond 2 sigma and pages beyond 5 sigma.";
-    z.queries = {{Sel("model_positive_rate_zscore", std::string(kMV) + ", window=\"$window\""),
-                  "{{version}}"}};
+    z.queries = {
+        {Sel(metric::kModelPositiveRateZscore.Name(), std::string(kMV) + ", window=\"$window\""),
+         "{{version}}"}};
     layout.Add(z);
   }
   if (model.task == Task::kMulticlassClassification) {
@@ -777,7 +784,8 @@ void AddHealthRow(Layout& layout, const ModelConfig& model) {
         "Performance estimated from the model's own outputs (e.g. confidence-based "
         "accuracy), per metric, version and window; available before labels "
         "arrive.";
-    s.queries = {{Sel("model_estimated_performance", kMV), "{{metric}} {{version}} ({{window}})"}};
+    s.queries = {{Sel(metric::kModelEstimatedPerformance.Name(), kMV),
+                  "{{metric}} {{version}} ({{window}})"}};
     layout.Add(s);
   }
 }
@@ -795,8 +803,9 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
         WindowLabel(gt.delay) +
         "), next to the baseline's performance on its labelled reference data (when the "
         "baseline was built with --labels).";
-    s.queries = {{Sel("model_performance", kMV), "{{metric}} {{version}} ({{window}})"},
-                 {Sel("model_baseline_performance", kM), "{{metric}} baseline"}};
+    s.queries = {
+        {Sel(metric::kModelPerformance.Name(), kMV), "{{metric}} {{version}} ({{window}})"},
+        {Sel(metric::kModelBaselinePerformance.Name(), kM), "{{metric}} baseline"}};
     layout.Add(s);
   }
   if (gt.retrain_when) {
@@ -818,9 +827,10 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
         r.metric + (above ? " stays above " : " stays below ") + Num(limit) + " for " +
         WindowLabel(r.for_duration) + "; the baseline's value for comparison.";
     s.queries = {
-        {Sel("model_performance", std::string(kMV) + ", metric=\"" + r.metric + "\""),
+        {Sel(metric::kModelPerformance.Name(), std::string(kMV) + ", metric=\"" + r.metric + "\""),
          "{{version}} ({{window}})"},
-        {Sel("model_baseline_performance", std::string(kM) + ", metric=\"" + r.metric + "\""),
+        {Sel(metric::kModelBaselinePerformance.Name(),
+             std::string(kM) + ", metric=\"" + r.metric + "\""),
          "baseline"}};
     layout.Add(s);
   }
@@ -836,7 +846,7 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
         "Of the predictions at least the label delay old, the share that received "
         "a label; LowLabelMatchRate fires below " +
         Percent(gt.min_match_rate) + ".";
-    s.queries = {{Sel("model_label_match_ratio", kM), "{{window}}"}};
+    s.queries = {{Sel(metric::kModelLabelMatchRatio.Name(), kM), "{{window}}"}};
     layout.Add(s);
   }
   {
@@ -846,8 +856,9 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Labels per second that matched no prediction (wrong join key, or the "
         "prediction is older than the join window).";
-    s.queries = {{"sum(rate(" + Sel("model_labels_unmatched_total", kM) + "[$__rate_interval]))",
-                  "unmatched labels/s"}};
+    s.queries = {
+        {"sum(rate(" + Sel(metric::kModelLabelsUnmatchedTotal.Name(), kM) + "[$__rate_interval]))",
+         "unmatched labels/s"}};
     layout.Add(s);
   }
   if (!gt.segments.empty()) {
@@ -858,7 +869,7 @@ void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
     std::string keys;
     for (const std::string& k : gt.segments) keys += (keys.empty() ? "" : ", ") + k;
     s.description = "Performance from labels per segment value, for the segment keys " + keys + ".";
-    s.queries = {{Sel("model_segment_performance", kMV),
+    s.queries = {{Sel(metric::kModelSegmentPerformance.Name(), kMV),
                   "{{segment}}={{value}} {{metric}} {{version}} ({{window}})"}};
     layout.Add(s);
   }
@@ -882,7 +893,7 @@ void AddShadowRow(Layout& layout, const ModelConfig& model) {
                     " and champion " + sh.champion +
                     " predict the same class; ShadowDisagreement fires below " +
                     Percent(sh.min_agreement) + ".";
-    s.queries = {{Sel("model_shadow_agreement_ratio", sel), "{{window}}"}};
+    s.queries = {{Sel(metric::kModelShadowAgreementRatio.Name(), sel), "{{window}}"}};
     layout.Add(s);
   }
   {
@@ -894,7 +905,7 @@ void AddShadowRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Pearson correlation of the challenger's and the champion's scores on "
         "paired requests, per window.";
-    s.queries = {{Sel("model_shadow_score_correlation", sel), "{{window}}"}};
+    s.queries = {{Sel(metric::kModelShadowScoreCorrelation.Name(), sel), "{{window}}"}};
     layout.Add(s);
   }
   {
@@ -907,7 +918,7 @@ void AddShadowRow(Layout& layout, const ModelConfig& model) {
     s.description =
         "Kolmogorov-Smirnov distance between the challenger's and the champion's "
         "score distributions, per window (0 = identical).";
-    s.queries = {{Sel("model_shadow_score_ks", sel), "{{window}}"}};
+    s.queries = {{Sel(metric::kModelShadowScoreKs.Name(), sel), "{{window}}"}};
     layout.Add(s);
   }
 }
@@ -925,8 +936,10 @@ void AddExporterRow(Layout& layout) {
         "Log lines read per second, and lines rejected per second by reason "
         "(invalid_json, missing_field, bad_type, too_long, unknown_model, ...).";
     s.queries = {
-        {"sum(rate(" + Sel("modelwatch_lines_read_total", kSelf) + "[$__rate_interval]))", "read"},
-        {"sum by (reason) (rate(" + Sel("modelwatch_lines_rejected_total", kSelf) +
+        {"sum(rate(" + Sel(metric::kModelwatchLinesReadTotal.Name(), kSelf) +
+             "[$__rate_interval]))",
+         "read"},
+        {"sum by (reason) (rate(" + Sel(metric::kModelwatchLinesRejectedTotal.Name(), kSelf) +
              "[$__rate_interval]))",
          "rejected {{reason}}"}};
     layout.Add(s);
@@ -939,7 +952,7 @@ void AddExporterRow(Layout& layout) {
     s.description =
         "Bytes written to the tailed log files but not yet read; a growing lag "
         "means the exporter falls behind.";
-    s.queries = {{Sel("modelwatch_source_lag_bytes", kSelf), ""}};
+    s.queries = {{Sel(metric::kModelwatchSourceLagBytes.Name(), kSelf), ""}};
     layout.Add(s);
   }
   {
@@ -948,9 +961,9 @@ void AddExporterRow(Layout& layout) {
     s.unit = "short";
     s.w = 8;
     s.description = "Log-file rotations (rename and copytruncate) the tailer followed.";
-    s.queries = {
-        {"sum(increase(" + Sel("modelwatch_file_rotations_total", kSelf) + "[$__rate_interval]))",
-         "rotations"}};
+    s.queries = {{"sum(increase(" + Sel(metric::kModelwatchFileRotationsTotal.Name(), kSelf) +
+                      "[$__rate_interval]))",
+                  "rotations"}};
     layout.Add(s);
   }
   {
@@ -961,8 +974,9 @@ void AddExporterRow(Layout& layout) {
     s.description =
         "Records per second older than their window's start minus the allowed "
         "lateness; they are counted but enter no window.";
-    s.queries = {{"sum(rate(" + Sel("model_late_records_total", kM) + "[$__rate_interval]))",
-                  "late records/s"}};
+    s.queries = {
+        {"sum(rate(" + Sel(metric::kModelLateRecordsTotal.Name(), kM) + "[$__rate_interval]))",
+         "late records/s"}};
     layout.Add(s);
   }
   {
@@ -973,7 +987,7 @@ void AddExporterRow(Layout& layout) {
     s.description =
         "Records in each drift window; below min_samples the window's drift and "
         "proxy gauges are absent.";
-    s.queries = {{Sel("model_window_samples", kM), "{{window}}"}};
+    s.queries = {{Sel(metric::kModelWindowSamples.Name(), kM), "{{window}}"}};
     layout.Add(s);
   }
   {
@@ -982,8 +996,9 @@ void AddExporterRow(Layout& layout) {
     s.title = "Baseline in use";
     s.unit = "none";
     s.w = 8;
-    s.description = "The baseline profile the exporter compares against (model_baseline_info).";
-    s.queries = {{Sel("model_baseline_info", kM), "", true, "table"}};
+    s.description = "The baseline profile the exporter compares against (" +
+                    metric::kModelBaselineInfo.Name() + ").";
+    s.queries = {{Sel(metric::kModelBaselineInfo.Name(), kM), "", true, "table"}};
     s.transformations = Json::array({Json{
         {"id", "organize"},
         {"options", {{"excludeByName", {{"Time", true}, {"Value", true}, {"__name__", true}}}}}}});
@@ -1093,8 +1108,8 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
              std::string(kModels) +
              "})\n  or 1 * max by (model) (ALERTS{alertstate=\"firing\", "
              "severity=\"ticket\", " +
-             kModels + "})\n  or 0 * max by (model) (" + Sel("model_predictions_total", kModels) +
-             ")\n)",
+             kModels + "})\n  or 0 * max by (model) (" +
+             Sel(metric::kModelPredictionsTotal.Name(), kModels) + ")\n)",
          "", true, "table"}};
     s.mappings =
         Json::array({Json{{"type", "value"},
@@ -1162,7 +1177,8 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
         "Largest feature drift of each model over time, side by side, for the "
         "selected method and window. Thresholds differ per model; see each "
         "model's dashboard.";
-    s.queries = {{"max by (model) (" + Sel("model_feature_drift", drift_sel) + ")", "{{model}}"}};
+    s.queries = {{"max by (model) (" + Sel(metric::kModelFeatureDrift.Name(), drift_sel) + ")",
+                  "{{model}}"}};
     layout.Add(s);
   }
   {
@@ -1175,8 +1191,8 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
     s.description =
         "Largest feature drift of each model now, for the selected method and "
         "window.";
-    s.queries = {{"max by (model) (" + Sel("model_feature_drift", drift_sel) + ")", "{{model}}",
-                  true, "time_series"}};
+    s.queries = {{"max by (model) (" + Sel(metric::kModelFeatureDrift.Name(), drift_sel) + ")",
+                  "{{model}}", true, "time_series"}};
     layout.Add(s);
   }
   {
@@ -1201,7 +1217,8 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
     s.min = 0;
     s.max = 100;
     s.description = "Composite degradation score (0-100) of each model's worst version.";
-    s.queries = {{"max by (model) (" + Sel("model_degradation_score", kModels) + ")", "{{model}}"}};
+    s.queries = {{"max by (model) (" + Sel(metric::kModelDegradationScore.Name(), kModels) + ")",
+                  "{{model}}"}};
     layout.Add(s);
   }
 

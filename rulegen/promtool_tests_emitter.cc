@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "core/metric_catalogue.h"
 #include "rulegen/rule_model.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
@@ -626,10 +627,10 @@ class ModelTestBuilder {
       int minutes = 0;
       for (const Phase& p : phases) minutes += p.minutes;
       return std::vector<InputSeries>{
-          {"model_baseline_performance",
+          {metric::kModelBaselinePerformance.Name(),
            {{"model", m_.name}, {"metric", "ece"}},
            {{base, minutes}}},
-          {"model_performance_samples",
+          {metric::kModelPerformanceSamples.Name(),
            {{"model", m_.name}, {"version", "v1"}, {"window", GtWindow()}},
            {{n, minutes}}}};
     };
@@ -723,8 +724,8 @@ class ModelTestBuilder {
       Scenario s{"PositiveRateShift: |z| 6 over " + windows.back().label + ", " +
                      FormatNumber(now) + " over " + windows.front().label +
                      (now > 2 ? ": page" : ": an echo, ticket only"),
-                 {{"model_positive_rate_zscore", long_window, {{6, hold}}, false},
-                  {"model_positive_rate_zscore", short_window, {{now, hold}}, false}},
+                 {{metric::kModelPositiveRateZscore.Name(), long_window, {{6, hold}}, false},
+                  {metric::kModelPositiveRateZscore.Name(), short_window, {{now, hold}}, false}},
                  {}};
       Check c{FloorTo(int64_t{hold} * 60 - 60, step_), "PositiveRateShift", {}};
       c.alerts.push_back(Expect(*ticket, long_window, 6));
@@ -823,7 +824,7 @@ class ModelTestBuilder {
       if (w.length < shortest->length) shortest = &w;
     }
     GaugeSpec g;
-    g.metric = "model_feature_drift";
+    g.metric = metric::kModelFeatureDrift.Name();
     g.labels = {{"model", m_.name},
                 {"feature", f.name},
                 {"method", DriftMethodName(s.method)},
@@ -948,7 +949,7 @@ class ModelTestBuilder {
     if (name == "FeatureDrift") {
       return FeatureSpec(FeatureDriftGroups(rules).front());
     } else if (name == "PredictionDrift") {
-      g.metric = "model_prediction_drift";
+      g.metric = metric::kModelPredictionDrift.Name();
       g.labels = {
           {"model", m_.name}, {"version", "v1"}, {"method", method}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
@@ -962,12 +963,12 @@ class ModelTestBuilder {
           break;
         }
       }
-      g.metric = "model_feature_missing_ratio_shift";
+      g.metric = metric::kModelFeatureMissingRatioShift.Name();
       g.labels = {{"model", m_.name}, {"feature", feature}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
       g.extra = CriticalValue(g, g.normal / 2);
     } else if (name == "PositiveRateShift") {
-      g.metric = "model_positive_rate_zscore";
+      g.metric = metric::kModelPositiveRateZscore.Name();
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", DriftWindow()}};
       g.normal = tk ? *tk * 0.7 : 0.5;  // within a factor of two below the ticket threshold
       g.ticket = -3;                    // a negative shift: the alert compares |z|
@@ -982,7 +983,7 @@ class ModelTestBuilder {
       const auto windows = SortedDriftWindows(m_);
       const std::string window =
           m_.entropy.window.empty() ? windows.back().label : m_.entropy.window;
-      g.metric = "model_prediction_entropy_mean";
+      g.metric = metric::kModelPredictionEntropyMean.Name();
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", window}};
       g.alert_labels = g.labels;
       g.normal = mean + 0.7 * k * sd;
@@ -990,11 +991,11 @@ class ModelTestBuilder {
       g.value = [mean, sd](double v) { return (v - mean) / sd; };
       g.extra = [this, mean, sd](const std::vector<Phase>& phases) {
         const int minutes = TotalMinutes(phases);
-        return std::vector<InputSeries>{{"model_baseline_prediction_entropy_mean",
+        return std::vector<InputSeries>{{metric::kModelBaselinePredictionEntropyMean.Name(),
                                          {{"model", m_.name}},
                                          {{mean, minutes}},
                                          false},
-                                        {"model_baseline_prediction_entropy_stddev",
+                                        {metric::kModelBaselinePredictionEntropyStddev.Name(),
                                          {{"model", m_.name}},
                                          {{sd, minutes}},
                                          false}};
@@ -1003,7 +1004,8 @@ class ModelTestBuilder {
       const bool conf = name == "ConfidenceDrop";
       const auto windows = SortedDriftWindows(m_);
       const double base = conf ? 0.8 : 1.0;
-      g.metric = conf ? "model_prediction_confidence_mean" : "model_prediction_entropy_mean";
+      g.metric = conf ? metric::kModelPredictionConfidenceMean.Name()
+                      : metric::kModelPredictionEntropyMean.Name();
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
       g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
       g.normal = base;
@@ -1024,11 +1026,11 @@ class ModelTestBuilder {
         g.pre = 24 * 60 + 10;  // compared with the same window one day earlier
       }
     } else if (name == "AnomalousRequests") {
-      g.metric = "model_anomalous_requests_ratio";
+      g.metric = metric::kModelAnomalousRequestsRatio.Name();
       g.labels = {{"model", m_.name}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
     } else if (name == "DegradationScore") {
-      g.metric = "model_degradation_score";
+      g.metric = metric::kModelDegradationScore.Name();
       // As scraped: the instance label names the exporter the sample link points to.
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"instance", "exporter-1:9841"}};
       g.normal = *tk / 2;
@@ -1039,7 +1041,7 @@ class ModelTestBuilder {
       g.extra = [this, weights](const std::vector<Phase>& phases) {
         std::vector<InputSeries> out;
         for (const auto& [signal, w] : weights) {
-          InputSeries s{"model_degradation_signal",
+          InputSeries s{metric::kModelDegradationSignal.Name(),
                         {{"model", m_.name}, {"version", "v1"}, {"signal", signal}},
                         {},
                         false};
@@ -1066,13 +1068,13 @@ class ModelTestBuilder {
         return c;
       };
     } else if (name == "LowLabelMatchRate") {
-      g.metric = "model_label_match_ratio";
+      g.metric = metric::kModelLabelMatchRatio.Name();
       g.labels = {{"model", m_.name}, {"window", GtWindow()}};
       g.normal = std::min(1.0, (*tk + 1) / 2);
       g.ticket = *tk / 2;
     } else if (name == "PerformanceBelowRetrainThreshold") {
       const RetrainConfig& r = *m_.ground_truth->retrain_when;
-      g.metric = "model_performance";
+      g.metric = metric::kModelPerformance.Name();
       g.labels = {{"model", m_.name},
                   {"version", "v1"},
                   {"metric", r.metric},
@@ -1092,7 +1094,7 @@ class ModelTestBuilder {
       const double base = 0.1;
       const double n = kCalibrationN;
       const double thr = *tk + kCalibrationNoise / std::sqrt(n);
-      g.metric = "model_performance";
+      g.metric = metric::kModelPerformance.Name();
       g.labels = {{"model", m_.name}, {"version", "v1"}, {"metric", "ece"}, {"window", GtWindow()}};
       g.alert_labels = {{"model", m_.name}, {"version", "v1"}, {"window", GtWindow()}};
       g.normal = base + thr - 0.01;
@@ -1100,7 +1102,7 @@ class ModelTestBuilder {
       g.value = [base](double v) { return v - base; };
       g.extra = CalibrationInputs(base, n);
     } else if (name == "ShadowDisagreement") {
-      g.metric = "model_shadow_agreement_ratio";
+      g.metric = metric::kModelShadowAgreementRatio.Name();
       g.labels = {{"model", m_.name},
                   {"champion", m_.shadow->champion},
                   {"challenger", m_.shadow->challenger},
@@ -1303,7 +1305,10 @@ class ModelTestBuilder {
     const int64_t t_resolved = CeilTo(CeilTo(resume, ei_) + keep_s + ei_, step_);
     Scenario a{"ModelDown: predictions stop for longer than " +
                    FormatDuration(tier_.model_down_after) + ", then resume",
-               {{"model_predictions_total", series, {{600, busy}, {0, flat}, {600, 10}}, true}},
+               {{metric::kModelPredictionsTotal.Name(),
+                 series,
+                 {{600, busy}, {0, flat}, {600, 10}},
+                 true}},
                {}};
     a.checks.push_back({FloorTo(busy * 60 - 60, step_), "ModelDown", {}});
     a.checks.push_back({t_last_silent, "ModelDown", {}});
@@ -1313,14 +1318,14 @@ class ModelTestBuilder {
     // Every request fails: predictions keep being counted, all of them errors (the error
     // counter appears with the first error, as the exporter exports it).
     InputSeries errors_from_busy{
-        "model_prediction_errors_total", error_series, {{600, flat}, {0, 10}}, true};
+        metric::kModelPredictionErrorsTotal.Name(), error_series, {{600, flat}, {0, 10}}, true};
     errors_from_busy.missing = busy;
     errors_from_busy.start = 600;
-    Scenario e{
-        "ModelDown: every request fails (100% errors) for longer than " +
-            FormatDuration(tier_.model_down_after) + ", then recovers",
-        {{"model_predictions_total", series, {{600, busy + flat + 10}}, true}, errors_from_busy},
-        {}};
+    Scenario e{"ModelDown: every request fails (100% errors) for longer than " +
+                   FormatDuration(tier_.model_down_after) + ", then recovers",
+               {{metric::kModelPredictionsTotal.Name(), series, {{600, busy + flat + 10}}, true},
+                errors_from_busy},
+               {}};
     e.checks.push_back({t_last_silent, "ModelDown", {}});
     // The last success is counted at minute busy - 1: one evaluation after a whole window
     // of no successes it pages (a doubled window would still see successes).
@@ -1335,17 +1340,18 @@ class ModelTestBuilder {
     e.checks.push_back({t_resolved, "ModelDown", {}});
     out.push_back(std::move(e));
     // Half the requests fail: successes continue, no page.
-    Scenario h{"ModelDown: half the requests fail (successes continue)",
-               {{"model_predictions_total", series, {{600, busy + flat}}, true},
-                {"model_prediction_errors_total", error_series, {{300, busy + flat}}, true}},
-               {}};
+    Scenario h{
+        "ModelDown: half the requests fail (successes continue)",
+        {{metric::kModelPredictionsTotal.Name(), series, {{600, busy + flat}}, true},
+         {metric::kModelPredictionErrorsTotal.Name(), error_series, {{300, busy + flat}}, true}},
+        {}};
     h.checks.push_back({FloorTo((busy + flat) * 60 - 60, step_), "ModelDown", {}});
     out.push_back(std::move(h));
     // The series go stale mid-incident (e.g. the exporter stops exporting them): the alert
     // keeps firing without a gap, first on the increase over the samples left in the window,
     // then on absent_over_time.
     {
-      InputSeries total{"model_predictions_total", series, {{600, busy + flat}}, true};
+      InputSeries total{metric::kModelPredictionsTotal.Name(), series, {{600, busy + flat}}, true};
       total.stale = true;
       InputSeries errs = errors_from_busy;
       errs.phases = {{600, flat}};
@@ -1365,7 +1371,7 @@ class ModelTestBuilder {
     // Steady traffic, then the series vanish (stale): silent while the window still holds
     // successes, pages once a whole window has none.
     {
-      InputSeries total{"model_predictions_total", series, {{600, busy}}, true};
+      InputSeries total{metric::kModelPredictionsTotal.Name(), series, {{600, busy}}, true};
       total.stale = true;
       Scenario v{"ModelDown: steady traffic, then the series vanish for longer than " +
                      FormatDuration(tier_.model_down_after),
@@ -1381,7 +1387,7 @@ class ModelTestBuilder {
       out.push_back(std::move(v));
     }
     Scenario b{"ModelDown: no series of the model at all (only another model's)",
-               {{"model_predictions_total",
+               {{metric::kModelPredictionsTotal.Name(),
                  {{"model", m_.name + "-other"}, {"version", "v1"}},
                  {{600, 20}},
                  true}},
@@ -1389,7 +1395,7 @@ class ModelTestBuilder {
     b.checks.push_back({CeilTo(120, step_), "ModelDown", {Expect(r, Base(), 1)}});
     out.push_back(std::move(b));
     Scenario c{"ModelDown: steady traffic",
-               {{"model_predictions_total", series, {{600, busy + flat}}, true}},
+               {{metric::kModelPredictionsTotal.Name(), series, {{600, busy + flat}}, true}},
                {}};
     c.checks.push_back({FloorTo((busy + flat) * 60 - 60, step_), "ModelDown", {}});
     out.push_back(std::move(c));
@@ -1452,17 +1458,17 @@ class ModelTestBuilder {
         good.phases.push_back({kBurnEvents - BadEvents(p.ratio), samples});
       }
       if (errors) {
-        total.metric = "model_predictions_total";
-        bad.metric = "model_prediction_errors_total";
+        total.metric = metric::kModelPredictionsTotal.Name();
+        bad.metric = metric::kModelPredictionErrorsTotal.Name();
         bad.labels["error_type"] = "timeout";
         s.series = {total, bad};
       } else {
-        good.metric = "model_request_duration_seconds_bucket";
+        good.metric = metric::kModelRequestDurationSeconds.Bucket();
         good.labels["le"] = bucket;
         InputSeries inf = total;
-        inf.metric = "model_request_duration_seconds_bucket";
+        inf.metric = metric::kModelRequestDurationSeconds.Bucket();
         inf.labels["le"] = "+Inf";
-        total.metric = "model_request_duration_seconds_count";
+        total.metric = metric::kModelRequestDurationSeconds.Count();
         s.series = {good, inf, total};
       }
       const BurnSim sim(phases, si, latency);
@@ -1518,7 +1524,7 @@ class ModelTestBuilder {
       const auto ph = aligned({{0, longest / interval + 1}});
       Scenario z{name + ": no error series at all: every error ratio reads 0, not nothing", {}, {}};
       z.interval_minutes = static_cast<int>(interval / 60);
-      z.series = {{"model_predictions_total",
+      z.series = {{metric::kModelPredictionsTotal.Name(),
                    {{"model", m_.name}, {"version", "v1"}},
                    {{kBurnEvents, static_cast<int>(ph[0].samples)}},
                    true}};
@@ -1692,7 +1698,9 @@ class ModelTestBuilder {
                                              const std::vector<int64_t>& also = {}) const {
     const auto evals = SimulateThroughput(phases, ThroughputRuleOf(r), ei_);
     const Labels series = {{"model", m_.name}, {"version", "v1"}};
-    Scenario s{"LowThroughput: " + what, {{"model_predictions_total", series, phases, true}}, {}};
+    Scenario s{"LowThroughput: " + what,
+               {{metric::kModelPredictionsTotal.Name(), series, phases, true}},
+               {}};
     // The simulated state at a check time: that of the last evaluation at or before it.
     auto state = [&](int64_t t) -> const ThroughputEval& {
       std::size_t i = static_cast<std::size_t>(t / ei_);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "core/duration.h"
+#include "core/metric_catalogue.h"
 #include "rulegen/meta_rules.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
@@ -81,33 +82,34 @@ class ModelRuleBuilder {
   }
 
   std::string ErrorRatioExpr(const std::string& window, const std::string& by) const {
-    const std::string errors = SumRate("model_prediction_errors_total", window, by);
-    const std::string preds = SumRate("model_predictions_total", window, by);
+    const std::string errors = SumRate(metric::kModelPredictionErrorsTotal.Name(), window, by);
+    const std::string preds = SumRate(metric::kModelPredictionsTotal.Name(), window, by);
     // Without any error yet the error counter does not exist: count that as a 0 ratio.
     return "(" + errors + " or 0 * " + preds + ")\n/\n" + preds;
   }
 
   std::string SlowRatioExpr(const std::string& window) const {
     return "1 - (\n  " +
-           SumRate("model_request_duration_seconds_bucket", window, "model",
+           SumRate(metric::kModelRequestDurationSeconds.Bucket(), window, "model",
                    {"le=" + PromQuote(latency_bucket_)}) +
-           "\n  /\n  " + SumRate("model_request_duration_seconds_count", window) + "\n)";
+           "\n  /\n  " + SumRate(metric::kModelRequestDurationSeconds.Count(), window) + "\n)";
   }
 
   void AddRecording(std::vector<RecordingRule>& out) {
     const std::string thr_window = Dur(ThroughputWindow(m_, tier_.evaluation_interval));
-    Rec(out, series::kPredictionRate5m, SumRate("model_predictions_total", "5m"));
+    Rec(out, series::kPredictionRate5m, SumRate(metric::kModelPredictionsTotal.Name(), "5m"));
     if (thr_window != "5m") {
-      Rec(out, series::PredictionRate(thr_window), SumRate("model_predictions_total", thr_window));
+      Rec(out, series::PredictionRate(thr_window),
+          SumRate(metric::kModelPredictionsTotal.Name(), thr_window));
     }
     {
       const std::string by = "sum by (model, job, instance) ";
       Rec(out, series::kSuccessfulPredictions,
-          by + "(model_predictions_total" + Sel() + ")\n- (\n  " + by +
-              "(model_prediction_errors_total" + Sel() + ")\n  or\n  0 * " + by +
-              "(model_predictions_total" + Sel() + ")\n)");
+          by + "(" + metric::kModelPredictionsTotal.Name() + Sel() + ")\n- (\n  " + by + "(" +
+              metric::kModelPredictionErrorsTotal.Name() + Sel() + ")\n  or\n  0 * " + by + "(" +
+              metric::kModelPredictionsTotal.Name() + Sel() + ")\n)");
     }
-    Rec(out, series::kErrorRate5m, SumRate("model_prediction_errors_total", "5m"));
+    Rec(out, series::kErrorRate5m, SumRate(metric::kModelPredictionErrorsTotal.Name(), "5m"));
     for (const std::string& w : SloWindows())
       Rec(out, series::ErrorRatio(w), ErrorRatioExpr(w, "model"));
     for (auto [name, q] : {std::pair{series::kLatencyP50, "0.5"},
@@ -115,7 +117,7 @@ class ModelRuleBuilder {
                            {series::kLatencyP99, "0.99"}}) {
       Rec(out, name,
           std::string("histogram_quantile(") + q + ", " +
-              SumRate("model_request_duration_seconds_bucket", "5m", "model, le") + ")");
+              SumRate(metric::kModelRequestDurationSeconds.Bucket(), "5m", "model, le") + ")");
     }
     if (auto objective = ErrorObjective(m_)) {
       const std::string period = Dur(m_.slo->period);
@@ -140,46 +142,49 @@ class ModelRuleBuilder {
     }
     // Per version, for dashboards.
     Rec(out, series::kVersionPredictionRate5m,
-        SumRate("model_predictions_total", "5m", "model, version"));
+        SumRate(metric::kModelPredictionsTotal.Name(), "5m", "model, version"));
     Rec(out, series::kVersionErrorRatio5m, ErrorRatioExpr("5m", "model, version"));
     for (auto [name, q] : {std::pair{series::kVersionLatencyP50, "0.5"},
                            {series::kVersionLatencyP95, "0.95"},
                            {series::kVersionLatencyP99, "0.99"}}) {
       Rec(out, name,
           std::string("histogram_quantile(") + q + ", " +
-              SumRate("model_request_duration_seconds_bucket", "5m", "model, version, le") + ")");
+              SumRate(metric::kModelRequestDurationSeconds.Bucket(), "5m", "model, version, le") +
+              ")");
     }
     Rec(out, series::kErrorTypeRate5m,
-        SumRate("model_prediction_errors_total", "5m", "model, version, error_type"));
+        SumRate(metric::kModelPredictionErrorsTotal.Name(), "5m", "model, version, error_type"));
     if (IsClassifier()) {
       Rec(out, series::kClassShare1h,
-          SumRate("model_predicted_class_total", "1h", "model, version, class") +
+          SumRate(metric::kModelPredictedClassTotal.Name(), "1h", "model, version, class") +
               "\n/ ignoring (class) group_left\n" +
-              SumRate("model_predicted_class_total", "1h", "model, version"));
+              SumRate(metric::kModelPredictedClassTotal.Name(), "1h", "model, version"));
     }
     if (m_.task == Task::kBinaryClassification) {  // the score histogram is binary-only
       Rec(out, series::kScoreMean1h,
-          SumRate("model_prediction_score_sum", "1h", "model, version") + "\n/\n" +
-              SumRate("model_prediction_score_count", "1h", "model, version"));
+          SumRate(metric::kModelPredictionScore.Sum(), "1h", "model, version") + "\n/\n" +
+              SumRate(metric::kModelPredictionScore.Count(), "1h", "model, version"));
     }
     if (HasDriftFeature(m_)) {
       Rec(out, series::kFeatureDriftMax,
-          "max by (model, method, window) (model_feature_drift" + Sel() + ")");
+          "max by (model, method, window) (" + metric::kModelFeatureDrift.Name() + Sel() + ")");
       Rec(out, series::kFeaturesDrifting,
-          "sum by (model, window) (\n  model_feature_drift" +
+          "sum by (model, window) (\n  " + metric::kModelFeatureDrift.Name() +
               Sel({"method=" + PromQuote(DriftMethodName(m_.drift.method))}) + " >= bool " +
               FormatNumber(m_.drift.warn) + "\n)");
     }
     if (IsClassifier() && !m_.drift.windows.empty()) {
-      Rec(out, series::kConfidenceRatio, ShortLongRatio("model_prediction_confidence_mean"));
-      Rec(out, series::kEntropyRatio, ShortLongRatio("model_prediction_entropy_mean"));
+      Rec(out, series::kConfidenceRatio,
+          ShortLongRatio(metric::kModelPredictionConfidenceMean.Name()));
+      Rec(out, series::kEntropyRatio, ShortLongRatio(metric::kModelPredictionEntropyMean.Name()));
       if (!m_.baseline.empty()) {
         // No value while the baseline's spread is 0 (every reference record equally certain).
         Rec(out, series::kEntropyShift,
-            "(\n  model_prediction_entropy_mean" + Sel() +
-                "\n  - on (model) group_left ()\n  model_baseline_prediction_entropy_mean" + Sel() +
-                "\n)\n/ on (model) group_left ()\n(model_baseline_prediction_entropy_stddev" +
-                Sel() + " > 0)");
+            "(\n  " + metric::kModelPredictionEntropyMean.Name() + Sel() +
+                "\n  - on (model) group_left ()\n  " +
+                metric::kModelBaselinePredictionEntropyMean.Name() + Sel() +
+                "\n)\n/ on (model) group_left ()\n(" +
+                metric::kModelBaselinePredictionEntropyStddev.Name() + Sel() + " > 0)");
       }
     }
   }
@@ -280,8 +285,8 @@ class ModelRuleBuilder {
     AlertRule a = NewAlert("ModelDown", m_.tier <= 2 ? Severity::kPage : Severity::kTicket);
     const std::string succeeded =
         "increase(" + std::string(series::kSuccessfulPredictions) + Sel() + "[" + d + "])";
-    a.expr =
-        succeeded + " == 0\nor\nabsent_over_time(model_predictions_total" + Sel() + "[" + d + "])";
+    a.expr = succeeded + " == 0\nor\nabsent_over_time(" + metric::kModelPredictionsTotal.Name() +
+             Sel() + "[" + d + "])";
     // Bridges the evaluation at which the recorded counter has one sample left in the window
     // and the raw series have not yet aged out of it (series gone stale mid-incident).
     a.keep_firing_for = 2 * tier_.evaluation_interval;
@@ -471,10 +476,11 @@ class ModelRuleBuilder {
     const std::string method = DriftMethodName(s.method);
     for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, s.warn, "warn"},
                                    {Severity::kPage, s.critical, "critical"}}) {
-      AlertRule a = Threshold(
-          "FeatureDrift", sev, "model_feature_drift" + Sel(sel), Comparison::kAtLeast, thr,
-          "feature drift (" + method + ")" + scope + " at or above the " + level + " threshold " +
-              FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+      AlertRule a =
+          Threshold("FeatureDrift", sev, metric::kModelFeatureDrift.Name() + Sel(sel),
+                    Comparison::kAtLeast, thr,
+                    "feature drift (" + method + ")" + scope + " at or above the " + level +
+                        " threshold " + FormatNumber(thr) + " for " + Dur(tier_.for_duration));
       a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
                    Lit(std::string(" drifted (") + level + ")")};
       a.description = {
@@ -499,7 +505,7 @@ class ModelRuleBuilder {
     for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.drift.warn, "warn"},
                                    {Severity::kPage, m_.drift.critical, "critical"}}) {
       AlertRule a =
-          Threshold("PredictionDrift", sev, "model_prediction_drift" + Sel({by_method}),
+          Threshold("PredictionDrift", sev, metric::kModelPredictionDrift.Name() + Sel({by_method}),
                     Comparison::kAtLeast, thr,
                     "prediction drift (" + method + ") at or above the " + level + " threshold " +
                         FormatNumber(thr) + " for " + Dur(tier_.for_duration));
@@ -522,13 +528,13 @@ class ModelRuleBuilder {
   void AddPositiveRate(std::vector<AlertRule>& out) const {
     const auto windows = SortedDriftWindows(m_);
     for (auto [sev, thr] : {std::pair{Severity::kTicket, 2.0}, {Severity::kPage, 5.0}}) {
-      AlertRule a =
-          Threshold("PositiveRateShift", sev, "abs(model_positive_rate_zscore" + Sel() + ")",
-                    Comparison::kAbove, thr,
-                    "|z| of the positive rate against the baseline above " + FormatNumber(thr) +
-                        " for " + Dur(tier_.for_duration));
+      AlertRule a = Threshold("PositiveRateShift", sev,
+                              "abs(" + metric::kModelPositiveRateZscore.Name() + Sel() + ")",
+                              Comparison::kAbove, thr,
+                              "|z| of the positive rate against the baseline above " +
+                                  FormatNumber(thr) + " for " + Dur(tier_.for_duration));
       if (sev == Severity::kPage && windows.size() > 1) {
-        a.expr += " and on(model, version) abs(model_positive_rate_zscore" +
+        a.expr += " and on(model, version) abs(" + metric::kModelPositiveRateZscore.Name() +
                   Sel({"window=" + PromQuote(windows.front().label)}) + ") > 2";
         a.trigger += ", while |z| over " + windows.front().label + " is above 2";
       }
@@ -610,11 +616,11 @@ class ModelRuleBuilder {
     if (!muted.empty()) sel.push_back("feature!~" + PromQuote(muted));
     for (auto [sev, thr, level] : {std::tuple{Severity::kTicket, m_.missing_warn, "warn"},
                                    {Severity::kPage, m_.missing_critical, "critical"}}) {
-      AlertRule a = Threshold("FeatureMissing", sev, "model_feature_missing_ratio_shift" + Sel(sel),
-                              Comparison::kAtLeast, thr,
-                              "missing ratio of a feature at least " + Pct(thr) +
-                                  " above the baseline's (missing." + level + ") for " +
-                                  Dur(tier_.for_duration));
+      AlertRule a = Threshold(
+          "FeatureMissing", sev, metric::kModelFeatureMissingRatioShift.Name() + Sel(sel),
+          Comparison::kAtLeast, thr,
+          "missing ratio of a feature at least " + Pct(thr) + " above the baseline's (missing." +
+              level + ") for " + Dur(tier_.for_duration));
       a.summary = {Lit("Feature "), Label("feature"), Lit(" of "), Label("model"),
                    Lit(std::string(" is missing (") + level + ")")};
       a.description = {Lit("The share of records missing feature "),
@@ -632,11 +638,12 @@ class ModelRuleBuilder {
 
   void AddAnomalous(std::vector<AlertRule>& out) const {
     for (auto [sev, thr] : {std::pair{Severity::kTicket, 0.05}, {Severity::kPage, 0.2}}) {
-      AlertRule a = Threshold("AnomalousRequests", sev, "model_anomalous_requests_ratio" + Sel(),
-                              Comparison::kAbove, thr,
-                              "share of requests with a feature outside the training range "
-                              "above " +
-                                  Pct(thr) + " for " + Dur(tier_.for_duration));
+      AlertRule a =
+          Threshold("AnomalousRequests", sev, metric::kModelAnomalousRequestsRatio.Name() + Sel(),
+                    Comparison::kAbove, thr,
+                    "share of requests with a feature outside the training range "
+                    "above " +
+                        Pct(thr) + " for " + Dur(tier_.for_duration));
       a.summary = {Lit("Many requests to "), Label("model"),
                    Lit(" are outside the training range")};
       a.description = {Pct(), Lit(" of the requests over "), Label("window"),
@@ -650,10 +657,11 @@ class ModelRuleBuilder {
     for (auto [sev, thr, level] :
          {std::tuple{Severity::kTicket, m_.degradation.notify_at, "notify_at"},
           {Severity::kPage, m_.degradation.page_at, "page_at"}}) {
-      AlertRule a = Threshold("DegradationScore", sev, "model_degradation_score" + Sel(),
-                              Comparison::kAtLeast, thr,
-                              "degradation score at or above " + std::string(level) + " = " +
-                                  FormatNumber(thr) + " for " + Dur(tier_.for_duration));
+      AlertRule a =
+          Threshold("DegradationScore", sev, metric::kModelDegradationScore.Name() + Sel(),
+                    Comparison::kAtLeast, thr,
+                    "degradation score at or above " + std::string(level) + " = " +
+                        FormatNumber(thr) + " for " + Dur(tier_.for_duration));
       a.summary = {Lit("Degradation score of "),
                    Label("model"),
                    Lit(" "),
@@ -675,12 +683,12 @@ class ModelRuleBuilder {
 
   void AddGroundTruth(std::vector<AlertRule>& out) const {
     const GroundTruthConfig& gt = *m_.ground_truth;
-    AlertRule a =
-        Threshold("LowLabelMatchRate", Severity::kTicket, "model_label_match_ratio" + Sel(),
-                  Comparison::kBelow, gt.min_match_rate,
-                  "share of predictions (older than the label delay " + Dur(gt.delay) +
-                      ") that received a label below " + Pct(gt.min_match_rate) + " for " +
-                      Dur(tier_.for_duration));
+    AlertRule a = Threshold("LowLabelMatchRate", Severity::kTicket,
+                            metric::kModelLabelMatchRatio.Name() + Sel(), Comparison::kBelow,
+                            gt.min_match_rate,
+                            "share of predictions (older than the label delay " + Dur(gt.delay) +
+                                ") that received a label below " + Pct(gt.min_match_rate) +
+                                " for " + Dur(tier_.for_duration));
     a.summary = {Lit("Few predictions of "), Label("model"), Lit(" receive ground-truth labels")};
     a.description = {Lit("Only "), Pct(), Lit(" of the predictions over "), Label("window"),
                      Lit(" were matched to a label (minimum " + Pct(gt.min_match_rate) +
@@ -697,18 +705,19 @@ class ModelRuleBuilder {
   // scores alike, bench/ece_noise.py), so a small labelled window cannot raise it.
   AlertRule CalibrationAlert() const {
     const std::string by = "max by (model, version, window) ";
-    const std::string increase = "(\n  " + by + "(model_performance" + Sel({"metric=\"ece\""}) +
-                                 ")\n- on (model) group_left ()\n  max by (model) "
-                                 "(model_baseline_performance" +
-                                 Sel({"metric=\"ece\""}) + ")\n)";
+    const std::string increase =
+        "(\n  " + by + "(" + metric::kModelPerformance.Name() + Sel({"metric=\"ece\""}) +
+        ")\n- on (model) group_left ()\n  max by (model) "
+        "(" +
+        metric::kModelBaselinePerformance.Name() + Sel({"metric=\"ece\""}) + ")\n)";
     AlertRule a = Threshold(
         "CalibrationDrift", Severity::kTicket, increase, Comparison::kAbove, kCalibrationMargin,
         "expected calibration error of the labelled predictions above the labelled baseline's by "
         "more than " +
             FormatNumber(kCalibrationMargin) + " + " + FormatNumber(kCalibrationNoise) +
             "/sqrt(labelled predictions) for " + Dur(tier_.for_duration));
-    a.expr += " + " + FormatNumber(kCalibrationNoise) + " / sqrt(" + by +
-              "(model_performance_samples" + Sel() + "))";
+    a.expr += " + " + FormatNumber(kCalibrationNoise) + " / sqrt(" + by + "(" +
+              metric::kModelPerformanceSamples.Name() + Sel() + "))";
     a.summary = {Lit("Scores of "), Label("model"), Lit(" "), Label("version"),
                  Lit(" are no longer calibrated")};
     a.description = {
@@ -732,7 +741,8 @@ class ModelRuleBuilder {
     const std::string window =
         !r.window.empty() ? r.window : (gt.windows.empty() ? "30d" : gt.windows.front().label);
     const std::string series =
-        "model_performance" + Sel({"metric=" + PromQuote(r.metric), "window=" + PromQuote(window)});
+        metric::kModelPerformance.Name() +
+        Sel({"metric=" + PromQuote(r.metric), "window=" + PromQuote(window)});
     const Seconds gap = std::min(Seconds(3600), r.for_duration / 2);
     const std::string worst = std::string(above ? "min_over_time(" : "max_over_time(") + series +
                               "[" + Dur(r.for_duration) + "])";
@@ -760,7 +770,7 @@ class ModelRuleBuilder {
     const ShadowConfig& s = *m_.shadow;
     AlertRule a = Threshold(
         "ShadowDisagreement", Severity::kTicket,
-        "model_shadow_agreement_ratio" +
+        metric::kModelShadowAgreementRatio.Name() +
             Sel({"champion=" + PromQuote(s.champion), "challenger=" + PromQuote(s.challenger)}),
         Comparison::kBelow, s.min_agreement,
         "champion " + s.champion + " and challenger " + s.challenger + " agree on fewer than " +
@@ -798,27 +808,27 @@ std::string ToGoTemplate(const Text& text) {
         out += "{{ $value | printf \"" + p.text + "\" }}";
         break;
       case Kind::kDegradationSignals:
-        out +=
-            "{{ range $i, $s := query (printf \"model_degradation_signal{model=%q,version=%q}\" "
-            "$labels.model $labels.version) | sortByLabel \"signal\" }}{{ if $i }}, {{ end }}"
-            "{{ $s.Labels.signal }} {{ $s.Value | printf \"%.1f\" }}{{ end }}";
+        out += "{{ range $i, $s := query (printf \"" + metric::kModelDegradationSignal.Name() +
+               "{model=%q,version=%q}\" "
+               "$labels.model $labels.version) | sortByLabel \"signal\" }}{{ if $i }}, {{ end }}"
+               "{{ $s.Labels.signal }} {{ $s.Value | printf \"%.1f\" }}{{ end }}";
         break;
       case Kind::kDegradationTrend: {
         // The change over the last hour, then whether it is faster than the hour before's
         // (by more than kTrendPoints): accelerating, steady or easing.
         const std::string points = FormatNumber(kTrendPoints);
-        out +=
-            "{{ with query (printf \"model_degradation_score{model=%q,version=%q} - "
-            "model_degradation_score{model=%q,version=%q} offset 1h\" $labels.model "
-            "$labels.version $labels.model $labels.version) }}{{ . | first | value | printf "
-            "\"%+.1f\" }}{{ else }}unknown{{ end }}"
-            "{{ with query (printf \"(model_degradation_score{model=%q,version=%q} - "
-            "2 * (model_degradation_score{model=%q,version=%q} offset 1h)) + "
-            "model_degradation_score{model=%q,version=%q} offset 2h\" $labels.model "
-            "$labels.version $labels.model $labels.version $labels.model $labels.version) }}"
-            "{{ $a := . | first | value }}{{ if gt $a " +
-            points + ".0 }}, accelerating{{ else if lt $a -" + points +
-            ".0 }}, easing{{ else }}, steady{{ end }}{{ end }}";
+        const std::string score = metric::kModelDegradationScore.Name() + "{model=%q,version=%q}";
+        out += "{{ with query (printf \"" + score + " - " + score +
+               " offset 1h\" $labels.model "
+               "$labels.version $labels.model $labels.version) }}{{ . | first | value | printf "
+               "\"%+.1f\" }}{{ else }}unknown{{ end }}"
+               "{{ with query (printf \"(" +
+               score + " - 2 * (" + score + " offset 1h)) + " + score +
+               " offset 2h\" $labels.model "
+               "$labels.version $labels.model $labels.version $labels.model $labels.version) }}"
+               "{{ $a := . | first | value }}{{ if gt $a " +
+               points + ".0 }}, accelerating{{ else if lt $a -" + points +
+               ".0 }}, easing{{ else }}, steady{{ end }}{{ end }}";
         break;
       }
     }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/duration.h"
+#include "core/metric_catalogue.h"
 #include "rulegen/rule_model.h"
 #include "rulegen/series.h"
 #include "rulegen/templates.h"
@@ -35,10 +36,12 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
         {"Average over the preceding hour",
          "avg_over_time(" + std::string(series::kPredictionRate5m) + s + "[1h] offset 5m)"});
     q.push_back({"Same time yesterday", std::string(series::kPredictionRate5m) + s + " offset 1d"});
-    q.push_back({"Exporter: lines read per second", "rate(modelwatch_lines_read_total[5m])"});
-    q.push_back({"Exporter: rejected lines by reason",
-                 "sum by (reason) (rate(modelwatch_lines_rejected_total[5m]))"});
-    q.push_back({"Exporter: bytes not yet read", "modelwatch_source_lag_bytes"});
+    q.push_back({"Exporter: lines read per second",
+                 "rate(" + metric::kModelwatchLinesReadTotal.Name() + "[5m])"});
+    q.push_back(
+        {"Exporter: rejected lines by reason",
+         "sum by (reason) (rate(" + metric::kModelwatchLinesRejectedTotal.Name() + "[5m]))"});
+    q.push_back({"Exporter: bytes not yet read", metric::kModelwatchSourceLagBytes.Name()});
   } else if (alert == "HighErrorRate") {
     for (const char* w : {"5m", "1h", "6h", "1d"}) {
       q.push_back({std::string("Error ratio over ") + w, series::ErrorRatio(w) + s});
@@ -59,27 +62,31 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
     q.push_back({"Request rate", std::string(series::kPredictionRate5m) + s});
     q.push_back({"Remaining latency budget", std::string(series::kLatencyBudgetRemaining) + s});
   } else if (alert == "FeatureDrift") {
-    q.push_back({"Most drifted features", "topk(10, model_feature_drift" + sel({method}) + ")"});
+    q.push_back({"Most drifted features",
+                 "topk(10, " + metric::kModelFeatureDrift.Name() + sel({method}) + ")"});
     q.push_back({"Largest drift per method and window", std::string(series::kFeatureDriftMax) + s});
     q.push_back({"Number of drifting features", std::string(series::kFeaturesDrifting) + s});
-    q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
-    q.push_back({"Out-of-range ratio per feature", "model_feature_out_of_range_ratio" + s});
-  } else if (alert == "FeatureMissing") {
-    q.push_back({"Missing ratio above the baseline's", "model_feature_missing_ratio_shift" + s});
+    q.push_back({"Missing-value ratio per feature", metric::kModelFeatureMissingRatio.Name() + s});
     q.push_back(
-        {"Noise floor of that shift", "model_feature_missing_ratio_shift_critical_value" + s});
-    q.push_back({"Missing-value ratio per feature", "model_feature_missing_ratio" + s});
+        {"Out-of-range ratio per feature", metric::kModelFeatureOutOfRangeRatio.Name() + s});
+  } else if (alert == "FeatureMissing") {
+    q.push_back(
+        {"Missing ratio above the baseline's", metric::kModelFeatureMissingRatioShift.Name() + s});
+    q.push_back({"Noise floor of that shift",
+                 metric::kModelFeatureMissingRatioShiftCriticalValue.Name() + s});
+    q.push_back({"Missing-value ratio per feature", metric::kModelFeatureMissingRatio.Name() + s});
     q.push_back({"Prediction drift (imputed values move the output)",
-                 "model_prediction_drift" + sel({method})});
+                 metric::kModelPredictionDrift.Name() + sel({method})});
   } else if (alert == "PredictionDrift") {
-    q.push_back({"Prediction drift", "model_prediction_drift" + sel({method})});
-    q.push_back({"Most drifted features", "topk(10, model_feature_drift" + sel({method}) + ")"});
+    q.push_back({"Prediction drift", metric::kModelPredictionDrift.Name() + sel({method})});
+    q.push_back({"Most drifted features",
+                 "topk(10, " + metric::kModelFeatureDrift.Name() + sel({method}) + ")"});
     if (m.task != Task::kRegression) {
       q.push_back({"Class mix by version", std::string(series::kClassShare1h) + s});
     }
   } else if (alert == "PositiveRateShift") {
-    q.push_back({"z-score of the positive rate", "model_positive_rate_zscore" + s});
-    q.push_back({"Positive rate", "model_positive_rate" + s});
+    q.push_back({"z-score of the positive rate", metric::kModelPositiveRateZscore.Name() + s});
+    q.push_back({"Positive rate", metric::kModelPositiveRate.Name() + s});
     q.push_back({"Mean score by version", std::string(series::kScoreMean1h) + s});
   } else if (alert == "ConfidenceDrop" || alert == "EntropyRise") {
     q.push_back(
@@ -89,43 +96,48 @@ std::vector<Query> DiagnosticQueries(const std::string& alert, const ModelConfig
       q.push_back({"Mean entropy per window, in baseline standard deviations above its mean",
                    std::string(series::kEntropyShift) + s});
     }
-    q.push_back({"Mean confidence per window", "model_prediction_confidence_mean" + s});
-    q.push_back({"Mean entropy per window", "model_prediction_entropy_mean" + s});
-    q.push_back({"Anomalous requests", "model_anomalous_requests_ratio" + s});
+    q.push_back({"Mean confidence per window", metric::kModelPredictionConfidenceMean.Name() + s});
+    q.push_back({"Mean entropy per window", metric::kModelPredictionEntropyMean.Name() + s});
+    q.push_back({"Anomalous requests", metric::kModelAnomalousRequestsRatio.Name() + s});
   } else if (alert == "AnomalousRequests") {
-    q.push_back({"Anomalous share per window", "model_anomalous_requests_ratio" + s});
+    q.push_back({"Anomalous share per window", metric::kModelAnomalousRequestsRatio.Name() + s});
     q.push_back({"Features most often out of range",
-                 "topk(10, model_feature_out_of_range_ratio" + s + ")"});
+                 "topk(10, " + metric::kModelFeatureOutOfRangeRatio.Name() + s + ")"});
   } else if (alert == "DegradationScore") {
-    q.push_back({"Score by version", "model_degradation_score" + s});
-    q.push_back({"Contributing signals", "model_degradation_signal" + s});
-    q.push_back({"Change over the last hour",
-                 "model_degradation_score" + s + " - model_degradation_score" + s + " offset 1h"});
+    q.push_back({"Score by version", metric::kModelDegradationScore.Name() + s});
+    q.push_back({"Contributing signals", metric::kModelDegradationSignal.Name() + s});
+    q.push_back({"Change over the last hour", metric::kModelDegradationScore.Name() + s + " - " +
+                                                  metric::kModelDegradationScore.Name() + s +
+                                                  " offset 1h"});
   } else if (alert == "LowLabelMatchRate") {
-    q.push_back({"Label match ratio", "model_label_match_ratio" + s});
+    q.push_back({"Label match ratio", metric::kModelLabelMatchRatio.Name() + s});
     q.push_back({"Labels matching no prediction per second",
-                 "rate(model_labels_unmatched_total" + s + "[1h])"});
+                 "rate(" + metric::kModelLabelsUnmatchedTotal.Name() + s + "[1h])"});
   } else if (alert == "PerformanceBelowRetrainThreshold") {
     const std::string metric = m.ground_truth && m.ground_truth->retrain_when
                                    ? m.ground_truth->retrain_when->metric
                                    : "auc";
-    q.push_back({"Labelled performance", "model_performance" + sel({"metric=\"" + metric + "\""})});
-    q.push_back({"Per segment", "model_segment_performance" + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Labelled performance",
+                 metric::kModelPerformance.Name() + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Per segment",
+                 metric::kModelSegmentPerformance.Name() + sel({"metric=\"" + metric + "\""})});
     q.push_back({"Baseline (labelled reference data)",
-                 "model_baseline_performance" + sel({"metric=\"" + metric + "\""})});
-    q.push_back({"Label-free estimate", "model_estimated_performance" + s});
-    q.push_back({"Label match ratio", "model_label_match_ratio" + s});
+                 metric::kModelBaselinePerformance.Name() + sel({"metric=\"" + metric + "\""})});
+    q.push_back({"Label-free estimate", metric::kModelEstimatedPerformance.Name() + s});
+    q.push_back({"Label match ratio", metric::kModelLabelMatchRatio.Name() + s});
   } else if (alert == "CalibrationDrift") {
     const std::string ece = "metric=\"ece\"";
+    q.push_back({"Calibration error of the labelled predictions",
+                 metric::kModelPerformance.Name() + sel({ece})});
+    q.push_back({"Baseline (labelled reference data)",
+                 metric::kModelBaselinePerformance.Name() + sel({ece})});
+    q.push_back({"Labelled predictions per window", metric::kModelPerformanceSamples.Name() + s});
     q.push_back(
-        {"Calibration error of the labelled predictions", "model_performance" + sel({ece})});
-    q.push_back({"Baseline (labelled reference data)", "model_baseline_performance" + sel({ece})});
-    q.push_back({"Labelled predictions per window", "model_performance_samples" + s});
-    q.push_back({"Label-free estimate and its interval", "model_estimated_performance" + s});
+        {"Label-free estimate and its interval", metric::kModelEstimatedPerformance.Name() + s});
   } else if (alert == "ShadowDisagreement") {
-    q.push_back({"Agreement ratio", "model_shadow_agreement_ratio" + s});
-    q.push_back({"Score correlation", "model_shadow_score_correlation" + s});
-    q.push_back({"Score KS distance", "model_shadow_score_ks" + s});
+    q.push_back({"Agreement ratio", metric::kModelShadowAgreementRatio.Name() + s});
+    q.push_back({"Score correlation", metric::kModelShadowScoreCorrelation.Name() + s});
+    q.push_back({"Score KS distance", metric::kModelShadowScoreKs.Name() + s});
   }
   return q;
 }

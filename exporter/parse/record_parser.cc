@@ -444,10 +444,484 @@ bool ValidateValue(ondemand::value v, int depth) {
 
 }  // namespace
 
+// One record's fields, read slot by slot into the parser's Record: one method per field
+// slot of the mapping, each returning the rejection of the line or nothing. Lives for one
+// Parse() call.
+struct RecordParser::FieldReader {
+  using Outcome = std::optional<Rejection>;
+
+  FieldReader(Impl& impl, Schema& record_schema, Record& record, bool rewritten)
+      : im(impl), schema(record_schema), config(*record_schema.config), r(record), rw(rewritten) {}
+
+  Impl& im;
+  Schema& schema;
+  const ModelConfig& config;
+  Record& r;
+  const bool rw;  // the line was rewritten: sentinel strings stand for NaN and infinities
+
+  bool json_error = false;  // set by ReadText on invalid JSON
+  bool has_timestamp = false;
+  bool has_probabilities = false;
+  std::string_view prediction_class;  // when `prediction` is a label (string or integer)
+
+  static constexpr Rejection kInvalid{RejectReason::kInvalidJson, {}};
+
+  Outcome Bad(RejectReason reason, Schema::Slot slot) const {
+    return Rejection{reason, schema.FieldName(slot)};
+  }
+
+  // Reads a scalar as label text: strings as-is, numbers formatted, booleans spelled.
+  // Returns false for other types (and on invalid JSON, recorded in `json_error`).
+  bool ReadText(ondemand::value& v, std::string_view& out) {
+    ondemand::json_type type;
+    if (v.type().get(type)) {
+      json_error = true;
+      return false;
+    }
+    switch (type) {
+      case ondemand::json_type::string:
+        if (v.get_string().get(out)) {
+          json_error = true;
+          return false;
+        }
+        if (rw && !out.empty() && out[0] == '\0') {
+          if (out == kNanValue) return false;
+          const double d = out == kInfValue ? std::numeric_limits<double>::infinity()
+                                            : -std::numeric_limits<double>::infinity();
+          out = im.NumberText(d);
+        }
+        return true;
+      case ondemand::json_type::number: {
+        double d;
+        if (v.get_double().get(d)) {
+          json_error = true;
+          return false;
+        }
+        out = im.NumberText(d);
+        return !out.empty();
+      }
+      case ondemand::json_type::boolean: {
+        bool b;
+        if (v.get_bool().get(b)) {
+          json_error = true;
+          return false;
+        }
+        out = b ? "true" : "false";
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  // A number checked by `valid`: `got` holds it, and stays empty for null.
+  template <typename Valid>
+  Outcome ReadValid(ondemand::value& v, Schema::Slot slot, Valid valid,
+                    std::optional<double>& got) {
+    double d = 0;
+    switch (ReadNumber(v, rw, d)) {
+      case NumberStatus::kInvalid:
+        return kInvalid;
+      case NumberStatus::kWrongType:
+        return Bad(RejectReason::kBadType, slot);
+      case NumberStatus::kNull:
+        return {};
+      case NumberStatus::kNumber:
+        if (!valid(d)) return Bad(RejectReason::kBadValue, slot);
+        got = d;
+        return {};
+    }
+    return {};
+  }
+
+  Outcome Read(Schema::Slot slot, ondemand::value& v) {
+    switch (slot) {
+      case Schema::kNone:
+        if (!ValidateValue(v, 0)) return kInvalid;
+        return {};
+      case Schema::kModel: {
+        std::string_view m;
+        if (ReadText(v, m)) r.model = m;
+        if (json_error) return kInvalid;
+        return {};
+      }
+      case Schema::kTimestamp:
+        return ReadTimestamp(v);
+      case Schema::kRequestId:
+      case Schema::kEntityId:
+      case Schema::kVersion:
+        return ReadId(slot, v);
+      case Schema::kScore: {
+        std::optional<double> d;
+        Outcome o = ReadValid(
+            v, slot, [](double x) { return x >= 0 && x <= 1; }, d);
+        if (d) {
+          r.has_score = true;
+          r.score = *d;
+        }
+        return o;
+      }
+      case Schema::kPrediction:
+        return ReadPrediction(v);
+      case Schema::kProbabilities:
+        return ReadProbabilities(v);
+      case Schema::kLatency: {
+        std::optional<double> d;
+        Outcome o = ReadValid(
+            v, slot, [](double x) { return x >= 0 && std::isfinite(x); }, d);
+        if (d) {
+          r.has_latency = true;
+          r.latency_seconds = *d / 1000.0;  // logged in milliseconds
+        }
+        return o;
+      }
+      case Schema::kStatus:
+        return ReadStatus(v);
+      case Schema::kFeatures:
+        return ReadFeatures(v);
+      case Schema::kSegment:
+        return ReadSegment(v);
+    }
+    return {};
+  }
+
+  Outcome ReadTimestamp(ondemand::value& v) {
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    if (type == ondemand::json_type::null) {
+      if (!IsValidNull(v)) return kInvalid;
+      return {};
+    }
+    if (type == ondemand::json_type::number) {
+      double d;
+      if (v.get_double().get(d)) return kInvalid;
+      auto t = EpochToSeconds(d);
+      if (!t) return Bad(RejectReason::kBadTimestamp, Schema::kTimestamp);
+      r.timestamp = *t;
+    } else if (type == ondemand::json_type::string) {
+      std::string_view s;
+      if (v.get_string().get(s)) return kInvalid;
+      auto t = ParseRfc3339(s);
+      if (!t) {
+        if (auto d = ParseFullDouble(s)) t = EpochToSeconds(*d);
+      }
+      // Before 1970 is as implausible as a negative epoch number.
+      if (!t || *t < 0) return Bad(RejectReason::kBadTimestamp, Schema::kTimestamp);
+      r.timestamp = *t;
+    } else {
+      return Bad(RejectReason::kBadType, Schema::kTimestamp);
+    }
+    has_timestamp = true;
+    return {};
+  }
+
+  // request id, entity id, version: label text, or null.
+  Outcome ReadId(Schema::Slot slot, ondemand::value& v) {
+    std::string_view s;
+    const bool ok = ReadText(v, s);
+    if (json_error) return kInvalid;
+    if (!ok) {
+      bool is_null = false;
+      if (v.is_null().get(is_null)) return kInvalid;
+      if (!is_null) return Bad(RejectReason::kBadType, slot);
+      return {};
+    }
+    if (slot == Schema::kRequestId) r.request_id = s;
+    if (slot == Schema::kEntityId) r.entity_id = s;
+    if (slot == Schema::kVersion) r.version = s;
+    return {};
+  }
+
+  // Regression: a finite number. Classifiers: a class label (string, boolean or integer).
+  Outcome ReadPrediction(ondemand::value& v) {
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    if (type == ondemand::json_type::string && config.task != Task::kRegression) {
+      if (v.get_string().get(prediction_class)) return kInvalid;
+      if (rw && !prediction_class.empty() && prediction_class[0] == '\0') {
+        return Bad(RejectReason::kBadValue, Schema::kPrediction);
+      }
+      return {};
+    }
+    if (type == ondemand::json_type::boolean && config.task != Task::kRegression) {
+      bool b;
+      if (v.get_bool().get(b)) return kInvalid;
+      prediction_class = b ? "1" : "0";
+      return {};
+    }
+    std::optional<double> d;
+    Outcome o = ReadValid(
+        v, Schema::kPrediction, [](double x) { return std::isfinite(x); }, d);
+    if (d) {
+      r.has_prediction = true;
+      r.prediction = *d;
+      if (config.task != Task::kRegression) prediction_class = im.NumberText(*d);
+    }
+    return o;
+  }
+
+  // An array in class order, or an object by class name; sets the predicted class to the
+  // most probable one.
+  Outcome ReadProbabilities(ondemand::value& v) {
+    constexpr Schema::Slot slot = Schema::kProbabilities;
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    r.probabilities.clear();
+    std::string_view best_key;
+    double best = -1;
+    if (type == ondemand::json_type::null) return {};
+    if (type == ondemand::json_type::array) {
+      ondemand::array arr;
+      if (v.get_array().get(arr)) return kInvalid;
+      int best_index = -1;
+      for (auto element : arr) {
+        ondemand::value ev;
+        if (std::move(element).get(ev)) return kInvalid;
+        double d = 0;
+        NumberStatus st = ReadNumber(ev, rw, d);
+        if (st == NumberStatus::kInvalid) return kInvalid;
+        if (st != NumberStatus::kNumber) return Bad(RejectReason::kBadType, slot);
+        if (!(d >= 0 && d <= 1)) return Bad(RejectReason::kBadValue, slot);
+        if (d > best) {
+          best = d;
+          best_index = static_cast<int>(r.probabilities.size());
+        }
+        r.probabilities.push_back(d);
+      }
+      if (!config.classes.empty() && r.probabilities.size() != config.classes.size()) {
+        return Bad(RejectReason::kBadValue, slot);
+      }
+      if (best_index >= 0) {
+        best_key = config.classes.empty() ? im.NumberText(best_index)
+                                          : std::string_view(config.classes[best_index]);
+      }
+    } else if (type == ondemand::json_type::object) {
+      ondemand::object po;
+      if (v.get_object().get(po)) return kInvalid;
+      if (!config.classes.empty()) r.probabilities.assign(config.classes.size(), 0.0);
+      for (auto pf_result : po) {
+        ondemand::field pf;
+        if (std::move(pf_result).get(pf)) return kInvalid;
+        std::string_view pkey;
+        if (pf.unescaped_key().get(pkey)) return kInvalid;
+        ondemand::value pv = pf.value();
+        double d = 0;
+        NumberStatus st = ReadNumber(pv, rw, d);
+        if (st == NumberStatus::kInvalid) return kInvalid;
+        if (st != NumberStatus::kNumber) return Bad(RejectReason::kBadType, slot);
+        if (!(d >= 0 && d <= 1)) return Bad(RejectReason::kBadValue, slot);
+        if (config.classes.empty()) {
+          r.probabilities.push_back(d);
+        } else {
+          auto it = schema.class_index.find(pkey);
+          if (it == schema.class_index.end()) continue;  // a class the config lacks
+          r.probabilities[static_cast<std::size_t>(it->second)] = d;
+          pkey = config.classes[static_cast<std::size_t>(it->second)];
+        }
+        if (d > best) {
+          best = d;
+          best_key = pkey;
+        }
+      }
+    } else {
+      return Bad(RejectReason::kBadType, slot);
+    }
+    if (r.probabilities.empty() || best_key.empty()) return Bad(RejectReason::kBadValue, slot);
+    has_probabilities = true;
+    r.predicted_class = best_key;
+    return {};
+  }
+
+  // Empty or "ok" (any case) is a success; anything else names the error type.
+  Outcome ReadStatus(ondemand::value& v) {
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    if (type == ondemand::json_type::null) {
+      if (!IsValidNull(v)) return kInvalid;
+      return {};
+    }
+    std::string_view s;
+    if (type == ondemand::json_type::boolean || !ReadText(v, s)) {
+      if (json_error) return kInvalid;
+      return Bad(RejectReason::kBadType, Schema::kStatus);
+    }
+    if (s.empty() || EqualsIgnoreCase(s, "ok")) {
+      r.ok = true;
+      r.status = {};
+    } else {
+      r.ok = false;
+      r.status = s;
+    }
+    return {};
+  }
+
+  Outcome ReadFeatures(ondemand::value& v) {
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    if (type == ondemand::json_type::null) return {};
+    if (type != ondemand::json_type::object) return Bad(RejectReason::kBadType, Schema::kFeatures);
+    ondemand::object fo;
+    if (v.get_object().get(fo)) return kInvalid;
+    std::size_t position = 0;
+    for (auto ff_result : fo) {
+      ondemand::field ff;
+      if (std::move(ff_result).get(ff)) return kInvalid;
+      std::string_view fkey;
+      if (ff.unescaped_key().get(fkey)) return kInvalid;
+      const int index = schema.FeatureAt(position++, fkey);
+      if (index < 0) {
+        if (!ValidateValue(ff.value(), 1)) return kInvalid;
+        continue;
+      }
+      const FeatureConfig& fc = config.features[static_cast<std::size_t>(index)];
+      FeatureValue& out = r.features[static_cast<std::size_t>(index)];
+      out = FeatureValue{};
+      if (fc.pii) {  // never read, only checked to be JSON
+        if (!ValidateValue(ff.value(), 1)) return kInvalid;
+        continue;
+      }
+      ondemand::value fv = ff.value();
+      if (!(fc.type == FeatureType::kNumeric ? ReadNumericFeature(fv, out)
+                                             : ReadCategoricalFeature(fv, out))) {
+        return kInvalid;
+      }
+    }
+    return {};
+  }
+
+  // A number, a boolean (0/1) or a numeric string; other strings are kept as text (the
+  // drift tracker counts them as values of the wrong type); NaN and "" are missing. Returns
+  // false on invalid JSON.
+  bool ReadNumericFeature(ondemand::value& fv, FeatureValue& out) {
+    ondemand::json_type ft;
+    if (fv.type().get(ft)) return false;
+    if (ft == ondemand::json_type::boolean) {
+      bool b;
+      if (fv.get_bool().get(b)) return false;
+      out.kind = FeatureValue::Kind::kNumber;
+      out.number = b ? 1 : 0;
+      return true;
+    }
+    double d = 0;
+    const NumberStatus st = ReadNumber(fv, rw, d);
+    if (st == NumberStatus::kInvalid) return false;
+    if (st == NumberStatus::kNumber) {
+      if (!std::isnan(d)) {
+        out.kind = FeatureValue::Kind::kNumber;
+        out.number = d;
+      }
+    } else if (st == NumberStatus::kWrongType && ft == ondemand::json_type::string) {
+      std::string_view s;
+      if (fv.get_string().get(s)) return false;
+      if (auto parsed = ParseFullDouble(s); parsed && !std::isnan(*parsed)) {
+        out.kind = FeatureValue::Kind::kNumber;
+        out.number = *parsed;
+      } else if (!s.empty() && !EqualsIgnoreCase(s, "nan")) {
+        out.kind = FeatureValue::Kind::kString;
+        out.text = s;
+      }
+    } else if (st == NumberStatus::kWrongType && !ValidateValue(fv, 1)) {
+      return false;
+    }
+    return true;
+  }
+
+  // Label text; other types are missing. Returns false on invalid JSON.
+  bool ReadCategoricalFeature(ondemand::value& fv, FeatureValue& out) {
+    std::string_view s;
+    const bool ok = ReadText(fv, s);
+    if (json_error) return false;
+    if (ok) {
+      out.kind = FeatureValue::Kind::kString;
+      out.text = s;
+      return true;
+    }
+    return ValidateValue(fv, 1);
+  }
+
+  Outcome ReadSegment(ondemand::value& v) {
+    ondemand::json_type type;
+    if (v.type().get(type)) return kInvalid;
+    if (type == ondemand::json_type::null) return {};
+    if (type != ondemand::json_type::object) return Bad(RejectReason::kBadType, Schema::kSegment);
+    ondemand::object so;
+    if (v.get_object().get(so)) return kInvalid;
+    for (auto sf_result : so) {
+      ondemand::field sf;
+      if (std::move(sf_result).get(sf)) return kInvalid;
+      std::string_view skey;
+      if (sf.unescaped_key().get(skey)) return kInvalid;
+      ondemand::value sv = sf.value();
+      std::string_view s;
+      const bool ok = ReadText(sv, s);
+      if (json_error) return kInvalid;
+      if (ok) {
+        r.segment.emplace_back(skey, s);
+      } else if (!ValidateValue(sv, 1)) {
+        return kInvalid;
+      }
+    }
+    return {};
+  }
+
+  // After every field: the required ones by task, the served class, the default version.
+  Outcome Finish() {
+    if (!has_timestamp) return Bad(RejectReason::kMissingField, Schema::kTimestamp);
+    if (r.version.empty()) r.version = "unknown";
+    switch (config.task) {
+      case Task::kBinaryClassification:
+        if (r.ok && !r.has_score) return Bad(RejectReason::kMissingField, Schema::kScore);
+        if (!prediction_class.empty()) {
+          r.predicted_class = prediction_class;
+        } else if (r.has_score) {
+          r.predicted_class = r.score >= config.threshold ? "1" : "0";
+        }
+        break;
+      case Task::kMulticlassClassification:
+        if (r.ok && !has_probabilities) {
+          return Bad(RejectReason::kMissingField, Schema::kProbabilities);
+        }
+        if (!prediction_class.empty()) r.predicted_class = prediction_class;
+        break;
+      case Task::kRegression:
+        if (r.ok && !r.has_prediction) {
+          return Bad(RejectReason::kMissingField, Schema::kPrediction);
+        }
+        break;
+    }
+    return {};
+  }
+};
+
+namespace {
+
+// Clears what the previous record left (buffers keep their capacity).
+void ResetRecord(Record& r, std::string_view routed_model, std::size_t features) {
+  r.timestamp = 0;
+  r.model = routed_model;
+  r.version = {};
+  r.request_id = {};
+  r.entity_id = {};
+  r.has_latency = false;
+  r.latency_seconds = 0;
+  r.ok = true;
+  r.status = {};
+  r.has_score = false;
+  r.score = 0;
+  r.probabilities.clear();
+  r.has_prediction = false;
+  r.prediction = 0;
+  r.predicted_class = {};
+  r.features.assign(features, FeatureValue{});
+  r.segment.clear();
+}
+
+}  // namespace
+
 tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) {
   using Reject = tl::unexpected<Rejection>;
+  constexpr Rejection invalid = FieldReader::kInvalid;
   Impl& im = *impl_;
-  Record& r = record_;
   if (line.size() > im.max_line_bytes) return Reject({RejectReason::kTooLong, {}});
   // Tolerate CRLF logs.
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
@@ -461,7 +935,6 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
   std::memset(im.padded.data() + text.size(), ' ', simdjson::SIMDJSON_PADDING);
   im.next_number_text = 0;
 
-  const Rejection invalid{RejectReason::kInvalidJson, {}};
   ondemand::document doc;
   if (im.parser.iterate(im.padded.data(), text.size(), im.padded.size()).get(doc)) {
     return Reject(invalid);
@@ -495,423 +968,21 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
     if (doc.get_object().get(obj)) return Reject(invalid);
   }
   Schema& schema = *schemas_[model_index];
-  const ModelConfig& config = *schema.config;
+  ResetRecord(record_, routed_model, schema.config->features.size());
 
-  r.timestamp = 0;
-  r.model = routed_model;
-  r.version = {};
-  r.request_id = {};
-  r.entity_id = {};
-  r.has_latency = false;
-  r.latency_seconds = 0;
-  r.ok = true;
-  r.status = {};
-  r.has_score = false;
-  r.score = 0;
-  r.probabilities.clear();
-  r.has_prediction = false;
-  r.prediction = 0;
-  r.predicted_class = {};
-  r.features.assign(config.features.size(), FeatureValue{});
-  r.segment.clear();
-
-  bool has_timestamp = false;
-  bool has_probabilities = false;
-  std::string_view prediction_class;  // when `prediction` is a label (string or integer)
-  const bool rw = im.did_rewrite;
-  auto bad = [&](RejectReason reason, Schema::Slot slot) {
-    return Reject({reason, schema.FieldName(slot)});
-  };
-
-  // Reads a scalar as label text: strings as-is, numbers formatted, booleans spelled.
-  // Returns false for other types (and on invalid JSON, recorded in `json_error`).
-  bool json_error = false;
-  auto read_text = [&](ondemand::value& v, std::string_view& out) -> bool {
-    ondemand::json_type type;
-    if (v.type().get(type)) {
-      json_error = true;
-      return false;
-    }
-    switch (type) {
-      case ondemand::json_type::string:
-        if (v.get_string().get(out)) {
-          json_error = true;
-          return false;
-        }
-        if (rw && !out.empty() && out[0] == '\0') {
-          double d = 0;
-          if (out == kNanValue) return false;
-          d = out == kInfValue ? std::numeric_limits<double>::infinity()
-                               : -std::numeric_limits<double>::infinity();
-          out = im.NumberText(d);
-        }
-        return true;
-      case ondemand::json_type::number: {
-        double d;
-        if (v.get_double().get(d)) {
-          json_error = true;
-          return false;
-        }
-        out = im.NumberText(d);
-        return !out.empty();
-      }
-      case ondemand::json_type::boolean: {
-        bool b;
-        if (v.get_bool().get(b)) {
-          json_error = true;
-          return false;
-        }
-        out = b ? "true" : "false";
-        return true;
-      }
-      default:
-        return false;
-    }
-  };
-
+  FieldReader reader(im, schema, record_, im.did_rewrite);
   for (auto field_result : obj) {
     ondemand::field field;
     if (std::move(field_result).get(field)) return Reject(invalid);
     std::string_view key;
     if (field.unescaped_key().get(key)) return Reject(invalid);
     ondemand::value v = field.value();
-    Schema::Slot slot = schema.Lookup(key);
-    switch (slot) {
-      case Schema::kNone:
-        if (!ValidateValue(v, 0)) return Reject(invalid);
-        break;
-      case Schema::kModel: {
-        std::string_view m;
-        if (read_text(v, m)) r.model = m;
-        if (json_error) return Reject(invalid);
-        break;
-      }
-      case Schema::kTimestamp: {
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        if (type == ondemand::json_type::null) {
-          if (!IsValidNull(v)) return Reject(invalid);
-          break;
-        }
-        if (type == ondemand::json_type::number) {
-          double d;
-          if (v.get_double().get(d)) return Reject(invalid);
-          auto t = EpochToSeconds(d);
-          if (!t) return bad(RejectReason::kBadTimestamp, slot);
-          r.timestamp = *t;
-        } else if (type == ondemand::json_type::string) {
-          std::string_view s;
-          if (v.get_string().get(s)) return Reject(invalid);
-          auto t = ParseRfc3339(s);
-          if (!t) {
-            if (auto d = ParseFullDouble(s)) t = EpochToSeconds(*d);
-          }
-          // Before 1970 is as implausible as a negative epoch number.
-          if (!t || *t < 0) return bad(RejectReason::kBadTimestamp, slot);
-          r.timestamp = *t;
-        } else {
-          return bad(RejectReason::kBadType, slot);
-        }
-        has_timestamp = true;
-        break;
-      }
-      case Schema::kRequestId:
-      case Schema::kEntityId:
-      case Schema::kVersion: {
-        std::string_view s;
-        bool ok = read_text(v, s);
-        if (json_error) return Reject(invalid);
-        if (!ok) {
-          bool is_null = false;
-          if (v.is_null().get(is_null)) return Reject(invalid);
-          if (!is_null) return bad(RejectReason::kBadType, slot);
-          break;
-        }
-        if (slot == Schema::kRequestId) r.request_id = s;
-        if (slot == Schema::kEntityId) r.entity_id = s;
-        if (slot == Schema::kVersion) r.version = s;
-        break;
-      }
-      case Schema::kScore: {
-        double d = 0;
-        switch (ReadNumber(v, rw, d)) {
-          case NumberStatus::kInvalid:
-            return Reject(invalid);
-          case NumberStatus::kWrongType:
-            return bad(RejectReason::kBadType, slot);
-          case NumberStatus::kNull:
-            break;
-          case NumberStatus::kNumber:
-            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
-            r.has_score = true;
-            r.score = d;
-            break;
-        }
-        break;
-      }
-      case Schema::kPrediction: {
-        double d = 0;
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        if (type == ondemand::json_type::string && config.task != Task::kRegression) {
-          if (v.get_string().get(prediction_class)) return Reject(invalid);
-          if (rw && !prediction_class.empty() && prediction_class[0] == '\0') {
-            return bad(RejectReason::kBadValue, slot);
-          }
-          break;
-        }
-        if (type == ondemand::json_type::boolean && config.task != Task::kRegression) {
-          bool b;
-          if (v.get_bool().get(b)) return Reject(invalid);
-          prediction_class = b ? "1" : "0";
-          break;
-        }
-        switch (ReadNumber(v, rw, d)) {
-          case NumberStatus::kInvalid:
-            return Reject(invalid);
-          case NumberStatus::kWrongType:
-            return bad(RejectReason::kBadType, slot);
-          case NumberStatus::kNull:
-            break;
-          case NumberStatus::kNumber:
-            if (!std::isfinite(d)) return bad(RejectReason::kBadValue, slot);
-            r.has_prediction = true;
-            r.prediction = d;
-            if (config.task != Task::kRegression) prediction_class = im.NumberText(d);
-            break;
-        }
-        break;
-      }
-      case Schema::kProbabilities: {
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        r.probabilities.clear();
-        std::string_view best_key;
-        double best = -1;
-        int best_index = -1;
-        if (type == ondemand::json_type::null) break;
-        if (type == ondemand::json_type::array) {
-          ondemand::array arr;
-          if (v.get_array().get(arr)) return Reject(invalid);
-          for (auto element : arr) {
-            ondemand::value ev;
-            if (std::move(element).get(ev)) return Reject(invalid);
-            double d = 0;
-            NumberStatus st = ReadNumber(ev, rw, d);
-            if (st == NumberStatus::kInvalid) return Reject(invalid);
-            if (st != NumberStatus::kNumber) return bad(RejectReason::kBadType, slot);
-            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
-            if (d > best) {
-              best = d;
-              best_index = static_cast<int>(r.probabilities.size());
-            }
-            r.probabilities.push_back(d);
-          }
-          if (!config.classes.empty() && r.probabilities.size() != config.classes.size()) {
-            return bad(RejectReason::kBadValue, slot);
-          }
-          if (best_index >= 0) {
-            best_key = config.classes.empty() ? im.NumberText(best_index)
-                                              : std::string_view(config.classes[best_index]);
-          }
-        } else if (type == ondemand::json_type::object) {
-          ondemand::object po;
-          if (v.get_object().get(po)) return Reject(invalid);
-          if (!config.classes.empty()) r.probabilities.assign(config.classes.size(), 0.0);
-          for (auto pf_result : po) {
-            ondemand::field pf;
-            if (std::move(pf_result).get(pf)) return Reject(invalid);
-            std::string_view pkey;
-            if (pf.unescaped_key().get(pkey)) return Reject(invalid);
-            ondemand::value pv = pf.value();
-            double d = 0;
-            NumberStatus st = ReadNumber(pv, rw, d);
-            if (st == NumberStatus::kInvalid) return Reject(invalid);
-            if (st != NumberStatus::kNumber) return bad(RejectReason::kBadType, slot);
-            if (!(d >= 0 && d <= 1)) return bad(RejectReason::kBadValue, slot);
-            if (config.classes.empty()) {
-              r.probabilities.push_back(d);
-            } else {
-              auto it = schema.class_index.find(pkey);
-              if (it == schema.class_index.end()) continue;  // a class the config lacks
-              r.probabilities[static_cast<std::size_t>(it->second)] = d;
-              pkey = config.classes[static_cast<std::size_t>(it->second)];
-            }
-            if (d > best) {
-              best = d;
-              best_key = pkey;
-            }
-          }
-        } else {
-          return bad(RejectReason::kBadType, slot);
-        }
-        if (r.probabilities.empty() || best_key.empty()) {
-          return bad(RejectReason::kBadValue, slot);
-        }
-        has_probabilities = true;
-        r.predicted_class = best_key;
-        break;
-      }
-      case Schema::kLatency: {
-        double d = 0;
-        switch (ReadNumber(v, rw, d)) {
-          case NumberStatus::kInvalid:
-            return Reject(invalid);
-          case NumberStatus::kWrongType:
-            return bad(RejectReason::kBadType, slot);
-          case NumberStatus::kNull:
-            break;
-          case NumberStatus::kNumber:
-            if (!(d >= 0) || !std::isfinite(d)) return bad(RejectReason::kBadValue, slot);
-            r.has_latency = true;
-            r.latency_seconds = d / 1000.0;
-            break;
-        }
-        break;
-      }
-      case Schema::kStatus: {
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        if (type == ondemand::json_type::null) {
-          if (!IsValidNull(v)) return Reject(invalid);
-          break;
-        }
-        std::string_view s;
-        if (type == ondemand::json_type::boolean || !read_text(v, s)) {
-          if (json_error) return Reject(invalid);
-          return bad(RejectReason::kBadType, slot);
-        }
-        if (s.empty() || EqualsIgnoreCase(s, "ok")) {
-          r.ok = true;
-          r.status = {};
-        } else {
-          r.ok = false;
-          r.status = s;
-        }
-        break;
-      }
-      case Schema::kFeatures: {
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        if (type == ondemand::json_type::null) break;
-        if (type != ondemand::json_type::object) return bad(RejectReason::kBadType, slot);
-        ondemand::object fo;
-        if (v.get_object().get(fo)) return Reject(invalid);
-        std::size_t position = 0;
-        for (auto ff_result : fo) {
-          ondemand::field ff;
-          if (std::move(ff_result).get(ff)) return Reject(invalid);
-          std::string_view fkey;
-          if (ff.unescaped_key().get(fkey)) return Reject(invalid);
-          const int index = schema.FeatureAt(position++, fkey);
-          if (index < 0) {
-            if (!ValidateValue(ff.value(), 1)) return Reject(invalid);
-            continue;
-          }
-          const FeatureConfig& fc = config.features[static_cast<std::size_t>(index)];
-          FeatureValue& out = r.features[static_cast<std::size_t>(index)];
-          out = FeatureValue{};
-          if (fc.pii) {  // never read, only checked to be JSON
-            if (!ValidateValue(ff.value(), 1)) return Reject(invalid);
-            continue;
-          }
-          ondemand::value fv = ff.value();
-          ondemand::json_type ft;
-          if (fv.type().get(ft)) return Reject(invalid);
-          if (fc.type == FeatureType::kNumeric) {
-            double d = 0;
-            if (ft == ondemand::json_type::boolean) {
-              bool b;
-              if (fv.get_bool().get(b)) return Reject(invalid);
-              out.kind = FeatureValue::Kind::kNumber;
-              out.number = b ? 1 : 0;
-              continue;
-            }
-            NumberStatus st = ReadNumber(fv, rw, d);
-            if (st == NumberStatus::kInvalid) return Reject(invalid);
-            if (st == NumberStatus::kNumber) {
-              if (!std::isnan(d)) {
-                out.kind = FeatureValue::Kind::kNumber;
-                out.number = d;
-              }
-            } else if (st == NumberStatus::kWrongType && ft == ondemand::json_type::string) {
-              std::string_view s;
-              if (fv.get_string().get(s)) return Reject(invalid);
-              if (auto parsed = ParseFullDouble(s); parsed && !std::isnan(*parsed)) {
-                out.kind = FeatureValue::Kind::kNumber;
-                out.number = *parsed;
-              } else if (!s.empty() && !EqualsIgnoreCase(s, "nan")) {
-                out.kind = FeatureValue::Kind::kString;
-                out.text = s;
-              }
-            } else if (st == NumberStatus::kWrongType && !ValidateValue(fv, 1)) {
-              return Reject(invalid);
-            }
-          } else {
-            std::string_view s;
-            bool ok = read_text(fv, s);
-            if (json_error) return Reject(invalid);
-            if (ok) {
-              out.kind = FeatureValue::Kind::kString;
-              out.text = s;
-            } else if (!ValidateValue(fv, 1)) {
-              return Reject(invalid);
-            }
-          }
-        }
-        break;
-      }
-      case Schema::kSegment: {
-        ondemand::json_type type;
-        if (v.type().get(type)) return Reject(invalid);
-        if (type == ondemand::json_type::null) break;
-        if (type != ondemand::json_type::object) return bad(RejectReason::kBadType, slot);
-        ondemand::object so;
-        if (v.get_object().get(so)) return Reject(invalid);
-        for (auto sf_result : so) {
-          ondemand::field sf;
-          if (std::move(sf_result).get(sf)) return Reject(invalid);
-          std::string_view skey;
-          if (sf.unescaped_key().get(skey)) return Reject(invalid);
-          ondemand::value sv = sf.value();
-          std::string_view s;
-          bool ok = read_text(sv, s);
-          if (json_error) return Reject(invalid);
-          if (ok) {
-            r.segment.emplace_back(skey, s);
-          } else if (!ValidateValue(sv, 1)) {
-            return Reject(invalid);
-          }
-        }
-        break;
-      }
-    }
+    if (auto rejected = reader.Read(schema.Lookup(key), v)) return Reject(*rejected);
   }
   // Anything after the object (a second document, garbage) makes the line invalid.
   const char* trailing = nullptr;
   if (!doc.current_location().get(trailing)) return Reject(invalid);
-
-  if (!has_timestamp) return bad(RejectReason::kMissingField, Schema::kTimestamp);
-  if (r.version.empty()) r.version = "unknown";
-  switch (config.task) {
-    case Task::kBinaryClassification:
-      if (r.ok && !r.has_score) return bad(RejectReason::kMissingField, Schema::kScore);
-      if (!prediction_class.empty()) {
-        r.predicted_class = prediction_class;
-      } else if (r.has_score) {
-        r.predicted_class = r.score >= config.threshold ? "1" : "0";
-      }
-      break;
-    case Task::kMulticlassClassification:
-      if (r.ok && !has_probabilities) {
-        return bad(RejectReason::kMissingField, Schema::kProbabilities);
-      }
-      if (!prediction_class.empty()) r.predicted_class = prediction_class;
-      break;
-    case Task::kRegression:
-      if (r.ok && !r.has_prediction) return bad(RejectReason::kMissingField, Schema::kPrediction);
-      break;
-  }
+  if (auto rejected = reader.Finish()) return Reject(*rejected);
   return model_index;
 }
 

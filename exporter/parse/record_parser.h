@@ -76,6 +76,7 @@ class RecordParser {
  private:
   struct Schema;
   struct Impl;
+  struct FieldReader;  // one record's fields, slot by slot
 
   std::vector<std::unique_ptr<Schema>> schemas_;
   std::unique_ptr<Impl> impl_;

@@ -46,11 +46,6 @@ ShadowReport BuildShadowReport(const ModelConfig& model, const ShadowWindowStats
                                const std::uint64_t unpaired[2],
                                const std::vector<PerformanceValue>& labelled);
 
-// `modelwatch-exporter shadow-report --config.dir=DIR --model=NAME --input=predictions.jsonl
-// [--labels=labels.jsonl]`: reads whole files, compares over all their records, prints the
-// report. Returns 0 promote, 1 do not promote (or unreadable input), 2 usage.
-int RunShadowReportCommand(const std::vector<std::string>& args);
-
 }  // namespace modelwatch
 
 #endif  // MODELWATCH_EXPORTER_SHADOW_SHADOW_REPORT_H_

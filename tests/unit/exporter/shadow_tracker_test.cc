@@ -7,6 +7,7 @@
 #include <fstream>
 #include <random>
 
+#include "exporter/commands/shadow_report_command.h"
 #include "exporter/shadow/shadow_report.h"
 #include "tests/unit/exporter/groundtruth_test_util.h"
 

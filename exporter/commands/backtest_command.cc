@@ -1,4 +1,4 @@
-#include "exporter/backtest/backtest_command.h"
+#include "exporter/commands/backtest_command.h"
 
 #include <yaml-cpp/yaml.h>
 
@@ -29,7 +29,7 @@
 #include "exporter/backtest/suggest.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/parse/record_parser.h"
-#include "exporter/replay/replay_command.h"
+#include "exporter/replay/replay.h"
 
 namespace modelwatch {
 namespace {
@@ -579,13 +579,19 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   fs::create_directories(tsdb);
 
   // 1. The exporter's states over the history (the replay) into a TSDB.
-  std::vector<std::string> replay_args = {
-      "--config.dir=" + flags.Get("config.dir"), "--input=" + flags.Get("input"),
-      "--step=" + flags.Get("step"), "--output=" + work + "/series.om"};
-  if (!flags.Get("labels").empty()) replay_args.push_back("--labels=" + flags.Get("labels"));
-  if (!flags.Get("model").empty()) replay_args.push_back("--model=" + flags.Get("model"));
+  ReplayOptions replay;
+  replay.models = models;
+  replay.input = flags.Get("input");
+  replay.labels = flags.Get("labels");
+  replay.step = step;
+  replay.output = work + "/series.om";
   log("replaying " + flags.Get("input"));
-  if (int rc = RunReplayCommand(replay_args); rc != 0) return Fail("replay failed");
+  auto replayed = Replay(replay);
+  if (!replayed) {
+    std::cerr << replayed.error().ToString() << "\n";
+    return Fail("replay failed");
+  }
+  std::cerr << DescribeReplay(*replayed, flags.Get("step"), replay.output) << "\n";
   log("writing TSDB blocks");
   auto blocks = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
                             "--max-block-duration=24h", work + "/series.om", tsdb});

@@ -1,4 +1,4 @@
-#include "exporter/baseline/baseline_command.h"
+#include "exporter/commands/baseline_command.h"
 
 #include <array>
 #include <cmath>

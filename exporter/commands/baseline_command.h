@@ -1,6 +1,6 @@
 // `modelwatch-exporter baseline`: builds a model's baseline profile from reference data.
-#ifndef MODELWATCH_EXPORTER_BASELINE_BASELINE_COMMAND_H_
-#define MODELWATCH_EXPORTER_BASELINE_BASELINE_COMMAND_H_
+#ifndef MODELWATCH_EXPORTER_COMMANDS_BASELINE_COMMAND_H_
+#define MODELWATCH_EXPORTER_COMMANDS_BASELINE_COMMAND_H_
 
 #include <string>
 #include <vector>
@@ -16,4 +16,4 @@ int RunBaselineCommand(const std::vector<std::string>& args);
 
 }  // namespace modelwatch
 
-#endif  // MODELWATCH_EXPORTER_BASELINE_BASELINE_COMMAND_H_
+#endif  // MODELWATCH_EXPORTER_COMMANDS_BASELINE_COMMAND_H_

@@ -1,4 +1,4 @@
-#include "exporter/replay/replay_command.h"
+#include "exporter/replay/replay.h"
 
 #include <algorithm>
 #include <array>
@@ -8,14 +8,10 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
-#include <iostream>
 #include <memory>
 #include <queue>
+#include <sstream>
 
-#include "core/command.h"
-#include "core/config_loader.h"
-#include "core/duration.h"
-#include "core/flags.h"
 #include "core/temp_dir.h"
 #include "exporter/groundtruth/label_parser.h"
 #include "exporter/metrics/metric_family.h"
@@ -108,60 +104,25 @@ void AddCounter(std::vector<prometheus::MetricFamily>& out, const MetricSpec& sp
 
 }  // namespace
 
-int RunReplayCommand(const std::vector<std::string>& args) {
-  FlagParser flags(
-      "modelwatch-exporter replay --config.dir=DIR --input=FILE [--labels=FILE] [--model=NAME] "
-      "[--step=1m] --output=FILE",
-      "Runs a prediction log (and its labels) through the exporter in event time and writes "
-      "the metrics it would have served at every step as OpenMetrics with timestamps, for "
-      "`promtool tsdb create-blocks-from openmetrics`.",
-      {{"config.dir", "Directory of model YAML files.", "", false, true},
-       {"input", "Prediction log, JSON Lines, read whole.", "", false, true},
-       {"labels", "Ground-truth label log, read by every replayed model with ground truth.", "",
-        false, false},
-       {"model", "Replay only this model (default: every model in config.dir).", "", false, false},
-       {"step", "Interval between the timestamps written.", "1m", false, false},
-       {"ingest.future-tolerance",
-        "Reject records whose event time is later than the log's own now (the median event "
-        "time of the 50 records before and after) plus this (reason future_timestamp).",
-        "5m", false, false},
-       {"output", "OpenMetrics file to write (atomically).", "", false, true}});
-  if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter replay")) return *exit_code;
-  auto step_duration = ParseDuration(flags.Get("step"));
-  if (!step_duration) {
-    std::cerr << "modelwatch-exporter replay: --step: " << step_duration.error().message << "\n";
-    return 2;
-  }
-  const double step = static_cast<double>(step_duration->count());
-  auto tolerance_duration = ParseDuration(flags.Get("ingest.future-tolerance"));
-  if (!tolerance_duration) {
-    std::cerr << "modelwatch-exporter replay: --ingest.future-tolerance: "
-              << tolerance_duration.error().message << "\n";
-    return 2;
-  }
-  const double future_tolerance = static_cast<double>(tolerance_duration->count());
-  auto config = LoadConfigOrReport(flags.Get("config.dir"));
-  if (!config) return kExitInvalidInput;
-  const std::vector<const ModelConfig*> models =
-      SelectModels(*config, flags.Get("model"), flags.Get("config.dir"));
-  if (models.empty()) return kExitInvalidInput;
+Result<ReplaySummary> Replay(const ReplayOptions& options) {
+  const std::vector<const ModelConfig*>& models = options.models;
+  const double step = options.step;
+  const double future_tolerance = options.future_tolerance;
   // --labels go to every replayed model with a ground_truth section (each joins what matches
-  // its own predictions); use --model to replay one.
+  // its own predictions).
   std::vector<std::size_t> label_models;
-  if (!flags.Get("labels").empty()) {
+  if (!options.labels.empty()) {
     for (std::size_t i = 0; i < models.size(); ++i) {
       if (models[i]->ground_truth) label_models.push_back(i);
     }
     if (label_models.empty()) {
-      std::cerr << "error: --labels: no replayed model has a ground_truth section\n";
-      return 1;
+      return MakeError("--labels: no replayed model has a ground_truth section");
     }
   }
 
   auto scratch = TempDir::Create("modelwatch-replay");
   if (!scratch) {
-    std::cerr << scratch.error().ToString() << "\n";
-    return 1;
+    return tl::unexpected(scratch.error());
   }
   const std::string spool_dir = scratch->path() + "/spool";
   std::filesystem::create_directory(spool_dir);
@@ -176,16 +137,14 @@ int RunReplayCommand(const std::vector<std::string>& args) {
     if (!m->baseline.empty()) {
       auto loaded = LoadBaselineProfile(*m);
       if (!loaded) {
-        std::cerr << loaded.error().ToString() << "\n";
-        return 1;
+        return tl::unexpected(loaded.error());
       }
       baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
     }
     auto t = std::make_unique<ModelTrackers>();
     if (auto built = t->Build(*m, baseline, scratch->path(), DefaultLatencyBuckets(), gt_options);
         !built) {
-      std::cerr << built.error().ToString() << "\n";
-      return 1;
+      return tl::unexpected(built.error());
     }
     trackers.push_back(std::move(t));
     source_name += (source_name.empty() ? "" : "+") + m->name;
@@ -195,22 +154,20 @@ int RunReplayCommand(const std::vector<std::string>& args) {
   std::ifstream label_file;
   std::vector<std::unique_ptr<LabelParser>> parsers;
   if (!label_models.empty()) {
-    const std::string path = flags.Get("labels");
+    const std::string& path = options.labels;
     label_file.open(path, std::ios::binary);
     if (!label_file) {
-      std::cerr << path << ": error: cannot read: " << std::strerror(errno) << "\n";
-      return 1;
+      return MakeError(std::string("cannot read: ") + std::strerror(errno), {path});
     }
     for (std::size_t i : label_models) parsers.push_back(std::make_unique<LabelParser>(*models[i]));
   }
   LabelStream labels(label_file, std::move(parsers));
   std::uint64_t next_label = 0;  // label lines delivered
 
-  const std::string input_path = flags.Get("input");
+  const std::string& input_path = options.input;
   std::ifstream input(input_path, std::ios::binary);
   if (!input) {
-    std::cerr << input_path << ": error: cannot read: " << std::strerror(errno) << "\n";
-    return 1;
+    return MakeError(std::string("cannot read: ") + std::strerror(errno), {input_path});
   }
   RecordParser parser(models);
   OpenMetricsWriter writer(spool_dir);
@@ -318,18 +275,14 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       ahead.push_back({std::move(line), parsed ? parser.record().timestamp : NAN});
       if (ahead.size() <= kLogClockHalfWidth) continue;
     }
-    if (auto ok = judge(); !ok) {
-      std::cerr << "error: " << ok.error().message << "\n";
-      return 1;
-    }
+    if (auto ok = judge(); !ok) return MakeError(ok.error().message);
   }
   if (input.bad()) {
-    std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";
-    return 1;
+    return MakeError(std::string("read failed: ") + std::strerror(errno), {input_path});
   }
   if (!started) {
-    std::cerr << input_path << ": error: no valid record (" << lines_read << " line(s) read)\n";
-    return 1;
+    return MakeError("no valid record (" + std::to_string(lines_read) + " line(s) read)",
+                     {input_path});
   }
   // The step that covers the last record, then on until the last label has arrived.
   while (!label_models.empty()) {
@@ -342,32 +295,36 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       ok = emit(boundary);
       boundary += step;
     }
-    if (!ok) {
-      std::cerr << "error: " << ok.error().message << "\n";
-      return 1;
-    }
+    if (!ok) return MakeError(ok.error().message);
   }
   if (labels.bad()) {
-    std::cerr << flags.Get("labels") << ": error: read failed: " << std::strerror(errno) << "\n";
-    return 1;
+    return MakeError(std::string("read failed: ") + std::strerror(errno), {options.labels});
   }
-  if (auto ok = emit(boundary); !ok) {
-    std::cerr << "error: " << ok.error().message << "\n";
-    return 1;
-  }
-  if (auto ok = writer.Finish(flags.Get("output")); !ok) {
-    std::cerr << "error: " << ok.error().message << "\n";
-    return 1;
-  }
-  std::uint64_t rejected_total = 0;
-  for (auto r : rejected) rejected_total += r;
-  std::cerr << "replayed " << accepted << " record(s) (" << rejected_total << " line(s) rejected)";
-  if (labels.lines() > 0) std::cerr << " and " << labels.lines() << " label line(s)";
-  std::cerr << " of " << source_name << " in " << steps << " step(s) of " << flags.Get("step")
-            << " from " << static_cast<long long>(first_step) << " to "
-            << static_cast<long long>(boundary) << ": " << writer.samples() << " samples to "
-            << flags.Get("output") << "\n";
-  return 0;
+  if (auto ok = emit(boundary); !ok) return MakeError(ok.error().message);
+  if (auto ok = writer.Finish(options.output); !ok) return MakeError(ok.error().message);
+  ReplaySummary summary;
+  summary.source = source_name;
+  summary.accepted = accepted;
+  for (auto r : rejected) summary.rejected += r;
+  summary.label_lines = labels.lines();
+  summary.steps = steps;
+  summary.first_step = first_step;
+  summary.last_step = boundary;
+  summary.samples = writer.samples();
+  return summary;
+}
+
+std::string DescribeReplay(const ReplaySummary& summary, const std::string& step_text,
+                           const std::string& output) {
+  std::ostringstream out;
+  out << "replayed " << summary.accepted << " record(s) (" << summary.rejected
+      << " line(s) rejected)";
+  if (summary.label_lines > 0) out << " and " << summary.label_lines << " label line(s)";
+  out << " of " << summary.source << " in " << summary.steps << " step(s) of " << step_text
+      << " from " << static_cast<long long>(summary.first_step) << " to "
+      << static_cast<long long>(summary.last_step) << ": " << summary.samples << " samples to "
+      << output;
+  return out.str();
 }
 
 }  // namespace modelwatch

@@ -273,6 +273,33 @@ documented_text = "".join(open(p, encoding="utf-8").read()
                           for p in glob.glob(os.path.join(src, "docs", "*.md")))
 mentioned = set(re.findall(r"(?<![:\w])((?:model|modelwatch)_[a-z0-9_]+)(?![:\w])", documented_text))
 served = set()
+served_labels = {}  # family (a counter with its _total) -> label-name sets of its series
+
+
+def exposition_labels(path, out):
+    """Adds the label names of every sample of an exposition file to `out`, by family."""
+    types = {}
+    for line in open(path, encoding="utf-8"):
+        m = re.match(r"^# TYPE (\S+) (\S+)", line)
+        if m:
+            types[m.group(1)] = m.group(2)
+            continue
+        m = re.match(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? ", line)
+        if not m:
+            continue
+        name, family = m.group(1), None
+        for suffix in ("", "_total", "_bucket", "_sum", "_count", "_created"):
+            base = name[:len(name) - len(suffix)] if suffix else name
+            if name.endswith(suffix) and base in types:
+                family = base + ("_total" if types[base] == "counter" and
+                                 not base.endswith("_total") else "")
+                break
+        if family is None:
+            continue
+        labels = frozenset(re.findall(r'([a-zA-Z_][a-zA-Z0-9_]*)="', m.group(2) or "")) - {"le"}
+        out.setdefault(family, set()).add(labels)
+
+
 for model in ("eta-predictor", "fraud-detector", "intent-classifier"):
     h, l, om = (os.path.join(work, f"{model}.{x}") for x in ("history.jsonl", "labels.jsonl", "om"))
     subprocess.run(["/usr/bin/python3", os.path.join(src, "examples", "demo", "traffic_generator.py"),
@@ -282,11 +309,31 @@ for model in ("eta-predictor", "fraud-detector", "intent-classifier"):
     subprocess.run([exporter, "replay", "--config.dir=" + configs, "--model=" + model,
                     "--input=" + h, "--labels=" + l, "--output=" + om], check=True,
                    capture_output=True)
+    exposition_labels(om, served_labels)
     for line in open(om, encoding="utf-8"):
         m = re.match(r"^# TYPE (\S+) (\S+)", line)
         if m:
             served.add(m.group(1) + ("_total" if m.group(2) == "counter" else ""))
 print(f"metrics: {len(served)} families served by replays of the example models")
+# Every series of the replays and of the daemon's golden scrape carries exactly the labels
+# its family's entry in the metric catalogue (core/metric_catalogue.h) lists.
+exposition_labels(os.path.join(src, "tests", "exporter", "scrape.golden"), served_labels)
+catalogue = {name: frozenset(labels.split()) for name, labels in re.findall(
+    r'MetricSpec k\w+\{\s*"([a-z0-9_]+)",\s*MetricKind::k\w+,\s*"([a-z0-9_ ]*)"',
+    open(os.path.join(src, "core", "metric_catalogue.h"), encoding="utf-8").read())}
+if len(catalogue) < 70:
+    problems.append(f"read only {len(catalogue)} entries of core/metric_catalogue.h")
+for name, label_sets in sorted(served_labels.items()):
+    if name not in catalogue:
+        problems.append(f"the exporter serves {name}, which the metric catalogue lacks")
+        continue
+    for labels in sorted(label_sets, key=sorted):
+        if labels != catalogue[name]:
+            problems.append(f"{name} is served with labels {{{', '.join(sorted(labels))}}}, the "
+                            f"catalogue lists {{{', '.join(sorted(catalogue[name]))}}}")
+print(f"labels: {len(served_labels)} families' series hold the catalogue's labels")
+if len(served_labels) < 45:
+    problems.append(f"too few families with labels checked ({len(served_labels)})")
 for name in sorted(served - mentioned):
     problems.append(f"the exporter serves {name}, which no doc names")
 # Served only when the traffic has them (this generator logs no error statuses).

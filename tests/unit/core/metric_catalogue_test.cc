@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 
 #include <regex>
+#include <set>
+#include <sstream>
 #include <string>
+#include <vector>
 
 namespace modelwatch {
 namespace {
@@ -33,6 +36,30 @@ TEST(MetricCatalogueTest, EveryFamilyFollowsTheNamingConventions) {
     EXPECT_FALSE(m->help.empty()) << name;
     EXPECT_TRUE(m->help.ends_with(".") || m->help.ends_with(")")) << name << ": " << m->help;
     EXPECT_EQ(FindMetric(m->name), m) << name;
+  }
+}
+
+// Label names: snake case, none twice, no `le` (a histogram's own), no `__` prefix
+// (reserved), `model` first where a family has it, and every model_* family has it.
+TEST(MetricCatalogueTest, LabelsAreValidNamesWithModelFirst) {
+  const std::regex label("[a-z][a-z0-9_]*");
+  for (const MetricSpec* m : AllMetrics()) {
+    const std::string name(m->name);
+    std::istringstream in{std::string(m->labels)};
+    std::vector<std::string> labels;
+    for (std::string l; in >> l;) labels.push_back(l);
+    std::set<std::string> unique(labels.begin(), labels.end());
+    EXPECT_EQ(unique.size(), labels.size()) << name << ": " << m->labels;
+    for (const std::string& l : labels) {
+      EXPECT_TRUE(std::regex_match(l, label)) << name << ": " << l;
+      EXPECT_NE(l, "le") << name;
+    }
+    if (unique.count("model")) {
+      EXPECT_EQ(labels.front(), "model") << name;
+    }
+    if (name.starts_with("model_")) {
+      EXPECT_TRUE(unique.count("model")) << name;
+    }
   }
 }
 

@@ -19,6 +19,7 @@
 #include "core/command.h"
 #include "core/config_loader.h"
 #include "core/flags.h"
+#include "core/metric_catalogue.h"
 #include "core/temp_dir.h"
 #include "exporter/backtest/process.h"
 #include "exporter/backtest/prometheus_server.h"
@@ -430,6 +431,366 @@ Result<std::string> SuggestionYaml(const ModelConfig& m,
   return header + out.c_str() + "\n";
 }
 
+// Progress lines on stderr: "backtest: <seconds since start>s: <what>".
+class Progress {
+ public:
+  void operator()(const std::string& what) const {
+    const double s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+    std::cerr << "backtest: " << static_cast<long long>(s) << "s: " << what << "\n";
+  }
+
+ private:
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+};
+
+// The times every step of a backtest shares.
+struct TimeRange {
+  double step = 60;       // the replay step
+  double first_step = 0;  // the first replayed state
+  double replay_end = 0;  // one step past the last record or label
+  double alerts_end = 0;  // the last record: alerts are evaluated while predictions arrive
+};
+
+// A comparison rule set (--peer-rules): name (the file's stem), file, rules, and what the
+// backtest made of them.
+struct PeerSet {
+  std::string name, file;
+  std::vector<AlertingRule> rules;
+  EvaluatedRules evaluated;
+  std::vector<Incident> incidents;
+  std::vector<Episode> episodes;
+  std::vector<ModelScore> scores;
+};
+
+Result<std::vector<PeerSet>> LoadPeerSets(const std::string& comma_separated, const Progress& log) {
+  std::vector<PeerSet> peers;
+  std::istringstream list(comma_separated);
+  std::string file;
+  while (std::getline(list, file, ',')) {
+    if (file.empty()) continue;
+    auto loaded = LoadAlertingRuleFile(file);
+    if (!loaded) return tl::unexpected(loaded.error());
+    std::string name = fs::path(file).filename().string();
+    for (const char* ext : {".rules.yml", ".rules.yaml", ".yml", ".yaml"}) {
+      const std::string e = ext;
+      if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
+        name.resize(name.size() - e.size());
+        break;
+      }
+    }
+    log("peer rules " + name + ": " + std::to_string(loaded->size()) + " alerting rule(s) from " +
+        file);
+    peers.push_back({name, file, std::move(*loaded), {}, {}, {}, {}});
+  }
+  return peers;
+}
+
+// Writes an OpenMetrics file as TSDB blocks into `out_dir`, then removes the file.
+Result<void> Backfill(const std::string& om_path, const std::string& out_dir,
+                      const std::string& what) {
+  auto run = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
+                         "--max-block-duration=24h", om_path, out_dir});
+  if (!run) return tl::unexpected(run.error());
+  if (run->exit_code != 0) {
+    return MakeError("promtool tsdb create-blocks-from openmetrics" + what + " failed:\n" +
+                     run->output);
+  }
+  fs::remove(om_path);
+  return {};
+}
+
+// Step 1: the exporter's states over the history (the replay) into the TSDB.
+Result<void> BackfillReplay(ReplayOptions replay, const std::string& step_text,
+                            const std::string& tsdb, const Progress& log) {
+  log("replaying " + replay.input);
+  auto replayed = Replay(replay);
+  if (!replayed) {
+    std::cerr << replayed.error().ToString() << "\n";
+    return MakeError("replay failed");
+  }
+  std::cerr << DescribeReplay(*replayed, step_text, replay.output) << "\n";
+  log("writing TSDB blocks");
+  return Backfill(replay.output, tsdb, "");
+}
+
+// Step 2: recording rules, level by level. Each level's rules are evaluated by a Prometheus
+// over the TSDB holding the levels before (query_range at the group's evaluation times, as
+// `promtool tsdb create-blocks-from rules` does) and their series written back as blocks.
+Result<void> BackfillRecordingRules(const RuleSet& rules, const TimeRange& range,
+                                    const std::string& tsdb, const std::string& work,
+                                    const Progress& log) {
+  for (int level = 0; level < rules.levels; ++level) {
+    log("evaluating recording rules, level " + std::to_string(level + 1) + " of " +
+        std::to_string(rules.levels));
+    auto server = PrometheusServer::Start(tsdb, work);
+    if (!server) return tl::unexpected(server.error());
+    RecordedSeriesWriter recorded;
+    for (const RecordingRule& rule : rules.recording) {
+      if (rule.level != level) continue;
+      // The exporter's state changes once per replay step: evaluating more often would only
+      // repeat the same inputs (docs/backtest.md).
+      const double interval = std::max(rule.interval, range.step);
+      const double start = std::ceil(range.first_step / interval) * interval;
+      auto result = (*server)->QueryRange(rule.expr, start, range.replay_end, interval);
+      if (!result) {
+        return MakeError("recording rule " + rule.record + ": " + result.error().message);
+      }
+      recorded.Add(rule.record, rule.labels, *result);
+    }
+    server->reset();
+    if (recorded.samples() == 0) continue;
+    const std::string om_path = work + "/level" + std::to_string(level) + ".om";
+    if (auto ok = recorded.Write(om_path); !ok) return ok;
+    const std::string out_dir = work + "/rule-blocks" + std::to_string(level);
+    if (auto ok = Backfill(om_path, out_dir, " (recording rules)"); !ok) return ok;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
+      if (entry.is_directory()) {
+        fs::rename(entry.path(), tsdb + "/" + entry.path().filename().string());
+      }
+    }
+  }
+  return {};
+}
+
+// Step 4, for one model: the incidents its label-based performance shows (the retrain
+// threshold crossed in the shortest performance window), its entry of the result's `models`
+// and its plots (performance, degradation score and signals).
+Result<void> FindModelIncidents(const ModelConfig& m, PrometheusServer& prometheus,
+                                const TimeRange& range, std::optional<double> lookback_flag,
+                                std::vector<Incident>& incidents, Json& model_json, Json& plots) {
+  Json mj = {{"model", m.name}, {"team", m.owner.team}};
+  const std::string sel = LabelMatcher(m.name);
+  Json plot = Json::object();
+  if (m.ground_truth && m.ground_truth->retrain_when && !m.ground_truth->windows.empty()) {
+    const RetrainConfig& rt = *m.ground_truth->retrain_when;
+    const Window* shortest = &m.ground_truth->windows.front();
+    for (const Window& w : m.ground_truth->windows) {
+      if (w.length < shortest->length) shortest = &w;
+    }
+    const bool below = !rt.above.has_value();
+    const double threshold = below ? rt.below : *rt.above;
+    const double window = static_cast<double>(shortest->length.count());
+    const double delay = static_cast<double>(m.ground_truth->delay.count());
+    const double lookback = lookback_flag.value_or(delay + 2 * window);
+    const std::string expr = std::string(below ? "min" : "max") + " by (model) (" +
+                             metric::kModelPerformance.Name() + "{" + sel + ",metric=\"" +
+                             rt.metric + "\",window=\"" + shortest->label + "\"})";
+    auto perf = prometheus.QueryRange(expr, range.first_step, range.replay_end, range.step);
+    if (!perf) return tl::unexpected(perf.error());
+    // Until one window (plus the label delay) has passed, the window holds only the first
+    // few labels: no incident is taken from there.
+    const double settled = range.first_step + window + delay;
+    std::vector<std::pair<double, double>> samples;
+    if (!perf->empty()) {
+      for (const auto& sample : perf->front().samples) {
+        if (sample.first >= settled) samples.push_back(sample);
+      }
+    }
+    auto found =
+        FindLabelIncidents(m.name, samples, range.step, threshold, below, window, lookback);
+    incidents.insert(incidents.end(), found.begin(), found.end());
+    mj["retrain"] = {{"metric", rt.metric},
+                     {"window", shortest->label},
+                     {"direction", below ? "below" : "above"},
+                     {"threshold", threshold},
+                     {"lookback_seconds", lookback},
+                     {"expr", expr}};
+    plot["performance"] = SeriesJson(*perf, "model");
+  } else {
+    mj["retrain"] = nullptr;
+  }
+  model_json.push_back(mj);
+  // Plot series at no more than ~1,500 points.
+  const double plot_step =
+      std::max(range.step,
+               std::ceil((range.replay_end - range.first_step) / 1500 / range.step) * range.step);
+  for (const auto& [key, expr, label] :
+       std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"degradation_score",
+            "max by (model) (" + metric::kModelDegradationScore.Name() + "{" + sel + "})", "model"},
+           {"degradation_signals",
+            "max by (signal) (" + metric::kModelDegradationSignal.Name() + "{" + sel + "})",
+            "signal"}}) {
+    auto series = prometheus.QueryRange(expr, range.first_step, range.replay_end, plot_step);
+    if (!series) return tl::unexpected(series.error());
+    plot[key] = SeriesJson(*series, label);
+  }
+  plots[m.name] = plot;
+  return {};
+}
+
+// Step 5, for one model: page thresholds that would have met the target false-page rate
+// with the best lead, and degradation weights from each signal's relation to the incidents;
+// the result's `suggestions` entry, with the YAML snippet.
+Result<Json> SuggestForModel(const ModelConfig& m, PrometheusServer& prometheus,
+                             const TimeRange& range, const std::vector<AlertingRule>& alerting,
+                             const std::vector<Incident>& incidents,
+                             const std::vector<ModelScore>& scores, double target_false_pages) {
+  const std::string sel = LabelMatcher(m.name);
+  auto series_of = [&](const std::string& expr) -> Result<std::vector<RangeSeries>> {
+    return prometheus.QueryRange(
+        expr, range.first_step, std::floor(range.alerts_end / range.step) * range.step, range.step);
+  };
+  const std::string method = DriftMethodName(m.drift.method);
+  // drift.critical governs neither muted features nor those with their own drift settings.
+  std::string muted;
+  for (const FeatureConfig& f : m.features) {
+    if (!f.alert || EffectiveFeatureDrift(m.drift, f).overridden) {
+      muted += (muted.empty() ? "" : "|") + f.name;
+    }
+  }
+  const std::string feature_sel =
+      sel + ",method=\"" + method + "\"" + (muted.empty() ? "" : ",feature!~\"" + muted + "\"");
+  const std::string output_sel = sel + ",method=\"" + method + "\"";
+  // The FeatureDrift/PredictionDrift condition without the owner's threshold: the largest
+  // drift value that is beyond its noise floor.
+  const std::string drift_expr =
+      "max by (model) ((" + metric::kModelFeatureDrift.Name() + "{" + feature_sel + "} > " +
+      metric::kModelFeatureDriftCriticalValue.Name() + "{" + feature_sel + "}) or (" +
+      metric::kModelPredictionDrift.Name() + "{" + output_sel + "} > " +
+      metric::kModelPredictionDriftCriticalValue.Name() + "{" + output_sel + "}))";
+  const std::string score_expr =
+      "max by (model) (" + metric::kModelDegradationScore.Name() + "{" + sel + "})";
+  const double bounded_max =
+      (m.drift.method == DriftMethod::kKs || m.drift.method == DriftMethod::kJs) ? 1.0 : INFINITY;
+  // Floors (docs/backtest.md): no page threshold below the start of "moderate" drift (0.1
+  // for PSI, and a practical effect for JS, KS and normalised Wasserstein), nor a degradation
+  // score below 20 (one signal of weight 0.2 saturated): a history whose gated signals stay
+  // at 0 outside its few incidents would otherwise fit any tiny value.
+  const double drift_floor = m.drift.method == DriftMethod::kChi2 ? 1e-9 : 0.1;
+  struct Target {
+    std::string key, alertname, expr;
+    double configured, min, max;
+  };
+  const std::vector<Target> targets = {
+      {"drift.critical", "FeatureDrift", drift_expr, m.drift.critical, drift_floor, bounded_max},
+      {"degradation.page_at", "DegradationScore", score_expr, m.degradation.page_at, 20.0, 100.0}};
+  Json thresholds = Json::array();
+  std::map<std::string, std::string> drift_keys, degradation_keys;
+  for (const Target& target : targets) {
+    auto series = series_of(target.expr);
+    if (!series) return tl::unexpected(series.error());
+    std::vector<std::pair<double, double>> samples;
+    if (!series->empty()) samples = series->front().samples;
+    const auto [for_s, keep_s] = PageTiming(alerting, target.alertname, m.name);
+    const ThresholdSuggestion sug = SuggestThreshold(
+        samples, target.configured, target.min, target.max, target_false_pages, range.step, for_s,
+        keep_s, incidents, m.name, range.first_step, range.alerts_end);
+    thresholds.push_back({{"key", target.key},
+                          {"alertname", target.alertname},
+                          {"expr", target.expr},
+                          {"floor", target.min},
+                          {"for_seconds", for_s},
+                          {"keep_firing_for_seconds", keep_s},
+                          {"current", OutcomeJson(sug.current)},
+                          {"suggested", sug.suggested ? OutcomeJson(*sug.suggested) : Json()}});
+    if (!sug.suggested) continue;
+    const double v = sug.suggested->threshold;
+    if (target.key == "drift.critical") {
+      drift_keys["critical"] = FormatNumber(v);
+      if (m.drift.warn >= v) drift_keys["warn"] = FormatNumber(RoundUpTwoDigits(v / 2));
+    } else {
+      degradation_keys["page_at"] = FormatNumber(v);
+      if (m.degradation.notify_at >= v) {
+        degradation_keys["notify_at"] = FormatNumber(RoundUpTwoDigits(v * 0.75));
+      }
+    }
+  }
+  // Weights: each weighted signal's normalised input (signal / (100 · weight)).
+  auto signal_series =
+      series_of("max by (signal) (" + metric::kModelDegradationSignal.Name() + "{" + sel + "})");
+  if (!signal_series) return tl::unexpected(signal_series.error());
+  std::map<std::string, std::vector<std::pair<double, double>>> inputs;
+  for (const RangeSeries& rs : *signal_series) {
+    const auto name = rs.labels.find("signal");
+    if (name == rs.labels.end()) continue;
+    const auto w = m.degradation.weights.find(name->second);
+    if (w == m.degradation.weights.end() || !(w->second > 0)) continue;
+    auto& points = inputs[name->second];
+    for (const auto& [t, v] : rs.samples) points.push_back({t, v / (100 * w->second)});
+  }
+  const WeightSuggestion weights = SuggestWeights(inputs, incidents, m.name, m.degradation.weights);
+  int label_incidents = 0;
+  for (const Incident& inc : incidents) {
+    if (inc.model == m.name && inc.source == "labels") ++label_incidents;
+  }
+  double days_outside = 0;
+  for (const ModelScore& sc : scores) {
+    if (sc.model == m.name) days_outside = sc.days_outside_incidents;
+  }
+  std::ostringstream header;
+  header << "# Suggested by modelwatch-exporter backtest for " << m.name
+         << ": paste over the drift and\n# degradation blocks of "
+         << fs::path(m.file).filename().string() << ". Target " << FormatNumber(target_false_pages)
+         << " false pages/day over " << FormatNumber(std::round(days_outside * 100) / 100)
+         << " days outside incidents;\n# weights from " << label_incidents << " label incident(s)"
+         << (weights.weights.empty() ? " (unchanged: no signal related)" : "")
+         << ". Few incidents: backtest other history before\n# trusting them "
+            "(docs/backtest.md).\n";
+  auto yaml = SuggestionYaml(m, drift_keys, degradation_keys, weights.weights, header.str());
+  if (!yaml) return tl::unexpected(yaml.error());
+  Json current_weights = Json::object();
+  for (const auto& [k, v] : m.degradation.weights) current_weights[k] = v;
+  return Json{{"model", m.name},
+              {"target_false_pages_per_day", target_false_pages},
+              {"thresholds", thresholds},
+              {"weights",
+               {{"label_incidents", label_incidents},
+                {"correlation", weights.correlation},
+                {"current", current_weights},
+                {"suggested", weights.weights.empty() ? Json() : Json(weights.weights)}}},
+              {"yaml", *yaml}};
+}
+
+Json PeersJson(const std::vector<PeerSet>& peers) {
+  Json out = Json::array();
+  for (const PeerSet& p : peers) {
+    out.push_back({{"name", p.name},
+                   {"rules_file", p.file},
+                   {"rules", p.evaluated.rules_json},
+                   {"alerts", AlertsJson(p.evaluated.alerts)},
+                   {"notifications", EpisodesJson(p.episodes)},
+                   {"incidents", IncidentsJson(p.incidents, false)},
+                   {"summary", SummaryJson(p.scores)}});
+  }
+  return out;
+}
+
+// The flags that are numbers and durations, checked. Returns the usage exit code on a bad one.
+struct NumericFlags {
+  double step = 60;
+  double target_false_pages = 0;
+  std::optional<double> lookback;
+};
+
+std::optional<int> ParseNumericFlags(const FlagParser& flags, NumericFlags& out) {
+  auto step = ParsePrometheusDuration(flags.Get("step"));
+  if (!step || *step < 1) {
+    std::cerr << "modelwatch-exporter backtest: --step: must be a duration of at least 1s\n";
+    return kExitUsage;
+  }
+  out.step = *step;
+  char* end = nullptr;
+  const std::string text = flags.Get("target-false-pages-per-day");
+  out.target_false_pages = std::strtod(text.c_str(), &end);
+  if (text.empty() || *end != '\0' || !(out.target_false_pages >= 0)) {
+    std::cerr << "modelwatch-exporter backtest: --target-false-pages-per-day: must be a "
+                 "number >= 0\n";
+    return kExitUsage;
+  }
+  if (!flags.Get("lookback").empty()) {
+    auto d = ParsePrometheusDuration(flags.Get("lookback"));
+    if (!d) {
+      std::cerr << "modelwatch-exporter backtest: --lookback: " << d.error().message << "\n";
+      return kExitUsage;
+    }
+    out.lookback = *d;
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 int RunBacktestCommand(const std::vector<std::string>& args) {
@@ -472,38 +833,12 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
     return *exit_code;
   }
   StopChildrenOnSignal();
-  const auto started = std::chrono::steady_clock::now();
-  auto log = [&](const std::string& what) {
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-    std::cerr << "backtest: " << static_cast<long long>(s) << "s: " << what << "\n";
-  };
-  auto step_s = ParsePrometheusDuration(flags.Get("step"));
-  if (!step_s || *step_s < 1) {
-    std::cerr << "modelwatch-exporter backtest: --step: must be a duration of at least 1s\n";
-    return 2;
-  }
-  const double step = *step_s;
-  double target_false_pages = 0;
-  {
-    char* end = nullptr;
-    const std::string text = flags.Get("target-false-pages-per-day");
-    target_false_pages = std::strtod(text.c_str(), &end);
-    if (text.empty() || *end != '\0' || !(target_false_pages >= 0)) {
-      std::cerr << "modelwatch-exporter backtest: --target-false-pages-per-day: must be a "
-                   "number >= 0\n";
-      return 2;
-    }
-  }
-  std::optional<double> lookback_flag;
-  if (!flags.Get("lookback").empty()) {
-    auto d = ParsePrometheusDuration(flags.Get("lookback"));
-    if (!d) {
-      std::cerr << "modelwatch-exporter backtest: --lookback: " << d.error().message << "\n";
-      return 2;
-    }
-    lookback_flag = *d;
-  }
+  const Progress log;
+  NumericFlags numbers;
+  if (auto exit_code = ParseNumericFlags(flags, numbers)) return *exit_code;
+
+  // The inputs: configuration, generated rules, peer rules, owner incidents, the history's
+  // time span.
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   const std::vector<const ModelConfig*> models =
@@ -517,45 +852,16 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
       skip_rule_files.push_back(m.name + ".rules.yml");
     }
   }
-  const std::string rules_dir = flags.Get("rules.dir") + "/rules";
   const std::string alertmanager_file = flags.Get("rules.dir") + "/alertmanager/alertmanager.yml";
-  auto rules = LoadRuleFiles(rules_dir, skip_rule_files);
+  auto rules = LoadRuleFiles(flags.Get("rules.dir") + "/rules", skip_rule_files);
   if (!rules) return Fail(rules.error().message);
   log("rules: " + std::to_string(rules->alerting.size()) + " alerting, " +
       std::to_string(rules->recording.size()) + " recording rule(s) they read (" +
       std::to_string(rules->skipped_recording) + " others skipped), " +
       std::to_string(rules->levels) + " level(s)");
   if (!fs::exists(alertmanager_file)) return Fail(alertmanager_file + ": error: missing");
-  // Comparison rule sets: name (the file's stem), file, rules.
-  struct PeerSet {
-    std::string name, file;
-    std::vector<AlertingRule> rules;
-    EvaluatedRules evaluated;
-    std::vector<Incident> incidents;
-    std::vector<Episode> episodes;
-    std::vector<ModelScore> scores;
-  };
-  std::vector<PeerSet> peers;
-  {
-    std::istringstream list(flags.Get("peer-rules"));
-    std::string file;
-    while (std::getline(list, file, ',')) {
-      if (file.empty()) continue;
-      auto loaded = LoadAlertingRuleFile(file);
-      if (!loaded) return Fail(loaded.error().message);
-      std::string name = fs::path(file).filename().string();
-      for (const char* ext : {".rules.yml", ".rules.yaml", ".yml", ".yaml"}) {
-        const std::string e = ext;
-        if (name.size() > e.size() && name.compare(name.size() - e.size(), e.size(), e) == 0) {
-          name.resize(name.size() - e.size());
-          break;
-        }
-      }
-      log("peer rules " + name + ": " + std::to_string(loaded->size()) + " alerting rule(s) from " +
-          file);
-      peers.push_back({name, file, std::move(*loaded), {}, {}, {}, {}});
-    }
-  }
+  auto peers = LoadPeerSets(flags.Get("peer-rules"), log);
+  if (!peers) return Fail(peers.error().message);
   std::vector<Incident> owner_incidents;
   if (!flags.Get("incidents").empty()) {
     auto loaded =
@@ -571,6 +877,15 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
     if (!t) return Fail(t.error().message);
     last_label = *t;
   }
+  TimeRange range;
+  range.step = numbers.step;
+  range.first_step = std::ceil(span->first / range.step) * range.step;
+  range.replay_end = std::max(std::ceil(span->last / range.step) * range.step,
+                              std::ceil(last_label / range.step) * range.step) +
+                     range.step;
+  // Alerts are evaluated while predictions arrive: after the last record the replayed
+  // counters stand still (only labels arrive), which ModelDown would read as an outage.
+  range.alerts_end = span->last;
 
   auto scratch = TempDir::Create("modelwatch-backtest");
   if (!scratch) return Fail(scratch.error().ToString());
@@ -578,74 +893,18 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   const std::string tsdb = work + "/tsdb";
   fs::create_directories(tsdb);
 
-  // 1. The exporter's states over the history (the replay) into a TSDB.
+  // 1. The replay and 2. the recording rules, into the TSDB.
   ReplayOptions replay;
   replay.models = models;
   replay.input = flags.Get("input");
   replay.labels = flags.Get("labels");
-  replay.step = step;
+  replay.step = range.step;
   replay.output = work + "/series.om";
-  log("replaying " + flags.Get("input"));
-  auto replayed = Replay(replay);
-  if (!replayed) {
-    std::cerr << replayed.error().ToString() << "\n";
-    return Fail("replay failed");
+  if (auto ok = BackfillReplay(replay, flags.Get("step"), tsdb, log); !ok) {
+    return Fail(ok.error().message);
   }
-  std::cerr << DescribeReplay(*replayed, flags.Get("step"), replay.output) << "\n";
-  log("writing TSDB blocks");
-  auto blocks = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
-                            "--max-block-duration=24h", work + "/series.om", tsdb});
-  if (!blocks) return Fail(blocks.error().message);
-  if (blocks->exit_code != 0) {
-    return Fail("promtool tsdb create-blocks-from openmetrics failed:\n" + blocks->output);
-  }
-  fs::remove(work + "/series.om");
-
-  const double first_step = std::ceil(span->first / step) * step;
-  const double replay_end =
-      std::max(std::ceil(span->last / step) * step, std::ceil(last_label / step) * step) + step;
-  // Alerts are evaluated while predictions arrive: after the last record the replayed
-  // counters stand still (only labels arrive), which ModelDown would read as an outage.
-  const double alerts_end = span->last;
-
-  // 2. Recording rules, level by level: each level's rules are evaluated by a Prometheus over
-  // the TSDB holding the levels before (query_range at the group's evaluation times, as
-  // `promtool tsdb create-blocks-from rules` does) and their series written back as blocks.
-  for (int level = 0; level < rules->levels; ++level) {
-    log("evaluating recording rules, level " + std::to_string(level + 1) + " of " +
-        std::to_string(rules->levels));
-    auto server = PrometheusServer::Start(tsdb, work);
-    if (!server) return Fail(server.error().message);
-    const std::string om_path = work + "/level" + std::to_string(level) + ".om";
-    RecordedSeriesWriter recorded;
-    for (const RecordingRule& rule : rules->recording) {
-      if (rule.level != level) continue;
-      // The exporter's state changes once per replay step: evaluating more often would only
-      // repeat the same inputs (docs/backtest.md).
-      const double interval = std::max(rule.interval, step);
-      const double start = std::ceil(first_step / interval) * interval;
-      auto result = (*server)->QueryRange(rule.expr, start, replay_end, interval);
-      if (!result) return Fail("recording rule " + rule.record + ": " + result.error().message);
-      recorded.Add(rule.record, rule.labels, *result);
-    }
-    server->reset();
-    if (recorded.samples() == 0) continue;
-    if (auto ok = recorded.Write(om_path); !ok) return Fail(ok.error().message);
-    const std::string out_dir = work + "/rule-blocks" + std::to_string(level);
-    auto backfill = RunProcess({"promtool", "tsdb", "create-blocks-from", "openmetrics",
-                                "--max-block-duration=24h", om_path, out_dir});
-    if (!backfill) return Fail(backfill.error().message);
-    if (backfill->exit_code != 0) {
-      return Fail("promtool tsdb create-blocks-from openmetrics (recording rules) failed:\n" +
-                  backfill->output);
-    }
-    fs::remove(om_path);
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(out_dir, ec)) {
-      if (entry.is_directory()) {
-        fs::rename(entry.path(), tsdb + "/" + entry.path().filename().string());
-      }
-    }
+  if (auto ok = BackfillRecordingRules(*rules, range, tsdb, work, log); !ok) {
+    return Fail(ok.error().message);
   }
   log("starting prometheus over the backfilled TSDB");
   auto server = PrometheusServer::Start(tsdb, work);
@@ -656,249 +915,76 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   // machine of `for` and `keep_firing_for`; receivers by amtool.
   log("evaluating " + std::to_string(rules->alerting.size()) + " alerting rules");
   std::map<std::map<std::string, std::string>, std::string> receiver_cache;
-  auto evaluated = EvaluateAlertingRules(rules->alerting, *prometheus, first_step, alerts_end,
-                                         alertmanager_file, receiver_cache);
+  auto evaluated = EvaluateAlertingRules(rules->alerting, *prometheus, range.first_step,
+                                         range.alerts_end, alertmanager_file, receiver_cache);
   if (!evaluated) return Fail(evaluated.error().message);
-  std::vector<AlertSeries>& alerts = evaluated->alerts;
-  for (PeerSet& p : peers) {
+  const std::vector<AlertSeries>& alerts = evaluated->alerts;
+  for (PeerSet& p : *peers) {
     log("evaluating " + std::to_string(p.rules.size()) + " alerting rules of " + p.name);
-    auto e = EvaluateAlertingRules(p.rules, *prometheus, first_step, alerts_end, alertmanager_file,
-                                   receiver_cache);
+    auto e = EvaluateAlertingRules(p.rules, *prometheus, range.first_step, range.alerts_end,
+                                   alertmanager_file, receiver_cache);
     if (!e) return Fail(e.error().message);
     p.evaluated = std::move(*e);
   }
 
-  // 4. Incidents: label-visible ones from model_performance, plus the owner's.
+  // 4. Incidents: label-visible ones from model_performance, plus the owner's; then every
+  // rule set's notifications scored against them.
   log("finding incidents in the label-based performance");
   std::vector<Incident> incidents;
   Json model_json = Json::array();
   Json plots = Json::object();
   for (const ModelConfig* m : models) {
-    Json mj = {{"model", m->name}, {"team", m->owner.team}};
-    const std::string sel = LabelMatcher(m->name);
-    Json plot = Json::object();
-    if (m->ground_truth && m->ground_truth->retrain_when && !m->ground_truth->windows.empty()) {
-      const RetrainConfig& rt = *m->ground_truth->retrain_when;
-      const Window* shortest = &m->ground_truth->windows.front();
-      for (const Window& w : m->ground_truth->windows) {
-        if (w.length < shortest->length) shortest = &w;
-      }
-      const bool below = !rt.above.has_value();
-      const double threshold = below ? rt.below : *rt.above;
-      const double window = static_cast<double>(shortest->length.count());
-      const double lookback =
-          lookback_flag.value_or(static_cast<double>(m->ground_truth->delay.count()) + 2 * window);
-      const std::string expr = std::string(below ? "min" : "max") +
-                               " by (model) (model_performance{" + sel + ",metric=\"" + rt.metric +
-                               "\",window=\"" + shortest->label + "\"})";
-      auto perf = prometheus->QueryRange(expr, first_step, replay_end, step);
-      if (!perf) return Fail(perf.error().message);
-      // Until one window (plus the label delay) has passed, the window holds only the first
-      // few labels: no incident is taken from there.
-      const double settled =
-          first_step + window + static_cast<double>(m->ground_truth->delay.count());
-      std::vector<std::pair<double, double>> samples;
-      if (!perf->empty()) {
-        for (const auto& sample : perf->front().samples) {
-          if (sample.first >= settled) samples.push_back(sample);
-        }
-      }
-      auto found = FindLabelIncidents(m->name, samples, step, threshold, below, window, lookback);
-      incidents.insert(incidents.end(), found.begin(), found.end());
-      mj["retrain"] = {{"metric", rt.metric},
-                       {"window", shortest->label},
-                       {"direction", below ? "below" : "above"},
-                       {"threshold", threshold},
-                       {"lookback_seconds", lookback},
-                       {"expr", expr}};
-      plot["performance"] = SeriesJson(*perf, "model");
-    } else {
-      mj["retrain"] = nullptr;
+    if (auto ok = FindModelIncidents(*m, *prometheus, range, numbers.lookback, incidents,
+                                     model_json, plots);
+        !ok) {
+      return Fail(ok.error().message);
     }
-    model_json.push_back(mj);
-    // Plot series at no more than ~1,500 points.
-    const double plot_step =
-        std::max(step, std::ceil((replay_end - first_step) / 1500 / step) * step);
-    for (const auto& [key, expr, label] :
-         std::vector<std::tuple<std::string, std::string, std::string>>{
-             {"degradation_score", "max by (model) (model_degradation_score{" + sel + "})",
-              "model"},
-             {"degradation_signals", "max by (signal) (model_degradation_signal{" + sel + "})",
-              "signal"}}) {
-      auto series = prometheus->QueryRange(expr, first_step, replay_end, plot_step);
-      if (!series) return Fail(series.error().message);
-      plot[key] = SeriesJson(*series, label);
-    }
-    plots[m->name] = plot;
   }
   for (Incident& inc : owner_incidents) incidents.push_back(inc);
   std::stable_sort(incidents.begin(), incidents.end(), [](const Incident& a, const Incident& b) {
     return a.visible_at < b.visible_at;
   });
   for (std::size_t i = 0; i < incidents.size(); ++i) incidents[i].id = "I" + std::to_string(i + 1);
-
   std::vector<Episode> episodes;
   std::vector<ModelScore> scores;
-  ScoreAlerts(alerts, incidents, model_names, first_step, alerts_end, &episodes, &scores);
+  ScoreAlerts(alerts, incidents, model_names, range.first_step, range.alerts_end, &episodes,
+              &scores);
   // Each peer rule set against the same incidents (a copy: ScoreAlerts fills their
   // detections).
-  for (PeerSet& p : peers) {
+  for (PeerSet& p : *peers) {
     p.incidents = incidents;
-    ScoreAlerts(p.evaluated.alerts, p.incidents, model_names, first_step, alerts_end, &p.episodes,
-                &p.scores);
+    ScoreAlerts(p.evaluated.alerts, p.incidents, model_names, range.first_step, range.alerts_end,
+                &p.episodes, &p.scores);
   }
 
-  // 5. Suggestions: page thresholds that would have met the target false-page rate with the
-  // best lead, and degradation weights from each signal's relation to the incidents.
+  // 5. Suggestions.
   log("suggesting thresholds and weights");
   Json suggestions = Json::array();
   for (const ModelConfig* m : models) {
-    const std::string sel = LabelMatcher(m->name);
-    auto series_of = [&](const std::string& expr) -> Result<std::vector<RangeSeries>> {
-      return prometheus->QueryRange(expr, first_step, std::floor(alerts_end / step) * step, step);
-    };
-    const std::string method = DriftMethodName(m->drift.method);
-    // drift.critical governs neither muted features nor those with their own drift settings.
-    std::string muted;
-    for (const FeatureConfig& f : m->features) {
-      if (!f.alert || EffectiveFeatureDrift(m->drift, f).overridden) {
-        muted += (muted.empty() ? "" : "|") + f.name;
-      }
-    }
-    const std::string feature_sel =
-        sel + ",method=\"" + method + "\"" + (muted.empty() ? "" : ",feature!~\"" + muted + "\"");
-    const std::string output_sel = sel + ",method=\"" + method + "\"";
-    // The FeatureDrift/PredictionDrift condition without the owner's threshold: the largest
-    // drift value that is beyond its noise floor.
-    const std::string drift_expr =
-        "max by (model) ((model_feature_drift{" + feature_sel +
-        "} > model_feature_drift_critical_value{" + feature_sel + "}) or (model_prediction_drift{" +
-        output_sel + "} > model_prediction_drift_critical_value{" + output_sel + "}))";
-    const std::string score_expr = "max by (model) (model_degradation_score{" + sel + "})";
-    const double bounded_max =
-        (m->drift.method == DriftMethod::kKs || m->drift.method == DriftMethod::kJs) ? 1.0
-                                                                                     : INFINITY;
-    // Floors (docs/backtest.md): no page threshold below the start of "moderate" drift (0.1
-    // for PSI, and a practical effect for JS, KS and normalised Wasserstein), nor a degradation
-    // score below 20 (one signal of weight 0.2 saturated): a history whose gated signals stay
-    // at 0 outside its few incidents would otherwise fit any tiny value.
-    const double drift_floor = m->drift.method == DriftMethod::kChi2 ? 1e-9 : 0.1;
-    struct Target {
-      std::string key, alertname, expr;
-      double configured, min, max;
-    };
-    const std::vector<Target> targets = {
-        {"drift.critical", "FeatureDrift", drift_expr, m->drift.critical, drift_floor, bounded_max},
-        {"degradation.page_at", "DegradationScore", score_expr, m->degradation.page_at, 20.0,
-         100.0}};
-    Json thresholds = Json::array();
-    std::map<std::string, std::string> drift_keys, degradation_keys;
-    for (const Target& target : targets) {
-      auto series = series_of(target.expr);
-      if (!series) return Fail(series.error().message);
-      std::vector<std::pair<double, double>> samples;
-      if (!series->empty()) samples = series->front().samples;
-      const auto [for_s, keep_s] = PageTiming(rules->alerting, target.alertname, m->name);
-      const ThresholdSuggestion sug =
-          SuggestThreshold(samples, target.configured, target.min, target.max, target_false_pages,
-                           step, for_s, keep_s, incidents, m->name, first_step, alerts_end);
-      thresholds.push_back({{"key", target.key},
-                            {"alertname", target.alertname},
-                            {"expr", target.expr},
-                            {"floor", target.min},
-                            {"for_seconds", for_s},
-                            {"keep_firing_for_seconds", keep_s},
-                            {"current", OutcomeJson(sug.current)},
-                            {"suggested", sug.suggested ? OutcomeJson(*sug.suggested) : Json()}});
-      if (!sug.suggested) continue;
-      const double v = sug.suggested->threshold;
-      if (target.key == "drift.critical") {
-        drift_keys["critical"] = FormatNumber(v);
-        if (m->drift.warn >= v) drift_keys["warn"] = FormatNumber(RoundUpTwoDigits(v / 2));
-      } else {
-        degradation_keys["page_at"] = FormatNumber(v);
-        if (m->degradation.notify_at >= v) {
-          degradation_keys["notify_at"] = FormatNumber(RoundUpTwoDigits(v * 0.75));
-        }
-      }
-    }
-    // Weights: each weighted signal's normalised input (signal / (100 · weight)).
-    auto signal_series = series_of("max by (signal) (model_degradation_signal{" + sel + "})");
-    if (!signal_series) return Fail(signal_series.error().message);
-    std::map<std::string, std::vector<std::pair<double, double>>> inputs;
-    for (const RangeSeries& rs : *signal_series) {
-      const auto name = rs.labels.find("signal");
-      if (name == rs.labels.end()) continue;
-      const auto w = m->degradation.weights.find(name->second);
-      if (w == m->degradation.weights.end() || !(w->second > 0)) continue;
-      auto& points = inputs[name->second];
-      for (const auto& [t, v] : rs.samples) points.push_back({t, v / (100 * w->second)});
-    }
-    const WeightSuggestion weights =
-        SuggestWeights(inputs, incidents, m->name, m->degradation.weights);
-    int label_incidents = 0;
-    for (const Incident& inc : incidents) {
-      if (inc.model == m->name && inc.source == "labels") ++label_incidents;
-    }
-    double days_outside = 0;
-    for (const ModelScore& sc : scores) {
-      if (sc.model == m->name) days_outside = sc.days_outside_incidents;
-    }
-    std::ostringstream header;
-    header << "# Suggested by modelwatch-exporter backtest for " << m->name
-           << ": paste over the drift and\n# degradation blocks of "
-           << fs::path(m->file).filename().string() << ". Target "
-           << FormatNumber(target_false_pages) << " false pages/day over "
-           << FormatNumber(std::round(days_outside * 100) / 100)
-           << " days outside incidents;\n# weights from " << label_incidents << " label incident(s)"
-           << (weights.weights.empty() ? " (unchanged: no signal related)" : "")
-           << ". Few incidents: backtest other history before\n# trusting them "
-              "(docs/backtest.md).\n";
-    auto yaml = SuggestionYaml(*m, drift_keys, degradation_keys, weights.weights, header.str());
-    if (!yaml) return Fail(yaml.error().message);
-    Json current_weights = Json::object();
-    for (const auto& [k, v] : m->degradation.weights) current_weights[k] = v;
-    suggestions.push_back(
-        {{"model", m->name},
-         {"target_false_pages_per_day", target_false_pages},
-         {"thresholds", thresholds},
-         {"weights",
-          {{"label_incidents", label_incidents},
-           {"correlation", weights.correlation},
-           {"current", current_weights},
-           {"suggested", weights.weights.empty() ? Json() : Json(weights.weights)}}},
-         {"yaml", *yaml}});
+    auto s = SuggestForModel(*m, *prometheus, range, rules->alerting, incidents, scores,
+                             numbers.target_false_pages);
+    if (!s) return Fail(s.error().message);
+    suggestions.push_back(std::move(*s));
   }
 
   // 6. The result.
   Json doc;
   doc["schema_version"] = kSchemaVersion;
-  doc["range"] = {{"start", first_step},
-                  {"end", replay_end},
-                  {"alerts_end", alerts_end},
-                  {"start_rfc3339", Rfc3339(first_step)},
-                  {"end_rfc3339", Rfc3339(replay_end)},
-                  {"step_seconds", step}};
+  doc["range"] = {{"start", range.first_step},
+                  {"end", range.replay_end},
+                  {"alerts_end", range.alerts_end},
+                  {"start_rfc3339", Rfc3339(range.first_step)},
+                  {"end_rfc3339", Rfc3339(range.replay_end)},
+                  {"step_seconds", range.step}};
   doc["models"] = model_json;
   doc["rules"] = evaluated->rules_json;
   doc["alerts"] = AlertsJson(alerts);
   doc["notifications"] = EpisodesJson(episodes);
   doc["incidents"] = IncidentsJson(incidents, true);
   doc["summary"] = SummaryJson(scores);
-  Json peers_json = Json::array();
-  for (const PeerSet& p : peers) {
-    peers_json.push_back({{"name", p.name},
-                          {"rules_file", p.file},
-                          {"rules", p.evaluated.rules_json},
-                          {"alerts", AlertsJson(p.evaluated.alerts)},
-                          {"notifications", EpisodesJson(p.episodes)},
-                          {"incidents", IncidentsJson(p.incidents, false)},
-                          {"summary", SummaryJson(p.scores)}});
-  }
-  doc["peers"] = peers_json;
+  doc["peers"] = PeersJson(*peers);
   doc["suggestions"] = suggestions;
   doc["plots"] = plots;
-
   if (auto ok = WriteFileAtomically(flags.Get("output"), doc.dump(1) + "\n"); !ok) {
     return Fail("error: " + ok.error().message);
   }
@@ -922,7 +1008,7 @@ int RunBacktestCommand(const std::vector<std::string>& args) {
   log(std::to_string(alerts.size()) + " alert label set(s) fired; " + std::to_string(detected) +
       " of " + std::to_string(total) + " incident(s) detected; " + std::to_string(false_pages) +
       " false page(s); result in " + flags.Get("output"));
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace modelwatch

@@ -164,7 +164,6 @@ void ServingAggregator::SetFeatureBuckets(std::size_t index, std::vector<double>
 }
 
 void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) const {
-  using prometheus::MetricType;
   // References to families stay valid only while `out` does not reallocate.
   out.reserve(out.size() + 8);
   auto& predictions = Family(out, metric::kModelPredictionsTotal);

@@ -697,7 +697,6 @@ static void AddSample(prometheus::MetricFamily& f,
 }
 
 void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) const {
-  using prometheus::MetricType;
   // References to families stay valid only while `out` does not reallocate.
   out.reserve(out.size() + 32);
   auto& build = AddFamily(out, metric::kModelwatchBuildInfo);

@@ -191,7 +191,7 @@ double CriticalValue(DriftMethod method, const BinnedDistribution& d, double p) 
 }
 
 // Appends the critical value sample `name` (skipped where undefined or infinite).
-void AppendCriticalValue(const char* name, DriftMethod method, const BinnedDistribution& d,
+void AppendCriticalValue(const std::string& name, DriftMethod method, const BinnedDistribution& d,
                          double level, std::vector<std::pair<std::string, std::string>> labels,
                          std::vector<DriftSample>& out) {
   const double value = CriticalValue(method, d, level);
@@ -540,12 +540,12 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                                  std::vector<DegradationInputs>* degradation) const {
   const int sub = w.clock.sub_windows();
   const std::string& model = model_.name;
-  out.push_back({"model_late_records_total",
+  out.push_back({metric::kModelLateRecordsTotal.Name(),
                  {{"model", model}, {"window", w.label}},
                  static_cast<double>(w.late)});
   const std::vector<double> counts = SumSlots(w.counts, slot_counts_, sub);
   const double n = counts[kRecordsCell];
-  out.push_back({"model_window_samples", {{"model", model}, {"window", w.label}}, n});
+  out.push_back({metric::kModelWindowSamples.Name(), {{"model", model}, {"window", w.label}}, n});
   if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
   const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
   const double level = SeriesLevel();
@@ -574,14 +574,14 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   const double reference_records = baseline_ ? baseline_->EffectiveCount(baseline_->records) : 0.0;
   for (const auto& f : features_) {
     const double missing = counts[f.missing_cell] / n;
-    out.push_back({"model_feature_missing_ratio",
+    out.push_back({metric::kModelFeatureMissingRatio.Name(),
                    {{"model", model}, {"feature", f.name}, {"window", w.label}},
                    missing});
     if (!std::isnan(f.baseline_missing) && reference_records > 0) {
-      out.push_back({"model_feature_missing_ratio_shift",
+      out.push_back({metric::kModelFeatureMissingRatioShift.Name(),
                      {{"model", model}, {"feature", f.name}, {"window", w.label}},
                      missing - f.baseline_missing});
-      out.push_back({"model_feature_missing_ratio_shift_critical_value",
+      out.push_back({metric::kModelFeatureMissingRatioShiftCriticalValue.Name(),
                      {{"model", model}, {"feature", f.name}, {"window", w.label}},
                      MissingShiftCriticalValue(missing_level, missing, n, f.baseline_missing,
                                                reference_records)});
@@ -601,7 +601,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
           counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell),
           counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell + f.bin_count - 1));
       if (present > 0) {
-        out.push_back({"model_feature_out_of_range_ratio",
+        out.push_back({metric::kModelFeatureOutOfRangeRatio.Name(),
                        {{"model", model}, {"feature", f.name}, {"window", w.label}},
                        counts[f.out_of_range_cell] / present});
       }
@@ -612,13 +612,13 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     for (DriftMethod m : f.methods) {
       const double value = ComputeMethod(m, d);
       if (std::isnan(value)) continue;
-      out.push_back({"model_feature_drift",
+      out.push_back({metric::kModelFeatureDrift.Name(),
                      {{"model", model},
                       {"feature", f.name},
                       {"method", DriftMethodName(m)},
                       {"window", w.label}},
                      value});
-      AppendCriticalValue("model_feature_drift_critical_value", m, d, level,
+      AppendCriticalValue(metric::kModelFeatureDriftCriticalValue.Name(), m, d, level,
                           {{"model", model},
                            {"feature", f.name},
                            {"method", DriftMethodName(m)},
@@ -643,7 +643,7 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     }
   }
   if (baseline_) {
-    out.push_back({"model_anomalous_requests_ratio",
+    out.push_back({metric::kModelAnomalousRequestsRatio.Name(),
                    {{"model", model}, {"window", w.label}},
                    counts[kAnomalousCell] / n});
   }
@@ -673,8 +673,8 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
     if (conf_n > 0) {
       const double conf = vs[kConfidenceSum] / conf_n;
       const double ent = vs[kEntropySum] / conf_n;
-      out.push_back({"model_prediction_confidence_mean", labels({}), conf});
-      out.push_back({"model_prediction_entropy_mean", labels({}), ent});
+      out.push_back({metric::kModelPredictionConfidenceMean.Name(), labels({}), conf});
+      out.push_back({metric::kModelPredictionEntropyMean.Name(), labels({}), ent});
       CbpeSums cbpe;
       cbpe.records = conf_n;
       cbpe.correct = vs[kCorrectSum];
@@ -693,9 +693,12 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       }
       for (const auto& [metric, e] : estimates) {
         if (std::isnan(e.value)) continue;
-        out.push_back({"model_estimated_performance", labels({{"metric", metric}}), e.value});
-        out.push_back({"model_estimated_performance_lower", labels({{"metric", metric}}), e.lower});
-        out.push_back({"model_estimated_performance_upper", labels({{"metric", metric}}), e.upper});
+        out.push_back(
+            {metric::kModelEstimatedPerformance.Name(), labels({{"metric", metric}}), e.value});
+        out.push_back({metric::kModelEstimatedPerformanceLower.Name(), labels({{"metric", metric}}),
+                       e.lower});
+        out.push_back({metric::kModelEstimatedPerformanceUpper.Name(), labels({{"metric", metric}}),
+                       e.upper});
       }
       if (ref != nullptr && ref->confidence.count > 0) {
         auto shift = [&](const MomentSummary& m, double window_mean) {
@@ -727,18 +730,18 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
         }
       }
       if (auc_n > 0) {
-        out.push_back(
-            {"model_estimated_performance", labels({{"metric", "auc"}}), auc_sum / auc_n});
+        out.push_back({metric::kModelEstimatedPerformance.Name(), labels({{"metric", "auc"}}),
+                       auc_sum / auc_n});
       }
     }
     if (vl.kind == OutputKind::kScore) {
       const double rate = vc[kPositivesCell] / outputs;
-      out.push_back({"model_positive_rate", labels({}), rate});
+      out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
       if (ref != nullptr && ref->records > 0) {
         const double z = PositiveRateZ(
             rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
             BetweenStd(ref->positive_rate_daily_std, ref->positive_rate_batch_between_std));
-        out.push_back({"model_positive_rate_zscore", labels({}), z});
+        out.push_back({metric::kModelPositiveRateZscore.Name(), labels({}), z});
       }
     }
     if (vl.binned) {
@@ -759,8 +762,9 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       for (DriftMethod m : vl.methods) {
         const double value = ComputeMethod(m, d);
         if (std::isnan(value)) continue;
-        out.push_back({"model_prediction_drift", labels({{"method", DriftMethodName(m)}}), value});
-        AppendCriticalValue("model_prediction_drift_critical_value", m, d, level,
+        out.push_back({metric::kModelPredictionDrift.Name(),
+                       labels({{"method", DriftMethodName(m)}}), value});
+        AppendCriticalValue(metric::kModelPredictionDriftCriticalValue.Name(), m, d, level,
                             labels({{"method", DriftMethodName(m)}}), out);
       }
       if (MethodApplies(model_.drift.method, d.type)) {
@@ -789,11 +793,11 @@ void DriftTracker::AppendDegradation(const std::vector<DegradationInputs>& input
   for (const auto& in : inputs) {
     const DegradationResult result = ComputeDegradation(model_, in);
     for (const auto& [signal, value] : result.signals) {
-      out.push_back({"model_degradation_signal",
+      out.push_back({metric::kModelDegradationSignal.Name(),
                      {{"model", model_.name}, {"version", in.version}, {"signal", signal}},
                      value});
     }
-    out.push_back({"model_degradation_score",
+    out.push_back({metric::kModelDegradationScore.Name(),
                    {{"model", model_.name}, {"version", in.version}},
                    result.score});
   }
@@ -812,20 +816,24 @@ double DriftTracker::SeriesLevel() const {
 std::vector<DriftSample> DriftTracker::Snapshot() const {
   std::vector<DriftSample> out;
   if (baseline_) {
-    out.push_back(
-        {"model_baseline_info", {{"model", model_.name}, {"baseline_id", baseline_->id}}, 1.0});
+    out.push_back({metric::kModelBaselineInfo.Name(),
+                   {{"model", model_.name}, {"baseline_id", baseline_->id}},
+                   1.0});
     if (baseline_->performance) {
       for (const auto& [metric, value] : baseline_->performance->metrics) {
-        out.push_back(
-            {"model_baseline_performance", {{"model", model_.name}, {"metric", metric}}, value});
+        out.push_back({metric::kModelBaselinePerformance.Name(),
+                       {{"model", model_.name}, {"metric", metric}},
+                       value});
       }
     }
     const MomentSummary& entropy = baseline_->prediction.entropy;
     if (entropy.count > 0) {  // classifiers: EntropyRise's reference (entropy.compare: baseline)
-      out.push_back(
-          {"model_baseline_prediction_entropy_mean", {{"model", model_.name}}, entropy.mean});
-      out.push_back(
-          {"model_baseline_prediction_entropy_stddev", {{"model", model_.name}}, entropy.std});
+      out.push_back({metric::kModelBaselinePredictionEntropyMean.Name(),
+                     {{"model", model_.name}},
+                     entropy.mean});
+      out.push_back({metric::kModelBaselinePredictionEntropyStddev.Name(),
+                     {{"model", model_.name}},
+                     entropy.std});
     }
   }
   // The degradation score reads the shortest window that has min_samples records.

@@ -291,7 +291,6 @@ std::vector<ShadowWindowStats> ShadowTracker::Stats() const {
 }
 
 void ShadowTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
-  using prometheus::MetricType;
   auto agreement = MakeFamily(metric::kModelShadowAgreementRatio);
   auto correlation = MakeFamily(metric::kModelShadowScoreCorrelation);
   auto ks = MakeFamily(metric::kModelShadowScoreKs);

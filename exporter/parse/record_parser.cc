@@ -249,7 +249,6 @@ struct RecordParser::Impl {
   ondemand::parser parser;
   std::string padded;     // the line plus SIMDJSON_PADDING bytes
   std::string rewritten;  // the line with bare NaN/Infinity tokens replaced
-  bool did_rewrite = false;
   std::size_t max_line_bytes = 0;
   // Text of numbers printed as label values (classes, categorical features, versions).
   std::vector<std::array<char, 32>> number_text;
@@ -260,8 +259,6 @@ struct RecordParser::Impl {
     return FormatNumber(v, number_text[next_number_text++]);
   }
 
-  // Replaces bare NaN / Infinity / -Infinity tokens outside strings by sentinel strings.
-  // Returns false (nothing to do) when there are none.
   // True when `line` may hold a number beyond the range of a double: an exponent of three
   // digits or more, or a run of 309 digits.
   static bool MayOverflow(std::string_view line) {
@@ -280,6 +277,9 @@ struct RecordParser::Impl {
     return false;
   }
 
+  // Replaces bare NaN / Infinity / -Infinity tokens outside strings, and numbers beyond the
+  // range of a double, by sentinel strings into `rewritten`. Returns false (nothing to do)
+  // when there are none.
   bool Rewrite(std::string_view line) {
     if (line.find("NaN") == std::string_view::npos &&
         line.find("Infinity") == std::string_view::npos && !MayOverflow(line)) {
@@ -919,15 +919,26 @@ void ResetRecord(Record& r, std::string_view routed_model, std::size_t features)
 }  // namespace
 
 tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) {
+  Impl& im = *impl_;
+  if (line.size() > im.max_line_bytes)
+    return tl::unexpected<Rejection>({RejectReason::kTooLong, {}});
+  // Tolerate CRLF logs.
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // Bare NaN / Infinity tokens and numbers beyond a double make a line invalid JSON: only
+  // then is it rewritten (sentinel strings in their place) and parsed again, so that a
+  // well-formed line is read once and never scanned for them.
+  auto parsed = ParseText(line, false);
+  if (parsed || parsed.error().reason != RejectReason::kInvalidJson || !im.Rewrite(line)) {
+    return parsed;
+  }
+  return ParseText(im.rewritten, true);
+}
+
+tl::expected<std::size_t, Rejection> RecordParser::ParseText(std::string_view text,
+                                                             bool rewritten) {
   using Reject = tl::unexpected<Rejection>;
   constexpr Rejection invalid = FieldReader::kInvalid;
   Impl& im = *impl_;
-  if (line.size() > im.max_line_bytes) return Reject({RejectReason::kTooLong, {}});
-  // Tolerate CRLF logs.
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-
-  im.did_rewrite = im.Rewrite(line);
-  std::string_view text = im.did_rewrite ? std::string_view(im.rewritten) : line;
   if (im.padded.size() < text.size() + simdjson::SIMDJSON_PADDING) {
     im.padded.resize(text.size() + simdjson::SIMDJSON_PADDING + 256);
   }
@@ -970,7 +981,7 @@ tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) 
   Schema& schema = *schemas_[model_index];
   ResetRecord(record_, routed_model, schema.config->features.size());
 
-  FieldReader reader(im, schema, record_, im.did_rewrite);
+  FieldReader reader(im, schema, record_, rewritten);
   for (auto field_result : obj) {
     ondemand::field field;
     if (std::move(field_result).get(field)) return Reject(invalid);

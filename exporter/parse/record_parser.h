@@ -78,6 +78,10 @@ class RecordParser {
   struct Impl;
   struct FieldReader;  // one record's fields, slot by slot
 
+  // Parse() of `text`, read as is (`rewritten` false) or with sentinel strings in place of
+  // NaN, Infinity and numbers beyond a double (Impl::Rewrite).
+  tl::expected<std::size_t, Rejection> ParseText(std::string_view text, bool rewritten);
+
   std::vector<std::unique_ptr<Schema>> schemas_;
   std::unique_ptr<Impl> impl_;
   Record record_;

@@ -459,7 +459,7 @@ void DriftTracker::Observe(const Record& r) {
     }
     if (placement != WindowClock::Placement::kInWindow) continue;
     const std::size_t s = static_cast<std::size_t>(slot);
-    std::uint32_t* counts = w.counts.data() + s * slot_counts_;
+    Window::Cell* counts = w.counts.data() + s * slot_counts_;
     double* sums = w.sums.data() + s * slot_sums_;
     ++counts[kRecordsCell];
     if (!r.ok) ++counts[kErrorsCell];
@@ -480,7 +480,7 @@ void DriftTracker::Observe(const Record& r) {
       }
     }
     if (!has_output) continue;
-    std::uint32_t* vc = w.vcounts[version].data() + s * vl.counts_size;
+    Window::Cell* vc = w.vcounts[version].data() + s * vl.counts_size;
     double* vs = w.vsums[version].data() + s * vl.sums_size;
     ++vc[kOutputsCell];
     if (positive) ++vc[kPositivesCell];

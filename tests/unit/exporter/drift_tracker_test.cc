@@ -313,6 +313,34 @@ TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
               0.1 * (100.0 / 1100 / 0.1) * 100, 1e-9);
 }
 
+// A window's count cells hold more than 32 bits: a slot of a 7-day window fills with
+// billions of records on a busy model. Set through a checkpoint (feeding 5 billion records
+// would take minutes): the restored count must come back whole, not modulo 2^32.
+TEST(DriftTrackerTest, CountsPastFourBillionSurviveACheckpoint) {
+  const ModelConfig m = BinaryModel();
+  const auto baseline = MakeBaseline(m, 7);
+  DriftTracker t(m, baseline);
+  Feed(t, 200, kT0, 100, 1);
+  nlohmann::json state = t.SaveState();
+  constexpr std::uint64_t kBillions = 5'000'000'000;
+  bool raised = false;
+  for (auto& slot : state["windows"][0]["slots"]) {
+    auto& counts = slot["counts"];
+    for (std::size_t k = 0; k < counts["i"].size() && !raised; ++k) {
+      if (counts["i"][k].get<std::uint64_t>() != 0) continue;  // the records cell
+      counts["v"][k] = counts["v"][k].get<std::uint64_t>() + kBillions;
+      raised = true;
+    }
+  }
+  ASSERT_TRUE(raised);
+  DriftTracker restored(m, baseline);
+  ASSERT_TRUE(restored.RestoreState(state).has_value());
+  const auto s = restored.Snapshot();
+  ASSERT_NE(Find(s, "model_window_samples", {{"window", "1h"}}), nullptr);
+  EXPECT_EQ(Value(s, "model_window_samples", {{"window", "1h"}}), 200.0 + kBillions);
+  EXPECT_EQ(restored.SaveState(), state);
+}
+
 TEST(DriftTrackerTest, CheckpointRoundTripsAndRejectsAnotherLayout) {
   const ModelConfig m = BinaryModel();
   const auto baseline = MakeBaseline(m, 7);

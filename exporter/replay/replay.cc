@@ -102,6 +102,47 @@ void AddCounter(std::vector<prometheus::MetricFamily>& out, const MetricSpec& sp
   out.push_back(std::move(f));
 }
 
+// Every model's trackers as the daemon builds them, over a scratch ground-truth store in
+// `dir`, with performance kept up to date row by row (recomputing every step's windows from
+// the store would be quadratic in the history).
+Result<std::vector<std::unique_ptr<ModelTrackers>>> BuildTrackers(
+    const std::vector<const ModelConfig*>& models, const std::string& dir) {
+  GroundTruthOptions gt_options;
+  gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
+  gt_options.durable_store = false;                         // the scratch directory's
+  gt_options.sliding_performance = true;
+  std::vector<std::unique_ptr<ModelTrackers>> trackers;
+  for (const ModelConfig* m : models) {
+    std::shared_ptr<const BaselineProfile> baseline;
+    if (!m->baseline.empty()) {
+      auto loaded = LoadBaselineProfile(*m);
+      if (!loaded) return tl::unexpected(loaded.error());
+      baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
+    }
+    auto t = std::make_unique<ModelTrackers>();
+    if (auto ok = t->Build(*m, baseline, dir, DefaultLatencyBuckets(), gt_options); !ok) {
+      return tl::unexpected(ok.error());
+    }
+    trackers.push_back(std::move(t));
+  }
+  return trackers;
+}
+
+// The source's line counters, as the daemon serves them.
+void AddLineCounters(std::vector<prometheus::MetricFamily>& out, const std::string& source,
+                     std::uint64_t lines_read,
+                     const std::array<std::uint64_t, kRejectReasonCount>& rejected) {
+  AddCounter(out, metric::kModelwatchLinesReadTotal,
+             {{{{"kind", "predictions"}, {"source", source}}, double(lines_read)}});
+  std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows;
+  for (int r = 0; r < kRejectReasonCount; ++r) {
+    rows.push_back(
+        {{{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", source}},
+         double(rejected[static_cast<std::size_t>(r)])});
+  }
+  AddCounter(out, metric::kModelwatchLinesRejectedTotal, std::move(rows));
+}
+
 }  // namespace
 
 Result<ReplaySummary> Replay(const ReplayOptions& options) {
@@ -126,29 +167,11 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
   }
   const std::string spool_dir = scratch->path() + "/spool";
   std::filesystem::create_directory(spool_dir);
-  GroundTruthOptions gt_options;
-  gt_options.recompute_interval = std::chrono::seconds(0);  // every step sees fresh values
-  gt_options.durable_store = false;                         // the scratch directory's
-  gt_options.sliding_performance = true;  // recomputing every step's windows is quadratic
-  std::vector<std::unique_ptr<ModelTrackers>> trackers;
+  auto built = BuildTrackers(models, scratch->path());
+  if (!built) return tl::unexpected(built.error());
+  std::vector<std::unique_ptr<ModelTrackers>>& trackers = *built;
   std::string source_name;
-  for (const ModelConfig* m : models) {
-    std::shared_ptr<const BaselineProfile> baseline;
-    if (!m->baseline.empty()) {
-      auto loaded = LoadBaselineProfile(*m);
-      if (!loaded) {
-        return tl::unexpected(loaded.error());
-      }
-      baseline = std::make_shared<const BaselineProfile>(std::move(*loaded));
-    }
-    auto t = std::make_unique<ModelTrackers>();
-    if (auto built = t->Build(*m, baseline, scratch->path(), DefaultLatencyBuckets(), gt_options);
-        !built) {
-      return tl::unexpected(built.error());
-    }
-    trackers.push_back(std::move(t));
-    source_name += (source_name.empty() ? "" : "+") + m->name;
-  }
+  for (const ModelConfig* m : models) source_name += (source_name.empty() ? "" : "+") + m->name;
 
   // Labels, in the order of their time (LabelStream).
   std::ifstream label_file;
@@ -194,15 +217,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
       if (t->ground_truth) t->ground_truth->Flush();
       t->Collect(families);
     }
-    AddCounter(families, metric::kModelwatchLinesReadTotal,
-               {{{{"kind", "predictions"}, {"source", source_name}}, double(lines_read)}});
-    std::vector<std::pair<std::vector<prometheus::ClientMetric::Label>, double>> rows;
-    for (int r = 0; r < kRejectReasonCount; ++r) {
-      rows.push_back(
-          {{{"reason", RejectReasonName(static_cast<RejectReason>(r))}, {"source", source_name}},
-           double(rejected[static_cast<std::size_t>(r)])});
-    }
-    AddCounter(families, metric::kModelwatchLinesRejectedTotal, std::move(rows));
+    AddLineCounters(families, source_name, lines_read, rejected);
     ++steps;
     return writer.Add(families, at);
   };

@@ -63,7 +63,7 @@ degradation:
 ground_truth:
   paths: ["../labels.jsonl"]
   join_on: request_id
-  delay: 2h
+  delay: 3h
   min_match_rate: 0.5
   windows: [6h]
   retrain_when: {metric: auc, below: 0.80, for: 6h}

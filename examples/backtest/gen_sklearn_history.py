@@ -125,7 +125,7 @@ slo: {latency_p99_ms: 250, error_rate: 0.01, availability: 0.999, period: 30d}
 ground_truth:
   paths: ["../labels.jsonl"]
   join_on: request_id
-  delay: 2h
+  delay: 3h
   windows: [6h]
   retrain_when: {metric: auc, below: %s, for: 6h}
 """ % (MODEL, "\n".join("  - {name: %s, type: numeric}" % name(f) for f in FEATURES), threshold))

@@ -14,8 +14,8 @@
 
 #include "core/config_loader.h"
 #include "core/flags.h"
-#include "exporter/commands/baseline_command.h"
 #include "exporter/baseline/baseline_profile.h"
+#include "exporter/commands/baseline_command.h"
 #include "exporter/drift/drift_tracker.h"
 #include "exporter/parse/record_parser.h"
 

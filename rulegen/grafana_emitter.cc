@@ -59,26 +59,28 @@ struct Step {
   std::string color;
 };
 
-// What distinguishes one panel; the rest comes from panels.json.
+// What distinguishes one panel; the rest comes from panels.json. Panels are written as
+// designated initializers, so the members are in the order a panel is read, and each has an
+// initializer: GCC's -Wmissing-field-initializers flags omitted members that have none.
 struct PanelSpec {
   std::string type = "timeseries";
-  std::string title;
-  std::string description;
-  std::string unit;
+  std::string title{};
+  std::string unit{};
   int w = 12;
   int h = 8;
-  std::vector<Query> queries;
-  std::vector<Step> steps;       // empty: the template's thresholds
-  std::string thresholds_style;  // timeseries: "line", "dashed", "line+area"; empty: off
-  std::string stacking;          // timeseries: "normal" or "percent"; empty: none
-  std::optional<double> min;
-  std::optional<double> max;
-  std::optional<int> decimals;
-  Json mappings;         // array, or null for none
-  Json options;          // merged into the template's options
-  Json custom;           // merged into the template's fieldConfig.defaults.custom
-  Json transformations;  // array, or null for none
-  Json overrides;        // array appended to fieldConfig.overrides, or null
+  std::optional<double> min{};
+  std::optional<double> max{};
+  std::optional<int> decimals{};
+  std::vector<Step> steps{};       // empty: the template's thresholds
+  std::string thresholds_style{};  // timeseries: "line", "dashed", "line+area"; empty: off
+  std::string stacking{};          // timeseries: "normal" or "percent"; empty: none
+  std::string description{};
+  std::vector<Query> queries{};
+  Json mappings{};         // array, or null for none
+  Json options{};          // merged into the template's options
+  Json custom{};           // merged into the template's fieldConfig.defaults.custom
+  Json transformations{};  // array, or null for none
+  Json overrides{};        // array appended to fieldConfig.overrides, or null
 };
 
 Json ThresholdSteps(const std::vector<Step>& steps) {
@@ -240,770 +242,828 @@ std::string Sel(const std::string& metric, const std::string& matchers) {
 
 const char* kM = "model=\"$model\"";
 const char* kMV = "model=\"$model\", version=~\"$version\"";
+const char* kMW = "model=\"$model\", window=\"$window\"";
+const char* kMVW = "model=\"$model\", version=~\"$version\", window=\"$window\"";
+// The overview's: every model the $model variable selects.
+const char* kModels = "model=~\"$model\"";
 
-void AddSlaRow(Layout& layout, const ModelConfig& model) {
-  layout.Row("SLA overview");
-  const std::optional<double> error_objective = ErrorObjective(model);
-  const bool latency_slo = model.slo && model.slo->latency_p99_ms;
-  const std::string period = model.slo ? WindowLabel(model.slo->period) : "30d";
-
-  std::vector<PanelSpec> strip;
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Predictions per second";
-    s.unit = "reqps";
-    s.description =
-        "Accepted prediction records per second over 5m, summed over the selected versions "
-        "(recording rule " +
-        std::string(series::kVersionPredictionRate5m) + ").";
-    s.queries = {{"sum(" + Sel(series::kVersionPredictionRate5m, kMV) + ")", "predictions/s"}};
-    strip.push_back(std::move(s));
-  }
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Error ratio (5m)";
-    s.unit = "percentunit";
-    s.decimals = 2;
-    s.description = "Share of predictions with a status other than ok over 5m, all versions.";
-    if (error_objective) {
-      s.description +=
-          " Red above the SLO's allowed error ratio of " + Percent(*error_objective) + ".";
-      s.steps = {{std::nullopt, "green"}, {*error_objective, "red"}};
-    }
-    s.queries = {{Sel(series::ErrorRatio("5m"), kM), "error ratio"}};
-    strip.push_back(std::move(s));
-  }
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "p99 latency (5m)";
-    s.unit = "s";
-    s.description = "99th percentile of the request duration over 5m, all versions.";
-    if (latency_slo) {
-      double objective = *model.slo->latency_p99_ms / 1000.0;
-      s.description += " Red above the SLO's p99 objective of " + Num(objective) + " s.";
-      s.steps = {{std::nullopt, "green"}, {objective, "red"}};
-    }
-    s.queries = {{Sel(series::kLatencyP99, kM), "p99"}};
-    strip.push_back(std::move(s));
-  }
-  if (error_objective) {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Availability (" + period + ")";
-    s.unit = "percentunit";
-    s.decimals = 3;
-    s.description = "Share of predictions served without error over the SLO period (" + period +
-                    "); green at or above the target of " + Percent(1.0 - *error_objective) + ".";
-    s.steps = {{std::nullopt, "red"}, {1.0 - *error_objective, "green"}};
-    s.queries = {{"1 - " + Sel(series::ErrorRatio(period), kM), "availability"}};
-    strip.push_back(std::move(s));
-
-    PanelSpec b;
-    b.type = "stat";
-    b.title = "Error budget left";
-    b.unit = "percentunit";
-    b.decimals = 1;
-    b.description = "Share of the error budget of the SLO period (" + period +
-                    ") still unspent: 100% untouched, 0 spent, negative overspent.";
-    b.steps = {{std::nullopt, "red"}, {0.0, "yellow"}, {0.25, "green"}};
-    b.queries = {{Sel(series::kErrorBudgetRemaining, kM), "error budget"}};
-    strip.push_back(std::move(b));
-  }
-  if (latency_slo) {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Latency budget left";
-    s.unit = "percentunit";
-    s.decimals = 1;
-    s.description = "Share of the latency budget (1% of requests may be slower than " +
-                    Num(*model.slo->latency_p99_ms) + " ms) of the SLO period (" + period +
-                    ") still unspent.";
-    s.steps = {{std::nullopt, "red"}, {0.0, "yellow"}, {0.25, "green"}};
-    s.queries = {{Sel(series::kLatencyBudgetRemaining, kM), "latency budget"}};
-    strip.push_back(std::move(s));
-  }
-  AddStrip(layout, std::move(strip), 4);
-
-  {
-    PanelSpec s;
-    s.title = "Request rate by version";
-    s.unit = "reqps";
-    s.w = 8;
-    s.description = "Predictions per second over 5m for each selected model version.";
-    s.queries = {
-        {"sum by (version) (" + Sel(series::kVersionPredictionRate5m, kMV) + ")", "{{version}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Latency p50 / p95 / p99";
-    s.unit = "s";
-    s.w = 8;
-    s.description = "Request-duration quantiles over 5m for each selected version.";
-    s.queries = {{Sel(series::kVersionLatencyP50, kMV), "p50 {{version}}"},
-                 {Sel(series::kVersionLatencyP95, kMV), "p95 {{version}}"},
-                 {Sel(series::kVersionLatencyP99, kMV), "p99 {{version}}"}};
-    if (latency_slo) {
-      s.description += " The objective line is the SLO's p99 latency (" +
-                       Num(*model.slo->latency_p99_ms) + " ms).";
-      s.queries.push_back({Sel(series::kLatencyObjectiveSeconds, kM), "p99 objective"});
-    }
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Error ratio vs SLO";
-    s.unit = "percentunit";
-    s.w = 8;
-    s.description = "Share of predictions that were serving errors over 5m, per version.";
-    s.queries = {{Sel(series::kVersionErrorRatio5m, kMV), "{{version}}"}};
-    if (error_objective) {
-      s.description += " The objective line is the SLO's allowed error ratio (" +
-                       Percent(*error_objective) + ").";
-      s.queries.push_back({Sel(series::kErrorObjective, kM), "objective"});
-    }
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Errors by type";
-    s.unit = "reqps";
-    s.w = 8;
-    s.stacking = "normal";
-    s.description = "Serving errors per second over 5m by error type (the record's status).";
-    s.queries = {
-        {"sum by (error_type) (" + Sel(series::kErrorTypeRate5m, kMV) + ")", "{{error_type}}"}};
-    layout.Add(s);
-  }
-  const std::vector<Step> burn_steps = {
-      {std::nullopt, "green"}, {1.0, "yellow"}, {6.0, "orange"}, {14.4, "red"}};
-  const std::vector<std::string> burn_windows = {"1h", "6h", "1d", "3d"};
-  if (error_objective) {
-    PanelSpec s;
-    s.title = "Error-budget burn rate";
-    s.unit = "suffix:x";
-    s.w = 8;
-    s.steps = burn_steps;
-    s.thresholds_style = "dashed";
-    s.description =
-        "Error ratio over each alert window divided by the allowed error ratio: 1 spends the "
-        "budget exactly over the SLO period; the multi-window alerts page at 14.4 (1h) and 6 "
-        "(6h) and open tickets at 3 (1d) and 1 (3d).";
-    for (const std::string& w : burn_windows) {
-      s.queries.push_back(
-          {Sel(series::ErrorRatio(w), kM) + " / on (model) " + Sel(series::kErrorObjective, kM),
-           w});
-    }
-    layout.Add(s);
-  }
-  if (latency_slo) {
-    PanelSpec s;
-    s.title = "Latency-budget burn rate";
-    s.unit = "suffix:x";
-    s.w = 8;
-    s.steps = burn_steps;
-    s.thresholds_style = "dashed";
-    s.description = "Share of requests slower than the p99 objective (" +
-                    Num(*model.slo->latency_p99_ms) +
-                    " ms) over each alert window divided by the allowed 1%: 1 spends the "
-                    "budget exactly over the SLO period.";
-    for (const std::string& w : burn_windows) {
-      s.queries.push_back({Sel(series::LatencySlowRatio(w), kM) + " / 0.01", w});
-    }
-    layout.Add(s);
-  }
+// Two colours: `below` under `at`, `above` from `at` on.
+std::vector<Step> Threshold(const char* below, double at, const char* above) {
+  return {{std::nullopt, below}, {at, above}};
 }
 
-void AddHealthRow(Layout& layout, const ModelConfig& model) {
-  layout.Row("Model health");
-  const std::string method = DriftMethodName(model.drift.method);
+// An alert's two levels: green, yellow from `warn`, red from `critical`.
+std::vector<Step> Levels(double warn, double critical) {
+  return {{std::nullopt, "green"}, {warn, "yellow"}, {critical, "red"}};
+}
+
+void AddPanels(Layout& layout, const std::vector<PanelSpec>& specs) {
+  for (const PanelSpec& s : specs) layout.Add(s);
+}
+
+// Serving now: traffic, errors and latency, and what is left of the SLO's budgets.
+std::vector<PanelSpec> SlaStrip(const ModelConfig& model) {
+  const std::optional<double> error_objective = ErrorObjective(model);
+  const bool latency_slo = model.slo && model.slo->latency_p99_ms;
+  const double latency_ms = latency_slo ? *model.slo->latency_p99_ms : 0;
+  const std::string period = model.slo ? WindowLabel(model.slo->period) : "30d";
+  const std::vector<Step> budget_steps = {{std::nullopt, "red"}, {0.0, "yellow"}, {0.25, "green"}};
+  std::vector<PanelSpec> strip = {
+      {.type = "stat",
+       .title = "Predictions per second",
+       .unit = "reqps",
+       .description = "Accepted prediction records per second over 5m, summed over the selected "
+                      "versions (recording rule " +
+                      std::string(series::kVersionPredictionRate5m) + ").",
+       .queries = {{"sum(" + Sel(series::kVersionPredictionRate5m, kMV) + ")", "predictions/s"}}},
+      {.type = "stat",
+       .title = "Error ratio (5m)",
+       .unit = "percentunit",
+       .decimals = 2,
+       .steps = error_objective ? Threshold("green", *error_objective, "red") : std::vector<Step>{},
+       .description = "Share of predictions with a status other than ok over 5m, all versions." +
+                      (error_objective ? " Red above the SLO's allowed error ratio of " +
+                                             Percent(*error_objective) + "."
+                                       : ""),
+       .queries = {{Sel(series::ErrorRatio("5m"), kM), "error ratio"}}},
+      {.type = "stat",
+       .title = "p99 latency (5m)",
+       .unit = "s",
+       .steps = latency_slo ? Threshold("green", latency_ms / 1000.0, "red") : std::vector<Step>{},
+       .description = "99th percentile of the request duration over 5m, all versions." +
+                      (latency_slo ? " Red above the SLO's p99 objective of " +
+                                         Num(latency_ms / 1000.0) + " s."
+                                   : ""),
+       .queries = {{Sel(series::kLatencyP99, kM), "p99"}}},
+  };
+  if (error_objective) {
+    strip.push_back({
+        .type = "stat",
+        .title = "Availability (" + period + ")",
+        .unit = "percentunit",
+        .decimals = 3,
+        .steps = Threshold("red", 1.0 - *error_objective, "green"),
+        .description = "Share of predictions served without error over the SLO period (" + period +
+                       "); green at or above the target of " + Percent(1.0 - *error_objective) +
+                       ".",
+        .queries = {{"1 - " + Sel(series::ErrorRatio(period), kM), "availability"}},
+    });
+    strip.push_back({
+        .type = "stat",
+        .title = "Error budget left",
+        .unit = "percentunit",
+        .decimals = 1,
+        .steps = budget_steps,
+        .description = "Share of the error budget of the SLO period (" + period +
+                       ") still unspent: 100% untouched, 0 spent, negative overspent.",
+        .queries = {{Sel(series::kErrorBudgetRemaining, kM), "error budget"}},
+    });
+  }
+  if (latency_slo) {
+    strip.push_back({
+        .type = "stat",
+        .title = "Latency budget left",
+        .unit = "percentunit",
+        .decimals = 1,
+        .steps = budget_steps,
+        .description = "Share of the latency budget (1% of requests may be slower than " +
+                       Num(latency_ms) + " ms) of the SLO period (" + period + ") still unspent.",
+        .queries = {{Sel(series::kLatencyBudgetRemaining, kM), "latency budget"}},
+    });
+  }
+  return strip;
+}
+
+// Serving over time per version, and how fast errors and slow requests spend the budgets.
+std::vector<PanelSpec> SlaGraphs(const ModelConfig& model) {
+  const std::optional<double> error_objective = ErrorObjective(model);
+  const bool latency_slo = model.slo && model.slo->latency_p99_ms;
+  const double latency_ms = latency_slo ? *model.slo->latency_p99_ms : 0;
+  PanelSpec latency = {
+      .title = "Latency p50 / p95 / p99",
+      .unit = "s",
+      .w = 8,
+      .description = "Request-duration quantiles over 5m for each selected version.",
+      .queries = {{Sel(series::kVersionLatencyP50, kMV), "p50 {{version}}"},
+                  {Sel(series::kVersionLatencyP95, kMV), "p95 {{version}}"},
+                  {Sel(series::kVersionLatencyP99, kMV), "p99 {{version}}"}},
+  };
+  PanelSpec errors = {
+      .title = "Error ratio vs SLO",
+      .unit = "percentunit",
+      .w = 8,
+      .description = "Share of predictions that were serving errors over 5m, per version.",
+      .queries = {{Sel(series::kVersionErrorRatio5m, kMV), "{{version}}"}},
+  };
+  // The SLO's objectives, where it sets them, as lines on the graphs they bound.
+  if (latency_slo) {
+    latency.description +=
+        " The objective line is the SLO's p99 latency (" + Num(latency_ms) + " ms).";
+    latency.queries.push_back({Sel(series::kLatencyObjectiveSeconds, kM), "p99 objective"});
+  }
+  if (error_objective) {
+    errors.description +=
+        " The objective line is the SLO's allowed error ratio (" + Percent(*error_objective) + ").";
+    errors.queries.push_back({Sel(series::kErrorObjective, kM), "objective"});
+  }
+  std::vector<PanelSpec> panels = {
+      {.title = "Request rate by version",
+       .unit = "reqps",
+       .w = 8,
+       .description = "Predictions per second over 5m for each selected model version.",
+       .queries = {{"sum by (version) (" + Sel(series::kVersionPredictionRate5m, kMV) + ")",
+                    "{{version}}"}}},
+      std::move(latency),
+      std::move(errors),
+      {.title = "Errors by type",
+       .unit = "reqps",
+       .w = 8,
+       .stacking = "normal",
+       .description = "Serving errors per second over 5m by error type (the record's status).",
+       .queries = {{"sum by (error_type) (" + Sel(series::kErrorTypeRate5m, kMV) + ")",
+                    "{{error_type}}"}}},
+  };
+
+  // A line per window of the multi-window alerts: the ratio over it per allowed ratio.
+  const std::vector<Step> burn_steps = {
+      {std::nullopt, "green"}, {1.0, "yellow"}, {6.0, "orange"}, {14.4, "red"}};
+  std::vector<Query> error_burn;
+  std::vector<Query> latency_burn;
+  for (const char* w : {"1h", "6h", "1d", "3d"}) {
+    error_burn.push_back(
+        {Sel(series::ErrorRatio(w), kM) + " / on (model) " + Sel(series::kErrorObjective, kM), w});
+    latency_burn.push_back({Sel(series::LatencySlowRatio(w), kM) + " / 0.01", w});
+  }
+  if (error_objective) {
+    panels.push_back({
+        .title = "Error-budget burn rate",
+        .unit = "suffix:x",
+        .w = 8,
+        .steps = burn_steps,
+        .thresholds_style = "dashed",
+        .description = "Error ratio over each alert window divided by the allowed error ratio: 1 "
+                       "spends the budget exactly over the SLO period; the multi-window alerts "
+                       "page at 14.4 (1h) and 6 (6h) and open tickets at 3 (1d) and 1 (3d).",
+        .queries = std::move(error_burn),
+    });
+  }
+  if (latency_slo) {
+    panels.push_back({
+        .title = "Latency-budget burn rate",
+        .unit = "suffix:x",
+        .w = 8,
+        .steps = burn_steps,
+        .thresholds_style = "dashed",
+        .description = "Share of requests slower than the p99 objective (" + Num(latency_ms) +
+                       " ms) over each alert window divided by the allowed 1%: 1 spends the budget "
+                       "exactly over the SLO period.",
+        .queries = std::move(latency_burn),
+    });
+  }
+  return panels;
+}
+
+// EntropyRise's own signal and threshold (entropy.compare).
+PanelSpec EntropyStat(const ModelConfig& model) {
+  const EntropyConfig& ent = model.entropy;
+  if (ent.Effective(!model.baseline.empty()) == EntropyCompare::kWindows) {
+    return {
+        .type = "stat",
+        .title = "Entropy ratio",
+        .unit = "none",
+        .decimals = 2,
+        .steps = Threshold("green", ent.max_ratio, "red"),
+        .description =
+            "Mean prediction entropy over the shortest drift window divided by the longest, worst "
+            "selected version; 1 = unchanged, EntropyRise fires above " +
+            FormatNumber(ent.max_ratio) + ".",
+        .queries = {{"max(" + Sel(series::kEntropyRatio, kMV) + ")", "entropy ratio"}},
+    };
+  }
+  const std::string window =
+      ent.window.empty() ? SortedDriftWindows(model).back().label : ent.window;
+  return {
+      .type = "stat",
+      .title = "Entropy vs. baseline (" + window + ")",
+      .unit = "none",
+      .decimals = 2,
+      .steps = Threshold("green", ent.sigmas, "red"),
+      .description = "Mean prediction entropy over " + window +
+                     " minus the baseline's mean, in standard deviations of the baseline's "
+                     "records, worst selected version; EntropyRise fires above " +
+                     FormatNumber(ent.sigmas) + ".",
+      .queries = {{"max(" +
+                       Sel(series::kEntropyShift,
+                           std::string(kMV) + ", window=\"" + window + "\"") +
+                       ")",
+                   "entropy shift"}},
+  };
+}
+
+// The degradation score and the signals it is built from, each against its alert's threshold.
+std::vector<PanelSpec> HealthStrip(const ModelConfig& model) {
+  const DriftConfig& drift = model.drift;
+  const DegradationConfig& score = model.degradation;
+  const std::string method = DriftMethodName(drift.method);
   const std::string drift_sel = std::string(kM) + ", method=\"" + method + "\", window=\"$window\"";
-  const std::vector<Step> drift_steps = {
-      {std::nullopt, "green"}, {model.drift.warn, "yellow"}, {model.drift.critical, "red"}};
-  const std::vector<Step> score_steps = {{std::nullopt, "green"},
-                                         {model.degradation.notify_at, "yellow"},
-                                         {model.degradation.page_at, "red"}};
-
-  std::vector<PanelSpec> strip;
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Degradation score";
-    s.unit = "none";
-    s.min = 0;
-    s.max = 100;
-    s.steps = score_steps;
-    s.description =
-        "Composite degradation score (0-100) of the worst selected version: "
-        "notifies at " +
-        Num(model.degradation.notify_at) + ", pages at " + Num(model.degradation.page_at) + ".";
-    s.queries = {{"max(" + Sel(metric::kModelDegradationScore.Name(), kMV) + ")", "score"}};
-    strip.push_back(std::move(s));
-  }
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Max feature drift ($window)";
-    s.unit = "none";
-    s.decimals = 3;
-    s.steps = drift_steps;
-    s.description = "Largest " + method +
-                    " drift over all features in the selected window; "
-                    "warns at " +
-                    Num(model.drift.warn) + ", critical at " + Num(model.drift.critical) + ".";
-    s.queries = {{"max(" + Sel(series::kFeatureDriftMax, drift_sel) + ")", "max drift"}};
-    strip.push_back(std::move(s));
-  }
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Features drifting ($window)";
-    s.unit = "short";
-    s.steps = {{std::nullopt, "green"}, {1.0, "yellow"}};
-    s.description = "Number of features whose " + method +
-                    " drift is at or above the warn "
-                    "threshold (" +
-                    Num(model.drift.warn) + ") in the selected window.";
-    s.queries = {
-        {Sel(series::kFeaturesDrifting, std::string(kM) + ", window=\"$window\""), "features"}};
-    strip.push_back(std::move(s));
-  }
-  {
-    PanelSpec s;
-    s.type = "stat";
-    s.title = "Anomalous requests ($window)";
-    s.unit = "percentunit";
-    s.decimals = 2;
-    s.description =
-        "Share of requests with at least one feature outside the training range "
-        "in the selected window.";
-    s.queries = {
-        {Sel(metric::kModelAnomalousRequestsRatio.Name(), std::string(kM) + ", window=\"$window\""),
-         "anomalous"}};
-    strip.push_back(std::move(s));
-  }
+  std::vector<PanelSpec> strip = {
+      {.type = "stat",
+       .title = "Degradation score",
+       .unit = "none",
+       .min = 0,
+       .max = 100,
+       .steps = Levels(score.notify_at, score.page_at),
+       .description =
+           "Composite degradation score (0-100) of the worst selected version: notifies at " +
+           Num(score.notify_at) + ", pages at " + Num(score.page_at) + ".",
+       .queries = {{"max(" + Sel(metric::kModelDegradationScore.Name(), kMV) + ")", "score"}}},
+      {.type = "stat",
+       .title = "Max feature drift ($window)",
+       .unit = "none",
+       .decimals = 3,
+       .steps = Levels(drift.warn, drift.critical),
+       .description = "Largest " + method +
+                      " drift over all features in the selected window; warns at " +
+                      Num(drift.warn) + ", critical at " + Num(drift.critical) + ".",
+       .queries = {{"max(" + Sel(series::kFeatureDriftMax, drift_sel) + ")", "max drift"}}},
+      {.type = "stat",
+       .title = "Features drifting ($window)",
+       .unit = "short",
+       .steps = Threshold("green", 1.0, "yellow"),
+       .description = "Number of features whose " + method +
+                      " drift is at or above the warn threshold (" + Num(drift.warn) +
+                      ") in the selected window.",
+       .queries = {{Sel(series::kFeaturesDrifting, kMW), "features"}}},
+      {.type = "stat",
+       .title = "Anomalous requests ($window)",
+       .unit = "percentunit",
+       .decimals = 2,
+       .description = "Share of requests with at least one feature outside the training range in "
+                      "the selected window.",
+       .queries = {{Sel(metric::kModelAnomalousRequestsRatio.Name(), kMW), "anomalous"}}},
+  };
   if (IsClassifier(model)) {
-    PanelSpec c;
-    c.type = "stat";
-    c.title = "Confidence ratio";
-    c.unit = "none";
-    c.decimals = 2;
-    const std::string min_ratio = FormatNumber(model.confidence_min_ratio);
-    c.steps = {{std::nullopt, "red"}, {model.confidence_min_ratio, "green"}};
-    c.description =
-        "Mean confidence over the shortest drift window divided by the longest, "
-        "worst selected version; 1 = unchanged, ConfidenceDrop fires below " +
-        min_ratio + ".";
-    c.queries = {{"min(" + Sel(series::kConfidenceRatio, kMV) + ")", "confidence ratio"}};
-    strip.push_back(std::move(c));
-
-    // EntropyRise's own signal and threshold (entropy.compare).
-    PanelSpec e;
-    e.type = "stat";
-    e.unit = "none";
-    e.decimals = 2;
-    const EntropyConfig& ent = model.entropy;
-    if (ent.Effective(!model.baseline.empty()) == EntropyCompare::kBaseline) {
-      const std::string window =
-          ent.window.empty() ? SortedDriftWindows(model).back().label : ent.window;
-      e.title = "Entropy vs. baseline (" + window + ")";
-      e.steps = {{std::nullopt, "green"}, {ent.sigmas, "red"}};
-      e.description = "Mean prediction entropy over " + window +
-                      " minus the baseline's mean, in standard deviations of the baseline's "
-                      "records, worst selected version; EntropyRise fires above " +
-                      FormatNumber(ent.sigmas) + ".";
-      e.queries = {
-          {"max(" + Sel(series::kEntropyShift, std::string(kMV) + ", window=\"" + window + "\"") +
-               ")",
-           "entropy shift"}};
-    } else {
-      e.title = "Entropy ratio";
-      e.steps = {{std::nullopt, "green"}, {ent.max_ratio, "red"}};
-      e.description =
-          "Mean prediction entropy over the shortest drift window divided by the "
-          "longest, worst selected version; 1 = unchanged, EntropyRise fires above " +
-          FormatNumber(ent.max_ratio) + ".";
-      e.queries = {{"max(" + Sel(series::kEntropyRatio, kMV) + ")", "entropy ratio"}};
-    }
-    strip.push_back(std::move(e));
+    strip.push_back({
+        .type = "stat",
+        .title = "Confidence ratio",
+        .unit = "none",
+        .decimals = 2,
+        .steps = Threshold("red", model.confidence_min_ratio, "green"),
+        .description = "Mean confidence over the shortest drift window divided by the longest, "
+                       "worst selected version; 1 = unchanged, ConfidenceDrop fires below " +
+                       FormatNumber(model.confidence_min_ratio) + ".",
+        .queries = {{"min(" + Sel(series::kConfidenceRatio, kMV) + ")", "confidence ratio"}},
+    });
+    strip.push_back(EntropyStat(model));
   }
-  AddStrip(layout, std::move(strip), 4);
+  return strip;
+}
 
+// What the model outputs, and which versions serve it.
+std::vector<PanelSpec> OutputPanels(const ModelConfig& model) {
+  std::vector<PanelSpec> panels;
   // Only binary classifiers log a score (model_prediction_score); multiclass models show
   // the volume per predicted class (model_predicted_class_total) in its place.
   if (model.task == Task::kBinaryClassification) {
-    PanelSpec s;
-    s.type = "heatmap";
-    s.title = "Score distribution";
-    s.unit = "short";
-    s.description =
-        "Predictions per score bucket and interval (the " + metric::kModelPredictionScore.Name() +
-        " histogram of "
-        "the selected versions); a shift of the mass is a change in the model's output.";
-    s.queries = {{"sum by (le) (increase(" + Sel(metric::kModelPredictionScore.Bucket(), kMV) +
-                      "[$__rate_interval]))",
-                  "{{le}}", false, "heatmap"}};
-    s.options = Json{{"calculate", false},
-                     {"rowsFrame", {{"layout", "le"}, {"value", "predictions"}}},
-                     {"yAxis", {{"unit", "none"}, {"decimals", 2}}},
-                     {"cellValues", {{"unit", "short"}}}};
-    layout.Add(s);
+    panels.push_back({
+        .type = "heatmap",
+        .title = "Score distribution",
+        .unit = "short",
+        .description = "Predictions per score bucket and interval (the " +
+                       metric::kModelPredictionScore.Name() +
+                       " histogram of the selected versions); a shift of the mass is a change in "
+                       "the model's output.",
+        .queries = {{"sum by (le) (increase(" + Sel(metric::kModelPredictionScore.Bucket(), kMV) +
+                         "[$__rate_interval]))",
+                     "{{le}}", false, "heatmap"}},
+        .options = Json{{"calculate", false},
+                        {"rowsFrame", {{"layout", "le"}, {"value", "predictions"}}},
+                        {"yAxis", {{"unit", "none"}, {"decimals", 2}}},
+                        {"cellValues", {{"unit", "short"}}}},
+    });
   }
   if (model.task == Task::kMulticlassClassification) {
-    PanelSpec s;
-    s.title = "Predictions by class";
-    s.unit = "reqps";
-    s.stacking = "normal";
-    s.description = "Predictions per second by predicted class (" +
-                    metric::kModelPredictedClassTotal.Name() +
-                    ") over the "
-                    "selected versions; a shift between classes is a change in the model's output.";
-    s.queries = {{"sum by (class) (rate(" + Sel(metric::kModelPredictedClassTotal.Name(), kMV) +
-                      "[$__rate_interval]))",
-                  "{{class}}"}};
-    layout.Add(s);
+    panels.push_back({
+        .title = "Predictions by class",
+        .unit = "reqps",
+        .stacking = "normal",
+        .description = "Predictions per second by predicted class (" +
+                       metric::kModelPredictedClassTotal.Name() +
+                       ") over the selected versions; a shift between classes is a change in the "
+                       "model's output.",
+        .queries = {{"sum by (class) (rate(" + Sel(metric::kModelPredictedClassTotal.Name(), kMV) +
+                         "[$__rate_interval]))",
+                     "{{class}}"}},
+    });
   }
-  {
-    PanelSpec s;
-    s.title = "Traffic share by version";
-    s.unit = "percentunit";
-    s.stacking = "normal";
-    s.min = 0;
-    s.max = 1;
-    s.description =
-        "Share of predictions served by each version (all versions, regardless of "
-        "the version selection), to follow rollouts and canaries.";
-    s.queries = {{"sum by (version) (" + Sel(series::kVersionPredictionRate5m, kM) +
-                      ") / ignoring (version) group_left sum(" +
-                      Sel(series::kVersionPredictionRate5m, kM) + ")",
-                  "{{version}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Feature drift (" + method + ", $window)";
-    s.unit = "none";
-    s.steps = drift_steps;
-    s.thresholds_style = "dashed";
-    s.description = "Drift of each feature against the baseline (" + method +
-                    ", the alerting method) in the selected window; dashed lines at the warn (" +
-                    Num(model.drift.warn) + ") and critical (" + Num(model.drift.critical) +
-                    ") thresholds. PII features are never exported.";
-    // Features with their own drift settings (features[].drift) are drawn with their own
-    // method and thresholds, so each line is judged as its alert judges it.
-    std::map<DriftMethod, std::vector<std::string>> own_method;
-    std::string own;
-    s.overrides = Json::array();
-    for (const FeatureConfig& f : model.features) {
-      if (f.pii) continue;
-      const FeatureDriftSettings e = EffectiveFeatureDrift(model.drift, f);
-      if (!f.alert) {
-        own += std::string(own.empty() ? "" : "; ") + f.name + ": no alert";
-        continue;
-      }
-      if (!e.overridden) continue;
-      if (e.method != model.drift.method) own_method[e.method].push_back(f.name);
-      own += std::string(own.empty() ? "" : "; ") + f.name + ": " + DriftMethodName(e.method) +
-             ", " + Num(e.warn) + "/" + Num(e.critical);
-      if (e.windows.size() != model.drift.windows.size()) {
-        std::string ws;
-        for (const Window& w : e.windows) ws += (ws.empty() ? "" : ", ") + w.label;
-        own += " (alerts on " + ws + " only)";
-      }
-      s.overrides.push_back(Json{
-          // byNames (options an object, as the dashboard schema requires; byName's is a
-          // string).
-          {"matcher",
-           {{"id", "byNames"},
-            {"options", {{"mode", "include"}, {"names", Json::array({f.name})}}}}},
-          {"properties", Json::array({Json{{"id", "thresholds"},
-                                           {"value", ThresholdSteps({{std::nullopt, "green"},
-                                                                     {e.warn, "yellow"},
-                                                                     {e.critical, "red"}})}}})}});
+  panels.push_back({
+      .title = "Traffic share by version",
+      .unit = "percentunit",
+      .min = 0,
+      .max = 1,
+      .stacking = "normal",
+      .description = "Share of predictions served by each version (all versions, regardless of the "
+                     "version selection), to follow rollouts and canaries.",
+      .queries = {{"sum by (version) (" + Sel(series::kVersionPredictionRate5m, kM) +
+                       ") / ignoring (version) group_left sum(" +
+                       Sel(series::kVersionPredictionRate5m, kM) + ")",
+                   "{{version}}"}},
+  });
+  return panels;
+}
+
+// Drift of each feature. Features with their own drift settings (features[].drift) are drawn
+// with their own method and thresholds, so each line is judged as its alert judges it.
+PanelSpec FeatureDriftPanel(const ModelConfig& model) {
+  const std::string method = DriftMethodName(model.drift.method);
+  PanelSpec s = {
+      .title = "Feature drift (" + method + ", $window)",
+      .unit = "none",
+      .steps = Levels(model.drift.warn, model.drift.critical),
+      .thresholds_style = "dashed",
+      .description = "Drift of each feature against the baseline (" + method +
+                     ", the alerting method) in the selected window; dashed lines at the warn (" +
+                     Num(model.drift.warn) + ") and critical (" + Num(model.drift.critical) +
+                     ") thresholds. PII features are never exported.",
+      .queries = {{Sel(metric::kModelFeatureDrift.Name(),
+                       std::string(kM) + ", method=\"" + method + "\", window=\"$window\""),
+                   "{{feature}}"}},
+      .overrides = Json::array(),
+  };
+  std::map<DriftMethod, std::vector<std::string>> own_method;
+  std::string own;
+  for (const FeatureConfig& f : model.features) {
+    if (f.pii) continue;
+    const FeatureDriftSettings e = EffectiveFeatureDrift(model.drift, f);
+    if (!f.alert) {
+      own += std::string(own.empty() ? "" : "; ") + f.name + ": no alert";
+      continue;
     }
-    if (!own.empty()) s.description += " Features with their own settings: " + own + ".";
-    s.queries = {{Sel(metric::kModelFeatureDrift.Name(), drift_sel), "{{feature}}"}};
-    for (const auto& [m, names] : own_method) {
-      std::string re;
-      for (const std::string& n : names) re += (re.empty() ? "" : "|") + n;
-      s.queries.push_back({Sel(metric::kModelFeatureDrift.Name(),
-                               std::string(kM) + ", feature=~\"" + re + "\", method=\"" +
-                                   DriftMethodName(m) + "\", window=\"$window\""),
-                           "{{feature}}"});
+    if (!e.overridden) continue;
+    if (e.method != model.drift.method) own_method[e.method].push_back(f.name);
+    own += std::string(own.empty() ? "" : "; ") + f.name + ": " + DriftMethodName(e.method) + ", " +
+           Num(e.warn) + "/" + Num(e.critical);
+    if (e.windows.size() != model.drift.windows.size()) {
+      std::string ws;
+      for (const Window& w : e.windows) ws += (ws.empty() ? "" : ", ") + w.label;
+      own += " (alerts on " + ws + " only)";
     }
-    layout.Add(s);
+    s.overrides.push_back(Json{
+        // byNames (options an object, as the dashboard schema requires; byName's is a
+        // string).
+        {"matcher",
+         {{"id", "byNames"}, {"options", {{"mode", "include"}, {"names", Json::array({f.name})}}}}},
+        {"properties",
+         Json::array({Json{{"id", "thresholds"},
+                           {"value", ThresholdSteps(Levels(e.warn, e.critical))}}})}});
   }
-  {
-    PanelSpec s;
-    s.title = "Prediction drift ($window)";
-    s.unit = "none";
-    s.steps = drift_steps;
-    s.thresholds_style = "dashed";
-    s.description = "Drift of the model's output distribution against the baseline (" + method +
-                    ") per selected version in the selected window.";
-    s.queries = {{Sel(metric::kModelPredictionDrift.Name(),
-                      std::string(kMV) + ", method=\"" + method + "\", window=\"$window\""),
-                  "{{version}}"}};
-    layout.Add(s);
+  if (!own.empty()) s.description += " Features with their own settings: " + own + ".";
+  for (const auto& [m, names] : own_method) {
+    std::string re;
+    for (const std::string& n : names) re += (re.empty() ? "" : "|") + n;
+    s.queries.push_back({Sel(metric::kModelFeatureDrift.Name(),
+                             std::string(kM) + ", feature=~\"" + re + "\", method=\"" +
+                                 DriftMethodName(m) + "\", window=\"$window\""),
+                         "{{feature}}"});
   }
-  {
-    PanelSpec s;
-    s.title = "Degradation score by version";
-    s.unit = "none";
-    s.min = 0;
-    s.max = 100;
-    s.steps = score_steps;
-    s.thresholds_style = "dashed";
-    s.description =
-        "Composite degradation score (0-100) per version; dashed lines at the "
-        "notify (" +
-        Num(model.degradation.notify_at) + ") and page (" + Num(model.degradation.page_at) +
-        ") levels.";
-    s.queries = {{Sel(metric::kModelDegradationScore.Name(), kMV), "{{version}}"}};
-    layout.Add(s);
+  return s;
+}
+
+// How far the inputs and outputs drifted, and how much each signal adds to the score.
+std::vector<PanelSpec> DriftPanels(const ModelConfig& model) {
+  const std::string method = DriftMethodName(model.drift.method);
+  const DegradationConfig& score = model.degradation;
+  std::string weights;
+  for (const auto& [signal, weight] : score.weights) {
+    weights += (weights.empty() ? "" : ", ") + signal + " " + Num(weight);
   }
-  {
-    PanelSpec s;
-    s.title = "Degradation signals";
-    s.unit = "none";
-    s.stacking = "normal";
-    s.min = 0;
-    std::string weights;
-    for (const auto& [signal, weight] : model.degradation.weights) {
-      if (!weights.empty()) weights += ", ";
-      weights += signal + " " + Num(weight);
-    }
-    s.description =
-        "The weighted inputs of the degradation score (weight x normalised input x "
-        "100); stacked, they add up to the score. Weights: " +
-        weights + ".";
-    s.queries = {{Sel(metric::kModelDegradationSignal.Name(), kMV), "{{signal}} ({{version}})"}};
-    layout.Add(s);
-  }
+  return {
+      FeatureDriftPanel(model),
+      {.title = "Prediction drift ($window)",
+       .unit = "none",
+       .steps = Levels(model.drift.warn, model.drift.critical),
+       .thresholds_style = "dashed",
+       .description = "Drift of the model's output distribution against the baseline (" + method +
+                      ") per selected version in the selected window.",
+       .queries = {{Sel(metric::kModelPredictionDrift.Name(),
+                        std::string(kMV) + ", method=\"" + method + "\", window=\"$window\""),
+                    "{{version}}"}}},
+      {.title = "Degradation score by version",
+       .unit = "none",
+       .min = 0,
+       .max = 100,
+       .steps = Levels(score.notify_at, score.page_at),
+       .thresholds_style = "dashed",
+       .description =
+           "Composite degradation score (0-100) per version; dashed lines at the notify (" +
+           Num(score.notify_at) + ") and page (" + Num(score.page_at) + ") levels.",
+       .queries = {{Sel(metric::kModelDegradationScore.Name(), kMV), "{{version}}"}}},
+      {.title = "Degradation signals",
+       .unit = "none",
+       .min = 0,
+       .stacking = "normal",
+       .description = "The weighted inputs of the degradation score (weight x normalised input x "
+                      "100); stacked, they add up to the score. Weights: " +
+                      weights + ".",
+       .queries = {{Sel(metric::kModelDegradationSignal.Name(), kMV), "{{signal}} ({{version}})"}}},
+  };
+}
+
+// Proxies for performance before labels arrive: confidence, entropy, data quality, the
+// positive rate and the class mix.
+std::vector<PanelSpec> ProxyPanels(const ModelConfig& model) {
+  const bool entropy_windows =
+      model.entropy.Effective(!model.baseline.empty()) == EntropyCompare::kWindows;
+  std::vector<PanelSpec> panels;
   if (IsClassifier(model)) {
-    PanelSpec c;
-    c.title = "Mean confidence ($window)";
-    c.unit = "percentunit";
-    c.w = 8;
-    c.description =
-        "Mean confidence (largest class probability) per version in the selected "
-        "window; a drop means the model is less sure of its predictions.";
-    c.queries = {{Sel(metric::kModelPredictionConfidenceMean.Name(),
-                      std::string(kMV) + ", window=\"$window\""),
-                  "{{version}}"}};
-    layout.Add(c);
-
-    PanelSpec e;
-    e.title = "Mean entropy ($window)";
-    e.unit = "none";
-    e.w = 8;
-    e.description =
-        "Mean entropy of the class probabilities (natural log) per version in the "
-        "selected window; a rise means less decisive predictions.";
-    e.queries = {
-        {Sel(metric::kModelPredictionEntropyMean.Name(), std::string(kMV) + ", window=\"$window\""),
-         "{{version}}"}};
-    layout.Add(e);
-
-    PanelSpec r;
-    r.title = "Confidence and entropy vs. baseline window";
-    r.unit = "none";
-    r.w = 8;
-    r.description =
-        "Shortest over longest drift window for mean confidence (ConfidenceDrop below " +
-        FormatNumber(model.confidence_min_ratio) + ") and mean entropy" +
-        (model.entropy.Effective(!model.baseline.empty()) == EntropyCompare::kWindows
-             ? " (EntropyRise above " + FormatNumber(model.entropy.max_ratio) + ")"
-             : "") +
-        "; 1 = unchanged.";
-    r.queries = {{Sel(series::kConfidenceRatio, kMV), "confidence {{version}}"},
-                 {Sel(series::kEntropyRatio, kMV), "entropy {{version}}"}};
-    layout.Add(r);
+    panels.push_back({
+        .title = "Mean confidence ($window)",
+        .unit = "percentunit",
+        .w = 8,
+        .description = "Mean confidence (largest class probability) per version in the selected "
+                       "window; a drop means the model is less sure of its predictions.",
+        .queries = {{Sel(metric::kModelPredictionConfidenceMean.Name(), kMVW), "{{version}}"}},
+    });
+    panels.push_back({
+        .title = "Mean entropy ($window)",
+        .unit = "none",
+        .w = 8,
+        .description = "Mean entropy of the class probabilities (natural log) per version in the "
+                       "selected window; a rise means less decisive predictions.",
+        .queries = {{Sel(metric::kModelPredictionEntropyMean.Name(), kMVW), "{{version}}"}},
+    });
+    panels.push_back({
+        .title = "Confidence and entropy vs. baseline window",
+        .unit = "none",
+        .w = 8,
+        .description =
+            "Shortest over longest drift window for mean confidence (ConfidenceDrop below " +
+            FormatNumber(model.confidence_min_ratio) + ") and mean entropy" +
+            (entropy_windows ? " (EntropyRise above " + FormatNumber(model.entropy.max_ratio) + ")"
+                             : "") +
+            "; 1 = unchanged.",
+        .queries = {{Sel(series::kConfidenceRatio, kMV), "confidence {{version}}"},
+                    {Sel(series::kEntropyRatio, kMV), "entropy {{version}}"}},
+    });
   }
-  {
-    PanelSpec s;
-    s.title = "Anomalies and data quality ($window)";
-    s.unit = "percentunit";
-    s.description =
-        "Share of anomalous requests (any feature outside the training range), and "
-        "per feature the share of missing and of out-of-range values in the "
-        "selected window.";
-    const std::string sel = std::string(kM) + ", window=\"$window\"";
-    s.queries = {
-        {Sel(metric::kModelAnomalousRequestsRatio.Name(), sel), "anomalous requests"},
-        {Sel(metric::kModelFeatureMissingRatio.Name(), sel), "missing {{feature}}"},
-        {Sel(metric::kModelFeatureOutOfRangeRatio.Name(), sel), "out of range {{feature}}"}};
-    layout.Add(s);
-  }
+  panels.push_back({
+      .title = "Anomalies and data quality ($window)",
+      .unit = "percentunit",
+      .description =
+          "Share of anomalous requests (any feature outside the training range), and per feature "
+          "the share of missing and of out-of-range values in the selected window.",
+      .queries = {{Sel(metric::kModelAnomalousRequestsRatio.Name(), kMW), "anomalous requests"},
+                  {Sel(metric::kModelFeatureMissingRatio.Name(), kMW), "missing {{feature}}"},
+                  {Sel(metric::kModelFeatureOutOfRangeRatio.Name(), kMW),
+                   "out of range {{feature}}"}},
+  });
   if (model.task == Task::kBinaryClassification) {
-    PanelSpec s;
-    s.title = "Positive rate ($window)";
-    s.unit = "percentunit";
-    s.w = 12;
-    s.description = "Share of predictions at or above the decision threshold (" +
-                    Num(model.threshold) + ") per version in the selected window.";
-    s.queries = {{Sel(metric::kModelPositiveRate.Name(), std::string(kMV) + ", window=\"$window\""),
-                  "{{version}}"}};
-    layout.Add(s);
-
-    PanelSpec z;
-    z.title = "Positive-rate shift (z-score, $window)";
-    z.unit = "none";
-    z.w = 12;
-    z.steps = {
-        {std::nullopt, "red"}, {-5.0, "yellow"}, {-2.0, "green"}, {2.0, "yellow"}, {5.0, "red"}};
-    z.thresholds_style = "dashed";
-    z.description =
-        "z-score of the positive rate against the baseline rate; "
-        "PositiveRateShift opens a ticket beyond 2 sigma and pages beyond 5 sigma.";
-    z.queries = {
-        {Sel(metric::kModelPositiveRateZscore.Name(), std::string(kMV) + ", window=\"$window\""),
-         "{{version}}"}};
-    layout.Add(z);
+    panels.push_back({
+        .title = "Positive rate ($window)",
+        .unit = "percentunit",
+        .w = 12,
+        .description = "Share of predictions at or above the decision threshold (" +
+                       Num(model.threshold) + ") per version in the selected window.",
+        .queries = {{Sel(metric::kModelPositiveRate.Name(), kMVW), "{{version}}"}},
+    });
+    panels.push_back({
+        .title = "Positive-rate shift (z-score, $window)",
+        .unit = "none",
+        .w = 12,
+        .steps = {{std::nullopt, "red"},
+                  {-5.0, "yellow"},
+                  {-2.0, "green"},
+                  {2.0, "yellow"},
+                  {5.0, "red"}},
+        .thresholds_style = "dashed",
+        .description = "z-score of the positive rate against the baseline rate; PositiveRateShift "
+                       "opens a ticket beyond 2 sigma and pages beyond 5 sigma.",
+        .queries = {{Sel(metric::kModelPositiveRateZscore.Name(), kMVW), "{{version}}"}},
+    });
   }
   if (model.task == Task::kMulticlassClassification) {
-    PanelSpec s;
-    s.title = "Predicted class share (1h)";
-    s.unit = "percentunit";
-    s.stacking = "normal";
-    s.w = 12;
-    s.description = "Share of predictions per predicted class over 1h, per version.";
-    s.queries = {{Sel(series::kClassShare1h, kMV), "{{class}} ({{version}})"}};
-    layout.Add(s);
+    panels.push_back({
+        .title = "Predicted class share (1h)",
+        .unit = "percentunit",
+        .w = 12,
+        .stacking = "normal",
+        .description = "Share of predictions per predicted class over 1h, per version.",
+        .queries = {{Sel(series::kClassShare1h, kMV), "{{class}} ({{version}})"}},
+    });
   }
   // Estimated from confidence (and binned scores): classifiers only.
   if (IsClassifier(model)) {
-    PanelSpec s;
-    s.title = "Estimated performance (without labels)";
-    s.unit = "none";
-    s.w = 12;
-    s.description =
-        "Performance estimated from the model's own outputs (e.g. confidence-based "
-        "accuracy), per metric, version and window; available before labels "
-        "arrive.";
-    s.queries = {{Sel(metric::kModelEstimatedPerformance.Name(), kMV),
-                  "{{metric}} {{version}} ({{window}})"}};
-    layout.Add(s);
+    panels.push_back({
+        .title = "Estimated performance (without labels)",
+        .unit = "none",
+        .w = 12,
+        .description = "Performance estimated from the model's own outputs (e.g. confidence-based "
+                       "accuracy), per metric, version and window; available before labels arrive.",
+        .queries = {{Sel(metric::kModelEstimatedPerformance.Name(), kMV),
+                     "{{metric}} {{version}} ({{window}})"}},
+    });
   }
+  return panels;
 }
 
-void AddGroundTruthRow(Layout& layout, const ModelConfig& model) {
-  const GroundTruthConfig& gt = *model.ground_truth;
-  layout.Row("Ground truth");
-  {
-    PanelSpec s;
-    s.title = "Performance from labels";
-    s.unit = "none";
-    s.description =
-        "Performance computed from joined ground-truth labels, per metric, version "
-        "and window (labels arrive after a delay of " +
-        WindowLabel(gt.delay) +
-        "), next to the baseline's performance on its labelled reference data (when the "
-        "baseline was built with --labels).";
-    s.queries = {
-        {Sel(metric::kModelPerformance.Name(), kMV), "{{metric}} {{version}} ({{window}})"},
-        {Sel(metric::kModelBaselinePerformance.Name(), kM), "{{metric}} baseline"}};
-    layout.Add(s);
-  }
+std::vector<PanelSpec> GroundTruthPanels(const GroundTruthConfig& gt) {
+  std::vector<PanelSpec> panels = {
+      {.title = "Performance from labels",
+       .unit = "none",
+       .description = "Performance computed from joined ground-truth labels, per metric, version "
+                      "and window (labels arrive after a delay of " +
+                      WindowLabel(gt.delay) +
+                      "), next to the baseline's performance on its labelled reference data (when "
+                      "the baseline was built with --labels).",
+       .queries = {{Sel(metric::kModelPerformance.Name(), kMV),
+                    "{{metric}} {{version}} ({{window}})"},
+                   {Sel(metric::kModelBaselinePerformance.Name(), kM), "{{metric}} baseline"}}},
+  };
   if (gt.retrain_when) {
     const RetrainConfig& r = *gt.retrain_when;
-    PanelSpec s;
-    s.title = "Retrain metric: " + r.metric;
-    s.unit = "none";
-    s.thresholds_style = "dashed";
     const bool above = r.above.has_value();
     const double limit = above ? *r.above : r.below;
-    if (above) {
-      s.steps = {{std::nullopt, "green"}, {limit, "red"}};
-    } else {
-      s.steps = {{std::nullopt, "red"}, {limit, "green"}};
-    }
-    s.description =
-        "The metric that decides retraining: PerformanceBelowRetrainThreshold "
-        "fires when " +
-        r.metric + (above ? " stays above " : " stays below ") + Num(limit) + " for " +
-        WindowLabel(r.for_duration) + "; the baseline's value for comparison.";
-    s.queries = {
-        {Sel(metric::kModelPerformance.Name(), std::string(kMV) + ", metric=\"" + r.metric + "\""),
-         "{{version}} ({{window}})"},
-        {Sel(metric::kModelBaselinePerformance.Name(),
-             std::string(kM) + ", metric=\"" + r.metric + "\""),
-         "baseline"}};
-    layout.Add(s);
+    panels.push_back({
+        .title = "Retrain metric: " + r.metric,
+        .unit = "none",
+        .steps = above ? Threshold("green", limit, "red") : Threshold("red", limit, "green"),
+        .thresholds_style = "dashed",
+        .description =
+            "The metric that decides retraining: PerformanceBelowRetrainThreshold fires when " +
+            r.metric + (above ? " stays above " : " stays below ") + Num(limit) + " for " +
+            WindowLabel(r.for_duration) + "; the baseline's value for comparison.",
+        .queries = {{Sel(metric::kModelPerformance.Name(),
+                         std::string(kMV) + ", metric=\"" + r.metric + "\""),
+                     "{{version}} ({{window}})"},
+                    {Sel(metric::kModelBaselinePerformance.Name(),
+                         std::string(kM) + ", metric=\"" + r.metric + "\""),
+                     "baseline"}},
+    });
   }
-  {
-    PanelSpec s;
-    s.title = "Label match ratio";
-    s.unit = "percentunit";
-    s.min = 0;
-    s.max = 1;
-    s.steps = {{std::nullopt, "red"}, {gt.min_match_rate, "green"}};
-    s.thresholds_style = "dashed";
-    s.description =
-        "Of the predictions at least the label delay old, the share that received "
-        "a label; LowLabelMatchRate fires below " +
-        Percent(gt.min_match_rate) + ".";
-    s.queries = {{Sel(metric::kModelLabelMatchRatio.Name(), kM), "{{window}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Unmatched labels";
-    s.unit = "cps";
-    s.description =
-        "Labels per second that matched no prediction (wrong join key, or the "
-        "prediction is older than the join window).";
-    s.queries = {
-        {"sum(rate(" + Sel(metric::kModelLabelsUnmatchedTotal.Name(), kM) + "[$__rate_interval]))",
-         "unmatched labels/s"}};
-    layout.Add(s);
-  }
+  panels.push_back({
+      .title = "Label match ratio",
+      .unit = "percentunit",
+      .min = 0,
+      .max = 1,
+      .steps = Threshold("red", gt.min_match_rate, "green"),
+      .thresholds_style = "dashed",
+      .description = "Of the predictions at least the label delay old, the share that received a "
+                     "label; LowLabelMatchRate fires below " +
+                     Percent(gt.min_match_rate) + ".",
+      .queries = {{Sel(metric::kModelLabelMatchRatio.Name(), kM), "{{window}}"}},
+  });
+  panels.push_back({
+      .title = "Unmatched labels",
+      .unit = "cps",
+      .description = "Labels per second that matched no prediction (wrong join key, or the "
+                     "prediction is older than the join window).",
+      .queries = {{"sum(rate(" + Sel(metric::kModelLabelsUnmatchedTotal.Name(), kM) +
+                       "[$__rate_interval]))",
+                   "unmatched labels/s"}},
+  });
   if (!gt.segments.empty()) {
-    PanelSpec s;
-    s.title = "Performance by segment";
-    s.unit = "none";
-    s.w = 24;
     std::string keys;
     for (const std::string& k : gt.segments) keys += (keys.empty() ? "" : ", ") + k;
-    s.description = "Performance from labels per segment value, for the segment keys " + keys + ".";
-    s.queries = {{Sel(metric::kModelSegmentPerformance.Name(), kMV),
-                  "{{segment}}={{value}} {{metric}} {{version}} ({{window}})"}};
-    layout.Add(s);
+    panels.push_back({
+        .title = "Performance by segment",
+        .unit = "none",
+        .w = 24,
+        .description =
+            "Performance from labels per segment value, for the segment keys " + keys + ".",
+        .queries = {{Sel(metric::kModelSegmentPerformance.Name(), kMV),
+                     "{{segment}}={{value}} {{metric}} {{version}} ({{window}})"}},
+    });
   }
+  return panels;
 }
 
-void AddShadowRow(Layout& layout, const ModelConfig& model) {
-  const ShadowConfig& sh = *model.shadow;
-  layout.Row("Shadow: " + sh.challenger + " vs " + sh.champion);
+std::vector<PanelSpec> ShadowPanels(const ShadowConfig& sh) {
   const std::string sel =
       std::string(kM) + ", champion=\"" + sh.champion + "\", challenger=\"" + sh.challenger + "\"";
-  {
-    PanelSpec s;
-    s.title = "Agreement";
-    s.unit = "percentunit";
-    s.w = 8;
-    s.min = 0;
-    s.max = 1;
-    s.steps = {{std::nullopt, "red"}, {sh.min_agreement, "green"}};
-    s.thresholds_style = "dashed";
-    s.description = "Share of paired requests on which challenger " + sh.challenger +
-                    " and champion " + sh.champion +
-                    " predict the same class; ShadowDisagreement fires below " +
-                    Percent(sh.min_agreement) + ".";
-    s.queries = {{Sel(metric::kModelShadowAgreementRatio.Name(), sel), "{{window}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Score correlation";
-    s.unit = "none";
-    s.w = 8;
-    s.max = 1;
-    s.description =
-        "Pearson correlation of the challenger's and the champion's scores on "
-        "paired requests, per window.";
-    s.queries = {{Sel(metric::kModelShadowScoreCorrelation.Name(), sel), "{{window}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Score distribution distance (KS)";
-    s.unit = "none";
-    s.w = 8;
-    s.min = 0;
-    s.max = 1;
-    s.description =
-        "Kolmogorov-Smirnov distance between the challenger's and the champion's "
-        "score distributions, per window (0 = identical).";
-    s.queries = {{Sel(metric::kModelShadowScoreKs.Name(), sel), "{{window}}"}};
-    layout.Add(s);
-  }
+  return {
+      {.title = "Agreement",
+       .unit = "percentunit",
+       .w = 8,
+       .min = 0,
+       .max = 1,
+       .steps = Threshold("red", sh.min_agreement, "green"),
+       .thresholds_style = "dashed",
+       .description = "Share of paired requests on which challenger " + sh.challenger +
+                      " and champion " + sh.champion +
+                      " predict the same class; ShadowDisagreement fires below " +
+                      Percent(sh.min_agreement) + ".",
+       .queries = {{Sel(metric::kModelShadowAgreementRatio.Name(), sel), "{{window}}"}}},
+      {.title = "Score correlation",
+       .unit = "none",
+       .w = 8,
+       .max = 1,
+       .description = "Pearson correlation of the challenger's and the champion's scores on paired "
+                      "requests, per window.",
+       .queries = {{Sel(metric::kModelShadowScoreCorrelation.Name(), sel), "{{window}}"}}},
+      {.title = "Score distribution distance (KS)",
+       .unit = "none",
+       .w = 8,
+       .min = 0,
+       .max = 1,
+       .description = "Kolmogorov-Smirnov distance between the challenger's and the champion's "
+                      "score distributions, per window (0 = identical).",
+       .queries = {{Sel(metric::kModelShadowScoreKs.Name(), sel), "{{window}}"}}},
+  };
 }
 
-void AddExporterRow(Layout& layout) {
-  layout.Row("Exporter");
+std::vector<PanelSpec> ExporterPanels() {
   // Self-metrics without a model label belong to the whole exporter: match them too.
   const char* kSelf = "model=~\"$model|\"";
-  {
-    PanelSpec s;
-    s.title = "Lines read and rejected";
-    s.unit = "cps";
-    s.w = 8;
-    s.description =
-        "Log lines read per second, and lines rejected per second by reason "
-        "(invalid_json, missing_field, bad_type, too_long, unknown_model, ...).";
-    s.queries = {
-        {"sum(rate(" + Sel(metric::kModelwatchLinesReadTotal.Name(), kSelf) +
-             "[$__rate_interval]))",
-         "read"},
-        {"sum by (reason) (rate(" + Sel(metric::kModelwatchLinesRejectedTotal.Name(), kSelf) +
-             "[$__rate_interval]))",
-         "rejected {{reason}}"}};
-    layout.Add(s);
+  return {
+      {.title = "Lines read and rejected",
+       .unit = "cps",
+       .w = 8,
+       .description = "Log lines read per second, and lines rejected per second by reason "
+                      "(invalid_json, missing_field, bad_type, too_long, unknown_model, ...).",
+       .queries = {{"sum(rate(" + Sel(metric::kModelwatchLinesReadTotal.Name(), kSelf) +
+                        "[$__rate_interval]))",
+                    "read"},
+                   {"sum by (reason) (rate(" +
+                        Sel(metric::kModelwatchLinesRejectedTotal.Name(), kSelf) +
+                        "[$__rate_interval]))",
+                    "rejected {{reason}}"}}},
+      {.title = "Source lag",
+       .unit = "bytes",
+       .w = 8,
+       .description = "Bytes written to the tailed log files but not yet read; a growing lag means "
+                      "the exporter falls behind.",
+       .queries = {{Sel(metric::kModelwatchSourceLagBytes.Name(), kSelf), ""}}},
+      {.title = "File rotations",
+       .unit = "short",
+       .w = 8,
+       .description = "Log-file rotations (rename and copytruncate) the tailer followed.",
+       .queries = {{"sum(increase(" + Sel(metric::kModelwatchFileRotationsTotal.Name(), kSelf) +
+                        "[$__rate_interval]))",
+                    "rotations"}}},
+      {.title = "Late records",
+       .unit = "cps",
+       .w = 8,
+       .description = "Records per second older than their window's start minus the allowed "
+                      "lateness; they are counted but enter no window.",
+       .queries = {{"sum(rate(" + Sel(metric::kModelLateRecordsTotal.Name(), kM) +
+                        "[$__rate_interval]))",
+                    "late records/s"}}},
+      {.title = "Samples per window",
+       .unit = "short",
+       .w = 8,
+       .description = "Records in each drift window; below min_samples the window's drift and "
+                      "proxy gauges are absent.",
+       .queries = {{Sel(metric::kModelWindowSamples.Name(), kM), "{{window}}"}}},
+      {.type = "table",
+       .title = "Baseline in use",
+       .unit = "none",
+       .w = 8,
+       .description = "The baseline profile the exporter compares against (" +
+                      metric::kModelBaselineInfo.Name() + ").",
+       .queries = {{Sel(metric::kModelBaselineInfo.Name(), kM), "", true, "table"}},
+       .transformations = Json::array(
+           {Json{{"id", "organize"},
+                 {"options",
+                  {{"excludeByName", {{"Time", true}, {"Value", true}, {"__name__", true}}}}}}})},
+  };
+}
+
+// Which models are in trouble now: health from the firing alerts, the alerts themselves, and
+// links to each model's dashboard.
+std::vector<PanelSpec> FleetHealthPanels(const ConfigSet& config) {
+  std::string links;
+  for (const ModelConfig& m : config.models) {
+    links += (links.empty() ? "" : " | ");
+    links += "[" + m.name + "](/d/" + series::DashboardUid(m.name) + ") (tier " +
+             std::to_string(m.tier) + ", " + m.owner.team + ")";
   }
-  {
-    PanelSpec s;
-    s.title = "Source lag";
-    s.unit = "bytes";
-    s.w = 8;
-    s.description =
-        "Bytes written to the tailed log files but not yet read; a growing lag "
-        "means the exporter falls behind.";
-    s.queries = {{Sel(metric::kModelwatchSourceLagBytes.Name(), kSelf), ""}};
-    layout.Add(s);
+  if (links.empty()) links = "No models are configured.";
+  // Per model: 2 while a page fires, 1 while only tickets fire, else 0 (from its traffic).
+  auto firing = [](const std::string& severity) {
+    return "max by (model) (" +
+           Sel("ALERTS", "alertstate=\"firing\", severity=\"" + severity + "\", " + kModels) + ")";
+  };
+  const std::string health = "max by (model) (\n  2 * " + firing("page") + "\n  or 1 * " +
+                             firing("ticket") + "\n  or 0 * max by (model) (" +
+                             Sel(metric::kModelPredictionsTotal.Name(), kModels) + ")\n)";
+  return {
+      {.type = "table",
+       .title = "Model health",
+       .unit = "none",
+       .w = 12,
+       .h = 10,
+       .steps = Levels(1.0, 2.0),
+       .description =
+           "One row per model: red (Critical) while a page-severity alert fires for it, yellow "
+           "(Warning) while only ticket-severity alerts fire, green (OK) otherwise.",
+       .queries = {{health, "", true, "table"}},
+       .mappings =
+           Json::array({Json{{"type", "value"},
+                             {"options",
+                              {{"0", {{"text", "OK"}, {"color", "green"}, {"index", 0}}},
+                               {"1", {{"text", "Warning"}, {"color", "yellow"}, {"index", 1}}},
+                               {"2", {{"text", "Critical"}, {"color", "red"}, {"index", 2}}}}}}}),
+       .options = Json{{"sortBy", Json::array({Json{{"displayName", "Health"}, {"desc", true}}})}},
+       .custom = Json{{"cellOptions",
+                       {{"type", "color-background"}, {"mode", "basic"}, {"applyToRow", true}}}},
+       .transformations =
+           Json::array({Json{{"id", "organize"},
+                             {"options",
+                              {{"excludeByName", {{"Time", true}}},
+                               {"renameByName", {{"model", "Model"}, {"Value", "Health"}}}}}}})},
+      {.type = "table",
+       .title = "Firing alerts",
+       .unit = "short",
+       .w = 12,
+       .h = 10,
+       .description = "Alerts firing now, by model, alert name and severity (page, ticket, info).",
+       .queries = {{"count by (model, alertname, severity) (ALERTS{alertstate=\"firing\", " +
+                        std::string(kModels) + "})",
+                    "", true, "table"}},
+       .transformations = Json::array(
+           {Json{{"id", "organize"},
+                 {"options",
+                  {{"excludeByName", {{"Time", true}, {"Value", true}}},
+                   {"renameByName",
+                    {{"model", "Model"}, {"alertname", "Alert"}, {"severity", "Severity"}}}}}}})},
+      {.type = "text",
+       .title = "Model dashboards",
+       .unit = "none",
+       .w = 24,
+       .h = 2 + static_cast<int>((config.models.size() + 3) / 4),
+       .description = "Links to the per-model dashboards.",
+       .options = Json{{"mode", "markdown"}, {"content", links}}},
+  };
+}
+
+// Drift side by side, for the method and window chosen on the dashboard.
+std::vector<PanelSpec> FleetDriftPanels() {
+  const std::string drift_sel = std::string(kModels) + ", method=\"$method\", window=\"$window\"";
+  const std::string max_drift =
+      "max by (model) (" + Sel(metric::kModelFeatureDrift.Name(), drift_sel) + ")";
+  return {
+      {.title = "Max feature drift by model ($method, $window)",
+       .unit = "none",
+       .w = 16,
+       .description =
+           "Largest feature drift of each model over time, side by side, for the selected method "
+           "and window. Thresholds differ per model; see each model's dashboard.",
+       .queries = {{max_drift, "{{model}}"}}},
+      {.type = "bargauge",
+       .title = "Current max feature drift",
+       .unit = "none",
+       .w = 8,
+       .decimals = 3,
+       .description =
+           "Largest feature drift of each model now, for the selected method and window.",
+       .queries = {{max_drift, "{{model}}", true, "time_series"}}},
+      {.title = "Features drifting by model ($window)",
+       .unit = "short",
+       .w = 12,
+       .description = "Number of features at or above each model's warn threshold (alerting "
+                      "method) in the selected window.",
+       .queries = {{"sum by (model) (" +
+                        Sel(series::kFeaturesDrifting,
+                            std::string(kModels) + ", window=\"$window\"") +
+                        ")",
+                    "{{model}}"}}},
+      {.title = "Degradation score by model",
+       .unit = "none",
+       .w = 12,
+       .min = 0,
+       .max = 100,
+       .description = "Composite degradation score (0-100) of each model's worst version.",
+       .queries = {{"max by (model) (" + Sel(metric::kModelDegradationScore.Name(), kModels) + ")",
+                    "{{model}}"}}},
+  };
+}
+
+// Serving side by side: one graph per signal, a line per model.
+std::vector<PanelSpec> FleetServingPanels() {
+  const struct {
+    const char* title;
+    const char* unit;
+    std::string recording_rule;
+    const char* description;
+  } signals[] = {
+      {"Request rate by model", "reqps", series::kPredictionRate5m,
+       "Predictions per second over 5m per model."},
+      {"Error ratio by model", "percentunit", series::ErrorRatio("5m"),
+       "Share of predictions that were serving errors over 5m per model."},
+      {"p99 latency by model", "s", series::kLatencyP99,
+       "99th percentile request duration over 5m per model."},
+  };
+  std::vector<PanelSpec> panels;
+  for (const auto& s : signals) {
+    panels.push_back({
+        .title = s.title,
+        .unit = s.unit,
+        .w = 8,
+        .description = s.description,
+        .queries = {{Sel(s.recording_rule, kModels), "{{model}}"}},
+    });
   }
-  {
-    PanelSpec s;
-    s.title = "File rotations";
-    s.unit = "short";
-    s.w = 8;
-    s.description = "Log-file rotations (rename and copytruncate) the tailer followed.";
-    s.queries = {{"sum(increase(" + Sel(metric::kModelwatchFileRotationsTotal.Name(), kSelf) +
-                      "[$__rate_interval]))",
-                  "rotations"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Late records";
-    s.unit = "cps";
-    s.w = 8;
-    s.description =
-        "Records per second older than their window's start minus the allowed "
-        "lateness; they are counted but enter no window.";
-    s.queries = {
-        {"sum(rate(" + Sel(metric::kModelLateRecordsTotal.Name(), kM) + "[$__rate_interval]))",
-         "late records/s"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Samples per window";
-    s.unit = "short";
-    s.w = 8;
-    s.description =
-        "Records in each drift window; below min_samples the window's drift and "
-        "proxy gauges are absent.";
-    s.queries = {{Sel(metric::kModelWindowSamples.Name(), kM), "{{window}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.type = "table";
-    s.title = "Baseline in use";
-    s.unit = "none";
-    s.w = 8;
-    s.description = "The baseline profile the exporter compares against (" +
-                    metric::kModelBaselineInfo.Name() + ").";
-    s.queries = {{Sel(metric::kModelBaselineInfo.Name(), kM), "", true, "table"}};
-    s.transformations = Json::array({Json{
-        {"id", "organize"},
-        {"options", {{"excludeByName", {{"Time", true}, {"Value", true}, {"__name__", true}}}}}}});
-    layout.Add(s);
-  }
+  return panels;
 }
 
 std::vector<std::string> DriftWindowLabels(const ModelConfig& model) {
@@ -1042,11 +1102,24 @@ Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
                                 DriftWindowLabels(model)));
 
   Layout layout(templates);
-  AddSlaRow(layout, model);
-  AddHealthRow(layout, model);
-  if (model.ground_truth) AddGroundTruthRow(layout, model);
-  if (model.shadow) AddShadowRow(layout, model);
-  AddExporterRow(layout);
+  layout.Row("SLA overview");
+  AddStrip(layout, SlaStrip(model), 4);
+  AddPanels(layout, SlaGraphs(model));
+  layout.Row("Model health");
+  AddStrip(layout, HealthStrip(model), 4);
+  AddPanels(layout, OutputPanels(model));
+  AddPanels(layout, DriftPanels(model));
+  AddPanels(layout, ProxyPanels(model));
+  if (model.ground_truth) {
+    layout.Row("Ground truth");
+    AddPanels(layout, GroundTruthPanels(*model.ground_truth));
+  }
+  if (model.shadow) {
+    layout.Row("Shadow: " + model.shadow->challenger + " vs " + model.shadow->champion);
+    AddPanels(layout, ShadowPanels(*model.shadow));
+  }
+  layout.Row("Exporter");
+  AddPanels(layout, ExporterPanels());
   dash["panels"] = std::move(layout).Take();
   return dash;
 }
@@ -1088,168 +1161,13 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
   vars.push_back(
       CustomVariable("window", "Drift window", "Drift window compared across models.", windows));
 
-  const char* kModels = "model=~\"$model\"";
   Layout layout(templates);
   layout.Row("Fleet health");
-  {
-    PanelSpec s;
-    s.type = "table";
-    s.title = "Model health";
-    s.unit = "none";
-    s.w = 12;
-    s.h = 10;
-    s.description =
-        "One row per model: red (Critical) while a page-severity alert fires for it, "
-        "yellow (Warning) while only ticket-severity alerts fire, green (OK) "
-        "otherwise.";
-    s.queries = {
-        {"max by (model) (\n  2 * max by (model) (ALERTS{alertstate=\"firing\", "
-         "severity=\"page\", " +
-             std::string(kModels) +
-             "})\n  or 1 * max by (model) (ALERTS{alertstate=\"firing\", "
-             "severity=\"ticket\", " +
-             kModels + "})\n  or 0 * max by (model) (" +
-             Sel(metric::kModelPredictionsTotal.Name(), kModels) + ")\n)",
-         "", true, "table"}};
-    s.mappings =
-        Json::array({Json{{"type", "value"},
-                          {"options",
-                           {{"0", {{"text", "OK"}, {"color", "green"}, {"index", 0}}},
-                            {"1", {{"text", "Warning"}, {"color", "yellow"}, {"index", 1}}},
-                            {"2", {{"text", "Critical"}, {"color", "red"}, {"index", 2}}}}}}});
-    s.steps = {{std::nullopt, "green"}, {1.0, "yellow"}, {2.0, "red"}};
-    s.custom = Json{
-        {"cellOptions", {{"type", "color-background"}, {"mode", "basic"}, {"applyToRow", true}}}};
-    s.options = Json{{"sortBy", Json::array({Json{{"displayName", "Health"}, {"desc", true}}})}};
-    s.transformations =
-        Json::array({Json{{"id", "organize"},
-                          {"options",
-                           {{"excludeByName", {{"Time", true}}},
-                            {"renameByName", {{"model", "Model"}, {"Value", "Health"}}}}}}});
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.type = "table";
-    s.title = "Firing alerts";
-    s.unit = "short";
-    s.w = 12;
-    s.h = 10;
-    s.description = "Alerts firing now, by model, alert name and severity (page, ticket, info).";
-    s.queries = {{"count by (model, alertname, severity) (ALERTS{alertstate=\"firing\", " +
-                      std::string(kModels) + "})",
-                  "", true, "table"}};
-    s.transformations = Json::array(
-        {Json{{"id", "organize"},
-              {"options",
-               {{"excludeByName", {{"Time", true}, {"Value", true}}},
-                {"renameByName",
-                 {{"model", "Model"}, {"alertname", "Alert"}, {"severity", "Severity"}}}}}}});
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.type = "text";
-    s.title = "Model dashboards";
-    s.unit = "none";
-    s.w = 24;
-    s.h = 2 + static_cast<int>((config.models.size() + 3) / 4);
-    s.description = "Links to the per-model dashboards.";
-    std::string content;
-    for (const ModelConfig& m : config.models) {
-      content += (content.empty() ? "" : " | ");
-      content += "[" + m.name + "](/d/" + series::DashboardUid(m.name) + ") (tier " +
-                 std::to_string(m.tier) + ", " + m.owner.team + ")";
-    }
-    if (content.empty()) content = "No models are configured.";
-    s.options = Json{{"mode", "markdown"}, {"content", content}};
-    layout.Add(s);
-  }
-
+  AddPanels(layout, FleetHealthPanels(config));
   layout.Row("Drift across models");
-  const std::string drift_sel = std::string(kModels) + ", method=\"$method\", window=\"$window\"";
-  {
-    PanelSpec s;
-    s.title = "Max feature drift by model ($method, $window)";
-    s.unit = "none";
-    s.w = 16;
-    s.description =
-        "Largest feature drift of each model over time, side by side, for the "
-        "selected method and window. Thresholds differ per model; see each "
-        "model's dashboard.";
-    s.queries = {{"max by (model) (" + Sel(metric::kModelFeatureDrift.Name(), drift_sel) + ")",
-                  "{{model}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.type = "bargauge";
-    s.title = "Current max feature drift";
-    s.unit = "none";
-    s.w = 8;
-    s.decimals = 3;
-    s.description =
-        "Largest feature drift of each model now, for the selected method and "
-        "window.";
-    s.queries = {{"max by (model) (" + Sel(metric::kModelFeatureDrift.Name(), drift_sel) + ")",
-                  "{{model}}", true, "time_series"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Features drifting by model ($window)";
-    s.unit = "short";
-    s.w = 12;
-    s.description =
-        "Number of features at or above each model's warn threshold (alerting "
-        "method) in the selected window.";
-    s.queries = {
-        {"sum by (model) (" +
-             Sel(series::kFeaturesDrifting, std::string(kModels) + ", window=\"$window\"") + ")",
-         "{{model}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Degradation score by model";
-    s.unit = "none";
-    s.w = 12;
-    s.min = 0;
-    s.max = 100;
-    s.description = "Composite degradation score (0-100) of each model's worst version.";
-    s.queries = {{"max by (model) (" + Sel(metric::kModelDegradationScore.Name(), kModels) + ")",
-                  "{{model}}"}};
-    layout.Add(s);
-  }
-
+  AddPanels(layout, FleetDriftPanels());
   layout.Row("Serving across models");
-  {
-    PanelSpec s;
-    s.title = "Request rate by model";
-    s.unit = "reqps";
-    s.w = 8;
-    s.description = "Predictions per second over 5m per model.";
-    s.queries = {{Sel(series::kPredictionRate5m, kModels), "{{model}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "Error ratio by model";
-    s.unit = "percentunit";
-    s.w = 8;
-    s.description = "Share of predictions that were serving errors over 5m per model.";
-    s.queries = {{Sel(series::ErrorRatio("5m"), kModels), "{{model}}"}};
-    layout.Add(s);
-  }
-  {
-    PanelSpec s;
-    s.title = "p99 latency by model";
-    s.unit = "s";
-    s.w = 8;
-    s.description = "99th percentile request duration over 5m per model.";
-    s.queries = {{Sel(series::kLatencyP99, kModels), "{{model}}"}};
-    layout.Add(s);
-  }
+  AddPanels(layout, FleetServingPanels());
   dash["panels"] = std::move(layout).Take();
   return dash;
 }

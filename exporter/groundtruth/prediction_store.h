@@ -180,7 +180,8 @@ class PredictionStore : public LabelledRowSource {
   std::string GetMeta(const std::string& name);
   void SetMeta(const std::string& name, const std::string& value);
 
-  // Commits the open transaction, if any. Returns false on failure (see last_error()).
+  // Commits the open transaction, if any; a scratch store (durable false) only once it holds
+  // batch_size writes. Returns false on failure (see last_error()).
   bool Commit();
   // Commits when the open transaction holds batch_size writes or more.
   void MaybeCommit();

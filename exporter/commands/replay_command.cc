@@ -1,6 +1,8 @@
 #include "exporter/commands/replay_command.h"
 
+#include <cstdlib>
 #include <iostream>
+#include <string>
 
 #include "core/command.h"
 #include "core/config_loader.h"
@@ -13,7 +15,7 @@ namespace modelwatch {
 int RunReplayCommand(const std::vector<std::string>& args) {
   FlagParser flags(
       "modelwatch-exporter replay --config.dir=DIR --input=FILE [--labels=FILE] [--model=NAME] "
-      "[--step=1m] --output=FILE",
+      "[--step=1m] [--threads=N] --output=FILE",
       "Runs a prediction log (and its labels) through the exporter in event time and writes "
       "the metrics it would have served at every step as OpenMetrics with timestamps, for "
       "`promtool tsdb create-blocks-from openmetrics`.",
@@ -27,6 +29,10 @@ int RunReplayCommand(const std::vector<std::string>& args) {
         "Reject records whose event time is later than the log's own now (the median event "
         "time of the 50 records before and after) plus this (reason future_timestamp).",
         "5m", false, false},
+       {"threads",
+        "Threads the models are replayed on (each model on one; the output is the same for "
+        "any number); 0: one per core.",
+        "0", false, false},
        {"output", "OpenMetrics file to write (atomically).", "", false, true}});
   if (auto exit_code = flags.ParseOrExit(args, "modelwatch-exporter replay")) return *exit_code;
   ReplayOptions options;
@@ -39,6 +45,17 @@ int RunReplayCommand(const std::vector<std::string>& args) {
       return kExitUsage;
     }
     *seconds = static_cast<double>(duration->count());
+  }
+  {
+    const std::string threads = flags.Get("threads");
+    char* end = nullptr;
+    const unsigned long n = std::strtoul(threads.c_str(), &end, 10);
+    if (threads.empty() || *end != '\0' || threads[0] == '-' || n > 1024) {
+      std::cerr << "modelwatch-exporter replay: --threads: not a number from 0 to 1024: " << threads
+                << "\n";
+      return kExitUsage;
+    }
+    options.threads = n;
   }
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;

@@ -11,6 +11,7 @@
 #include <memory>
 #include <queue>
 #include <sstream>
+#include <thread>
 
 #include "core/temp_dir.h"
 #include "exporter/groundtruth/label_parser.h"
@@ -187,6 +188,47 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
   LabelStream labels(label_file, std::move(parsers));
   std::uint64_t next_label = 0;  // label lines delivered
 
+  // The models' trackers work in parallel, one group of models per thread (model i in group
+  // i % groups), and in step: the records a model accepted since the last step wait in its
+  // queue, and at each step every group takes its models' records, then the step's label
+  // lines, then collects. Each model sees exactly the sequence it saw in one thread (records,
+  // labels, flush), so the output does not depend on the number of groups.
+  std::size_t groups = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
+  groups = std::clamp<std::size_t>(groups, 1, models.size());
+  struct StepLabel {
+    std::string line;
+    std::uint64_t number;  // its position in the label log's time order
+  };
+  std::vector<StepLabel> step_labels;
+  std::vector<std::vector<std::string>> queued(models.size());
+  std::vector<std::vector<prometheus::MetricFamily>> collected(models.size());
+  std::vector<bool> takes_labels(models.size(), false);
+  for (std::size_t i : label_models) takes_labels[i] = true;
+  std::vector<std::unique_ptr<RecordParser>> group_parsers;
+  for (std::size_t g = 0; g < groups; ++g) {
+    group_parsers.push_back(std::make_unique<RecordParser>(models));
+  }
+  auto run_group = [&](std::size_t g) {
+    RecordParser& group_parser = *group_parsers[g];
+    for (std::size_t i = g; i < models.size(); i += groups) {
+      ModelTrackers& t = *trackers[i];
+      for (const std::string& record_line : queued[i]) {
+        // Accepted by the same parser already: it parses again to the same record.
+        if (group_parser.Parse(record_line)) t.Observe(group_parser.record());
+      }
+      queued[i].clear();
+      if (takes_labels[i]) {
+        for (const StepLabel& label : step_labels) {
+          const GroundTruthTracker::LineSource source{0, 0, label.number};
+          t.ground_truth->ObserveLabelLine(label.line, &source);
+        }
+      }
+      if (t.ground_truth) t.ground_truth->Flush();
+      collected[i].clear();
+      t.Collect(collected[i]);
+    }
+  };
+
   const std::string& input_path = options.input;
   std::ifstream input(input_path, std::ios::binary);
   if (!input) {
@@ -202,20 +244,20 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
 
   auto emit = [&](double at) -> Result<void> {
     if (!label_models.empty()) labels.ReadFor(at);
+    step_labels.clear();
     while (!labels.empty() && labels.top().ts <= at) {
       // Every label line is delivered once, in this order: its number is its position.
-      const GroundTruthTracker::LineSource source{0, 0, next_label + 1};
-      for (std::size_t i : label_models) {
-        trackers[i]->ground_truth->ObserveLabelLine(labels.top().line, &source);
-      }
+      step_labels.push_back({labels.top().line, ++next_label});
       labels.pop();
-      ++next_label;
       if (labels.empty()) labels.ReadFor(at);
     }
+    std::vector<std::thread> threads;
+    for (std::size_t g = 1; g < groups; ++g) threads.emplace_back(run_group, g);
+    run_group(0);
+    for (std::thread& thread : threads) thread.join();
     std::vector<prometheus::MetricFamily> families;
-    for (auto& t : trackers) {
-      if (t->ground_truth) t->ground_truth->Flush();
-      t->Collect(families);
+    for (auto& model_families : collected) {
+      for (auto& f : model_families) families.push_back(std::move(f));
     }
     AddLineCounters(families, source_name, lines_read, rejected);
     ++steps;
@@ -276,7 +318,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
       if (auto ok = advance_to(record.timestamp); !ok) return ok;
     }
     ++accepted;
-    trackers[*parsed]->Observe(record);
+    queued[*parsed].push_back(std::move(next.line));
     return {};
   };
   std::string line;

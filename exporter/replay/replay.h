@@ -5,6 +5,7 @@
 #ifndef MODELWATCH_EXPORTER_REPLAY_REPLAY_H_
 #define MODELWATCH_EXPORTER_REPLAY_REPLAY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct ReplayOptions {
   // and after it) plus this is rejected (reason future_timestamp).
   double future_tolerance = 300;
   std::string output;  // OpenMetrics file, written atomically
+  // Threads the models' trackers run on (each model on one; the output is the same for any
+  // number); 0: one per core.
+  std::size_t threads = 0;
 };
 
 struct ReplaySummary {

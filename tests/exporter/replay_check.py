@@ -218,6 +218,46 @@ ground_truth: {paths: ["../other-labels/*.jsonl"]}
                                                       "model_performance")]:
                 check(series_all.get(key) == series[key], "all-model replay differs: %s" % (key,))
 
+        # Models replay in parallel, each on one thread: the output is the same for any number
+        # of threads (but for the wall-clock recompute durations). Both models have records
+        # and labels here, so both threads work at every step.
+        mixed_hist = os.path.join(work, "mixed.jsonl")
+        mixed_labels = os.path.join(work, "mixed-labels.jsonl")
+        with open(mixed_hist, "w") as f, open(mixed_labels, "w") as g:
+            for i, r in enumerate(records):
+                f.write(json.dumps(r) + "\n")
+                y = float(rng.normal(2.0, 1.0))
+                f.write(json.dumps({"ts": r["ts"] + 0.25, "model": "other", "request_id": "o%d" % i,
+                                    "prediction": round(y + float(rng.normal(0, 0.3)), 3)}) + "\n")
+            for i, lab in enumerate(labels):
+                g.write(json.dumps(lab) + "\n")
+                g.write(json.dumps({"ts": lab["ts"] + 0.25,
+                                    "request_id": "o" + lab["request_id"][1:],
+                                    "label": round(float(rng.normal(2.0, 1.0)), 3)}) + "\n")
+        by_threads = {}
+        for threads in (1, 2, 3):
+            out_t = os.path.join(work, "threads-%d.om" % threads)
+            run = subprocess.run([exporter, "replay", "--config.dir=" + models,
+                                  "--input=" + mixed_hist, "--labels=" + mixed_labels,
+                                  "--threads=%d" % threads, "--output=" + out_t],
+                                 capture_output=True, text=True)
+            check(run.returncode == 0, "replay --threads=%d exited %d: %s" % (
+                threads, run.returncode, run.stderr))
+            if run.returncode == 0:
+                by_threads[threads] = [line for line in open(out_t)
+                                       if not line.startswith(
+                                           "model_performance_recompute_duration_seconds")]
+        if len(by_threads) == 3:
+            text = "".join(by_threads[1])
+            check('model_performance{model="other",version="unknown",metric="mae"' in text
+                  and 'model_performance{model="rp",version="v1",metric="auc"' in text,
+                  "the mixed replay lacks a model's performance")
+            for threads in (2, 3):
+                diff = [a for a, b in zip(by_threads[1], by_threads[threads]) if a != b]
+                check(len(by_threads[1]) == len(by_threads[threads]) and not diff,
+                      "--threads=%d differs from --threads=1: %d of %d lines, first %s" % (
+                          threads, len(diff), len(by_threads[1]), diff[:1]))
+
         # The daemon, tailing the same files, serves what the last step says.
         os.remove(os.path.join(models, "other.yaml"))
         served = {}

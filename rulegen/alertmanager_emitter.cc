@@ -236,19 +236,8 @@ std::string SeverityRoutes(const Team& t, const std::string& pad) {
   return y;
 }
 
-}  // namespace
-
-std::string PlatformTeam(const ConfigSet& config) { return config.fleet.platform.owner.team; }
-
-void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  const FleetConfig& fleet = config.fleet;
-  const ReceiverSecrets& r = fleet.receivers;
-  const auto teams = CollectTeams(config);
-  const TierDefaults& root_tier = fleet.Tier(2);
-  const int default_tier = fleet.routing.default_tier;
-  const TierDefaults& dt = fleet.Tier(default_tier);
-  const Team& platform = teams.at(PlatformTeam(config));
-
+// alertmanager.yml's `global` section: SMTP, Slack and PagerDuty settings of the fleet.
+std::string GlobalSettings(const ReceiverSecrets& r) {
   std::string y;
   y += "global:\n";
   y += "  resolve_timeout: 5m\n";
@@ -265,56 +254,81 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     y += "  slack_api_url_file: " + YamlQuote(r.slack_api_url_file) + "\n";
   }
   if (!r.pagerduty_url.empty()) y += "  pagerduty_url: " + YamlQuote(r.pagerduty_url) + "\n";
-  y += "templates:\n  - templates/*.tmpl\n";
+  return y;
+}
+
+// A team's subtree of the routing tree (an item of the root route's `routes`): the escalation
+// route, then per tier of its models and for alerts without a known tier, the severity routes.
+std::string TeamRoute(const Team& t, const FleetConfig& fleet) {
+  const int default_tier = fleet.routing.default_tier;
+  const TierDefaults& dt = fleet.Tier(default_tier);
+  const std::string& name = t.name;
+  std::string models;
+  for (const ModelConfig* m : t.models) models += (models.empty() ? "" : ", ") + m->name;
+  std::string y;
+  y += "    # Team " + name + ": " + (models.empty() ? "no models" : models) +
+       (t.platform ? " (platform team: fleet alerts and alerts without a known team)" : "") + ".\n";
+  y += "    - receiver: " + YamlScalar(name + "-fallback") + "\n";
+  y += "      matchers: [" + Matcher("team", name) + "]\n";
+  y += "      routes:\n";
+  if (fleet.routing.escalate_after.count() > 0) {
+    // Before the severity routes: the escalation is a page to someone else.
+    const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
+    y += "        # Escalation after routing.escalate_after: " +
+         std::string(lead ? "the team lead." : "no lead configured, the team is paged again.") +
+         "\n";
+    y += "        - receiver: " + YamlScalar(name + (lead ? "-lead" : "-pagerduty")) + "\n";
+    y += "          matchers: [" + Matcher("alertname", "PageEscalation") + "]\n";
+    y += "          group_by: [" + std::string(kPageGroupBy) + "]\n";
+    y += Timings(dt, "          ");
+  }
+  for (int tier : t.tiers) {
+    y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
+    y += "          matchers: [" + Matcher("tier", std::to_string(tier)) + "]\n";
+    y += Timings(fleet.Tier(tier), "          ");
+    y += "          routes:\n";
+    y += SeverityRoutes(t, "            ");
+  }
+  y += "        # Without a known tier: routing.default_tier (" + std::to_string(default_tier) +
+       ").\n";
+  y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
+  y += Timings(dt, "          ");
+  y += "          routes:\n";
+  y += SeverityRoutes(t, "            ");
+  return y;
+}
+
+// alertmanager.yml's `route`: the Watchdog heartbeat, one subtree per team, and the platform
+// team's catch-all for alerts without a known team.
+std::string RouteTree(const ConfigSet& config, const std::map<std::string, Team>& teams) {
+  const FleetConfig& fleet = config.fleet;
+  const TierDefaults& dt = fleet.Tier(fleet.routing.default_tier);
+  const Team& platform = teams.at(PlatformTeam(config));
+  std::string y;
   y += "route:\n";
   y += "  # Alerts no route below matches go to the platform team (" + platform.name + ").\n";
   y += "  receiver: " + YamlScalar(platform.name + "-fallback") + "\n";
   y += "  group_by: [alertname, model]\n";
-  y += Timings(root_tier, "  ");
+  y += Timings(fleet.Tier(2), "  ");
   y += "  routes:\n";
   y += "    # The Watchdog heartbeat: always firing, re-sent every minute.\n";
   y += "    - receiver: heartbeat\n";
   y += "      matchers: [" + Matcher("alertname", "Watchdog") + "]\n";
   y += "      group_wait: 0s\n      group_interval: 1m\n      repeat_interval: 1m\n";
-  for (const auto& [name, t] : teams) {
-    std::string models;
-    for (const ModelConfig* m : t.models) models += (models.empty() ? "" : ", ") + m->name;
-    y += "    # Team " + name + ": " + (models.empty() ? "no models" : models) +
-         (t.platform ? " (platform team: fleet alerts and alerts without a known team)" : "") +
-         ".\n";
-    y += "    - receiver: " + YamlScalar(name + "-fallback") + "\n";
-    y += "      matchers: [" + Matcher("team", name) + "]\n";
-    y += "      routes:\n";
-    if (fleet.routing.escalate_after.count() > 0) {
-      // Before the severity routes: the escalation is a page to someone else.
-      const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
-      y += "        # Escalation after routing.escalate_after: " +
-           std::string(lead ? "the team lead." : "no lead configured, the team is paged again.") +
-           "\n";
-      y += "        - receiver: " + YamlScalar(name + (lead ? "-lead" : "-pagerduty")) + "\n";
-      y += "          matchers: [" + Matcher("alertname", "PageEscalation") + "]\n";
-      y += "          group_by: [" + std::string(kPageGroupBy) + "]\n";
-      y += Timings(dt, "          ");
-    }
-    for (int tier : t.tiers) {
-      y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
-      y += "          matchers: [" + Matcher("tier", std::to_string(tier)) + "]\n";
-      y += Timings(fleet.Tier(tier), "          ");
-      y += "          routes:\n";
-      y += SeverityRoutes(t, "            ");
-    }
-    y += "        # Without a known tier: routing.default_tier (" + std::to_string(default_tier) +
-         ").\n";
-    y += "        - receiver: " + YamlScalar(name + "-fallback") + "\n";
-    y += Timings(dt, "          ");
-    y += "          routes:\n";
-    y += SeverityRoutes(t, "            ");
-  }
+  for (const auto& [name, t] : teams) y += TeamRoute(t, fleet);
   y += "    # Alerts without a known team: the platform team, routing.default_tier timings.\n";
   y += "    - receiver: " + YamlScalar(platform.name + "-fallback") + "\n";
   y += Timings(dt, "      ");
   y += "      routes:\n";
   y += SeverityRoutes(platform, "        ");
+  return y;
+}
+
+// alertmanager.yml's `receivers`: the heartbeat, and per team its pagerduty, slack, email,
+// fallback and (when configured) lead receivers.
+std::string Receivers(const FleetConfig& fleet, const std::map<std::string, Team>& teams) {
+  const ReceiverSecrets& r = fleet.receivers;
+  std::string y;
   y += "receivers:\n";
   y += "  - name: heartbeat\n";
   y += "    webhook_configs:\n";
@@ -333,6 +347,12 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
       if (!t.lead_email.empty()) y += EmailConfig(t.lead_email);
     }
   }
+  return y;
+}
+
+// alertmanager.yml's `inhibit_rules` (the same for every configuration).
+std::string InhibitRules() {
+  std::string y;
   y += "inhibit_rules:\n";
   y += "  # A page silences the ticket of the same condition (same alert, model and feature).\n";
   y += "  - source_matchers: [" + Matcher("severity", "page") + "]\n";
@@ -361,20 +381,37 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   y += "  - source_matchers: [" + Matcher("alertname", "ExporterDown") + "]\n";
   y += "    target_matchers: [" + Matcher("alertname", "ExporterScrapeFailures") + "]\n";
   y += "    equal: [job]\n";
-  out["alertmanager/alertmanager.yml"] = y;
+  return y;
+}
 
-  std::string missing;
-  out["alertmanager/templates/modelwatch.tmpl"] = RenderTemplate(
-      TemplateText("alertmanager/modelwatch.tmpl"),
-      {{"action_branches", ActionBranches()}, {"action_table", ActionTable()}}, &missing);
+// The label set of one of a model's alerts in tests/routes.txt: model, team and tier, the
+// alertname and severity, and any `extra` labels.
+class ModelAlertLabels {
+ public:
+  explicit ModelAlertLabels(const ModelConfig& m)
+      : base_{{"model", m.name}, {"team", m.owner.team}, {"tier", std::to_string(m.tier)}} {}
 
-  // Routing and inhibition cases.
-  std::string rt;
-  rt += "# Routing cases: route <receiver> <labels>; checked with `amtool config routes test`.\n";
-  rt += "# Inhibition cases: inhibit|no-inhibit <source labels> <target labels>; checked by\n";
-  rt += "# `modelwatch-rulegen check` against alertmanager.yml's inhibit_rules.\n";
-  rt += "route heartbeat alertname=Watchdog,severity=info\n";
+  std::map<std::string, std::string> operator()(
+      const std::string& alert, const std::string& sev,
+      std::map<std::string, std::string> extra = {}) const {
+    auto l = base_;
+    l["alertname"] = alert;
+    l["severity"] = sev;
+    for (auto& [k, v] : extra) l[k] = v;
+    return l;
+  }
+
+ private:
+  std::map<std::string, std::string> base_;
+};
+
+// The platform team's cases: alerts without a known team, the meta-alerts (the alerts of the
+// fleet-wide rule file), page escalations, and what ExporterDown inhibits.
+std::string PlatformRouteCases(const ConfigSet& config, const std::map<std::string, Team>& teams,
+                               const std::vector<RuleFile>& rule_files,
+                               const std::string& exporter_down) {
   const std::string p = PlatformTeam(config);
+  std::string rt;
   rt += "# Alerts without a known team go to the platform team, pages to its PagerDuty.\n";
   rt += "route " + p + "-pagerduty," + p + "-slack alertname=ModelDown,model=unknown," +
         "severity=page,team=no-such-team,tier=1\n";
@@ -382,7 +419,7 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
   rt += "route " + p + "-slack alertname=SomeAlert,severity=ticket\n";
   rt += "route " + p + "-fallback alertname=SomeAlert\n";
   rt += "# Meta-alerts page or ticket the platform team; ExporterDown inhibits model alerts.\n";
-  for (const RuleFile& f : BuildAllRules(config)) {
+  for (const RuleFile& f : rule_files) {
     if (!f.model.empty()) continue;
     for (const RuleGroup& g : f.groups) {
       for (const AlertRule& a : g.alerts) {
@@ -396,115 +433,156 @@ void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const 
     }
   }
   if (config.fleet.routing.escalate_after.count() > 0) {
-    for (const auto& [name, t] : CollectTeams(config)) {
+    for (const auto& [name, t] : teams) {
       const bool lead = !t.lead_email.empty() || !t.lead_pagerduty_key_file.empty();
       rt += "route " + name + (lead ? "-lead" : "-pagerduty") +
             " alertname=PageEscalation,escalation=lead,model=m,severity=page,team=" + name +
             ",tier=1\n";
     }
   }
-  const std::string exporter_down =
-      "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
-      ",severity=page,team=" + p;
   rt += "no-inhibit " + exporter_down +
         " alertname=RuleEvaluationFailures,rule_group=g,severity=ticket,team=" + p + "\n";
   rt += "inhibit " + exporter_down + " alertname=ExporterScrapeFailures,instance=a:9841,job=" +
         config.fleet.platform.exporter_job + ",severity=ticket,team=" + p + "\n";
-  for (const RuleFile& f : BuildAllRules(config)) {
-    if (f.model.empty()) continue;
-    const ModelConfig& m = *config.Find(f.model);
-    std::set<std::pair<std::string, std::string>> seen;
-    std::set<std::string> both;  // alertnames with page and ticket
-    std::map<std::string, int> count;
-    for (const RuleGroup& g : f.groups) {
-      for (const AlertRule& a : g.alerts) {
-        if (++count[a.name] == 2) both.insert(a.name);
-        if (!seen.insert({a.name, SeverityName(a.severity)}).second) continue;
-        std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
-        l["alertname"] = a.name;
-        const std::string t = m.owner.team;
-        const std::string to = a.severity == Severity::kPage     ? t + "-pagerduty," + t + "-slack"
-                               : a.severity == Severity::kTicket ? t + "-slack"
-                                                                 : t + "-email";
-        rt += "route " + to + " " + Labels(l) + "\n";
-      }
-    }
-    std::set<std::string> present;
-    for (const auto& [name, n] : count) present.insert(name);
-    std::map<std::string, std::string> base = {
-        {"model", m.name}, {"team", m.owner.team}, {"tier", std::to_string(m.tier)}};
-    auto with = [&](const std::string& alert, const std::string& sev,
-                    std::map<std::string, std::string> extra = {}) {
-      auto l = base;
-      l["alertname"] = alert;
-      l["severity"] = sev;
-      for (auto& [k, v] : extra) l[k] = v;
-      return l;
-    };
-    rt += "route " + m.owner.team + "-email " + Labels(with("ModelDown", "info")) + "\n";
-    rt += "route " + m.owner.team + "-fallback " + Labels(with("ModelDown", "unknown")) + "\n";
-    // A page without a tier, or with a tier the team has no route for, still pages
-    // (routing.default_tier timings).
-    auto untiered = with("ModelDown", "page");
-    untiered.erase("tier");
-    const std::string paged = m.owner.team + "-pagerduty," + m.owner.team + "-slack ";
-    rt += "route " + paged + Labels(untiered) + "\n";
-    untiered["tier"] = "9";
-    rt += "route " + paged + Labels(untiered) + "\n";
-    untiered["severity"] = "ticket";
-    rt += "route " + m.owner.team + "-slack " + Labels(untiered) + "\n";
-    if (present.count("DegradationScore")) {
-      for (const std::string& s : DegradationSymptoms()) {
-        if (!present.count(s)) continue;
-        for (const char* sev : {"page", "ticket"}) {
-          rt += "inhibit " + Labels(with("DegradationScore", "page")) + " " + Labels(with(s, sev)) +
-                "\n";
-        }
-        rt += "no-inhibit " + Labels(with("DegradationScore", "ticket")) + " " +
-              Labels(with(s, "page")) + "\n";
-      }
-      rt += "no-inhibit " + Labels(with("DegradationScore", "page")) + " " +
-            Labels(with("HighErrorRate", "ticket")) + "\n";
-    }
-    for (const std::string& a : both) {
-      rt += "inhibit " + Labels(with(a, "page")) + " " + Labels(with(a, "ticket")) + "\n";
-      rt += "no-inhibit " + Labels(with(a, "ticket")) + " " + Labels(with(a, "page")) + "\n";
-      auto other = with(a, "page");
-      other["model"] = m.name + "-other";
-      rt += "no-inhibit " + Labels(other) + " " + Labels(with(a, "ticket")) + "\n";
-    }
-    if (both.count("FeatureDrift")) {
-      rt += "inhibit " +
-            Labels(with("FeatureDrift", "page", {{"feature", "a"}, {"window", "1h"}})) + " " +
-            Labels(with("FeatureDrift", "ticket", {{"feature", "a"}, {"window", "24h"}})) + "\n";
-      rt += "no-inhibit " + Labels(with("FeatureDrift", "page", {{"feature", "a"}})) + " " +
-            Labels(with("FeatureDrift", "ticket", {{"feature", "b"}})) + "\n";
-    }
-    const std::string down_sev = m.tier <= 2 ? "page" : "ticket";
-    for (const std::string& s : ModelDownSymptoms()) {
-      if (!present.count(s)) continue;
-      rt +=
-          "inhibit " + Labels(with("ModelDown", down_sev)) + " " + Labels(with(s, "ticket")) + "\n";
-      auto other = with("ModelDown", down_sev);
-      other["model"] = m.name + "-other";
-      rt += "no-inhibit " + Labels(other) + " " + Labels(with(s, "ticket")) + "\n";
-    }
-    for (const char* s :
-         {"LowLabelMatchRate", "PerformanceBelowRetrainThreshold", "CalibrationDrift"}) {
-      if (!present.count(s)) continue;
-      rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " + Labels(with(s, "ticket")) +
-            "\n";
-    }
-    rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " +
-          Labels({{"alertname", "Watchdog"}, {"severity", "info"}}) + "\n";
-    // ExporterDown silences every model's alerts, ModelDown first.
-    for (const std::string& s : {std::string("ModelDown"), std::string("FeatureDrift")}) {
-      if (!present.count(s)) continue;
-      rt += "inhibit " + exporter_down + " " +
-            Labels(with(s, s == "ModelDown" ? down_sev : "page")) + "\n";
+  return rt;
+}
+
+// Where a model's alerts are routed: each alertname and severity of its rule file `f` once,
+// then ModelDown at the severities and tiers no rule has (info, none, no tier, an unknown
+// tier). Fills `present` (the model's alertnames) and `both` (those with a page and a ticket).
+std::string ModelRouteCases(const ModelConfig& m, const RuleFile& f, std::set<std::string>& present,
+                            std::set<std::string>& both) {
+  const ModelAlertLabels with(m);
+  const std::string& t = m.owner.team;
+  std::string rt;
+  std::set<std::pair<std::string, std::string>> seen;
+  std::map<std::string, int> count;
+  for (const RuleGroup& g : f.groups) {
+    for (const AlertRule& a : g.alerts) {
+      if (++count[a.name] == 2) both.insert(a.name);
+      if (!seen.insert({a.name, SeverityName(a.severity)}).second) continue;
+      std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
+      l["alertname"] = a.name;
+      const std::string to = a.severity == Severity::kPage     ? t + "-pagerduty," + t + "-slack"
+                             : a.severity == Severity::kTicket ? t + "-slack"
+                                                               : t + "-email";
+      rt += "route " + to + " " + Labels(l) + "\n";
     }
   }
-  out["tests/routes.txt"] = rt;
+  for (const auto& [name, n] : count) present.insert(name);
+  rt += "route " + t + "-email " + Labels(with("ModelDown", "info")) + "\n";
+  rt += "route " + t + "-fallback " + Labels(with("ModelDown", "unknown")) + "\n";
+  // A page without a tier, or with a tier the team has no route for, still pages
+  // (routing.default_tier timings).
+  auto untiered = with("ModelDown", "page");
+  untiered.erase("tier");
+  const std::string paged = t + "-pagerduty," + t + "-slack ";
+  rt += "route " + paged + Labels(untiered) + "\n";
+  untiered["tier"] = "9";
+  rt += "route " + paged + Labels(untiered) + "\n";
+  untiered["severity"] = "ticket";
+  rt += "route " + t + "-slack " + Labels(untiered) + "\n";
+  return rt;
+}
+
+// What a model's alerts inhibit and what they must not: DegradationScore over its symptoms,
+// a page over the ticket of the same alert, ModelDown over its symptoms, ExporterDown over
+// the model's alerts. `present` and `both` as ModelRouteCases fills them.
+std::string ModelInhibitCases(const ModelConfig& m, const std::set<std::string>& present,
+                              const std::set<std::string>& both, const std::string& exporter_down) {
+  const ModelAlertLabels with(m);
+  std::string rt;
+  if (present.count("DegradationScore")) {
+    for (const std::string& s : DegradationSymptoms()) {
+      if (!present.count(s)) continue;
+      for (const char* sev : {"page", "ticket"}) {
+        rt += "inhibit " + Labels(with("DegradationScore", "page")) + " " + Labels(with(s, sev)) +
+              "\n";
+      }
+      rt += "no-inhibit " + Labels(with("DegradationScore", "ticket")) + " " +
+            Labels(with(s, "page")) + "\n";
+    }
+    rt += "no-inhibit " + Labels(with("DegradationScore", "page")) + " " +
+          Labels(with("HighErrorRate", "ticket")) + "\n";
+  }
+  for (const std::string& a : both) {
+    rt += "inhibit " + Labels(with(a, "page")) + " " + Labels(with(a, "ticket")) + "\n";
+    rt += "no-inhibit " + Labels(with(a, "ticket")) + " " + Labels(with(a, "page")) + "\n";
+    auto other = with(a, "page");
+    other["model"] = m.name + "-other";
+    rt += "no-inhibit " + Labels(other) + " " + Labels(with(a, "ticket")) + "\n";
+  }
+  if (both.count("FeatureDrift")) {
+    rt += "inhibit " + Labels(with("FeatureDrift", "page", {{"feature", "a"}, {"window", "1h"}})) +
+          " " + Labels(with("FeatureDrift", "ticket", {{"feature", "a"}, {"window", "24h"}})) +
+          "\n";
+    rt += "no-inhibit " + Labels(with("FeatureDrift", "page", {{"feature", "a"}})) + " " +
+          Labels(with("FeatureDrift", "ticket", {{"feature", "b"}})) + "\n";
+  }
+  const std::string down_sev = m.tier <= 2 ? "page" : "ticket";
+  for (const std::string& s : ModelDownSymptoms()) {
+    if (!present.count(s)) continue;
+    rt += "inhibit " + Labels(with("ModelDown", down_sev)) + " " + Labels(with(s, "ticket")) + "\n";
+    auto other = with("ModelDown", down_sev);
+    other["model"] = m.name + "-other";
+    rt += "no-inhibit " + Labels(other) + " " + Labels(with(s, "ticket")) + "\n";
+  }
+  for (const char* s :
+       {"LowLabelMatchRate", "PerformanceBelowRetrainThreshold", "CalibrationDrift"}) {
+    if (!present.count(s)) continue;
+    rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " + Labels(with(s, "ticket")) +
+          "\n";
+  }
+  rt += "no-inhibit " + Labels(with("ModelDown", down_sev)) + " " +
+        Labels({{"alertname", "Watchdog"}, {"severity", "info"}}) + "\n";
+  // ExporterDown silences every model's alerts, ModelDown first.
+  for (const std::string& s : {std::string("ModelDown"), std::string("FeatureDrift")}) {
+    if (!present.count(s)) continue;
+    rt += "inhibit " + exporter_down + " " + Labels(with(s, s == "ModelDown" ? down_sev : "page")) +
+          "\n";
+  }
+  return rt;
+}
+
+// tests/routes.txt: the routing and inhibition cases of the whole configuration.
+std::string RouteCases(const ConfigSet& config, const std::map<std::string, Team>& teams) {
+  const std::vector<RuleFile> rule_files = BuildAllRules(config);
+  const std::string exporter_down =
+      "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
+      ",severity=page,team=" + PlatformTeam(config);
+  std::string rt;
+  rt += "# Routing cases: route <receiver> <labels>; checked with `amtool config routes test`.\n";
+  rt += "# Inhibition cases: inhibit|no-inhibit <source labels> <target labels>; checked by\n";
+  rt += "# `modelwatch-rulegen check` against alertmanager.yml's inhibit_rules.\n";
+  rt += "route heartbeat alertname=Watchdog,severity=info\n";
+  rt += PlatformRouteCases(config, teams, rule_files, exporter_down);
+  for (const RuleFile& f : rule_files) {
+    if (f.model.empty()) continue;
+    const ModelConfig& m = *config.Find(f.model);
+    std::set<std::string> present;
+    std::set<std::string> both;  // alertnames with page and ticket
+    rt += ModelRouteCases(m, f, present, both);
+    rt += ModelInhibitCases(m, present, both, exporter_down);
+  }
+  return rt;
+}
+
+}  // namespace
+
+std::string PlatformTeam(const ConfigSet& config) { return config.fleet.platform.owner.team; }
+
+void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  const auto teams = CollectTeams(config);
+  out["alertmanager/alertmanager.yml"] =
+      GlobalSettings(config.fleet.receivers) + "templates:\n  - templates/*.tmpl\n" +
+      RouteTree(config, teams) + Receivers(config.fleet, teams) + InhibitRules();
+
+  std::string missing;
+  out["alertmanager/templates/modelwatch.tmpl"] = RenderTemplate(
+      TemplateText("alertmanager/modelwatch.tmpl"),
+      {{"action_branches", ActionBranches()}, {"action_table", ActionTable()}}, &missing);
+
+  out["tests/routes.txt"] = RouteCases(config, teams);
 }
 
 Result<std::vector<RouteCase>> ParseRouteCases(const std::string& text) {

@@ -21,11 +21,11 @@ std::optional<int> ParseOrExit(FlagParser& flags, const std::vector<std::string>
   if (auto ok = flags.Parse(args); !ok) {
     std::cerr << "modelwatch-rulegen " << command << ": " << ok.error().message << "\n\n"
               << flags.Help();
-    return 2;
+    return kExitUsage;
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
-    return 0;
+    return kExitOk;
   }
   return std::nullopt;
 }
@@ -63,24 +63,24 @@ int RunGenerate(const std::vector<std::string>& args) {
   if (!format) {
     std::cerr << "modelwatch-rulegen generate: unknown --format \"" << flags.Get("format")
               << "\" (want prometheus or prometheus-operator)\n";
-    return 2;
+    return kExitUsage;
   }
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
-  if (!config) return 1;
+  if (!config) return kExitInvalidInput;
   auto generated = GenerateFiles(*config, *format);
   if (!generated) {
     std::cerr << "modelwatch-rulegen generate: " << generated.error().ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   const OutputFiles& files = *generated;
   if (auto ok = WriteOutputAtomically(flags.Get("out"), files); !ok) {
     std::cerr << "modelwatch-rulegen generate: " << ok.error().ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   std::cout << "wrote " << files.size() << " files for " << config->models.size()
             << (config->models.size() == 1 ? " model" : " models") << " to " << flags.Get("out")
             << "\n";
-  return 0;
+  return kExitOk;
 }
 
 int RunCheck(const std::vector<std::string>& args) {
@@ -103,15 +103,15 @@ int RunCheck(const std::vector<std::string>& args) {
   const auto format = ParseFormat(flags.Get("format"));
   if (!format) {
     std::cerr << "modelwatch-rulegen check: unknown --format \"" << flags.Get("format") << "\"\n";
-    return 2;
+    return kExitUsage;
   }
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
-  if (!config) return 1;
+  if (!config) return kExitInvalidInput;
   const std::string out = flags.Get("out");
   auto generated = GenerateFiles(*config, *format);
   if (!generated) {
     std::cerr << "modelwatch-rulegen check: " << generated.error().ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   const OutputFiles& files = *generated;
   const auto stale = StaleFiles(out, files);
@@ -122,10 +122,10 @@ int RunCheck(const std::vector<std::string>& args) {
                                                                : "")
               << "`:\n";
     for (const auto& s : stale) std::cerr << "  " << s << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   CheckTools tools{flags.Get("promtool"), flags.Get("amtool")};
-  return RunAllChecks(out, files, tools, std::cout, std::cerr) ? 0 : 1;
+  return RunAllChecks(out, files, tools, std::cout, std::cerr) ? kExitOk : kExitInvalidInput;
 }
 
 int RunMutate(const std::vector<std::string>& args) {
@@ -154,14 +154,14 @@ int RunMutate(const std::vector<std::string>& args) {
     jobs = std::stoi(flags.Get("jobs"));
   } catch (const std::exception&) {
     std::cerr << "modelwatch-rulegen mutate: --min-score and --jobs take numbers\n";
-    return 2;
+    return kExitUsage;
   }
   if (jobs < 1 || min_score < 0 || min_score > 100) {
     std::cerr << "modelwatch-rulegen mutate: want --jobs >= 1 and 0 <= --min-score <= 100\n";
-    return 2;
+    return kExitUsage;
   }
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
-  if (!config) return 1;
+  if (!config) return kExitInvalidInput;
   const OutputFiles files = Generate(*config, OutputFormat::kPrometheus);
   MutationOptions options{flags.Get("promtool"), flags.Get("model"), {}, jobs};
   std::istringstream names(flags.Get("alert"));
@@ -171,16 +171,16 @@ int RunMutate(const std::vector<std::string>& args) {
   auto results = RunMutationTests(files, options, std::cout);
   if (!results) {
     std::cerr << "modelwatch-rulegen mutate: " << results.error().ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   if (results->empty()) {
     std::cerr << "modelwatch-rulegen mutate: no rule matches --model=" << flags.Get("model")
               << " --alert=" << flags.Get("alert") << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   std::cout << "\n";
   WriteMutationReport(*results, std::cout);
-  return MutationScore(*results) >= min_score ? 0 : 1;
+  return MutationScore(*results) >= min_score ? kExitOk : kExitInvalidInput;
 }
 
 }  // namespace modelwatch

@@ -53,18 +53,18 @@ int RunValidate(const std::vector<std::string>& args) {
                    {{"config.dir", "directory of per-model YAML files", "", false, true}});
   if (auto ok = flags.Parse(args); !ok) {
     std::cerr << "modelwatch-rulegen validate: " << ok.error().message << "\n\n" << flags.Help();
-    return 2;
+    return kExitUsage;
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
-    return 0;
+    return kExitOk;
   }
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   for (const auto& m : config->models) std::cout << Summary(m) << "\n";
   std::cout << config->models.size() << (config->models.size() == 1 ? " model" : " models")
             << " valid\n";
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace
@@ -75,7 +75,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     std::cerr << kUsage;
-    return 2;
+    return kExitUsage;
   }
   const std::string command = args.front();
   args.erase(args.begin());
@@ -86,20 +86,20 @@ int main(int argc, char** argv) {
     if (command == "mutate") return RunMutate(args);
     if (command == "version" || command == "--version") {
       std::cout << "modelwatch-rulegen " << MODELWATCH_VERSION << "\n";
-      return 0;
+      return kExitOk;
     }
     if (command == "help" || command == "--help" || command == "-h") {
       std::cout << kUsage;
-      return 0;
+      return kExitOk;
     }
   } catch (const std::exception& e) {
     std::cerr << "modelwatch-rulegen: internal error: " << e.what() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   std::string msg = "modelwatch-rulegen: unknown command \"" + command + "\"";
   if (auto s = Suggest(command, {"validate", "generate", "check", "mutate", "version"})) {
     msg += " (did you mean \"" + *s + "\"?)";
   }
   std::cerr << msg << "\n\n" << kUsage;
-  return 2;
+  return kExitUsage;
 }

@@ -1596,7 +1596,11 @@ class ModelTestBuilder {
       std::string what;
     };
     std::vector<Mutant> mutants;
-    for (const auto& [sev, conds] : original) {
+    for (const auto& entry : original) {
+      // Plain variables, not structured bindings: the lambda below captures them (which clang
+      // before 16 refuses for bindings).
+      const Severity sev = entry.first;
+      const std::vector<BurnCond>& conds = entry.second;
       for (std::size_t i = 0; i < conds.size(); ++i) {
         for (int side = 0; side < 2; ++side) {
           const std::string which = std::string(side == 0 ? "long" : "short") + " window of pair " +

@@ -2,12 +2,12 @@
 
 #include <algorithm>
 #include <cmath>
-#include <ctime>
 #include <map>
 #include <sstream>
 #include <vector>
 
 #include "core/html.h"
+#include "core/utc_time.h"
 
 namespace modelwatch {
 namespace {
@@ -25,14 +25,7 @@ std::string Num(double v, int precision = 4) {
   return os.str();
 }
 
-std::string Time(double t) {
-  const std::time_t s = static_cast<std::time_t>(std::floor(t));
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-  return buf;
-}
+std::string Time(double t) { return FormatUtc(t, "%Y-%m-%d %H:%M"); }
 
 std::string Duration(const Json& seconds) {
   if (seconds.is_null()) return "—";

@@ -21,6 +21,7 @@
 #include "core/flags.h"
 #include "core/metric_catalogue.h"
 #include "core/temp_dir.h"
+#include "core/utc_time.h"
 #include "exporter/backtest/process.h"
 #include "exporter/backtest/prometheus_server.h"
 #include "exporter/backtest/recorded_series.h"
@@ -39,15 +40,6 @@ namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
 
 constexpr int kSchemaVersion = 1;
-
-std::string Rfc3339(double t) {
-  const std::time_t s = static_cast<std::time_t>(std::floor(t));
-  std::tm tm{};
-  gmtime_r(&s, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
 
 // Unix seconds from epoch seconds or RFC 3339 ("2026-11-22T10:00:00Z", offsets allowed).
 Result<double> ParseTime(const std::string& text) {

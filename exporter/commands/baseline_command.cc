@@ -78,7 +78,7 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
   std::ifstream input(input_path, std::ios::binary);
   if (!input) {
     std::cerr << input_path << ": error: cannot read: " << std::strerror(errno) << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
 
   std::unique_ptr<OfflineGroundTruth> labels;
@@ -86,7 +86,7 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
     auto opened = OfflineGroundTruth::Open(*model);
     if (!opened) {
       std::cerr << opened.error().ToString() << "\n";
-      return 1;
+      return kExitInvalidInput;
     }
     labels = std::move(*opened);
   }
@@ -117,7 +117,7 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
   }
   if (input.bad()) {
     std::cerr << input_path << ": error: read failed: " << std::strerror(errno) << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   if (rejected_total > 0) {
     std::cerr << input_path << ": warning: skipped " << rejected_total
@@ -134,23 +134,23 @@ int RunBaselineCommand(const std::vector<std::string>& args) {
   auto profile = builder.Finish();
   if (!profile) {
     std::cerr << input_path << ": error: " << profile.error().message << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   if (labels) {
     if (auto read = labels->ReadLabels(flags.Get("labels")); !read) {
       std::cerr << read.error().ToString() << "\n";
-      return 1;
+      return kExitInvalidInput;
     }
     profile->performance = ReferencePerformanceOf(*labels, flags.Get("labels"));
   }
   auto id = WriteBaselineProfile(*profile, flags.Get("output"));
   if (!id) {
     std::cerr << "error: " << id.error().message << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   std::cerr << "wrote baseline " << *id << " for model " << model->name << " from "
             << profile->records << " record(s) to " << flags.Get("output") << "\n";
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace modelwatch

@@ -8,8 +8,10 @@
 #include <utility>
 #include <vector>
 
+#include "core/command.h"
 #include "core/duration.h"
 #include "core/flags.h"
+#include "core/metric_catalogue.h"
 #include "exporter/commands/subcommands.h"
 #include "exporter/daemon/exporter_daemon.h"
 #include "exporter/daemon/logger.h"
@@ -71,7 +73,8 @@ int RunDaemon(const std::vector<std::string>& args) {
         "Reject records whose event time is later than the clock plus this "
         "(reason future_timestamp).",
         "5m"},
-       {"metrics.latency-buckets", "Buckets of model_request_duration_seconds, in seconds.",
+       {"metrics.latency-buckets",
+        "Buckets of " + metric::kModelRequestDurationSeconds.Name() + ", in seconds.",
         "0.01,0.05,0.1,0.25,0.5,1,2.5,5"},
        {"log.level",
         "Only log messages with the given severity or above: debug, info, warn, "
@@ -83,18 +86,18 @@ int RunDaemon(const std::vector<std::string>& args) {
     // --version alone must work without --config.dir.
     if (std::find(args.begin(), args.end(), "--version") != args.end()) {
       std::cout << "modelwatch-exporter " << kVersion << "\n";
-      return 0;
+      return kExitOk;
     }
     std::cerr << "modelwatch-exporter: " << ok.error().ToString() << "\nTry --help.\n";
-    return 2;
+    return kExitUsage;
   }
   if (flags.help_requested()) {
     std::cout << flags.Help();
-    return 0;
+    return kExitOk;
   }
   if (flags.GetBool("version")) {
     std::cout << "modelwatch-exporter " << kVersion << "\n";
-    return 0;
+    return kExitOk;
   }
   const std::string level = flags.Get("log.level");
   const std::string format = flags.Get("log.format");
@@ -104,11 +107,11 @@ int RunDaemon(const std::vector<std::string>& args) {
                                                           {"error", LogLevel::kError}};
   if (!kLevels.count(level)) {
     std::cerr << "modelwatch-exporter: --log.level must be debug, info, warn or error\n";
-    return 2;
+    return kExitUsage;
   }
   if (format != "logfmt" && format != "json") {
     std::cerr << "modelwatch-exporter: --log.format must be logfmt or json\n";
-    return 2;
+    return kExitUsage;
   }
   Log().Configure(kLevels.at(level), format == "json");
 
@@ -120,20 +123,20 @@ int RunDaemon(const std::vector<std::string>& args) {
   if (!interval) {
     std::cerr << "modelwatch-exporter: --state.checkpoint-interval: " << interval.error().message
               << "\n";
-    return 2;
+    return kExitUsage;
   }
   options.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
   auto tolerance = ParseDuration(flags.Get("ingest.future-tolerance"));
   if (!tolerance) {
     std::cerr << "modelwatch-exporter: --ingest.future-tolerance: " << tolerance.error().message
               << "\n";
-    return 2;
+    return kExitUsage;
   }
   options.future_tolerance = std::chrono::duration_cast<std::chrono::seconds>(*tolerance);
   auto buckets = ParseBuckets(flags.Get("metrics.latency-buckets"));
   if (!buckets) {
     std::cerr << "modelwatch-exporter: " << buckets.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   options.latency_buckets = *buckets;
 
@@ -142,7 +145,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   // A malformed address is a usage error, reported before any model is loaded.
   if (auto address = ParseListenAddress(http.listen_address); !address) {
     std::cerr << "modelwatch-exporter: " << address.error().message << "\n";
-    return 2;
+    return kExitUsage;
   }
   http.telemetry_path = flags.Get("web.telemetry-path");
   for (auto [flag, target] : {std::pair<const char*, std::chrono::milliseconds*>{
@@ -152,7 +155,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     auto d = ParseDuration(flags.Get(flag));
     if (!d) {
       std::cerr << "modelwatch-exporter: --" << flag << ": " << d.error().message << "\n";
-      return 2;
+      return kExitUsage;
     }
     *target = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
@@ -166,7 +169,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     if (ec != std::errc() || end != text.data() + text.size() || value < low || value > high) {
       std::cerr << "modelwatch-exporter: --" << flag << " must be an integer from " << low << " to "
                 << high << ", not \"" << text << "\"\n";
-      return 2;
+      return kExitUsage;
     }
     *target = value;
   }
@@ -175,7 +178,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     auto web = LoadWebConfig(web_config_file);
     if (!web) {
       std::cerr << web.error().ToString() << "\n";
-      return 1;
+      return kExitInvalidInput;
     }
     http.web_config = std::move(*web);
     if (http.web_config.has_tls) {
@@ -184,7 +187,7 @@ int RunDaemon(const std::vector<std::string>& args) {
                 << http.web_config.file
                 << "); terminate TLS in a reverse proxy in front of the exporter, or remove "
                    "tls_server_config\n";
-      return 1;
+      return kExitInvalidInput;
     }
   }
   // SIGHUP re-reads the web config too (the server is running by the time Run() reloads).
@@ -203,7 +206,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   Exporter exporter(options);
   if (auto ok = exporter.Start(); !ok) {
     for (const Error& e : ok.error()) std::cerr << e.ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   auto collector = std::make_shared<MergingCollector>(
       [&exporter](std::vector<prometheus::MetricFamily>& out) { exporter.CollectAll(out); });
@@ -214,7 +217,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   auto server = HttpServer::Start(http, collector, handlers);
   if (!server) {
     std::cerr << "modelwatch-exporter: error: " << server.error().message << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   web_server = server->get();
   std::string ports;
@@ -224,7 +227,7 @@ int RunDaemon(const std::vector<std::string>& args) {
   exporter.Run();
   web_server = nullptr;
   server->reset();
-  return 0;
+  return kExitOk;
 }
 
 }  // namespace modelwatch

@@ -36,7 +36,7 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   const ModelConfig* found = selected.front();
   if (!found->shadow) {
     std::cerr << "error: model \"" << found->name << "\" has no shadow section\n";
-    return 1;
+    return kExitInvalidInput;
   }
   // One window over everything in the files.
   ModelConfig model = *found;
@@ -45,7 +45,7 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   auto offline = OfflineGroundTruth::Open(model);
   if (!offline) {
     std::cerr << offline.error().ToString() << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   GroundTruthTracker* labels = flags.Get("labels").empty() ? nullptr : &(*offline)->tracker();
   ShadowTracker shadow(model, (*offline)->hasher());
@@ -55,7 +55,7 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   std::ifstream input(input_path, std::ios::binary);
   if (!input) {
     std::cerr << input_path << ": error: cannot read: " << std::strerror(errno) << "\n";
-    return 1;
+    return kExitInvalidInput;
   }
   std::string line;
   while (std::getline(input, line)) {
@@ -76,7 +76,7 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
   if (labels) {
     if (auto read = (*offline)->ReadLabels(flags.Get("labels")); !read) {
       std::cerr << read.error().ToString() << "\n";
-      return 1;
+      return kExitInvalidInput;
     }
     labelled = labels->ComputeSnapshot().shadow;
   }
@@ -85,7 +85,7 @@ int RunShadowReportCommand(const std::vector<std::string>& args) {
                                      shadow.unpaired(1) + shadow.waiting(1)};
   ShadowReport report = BuildShadowReport(model, stats.front(), unpaired, labelled);
   std::cout << report.text;
-  return report.promote ? 0 : 1;
+  return report.promote ? kExitOk : kExitInvalidInput;  // not promoting: a failed check
 }
 
 }  // namespace modelwatch

@@ -128,7 +128,7 @@ double PsiCriticalValue(double p, double n, double m, std::span<const double> re
   const int bins = Occupied(reference);
   if (bins < 2) return kInf;
   constexpr double eps = kDriftEpsilon;
-  return PsiCriticalValue(p, n, m, bins) + EmptyBinAllowance(p, n, reference, [eps](double q) {
+  return PsiCriticalValue(p, n, m, bins) + EmptyBinAllowance(p, n, reference, [](double q) {
            return q > eps ? (q - eps) * std::log(q / eps) : 0.0;
          });
 }
@@ -138,7 +138,7 @@ double JsCriticalValue(double p, double n, double m, std::span<const double> ref
   if (bins < 2) return kInf;
   constexpr double eps = kDriftEpsilon;
   const double limit = JsCriticalValue(p, n, m, bins);
-  const double allowance = EmptyBinAllowance(p, n, reference, [eps](double q) {
+  const double allowance = EmptyBinAllowance(p, n, reference, [](double q) {
     const double mid = 0.5 * (q + eps);
     return 0.5 * q * std::log(q / mid) + 0.5 * eps * std::log(eps / mid);
   });

@@ -59,6 +59,7 @@ TEST(BaselineProfileTest, BuildsNumericCategoricalAndPredictionSummaries) {
   EXPECT_EQ(p.records, 70);
   ASSERT_EQ(p.features.size(), 2u);  // PII left out
   EXPECT_EQ(p.FindFeature("email"), nullptr);
+  ASSERT_NE(p.FindFeature("amount"), nullptr);
   const FeatureProfile& amount = *p.FindFeature("amount");
   EXPECT_NEAR(amount.missing_rate, 10.0 / 70, 1e-12);
   EXPECT_EQ(amount.numeric.count, 60);
@@ -66,6 +67,7 @@ TEST(BaselineProfileTest, BuildsNumericCategoricalAndPredictionSummaries) {
   EXPECT_EQ(amount.numeric.max, 69);
   EXPECT_EQ(amount.numeric.edges.size(), 3u);
   EXPECT_EQ(amount.numeric.proportions.size(), 4u);
+  ASSERT_NE(p.FindFeature("country"), nullptr);
   const CategoricalSummary& country = p.FindFeature("country")->categorical;
   EXPECT_EQ(country.categories, (std::vector<std::string>{"DE", "FR"}));
   EXPECT_EQ(country.counts, (std::vector<std::int64_t>{30, 20, 20}));

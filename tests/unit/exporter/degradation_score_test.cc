@@ -183,12 +183,12 @@ TEST(DegradationScoreTest, UnchangedInputsScoreZeroAndSignalsSumToTheScore) {
     by_name[s.signal] = s.value;
   }
   EXPECT_NEAR(sum, r.score, 1e-12);
-  EXPECT_NEAR(by_name["drift"], 15, 1e-12);
-  EXPECT_NEAR(by_name["confidence"], 20, 1e-12);
+  EXPECT_NEAR(by_name.at("drift"), 15, 1e-12);
+  EXPECT_NEAR(by_name.at("confidence"), 20, 1e-12);
   const double ent_noise = 3.090232306167813 * 0.15 * std::sqrt(2.0 / 5000);
-  EXPECT_NEAR(by_name["entropy"], 0.2 * (0.04 - ent_noise) / 0.15 / 0.5 * 100, 1e-9);
-  EXPECT_NEAR(by_name["anomaly_rate"], 20, 1e-12);
-  EXPECT_NEAR(by_name["errors"], 5, 1e-12);
+  EXPECT_NEAR(by_name.at("entropy"), 0.2 * (0.04 - ent_noise) / 0.15 / 0.5 * 100, 1e-9);
+  EXPECT_NEAR(by_name.at("anomaly_rate"), 20, 1e-12);
+  EXPECT_NEAR(by_name.at("errors"), 5, 1e-12);
 }
 
 TEST(DegradationScoreTest, DriftExcessRatioSubtractsTheNoiseFloor) {

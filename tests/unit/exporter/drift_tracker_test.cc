@@ -506,6 +506,7 @@ TEST(DriftTrackerTest, RegressionOutputDriftWithoutConfidence) {
 TEST(DriftTrackerTest, MissingRatioShiftAgainstTheBaselineAndItsNoiseFloor) {
   const ModelConfig m = BinaryModel();
   auto baseline = MakeBaseline(m, 3, 10);
+  ASSERT_NE(baseline->FindFeature("amount"), nullptr);
   ASSERT_DOUBLE_EQ(baseline->FindFeature("amount")->missing_rate, 0.1);
   DriftTracker t(m, baseline);
   std::mt19937 rng(4);

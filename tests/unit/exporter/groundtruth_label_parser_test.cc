@@ -161,15 +161,15 @@ TEST(PerformanceAccumulatorTest, BinaryMetricsByHand) {
   std::map<std::string, double> v(m.begin(), m.end());
   // Positive/negative pairs: 3 x 2 = 6. Wins: 0.4>0.1 (1), 0.6 vs 0.1 (1) + tie (0.5),
   // 0.9 beats both (2) = 4.5.
-  EXPECT_DOUBLE_EQ(v["auc"], 4.5 / 6);
-  EXPECT_DOUBLE_EQ(v["precision"], 2.0 / 3);  // predicted 1: 0.6, 0.6, 0.9
-  EXPECT_DOUBLE_EQ(v["recall"], 2.0 / 3);
-  EXPECT_DOUBLE_EQ(v["f1"], 2.0 / 3);
+  EXPECT_DOUBLE_EQ(v.at("auc"), 4.5 / 6);
+  EXPECT_DOUBLE_EQ(v.at("precision"), 2.0 / 3);  // predicted 1: 0.6, 0.6, 0.9
+  EXPECT_DOUBLE_EQ(v.at("recall"), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(v.at("f1"), 2.0 / 3);
   const double ll =
       -(std::log(0.9) + std::log(0.4) + std::log(0.4) + std::log(0.6) + std::log(0.9)) / 5;
-  EXPECT_NEAR(v["log_loss"], ll, 1e-12);
+  EXPECT_NEAR(v.at("log_loss"), ll, 1e-12);
   // Bins: [0.1]: |0-0.1|, [0.4]: |1-0.4|, [0.6,0.6]: |0.5-0.6|, [0.9]: |1-0.9|.
-  EXPECT_NEAR(v["ece"], (0.1 + 0.6 + 2 * 0.1 + 0.1) / 5, 1e-12);
+  EXPECT_NEAR(v.at("ece"), (0.1 + 0.6 + 2 * 0.1 + 0.1) / 5, 1e-12);
 }
 
 TEST(PerformanceAccumulatorTest, AucLeftOutWithOneClass) {
@@ -190,19 +190,19 @@ TEST(PerformanceAccumulatorTest, MulticlassAndRegression) {
   a.Add(2, 1);
   auto m = a.Finish();
   std::map<std::string, double> v(m.begin(), m.end());
-  EXPECT_DOUBLE_EQ(v["accuracy"], 0.5);
+  EXPECT_DOUBLE_EQ(v.at("accuracy"), 0.5);
   // class 0: tp1 fn1 -> 2/3; class 1: tp1 fp1 fn1 -> 0.5; class 2: fp1 -> 0.
-  EXPECT_NEAR(v["macro_f1"], (2.0 / 3 + 0.5 + 0) / 3, 1e-12);
+  EXPECT_NEAR(v.at("macro_f1"), (2.0 / 3 + 0.5 + 0) / 3, 1e-12);
 
   PerformanceAccumulator r(Task::kRegression, 0);
   r.Add(12, 10);
   r.Add(3, 4, 2.0);
   auto n = r.Finish();
   std::map<std::string, double> w(n.begin(), n.end());
-  EXPECT_DOUBLE_EQ(w["mae"], (2 + 2 * 1.0) / 3);
-  EXPECT_DOUBLE_EQ(w["rmse"], std::sqrt((4 + 2 * 1.0) / 3));
-  EXPECT_DOUBLE_EQ(w["mape"], (0.2 + 2 * 0.25) / 3);
-  EXPECT_DOUBLE_EQ(w["bias"], (2 - 2 * 1.0) / 3);
+  EXPECT_DOUBLE_EQ(w.at("mae"), (2 + 2 * 1.0) / 3);
+  EXPECT_DOUBLE_EQ(w.at("rmse"), std::sqrt((4 + 2 * 1.0) / 3));
+  EXPECT_DOUBLE_EQ(w.at("mape"), (0.2 + 2 * 0.25) / 3);
+  EXPECT_DOUBLE_EQ(w.at("bias"), (2 - 2 * 1.0) / 3);
 }
 
 }  // namespace

@@ -269,6 +269,7 @@ TEST(RuleModelTest, EntropyRiseFollowsEntropyCompare) {
   EXPECT_EQ(w->expr, std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.2");
   m.entropy.max_ratio = 1.5;
   const RuleFile ratio = BuildModelRules(m, config.fleet);
+  ASSERT_NE(FindAlert(ratio, "EntropyRise", Severity::kTicket), nullptr);
   EXPECT_EQ(FindAlert(ratio, "EntropyRise", Severity::kTicket)->expr,
             std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.5");
 
@@ -282,11 +283,13 @@ TEST(RuleModelTest, EntropyRiseFollowsEntropyCompare) {
   m.entropy.sigmas = 2;
   m.entropy.window = SortedDriftWindows(m).front().label;
   const RuleFile tuned = BuildModelRules(m, config.fleet);
+  ASSERT_NE(FindAlert(tuned, "EntropyRise", Severity::kTicket), nullptr);
   EXPECT_EQ(FindAlert(tuned, "EntropyRise", Severity::kTicket)->expr,
             std::string(series::kEntropyShift) + "{model=\"fraud\",window=\"" + m.entropy.window +
                 "\"} > 2");
   m.entropy.compare = EntropyCompare::kWindows;
   const RuleFile forced = BuildModelRules(m, config.fleet);
+  ASSERT_NE(FindAlert(forced, "EntropyRise", Severity::kTicket), nullptr);
   EXPECT_EQ(FindAlert(forced, "EntropyRise", Severity::kTicket)->expr,
             std::string(series::kEntropyRatio) + "{model=\"fraud\"} > 1.5");
 }

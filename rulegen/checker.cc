@@ -5,7 +5,9 @@
 #include <unistd.h>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <array>
+#include <atomic>
 #include <cstdlib>
 #include <filesystem>
 // gcc 12 with -fsanitize reports false maybe-uninitialized warnings inside <regex>.
@@ -16,6 +18,7 @@
 #include <set>
 #include <sstream>
 #include <string_view>
+#include <thread>
 #include <tuple>
 
 #include "rulegen/alertmanager_emitter.h"
@@ -114,35 +117,66 @@ std::string ShellQuote(const std::string& s) {
 
 }  // namespace
 
+namespace {
+
+// alertmanager.yml's inhibit_rules, parsed once (the self-check asks about every inhibition
+// case of every model: parsing the file per case made it quadratic in models).
+class InhibitRules {
+ public:
+  static Result<InhibitRules> Parse(const std::string& alertmanager_yml) {
+    InhibitRules rules;
+    try {
+      const YAML::Node root = YAML::Load(alertmanager_yml);
+      for (const auto& node : root["inhibit_rules"]) {
+        auto src = ParseMatchers(node["source_matchers"]);
+        auto tgt = ParseMatchers(node["target_matchers"]);
+        if (!src) return tl::unexpected(src.error());
+        if (!tgt) return tl::unexpected(tgt.error());
+        Rule rule{std::move(*src), std::move(*tgt), {}};
+        for (const auto& l : node["equal"]) rule.equal.push_back(l.as<std::string>());
+        rules.rules_.push_back(std::move(rule));
+      }
+    } catch (const YAML::Exception& e) {
+      return MakeError(std::string("alertmanager.yml: ") + e.what());
+    }
+    return rules;
+  }
+
+  bool Inhibits(const Labels& source, const Labels& target) const {
+    for (const Rule& rule : rules_) {
+      if (!MatchesAll(rule.target, target) || !MatchesAll(rule.source, source)) continue;
+      // An alert matching both sides cannot inhibit itself (nor an identical label set).
+      if (source == target) continue;
+      bool equal = true;
+      for (const std::string& name : rule.equal) {
+        auto a = source.find(name);
+        auto b = target.find(name);
+        if ((a == source.end() ? "" : a->second) != (b == target.end() ? "" : b->second)) {
+          equal = false;
+          break;
+        }
+      }
+      if (equal) return true;
+    }
+    return false;
+  }
+
+ private:
+  struct Rule {
+    std::vector<Matcher> source;
+    std::vector<Matcher> target;
+    std::vector<std::string> equal;
+  };
+  std::vector<Rule> rules_;
+};
+
+}  // namespace
+
 Result<bool> Inhibits(const std::string& alertmanager_yml, const Labels& source,
                       const Labels& target) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(alertmanager_yml);
-  } catch (const YAML::Exception& e) {
-    return MakeError(std::string("alertmanager.yml: ") + e.what());
-  }
-  for (const auto& rule : root["inhibit_rules"]) {
-    auto src = ParseMatchers(rule["source_matchers"]);
-    auto tgt = ParseMatchers(rule["target_matchers"]);
-    if (!src) return tl::unexpected(src.error());
-    if (!tgt) return tl::unexpected(tgt.error());
-    if (!MatchesAll(*tgt, target) || !MatchesAll(*src, source)) continue;
-    // An alert matching both sides cannot inhibit itself (nor an identical label set).
-    if (source == target) continue;
-    bool equal = true;
-    for (const auto& l : rule["equal"]) {
-      const std::string name = l.as<std::string>();
-      auto a = source.find(name);
-      auto b = target.find(name);
-      if ((a == source.end() ? "" : a->second) != (b == target.end() ? "" : b->second)) {
-        equal = false;
-        break;
-      }
-    }
-    if (equal) return true;
-  }
-  return false;
+  auto rules = InhibitRules::Parse(alertmanager_yml);
+  if (!rules) return tl::unexpected(rules.error());
+  return rules->Inhibits(source, target);
 }
 
 std::vector<std::string> SelfCheck(const OutputFiles& files) {
@@ -270,6 +304,7 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
     return problems;
   }
   int inhibition_cases = 0;
+  const auto inhibit_rules = InhibitRules::Parse(am);
   for (const RouteCase& c : *route_cases) {
     if (c.kind == RouteCase::Kind::kRoute) {
       std::istringstream names(c.receiver);
@@ -283,13 +318,12 @@ std::vector<std::string> SelfCheck(const OutputFiles& files) {
       continue;
     }
     ++inhibition_cases;
-    auto inhibited = Inhibits(am, c.source, c.labels);
-    if (!inhibited) {
-      problems.push_back(inhibited.error().ToString());
-      continue;
+    if (!inhibit_rules) {
+      problems.push_back(inhibit_rules.error().ToString());
+      break;
     }
     const bool want = c.kind == RouteCase::Kind::kInhibit;
-    if (*inhibited != want) {
+    if (inhibit_rules->Inhibits(c.source, c.labels) != want) {
       problems.push_back("inhibition: " + LabelsText(c.labels) +
                          (want ? " should" : " should not") + " be inhibited by " +
                          LabelsText(c.source));
@@ -318,6 +352,26 @@ CommandResult RunCommand(const std::vector<std::string>& argv) {
 }
 
 namespace {
+
+// Runs every command, `jobs` at a time (promtool and amtool are single-threaded, and a run
+// is mostly their start-up), and returns their results in the order given.
+std::vector<CommandResult> RunCommands(const std::vector<std::vector<std::string>>& commands,
+                                       unsigned jobs) {
+  std::vector<CommandResult> results(commands.size());
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < commands.size();) {
+      results[i] = RunCommand(commands[i]);
+    }
+  };
+  std::vector<std::thread> threads;
+  for (unsigned j = 1; j < std::min<std::size_t>(jobs, commands.size()); ++j) {
+    threads.emplace_back(work);
+  }
+  work();
+  for (std::thread& t : threads) t.join();
+  return results;
+}
 
 // True when `tool` names an executable file: a path, or a name found on PATH.
 bool IsExecutable(const std::string& tool) {
@@ -359,45 +413,48 @@ bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const Ch
   } else {
     out << "self-check: ok\n";
   }
+  const unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   const fs::path dir(out_dir);
   std::vector<std::string> rules = {tools.promtool, "check", "rules"};
-  std::vector<std::string> tests = {tools.promtool, "test", "rules"};
+  std::vector<std::string> test_files;
   for (const auto& [path, content] : files) {
     if (StartsWith(path, "rules/")) rules.push_back((dir / path).string());
     if (StartsWith(path, "tests/") && EndsWith(path, ".test.yml"))
-      tests.push_back((dir / path).string());
+      test_files.push_back((dir / path).string());
   }
   const std::string am = (dir / "alertmanager/alertmanager.yml").string();
   struct Step {
     std::string what;
     std::vector<std::string> argv;
   };
-  std::vector<Step> steps = {
-      {"promtool check rules", rules},
-      {"promtool test rules", tests},
-      {"amtool check-config", {tools.amtool, "check-config", am}},
-      // Executes the notification templates on amtool's example alerts.
-      {"amtool template render",
-       {tools.amtool, "template", "render",
-        "--template.glob=" + (dir / "alertmanager/templates/*.tmpl").string(),
-        "--template.text={{ template \"modelwatch.title\" . }}\n"
-        "{{ template \"modelwatch.text\" . }}"}}};
-  for (const Step& s : steps) {
-    const CommandResult r = RunCommand(s.argv);
-    if (r.status != 0) {
-      err << s.what << " failed (exit " << r.status << "):\n" << r.output << "\n";
-      ok = false;
-    } else {
-      out << s.what << ": ok\n";
-    }
+  std::vector<Step> steps = {{"promtool check rules", rules}};
+  // The unit tests, one promtool per core, each with a share of the files (promtool runs
+  // its files one after the other).
+  const std::size_t shares = std::clamp<std::size_t>(test_files.size(), 1, jobs);
+  for (std::size_t k = 0; k < shares; ++k) {
+    Step step{"promtool test rules", {tools.promtool, "test", "rules"}};
+    for (std::size_t i = k; i < test_files.size(); i += shares) step.argv.push_back(test_files[i]);
+    steps.push_back(std::move(step));
   }
+  for (Step step :
+       std::vector<Step>{{"amtool check-config", {tools.amtool, "check-config", am}},
+                         // Executes the notification templates on amtool's example alerts.
+                         {"amtool template render",
+                          {tools.amtool, "template", "render",
+                           "--template.glob=" + (dir / "alertmanager/templates/*.tmpl").string(),
+                           "--template.text={{ template \"modelwatch.title\" . }}\n"
+                           "{{ template \"modelwatch.text\" . }}"}}}) {
+    steps.push_back(std::move(step));
+  }
+  std::vector<std::vector<std::string>> commands;
+  for (const Step& s : steps) commands.push_back(s.argv);
+  // The routing cases: amtool tests one label set per run.
   auto cases = ParseRouteCases(Get(files, "tests/routes.txt"));
-  int routes = 0;
-  int failed = 0;
+  std::vector<const RouteCase*> route_cases;
   if (cases) {
     for (const RouteCase& c : *cases) {
       if (c.kind != RouteCase::Kind::kRoute) continue;
-      ++routes;
+      route_cases.push_back(&c);
       std::vector<std::string> argv = {tools.amtool,
                                        "config",
                                        "routes",
@@ -405,13 +462,34 @@ bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const Ch
                                        "--config.file=" + am,
                                        "--verify.receivers=" + c.receiver};
       for (const auto& [k, v] : c.labels) argv.push_back(k + "=" + v);
-      const CommandResult r = RunCommand(argv);
-      if (r.status != 0) {
-        ++failed;
-        err << "routing test failed: " << LabelsText(c.labels) << " should go to " << c.receiver
-            << ":\n"
-            << r.output << "\n";
-      }
+      commands.push_back(std::move(argv));
+    }
+  }
+  const std::vector<CommandResult> results = RunCommands(commands, jobs);
+  // One line per step (the test shares are one step).
+  std::vector<std::pair<std::string, bool>> passed;
+  for (std::size_t i = 0; i < steps.size(); ++i) {
+    const CommandResult& r = results[i];
+    if (passed.empty() || passed.back().first != steps[i].what) {
+      passed.emplace_back(steps[i].what, true);
+    }
+    if (r.status != 0) {
+      err << steps[i].what << " failed (exit " << r.status << "):\n" << r.output << "\n";
+      passed.back().second = ok = false;
+    }
+  }
+  for (const auto& [what, step_ok] : passed) {
+    if (step_ok) out << what << ": ok\n";
+  }
+  const int routes = static_cast<int>(route_cases.size());
+  int failed = 0;
+  for (int i = 0; i < routes; ++i) {
+    const CommandResult& r = results[steps.size() + static_cast<std::size_t>(i)];
+    if (r.status != 0) {
+      ++failed;
+      err << "routing test failed: " << LabelsText(route_cases[i]->labels) << " should go to "
+          << route_cases[i]->receiver << ":\n"
+          << r.output << "\n";
     }
   }
   if (failed) {

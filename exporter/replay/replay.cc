@@ -144,6 +144,81 @@ void AddLineCounters(std::vector<prometheus::MetricFamily>& out, const std::stri
   AddCounter(out, metric::kModelwatchLinesRejectedTotal, std::move(rows));
 }
 
+// A label line as a step delivers it.
+struct StepLabel {
+  std::string line;
+  std::uint64_t number;  // its position in the label log's time order
+};
+
+// The models' trackers, fed in step and in parallel: one group of models per thread (model i
+// in group i % groups). The records a model accepted since the last step wait in its queue;
+// at each step every group takes its models' records, then the step's label lines, then
+// flushes and collects. A model is only ever on one thread and sees exactly the sequence it
+// would see alone (records, labels, flush), so the output does not depend on the number of
+// groups.
+class SteppedModels {
+ public:
+  // `threads` 0: one per core. `label_models`: the models the label lines go to.
+  SteppedModels(const std::vector<const ModelConfig*>& models,
+                std::vector<std::unique_ptr<ModelTrackers>> trackers,
+                const std::vector<std::size_t>& label_models, std::size_t threads)
+      : trackers_(std::move(trackers)),
+        queued_(trackers_.size()),
+        collected_(trackers_.size()),
+        takes_labels_(trackers_.size(), false) {
+    for (std::size_t i : label_models) takes_labels_[i] = true;
+    const std::size_t groups = threads != 0 ? threads : std::thread::hardware_concurrency();
+    for (std::size_t g = 0; g < std::clamp<std::size_t>(groups, 1, trackers_.size()); ++g) {
+      parsers_.push_back(std::make_unique<RecordParser>(models));
+    }
+  }
+
+  // Queues the line of a record the replay's parser accepted for model `model`.
+  void Queue(std::size_t model, std::string line) { queued_[model].push_back(std::move(line)); }
+
+  // Every model takes its queued records, then `labels`; its families are appended to `out`
+  // in model order.
+  void Step(const std::vector<StepLabel>& labels, std::vector<prometheus::MetricFamily>& out) {
+    std::vector<std::thread> threads;
+    for (std::size_t g = 1; g < parsers_.size(); ++g) {
+      threads.emplace_back([this, g, &labels] { RunGroup(g, labels); });
+    }
+    RunGroup(0, labels);
+    for (std::thread& thread : threads) thread.join();
+    for (auto& families : collected_) {
+      for (auto& f : families) out.push_back(std::move(f));
+      families.clear();
+    }
+  }
+
+ private:
+  void RunGroup(std::size_t g, const std::vector<StepLabel>& labels) {
+    RecordParser& parser = *parsers_[g];
+    for (std::size_t i = g; i < trackers_.size(); i += parsers_.size()) {
+      ModelTrackers& t = *trackers_[i];
+      for (const std::string& line : queued_[i]) {
+        // Accepted by the same kind of parser already: it parses again to the same record.
+        if (parser.Parse(line)) t.Observe(parser.record());
+      }
+      queued_[i].clear();
+      if (takes_labels_[i]) {
+        for (const StepLabel& label : labels) {
+          const GroundTruthTracker::LineSource source{0, 0, label.number};
+          t.ground_truth->ObserveLabelLine(label.line, &source);
+        }
+      }
+      if (t.ground_truth) t.ground_truth->Flush();
+      t.Collect(collected_[i]);
+    }
+  }
+
+  std::vector<std::unique_ptr<ModelTrackers>> trackers_;
+  std::vector<std::vector<std::string>> queued_;                  // per model
+  std::vector<std::vector<prometheus::MetricFamily>> collected_;  // per model, this step
+  std::vector<bool> takes_labels_;                                // per model
+  std::vector<std::unique_ptr<RecordParser>> parsers_;            // per group
+};
+
 }  // namespace
 
 Result<ReplaySummary> Replay(const ReplayOptions& options) {
@@ -170,7 +245,6 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
   std::filesystem::create_directory(spool_dir);
   auto built = BuildTrackers(models, scratch->path());
   if (!built) return tl::unexpected(built.error());
-  std::vector<std::unique_ptr<ModelTrackers>>& trackers = *built;
   std::string source_name;
   for (const ModelConfig* m : models) source_name += (source_name.empty() ? "" : "+") + m->name;
 
@@ -187,47 +261,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
   }
   LabelStream labels(label_file, std::move(parsers));
   std::uint64_t next_label = 0;  // label lines delivered
-
-  // The models' trackers work in parallel, one group of models per thread (model i in group
-  // i % groups), and in step: the records a model accepted since the last step wait in its
-  // queue, and at each step every group takes its models' records, then the step's label
-  // lines, then collects. Each model sees exactly the sequence it saw in one thread (records,
-  // labels, flush), so the output does not depend on the number of groups.
-  std::size_t groups = options.threads != 0 ? options.threads : std::thread::hardware_concurrency();
-  groups = std::clamp<std::size_t>(groups, 1, models.size());
-  struct StepLabel {
-    std::string line;
-    std::uint64_t number;  // its position in the label log's time order
-  };
+  SteppedModels stepped(models, std::move(*built), label_models, options.threads);
   std::vector<StepLabel> step_labels;
-  std::vector<std::vector<std::string>> queued(models.size());
-  std::vector<std::vector<prometheus::MetricFamily>> collected(models.size());
-  std::vector<bool> takes_labels(models.size(), false);
-  for (std::size_t i : label_models) takes_labels[i] = true;
-  std::vector<std::unique_ptr<RecordParser>> group_parsers;
-  for (std::size_t g = 0; g < groups; ++g) {
-    group_parsers.push_back(std::make_unique<RecordParser>(models));
-  }
-  auto run_group = [&](std::size_t g) {
-    RecordParser& group_parser = *group_parsers[g];
-    for (std::size_t i = g; i < models.size(); i += groups) {
-      ModelTrackers& t = *trackers[i];
-      for (const std::string& record_line : queued[i]) {
-        // Accepted by the same parser already: it parses again to the same record.
-        if (group_parser.Parse(record_line)) t.Observe(group_parser.record());
-      }
-      queued[i].clear();
-      if (takes_labels[i]) {
-        for (const StepLabel& label : step_labels) {
-          const GroundTruthTracker::LineSource source{0, 0, label.number};
-          t.ground_truth->ObserveLabelLine(label.line, &source);
-        }
-      }
-      if (t.ground_truth) t.ground_truth->Flush();
-      collected[i].clear();
-      t.Collect(collected[i]);
-    }
-  };
 
   const std::string& input_path = options.input;
   std::ifstream input(input_path, std::ios::binary);
@@ -251,14 +286,8 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
       labels.pop();
       if (labels.empty()) labels.ReadFor(at);
     }
-    std::vector<std::thread> threads;
-    for (std::size_t g = 1; g < groups; ++g) threads.emplace_back(run_group, g);
-    run_group(0);
-    for (std::thread& thread : threads) thread.join();
     std::vector<prometheus::MetricFamily> families;
-    for (auto& model_families : collected) {
-      for (auto& f : model_families) families.push_back(std::move(f));
-    }
+    stepped.Step(step_labels, families);
     AddLineCounters(families, source_name, lines_read, rejected);
     ++steps;
     return writer.Add(families, at);
@@ -318,7 +347,7 @@ Result<ReplaySummary> Replay(const ReplayOptions& options) {
       if (auto ok = advance_to(record.timestamp); !ok) return ok;
     }
     ++accepted;
-    queued[*parsed].push_back(std::move(next.line));
+    stepped.Queue(*parsed, std::move(next.line));
     return {};
   };
   std::string line;

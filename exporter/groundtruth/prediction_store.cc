@@ -8,6 +8,8 @@
 #include <limits>
 #include <map>
 
+#include "exporter/groundtruth/memory_prediction_store.h"
+
 namespace modelwatch {
 namespace {
 
@@ -179,8 +181,18 @@ void TurnOffMemoryStatistics() {
 
 Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string& path,
                                                                const Options& options) {
+  // A scratch store needs none of SQLite's durability, and SQLite was half of a replay's
+  // time (label joins by key, index maintenance, expiry and purges).
+  if (!options.durable) return std::make_unique<MemoryPredictionStore>(options);
+  auto store = SqlitePredictionStore::Open(path, options);
+  if (!store) return tl::unexpected(store.error());
+  return std::unique_ptr<PredictionStore>(std::move(*store));
+}
+
+Result<std::unique_ptr<SqlitePredictionStore>> SqlitePredictionStore::Open(const std::string& path,
+                                                                           const Options& options) {
   TurnOffMemoryStatistics();
-  std::unique_ptr<PredictionStore> store(new PredictionStore());
+  std::unique_ptr<SqlitePredictionStore> store(new SqlitePredictionStore());
   store->options_ = options;
   // A scratch store (options.durable false: replay, backtest) is thrown away at exit, never
   // checkpointed against and read by no second connection: it is SQLite's private temporary
@@ -245,7 +257,7 @@ Result<std::unique_ptr<PredictionStore>> PredictionStore::Open(const std::string
   return store;
 }
 
-PredictionStore::~PredictionStore() {
+SqlitePredictionStore::~SqlitePredictionStore() {
   Commit();
   for (sqlite3_stmt* st : statements_) sqlite3_finalize(st);
   sqlite3_close(db_);
@@ -277,14 +289,14 @@ Result<void> PredictionStore::Check(const std::string& path) {
   return MakeError(path + ": damaged prediction store: " + problem);
 }
 
-void PredictionStore::Fail(const char* what) {
+void SqlitePredictionStore::Fail(const char* what) {
   ++errors_;
   const int code = sqlite3_errcode(db_) & 0xff;
   if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB) corrupt_ = true;
   last_error_ = std::string(what) + ": " + sqlite3_errmsg(db_);
 }
 
-bool PredictionStore::Exec(const char* sql) {
+bool SqlitePredictionStore::Exec(const char* sql) {
   char* err = nullptr;
   if (const int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     ++errors_;
@@ -296,7 +308,7 @@ bool PredictionStore::Exec(const char* sql) {
   return true;
 }
 
-sqlite3_stmt* PredictionStore::Prepare(const char* sql) {
+sqlite3_stmt* SqlitePredictionStore::Prepare(const char* sql) {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, nullptr) != SQLITE_OK) {
     Fail("prepare");
@@ -306,25 +318,25 @@ sqlite3_stmt* PredictionStore::Prepare(const char* sql) {
   return st;
 }
 
-void PredictionStore::BeginIfNeeded() {
+void SqlitePredictionStore::BeginIfNeeded() {
   if (!in_txn_) in_txn_ = Exec("BEGIN IMMEDIATE");
 }
 
-void PredictionStore::Wrote() {
+void SqlitePredictionStore::Wrote() {
   if (++writes_ >= options_.batch_size && options_.auto_commit) Commit();
 }
 
-void PredictionStore::MaybeCommit() {
+void SqlitePredictionStore::MaybeCommit() {
   if (writes_ >= options_.batch_size) Commit();
 }
 
-void PredictionStore::AddMinute(double ts, double total, double labelled) {
+void SqlitePredictionStore::AddMinute(double ts, double total, double labelled) {
   auto& m = minutes_[static_cast<std::int64_t>(std::floor(ts / 60))];
   m.first += total;
   m.second += labelled;
 }
 
-void PredictionStore::FlushMinutes() {
+void SqlitePredictionStore::FlushMinutes() {
   for (const auto& [minute, totals] : minutes_) {
     Resetter r{upsert_minute_};
     sqlite3_bind_int64(upsert_minute_, 1, minute);
@@ -335,7 +347,7 @@ void PredictionStore::FlushMinutes() {
   minutes_.clear();
 }
 
-bool PredictionStore::Commit() {
+bool SqlitePredictionStore::Commit() {
   if (!in_txn_ || in_before_commit_) return true;
   // A scratch store has no reader and nothing survives its process, so a commit buys
   // nothing; and every commit of a temporary database walks its whole page cache (its
@@ -359,7 +371,7 @@ bool PredictionStore::Commit() {
   return true;
 }
 
-bool PredictionStore::Insert(const StoredPrediction& p) {
+bool SqlitePredictionStore::Insert(const StoredPrediction& p) {
   BeginIfNeeded();
   Resetter r{insert_};
   sqlite3_bind_int64(insert_, 1, ToSql(p.key));
@@ -381,7 +393,7 @@ bool PredictionStore::Insert(const StoredPrediction& p) {
   return inserted;
 }
 
-LabelOutcome PredictionStore::LabelByKey(std::uint64_t key, double label, double label_ts) {
+LabelOutcome SqlitePredictionStore::LabelByKey(std::uint64_t key, double label, double label_ts) {
   BeginIfNeeded();
   bool matched = false;
   {
@@ -411,8 +423,8 @@ LabelOutcome PredictionStore::LabelByKey(std::uint64_t key, double label, double
                                               : LabelOutcome::kNoPrediction;
 }
 
-LabelOutcome PredictionStore::LabelByEntity(std::uint64_t entity, double ts, double tolerance,
-                                            double label) {
+LabelOutcome SqlitePredictionStore::LabelByEntity(std::uint64_t entity, double ts, double tolerance,
+                                                  double label) {
   BeginIfNeeded();
   struct Candidate {
     std::int64_t rowid;
@@ -457,8 +469,8 @@ LabelOutcome PredictionStore::LabelByEntity(std::uint64_t entity, double ts, dou
   return changed ? LabelOutcome::kMatched : LabelOutcome::kDuplicate;
 }
 
-std::optional<PendingLabel> PredictionStore::NearestEntityLabel(std::uint64_t entity, double ts,
-                                                                double tolerance) {
+std::optional<PendingLabel> SqlitePredictionStore::NearestEntityLabel(std::uint64_t entity,
+                                                                      double ts, double tolerance) {
   std::optional<PendingLabel> best;
   Resetter r{entity_labels_};
   sqlite3_bind_int64(entity_labels_, 1, ToSql(entity));
@@ -477,7 +489,7 @@ std::optional<PendingLabel> PredictionStore::NearestEntityLabel(std::uint64_t en
   return best;
 }
 
-void PredictionStore::Labelled(sqlite3_stmt* st) {
+void SqlitePredictionStore::Labelled(sqlite3_stmt* st) {
   // Columns as RETURNING lists them: ts, weight, version, prediction, segments, label.
   const double ts = sqlite3_column_double(st, 0), weight = sqlite3_column_double(st, 1);
   AddMinute(ts, 0, weight);
@@ -492,8 +504,8 @@ void PredictionStore::Labelled(sqlite3_stmt* st) {
   on_labelled_(row);
 }
 
-bool PredictionStore::LabelPrediction(std::uint64_t key, std::string_view version, double label,
-                                      double label_ts) {
+bool SqlitePredictionStore::LabelPrediction(std::uint64_t key, std::string_view version,
+                                            double label, double label_ts) {
   BeginIfNeeded();
   bool labelled = false;
   Resetter r{label_row_};
@@ -511,7 +523,7 @@ bool PredictionStore::LabelPrediction(std::uint64_t key, std::string_view versio
   return labelled;
 }
 
-bool PredictionStore::AddPendingLabel(const PendingLabel& label, bool unmatched) {
+bool SqlitePredictionStore::AddPendingLabel(const PendingLabel& label, bool unmatched) {
   BeginIfNeeded();
   Resetter r{add_pending_};
   sqlite3_bind_int64(add_pending_, 1, ToSql(label.key));
@@ -527,7 +539,7 @@ bool PredictionStore::AddPendingLabel(const PendingLabel& label, bool unmatched)
   return added;
 }
 
-std::vector<PendingLabel> PredictionStore::PendingLabels(std::uint64_t key) {
+std::vector<PendingLabel> SqlitePredictionStore::PendingLabels(std::uint64_t key) {
   std::vector<PendingLabel> out;
   Resetter r{get_pending_};
   sqlite3_bind_int64(get_pending_, 1, ToSql(key));
@@ -539,7 +551,7 @@ std::vector<PendingLabel> PredictionStore::PendingLabels(std::uint64_t key) {
   return out;
 }
 
-void PredictionStore::MarkPendingMatched(std::uint64_t key, double ts) {
+void SqlitePredictionStore::MarkPendingMatched(std::uint64_t key, double ts) {
   BeginIfNeeded();
   Resetter r{del_pending_};
   sqlite3_bind_int64(del_pending_, 1, ToSql(key));
@@ -548,7 +560,7 @@ void PredictionStore::MarkPendingMatched(std::uint64_t key, double ts) {
   Wrote();
 }
 
-std::int64_t PredictionStore::CountWaitingLabels() {
+std::int64_t SqlitePredictionStore::CountWaitingLabels() {
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM pending_labels WHERE unmatched = 0", -1, &st,
                          nullptr) != SQLITE_OK) {
@@ -560,7 +572,7 @@ std::int64_t PredictionStore::CountWaitingLabels() {
   return n;
 }
 
-std::vector<PendingLabel> PredictionStore::ExpirePendingLabels(double before) {
+std::vector<PendingLabel> SqlitePredictionStore::ExpirePendingLabels(double before) {
   BeginIfNeeded();
   std::vector<PendingLabel> out;
   sqlite3_stmt* st = nullptr;
@@ -581,7 +593,7 @@ std::vector<PendingLabel> PredictionStore::ExpirePendingLabels(double before) {
   return out;
 }
 
-std::vector<std::uint64_t> PredictionStore::PendingKeys() {
+std::vector<std::uint64_t> SqlitePredictionStore::PendingKeys() {
   std::vector<std::uint64_t> out;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT DISTINCT key FROM pending_labels WHERE unmatched IN (0, 2)",
@@ -594,7 +606,8 @@ std::vector<std::uint64_t> PredictionStore::PendingKeys() {
   return out;
 }
 
-void PredictionStore::Purge(double unlabelled_before, double labelled_before, double other_before) {
+void SqlitePredictionStore::Purge(double unlabelled_before, double labelled_before,
+                                  double other_before) {
   BeginIfNeeded();
   sqlite3_stmt* st = nullptr;
   const char* sqls[] = {
@@ -619,24 +632,25 @@ void PredictionStore::Purge(double unlabelled_before, double labelled_before, do
   Commit();
 }
 
-void PredictionStore::ForEachLabelled(double since,
-                                      const std::function<void(const LabelledRow&)>& fn) {
+void SqlitePredictionStore::ForEachLabelled(double since,
+                                            const std::function<void(const LabelledRow&)>& fn) {
   ScanLabelled(db_, since, fn, [this](const char* what) { Fail(what); });
 }
 
-void PredictionStore::ForEachLabelledPair(
+void SqlitePredictionStore::ForEachLabelledPair(
     std::string_view champion, std::string_view challenger, double since, bool order_by_challenger,
     const std::function<void(double, double, double, double, double)>& fn) {
   ScanLabelledPairs(db_, champion, challenger, since, order_by_challenger, fn,
                     [this](const char* what) { Fail(what); });
 }
 
-std::pair<double, double> PredictionStore::MatchTotals(double from, double to, double exact_from) {
+std::pair<double, double> SqlitePredictionStore::MatchTotals(double from, double to,
+                                                             double exact_from) {
   FlushMinutes();
   return QueryMatchTotals(db_, from, to, exact_from, [this](const char* what) { Fail(what); });
 }
 
-std::int64_t PredictionStore::DeleteAfter(double ts) {
+std::int64_t SqlitePredictionStore::DeleteAfter(double ts) {
   BeginIfNeeded();
   std::int64_t deleted = 0;
   const char* sqls[] = {"DELETE FROM predictions WHERE ts > ?1",
@@ -657,7 +671,7 @@ std::int64_t PredictionStore::DeleteAfter(double ts) {
   return deleted;
 }
 
-double PredictionStore::NewestTimestamp() {
+double SqlitePredictionStore::NewestTimestamp() {
   double out = NAN;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT max(ts) FROM predictions", -1, &st, nullptr) != SQLITE_OK) {
@@ -671,7 +685,7 @@ double PredictionStore::NewestTimestamp() {
   return out;
 }
 
-std::int64_t PredictionStore::CountPredictions() {
+std::int64_t SqlitePredictionStore::CountPredictions() {
   std::int64_t out = 0;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT count(*) FROM predictions", -1, &st, nullptr) != SQLITE_OK) {
@@ -683,7 +697,7 @@ std::int64_t PredictionStore::CountPredictions() {
   return out;
 }
 
-std::string PredictionStore::GetMeta(const std::string& name) {
+std::string SqlitePredictionStore::GetMeta(const std::string& name) {
   std::string out;
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "SELECT value FROM meta WHERE name = ?1", -1, &st, nullptr) !=
@@ -697,7 +711,7 @@ std::string PredictionStore::GetMeta(const std::string& name) {
   return out;
 }
 
-void PredictionStore::SetMeta(const std::string& name, const std::string& value) {
+void SqlitePredictionStore::SetMeta(const std::string& name, const std::string& value) {
   BeginIfNeeded();
   sqlite3_stmt* st = nullptr;
   if (sqlite3_prepare_v2(db_, "INSERT OR REPLACE INTO meta(name, value) VALUES(?1, ?2)", -1, &st,

@@ -1,10 +1,16 @@
 #include "core/atomic_file.h"
 
 #include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
+#include <system_error>
 #include <utility>
 
 namespace modelwatch {
@@ -20,6 +26,62 @@ std::string DirectoryOf(const std::string& path) {
   if (slash == std::string::npos) return ".";
   if (slash == 0) return "/";
   return path.substr(0, slash);
+}
+
+// Opens `path` read-only with `flags`, fsyncs and closes it. `kind` goes into the messages.
+Result<void> Sync(const std::string& path, int flags, const std::string& kind) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | flags);
+  if (fd < 0) return MakeError(Reason("cannot open" + kind, path));
+  if (::fsync(fd) != 0) {
+    const std::string why = Reason("cannot flush" + kind, path);
+    ::close(fd);
+    return MakeError(why);
+  }
+  if (::close(fd) != 0) return MakeError(Reason("cannot close" + kind, path));
+  return {};
+}
+
+// fsyncs every file and directory under `root`, then `root` itself.
+Result<void> SyncTree(const std::string& root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  for (auto it = fs::recursive_directory_iterator(root, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    const fs::file_status status = it->symlink_status(ec);
+    if (ec) break;
+    const std::string path = it->path().string();
+    if (fs::is_directory(status)) {
+      if (auto ok = SyncDirectory(path); !ok) return ok;
+    } else if (fs::is_regular_file(status)) {
+      if (auto ok = SyncFile(path); !ok) return ok;
+    }
+  }
+  if (ec) return MakeError("cannot list " + root + ": " + ec.message());
+  return SyncDirectory(root);
+}
+
+// Atomically exchanges two paths. Returns false (errno set) if unsupported.
+bool ExchangePaths(const std::string& a, const std::string& b) {
+#ifdef SYS_renameat2
+  return ::syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
+#else
+  errno = ENOSYS;
+  return false;
+#endif
+}
+
+// After a successful swap: the parent is fsync'd, so the swap is on disk, and `previous` (the
+// replaced tree) is removed. Returns the first error, which says that the target was replaced.
+Result<void> FinishSwap(const std::string& target, const std::string& previous) {
+  auto synced = SyncDirectory(DirectoryOf(target));
+  std::error_code ec;
+  std::filesystem::remove_all(previous, ec);
+  if (!synced) return MakeError("replaced " + target + ", but " + synced.error().message);
+  if (ec) {
+    return MakeError("replaced " + target + ", but cannot remove the previous tree " + previous +
+                     ": " + ec.message());
+  }
+  return {};
 }
 
 }  // namespace
@@ -86,14 +148,7 @@ Result<void> AtomicFileWriter::Commit() {
     return MakeError(why);
   }
   tmp_.clear();  // it is the target now
-  const std::string dir = DirectoryOf(path_);
-  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) return MakeError(Reason("cannot open the directory", dir));
-  const bool synced = ::fsync(dfd) == 0;
-  const std::string why = synced ? "" : Reason("cannot flush the directory", dir);
-  ::close(dfd);
-  if (!synced) return MakeError(why);
-  return {};
+  return SyncDirectory(DirectoryOf(path_));
 }
 
 Result<void> WriteFileAtomically(const std::string& path, std::string_view content, mode_t mode) {
@@ -101,6 +156,44 @@ Result<void> WriteFileAtomically(const std::string& path, std::string_view conte
   if (!writer) return tl::unexpected(writer.error());
   if (auto ok = writer->Write(content); !ok) return ok;
   return writer->Commit();
+}
+
+Result<void> SyncFile(const std::string& path) { return Sync(path, 0, ""); }
+
+Result<void> SyncDirectory(const std::string& path) {
+  return Sync(path, O_DIRECTORY, " the directory");
+}
+
+Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target) {
+  if (auto ok = SyncTree(staged); !ok) return ok;
+  struct stat st {};
+  if (::stat(target.c_str(), &st) != 0) {
+    if (errno != ENOENT) return MakeError(Reason("cannot inspect", target));
+    if (::rename(staged.c_str(), target.c_str()) != 0) {
+      return MakeError(Reason("cannot rename into", target));
+    }
+    return SyncDirectory(DirectoryOf(target));
+  }
+  if (!S_ISDIR(st.st_mode)) return MakeError(target + " exists and is not a directory");
+  // `staged` holds the previous tree after an exchange.
+  if (ExchangePaths(staged, target)) return FinishSwap(target, staged);
+  // No atomic exchange here: move the old tree aside, move the new one in.
+  const std::string previous = staged + ".old";
+  if (::rename(target.c_str(), previous.c_str()) != 0) {
+    return MakeError(Reason("cannot move " + target + " aside to", previous));
+  }
+  if (::rename(staged.c_str(), target.c_str()) != 0) {
+    const std::string why = Reason("cannot rename into", target);
+    if (::rename(previous.c_str(), target.c_str()) != 0) {
+      return MakeError(why + "; " +
+                       Reason("and cannot move the previous tree back from", previous));
+    }
+    if (auto ok = SyncDirectory(DirectoryOf(target)); !ok) {
+      return MakeError(why + "; moved the previous tree back, but " + ok.error().message);
+    }
+    return MakeError(why);
+  }
+  return FinishSwap(target, previous);
 }
 
 }  // namespace modelwatch

@@ -1,5 +1,6 @@
 // Replacing a file atomically and durably: readers see the old content or the new, never a
-// part, and after a crash (kill -9, power loss) the file holds one of the two.
+// part, and after a crash (kill -9, power loss) the file holds one of the two. (A directory
+// replaced as a whole: ReplaceDirectoryAtomically, at the end.)
 //
 // The content goes to a temporary file next to the target (same directory, so the rename
 // cannot cross file systems), which is written in full, fsync'd and closed, then renamed over
@@ -52,6 +53,27 @@ class AtomicFileWriter {
 // Replaces `path` with `content` as above.
 Result<void> WriteFileAtomically(const std::string& path, std::string_view content,
                                  mode_t mode = 0644);
+
+// fsync of the file `path` (its content is on disk), or of the directory `path` (its entries
+// are: files created, renamed or removed in it). Errors name the step, the path and the reason.
+Result<void> SyncFile(const std::string& path);
+Result<void> SyncDirectory(const std::string& path);
+
+// Replaces the directory `target` as a whole with `staged`, a complete directory written
+// beside it (same parent, so no rename crosses file systems): readers see the old tree or the
+// new one, and after a crash the target holds one of the two. (Where the kernel cannot exchange
+// two paths, the old tree is renamed to `<staged>.old` just before the new one is renamed in:
+// a crash between the two leaves no target, and the old tree there.)
+//
+// Every file and directory under `staged`, and `staged` itself, is fsync'd first; then
+// `staged` is renamed to `target` (exchanged with it where the kernel can, else the old one is
+// moved aside and the new one moved in); then the parent directory is fsync'd and the previous
+// tree removed. A missing `target` is created; one that is not a directory is an error. Every
+// step's result is checked. On failure before the swap `target` is left as it was (if moving
+// it back is what failed, the error says where the previous tree is) and `staged` is left to
+// the caller; a failure after it (flushing the parent, removing the previous tree) leaves the
+// new tree in place and its error begins "replaced TARGET, but".
+Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target);
 
 }  // namespace modelwatch
 

@@ -4,6 +4,8 @@
 #include <iostream>
 #include <sstream>
 
+#include "core/command.h"
+
 namespace modelwatch {
 
 FlagParser::FlagParser(std::string usage, std::string description, std::vector<FlagSpec> specs)
@@ -13,11 +15,11 @@ std::optional<int> FlagParser::ParseOrExit(const std::vector<std::string>& args,
                                            const std::string& command) {
   if (auto ok = Parse(args); !ok) {
     std::cerr << command << ": " << ok.error().ToString() << "\nTry --help.\n";
-    return 2;
+    return kExitUsage;
   }
   if (help_requested_) {
     std::cout << Help();
-    return 0;
+    return kExitOk;
   }
   return std::nullopt;
 }

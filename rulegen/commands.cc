@@ -15,21 +15,6 @@
 namespace modelwatch {
 namespace {
 
-// Parses flags; returns an exit code to stop with (help or usage error), else nullopt.
-std::optional<int> ParseOrExit(FlagParser& flags, const std::vector<std::string>& args,
-                               const std::string& command) {
-  if (auto ok = flags.Parse(args); !ok) {
-    std::cerr << "modelwatch-rulegen " << command << ": " << ok.error().message << "\n\n"
-              << flags.Help();
-    return kExitUsage;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return kExitOk;
-  }
-  return std::nullopt;
-}
-
 std::optional<OutputFormat> ParseFormat(const std::string& s) {
   if (s == "prometheus") return OutputFormat::kPrometheus;
   if (s == "prometheus-operator") return OutputFormat::kPrometheusOperator;
@@ -58,7 +43,7 @@ int RunGenerate(const std::vector<std::string>& args) {
       "The output is deterministic and replaces OUT atomically: a failed run leaves the\n"
       "previous OUT untouched. Exit 0 ok, 1 invalid config or write error, 2 usage error.",
       {kConfigDirFlag, kOutFlag, kFormatFlag});
-  if (auto code = ParseOrExit(flags, args, "generate")) return *code;
+  if (auto code = flags.ParseOrExit(args, "modelwatch-rulegen generate")) return *code;
   const auto format = ParseFormat(flags.Get("format"));
   if (!format) {
     std::cerr << "modelwatch-rulegen generate: unknown --format \"" << flags.Get("format")
@@ -99,7 +84,7 @@ int RunCheck(const std::vector<std::string>& args) {
        kFormatFlag,
        {"promtool", "promtool binary", "promtool", false, false},
        {"amtool", "amtool binary", "amtool", false, false}});
-  if (auto code = ParseOrExit(flags, args, "check")) return *code;
+  if (auto code = flags.ParseOrExit(args, "modelwatch-rulegen check")) return *code;
   const auto format = ParseFormat(flags.Get("format"));
   if (!format) {
     std::cerr << "modelwatch-rulegen check: unknown --format \"" << flags.Get("format") << "\"\n";
@@ -146,7 +131,7 @@ int RunMutate(const std::vector<std::string>& args) {
        {"min-score", "lowest passing mutation score, in percent", "100", false, false},
        {"jobs", "promtool processes run at once", "2", false, false},
        {"promtool", "promtool binary", "promtool", false, false}});
-  if (auto code = ParseOrExit(flags, args, "mutate")) return *code;
+  if (auto code = flags.ParseOrExit(args, "modelwatch-rulegen mutate")) return *code;
   double min_score = 0;
   int jobs = 0;
   try {

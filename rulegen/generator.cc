@@ -1,10 +1,6 @@
 #include "rulegen/generator.h"
 
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <stdio.h>
-#include <sys/syscall.h>
-#include <unistd.h>
+#include <stdlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -14,6 +10,7 @@
 #include <sstream>
 #include <system_error>
 
+#include "core/atomic_file.h"
 #include "rulegen/alertmanager_emitter.h"
 #include "rulegen/exporter_manifests.h"
 #include "rulegen/grafana_emitter.h"
@@ -55,16 +52,6 @@ Result<void> WriteFile(const fs::path& path, const std::string& content) {
   f.close();
   if (!f) return MakeError("cannot write " + path.string());
   return {};
-}
-
-// Atomically exchanges two paths. Returns false (errno set) if unsupported.
-bool ExchangePaths(const fs::path& a, const fs::path& b) {
-#ifdef SYS_renameat2
-  return syscall(SYS_renameat2, AT_FDCWD, a.c_str(), AT_FDCWD, b.c_str(), RENAME_EXCHANGE) == 0;
-#else
-  errno = ENOSYS;
-  return false;
-#endif
 }
 
 }  // namespace
@@ -134,30 +121,9 @@ Result<void> WriteOutputAtomically(const std::string& out_dir, const OutputFiles
   for (const auto& [path, content] : files) {
     if (auto ok = WriteFile(tmp / path, content); !ok) return fail(ok.error());
   }
-  if (fs::exists(target, ec) && !fs::is_directory(target, ec)) {
-    return fail(Error{{}, target.string() + " exists and is not a directory"});
+  if (auto ok = ReplaceDirectoryAtomically(tmp.string(), target.string()); !ok) {
+    return fail(ok.error());
   }
-  if (!fs::exists(target, ec)) {
-    if (rename(tmp.c_str(), target.c_str()) != 0) {
-      return fail(Error{{}, "cannot rename into " + target.string() + ": " + std::strerror(errno)});
-    }
-    return {};
-  }
-  if (ExchangePaths(tmp, target)) {
-    fs::remove_all(tmp, ec);  // now holds the previous output
-    return {};
-  }
-  // No atomic exchange here: move the old output aside, move the new one in.
-  const fs::path old = tmp.string() + ".old";
-  if (rename(target.c_str(), old.c_str()) != 0) {
-    return fail(Error{{}, "cannot move " + target.string() + " aside: " + std::strerror(errno)});
-  }
-  if (rename(tmp.c_str(), target.c_str()) != 0) {
-    const std::string why = std::strerror(errno);
-    rename(old.c_str(), target.c_str());
-    return fail(Error{{}, "cannot rename into " + target.string() + ": " + why});
-  }
-  fs::remove_all(old, ec);
   return {};
 }
 

@@ -51,14 +51,7 @@ int RunValidate(const std::vector<std::string>& args) {
                    "Prints one summary line per model and exits 0, or prints every error as\n"
                    "FILE:LINE:COL: error: MESSAGE on stderr and exits 1.",
                    {{"config.dir", "directory of per-model YAML files", "", false, true}});
-  if (auto ok = flags.Parse(args); !ok) {
-    std::cerr << "modelwatch-rulegen validate: " << ok.error().message << "\n\n" << flags.Help();
-    return kExitUsage;
-  }
-  if (flags.help_requested()) {
-    std::cout << flags.Help();
-    return kExitOk;
-  }
+  if (auto code = flags.ParseOrExit(args, "modelwatch-rulegen validate")) return *code;
   auto config = LoadConfigOrReport(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   for (const auto& m : config->models) std::cout << Summary(m) << "\n";

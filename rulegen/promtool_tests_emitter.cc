@@ -516,6 +516,64 @@ enum class TestSet { kFast, kLong, kSlo };
 
 // The input sample interval of burn-rate scenarios: the largest whole-minute interval that
 // divides every window, so that windows start and end on samples.
+// A burn-rate rule changed in one place: a pair's long or short window dropped, its threshold
+// or its length halved or doubled. The scenarios must tell each apart from the rule.
+struct BurnMutant {
+  Severity sev;
+  std::vector<BurnCond> conds;
+  std::string what;
+};
+
+std::vector<BurnMutant> BurnMutants(const std::map<Severity, std::vector<BurnCond>>& original) {
+  std::vector<BurnMutant> mutants;
+  for (const auto& entry : original) {
+    // Plain variables, not structured bindings: the lambda below captures them (which clang
+    // before 16 refuses for bindings).
+    const Severity sev = entry.first;
+    const std::vector<BurnCond>& conds = entry.second;
+    for (std::size_t i = 0; i < conds.size(); ++i) {
+      for (int side = 0; side < 2; ++side) {
+        const std::string which =
+            std::string(side == 0 ? "long" : "short") + " window of pair " + std::to_string(i + 1);
+        auto mut = [&](auto f, const std::string& what) {
+          std::vector<BurnCond> c = conds;
+          f(c[i]);
+          mutants.push_back({sev, c, what + " " + which});
+        };
+        mut([&](BurnCond& c) { (side == 0 ? c.use_long : c.use_short) = false; }, "no");
+        for (double k : {0.5, 2.0}) {
+          mut([&](BurnCond& c) { (side == 0 ? c.long_thr : c.short_thr) *= k; },
+              "threshold x" + FormatNumber(k) + " on the");
+          mut(
+              [&](BurnCond& c) {
+                int64_t& w = side == 0 ? c.long_s : c.short_s;
+                w = static_cast<int64_t>(static_cast<double>(w) * k);
+              },
+              "x" + FormatNumber(k) + " on the");
+        }
+      }
+    }
+  }
+  return mutants;
+}
+
+// A burn-rate scenario chosen: what it shows, its phases, when it checks, its sample interval.
+struct BurnChoice {
+  std::string what;
+  std::vector<BurnPhase> phases;
+  std::vector<int64_t> checks;
+  int64_t interval = 0;
+};
+
+// Pads the clean lead-in (phase 0, at least its given length) so that the data ends on an
+// evaluation, every `step` samples.
+std::vector<BurnPhase> AlignedBurn(std::vector<BurnPhase> ph, int64_t step) {
+  int64_t n = -1;
+  for (const BurnPhase& p : ph) n += p.samples;
+  ph[0].samples += (step - n % step) % step;
+  return ph;
+}
+
 int64_t BurnSampleInterval(const std::vector<BurnWindow>& windows) {
   int64_t minutes = 0;
   for (const BurnWindow& w : windows) {
@@ -939,6 +997,101 @@ class ModelTestBuilder {
     }
   }
 
+  // EntropyRise against the baseline: the window's mean against the baseline's mean + sigmas x
+  // its per-record spread. Normal at 0.7 of the threshold (a halved threshold fires), ticket at
+  // 1.5 (a doubled one does not).
+  void EntropyBaselineSpec(GaugeSpec& g) const {
+    const double mean = 0.8, sd = 0.4, k = m_.entropy.sigmas;
+    const auto windows = SortedDriftWindows(m_);
+    const std::string window = m_.entropy.window.empty() ? windows.back().label : m_.entropy.window;
+    g.metric = metric::kModelPredictionEntropyMean.Name();
+    g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", window}};
+    g.alert_labels = g.labels;
+    g.normal = mean + 0.7 * k * sd;
+    g.ticket = mean + 1.5 * k * sd;
+    g.value = [mean, sd](double v) { return (v - mean) / sd; };
+    g.extra = [this, mean, sd](const std::vector<Phase>& phases) {
+      const int minutes = TotalMinutes(phases);
+      return std::vector<InputSeries>{{metric::kModelBaselinePredictionEntropyMean.Name(),
+                                       {{"model", m_.name}},
+                                       {{mean, minutes}},
+                                       false},
+                                      {metric::kModelBaselinePredictionEntropyStddev.Name(),
+                                       {{"model", m_.name}},
+                                       {{sd, minutes}},
+                                       false}};
+    };
+  }
+
+  // ConfidenceDrop (`conf`) or EntropyRise against the window's own reference level.
+  void RelativeMeanSpec(bool conf, GaugeSpec& g) const {
+    const auto windows = SortedDriftWindows(m_);
+    const double base = conf ? 0.8 : 1.0;
+    g.metric = conf ? metric::kModelPredictionConfidenceMean.Name()
+                    : metric::kModelPredictionEntropyMean.Name();
+    g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
+    g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
+    g.normal = base;
+    // Confidence: well below the configured share of its reference level.
+    g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : m_.entropy.max_ratio * 1.25;
+    g.value = [base](double v) { return v / base; };
+    if (windows.size() > 1) {
+      const std::string metric = g.metric;
+      const std::string long_window = windows.back().label;
+      g.extra = [this, metric, long_window, base](const std::vector<Phase>& phases) {
+        return std::vector<InputSeries>{
+            {metric,
+             {{"model", m_.name}, {"version", "v1"}, {"window", long_window}},
+             {{base, TotalMinutes(phases)}},
+             false}};
+      };
+    } else {
+      g.pre = 24 * 60 + 10;  // compared with the same window one day earlier
+    }
+  }
+
+  // DegradationScore: its signals beside it, weighted as configured, and the trend the
+  // annotation reports.
+  void DegradationSpec(double tk, double pg, GaugeSpec& g) const {
+    g.metric = metric::kModelDegradationScore.Name();
+    // As scraped: the instance label names the exporter the sample link points to.
+    g.labels = {{"model", m_.name}, {"version", "v1"}, {"instance", "exporter-1:9841"}};
+    g.normal = tk / 2;
+    g.ticket = (tk + pg) / 2;
+    g.page = std::min(100.0, (pg + 100) / 2);
+    g.pre = 70;  // so that the score one hour before the alert is known
+    const auto weights = m_.degradation.weights;
+    g.extra = [this, weights](const std::vector<Phase>& phases) {
+      std::vector<InputSeries> out;
+      for (const auto& [signal, w] : weights) {
+        InputSeries s{metric::kModelDegradationSignal.Name(),
+                      {{"model", m_.name}, {"version", "v1"}, {"signal", signal}},
+                      {},
+                      false};
+        for (const Phase& p : phases) s.phases.push_back({w * p.value, p.minutes});
+        out.push_back(std::move(s));
+      }
+      return out;
+    };
+    g.context = [weights](int64_t t, const std::vector<Phase>& phases) {
+      RenderContext c;
+      const double now = GaugeAt(phases, t);
+      for (const auto& [signal, w] : weights) {
+        if (!c.signals.empty()) c.signals += ", ";
+        c.signals += signal + " " + GoFormat("%.1f", w * now);
+      }
+      if (t >= 3600) c.trend = GoFormat("%+.1f", now - GaugeAt(phases, t - 3600));
+      if (t >= 7200) {
+        const double hour_ago = GaugeAt(phases, t - 3600);
+        const double change = (now - hour_ago) - (hour_ago - GaugeAt(phases, t - 7200));
+        c.trend += change > kTrendPoints    ? ", accelerating"
+                   : change < -kTrendPoints ? ", easing"
+                                            : ", steady";
+      }
+      return c;
+    };
+  }
+
   GaugeSpec Spec(const std::string& name) const {
     const auto& rules = by_name_.at(name);
     const auto tk = ThresholdOf(rules, Severity::kTicket);
@@ -976,97 +1129,15 @@ class ModelTestBuilder {
       g.value = [](double v) { return std::fabs(v); };
     } else if (name == "EntropyRise" &&
                m_.entropy.Effective(!m_.baseline.empty()) == EntropyCompare::kBaseline) {
-      // The window's mean against the baseline's mean + sigmas x its per-record spread.
-      // Normal at 0.7 of the threshold (a halved threshold fires), ticket at 1.5 (a doubled
-      // one does not).
-      const double mean = 0.8, sd = 0.4, k = m_.entropy.sigmas;
-      const auto windows = SortedDriftWindows(m_);
-      const std::string window =
-          m_.entropy.window.empty() ? windows.back().label : m_.entropy.window;
-      g.metric = metric::kModelPredictionEntropyMean.Name();
-      g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", window}};
-      g.alert_labels = g.labels;
-      g.normal = mean + 0.7 * k * sd;
-      g.ticket = mean + 1.5 * k * sd;
-      g.value = [mean, sd](double v) { return (v - mean) / sd; };
-      g.extra = [this, mean, sd](const std::vector<Phase>& phases) {
-        const int minutes = TotalMinutes(phases);
-        return std::vector<InputSeries>{{metric::kModelBaselinePredictionEntropyMean.Name(),
-                                         {{"model", m_.name}},
-                                         {{mean, minutes}},
-                                         false},
-                                        {metric::kModelBaselinePredictionEntropyStddev.Name(),
-                                         {{"model", m_.name}},
-                                         {{sd, minutes}},
-                                         false}};
-      };
+      EntropyBaselineSpec(g);
     } else if (name == "ConfidenceDrop" || name == "EntropyRise") {
-      const bool conf = name == "ConfidenceDrop";
-      const auto windows = SortedDriftWindows(m_);
-      const double base = conf ? 0.8 : 1.0;
-      g.metric = conf ? metric::kModelPredictionConfidenceMean.Name()
-                      : metric::kModelPredictionEntropyMean.Name();
-      g.labels = {{"model", m_.name}, {"version", "v1"}, {"window", windows.front().label}};
-      g.alert_labels = {{"model", m_.name}, {"version", "v1"}};
-      g.normal = base;
-      // Confidence: well below the configured share of its reference level.
-      g.ticket = conf ? base * m_.confidence_min_ratio * 0.8 : m_.entropy.max_ratio * 1.25;
-      g.value = [base](double v) { return v / base; };
-      if (windows.size() > 1) {
-        const std::string metric = g.metric;
-        const std::string long_window = windows.back().label;
-        g.extra = [this, metric, long_window, base](const std::vector<Phase>& phases) {
-          return std::vector<InputSeries>{
-              {metric,
-               {{"model", m_.name}, {"version", "v1"}, {"window", long_window}},
-               {{base, TotalMinutes(phases)}},
-               false}};
-        };
-      } else {
-        g.pre = 24 * 60 + 10;  // compared with the same window one day earlier
-      }
+      RelativeMeanSpec(name == "ConfidenceDrop", g);
     } else if (name == "AnomalousRequests") {
       g.metric = metric::kModelAnomalousRequestsRatio.Name();
       g.labels = {{"model", m_.name}, {"window", DriftWindow()}};
       AboveLevels(*tk, pg, g);
     } else if (name == "DegradationScore") {
-      g.metric = metric::kModelDegradationScore.Name();
-      // As scraped: the instance label names the exporter the sample link points to.
-      g.labels = {{"model", m_.name}, {"version", "v1"}, {"instance", "exporter-1:9841"}};
-      g.normal = *tk / 2;
-      g.ticket = (*tk + *pg) / 2;
-      g.page = std::min(100.0, (*pg + 100) / 2);
-      g.pre = 70;  // so that the score one hour before the alert is known
-      const auto weights = m_.degradation.weights;
-      g.extra = [this, weights](const std::vector<Phase>& phases) {
-        std::vector<InputSeries> out;
-        for (const auto& [signal, w] : weights) {
-          InputSeries s{metric::kModelDegradationSignal.Name(),
-                        {{"model", m_.name}, {"version", "v1"}, {"signal", signal}},
-                        {},
-                        false};
-          for (const Phase& p : phases) s.phases.push_back({w * p.value, p.minutes});
-          out.push_back(std::move(s));
-        }
-        return out;
-      };
-      g.context = [weights](int64_t t, const std::vector<Phase>& phases) {
-        RenderContext c;
-        const double now = GaugeAt(phases, t);
-        for (const auto& [signal, w] : weights) {
-          if (!c.signals.empty()) c.signals += ", ";
-          c.signals += signal + " " + GoFormat("%.1f", w * now);
-        }
-        if (t >= 3600) c.trend = GoFormat("%+.1f", now - GaugeAt(phases, t - 3600));
-        if (t >= 7200) {
-          const double hour_ago = GaugeAt(phases, t - 3600);
-          const double change = (now - hour_ago) - (hour_ago - GaugeAt(phases, t - 7200));
-          c.trend += change > kTrendPoints    ? ", accelerating"
-                     : change < -kTrendPoints ? ", easing"
-                                              : ", steady";
-        }
-        return c;
-      };
+      DegradationSpec(*tk, *pg, g);
     } else if (name == "LowLabelMatchRate") {
       g.metric = metric::kModelLabelMatchRatio.Name();
       g.labels = {{"model", m_.name}, {"window", GtWindow()}};
@@ -1409,6 +1480,126 @@ class ModelTestBuilder {
   // `for`, so their state at a time depends only on the data up to it: every scenario is
   // checked at the end of its data, which lies on an evaluation of the file (ei_, 6 hours or
   // more), and promtool evaluates a 30-day scenario in a few hundred steps.
+  // HighErrorRate with no error series at all (a model that never failed): every error-ratio
+  // record the alerts read is 0, not absent, so dashboards and the budget show 0 % rather than
+  // no data.
+  Scenario NoErrorSeriesScenario(const std::string& name, const std::vector<BurnWindow>& windows,
+                                 int64_t interval, int64_t step) const {
+    int64_t longest = 0;
+    std::set<std::string> names;
+    for (const BurnWindow& w : windows) {
+      longest = std::max(longest, w.long_length.count());
+      names.insert(w.long_window);
+      names.insert(w.short_window);
+    }
+    const auto ph = AlignedBurn({{0, longest / interval + 1}}, step);
+    Scenario z{name + ": no error series at all: every error ratio reads 0, not nothing", {}, {}};
+    z.interval_minutes = static_cast<int>(interval / 60);
+    z.series = {{metric::kModelPredictionsTotal.Name(),
+                 {{"model", m_.name}, {"version", "v1"}},
+                 {{kBurnEvents, static_cast<int>(ph[0].samples)}},
+                 true}};
+    const int64_t at = (ph[0].samples - 1) * interval;
+    for (const std::string& w : names) {
+      const std::string series =
+          SeriesName({series::ErrorRatio(w), {{"model", m_.name}}, {}, false});
+      z.expr_checks.push_back({at, series, {{series, 0.0}}});
+    }
+    return z;
+  }
+
+  using BurnRules = std::map<Severity, std::vector<BurnCond>>;
+
+  // A total outage after a clean lead-in covering every page pair's long window, as in
+  // production: pages once the fastest pair's long window has burnt its share of the budget.
+  // Two scenarios: the outage one sample shorter (silent) and long enough (pages).
+  std::vector<BurnChoice> OutageBurns(const BurnRules& original,
+                                      const std::vector<BurnWindow>& windows, int64_t interval,
+                                      int64_t step, bool latency) const {
+    std::vector<BurnChoice> out;
+    int64_t lead = 0;
+    for (const BurnWindow& w : windows) {
+      if (w.severity == Severity::kPage) lead = std::max(lead, w.long_length.count());
+    }
+    auto outage = [&](int64_t k) { return AlignedBurn({{0, lead / interval + 1}, {1, k}}, step); };
+    for (int64_t k = 1; k * interval <= 24 * 3600; ++k) {
+      const auto ph = outage(k);
+      const BurnSim sim(ph, interval, latency);
+      if (!sim.Alert(original.at(Severity::kPage), sim.End())) continue;
+      const std::string after = Duration(k * interval);
+      if (k > 1) {
+        const auto before = outage(k - 1);
+        out.push_back({"total outage (100% bad) for " + Duration((k - 1) * interval) +
+                           " after a clean " + Duration(lead) + ": no page yet",
+                       before,
+                       {BurnSim(before, interval, latency).End()},
+                       interval});
+      }
+      out.push_back(
+          {"total outage (100% bad) for " + after + " after a clean " + Duration(lead) + ": pages",
+           ph,
+           {sim.End()},
+           interval});
+      break;
+    }
+    return out;
+  }
+
+  // Calm: a constant bad share plus spikes of the fastest pair's short window, averaging half
+  // the error budget over a whole SLO period, silent; nullopt when no attempt stays silent.
+  std::optional<BurnChoice> CalmBurn(const BurnRules& original,
+                                     const std::vector<BurnWindow>& windows, Seconds period,
+                                     int64_t interval, double objective, bool latency) const {
+    const BurnWindow& fast = windows.front();
+    // promtool loads at most 10000 samples per query, and the SLO period's ratio rule
+    // reads the whole period: a coarser sample interval where needed.
+    const int64_t ci =
+        interval * ((period.count() / interval + kMaxBurnSamples - 1) / kMaxBurnSamples);
+    const int64_t ci_step = std::lcm(ei_, ci) / ci;
+    const int64_t spike_len = std::max<int64_t>(1, fast.short_length.count() / ci);
+    double spike = std::min(1.0, 2.2 * original.at(Severity::kPage).front().long_thr);
+    for (int attempt = 0; attempt < 30; ++attempt, spike *= 0.9) {
+      spike = BadEvents(spike) / kBurnEvents;
+      // Spikes every `every` samples (a multiple of the evaluation step), each ending on an
+      // evaluation; the base level tops the average up to half the budget.
+      int64_t every = ci_step;
+      while (spike * static_cast<double>(spike_len) / static_cast<double>(every) > objective / 2) {
+        every += ci_step;
+      }
+      const double spike_share =
+          spike * static_cast<double>(spike_len) / static_cast<double>(every);
+      const double base =
+          BadEvents((objective / 2 - spike_share) / (1 - static_cast<double>(spike_len) / every)) /
+          kBurnEvents;
+      std::vector<BurnPhase> ph = {{base, 1}};
+      std::vector<int64_t> spike_ends;
+      int64_t n = 0;
+      while ((n + every) * ci <= period.count()) {
+        ph.push_back({base, every - spike_len});
+        ph.push_back({spike, spike_len});
+        n += every;
+        spike_ends.push_back(n * ci);
+      }
+      const BurnSim sim(ph, ci, latency);
+      bool silent = true;
+      for (int64_t t = ci; t <= sim.End() && silent; t += ci) {
+        for (const auto& [sev, conds] : original) silent = silent && !sim.Alert(conds, t);
+      }
+      if (!silent) continue;
+      std::vector<int64_t> checks;
+      const std::size_t stride = std::max<std::size_t>(1, spike_ends.size() / 12);
+      for (std::size_t i = 0; i < spike_ends.size(); i += stride) checks.push_back(spike_ends[i]);
+      if (checks.back() != spike_ends.back()) checks.push_back(spike_ends.back());
+      return BurnChoice{"calm: " + HumanizePercentage(base) + " bad plus " +
+                            HumanizePercentage(spike) + " for " + Duration(spike_len * ci) +
+                            " every " + Duration(every * ci) +
+                            " (half the error budget) for a whole " + Duration(period.count()) +
+                            " period, silent",
+                        ph, checks, ci};
+    }
+    return std::nullopt;
+  }
+
   void BurnRate(const std::string& name, const std::vector<const AlertRule*>& rules,
                 std::vector<Scenario>& out) const {
     const bool errors = name == "HighErrorRate";
@@ -1431,14 +1622,7 @@ class ModelTestBuilder {
     for (const AlertRule* a : rules) rule_of[a->severity == Severity::kPage ? 0 : 1] = a;
     const int64_t step = std::lcm(ei_, interval) / interval;  // samples between evaluations
 
-    // Pads the clean lead-in (phase 0, at least its given length) so that the data ends on
-    // an evaluation.
-    auto aligned = [&](std::vector<BurnPhase> ph) {
-      int64_t n = -1;
-      for (const BurnPhase& p : ph) n += p.samples;
-      ph[0].samples += (step - n % step) % step;
-      return ph;
-    };
+    auto aligned = [&](std::vector<BurnPhase> ph) { return AlignedBurn(std::move(ph), step); };
     struct Chosen {
       Scenario scenario;
       std::vector<BurnPhase> phases;
@@ -1486,145 +1670,19 @@ class ModelTestBuilder {
       chosen.push_back({std::move(s), phases, si});
     };
 
-    // A total outage after a clean lead-in covering every page pair's long window, as in
-    // production: pages once the fastest pair's long window has burnt its share of the
-    // budget. Two scenarios: the outage one sample shorter (silent) and long enough (pages).
-    {
-      int64_t lead = 0;
-      for (const BurnWindow& w : windows) {
-        if (w.severity == Severity::kPage) lead = std::max(lead, w.long_length.count());
-      }
-      auto outage = [&](int64_t k) { return aligned({{0, lead / interval + 1}, {1, k}}); };
-      for (int64_t k = 1; k * interval <= 24 * 3600; ++k) {
-        const auto ph = outage(k);
-        const BurnSim sim(ph, interval, latency);
-        if (!sim.Alert(original.at(Severity::kPage), sim.End())) continue;
-        const std::string after = Duration(k * interval);
-        if (k > 1) {
-          const auto before = outage(k - 1);
-          add("total outage (100% bad) for " + Duration((k - 1) * interval) + " after a clean " +
-                  Duration(lead) + ": no page yet",
-              before, {BurnSim(before, interval, latency).End()}, interval);
-        }
-        add("total outage (100% bad) for " + after + " after a clean " + Duration(lead) + ": pages",
-            ph, {sim.End()}, interval);
-        break;
-      }
+    for (const BurnChoice& c : OutageBurns(original, windows, interval, step, latency)) {
+      add(c.what, c.phases, c.checks, c.interval);
     }
     // No error series at all (a model that never failed): every error-ratio record the
     // alerts read is 0, not absent, so dashboards and the budget show 0 % rather than no data.
-    if (errors) {
-      int64_t longest = 0;
-      std::set<std::string> names;
-      for (const BurnWindow& w : windows) {
-        longest = std::max(longest, w.long_length.count());
-        names.insert(w.long_window);
-        names.insert(w.short_window);
-      }
-      const auto ph = aligned({{0, longest / interval + 1}});
-      Scenario z{name + ": no error series at all: every error ratio reads 0, not nothing", {}, {}};
-      z.interval_minutes = static_cast<int>(interval / 60);
-      z.series = {{metric::kModelPredictionsTotal.Name(),
-                   {{"model", m_.name}, {"version", "v1"}},
-                   {{kBurnEvents, static_cast<int>(ph[0].samples)}},
-                   true}};
-      const int64_t at = (ph[0].samples - 1) * interval;
-      for (const std::string& w : names) {
-        const std::string series =
-            SeriesName({series::ErrorRatio(w), {{"model", m_.name}}, {}, false});
-        z.expr_checks.push_back({at, series, {{series, 0.0}}});
-      }
-      out.push_back(std::move(z));
-    }
-    // Calm: a constant bad share plus spikes of the fastest pair's short window, averaging
-    // half the error budget over a whole SLO period.
-    {
-      const BurnWindow& fast = windows.front();
-      // promtool loads at most 10000 samples per query, and the SLO period's ratio rule
-      // reads the whole period: a coarser sample interval where needed.
-      const int64_t ci =
-          interval * ((period.count() / interval + kMaxBurnSamples - 1) / kMaxBurnSamples);
-      const int64_t ci_step = std::lcm(ei_, ci) / ci;
-      const int64_t spike_len = std::max<int64_t>(1, fast.short_length.count() / ci);
-      double spike = std::min(1.0, 2.2 * original.at(Severity::kPage).front().long_thr);
-      for (int attempt = 0; attempt < 30; ++attempt, spike *= 0.9) {
-        spike = BadEvents(spike) / kBurnEvents;
-        // Spikes every `every` samples (a multiple of the evaluation step), each ending on an
-        // evaluation; the base level tops the average up to half the budget.
-        int64_t every = ci_step;
-        while (spike * static_cast<double>(spike_len) / static_cast<double>(every) >
-               objective / 2) {
-          every += ci_step;
-        }
-        const double spike_share =
-            spike * static_cast<double>(spike_len) / static_cast<double>(every);
-        const double base = BadEvents((objective / 2 - spike_share) /
-                                      (1 - static_cast<double>(spike_len) / every)) /
-                            kBurnEvents;
-        std::vector<BurnPhase> ph = {{base, 1}};
-        std::vector<int64_t> spike_ends;
-        int64_t n = 0;
-        while ((n + every) * ci <= period.count()) {
-          ph.push_back({base, every - spike_len});
-          ph.push_back({spike, spike_len});
-          n += every;
-          spike_ends.push_back(n * ci);
-        }
-        const BurnSim sim(ph, ci, latency);
-        bool silent = true;
-        for (int64_t t = ci; t <= sim.End() && silent; t += ci) {
-          for (const auto& [sev, conds] : original) silent = silent && !sim.Alert(conds, t);
-        }
-        if (!silent) continue;
-        std::vector<int64_t> checks;
-        const std::size_t stride = std::max<std::size_t>(1, spike_ends.size() / 12);
-        for (std::size_t i = 0; i < spike_ends.size(); i += stride) checks.push_back(spike_ends[i]);
-        if (checks.back() != spike_ends.back()) checks.push_back(spike_ends.back());
-        add("calm: " + HumanizePercentage(base) + " bad plus " + HumanizePercentage(spike) +
-                " for " + Duration(spike_len * ci) + " every " + Duration(every * ci) +
-                " (half the error budget) for a whole " + Duration(period.count()) +
-                " period, silent",
-            ph, checks, ci);
-        break;
-      }
+    if (errors) out.push_back(NoErrorSeriesScenario(name, windows, interval, step));
+    if (auto calm = CalmBurn(original, windows, period, interval, objective, latency)) {
+      add(calm->what, calm->phases, calm->checks, calm->interval);
     }
 
     // Mutant-killing scenarios.
-    struct Mutant {
-      Severity sev;
-      std::vector<BurnCond> conds;
-      std::string what;
-    };
-    std::vector<Mutant> mutants;
-    for (const auto& entry : original) {
-      // Plain variables, not structured bindings: the lambda below captures them (which clang
-      // before 16 refuses for bindings).
-      const Severity sev = entry.first;
-      const std::vector<BurnCond>& conds = entry.second;
-      for (std::size_t i = 0; i < conds.size(); ++i) {
-        for (int side = 0; side < 2; ++side) {
-          const std::string which = std::string(side == 0 ? "long" : "short") + " window of pair " +
-                                    std::to_string(i + 1);
-          auto mut = [&](auto f, const std::string& what) {
-            std::vector<BurnCond> c = conds;
-            f(c[i]);
-            mutants.push_back({sev, c, what + " " + which});
-          };
-          mut([&](BurnCond& c) { (side == 0 ? c.use_long : c.use_short) = false; }, "no");
-          for (double k : {0.5, 2.0}) {
-            mut([&](BurnCond& c) { (side == 0 ? c.long_thr : c.short_thr) *= k; },
-                "threshold x" + FormatNumber(k) + " on the");
-            mut(
-                [&](BurnCond& c) {
-                  int64_t& w = side == 0 ? c.long_s : c.short_s;
-                  w = static_cast<int64_t>(static_cast<double>(w) * k);
-                },
-                "x" + FormatNumber(k) + " on the");
-          }
-        }
-      }
-    }
-    auto kills = [&](const Chosen& c, const Mutant& mu) {
+    const std::vector<BurnMutant> mutants = BurnMutants(original);
+    auto kills = [&](const Chosen& c, const BurnMutant& mu) {
       const BurnSim sim(c.phases, c.interval, latency);
       for (const Check& check : c.scenario.checks) {
         const auto a = sim.Alert(original.at(mu.sev), check.at);
@@ -1635,7 +1693,7 @@ class ModelTestBuilder {
       return false;
     };
     const auto candidates = BurnCandidates(original, interval);
-    for (const Mutant& mu : mutants) {
+    for (const BurnMutant& mu : mutants) {
       if (std::any_of(chosen.begin(), chosen.end(),
                       [&](const Chosen& c) { return kills(c, mu); })) {
         continue;
@@ -1760,157 +1818,211 @@ class ModelTestBuilder {
   // dropping by 90% (both silent, both fire with the old rule), and steady traffic.
   // compare: day: the fast file checks that a drop without data a day earlier is silent, the
   // long file the threshold and floor cases against yesterday's traffic.
+  // What LowThroughput's scenarios are built from.
+  struct ThroughputLevels {
+    double n = 600;      // predictions per minute (10/s)
+    int hold = 0;        // minutes a drop lasts: past the window, for and keep_firing_for
+    std::string beyond;  // just past the threshold, as the scenarios name it
+    std::string inside;  // just inside it
+    double floor = 0;    // min_rate per minute
+  };
+  static constexpr int kDay = 24 * 60;
+
+  static ThroughputLevels LevelsOf(const ThroughputRule& t) {
+    ThroughputLevels lv;
+    lv.hold = static_cast<int>((t.window + t.for_s + t.keep_firing_s) / 60 + 90);
+    lv.beyond = FormatNumber(t.keep * 0.9);
+    lv.inside = FormatNumber(t.keep * 1.1);
+    lv.floor = t.min_rate * 60;
+    return lv;
+  }
+
+  static void AddScenario(std::optional<Scenario> s, std::vector<Scenario>& out) {
+    if (s) out.push_back(std::move(*s));
+  }
+
+  // The fast file: day one, with no data a day earlier.
+  void DayOneThroughputScenarios(const AlertRule& r, const ThroughputRule& t,
+                                 const ThroughputLevels& lv, std::vector<Scenario>& out) const {
+    if (!t.hour) {
+      AddScenario(ThroughputScenario(
+                      r, "traffic drops to " + lv.beyond + " x with no data a day earlier, silent",
+                      {{lv.n, 60}, {lv.n * t.keep * 0.9, lv.hold}}, false, 3600),
+                  out);
+      return;
+    }
+    // Before the drop, backwards: 0.8x for 30m and 1.2x for 30m (the reference hour
+    // averages 1x; a 30-minute one sees 0.8x), 1x back to before the oldest reference hour
+    // the rule reads while the drop is pending, and 2x for an hour before that (a 2-hour
+    // reference sees it).
+    const int filler = static_cast<int>(t.offset / 60) + 5;
+    const std::vector<Phase> lead = {
+        {2 * lv.n, 60}, {lv.n, filler}, {1.2 * lv.n, 30}, {0.8 * lv.n, 30}};
+    const int64_t drop = int64_t{TotalMinutes(lead)} * 60;
+    auto with = [&](double level) {
+      std::vector<Phase> p = lead;
+      p.push_back({level, lv.hold});
+      return p;
+    };
+    auto fired =
+        ThroughputScenario(r,
+                           "day one (no data a day earlier): traffic drops to " + lv.beyond +
+                               " x the hour's average, just past the threshold, fires",
+                           with(lv.n * t.keep * 0.9), true, 0);
+    std::vector<int64_t> fire_checks;
+    if (fired) {
+      for (const Check& c : fired->checks) fire_checks.push_back(c.at);
+    }
+    AddScenario(std::move(fired), out);
+    AddScenario(ThroughputScenario(r,
+                                   "day one: traffic dips to " + lv.inside +
+                                       " x the hour's average, just inside the threshold, silent",
+                                   with(lv.n * t.keep * 1.1), false, drop, fire_checks),
+                out);
+    if (t.min_rate > 0) {
+      AddScenario(
+          ThroughputScenario(
+              r,
+              "day one: traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
+                  "/s drops by 90%, fires",
+              FloorLead(filler, 1.1 * lv.floor, 0.2 * lv.floor, 0.11 * lv.floor, lv.hold), true, 0),
+          out);
+      AddScenario(ThroughputScenario(
+                      r,
+                      "day one: low traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
+                          "/s drops by 90%, silent",
+                      FloorLead(filler, 0.9 * lv.floor, -0.2 * lv.floor, 0.09 * lv.floor, lv.hold),
+                      false, int64_t{filler + 60} * 60),
+                  out);
+    }
+  }
+
+  // The long file, a rule comparing with the hour's average.
+  void HourThroughputScenarios(const AlertRule& r, const ThroughputRule& t,
+                               const ThroughputLevels& lv, std::vector<Scenario>& out) const {
+    const int day = kDay;
+    if (0.7 > t.keep * 1.15) {
+      AddScenario(
+          ThroughputScenario(
+              r,
+              "30% dip below the hour's average while yesterday's traffic was 5 x today's, silent "
+              "(the same-time-yesterday rule fires)",
+              YesterdayHigher(lv.n, 5, 120 + lv.hold + 10, day + 120, 0.7 * lv.n, lv.hold), false,
+              int64_t{day + 120} * 60),
+          out);
+    }
+    if (t.min_rate > 0) {
+      AddScenario(ThroughputScenario(r,
+                                     "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
+                                         "/s for a day drops by 90%, silent",
+                                     {{0.9 * lv.floor, day + 120}, {0.09 * lv.floor, lv.hold}},
+                                     false, int64_t{day + 120} * 60),
+                  out);
+    }
+  }
+
+  // The long file, a rule comparing with the same time yesterday.
+  void YesterdayThroughputScenarios(const AlertRule& r, const ThroughputRule& t,
+                                    const ThroughputLevels& lv, std::vector<Scenario>& out) const {
+    const int day = kDay;
+    const int pre = day + 60;
+    AddScenario(ThroughputScenario(r,
+                                   "traffic drops to " + lv.beyond +
+                                       " x the same time yesterday, just past the threshold, fires",
+                                   {{lv.n, pre}, {lv.n * t.keep * 0.9, lv.hold}}, true, 0),
+                out);
+    AddScenario(
+        ThroughputScenario(r,
+                           "traffic dips to " + lv.inside +
+                               " x the same time yesterday, just inside the threshold, silent",
+                           {{lv.n, pre}, {lv.n * t.keep * 1.1, lv.hold}}, false, int64_t{pre} * 60),
+        out);
+    // Quiet traffic (0.4x) half a day before the drop, then the drop and a recovery: a rule
+    // comparing with 12 hours earlier stays silent, one without keep_firing_for resolves
+    // at the first evaluation after the recovery.
+    const int drop_len = static_cast<int>((t.window + t.for_s) / 60) + 40;
+    const int recover_len = static_cast<int>(t.keep_firing_s / 60) + 40;
+    const int quiet_len = drop_len + recover_len + 20;
+    if (quiet_len + 20 < 720) {
+      const int quiet_start = pre - 720 - 10;
+      AddScenario(
+          ThroughputScenario(r,
+                             "traffic drops to " + lv.beyond +
+                                 " x the same time yesterday after a quiet night (0.4 x half a "
+                                 "day earlier), then recovers: fires, kept, resolved",
+                             {{lv.n, quiet_start},
+                              {0.4 * lv.n, quiet_len},
+                              {lv.n, pre - quiet_start - quiet_len},
+                              {lv.n * t.keep * 0.9, drop_len},
+                              {lv.n, recover_len}},
+                             true, 0),
+          out);
+    }
+    // A 10-minute saw-tooth on the evaluation grid: each evaluation sees, over the last S,
+    // 3/5 S without traffic and 2/5 S at 1.2x (the rate over S is 0.48x yesterday's: fires),
+    // while the last S/2 sees 1.2x and the last 2S averages 0.74x (a halved or doubled
+    // window stays silent). Needs S in whole 5-minute steps and evaluations >= 2S apart.
+    const int64_t sm = t.window / 60;
+    const int64_t pm = ei_ / 60;
+    if (t.window % 300 == 0 && ei_ % 60 == 0 && pm >= 2 * sm && t.keep == 0.5) {
+      std::vector<Phase> saw = {{lv.n, pre}, {lv.n, 1}};  // periods end on the evaluation grid
+      const int periods = static_cast<int>((t.for_s + 2 * ei_) / ei_) + 3;
+      for (int i = 0; i < periods; ++i) {
+        saw.push_back({lv.n, static_cast<int>(pm - sm)});
+        saw.push_back({0, static_cast<int>(sm * 3 / 5)});
+        saw.push_back({1.2 * lv.n, static_cast<int>(sm * 2 / 5)});
+      }
+      AddScenario(ThroughputScenario(r,
+                                     "saw-tooth traffic: over the last " +
+                                         FormatDuration(Seconds(t.window)) +
+                                         " 0.48 x the same time yesterday, over half or twice that "
+                                         "window above half, fires",
+                                     saw, true, 0),
+                  out);
+    }
+    if (t.min_rate > 0) {
+      // Half a day earlier the traffic was below the floor (0.55x): the floor is read a day
+      // earlier, not 12 hours.
+      std::vector<Phase> above = {{1.1 * lv.floor, pre}, {0.11 * lv.floor, lv.hold}};
+      if (lv.hold + 40 < 720) {
+        const int quiet_start = pre - 720 - 10;
+        above = {{1.1 * lv.floor, quiet_start},
+                 {0.55 * lv.floor, lv.hold + 20},
+                 {1.1 * lv.floor, pre - quiet_start - lv.hold - 20},
+                 {0.11 * lv.floor, lv.hold}};
+      }
+      AddScenario(ThroughputScenario(r,
+                                     "traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
+                                         "/s (0.55 x half a day earlier) drops by 90% below "
+                                         "yesterday's, fires",
+                                     above, true, 0),
+                  out);
+      AddScenario(ThroughputScenario(r,
+                                     "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
+                                         "/s drops by 90% below yesterday's, silent",
+                                     {{0.9 * lv.floor, pre}, {0.09 * lv.floor, lv.hold}}, false,
+                                     int64_t{pre} * 60),
+                  out);
+    }
+  }
+
   void LowThroughput(const std::vector<const AlertRule*>& rules, std::vector<Scenario>& out) const {
     const AlertRule& r = *rules.front();
     const ThroughputRule t = ThroughputRuleOf(r);
-    const double n = 600;  // predictions per minute (10/s)
-    const int hold = static_cast<int>((t.window + t.for_s + t.keep_firing_s) / 60 + 90);
-    auto add = [&](std::optional<Scenario> s) {
-      if (s) out.push_back(std::move(*s));
-    };
-    const std::string beyond = FormatNumber(t.keep * 0.9);
-    const std::string inside = FormatNumber(t.keep * 1.1);
-    const double floor = t.min_rate * 60;  // per minute
+    const ThroughputLevels lv = LevelsOf(t);
     if (set_ == TestSet::kFast) {
-      if (!t.hour) {
-        add(ThroughputScenario(
-            r, "traffic drops to " + beyond + " x with no data a day earlier, silent",
-            {{n, 60}, {n * t.keep * 0.9, hold}}, false, 3600));
-        return;
-      }
-      // Before the drop, backwards: 0.8x for 30m and 1.2x for 30m (the reference hour
-      // averages 1x; a 30-minute one sees 0.8x), 1x back to before the oldest reference hour
-      // the rule reads while the drop is pending, and 2x for an hour before that (a 2-hour
-      // reference sees it).
-      const int filler = static_cast<int>(t.offset / 60) + 5;
-      const std::vector<Phase> lead = {{2 * n, 60}, {n, filler}, {1.2 * n, 30}, {0.8 * n, 30}};
-      const int64_t drop = int64_t{TotalMinutes(lead)} * 60;
-      auto with = [&](double level) {
-        std::vector<Phase> p = lead;
-        p.push_back({level, hold});
-        return p;
-      };
-      auto fired =
-          ThroughputScenario(r,
-                             "day one (no data a day earlier): traffic drops to " + beyond +
-                                 " x the hour's average, just past the threshold, fires",
-                             with(n * t.keep * 0.9), true, 0);
-      std::vector<int64_t> fire_checks;
-      if (fired) {
-        for (const Check& c : fired->checks) fire_checks.push_back(c.at);
-      }
-      add(std::move(fired));
-      add(ThroughputScenario(r,
-                             "day one: traffic dips to " + inside +
-                                 " x the hour's average, just inside the threshold, silent",
-                             with(n * t.keep * 1.1), false, drop, fire_checks));
-      if (t.min_rate > 0) {
-        add(ThroughputScenario(r,
-                               "day one: traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
-                                   "/s drops by 90%, fires",
-                               FloorLead(filler, 1.1 * floor, 0.2 * floor, 0.11 * floor, hold),
-                               true, 0));
-        add(ThroughputScenario(r,
-                               "day one: low traffic at 0.9 x the floor " +
-                                   FormatNumber(t.min_rate) + "/s drops by 90%, silent",
-                               FloorLead(filler, 0.9 * floor, -0.2 * floor, 0.09 * floor, hold),
-                               false, int64_t{filler + 60} * 60));
-      }
+      DayOneThroughputScenarios(r, t, lv, out);
       return;
     }
     if (set_ != TestSet::kLong) return;
-    const int day = 24 * 60;
     if (t.hour) {
-      if (0.7 > t.keep * 1.15) {
-        add(ThroughputScenario(
-            r,
-            "30% dip below the hour's average while yesterday's traffic was 5 x today's, silent "
-            "(the same-time-yesterday rule fires)",
-            YesterdayHigher(n, 5, 120 + hold + 10, day + 120, 0.7 * n, hold), false,
-            int64_t{day + 120} * 60));
-      }
-      if (t.min_rate > 0) {
-        add(ThroughputScenario(r,
-                               "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
-                                   "/s for a day drops by 90%, silent",
-                               {{0.9 * floor, day + 120}, {0.09 * floor, hold}}, false,
-                               int64_t{day + 120} * 60));
-      }
+      HourThroughputScenarios(r, t, lv, out);
     } else {
-      const int pre = day + 60;
-      add(ThroughputScenario(r,
-                             "traffic drops to " + beyond +
-                                 " x the same time yesterday, just past the threshold, fires",
-                             {{n, pre}, {n * t.keep * 0.9, hold}}, true, 0));
-      add(ThroughputScenario(r,
-                             "traffic dips to " + inside +
-                                 " x the same time yesterday, just inside the threshold, silent",
-                             {{n, pre}, {n * t.keep * 1.1, hold}}, false, int64_t{pre} * 60));
-      // Quiet traffic (0.4x) half a day before the drop, then the drop and a recovery: a rule
-      // comparing with 12 hours earlier stays silent, one without keep_firing_for resolves
-      // at the first evaluation after the recovery.
-      const int drop_len = static_cast<int>((t.window + t.for_s) / 60) + 40;
-      const int recover_len = static_cast<int>(t.keep_firing_s / 60) + 40;
-      const int quiet_len = drop_len + recover_len + 20;
-      if (quiet_len + 20 < 720) {
-        const int quiet_start = pre - 720 - 10;
-        add(ThroughputScenario(r,
-                               "traffic drops to " + beyond +
-                                   " x the same time yesterday after a quiet night (0.4 x half a "
-                                   "day earlier), then recovers: fires, kept, resolved",
-                               {{n, quiet_start},
-                                {0.4 * n, quiet_len},
-                                {n, pre - quiet_start - quiet_len},
-                                {n * t.keep * 0.9, drop_len},
-                                {n, recover_len}},
-                               true, 0));
-      }
-      // A 10-minute saw-tooth on the evaluation grid: each evaluation sees, over the last S,
-      // 3/5 S without traffic and 2/5 S at 1.2x (the rate over S is 0.48x yesterday's: fires),
-      // while the last S/2 sees 1.2x and the last 2S averages 0.74x (a halved or doubled
-      // window stays silent). Needs S in whole 5-minute steps and evaluations >= 2S apart.
-      const int64_t sm = t.window / 60;
-      const int64_t pm = ei_ / 60;
-      if (t.window % 300 == 0 && ei_ % 60 == 0 && pm >= 2 * sm && t.keep == 0.5) {
-        std::vector<Phase> saw = {{n, pre}, {n, 1}};  // periods end on the evaluation grid
-        const int periods = static_cast<int>((t.for_s + 2 * ei_) / ei_) + 3;
-        for (int i = 0; i < periods; ++i) {
-          saw.push_back({n, static_cast<int>(pm - sm)});
-          saw.push_back({0, static_cast<int>(sm * 3 / 5)});
-          saw.push_back({1.2 * n, static_cast<int>(sm * 2 / 5)});
-        }
-        add(ThroughputScenario(r,
-                               "saw-tooth traffic: over the last " +
-                                   FormatDuration(Seconds(t.window)) +
-                                   " 0.48 x the same time yesterday, over half or twice that "
-                                   "window above half, fires",
-                               saw, true, 0));
-      }
-      if (t.min_rate > 0) {
-        // Half a day earlier the traffic was below the floor (0.55x): the floor is read a day
-        // earlier, not 12 hours.
-        std::vector<Phase> above = {{1.1 * floor, pre}, {0.11 * floor, hold}};
-        if (hold + 40 < 720) {
-          const int quiet_start = pre - 720 - 10;
-          above = {{1.1 * floor, quiet_start},
-                   {0.55 * floor, hold + 20},
-                   {1.1 * floor, pre - quiet_start - hold - 20},
-                   {0.11 * floor, hold}};
-        }
-        add(ThroughputScenario(r,
-                               "traffic at 1.1 x the floor " + FormatNumber(t.min_rate) +
-                                   "/s (0.55 x half a day earlier) drops by 90% below "
-                                   "yesterday's, fires",
-                               above, true, 0));
-        add(ThroughputScenario(r,
-                               "traffic at 0.9 x the floor " + FormatNumber(t.min_rate) +
-                                   "/s drops by 90% below yesterday's, silent",
-                               {{0.9 * floor, pre}, {0.09 * floor, hold}}, false,
-                               int64_t{pre} * 60));
-      }
+      YesterdayThroughputScenarios(r, t, lv, out);
     }
-    add(ThroughputScenario(r, "steady traffic for a day, silent", {{n, day + 90}}, false,
-                           int64_t{day} * 60));
+    AddScenario(ThroughputScenario(r, "steady traffic for a day, silent", {{lv.n, kDay + 90}},
+                                   false, int64_t{kDay} * 60),
+                out);
   }
 
   const ModelConfig& m_;

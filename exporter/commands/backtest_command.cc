@@ -192,7 +192,7 @@ Json SeriesJson(const std::vector<RangeSeries>& series, const std::string& label
 
 int Fail(const std::string& message) {
   std::cerr << "modelwatch-exporter backtest: " << message << "\n";
-  return 1;
+  return kExitInvalidInput;
 }
 
 // One rule set's alerting rules evaluated over the TSDB (each expression at its group's

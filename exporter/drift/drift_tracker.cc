@@ -6,6 +6,7 @@
 #include <functional>
 #include <limits>
 #include <map>
+#include <optional>
 
 #include "core/hash.h"
 #include "exporter/baseline/baseline_builder.h"
@@ -534,7 +535,60 @@ std::vector<double> SumSlots(const std::vector<T>& cells, std::size_t size, int 
   return total;
 }
 
+using Labels = std::vector<std::pair<std::string, std::string>>;
+
+// `prefix`, then `extra`, then the window: the label order of every drift series.
+Labels WindowLabels(Labels prefix, std::initializer_list<std::pair<std::string, std::string>> extra,
+                    const std::string& window) {
+  prefix.insert(prefix.end(), extra.begin(), extra.end());
+  prefix.emplace_back("window", window);
+  return prefix;
+}
+
+// The exported methods' values of `d` as `name` and their critical values as `critical_name`,
+// labelled `prefix`, method, window.
+void AppendMethodValues(const std::string& name, const std::string& critical_name,
+                        const std::vector<DriftMethod>& methods, const BinnedDistribution& d,
+                        double level, const Labels& prefix, const std::string& window,
+                        std::vector<DriftSample>& out) {
+  for (DriftMethod m : methods) {
+    const double value = ComputeMethod(m, d);
+    if (std::isnan(value)) continue;
+    out.push_back({name, WindowLabels(prefix, {{"method", DriftMethodName(m)}}, window), value});
+    AppendCriticalValue(critical_name, m, d, level,
+                        WindowLabels(prefix, {{"method", DriftMethodName(m)}}, window), out);
+  }
+}
+
+// What the alerting method's value of `d` is compared with: its noise over `n` window records
+// against the reference, Bonferroni-split over `tests` distributions.
+DriftNoise AlertNoise(const BinnedDistribution& d, std::size_t bin_count, double n, int tests,
+                      const BaselineProfile& baseline) {
+  DriftNoise noise;
+  noise.n = n;
+  noise.tests = tests;
+  if (d.type == FeatureType::kNumeric) {
+    noise.bins = static_cast<int>(d.numeric->proportions.size());
+    noise.m = baseline.EffectiveCount(d.numeric->count);
+    noise.spread = ReferenceCdfSpread(*d.numeric);
+  } else {
+    noise.bins = static_cast<int>(bin_count);
+    noise.m = baseline.EffectiveCount(d.categorical->count);
+  }
+  return noise;
+}
+
 }  // namespace
+
+// A window's ring summed over its sub-windows, with what every part of its computation shares.
+struct DriftTracker::WindowTotals {
+  const std::string& label;
+  std::vector<double> counts;
+  std::vector<double> sums;
+  double n = 0;      // records
+  double level = 0;  // SeriesLevel()
+  int drift_tests = 0;
+};
 
 void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
                                  std::vector<DegradationInputs>* degradation) const {
@@ -543,29 +597,63 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   out.push_back({metric::kModelLateRecordsTotal.Name(),
                  {{"model", model}, {"window", w.label}},
                  static_cast<double>(w.late)});
-  const std::vector<double> counts = SumSlots(w.counts, slot_counts_, sub);
+  std::vector<double> counts = SumSlots(w.counts, slot_counts_, sub);
   const double n = counts[kRecordsCell];
   out.push_back({metric::kModelWindowSamples.Name(), {{"model", model}, {"window", w.label}}, n});
   if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
-  const std::vector<double> sums = SumSlots(w.sums, slot_sums_, sub);
-  const double level = SeriesLevel();
+  const WindowTotals t{w.label, std::move(counts), SumSlots(w.sums, slot_sums_, sub),
+                       n,       SeriesLevel(),     DriftTests()};
 
   // Degradation inputs: drift beyond its noise floor, Bonferroni-split over the distributions
   // the alerting method is applied to (docs/statistics.md, "Degradation score").
+  DegradationInputs shared;
+  shared.drift_excess = AppendFeatureSeries(t, out);
+  if (baseline_) {
+    out.push_back({metric::kModelAnomalousRequestsRatio.Name(),
+                   {{"model", model}, {"window", w.label}},
+                   t.counts[kAnomalousCell] / n});
+  }
+  shared.records = n;
+  shared.anomaly_ratio = t.counts[kAnomalousCell] / n;
+  const std::vector<double> range_counts = ReferenceRangeCounts();
+  shared.anomaly_expected =
+      ExpectedOutOfRangeShare(range_counts.data(), static_cast<int>(range_counts.size()));
+  shared.error_rate = t.counts[kErrorsCell] / n;
+
+  for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
+    auto deg = AppendVersionSeries(w, vi, t, shared, out);
+    if (deg && degradation != nullptr) degradation->push_back(std::move(*deg));
+  }
+}
+
+int DriftTracker::DriftTests() const {
+  int tests = 0;
+  for (const auto& f : features_) {
+    if (f.binned && MethodApplies(f.alert_method, f.type)) ++tests;
+  }
   const VersionLayout& vl = *version_layout_;
-  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
-  const double critical = model_.drift.critical;
-  int drift_tests = 0;
+  const FeatureType output_type =
+      vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
+  if (vl.binned && MethodApplies(model_.drift.method, output_type)) ++tests;
+  return tests;
+}
+
+std::vector<double> DriftTracker::ReferenceRangeCounts() const {
   std::vector<double> range_counts;  // effective reference counts of the numeric features
   for (const auto& f : features_) {
-    if (f.binned && MethodApplies(f.alert_method, f.type)) ++drift_tests;
     if (f.binned && f.type == FeatureType::kNumeric) {
       range_counts.push_back(baseline_->EffectiveCount(f.profile->numeric.count));
     }
   }
-  const FeatureType output_type =
-      vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
-  if (vl.binned && MethodApplies(model_.drift.method, output_type)) ++drift_tests;
+  return range_counts;
+}
+
+double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
+                                         std::vector<DriftSample>& out) const {
+  const std::string& model = model_.name;
+  const std::vector<double>& counts = t.counts;
+  const std::vector<double>& sums = t.sums;
+  const double n = t.n;
   double max_feature_drift = 0;
   // FeatureMissing's noise guard: drift.alpha, Bonferroni-split over the features tested.
   int missing_tests = 0;
@@ -575,14 +663,14 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
   for (const auto& f : features_) {
     const double missing = counts[f.missing_cell] / n;
     out.push_back({metric::kModelFeatureMissingRatio.Name(),
-                   {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                   {{"model", model}, {"feature", f.name}, {"window", t.label}},
                    missing});
     if (!std::isnan(f.baseline_missing) && reference_records > 0) {
       out.push_back({metric::kModelFeatureMissingRatioShift.Name(),
-                     {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                     {{"model", model}, {"feature", f.name}, {"window", t.label}},
                      missing - f.baseline_missing});
       out.push_back({metric::kModelFeatureMissingRatioShiftCriticalValue.Name(),
-                     {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                     {{"model", model}, {"feature", f.name}, {"window", t.label}},
                      MissingShiftCriticalValue(missing_level, missing, n, f.baseline_missing,
                                                reference_records)});
     }
@@ -602,189 +690,150 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
           counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell + f.bin_count - 1));
       if (present > 0) {
         out.push_back({metric::kModelFeatureOutOfRangeRatio.Name(),
-                       {{"model", model}, {"feature", f.name}, {"window", w.label}},
+                       {{"model", model}, {"feature", f.name}, {"window", t.label}},
                        counts[f.out_of_range_cell] / present});
       }
     } else {
       d.categorical = &f.profile->categorical;
     }
     if (!(present > 0)) continue;
-    for (DriftMethod m : f.methods) {
-      const double value = ComputeMethod(m, d);
-      if (std::isnan(value)) continue;
-      out.push_back({metric::kModelFeatureDrift.Name(),
-                     {{"model", model},
-                      {"feature", f.name},
-                      {"method", DriftMethodName(m)},
-                      {"window", w.label}},
-                     value});
-      AppendCriticalValue(metric::kModelFeatureDriftCriticalValue.Name(), m, d, level,
-                          {{"model", model},
-                           {"feature", f.name},
-                           {"method", DriftMethodName(m)},
-                           {"window", w.label}},
-                          out);
-    }
+    AppendMethodValues(metric::kModelFeatureDrift.Name(),
+                       metric::kModelFeatureDriftCriticalValue.Name(), f.methods, d, t.level,
+                       {{"model", model}, {"feature", f.name}}, t.label, out);
     if (MethodApplies(f.alert_method, f.type)) {
       const double value = ComputeMethod(f.alert_method, d);
-      DriftNoise noise;
-      noise.n = present;
-      noise.tests = drift_tests;
-      if (f.type == FeatureType::kNumeric) {
-        noise.bins = static_cast<int>(f.profile->numeric.proportions.size());
-        noise.m = baseline_->EffectiveCount(f.profile->numeric.count);
-        noise.spread = ReferenceCdfSpread(f.profile->numeric);
-      } else {
-        noise.bins = static_cast<int>(f.bin_count);
-        noise.m = baseline_->EffectiveCount(f.profile->categorical.count);
-      }
+      const DriftNoise noise = AlertNoise(d, f.bin_count, present, t.drift_tests, *baseline_);
       max_feature_drift = std::max(
           max_feature_drift, DriftExcessRatio(f.alert_method, value, noise, f.alert_critical));
     }
   }
-  if (baseline_) {
-    out.push_back({metric::kModelAnomalousRequestsRatio.Name(),
-                   {{"model", model}, {"window", w.label}},
-                   counts[kAnomalousCell] / n});
+  return max_feature_drift;
+}
+
+std::optional<DegradationInputs> DriftTracker::AppendVersionSeries(
+    const Window& w, std::size_t vi, const WindowTotals& t, const DegradationInputs& shared,
+    std::vector<DriftSample>& out) const {
+  const int sub = w.clock.sub_windows();
+  const VersionLayout& vl = *version_layout_;
+  const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
+  const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
+  const double outputs = vc[kOutputsCell];
+  if (!(outputs > 0)) return std::nullopt;
+  const Labels prefix{{"model", model_.name}, {"version", versions_[vi]}};
+  auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra) {
+    return WindowLabels(prefix, extra, t.label);
+  };
+  DegradationInputs deg = shared;
+  deg.version = versions_[vi];
+  AppendConfidenceSeries(vc, vs, prefix, t.label, deg, out);
+  // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
+  if (vl.hist_classes > 0) {
+    double auc_sum = 0;
+    int auc_n = 0;
+    for (std::size_t c = 0; c < vl.hist_classes; ++c) {
+      const std::size_t off = c * kScoreBins;
+      std::span<const double> cnt(vc.data() + vl.hist_cell + off, kScoreBins);
+      std::span<const double> pos(vs.data() + vl.hist_sum + off, kScoreBins);
+      const double auc = EstimateBinnedAuc(pos, cnt);
+      if (!std::isnan(auc)) {
+        auc_sum += auc;
+        ++auc_n;
+      }
+    }
+    if (auc_n > 0) {
+      out.push_back({metric::kModelEstimatedPerformance.Name(), labels({{"metric", "auc"}}),
+                     auc_sum / auc_n});
+    }
   }
+  if (vl.kind == OutputKind::kScore) {
+    const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
+    const double rate = vc[kPositivesCell] / outputs;
+    out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
+    if (ref != nullptr && ref->records > 0) {
+      const double z = PositiveRateZ(
+          rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
+          BetweenStd(ref->positive_rate_daily_std, ref->positive_rate_batch_between_std));
+      out.push_back({metric::kModelPositiveRateZscore.Name(), labels({}), z});
+    }
+  }
+  if (vl.binned) {
+    BinnedDistribution d;
+    d.type = vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
+    d.numeric = vl.numeric;
+    d.categorical = vl.classes;
+    d.counts.assign(vc.begin() + kVersionFirstBinCell,
+                    vc.begin() + static_cast<std::ptrdiff_t>(kVersionFirstBinCell + vl.bin_count));
+    if (d.type == FeatureType::kNumeric) {
+      d.sums.assign(vs.begin() + kVersionFirstSum,
+                    vs.begin() + static_cast<std::ptrdiff_t>(kVersionFirstSum + vl.bin_count));
+      d.at_cut.assign(vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell),
+                      vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell + vl.bin_count - 1));
+    }
+    AppendMethodValues(metric::kModelPredictionDrift.Name(),
+                       metric::kModelPredictionDriftCriticalValue.Name(), vl.methods, d, t.level,
+                       prefix, t.label, out);
+    if (MethodApplies(model_.drift.method, d.type)) {
+      const double value = ComputeMethod(model_.drift.method, d);
+      const DriftNoise noise = AlertNoise(d, vl.bin_count, outputs, t.drift_tests, *baseline_);
+      deg.drift_excess = std::max(deg.drift_excess, DriftExcessRatio(model_.drift.method, value,
+                                                                     noise, model_.drift.critical));
+    }
+  }
+  return deg;
+}
 
-  for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
-    const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
-    const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
-    const double outputs = vc[kOutputsCell];
-    if (!(outputs > 0)) continue;
-    const std::string& version = versions_[vi];
-    auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra) {
-      std::vector<std::pair<std::string, std::string>> l{{"model", model}, {"version", version}};
-      l.insert(l.end(), extra.begin(), extra.end());
-      l.emplace_back("window", w.label);
-      return l;
+void DriftTracker::AppendConfidenceSeries(
+    const std::vector<double>& vc, const std::vector<double>& vs,
+    const std::vector<std::pair<std::string, std::string>>& prefix, const std::string& window,
+    DegradationInputs& deg, std::vector<DriftSample>& out) const {
+  const double conf_n = vc[kConfidenceCountCell];
+  if (!(conf_n > 0)) return;
+  const VersionLayout& vl = *version_layout_;
+  const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
+  const double conf = vs[kConfidenceSum] / conf_n;
+  const double ent = vs[kEntropySum] / conf_n;
+  out.push_back(
+      {metric::kModelPredictionConfidenceMean.Name(), WindowLabels(prefix, {}, window), conf});
+  out.push_back(
+      {metric::kModelPredictionEntropyMean.Name(), WindowLabels(prefix, {}, window), ent});
+  CbpeSums cbpe;
+  cbpe.records = conf_n;
+  cbpe.correct = vs[kCorrectSum];
+  cbpe.correct_sq = vs[vl.cbpe_sum + kCbpeCorrectSq];
+  std::vector<std::pair<const char*, CbpeEstimate>> estimates = {
+      {"accuracy", EstimateAccuracy(cbpe)}};
+  if (vl.kind == OutputKind::kScore) {
+    cbpe.positives = vc[kPositivesCell];
+    cbpe.positive_score = vs[vl.cbpe_sum + kCbpePositiveScore];
+    cbpe.positive_score_sq = vs[vl.cbpe_sum + kCbpePositiveScoreSq];
+    for (int b = 0; b < kScoreBins; ++b) {
+      cbpe.score += vs[vl.hist_sum + static_cast<std::size_t>(b)];
+    }
+    estimates.emplace_back("precision", EstimatePrecision(cbpe));
+    estimates.emplace_back("recall", EstimateRecall(cbpe));
+  }
+  for (const auto& [metric, e] : estimates) {
+    if (std::isnan(e.value)) continue;
+    out.push_back({metric::kModelEstimatedPerformance.Name(),
+                   WindowLabels(prefix, {{"metric", metric}}, window), e.value});
+    out.push_back({metric::kModelEstimatedPerformanceLower.Name(),
+                   WindowLabels(prefix, {{"metric", metric}}, window), e.lower});
+    out.push_back({metric::kModelEstimatedPerformanceUpper.Name(),
+                   WindowLabels(prefix, {{"metric", metric}}, window), e.upper});
+  }
+  if (ref != nullptr && ref->confidence.count > 0) {
+    auto shift = [&](const MomentSummary& m, double window_mean) {
+      MeanShift s;
+      s.baseline_mean = m.mean;
+      s.baseline_std = m.std;
+      s.baseline_between_std = BetweenStd(m.daily_std, m.batch_between_std);
+      s.baseline_n = baseline_->EffectiveCount(m.count);
+      s.window_mean = window_mean;
+      s.window_n = conf_n;
+      return s;
     };
-    DegradationInputs deg;
-    deg.version = version;
-    deg.drift_excess = max_feature_drift;
-    deg.records = n;
-    deg.anomaly_ratio = counts[kAnomalousCell] / n;
-    deg.anomaly_expected =
-        ExpectedOutOfRangeShare(range_counts.data(), static_cast<int>(range_counts.size()));
-    deg.error_rate = counts[kErrorsCell] / n;
-
-    const double conf_n = vc[kConfidenceCountCell];
-    if (conf_n > 0) {
-      const double conf = vs[kConfidenceSum] / conf_n;
-      const double ent = vs[kEntropySum] / conf_n;
-      out.push_back({metric::kModelPredictionConfidenceMean.Name(), labels({}), conf});
-      out.push_back({metric::kModelPredictionEntropyMean.Name(), labels({}), ent});
-      CbpeSums cbpe;
-      cbpe.records = conf_n;
-      cbpe.correct = vs[kCorrectSum];
-      cbpe.correct_sq = vs[vl.cbpe_sum + kCbpeCorrectSq];
-      std::vector<std::pair<const char*, CbpeEstimate>> estimates = {
-          {"accuracy", EstimateAccuracy(cbpe)}};
-      if (vl.kind == OutputKind::kScore) {
-        cbpe.positives = vc[kPositivesCell];
-        cbpe.positive_score = vs[vl.cbpe_sum + kCbpePositiveScore];
-        cbpe.positive_score_sq = vs[vl.cbpe_sum + kCbpePositiveScoreSq];
-        for (int b = 0; b < kScoreBins; ++b) {
-          cbpe.score += vs[vl.hist_sum + static_cast<std::size_t>(b)];
-        }
-        estimates.emplace_back("precision", EstimatePrecision(cbpe));
-        estimates.emplace_back("recall", EstimateRecall(cbpe));
-      }
-      for (const auto& [metric, e] : estimates) {
-        if (std::isnan(e.value)) continue;
-        out.push_back(
-            {metric::kModelEstimatedPerformance.Name(), labels({{"metric", metric}}), e.value});
-        out.push_back({metric::kModelEstimatedPerformanceLower.Name(), labels({{"metric", metric}}),
-                       e.lower});
-        out.push_back({metric::kModelEstimatedPerformanceUpper.Name(), labels({{"metric", metric}}),
-                       e.upper});
-      }
-      if (ref != nullptr && ref->confidence.count > 0) {
-        auto shift = [&](const MomentSummary& m, double window_mean) {
-          MeanShift s;
-          s.baseline_mean = m.mean;
-          s.baseline_std = m.std;
-          s.baseline_between_std = BetweenStd(m.daily_std, m.batch_between_std);
-          s.baseline_n = baseline_->EffectiveCount(m.count);
-          s.window_mean = window_mean;
-          s.window_n = conf_n;
-          return s;
-        };
-        deg.confidence = shift(ref->confidence, conf);
-        deg.entropy = shift(ref->entropy, ent);
-      }
-    }
-    // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
-    if (vl.hist_classes > 0) {
-      double auc_sum = 0;
-      int auc_n = 0;
-      for (std::size_t c = 0; c < vl.hist_classes; ++c) {
-        const std::size_t off = c * kScoreBins;
-        std::span<const double> cnt(vc.data() + vl.hist_cell + off, kScoreBins);
-        std::span<const double> pos(vs.data() + vl.hist_sum + off, kScoreBins);
-        const double auc = EstimateBinnedAuc(pos, cnt);
-        if (!std::isnan(auc)) {
-          auc_sum += auc;
-          ++auc_n;
-        }
-      }
-      if (auc_n > 0) {
-        out.push_back({metric::kModelEstimatedPerformance.Name(), labels({{"metric", "auc"}}),
-                       auc_sum / auc_n});
-      }
-    }
-    if (vl.kind == OutputKind::kScore) {
-      const double rate = vc[kPositivesCell] / outputs;
-      out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
-      if (ref != nullptr && ref->records > 0) {
-        const double z = PositiveRateZ(
-            rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
-            BetweenStd(ref->positive_rate_daily_std, ref->positive_rate_batch_between_std));
-        out.push_back({metric::kModelPositiveRateZscore.Name(), labels({}), z});
-      }
-    }
-    if (vl.binned) {
-      BinnedDistribution d;
-      d.type = vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
-      d.numeric = vl.numeric;
-      d.categorical = vl.classes;
-      d.counts.assign(
-          vc.begin() + kVersionFirstBinCell,
-          vc.begin() + static_cast<std::ptrdiff_t>(kVersionFirstBinCell + vl.bin_count));
-      if (d.type == FeatureType::kNumeric) {
-        d.sums.assign(vs.begin() + kVersionFirstSum,
-                      vs.begin() + static_cast<std::ptrdiff_t>(kVersionFirstSum + vl.bin_count));
-        d.at_cut.assign(
-            vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell),
-            vc.begin() + static_cast<std::ptrdiff_t>(vl.at_cut_cell + vl.bin_count - 1));
-      }
-      for (DriftMethod m : vl.methods) {
-        const double value = ComputeMethod(m, d);
-        if (std::isnan(value)) continue;
-        out.push_back({metric::kModelPredictionDrift.Name(),
-                       labels({{"method", DriftMethodName(m)}}), value});
-        AppendCriticalValue(metric::kModelPredictionDriftCriticalValue.Name(), m, d, level,
-                            labels({{"method", DriftMethodName(m)}}), out);
-      }
-      if (MethodApplies(model_.drift.method, d.type)) {
-        const double value = ComputeMethod(model_.drift.method, d);
-        DriftNoise noise;
-        noise.n = outputs;
-        noise.tests = drift_tests;
-        if (d.type == FeatureType::kNumeric) {
-          noise.bins = static_cast<int>(vl.numeric->proportions.size());
-          noise.m = baseline_->EffectiveCount(vl.numeric->count);
-          noise.spread = ReferenceCdfSpread(*vl.numeric);
-        } else {
-          noise.bins = static_cast<int>(vl.bin_count);
-          noise.m = baseline_->EffectiveCount(vl.classes->count);
-        }
-        deg.drift_excess = std::max(deg.drift_excess,
-                                    DriftExcessRatio(model_.drift.method, value, noise, critical));
-      }
-    }
-    if (degradation != nullptr) degradation->push_back(std::move(deg));
+    deg.confidence = shift(ref->confidence, conf);
+    deg.entropy = shift(ref->entropy, ent);
   }
 }
 

@@ -44,6 +44,7 @@
 #include <cstdint>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -110,8 +111,29 @@ class DriftTracker {
   std::size_t VersionIndex(std::string_view version);
   void AddVersion(std::string name);
   void ClearSlot(Window& window, int slot);
+  struct WindowTotals;
+  // The window's series, in order: late records and samples, then (past drift.min_samples)
+  // the features', the anomalous ratio and each version's.
   void ComputeWindow(const Window& window, std::vector<DriftSample>& out,
                      std::vector<DegradationInputs>* degradation) const;
+  // The distributions the alerting method is applied to (the Bonferroni split of the noise).
+  int DriftTests() const;
+  // The effective reference counts of the binned numeric features.
+  std::vector<double> ReferenceRangeCounts() const;
+  // Missing ratios, out-of-range ratios and drift of every feature; returns the largest drift
+  // beyond its noise floor.
+  double AppendFeatureSeries(const WindowTotals& totals, std::vector<DriftSample>& out) const;
+  // One version's output series; returns its degradation inputs (`shared` completed), or
+  // nullopt when it had no outputs in the window.
+  std::optional<DegradationInputs> AppendVersionSeries(const Window& window, std::size_t version,
+                                                       const WindowTotals& totals,
+                                                       const DegradationInputs& shared,
+                                                       std::vector<DriftSample>& out) const;
+  // Confidence, entropy and the CBPE estimates of one version; fills deg's mean shifts.
+  void AppendConfidenceSeries(const std::vector<double>& counts, const std::vector<double>& sums,
+                              const std::vector<std::pair<std::string, std::string>>& prefix,
+                              const std::string& window, DegradationInputs& deg,
+                              std::vector<DriftSample>& out) const;
   // The per-series significance level: drift.alpha over the model's drift series.
   double SeriesLevel() const;
   void AppendDegradation(const std::vector<DegradationInputs>& inputs,

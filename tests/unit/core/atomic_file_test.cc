@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -9,6 +10,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/temp_dir.h"
@@ -117,6 +119,89 @@ TEST(AtomicFileTest, FailuresNameTheFileAndChangeNothing) {
       << taken.error().message;
   EXPECT_TRUE(fs::is_directory(target + "/inside"));
   EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"taken"});
+}
+
+// A directory `<dir>/<name>` holding `files` (name -> content), written in full.
+std::string MakeTree(const std::string& dir, const std::string& name,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
+  const fs::path root = fs::path(dir) / name;
+  fs::create_directories(root);
+  for (const auto& [file, content] : files) {
+    fs::create_directories((root / file).parent_path());
+    std::ofstream(root / file, std::ios::binary) << content;
+  }
+  return root.string();
+}
+
+TEST(ReplaceDirectoryTest, TheTargetHoldsTheWholeNewTreeAndNothingIsLeftBeside) {
+  TempDir dir = MakeDir();
+  const std::string target = MakeTree(dir.path(), "out", {{"a/old.yml", "old\n"}, {"b", "b"}});
+  const std::string staged = MakeTree(dir.path(), ".out.new", {{"a/x.yml", "x\n"}, {"c", "c"}});
+  auto ok = ReplaceDirectoryAtomically(staged, target);
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(Names(target), (std::vector<std::string>{"a", "c"}));
+  EXPECT_EQ(Names(target + "/a"), std::vector<std::string>{"x.yml"});
+  EXPECT_EQ(Slurp(target + "/a/x.yml"), "x\n");
+  EXPECT_EQ(Slurp(target + "/c"), "c");
+  EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"out"});  // the old tree is gone
+}
+
+TEST(ReplaceDirectoryTest, AMissingTargetIsCreated) {
+  TempDir dir = MakeDir();
+  const std::string staged = MakeTree(dir.path(), ".gen.new", {{"rules/m.yml", "m"}});
+  auto ok = ReplaceDirectoryAtomically(staged, dir.path() + "/gen");
+  ASSERT_TRUE(ok.has_value()) << ok.error().message;
+  EXPECT_EQ(Slurp(dir.path() + "/gen/rules/m.yml"), "m");
+  EXPECT_EQ(Names(dir.path()), std::vector<std::string>{"gen"});
+}
+
+TEST(ReplaceDirectoryTest, ATargetThatIsNotADirectoryIsLeftAsItWas) {
+  TempDir dir = MakeDir();
+  const std::string target = dir.path() + "/gen";
+  { std::ofstream(target) << "a file"; }
+  const std::string staged = MakeTree(dir.path(), ".gen.new", {{"x", "x"}});
+  auto failed = ReplaceDirectoryAtomically(staged, target);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().message.find("not a directory"), std::string::npos)
+      << failed.error().message;
+  EXPECT_EQ(Slurp(target), "a file");
+  EXPECT_EQ(Slurp(staged + "/x"), "x");  // left to the caller
+}
+
+TEST(ReplaceDirectoryTest, AParentThatCannotBeWrittenFailsAndKeepsTheOldTree) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root ignores permissions";
+  TempDir dir = MakeDir();
+  const std::string parent = dir.path() + "/locked";
+  const std::string target = MakeTree(parent, "out", {{"old", "old"}});
+  const std::string staged = MakeTree(parent, ".out.new", {{"new", "new"}});
+  ::chmod(parent.c_str(), 0500);
+  auto failed = ReplaceDirectoryAtomically(staged, target);
+  ::chmod(parent.c_str(), 0700);
+  ASSERT_FALSE(failed.has_value());
+  EXPECT_NE(failed.error().message.find(target), std::string::npos) << failed.error().message;
+  EXPECT_NE(failed.error().message.find("Permission denied"), std::string::npos)
+      << failed.error().message;
+  EXPECT_EQ(Names(target), std::vector<std::string>{"old"});
+  EXPECT_EQ(Slurp(target + "/old"), "old");
+}
+
+TEST(ReplaceDirectoryTest, SyncFailuresNameThePath) {
+  TempDir dir = MakeDir();
+  auto file = SyncFile(dir.path() + "/missing");
+  ASSERT_FALSE(file.has_value());
+  EXPECT_NE(file.error().message.find("cannot open " + dir.path() + "/missing: No such file"),
+            std::string::npos)
+      << file.error().message;
+  auto directory = SyncDirectory(dir.path() + "/missing");
+  ASSERT_FALSE(directory.has_value());
+  EXPECT_NE(directory.error().message.find("cannot open the directory " + dir.path()),
+            std::string::npos)
+      << directory.error().message;
+  EXPECT_TRUE(SyncDirectory(dir.path()).has_value());
+  // A missing staged tree: nothing is renamed and the target stays.
+  const std::string target = MakeTree(dir.path(), "out", {{"kept", "kept"}});
+  EXPECT_FALSE(ReplaceDirectoryAtomically(dir.path() + "/.out.missing", target).has_value());
+  EXPECT_EQ(Slurp(target + "/kept"), "kept");
 }
 
 }  // namespace

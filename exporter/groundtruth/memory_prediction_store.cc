@@ -96,14 +96,22 @@ bool MemoryPredictionStore::Insert(const StoredPrediction& p) {
 
 void MemoryPredictionStore::SetLabel(Row& row, double label, double label_ts) {
   if (row.labelled) {
-    labelled_.erase(&row);
+    if (labelled_indexed_) labelled_.erase(&row);
   } else {
     unlabelled_by_ts_.erase(TsKey{row.ts, row.id});
   }
   row.label = Norm(label);
   row.label_ts = Norm(label_ts);
   row.labelled = true;
-  labelled_.insert(&row);
+  if (labelled_indexed_) labelled_.insert(&row);
+}
+
+void MemoryPredictionStore::IndexLabelled() {
+  if (labelled_indexed_) return;
+  for (const auto& [ts_key, row] : by_ts_) {
+    if (row->labelled) labelled_.insert(row);
+  }
+  labelled_indexed_ = true;
 }
 
 void MemoryPredictionStore::Labelled(const Row& row) {
@@ -307,7 +315,7 @@ std::vector<std::uint64_t> MemoryPredictionStore::PendingKeys() {
 void MemoryPredictionStore::Erase(Row* row) {
   by_ts_.erase(TsKey{row->ts, row->id});
   if (row->labelled) {
-    labelled_.erase(row);
+    if (labelled_indexed_) labelled_.erase(row);
   } else {
     unlabelled_by_ts_.erase(TsKey{row->ts, row->id});
   }
@@ -358,6 +366,7 @@ void MemoryPredictionStore::Purge(double unlabelled_before, double labelled_befo
 
 void MemoryPredictionStore::ForEachLabelled(double since,
                                             const std::function<void(const LabelledRow&)>& fn) {
+  IndexLabelled();
   LabelledRow out;
   for (const Row* row : labelled_) {
     if (row->ts < since) continue;
@@ -381,6 +390,7 @@ void MemoryPredictionStore::ForEachLabelledPair(
     }
     return nullptr;
   };
+  IndexLabelled();
   if (!order_by_challenger) {
     // SQLite walks the labelled index (champion's prediction order) and looks each partner up.
     for (const Row* a : labelled_) {

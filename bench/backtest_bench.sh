@@ -5,7 +5,8 @@
 # of the run), backtested once with the rules `modelwatch-rulegen generate` writes.
 # A benchmark, never a test: run it by hand on an otherwise idle machine. Prints one line per
 # phase and a summary (records, steps, wall and CPU seconds, peak memory). The default 30-day
-# run takes hours today (docs/backtest.md, "Performance"): try DAYS=1 first.
+# run takes about 20-25 minutes on 2 cores and about 4 GB of memory (docs/backtest.md,
+# "Performance"), plus about 8 minutes to generate: try DAYS=1 first.
 #
 # Usage: bench/backtest_bench.sh BUILD_DIR [DAYS=30] [RATE=10.7] [MODELS=3] [OUT_DIR]
 # RATE is the generator's nominal rate: its daily and weekly cycle and its outage keep about

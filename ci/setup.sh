@@ -17,7 +17,7 @@ PACKAGES=(
   # numeric oracles (Debian's python3, /usr/bin/python3)
   python3 python3-numpy python3-scipy python3-sklearn python3-yaml
   # misc tools the tests use
-  curl procps nodejs chromium
+  curl procps nodejs chromium git
   # the end-to-end ingest benchmark compares against mtail (bench/ingest_bench.sh)
   mtail
 )

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <functional>
 #include <map>
@@ -209,16 +210,16 @@ struct GaugeSpec {
 };
 
 // Prometheus 2.x extrapolatedRate over the closed range [t - range, t] of a counter sampled
-// every `interval` seconds from 0 (v[k] at k * interval).
-std::optional<double> ExtrapolatedRate(const std::vector<double>& v, int64_t interval, int64_t t,
-                                       int64_t range) {
+// every `interval` seconds from 0: `n` samples, value(k) the one at k * interval.
+template <typename Counter>
+std::optional<double> ExtrapolatedRateOf(const Counter& value, int64_t n, int64_t interval,
+                                         int64_t t, int64_t range) {
   const int64_t start = t - range;
-  const int64_t n = static_cast<int64_t>(v.size());
   const int64_t k0 = start <= 0 ? 0 : (start + interval - 1) / interval;
   const int64_t k1 = std::min(n - 1, t / interval);
   if (k1 - k0 < 1) return std::nullopt;
-  double result = v[static_cast<std::size_t>(k1)] - v[static_cast<std::size_t>(k0)];
-  const double first = v[static_cast<std::size_t>(k0)];
+  double result = value(k1) - value(k0);
+  const double first = value(k0);
   double to_start = static_cast<double>(k0 * interval - start);
   const double to_end = static_cast<double>(t - k1 * interval);
   const double sampled = static_cast<double>((k1 - k0) * interval);
@@ -233,6 +234,12 @@ std::optional<double> ExtrapolatedRate(const std::vector<double>& v, int64_t int
   extrapolate += to_end < threshold ? to_end : avg / 2;
   result = result * (extrapolate / sampled);
   return result / static_cast<double>(range);
+}
+
+std::optional<double> ExtrapolatedRate(const std::vector<double>& v, int64_t interval, int64_t t,
+                                       int64_t range) {
+  return ExtrapolatedRateOf([&v](int64_t k) { return v[static_cast<std::size_t>(k)]; },
+                            static_cast<int64_t>(v.size()), interval, t, range);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -265,37 +272,37 @@ struct BurnCond {
 class BurnSim {
  public:
   // Samples every `interval` seconds from 0; `latency`: the slow ratio is 1 - good/total.
+  // The counters are not materialized (a scenario has up to kMaxBurnSamples samples, and the
+  // scenario search builds thousands of simulations per model): every sample after the first
+  // adds kBurnEvents events, BadEvents(ratio) of them bad, so a counter at sample k follows
+  // from its phase. All values are integers below 2^53: exact, as summing them one by one.
   BurnSim(const std::vector<BurnPhase>& phases, int64_t interval, bool latency)
       : interval_(interval), latency_(latency) {
-    double total = 0, bad = 0;
-    bool first = true;
+    double bad = 0;
     for (const BurnPhase& p : phases) {
-      for (int64_t i = 0; i < p.samples; ++i) {
-        if (!first) {
-          total += kBurnEvents;
-          bad += BadEvents(p.ratio);
-        }
-        first = false;
-        total_.push_back(total);
-        bad_.push_back(bad);
-        good_.push_back(total - bad);
-      }
+      if (p.samples <= 0) continue;
+      const double per = BadEvents(p.ratio);
+      // Sample 0 adds nothing: the first stretch starts one sample "before" it.
+      const double before = samples_ == 0 ? -per : bad;
+      stretches_.push_back({samples_, before, per});
+      samples_ += p.samples;
+      bad = before + static_cast<double>(p.samples) * per;
     }
   }
 
   // Time of the last sample (seconds).
-  int64_t End() const { return (static_cast<int64_t>(total_.size()) - 1) * interval_; }
+  int64_t End() const { return (samples_ - 1) * interval_; }
 
   // The error ratio (or slow ratio) rule over `window` evaluated at `t`.
   std::optional<double> Ratio(int64_t t, int64_t window) const {
-    const auto all = Rate(total_, t, window);
+    const auto all = Rate(Counter::kTotal, t, window);
     if (!all) return std::nullopt;
     if (latency_) {
-      const auto good = Rate(good_, t, window);
+      const auto good = Rate(Counter::kGood, t, window);
       if (!good) return std::nullopt;
       return 1 - (*good / *all);
     }
-    const auto bad = Rate(bad_, t, window);
+    const auto bad = Rate(Counter::kBad, t, window);
     if (!bad) return std::nullopt;
     return *bad / *all;
   }
@@ -340,13 +347,35 @@ class BurnSim {
   }
 
  private:
-  std::optional<double> Rate(const std::vector<double>& v, int64_t t, int64_t range) const {
-    return ExtrapolatedRate(v, interval_, t, range);
+  enum class Counter { kTotal, kBad, kGood };
+
+  double Value(Counter c, int64_t k) const {
+    const double total = static_cast<double>(k) * kBurnEvents;
+    if (c == Counter::kTotal) return total;
+    // The stretch holding sample k: the last one starting at or before it.
+    auto it = std::upper_bound(stretches_.begin(), stretches_.end(), k,
+                               [](int64_t x, const Stretch& st) { return x < st.first; });
+    --it;
+    const double bad = it->before + static_cast<double>(k - it->first + 1) * it->per;
+    return c == Counter::kBad ? bad : total - bad;
   }
 
+  std::optional<double> Rate(Counter c, int64_t t, int64_t range) const {
+    return ExtrapolatedRateOf([this, c](int64_t k) { return Value(c, k); }, samples_, interval_, t,
+                              range);
+  }
+
+  // Samples [first, next stretch's first) have `per` bad events each; `before` is the bad
+  // counter one sample before `first`.
+  struct Stretch {
+    int64_t first;
+    double before;
+    double per;
+  };
   int64_t interval_;
   bool latency_;
-  std::vector<double> total_, bad_, good_;
+  int64_t samples_ = 0;
+  std::vector<Stretch> stretches_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -565,6 +594,9 @@ struct BurnChoice {
   int64_t interval = 0;
 };
 
+// ChooseBurns' results by their arguments (see CachedBurns).
+using BurnCache = std::map<std::string, std::vector<BurnChoice>>;
+
 // Pads the clean lead-in (phase 0, at least its given length) so that the data ends on an
 // evaluation, every `step` samples.
 std::vector<BurnPhase> AlignedBurn(std::vector<BurnPhase> ph, int64_t step) {
@@ -592,9 +624,10 @@ Seconds SloEvalInterval(const ModelConfig& m, const TierDefaults& tier) {
 
 class ModelTestBuilder {
  public:
+  // `burn_cache` keeps the burn-rate scenario choices across the builders of one Emit.
   ModelTestBuilder(const ModelConfig& m, const FleetConfig& fleet, const RuleFile& rules,
-                   Seconds eval_interval, TestSet set)
-      : m_(m), tier_(fleet.Tier(m.tier)), rules_(rules), set_(set) {
+                   Seconds eval_interval, TestSet set, BurnCache& burn_cache)
+      : m_(m), tier_(fleet.Tier(m.tier)), rules_(rules), set_(set), burn_cache_(burn_cache) {
     ei_ = eval_interval.count();
     step_ = std::lcm(ei_, int64_t{60});
     for (const RuleGroup& g : rules_.groups) {
@@ -1600,6 +1633,109 @@ class ModelTestBuilder {
     return std::nullopt;
   }
 
+  // The burn-rate scenarios for `original` (outage, calm, then one per mutant no earlier
+  // scenario kills), as data. A pure function of its arguments and ei_.
+  std::vector<BurnChoice> ChooseBurns(const BurnRules& original,
+                                      const std::vector<BurnWindow>& windows, Seconds period,
+                                      int64_t interval, int64_t step, double objective,
+                                      bool latency) const {
+    std::vector<BurnChoice> chosen = OutageBurns(original, windows, interval, step, latency);
+    if (auto calm = CalmBurn(original, windows, period, interval, objective, latency)) {
+      chosen.push_back(std::move(*calm));
+    }
+    // Mutant-killing scenarios.
+    auto kills = [&](const BurnChoice& c, const BurnMutant& mu) {
+      const BurnSim sim(c.phases, c.interval, latency);
+      for (int64_t at : c.checks) {
+        const auto a = sim.Alert(original.at(mu.sev), at);
+        const auto b = sim.Alert(mu.conds, at);
+        if (a.has_value() != b.has_value()) return true;
+        if (a && HumanizePercentage(*a) != HumanizePercentage(*b)) return true;
+      }
+      return false;
+    };
+    // A candidate is simulated once, when a mutant first needs it, and kept for the next
+    // mutants: whether it is usable and the original rules' alerts at its end.
+    const auto candidates = BurnCandidates(original, interval);
+    struct Trial {
+      std::vector<BurnPhase> phases;
+      BurnSim sim;
+      bool usable;
+      std::map<Severity, std::optional<double>> alerts;  // the original rules' at sim.End()
+    };
+    std::vector<std::optional<Trial>> trials(candidates.size());
+    auto trial = [&](std::size_t i) -> const Trial& {
+      if (!trials[i]) {
+        auto ph = AlignedBurn(candidates[i].second, step);
+        BurnSim sim(ph, interval, latency);
+        const int64_t t = sim.End();
+        const bool usable = t / interval <= kMaxBurnSamples && sim.Robust(original, t);
+        std::map<Severity, std::optional<double>> alerts;
+        if (usable) {
+          for (const auto& [sev, conds] : original) alerts[sev] = sim.Alert(conds, t);
+        }
+        trials[i].emplace(Trial{std::move(ph), std::move(sim), usable, std::move(alerts)});
+      }
+      return *trials[i];
+    };
+    for (const BurnMutant& mu : BurnMutants(original)) {
+      if (std::any_of(chosen.begin(), chosen.end(),
+                      [&](const BurnChoice& c) { return kills(c, mu); })) {
+        continue;
+      }
+      for (std::size_t i = 0; i < candidates.size(); ++i) {
+        const Trial& tr = trial(i);
+        if (!tr.usable) continue;
+        const int64_t t = tr.sim.End();
+        const auto& a = tr.alerts.at(mu.sev);
+        const auto b = tr.sim.Alert(mu.conds, t);
+        if (a.has_value() == b.has_value() &&
+            (!a || HumanizePercentage(*a) == HumanizePercentage(*b))) {
+          continue;
+        }
+        chosen.push_back({candidates[i].first + " (catches a rule with " + mu.what + ", " +
+                              SeverityName(mu.sev) + ")",
+                          tr.phases,
+                          {t},
+                          interval});
+        break;
+      }
+    }
+    return chosen;
+  }
+
+  // ChooseBurns, once per distinct set of arguments in burn_cache_: a fleet has few SLO
+  // shapes (objective, period, tier), and the search costs tens of milliseconds.
+  std::vector<BurnChoice> CachedBurns(const BurnRules& original,
+                                      const std::vector<BurnWindow>& windows, Seconds period,
+                                      int64_t interval, int64_t step, double objective,
+                                      bool latency) const {
+    auto exact = [](double x) {  // the double's exact value, as hexadecimal
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%a", x);
+      return std::string(buf);
+    };
+    std::string key = exact(objective) + "/" + std::to_string(period.count()) + "/" +
+                      std::to_string(interval) + "/" + std::to_string(step) + "/" +
+                      std::to_string(ei_) + "/" + (latency ? "latency" : "errors");
+    for (const BurnWindow& w : windows) {
+      key += "|" + std::to_string(static_cast<int>(w.severity)) + ":" +
+             std::to_string(w.long_length.count()) + "," + std::to_string(w.short_length.count()) +
+             "," + exact(w.factor);
+    }
+    for (const auto& [sev, conds] : original) {
+      key += "|" + std::to_string(static_cast<int>(sev));
+      for (const BurnCond& c : conds) {
+        key += ":" + std::to_string(c.long_s) + "," + std::to_string(c.short_s) + "," +
+               exact(c.long_thr) + "," + exact(c.short_thr);
+      }
+    }
+    if (auto it = burn_cache_.find(key); it != burn_cache_.end()) return it->second;
+    auto chosen = ChooseBurns(original, windows, period, interval, step, objective, latency);
+    burn_cache_.emplace(key, chosen);
+    return chosen;
+  }
+
   void BurnRate(const std::string& name, const std::vector<const AlertRule*>& rules,
                 std::vector<Scenario>& out) const {
     const bool errors = name == "HighErrorRate";
@@ -1611,7 +1747,7 @@ class ModelTestBuilder {
     const std::string bucket =
         errors ? "" : LatencyObjectiveBucket(*m_.slo->latency_p99_ms / 1000.0);
     // The rules as data: per severity, its pairs in expression order.
-    std::map<Severity, std::vector<BurnCond>> original;
+    BurnRules original;
     for (const BurnWindow& w : windows) {
       const double thr = std::strtod(GoFormat("%.4g", w.factor).c_str(), nullptr) *
                          std::strtod(FormatNumber(objective).c_str(), nullptr);
@@ -1622,20 +1758,16 @@ class ModelTestBuilder {
     for (const AlertRule* a : rules) rule_of[a->severity == Severity::kPage ? 0 : 1] = a;
     const int64_t step = std::lcm(ei_, interval) / interval;  // samples between evaluations
 
-    auto aligned = [&](std::vector<BurnPhase> ph) { return AlignedBurn(std::move(ph), step); };
-    struct Chosen {
-      Scenario scenario;
-      std::vector<BurnPhase> phases;
-      int64_t interval;  // of the samples
-    };
-    std::vector<Chosen> chosen;
-    auto add = [&](const std::string& what, const std::vector<BurnPhase>& phases,
-                   std::vector<int64_t> check_times, int64_t si) {
-      Scenario s{name + ": " + what, {}, {}};
-      s.interval_minutes = static_cast<int>(si / 60);
-      const Labels v = {{"model", m_.name}, {"version", "v1"}};
+    // No error series at all (a model that never failed): every error-ratio record the
+    // alerts read is 0, not absent, so dashboards and the budget show 0 % rather than no data.
+    if (errors) out.push_back(NoErrorSeriesScenario(name, windows, interval, step));
+    const Labels v = {{"model", m_.name}, {"version", "v1"}};
+    for (const BurnChoice& c :
+         CachedBurns(original, windows, period, interval, step, objective, latency)) {
+      Scenario s{name + ": " + c.what, {}, {}};
+      s.interval_minutes = static_cast<int>(c.interval / 60);
       InputSeries total{"", v, {}, true}, bad{"", v, {}, true}, good{"", v, {}, true};
-      for (const BurnPhase& p : phases) {
+      for (const BurnPhase& p : c.phases) {
         const int samples = static_cast<int>(p.samples);
         total.phases.push_back({kBurnEvents, samples});
         bad.phases.push_back({BadEvents(p.ratio), samples});
@@ -1655,8 +1787,8 @@ class ModelTestBuilder {
         total.metric = metric::kModelRequestDurationSeconds.Count();
         s.series = {good, inf, total};
       }
-      const BurnSim sim(phases, si, latency);
-      for (int64_t t : check_times) {
+      const BurnSim sim(c.phases, c.interval, latency);
+      for (int64_t t : c.checks) {
         std::vector<ExpectedAlert> firing;
         for (Severity sev : {Severity::kPage, Severity::kTicket}) {
           const AlertRule* a = rule_of[sev == Severity::kPage ? 0 : 1];
@@ -1667,52 +1799,8 @@ class ModelTestBuilder {
         }
         s.checks.push_back({t, name, std::move(firing)});
       }
-      chosen.push_back({std::move(s), phases, si});
-    };
-
-    for (const BurnChoice& c : OutageBurns(original, windows, interval, step, latency)) {
-      add(c.what, c.phases, c.checks, c.interval);
+      out.push_back(std::move(s));
     }
-    // No error series at all (a model that never failed): every error-ratio record the
-    // alerts read is 0, not absent, so dashboards and the budget show 0 % rather than no data.
-    if (errors) out.push_back(NoErrorSeriesScenario(name, windows, interval, step));
-    if (auto calm = CalmBurn(original, windows, period, interval, objective, latency)) {
-      add(calm->what, calm->phases, calm->checks, calm->interval);
-    }
-
-    // Mutant-killing scenarios.
-    const std::vector<BurnMutant> mutants = BurnMutants(original);
-    auto kills = [&](const Chosen& c, const BurnMutant& mu) {
-      const BurnSim sim(c.phases, c.interval, latency);
-      for (const Check& check : c.scenario.checks) {
-        const auto a = sim.Alert(original.at(mu.sev), check.at);
-        const auto b = sim.Alert(mu.conds, check.at);
-        if (a.has_value() != b.has_value()) return true;
-        if (a && HumanizePercentage(*a) != HumanizePercentage(*b)) return true;
-      }
-      return false;
-    };
-    const auto candidates = BurnCandidates(original, interval);
-    for (const BurnMutant& mu : mutants) {
-      if (std::any_of(chosen.begin(), chosen.end(),
-                      [&](const Chosen& c) { return kills(c, mu); })) {
-        continue;
-      }
-      for (const auto& [what, candidate] : candidates) {
-        const auto ph = aligned(candidate);
-        const BurnSim sim(ph, interval, latency);
-        const int64_t t = sim.End();
-        if (!sim.Robust(original, t)) continue;
-        if (sim.End() / interval > kMaxBurnSamples) continue;
-        Chosen trial{{}, ph, interval};
-        trial.scenario.checks.push_back({t, name, {}});
-        if (!kills(trial, mu)) continue;
-        add(what + " (catches a rule with " + mu.what + ", " + SeverityName(mu.sev) + ")", ph, {t},
-            interval);
-        break;
-      }
-    }
-    for (Chosen& c : chosen) out.push_back(std::move(c.scenario));
   }
 
   // `factor` x `level` per minute for `high` minutes, then down to `level` in steps of 0.7
@@ -2029,6 +2117,7 @@ class ModelTestBuilder {
   const TierDefaults& tier_;
   const RuleFile& rules_;
   TestSet set_;
+  BurnCache& burn_cache_;
   int64_t ei_ = 60;
   int64_t step_ = 60;
   std::map<std::string, std::vector<const AlertRule*>> by_name_;
@@ -2218,6 +2307,7 @@ std::vector<Scenario> MetaScenarios(const RuleFile& f, const FleetConfig& fleet)
 }  // namespace
 
 void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  BurnCache burn_cache;
   for (const RuleFile& f : BuildAllRules(config)) {
     if (f.model.empty()) {
       const AlertRule& w = f.groups.front().alerts.front();
@@ -2231,18 +2321,20 @@ void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const
     }
     const ModelConfig& m = *config.Find(f.model);
     const Seconds ei = config.fleet.Tier(m.tier).evaluation_interval;
-    out["tests/" + m.name + ".test.yml"] =
-        TestFile(f, ei, ModelTestBuilder(m, config.fleet, f, ei, TestSet::kFast).Build());
+    out["tests/" + m.name + ".test.yml"] = TestFile(
+        f, ei, ModelTestBuilder(m, config.fleet, f, ei, TestSet::kFast, burn_cache).Build());
     if (m.slo && (m.slo->latency_p99_ms || ErrorObjective(m))) {
       const Seconds slo_ei = SloEvalInterval(m, config.fleet.Tier(m.tier));
       out["tests/" + m.name + ".slo.test.yml"] =
-          TestFile(f, slo_ei, ModelTestBuilder(m, config.fleet, f, slo_ei, TestSet::kSlo).Build(),
+          TestFile(f, slo_ei,
+                   ModelTestBuilder(m, config.fleet, f, slo_ei, TestSet::kSlo, burn_cache).Build(),
                    "# SLO burn-rate scenarios (docs/alerts.md). The alerts have no `for`, so each\n"
                    "# scenario is checked at the end of its data, on an evaluation every " +
                        FormatDuration(slo_ei) + ".\n");
     }
     const Seconds long_ei = std::max(ei, kLongEvalInterval);
-    auto long_tests = ModelTestBuilder(m, config.fleet, f, long_ei, TestSet::kLong).Build();
+    auto long_tests =
+        ModelTestBuilder(m, config.fleet, f, long_ei, TestSet::kLong, burn_cache).Build();
     if (!long_tests.empty()) {
       out["tests/" + m.name + ".long.test.yml"] = TestFile(
           f, long_ei, long_tests,

@@ -528,6 +528,43 @@ TEST(GenerateTest, IsDeterministic) {
   EXPECT_EQ(first, Generate(FixtureConfig(a), OutputFormat::kPrometheusOperator));
 }
 
+// The burn-rate scenario search is shared between models with the same SLO shape within one
+// generate: a model's test files must not depend on which other models are in the fleet.
+// Each variant differs from the first in one input of the search, so a shared result under a
+// key that misses that input shows up as a difference from the model generated alone.
+TEST(GenerateTest, ModelTestsDoNotDependOnTheRestOfTheFleet) {
+  const std::vector<std::pair<std::string, std::string>> variants = {
+      {"base", "tier: 1\nslo: {latency_p99_ms: 250, error_rate: 0.01, period: 30d}"},
+      {"objective", "tier: 1\nslo: {latency_p99_ms: 250, error_rate: 0.02, period: 30d}"},
+      {"availability", "tier: 1\nslo: {latency_p99_ms: 250, availability: 0.995, period: 30d}"},
+      {"period", "tier: 1\nslo: {latency_p99_ms: 250, error_rate: 0.01, period: 7d}"},
+      {"tier", "tier: 2\nslo: {latency_p99_ms: 250, error_rate: 0.01, period: 30d}"},
+      {"latency", "tier: 1\nslo: {latency_p99_ms: 120, error_rate: 0.01, period: 30d}"},
+  };
+  auto model = [](const std::string& name, const std::string& slo) {
+    return "model: m-" + name + "\nowner: {team: risk, email: risk@example.com}\n" + slo +
+           "\ntask: binary_classification\nsource: {paths: [\"/var/log/m/*.jsonl\"]}\n"
+           "features:\n  - {name: amount, type: numeric}\n";
+  };
+  TempDir all("fleet_all");
+  OutputFiles alone;
+  for (const auto& [name, slo] : variants) {
+    all.Write(name + ".yaml", model(name, slo));
+    TempDir one("fleet_one_" + name);
+    one.Write(name + ".yaml", model(name, slo));
+    for (auto& [path, text] : Generate(LoadOrDie(one), OutputFormat::kPrometheus)) {
+      if (path.rfind("tests/m-", 0) == 0) alone[path] = text;
+    }
+  }
+  const OutputFiles together = Generate(LoadOrDie(all), OutputFormat::kPrometheus);
+  ASSERT_EQ(alone.size(), variants.size() * 3) << "a test, an SLO test and a long test each";
+  for (const auto& [path, text] : alone) {
+    auto it = together.find(path);
+    ASSERT_NE(it, together.end()) << path;
+    EXPECT_TRUE(it->second == text) << path << " differs when generated with the other models";
+  }
+}
+
 TEST(GenerateTest, WritesTheDocumentedLayout) {
   TempDir dir("layout");
   const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheusOperator);

@@ -99,8 +99,6 @@ expect "tested models" "$(tested_models)" "fraud-detector modelwatch "
 check_changed HEAD "$tmp/log"
 expect "tested models" "$(tested_models)" "modelwatch "
 
-rm "$tmp/record-only"
-
 echo "== a changed baseline (staged) counts for its model"
 echo >>"$repo/baselines/eta-predictor.json"
 git_ add baselines/eta-predictor.json
@@ -111,7 +109,6 @@ git_ commit -qm "baseline"
 echo "== a new, untracked model counts"
 sed 's/^model: fraud-detector$/model: fraud-detector-v2/' "$repo/models/fraud-detector.yaml" \
   >"$repo/models/fraud-detector-v2.yaml"
-touch "$tmp/record-only"
 grep -q '^model: fraud-detector-v2$' "$repo/models/fraud-detector-v2.yaml" || fail "setup: no rename"
 check_changed HEAD "$tmp/log"
 grep -q "changed since HEAD: 1 of 4 models: fraud-detector-v2" "$tmp/log" || { cat "$tmp/log"; fail "summary"; }

@@ -186,7 +186,7 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
         StateReset(mc.name, "drift", "future_event_time",
                    "saved window end " + std::to_string(rt->drift->NewestEventTime()) +
                        " is beyond the clock; windows start empty");
-        rt->drift = std::make_unique<DriftTracker>(mc, baseline);
+        rt->drift = std::make_shared<DriftTracker>(mc, baseline);
       }
     }
     if (rt->shadow) {
@@ -783,16 +783,37 @@ void Exporter::YieldToReaders() const {
 }
 
 void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
-  auto lock = ReaderLock();
-  for (const auto& [name, rt] : models_) {
-    // One bad model never fails a scrape.
+  // Under mu_ only what reads the counters: every tracker's families but drift's, and the
+  // drift windows summed (TakeTotals). The drift statistics, most of a scrape's work, are
+  // computed after mu_ is released, so ingest waits for the copy, not for the statistics.
+  struct PendingDrift {
+    std::string model;
+    std::shared_ptr<const DriftTracker> tracker;  // kept alive across a reload
+    std::shared_ptr<const DriftTracker::Totals> totals;
+  };
+  std::vector<PendingDrift> pending;
+  {
+    auto lock = ReaderLock();
+    for (const auto& [name, rt] : models_) {
+      // One bad model never fails a scrape.
+      try {
+        rt->serving->Collect(out);
+        pending.push_back({name, rt->drift, rt->drift->TakeTotals()});
+        if (rt->ground_truth) rt->ground_truth->Collect(out);
+        if (rt->shadow) rt->shadow->Collect(out);
+      } catch (const std::exception& e) {
+        Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
+      }
+    }
+    AppendSelfMetrics(out);
+  }
+  for (const PendingDrift& p : pending) {
     try {
-      rt->Collect(out);
+      DriftTracker::AppendToFamilies(p.tracker->Compute(*p.totals), out);
     } catch (const std::exception& e) {
-      Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
+      Log().Log(LogLevel::kError, "collect failed", {{"model", p.model}, {"err", e.what()}});
     }
   }
-  AppendSelfMetrics(out);
 }
 
 std::optional<std::string> Exporter::Sample(const std::string& model) {

@@ -60,12 +60,37 @@ double Invert(F survival, double p, double lo, double hi) {
   return 0.5 * (lo + hi);
 }
 
+// Inverting a survival function costs a few hundred evaluations of it, and a scrape asks for
+// the same few (p, dof) pairs for every feature, window and model: the answers of the last
+// kRemembered distinct questions are kept per thread. The functions are pure, so this changes
+// no result, only how often it is computed.
+template <typename F>
+double Remembered(int which, double p, double dof, F compute) {
+  struct Answer {
+    int which;
+    double p;
+    double dof;
+    double value;
+  };
+  constexpr std::size_t kRemembered = 64;
+  thread_local std::vector<Answer> answers;
+  for (const Answer& a : answers) {
+    if (a.which == which && a.p == p && a.dof == dof) return a.value;
+  }
+  const double value = compute();
+  if (answers.size() >= kRemembered) answers.erase(answers.begin());
+  answers.push_back({which, p, dof, value});
+  return value;
+}
+
 }  // namespace
 
 double ChiSquareSurvival(double x, double dof) { return GammaQ(0.5 * dof, 0.5 * x); }
 
 double ChiSquareUpperQuantile(double p, double dof) {
-  return Invert([dof](double x) { return ChiSquareSurvival(x, dof); }, p, 0.0, dof + 10);
+  return Remembered(0, p, dof, [&] {
+    return Invert([dof](double x) { return ChiSquareSurvival(x, dof); }, p, 0.0, dof + 10);
+  });
 }
 
 double KolmogorovSurvival(double t) {
@@ -89,7 +114,9 @@ double KolmogorovSurvival(double t) {
   return std::clamp(2 * sum, 0.0, 1.0);
 }
 
-double KolmogorovUpperQuantile(double p) { return Invert(KolmogorovSurvival, p, 0.0, 2.0); }
+double KolmogorovUpperQuantile(double p) {
+  return Remembered(1, p, 0.0, [&] { return Invert(KolmogorovSurvival, p, 0.0, 2.0); });
+}
 
 double PsiCriticalValue(double p, double n, double m, int bins) {
   if (bins < 2) return kInf;

@@ -92,6 +92,9 @@ struct BinnedDistribution {
   std::vector<double> counts;                       // current, per (fine) bin
   std::vector<double> sums;                         // current, numeric: per fine bin
   std::vector<double> at_cut;  // current, numeric: values exactly at each fine cut
+  // Numeric: WassersteinNoiseMean of the reference, fixed by the baseline and so computed
+  // once per tracker (it walks every fine bin).
+  double noise_mean = kNaN;
 };
 
 double ComputeMethod(DriftMethod method, const BinnedDistribution& d) {
@@ -184,8 +187,7 @@ double CriticalValue(DriftMethod method, const BinnedDistribution& d, double p) 
       return KsCriticalValue(p, n, m);
     case DriftMethod::kWasserstein:
       if (!(ref.std > 0)) return kNaN;
-      return WassersteinCriticalValue(
-          p, n, m, WassersteinNoiseMean(ref.fine_cuts, ref.fine_mass, ref.fine_at_cut, ref.std));
+      return WassersteinCriticalValue(p, n, m, d.noise_mean);
     default:
       return kNaN;
   }
@@ -233,6 +235,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
         f.binned = true;
         f.profile = fp;
         f.locator = BinLocator(fp->numeric.fine_cuts);
+        f.noise_mean = ReferenceNoiseMean(fp->numeric);
         f.out_of_range_cell = counts++;
         f.bins_cell = counts;
         f.bin_count = fp->numeric.fine_cuts.size() + 1;
@@ -285,6 +288,7 @@ DriftTracker::DriftTracker(const ModelConfig& model,
       v.binned = true;
       v.numeric = &pr.numeric;
       v.locator = BinLocator(pr.numeric.fine_cuts);
+      v.noise_mean = ReferenceNoiseMean(pr.numeric);
       v.bin_count = pr.numeric.fine_cuts.size() + 1;
       v.methods = ExportedMethods(model_.drift, FeatureType::kNumeric);
       vcounts += v.bin_count;
@@ -570,7 +574,7 @@ DriftNoise AlertNoise(const BinnedDistribution& d, std::size_t bin_count, double
   if (d.type == FeatureType::kNumeric) {
     noise.bins = static_cast<int>(d.numeric->proportions.size());
     noise.m = baseline.EffectiveCount(d.numeric->count);
-    noise.spread = ReferenceCdfSpread(*d.numeric);
+    noise.spread = CdfSpreadOfNoiseMean(d.noise_mean);
   } else {
     noise.bins = static_cast<int>(bin_count);
     noise.m = baseline.EffectiveCount(d.categorical->count);
@@ -583,26 +587,70 @@ DriftNoise AlertNoise(const BinnedDistribution& d, std::size_t bin_count, double
 // A window's ring summed over its sub-windows, with what every part of its computation shares.
 struct DriftTracker::WindowTotals {
   const std::string& label;
-  std::vector<double> counts;
-  std::vector<double> sums;
+  const std::vector<double>& counts;
+  const std::vector<double>& sums;
   double n = 0;      // records
   double level = 0;  // SeriesLevel()
   int drift_tests = 0;
 };
 
-void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
+// One window's counters summed over its sub-windows; past drift.min_samples (`complete`)
+// all of them, else only the record count.
+struct DriftTracker::WindowSums {
+  std::string label;
+  Seconds length{0};
+  std::uint64_t late = 0;
+  double records = 0;
+  bool complete = false;
+  std::vector<double> counts;
+  std::vector<double> sums;
+  std::vector<std::vector<double>> vcounts;  // per version
+  std::vector<std::vector<double>> vsums;
+};
+
+struct DriftTracker::Totals {
+  std::vector<std::string> versions;
+  std::vector<WindowSums> windows;
+};
+
+std::shared_ptr<const DriftTracker::Totals> DriftTracker::TakeTotals() const {
+  auto totals = std::make_shared<Totals>();
+  totals->versions = versions_;
+  const VersionLayout& vl = *version_layout_;
+  for (const Window& w : windows_) {
+    const int sub = w.clock.sub_windows();
+    WindowSums& ws = totals->windows.emplace_back();
+    ws.label = w.label;
+    ws.length = w.length;
+    ws.late = w.late;
+    for (int s = 0; s < sub; ++s) {
+      ws.records += static_cast<double>(
+          w.counts[static_cast<std::size_t>(s) * slot_counts_ + kRecordsCell]);
+    }
+    ws.complete =
+        ws.records > 0 && ws.records >= static_cast<double>(model_.drift.min_samples);
+    if (!ws.complete) continue;
+    ws.counts = SumSlots(w.counts, slot_counts_, sub);
+    ws.sums = SumSlots(w.sums, slot_sums_, sub);
+    for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
+      ws.vcounts.push_back(SumSlots(w.vcounts[vi], vl.counts_size, sub));
+      ws.vsums.push_back(SumSlots(w.vsums[vi], vl.sums_size, sub));
+    }
+  }
+  return totals;
+}
+
+void DriftTracker::ComputeWindow(const WindowSums& w, const std::vector<std::string>& versions,
+                                 std::vector<DriftSample>& out,
                                  std::vector<DegradationInputs>* degradation) const {
-  const int sub = w.clock.sub_windows();
   const std::string& model = model_.name;
   out.push_back({metric::kModelLateRecordsTotal.Name(),
                  {{"model", model}, {"window", w.label}},
                  static_cast<double>(w.late)});
-  std::vector<double> counts = SumSlots(w.counts, slot_counts_, sub);
-  const double n = counts[kRecordsCell];
+  const double n = w.records;
   out.push_back({metric::kModelWindowSamples.Name(), {{"model", model}, {"window", w.label}}, n});
-  if (n < static_cast<double>(model_.drift.min_samples) || !(n > 0)) return;
-  const WindowTotals t{w.label, std::move(counts), SumSlots(w.sums, slot_sums_, sub),
-                       n,       SeriesLevel(),     DriftTests()};
+  if (!w.complete) return;
+  const WindowTotals t{w.label, w.counts, w.sums, n, SeriesLevel(), DriftTests()};
 
   // Degradation inputs: drift beyond its noise floor, Bonferroni-split over the distributions
   // the alerting method is applied to (docs/statistics.md, "Degradation score").
@@ -620,8 +668,8 @@ void DriftTracker::ComputeWindow(const Window& w, std::vector<DriftSample>& out,
       ExpectedOutOfRangeShare(range_counts.data(), static_cast<int>(range_counts.size()));
   shared.error_rate = t.counts[kErrorsCell] / n;
 
-  for (std::size_t vi = 0; vi < versions_.size(); ++vi) {
-    auto deg = AppendVersionSeries(w, vi, t, shared, out);
+  for (std::size_t vi = 0; vi < versions.size(); ++vi) {
+    auto deg = AppendVersionSeries(w, versions[vi], vi, t, shared, out);
     if (deg && degradation != nullptr) degradation->push_back(std::move(*deg));
   }
 }
@@ -683,6 +731,7 @@ double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
     for (double c : d.counts) present += c;
     if (f.type == FeatureType::kNumeric) {
       d.numeric = &f.profile->numeric;
+      d.noise_mean = f.noise_mean;
       d.sums.assign(sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell),
                     sums.begin() + static_cast<std::ptrdiff_t>(f.sums_cell + f.bin_count));
       d.at_cut.assign(
@@ -711,20 +760,19 @@ double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
 }
 
 std::optional<DegradationInputs> DriftTracker::AppendVersionSeries(
-    const Window& w, std::size_t vi, const WindowTotals& t, const DegradationInputs& shared,
-    std::vector<DriftSample>& out) const {
-  const int sub = w.clock.sub_windows();
+    const WindowSums& w, const std::string& version, std::size_t vi, const WindowTotals& t,
+    const DegradationInputs& shared, std::vector<DriftSample>& out) const {
   const VersionLayout& vl = *version_layout_;
-  const std::vector<double> vc = SumSlots(w.vcounts[vi], vl.counts_size, sub);
-  const std::vector<double> vs = SumSlots(w.vsums[vi], vl.sums_size, sub);
+  const std::vector<double>& vc = w.vcounts[vi];
+  const std::vector<double>& vs = w.vsums[vi];
   const double outputs = vc[kOutputsCell];
   if (!(outputs > 0)) return std::nullopt;
-  const Labels prefix{{"model", model_.name}, {"version", versions_[vi]}};
+  const Labels prefix{{"model", model_.name}, {"version", version}};
   auto labels = [&](std::initializer_list<std::pair<std::string, std::string>> extra) {
     return WindowLabels(prefix, extra, t.label);
   };
   DegradationInputs deg = shared;
-  deg.version = versions_[vi];
+  deg.version = version;
   AppendConfidenceSeries(vc, vs, prefix, t.label, deg, out);
   // Confidence-based AUC: binary from the score histogram; multiclass one-vs-rest macro.
   if (vl.hist_classes > 0) {
@@ -760,6 +808,7 @@ std::optional<DegradationInputs> DriftTracker::AppendVersionSeries(
     BinnedDistribution d;
     d.type = vl.kind == OutputKind::kClass ? FeatureType::kCategorical : FeatureType::kNumeric;
     d.numeric = vl.numeric;
+    d.noise_mean = vl.noise_mean;
     d.categorical = vl.classes;
     d.counts.assign(vc.begin() + kVersionFirstBinCell,
                     vc.begin() + static_cast<std::ptrdiff_t>(kVersionFirstBinCell + vl.bin_count));
@@ -862,7 +911,7 @@ double DriftTracker::SeriesLevel() const {
   return model_.drift.alpha / std::max(1, series);
 }
 
-std::vector<DriftSample> DriftTracker::Snapshot() const {
+std::vector<DriftSample> DriftTracker::Compute(const Totals& totals) const {
   std::vector<DriftSample> out;
   if (baseline_) {
     out.push_back({metric::kModelBaselineInfo.Name(),
@@ -886,38 +935,45 @@ std::vector<DriftSample> DriftTracker::Snapshot() const {
     }
   }
   // The degradation score reads the shortest window that has min_samples records.
-  std::size_t chosen = windows_.size();
-  for (std::size_t i = 0; i < windows_.size(); ++i) {
-    const Window& w = windows_[i];
-    double n = 0;
-    for (int s = 0; s < w.clock.sub_windows(); ++s) {
-      n += w.counts[static_cast<std::size_t>(s) * slot_counts_ + kRecordsCell];
-    }
-    if (n > 0 && n >= static_cast<double>(model_.drift.min_samples) &&
-        (chosen == windows_.size() || w.length < windows_[chosen].length)) {
+  std::size_t chosen = totals.windows.size();
+  for (std::size_t i = 0; i < totals.windows.size(); ++i) {
+    const WindowSums& w = totals.windows[i];
+    if (w.complete &&
+        (chosen == totals.windows.size() || w.length < totals.windows[chosen].length)) {
       chosen = i;
     }
   }
   std::vector<DegradationInputs> degradation;
-  for (std::size_t i = 0; i < windows_.size(); ++i) {
-    ComputeWindow(windows_[i], out, i == chosen && baseline_ ? &degradation : nullptr);
+  for (std::size_t i = 0; i < totals.windows.size(); ++i) {
+    ComputeWindow(totals.windows[i], totals.versions, out,
+                  i == chosen && baseline_ ? &degradation : nullptr);
   }
   AppendDegradation(degradation, out);
   return out;
 }
 
+std::vector<DriftSample> DriftTracker::Snapshot() const { return Compute(*TakeTotals()); }
+
 void DriftTracker::Collect(std::vector<prometheus::MetricFamily>& out) const {
-  for (auto& sample : Snapshot()) {
-    auto family =
-        std::find_if(out.begin(), out.end(), [&](const auto& f) { return f.name == sample.name; });
-    if (family == out.end()) {
+  AppendToFamilies(Snapshot(), out);
+}
+
+void DriftTracker::AppendToFamilies(std::vector<DriftSample> samples,
+                                    std::vector<prometheus::MetricFamily>& out) {
+  // Family name -> index of its first family in `out` (a scrape of many models appends
+  // thousands of samples to a hundred families).
+  std::unordered_map<std::string, std::size_t> first;
+  for (std::size_t i = out.size(); i-- > 0;) first[out[i].name] = i;
+  for (auto& sample : samples) {
+    auto [at, added] = first.try_emplace(sample.name, out.size());
+    if (added) {
       // Every name a DriftSample carries is catalogued (DriftTrackerTest checks it).
       const MetricSpec* spec = FindMetric(sample.name);
       out.push_back(spec != nullptr ? MakeFamily(*spec)
                                     : prometheus::MetricFamily{
                                           sample.name, "", prometheus::MetricType::Gauge, {}});
-      family = out.end() - 1;
     }
+    prometheus::MetricFamily* family = &out[at->second];
     prometheus::ClientMetric metric;
     for (auto& [k, v] : sample.labels) metric.label.push_back({k, v});
     if (family->type == prometheus::MetricType::Counter) {

@@ -34,8 +34,9 @@
 // Window gauges are absent while the window holds fewer than drift.min_samples records.
 // PII features are never tracked or named.
 //
-// Thread-compatible, not thread-safe: the caller serialises Observe, Collect, SaveState and
-// RestoreState (Collect is const and may run concurrently with other const calls only).
+// Thread-compatible, not thread-safe: the caller serialises Observe, Collect, TakeTotals,
+// SaveState and RestoreState (the const calls may run concurrently with other const calls
+// only). Compute() is the exception: it reads none of the state Observe() changes.
 #ifndef MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 #define MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 
@@ -85,12 +86,27 @@ class DriftTracker {
   // its block (at most max_versions + 1 blocks).
   void Observe(const Record& record);
 
-  // Computes every sample (the families listed above) from the current windows.
+  // Computes every sample (the families listed above) from the current windows:
+  // Compute(*TakeTotals()).
   std::vector<DriftSample> Snapshot() const;
+
+  // The windows' counters summed over their sub-windows (for windows below
+  // drift.min_samples only the record count): all of the state Observe() changes that
+  // Compute() reads. One pass over the counters, no statistics, so a scrape takes it under
+  // the ingest lock and computes outside it.
+  struct Totals;
+  std::shared_ptr<const Totals> TakeTotals() const;
+  // Every sample, from `totals`. Reads besides `totals` only what the constructor fixed (the
+  // config, the baseline, the counters' layout), so it may run on another thread while
+  // Observe() is called, as long as the tracker outlives the call.
+  std::vector<DriftSample> Compute(const Totals& totals) const;
 
   // Appends this model's samples to `out`, adding to families already there with the same
   // name (so trackers of several models share families) and creating the others.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
+  // The same for samples already computed.
+  static void AppendToFamilies(std::vector<DriftSample> samples,
+                               std::vector<prometheus::MetricFamily>& out);
 
   // Checkpoint of all window contents. RestoreState() accepts only a state saved with the
   // same model name, windows, features and baseline id; otherwise it returns an error and
@@ -112,9 +128,11 @@ class DriftTracker {
   void AddVersion(std::string name);
   void ClearSlot(Window& window, int slot);
   struct WindowTotals;
+  struct WindowSums;
   // The window's series, in order: late records and samples, then (past drift.min_samples)
   // the features', the anomalous ratio and each version's.
-  void ComputeWindow(const Window& window, std::vector<DriftSample>& out,
+  void ComputeWindow(const WindowSums& window, const std::vector<std::string>& versions,
+                     std::vector<DriftSample>& out,
                      std::vector<DegradationInputs>* degradation) const;
   // The distributions the alerting method is applied to (the Bonferroni split of the noise).
   int DriftTests() const;
@@ -125,7 +143,9 @@ class DriftTracker {
   double AppendFeatureSeries(const WindowTotals& totals, std::vector<DriftSample>& out) const;
   // One version's output series; returns its degradation inputs (`shared` completed), or
   // nullopt when it had no outputs in the window.
-  std::optional<DegradationInputs> AppendVersionSeries(const Window& window, std::size_t version,
+  std::optional<DegradationInputs> AppendVersionSeries(const WindowSums& window,
+                                                       const std::string& version,
+                                                       std::size_t version_index,
                                                        const WindowTotals& totals,
                                                        const DegradationInputs& shared,
                                                        std::vector<DriftSample>& out) const;

@@ -50,6 +50,7 @@ struct DriftTracker::FeatureTrack {
   std::size_t at_cut_cell = 0;  // numeric, binned: first cut's exact-hit count cell
   CategoryIndex categories;     // categorical, binned
   BinLocator locator;           // numeric, binned: over the baseline's fine cuts
+  double noise_mean = 0;        // numeric, binned: ReferenceNoiseMean of its profile
   std::vector<DriftMethod> methods;
   // FeatureDrift's method and page threshold for this feature (its own, else the model's).
   DriftMethod alert_method = DriftMethod::kPsi;
@@ -63,6 +64,7 @@ struct DriftTracker::VersionLayout {
   const CategoricalSummary* classes = nullptr;
   CategoryIndex class_index;
   BinLocator locator;           // numeric output
+  double noise_mean = 0;        // numeric output: ReferenceNoiseMean of its profile
   std::size_t at_cut_cell = 0;  // numeric output: first cut's exact-hit count cell
   std::size_t bin_count = 0;
   std::size_t hist_classes = 0;  // score histograms: 1 binary, C multiclass, 0 regression

@@ -79,9 +79,16 @@ double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise) {
 }
 
 double ReferenceCdfSpread(const NumericSummary& ref) {
+  return CdfSpreadOfNoiseMean(ReferenceNoiseMean(ref));
+}
+
+double ReferenceNoiseMean(const NumericSummary& ref) {
   // The Wasserstein critical value's integral (drift_noise.h), tails extrapolated the same way.
-  return WassersteinNoiseMean(ref.fine_cuts, ref.fine_mass, ref.fine_at_cut, ref.std) /
-         std::sqrt(2 / std::numbers::pi);
+  return WassersteinNoiseMean(ref.fine_cuts, ref.fine_mass, ref.fine_at_cut, ref.std);
+}
+
+double CdfSpreadOfNoiseMean(double noise_mean) {
+  return noise_mean / std::sqrt(2 / std::numbers::pi);
 }
 
 double MeanShiftEffect(const MeanShift& s, double direction) {

@@ -49,6 +49,10 @@ double DriftNoiseFloor(DriftMethod method, const DriftNoise& noise);
 // distribution, larger for heavy tails, +infinity for tails of index ≤ 2 (computed as the
 // Wasserstein critical value's integral, WassersteinNoiseMean, tails extrapolated).
 double ReferenceCdfSpread(const NumericSummary& reference);
+// The two halves of ReferenceCdfSpread, for a caller that keeps the first (it depends on the
+// reference only): WassersteinNoiseMean of the reference, and the spread it gives.
+double ReferenceNoiseMean(const NumericSummary& reference);
+double CdfSpreadOfNoiseMean(double noise_mean);
 
 // A per-record quantity's window mean against the baseline's.
 struct MeanShift {

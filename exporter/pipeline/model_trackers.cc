@@ -12,7 +12,7 @@ Result<void> ModelTrackers::Build(const ModelConfig& model,
   config = model;
   baseline = std::move(profile);
   ResetServing(latency_buckets);
-  drift = std::make_unique<DriftTracker>(model, baseline);
+  drift = std::make_shared<DriftTracker>(model, baseline);
   if (model.shadow) {
     auto hasher = KeyedHasher::FromStateDir(state_dir);
     if (!hasher) return tl::unexpected(hasher.error());

@@ -28,7 +28,9 @@ struct ModelTrackers {
   ModelConfig config;
   std::shared_ptr<const BaselineProfile> baseline;  // null without a configured baseline
   std::unique_ptr<ServingAggregator> serving;
-  std::unique_ptr<DriftTracker> drift;
+  // Shared: a scrape computes the drift statistics outside the caller's lock and keeps the
+  // tracker alive while it does (DriftTracker::Compute).
+  std::shared_ptr<DriftTracker> drift;
   std::unique_ptr<GroundTruthTracker> ground_truth;  // when ground_truth is configured
   std::unique_ptr<ShadowTracker> shadow;             // when shadow is configured
   std::unique_ptr<RecentRecords> recent;             // after KeepRecentRecords(), sample_size > 0

@@ -292,6 +292,34 @@ TEST(DriftTrackerTest, VersionsBeyondTheLimitShareOtherLabel) {
   EXPECT_EQ(Count(s, "model_positive_rate"), 6);  // 3 versions × 2 windows
 }
 
+// A scrape takes the totals under the ingest lock and computes outside it, while records
+// keep arriving (new versions included): what it computes must be what the totals held.
+TEST(DriftTrackerTest, ComputeReadsOnlyTheTotalsTakenBefore) {
+  ModelConfig m = BinaryModel();
+  auto baseline = MakeBaseline(m, 1);
+  DriftTracker t(m, baseline);
+  Feed(t, 600, kT0, 100, 2, "v1");
+  const auto before = t.Snapshot();
+  const auto totals = t.TakeTotals();
+  Feed(t, 600, kT0 + 1800, 160, 3, "v2");  // drift, a second version, a slid window
+  Feed(t, 600, kT0 + 1800, 160, 4, "v3");
+  const auto after = t.Compute(*totals);
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].name, before[i].name);
+    EXPECT_EQ(after[i].labels, before[i].labels);
+    EXPECT_EQ(after[i].value, before[i].value) << before[i].name;
+  }
+  // And the tracker did move on: the same computation now gives other values.
+  EXPECT_GT(Value(t.Snapshot(), "model_feature_drift",
+                  {{"feature", "amount"}, {"method", "psi"}, {"window", "1h"}}),
+            Value(before, "model_feature_drift",
+                  {{"feature", "amount"}, {"method", "psi"}, {"window", "1h"}}) +
+                0.5);
+  EXPECT_NE(Find(t.Snapshot(), "model_positive_rate", {{"version", "v3"}}), nullptr);
+  EXPECT_EQ(Find(after, "model_positive_rate", {{"version", "v3"}}), nullptr);
+}
+
 TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
   ModelConfig m = BinaryModel();
   DriftTracker t(m, MakeBaseline(m, 7));

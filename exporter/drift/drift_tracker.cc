@@ -624,11 +624,10 @@ std::shared_ptr<const DriftTracker::Totals> DriftTracker::TakeTotals() const {
     ws.length = w.length;
     ws.late = w.late;
     for (int s = 0; s < sub; ++s) {
-      ws.records += static_cast<double>(
-          w.counts[static_cast<std::size_t>(s) * slot_counts_ + kRecordsCell]);
+      ws.records +=
+          static_cast<double>(w.counts[static_cast<std::size_t>(s) * slot_counts_ + kRecordsCell]);
     }
-    ws.complete =
-        ws.records > 0 && ws.records >= static_cast<double>(model_.drift.min_samples);
+    ws.complete = ws.records > 0 && ws.records >= static_cast<double>(model_.drift.min_samples);
     if (!ws.complete) continue;
     ws.counts = SumSlots(w.counts, slot_counts_, sub);
     ws.sums = SumSlots(w.sums, slot_sums_, sub);

@@ -99,7 +99,27 @@ struct FeatureConfig {
   std::optional<FeatureDriftOverride> drift = std::nullopt;
 };
 
+// Who computes PSI and JS of the numeric features: each exporter from the records it saw
+// (`exporter`), or Prometheus from every replica's feature histograms, summed, with the
+// recording rules rulegen generates (`promql`; docs/scale-out.md).
+enum class DriftEngine { kExporter, kPromql };
+
+// The baseline's coarse bins of one numeric feature: what drift.engine: promql's rules
+// embed. Filled by rulegen from the baseline file (rulegen/promql_drift.h), not by the loader.
+struct BinnedReference {
+  std::string feature;
+  std::vector<double> edges;        // the model_feature_value buckets' upper bounds
+  std::vector<double> proportions;  // edges.size() + 1
+  double count = 0;                 // non-missing reference values
+};
+
+struct PromqlDriftReference {
+  std::vector<BinnedReference> features;  // the numeric features the baseline bins
+  int drift_series = 0;  // the exporter's Bonferroni split of drift.alpha (SeriesLevel)
+};
+
 struct DriftConfig {
+  DriftEngine engine = DriftEngine::kExporter;
   std::vector<Window> windows;             // default [1h, 24h]
   DriftMethod method = DriftMethod::kPsi;  // the one that alerts
   std::vector<DriftMethod> methods;        // exported; default: all that apply
@@ -217,6 +237,8 @@ struct ModelConfig {
   std::string description;
   SourceConfig source;
   std::string baseline;  // resolved path; empty when not configured
+  // drift.engine: promql only, set by rulegen after loading (LoadPromqlReferences).
+  std::optional<PromqlDriftReference> promql_reference;
   std::vector<FeatureConfig> features;
   std::vector<std::string> classes;  // multiclass: class names, in probability-array order
   double threshold = 0.5;            // binary: score >= threshold predicts class 1

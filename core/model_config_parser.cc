@@ -35,7 +35,8 @@ const std::vector<std::string> kFeatureKeys = {"name",      "type",  "pii",
 const std::vector<std::string> kFeatureDriftKeys = {"method", "warn", "critical", "windows"};
 const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
                                              "critical", "min_samples", "bins",    "top_categories",
-                                             "lateness", "sub_windows", "alpha"};
+                                             "lateness", "sub_windows", "alpha",
+                                             "engine"};
 const std::vector<std::string> kMethodNames = {"psi", "js", "ks", "wasserstein", "chi2"};
 const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "availability",
                                            "period"};
@@ -476,6 +477,21 @@ class ModelParser {
       return;
     }
     if (!r_.CheckMapping(node, kDriftKeys, "drift")) return;
+    YAML::Node engine = r_.Child(node, "engine", "drift", false);
+    if (auto s = r_.Choice(engine, "drift.engine", {"exporter", "promql"})) {
+      d.engine = *s == "promql" ? DriftEngine::kPromql : DriftEngine::kExporter;
+      if (d.engine == DriftEngine::kPromql) {
+        if (m.baseline.empty()) {
+          r_.AddError(engine,
+                      "drift.engine: promql needs a baseline profile (the model's `baseline` "
+                      "key): the rules compare the replicas' histograms with its bins");
+        }
+        // The rules read every binned numeric feature's histogram.
+        for (FeatureConfig& f : m.features) {
+          if (f.type == FeatureType::kNumeric && !f.pii) f.histogram = true;
+        }
+      }
+    }
     YAML::Node windows = r_.Child(node, "windows", "drift", false);
     d.windows = ParseWindows(windows, "drift.windows");
     if (!windows.IsDefined())

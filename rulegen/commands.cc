@@ -13,6 +13,7 @@
 #include "rulegen/checker.h"
 #include "rulegen/generator.h"
 #include "rulegen/mutation.h"
+#include "rulegen/promql_drift.h"
 
 namespace modelwatch {
 namespace {
@@ -33,6 +34,16 @@ const FlagSpec kFormatFlag{"format",
 
 }  // namespace
 
+std::optional<ConfigSet> LoadRulegenConfig(const std::string& dir) {
+  auto config = LoadConfigOrReport(dir);
+  if (!config) return std::nullopt;
+  if (auto ok = LoadPromqlReferences(*config); !ok) {
+    std::cerr << ok.error().ToString() << "\n1 error\n";
+    return std::nullopt;
+  }
+  return config;
+}
+
 int RunGenerate(const std::vector<std::string>& args) {
   FlagParser flags(
       "modelwatch-rulegen generate --config.dir=DIR --out=OUT [--format=prometheus-operator]",
@@ -52,7 +63,7 @@ int RunGenerate(const std::vector<std::string>& args) {
               << "\" (want prometheus or prometheus-operator)\n";
     return kExitUsage;
   }
-  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  auto config = LoadRulegenConfig(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   auto generated = GenerateFiles(*config, *format);
   if (!generated) {
@@ -97,7 +108,7 @@ int RunCheck(const std::vector<std::string>& args) {
     std::cerr << "modelwatch-rulegen check: unknown --format \"" << flags.Get("format") << "\"\n";
     return kExitUsage;
   }
-  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  auto config = LoadRulegenConfig(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   const std::string out = flags.Get("out");
   auto generated = GenerateFiles(*config, *format);
@@ -173,7 +184,7 @@ int RunMutate(const std::vector<std::string>& args) {
     std::cerr << "modelwatch-rulegen mutate: want --jobs >= 1 and 0 <= --min-score <= 100\n";
     return kExitUsage;
   }
-  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  auto config = LoadRulegenConfig(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   const OutputFiles files = Generate(*config, OutputFormat::kPrometheus);
   MutationOptions options{flags.Get("promtool"), flags.Get("model"), {}, jobs};

@@ -52,7 +52,7 @@ int RunValidate(const std::vector<std::string>& args) {
                    "FILE:LINE:COL: error: MESSAGE on stderr and exits 1.",
                    {{"config.dir", "directory of per-model YAML files", "", false, true}});
   if (auto code = flags.ParseOrExit(args, "modelwatch-rulegen validate")) return *code;
-  auto config = LoadConfigOrReport(flags.Get("config.dir"));
+  auto config = LoadRulegenConfig(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
   for (const auto& m : config->models) std::cout << Summary(m) << "\n";
   std::cout << config->models.size() << (config->models.size() == 1 ? " model" : " models")

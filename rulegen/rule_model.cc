@@ -9,6 +9,7 @@
 #include "core/duration.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/meta_rules.h"
+#include "rulegen/promql_drift.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
 
@@ -953,7 +954,13 @@ std::string RegexEscape(const std::string& s) {
 }
 
 RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
-  return ModelRuleBuilder(m, fleet).Build();
+  RuleFile file = ModelRuleBuilder(m, fleet).Build();
+  if (m.drift.engine == DriftEngine::kPromql && m.promql_reference) {
+    // First: the alerts' group reads what it records.
+    file.groups.insert(file.groups.begin(),
+                       PromqlDriftGroup(m, fleet.Tier(m.tier).evaluation_interval));
+  }
+  return file;
 }
 
 RuleFile BuildFleetRules(const FleetConfig& fleet) {

@@ -9,10 +9,12 @@
 #include <cstdint>
 #include <span>
 
+#include "core/distributions.h"  // kDriftEpsilon
+
 namespace modelwatch {
 
-// Replaces zero (or negative) proportions before PSI and JS, without renormalising.
-inline constexpr double kDriftEpsilon = 1e-4;
+// kDriftEpsilon (core/distributions.h) replaces zero (or negative) proportions before PSI
+// and JS, without renormalising.
 
 // Population stability index Σ (p − q)·ln(p / q), with empty bins taking kDriftEpsilon.
 // `current` (p) and `reference` (q) are proportions over the same bins (equal sizes).

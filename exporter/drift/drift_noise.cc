@@ -6,6 +6,7 @@
 #include <numbers>
 #include <vector>
 
+#include "core/distributions.h"
 #include "exporter/drift/drift_math.h"
 #include "exporter/drift/effect_size.h"
 
@@ -14,84 +15,7 @@ namespace {
 
 constexpr double kInf = std::numeric_limits<double>::infinity();
 
-// Regularised upper incomplete gamma Q(a, x): the series of P for x < a + 1, Lentz's
-// continued fraction for Q otherwise (both to double precision).
-double GammaQ(double a, double x) {
-  if (!(x > 0)) return 1.0;
-  const double log_front = a * std::log(x) - x - std::lgamma(a);
-  if (x < a + 1) {
-    double term = 1.0 / a;
-    double sum = term;
-    for (int k = 1; k < 1000; ++k) {
-      term *= x / (a + k);
-      sum += term;
-      if (std::fabs(term) < std::fabs(sum) * 1e-16) break;
-    }
-    return std::max(0.0, 1.0 - sum * std::exp(log_front));
-  }
-  constexpr double kTiny = 1e-300;
-  double b = x + 1 - a;
-  double c = 1 / kTiny;
-  double d = 1 / b;
-  double h = d;
-  for (int i = 1; i < 1000; ++i) {
-    const double an = -i * (i - a);
-    b += 2;
-    d = an * d + b;
-    if (std::fabs(d) < kTiny) d = kTiny;
-    c = b + an / c;
-    if (std::fabs(c) < kTiny) c = kTiny;
-    d = 1 / d;
-    const double delta = d * c;
-    h *= delta;
-    if (std::fabs(delta - 1) < 1e-16) break;
-  }
-  return std::exp(log_front) * h;
-}
-
-// Solves survival(x) = p for a decreasing survival function by bisection on [lo, hi].
-template <typename F>
-double Invert(F survival, double p, double lo, double hi) {
-  while (survival(hi) > p) hi *= 2;
-  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (survival(mid) > p ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-// Inverting a survival function costs a few hundred evaluations of it, and a scrape asks for
-// the same few (p, dof) pairs for every feature, window and model: the answers of the last
-// kRemembered distinct questions are kept per thread. The functions are pure, so this changes
-// no result, only how often it is computed.
-template <typename F>
-double Remembered(int which, double p, double dof, F compute) {
-  struct Answer {
-    int which;
-    double p;
-    double dof;
-    double value;
-  };
-  constexpr std::size_t kRemembered = 64;
-  thread_local std::vector<Answer> answers;
-  for (const Answer& a : answers) {
-    if (a.which == which && a.p == p && a.dof == dof) return a.value;
-  }
-  const double value = compute();
-  if (answers.size() >= kRemembered) answers.erase(answers.begin());
-  answers.push_back({which, p, dof, value});
-  return value;
-}
-
 }  // namespace
-
-double ChiSquareSurvival(double x, double dof) { return GammaQ(0.5 * dof, 0.5 * x); }
-
-double ChiSquareUpperQuantile(double p, double dof) {
-  return Remembered(0, p, dof, [&] {
-    return Invert([dof](double x) { return ChiSquareSurvival(x, dof); }, p, 0.0, dof + 10);
-  });
-}
 
 double KolmogorovSurvival(double t) {
   if (!(t > 0)) return 1.0;
@@ -115,7 +39,8 @@ double KolmogorovSurvival(double t) {
 }
 
 double KolmogorovUpperQuantile(double p) {
-  return Remembered(1, p, 0.0, [&] { return Invert(KolmogorovSurvival, p, 0.0, 2.0); });
+  return RememberedAnswer(1, p, 0.0,
+                          [&] { return InvertSurvival(KolmogorovSurvival, p, 0.0, 2.0); });
 }
 
 double PsiCriticalValue(double p, double n, double m, int bins) {

@@ -6,12 +6,11 @@
 
 #include <span>
 
+#include "core/distributions.h"
+
 namespace modelwatch {
 
-// Upper tail of the chi-square law: P(X > x) for X ~ χ²(dof), dof ≥ 1.
-double ChiSquareSurvival(double x, double dof);
-// x with ChiSquareSurvival(x, dof) = p, 0 < p < 1.
-double ChiSquareUpperQuantile(double p, double dof);
+// ChiSquareSurvival and ChiSquareUpperQuantile: core/distributions.h.
 
 // Kolmogorov's limit law: P(K > t) = 2 Σ_{k≥1} (−1)^{k−1} exp(−2k²t²).
 double KolmogorovSurvival(double t);

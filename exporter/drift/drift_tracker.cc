@@ -224,6 +224,12 @@ DriftTracker::DriftTracker(const ModelConfig& model,
     f.name = fc.name;
     f.type = fc.type;
     f.methods = ExportedMethods(model_.drift, fc.type);
+    if (model_.drift.engine == DriftEngine::kPromql && fc.type == FeatureType::kNumeric) {
+      // Prometheus computes these from every replica's histograms (docs/scale-out.md); a
+      // replica's own value would be a second, partial series of the same name.
+      std::erase_if(f.methods,
+                    [](DriftMethod m) { return m == DriftMethod::kPsi || m == DriftMethod::kJs; });
+    }
     const FeatureDriftSettings alert = EffectiveFeatureDrift(model_.drift, fc);
     f.alert_method = alert.method;
     f.alert_critical = alert.critical;

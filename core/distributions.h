@@ -1,0 +1,57 @@
+// Distribution functions both programs need: the chi-square law's upper tail and its inverse
+// (the exporter's drift noise floors, exporter/drift/drift_noise.h, and rulegen's drift rules
+// for drift.engine: promql compute the same critical values), and the two helpers behind it.
+#ifndef MODELWATCH_CORE_DISTRIBUTIONS_H_
+#define MODELWATCH_CORE_DISTRIBUTIONS_H_
+
+#include <cstddef>
+#include <vector>
+
+namespace modelwatch {
+
+// The proportion an empty bin takes in PSI and JS (docs/statistics.md), in the exporter's
+// statistics and in rulegen's drift rules for drift.engine: promql alike.
+inline constexpr double kDriftEpsilon = 1e-4;
+
+// Upper tail of the chi-square law: P(X > x) for X ~ χ²(dof), dof ≥ 1.
+double ChiSquareSurvival(double x, double dof);
+// x with ChiSquareSurvival(x, dof) = p, 0 < p < 1.
+double ChiSquareUpperQuantile(double p, double dof);
+
+// Solves survival(x) = p for a decreasing survival function by bisection on [lo, hi].
+template <typename F>
+double InvertSurvival(F survival, double p, double lo, double hi) {
+  while (survival(hi) > p) hi *= 2;
+  for (int i = 0; i < 200 && hi - lo > 1e-12 * hi; ++i) {
+    const double mid = 0.5 * (lo + hi);
+    (survival(mid) > p ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+// Inverting a survival function costs a few hundred evaluations of it, and a scrape asks for
+// the same few (p, dof) pairs for every feature, window and model: the answers of the last
+// kRemembered distinct questions are kept per thread. The functions are pure, so this changes
+// no result, only how often it is computed.
+template <typename F>
+double RememberedAnswer(int which, double p, double dof, F compute) {
+  struct Answer {
+    int which;
+    double p;
+    double dof;
+    double value;
+  };
+  constexpr std::size_t kRemembered = 64;
+  thread_local std::vector<Answer> answers;
+  for (const Answer& a : answers) {
+    if (a.which == which && a.p == p && a.dof == dof) return a.value;
+  }
+  const double value = compute();
+  if (answers.size() >= kRemembered) answers.erase(answers.begin());
+  answers.push_back({which, p, dof, value});
+  return value;
+}
+
+}  // namespace modelwatch
+
+#endif  // MODELWATCH_CORE_DISTRIBUTIONS_H_

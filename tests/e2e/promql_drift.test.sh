@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# drift.engine: promql on real servers (tests/e2e/promql_drift.py): three exporter replicas
+# each tailing a third of a log and one exporter tailing all of it, scraped by a real
+# Prometheus evaluating the generated drift rules; the fleet's PSI, JS and critical values
+# must equal the single exporter's (1e-6) and numpy's (1e-9), also across a replica killed
+# and restarted mid-stream. About 40 s; exit 77 (skip) only if a program is not built.
+set -uo pipefail
+BUILD_DIR=${1:-${MODELWATCH_BUILD_DIR:-build}}
+BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+SRC=${MODELWATCH_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+for bin in "$BUILD_DIR/exporter/modelwatch-exporter" "$BUILD_DIR/rulegen/modelwatch-rulegen"; do
+  [[ -x $bin ]] || { echo "SKIP: not built yet: $bin"; exit 77; }
+done
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-promql-drift.XXXXXX")
+/usr/bin/python3 "$SRC/tests/e2e/promql_drift.py" "$BUILD_DIR" "$WORK"
+status=$?
+if [[ $status -eq 0 && -z ${MODELWATCH_KEEP_WORK:-} ]]; then
+  rm -rf "$WORK"
+else
+  echo "work directory kept: $WORK"
+fi
+exit $status

@@ -35,8 +35,7 @@ const std::vector<std::string> kFeatureKeys = {"name",      "type",  "pii",
 const std::vector<std::string> kFeatureDriftKeys = {"method", "warn", "critical", "windows"};
 const std::vector<std::string> kDriftKeys = {"windows",  "method",      "methods", "warn",
                                              "critical", "min_samples", "bins",    "top_categories",
-                                             "lateness", "sub_windows", "alpha",
-                                             "engine"};
+                                             "lateness", "sub_windows", "alpha",   "engine"};
 const std::vector<std::string> kMethodNames = {"psi", "js", "ks", "wasserstein", "chi2"};
 const std::vector<std::string> kSloKeys = {"latency_p99_ms", "error_rate", "availability",
                                            "period"};

@@ -11,6 +11,8 @@ Checks, per numeric feature over the 1h window:
   - the replicas serve no PSI/JS of their numeric features (KS, and the categorical
     features' drift, stay per replica);
   - one replica is killed (SIGKILL) mid-stream and restarted on its state: the equality holds.
+Then `promtool test rules` on the rules generated for a hand-made three-bin baseline: two
+replicas' counters before and inside the window, PSI and JS computed here by hand.
 
 usage: promql_drift.py BUILD_DIR WORK_DIR
 """
@@ -147,6 +149,76 @@ def numpy_drift(values, edges, proportions):
     m = 0.5 * (p + q)
     js = math.sqrt(max(0.0, 0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m))))
     return psi, js
+
+
+PROMTOOL_MODEL = """model: tiny
+owner: {team: e2e}
+tier: 2
+task: binary_classification
+baseline: %s/tiny/baseline.json
+source: {paths: [/nonexistent/*.jsonl]}
+features:
+  - {name: amount, type: numeric}
+drift: {engine: promql, windows: [1h], min_samples: 50}
+"""
+
+
+def promtool_case():
+    """Hand-computed PSI and JS of two replicas' counters over a 1h window, checked by
+    promtool against the generated rules."""
+    os.makedirs(os.path.join(WORK, "tiny"))
+    q = [0.25, 0.5, 0.15, 0.1]
+    with open(os.path.join(WORK, "tiny/baseline.json"), "w") as f:
+        json.dump({"features": [{"name": "amount", "type": "numeric", "numeric": {
+            "count": 1000, "edges": [10, 20, 30], "proportions": q}}],
+            "prediction": {"kind": "score", "numeric": {"count": 0}}}, f)
+    with open(os.path.join(WORK, "tiny/tiny.yaml"), "w") as f:
+        f.write(PROMTOOL_MODEL % WORK)
+    subprocess.run([RULEGEN, "generate", "--config.dir=" + WORK + "/tiny",
+                    "--out=" + WORK + "/tiny-out"], check=True, stdout=subprocess.DEVNULL)
+    rules = yaml.safe_load(open(os.path.join(WORK, "tiny-out/rules/tiny.rules.yml")))
+    groups = [g for g in rules["groups"] if g["name"].endswith("-drift-promql")]
+    with open(os.path.join(WORK, "tiny/drift.rules.yml"), "w") as f:
+        yaml.safe_dump({"groups": groups}, f)
+    # Cumulative bucket counters (le 10, 20, 30, +Inf) of replicas a and b: flat for the first
+    # hour (outside the window evaluated at 120m), then stepping up; the bin (20, 30] gets
+    # nothing in the window (it takes the ε floor).
+    before = {"a": (100, 150, 150, 200), "b": (7, 9, 9, 9)}
+    after = {"a": (130, 200, 200, 260), "b": (17, 39, 39, 49)}
+    series = []
+    for inst in ("a", "b"):
+        for k, le in enumerate(("10", "20", "30", "+Inf")):
+            series.append({"series": 'model_feature_value_bucket{model="tiny",feature="amount",'
+                                     'le="%s",instance="%s"}' % (le, inst),
+                           "values": "%dx60 %dx60" % (before[inst][k], after[inst][k])})
+        series.append({"series": 'model_predictions_total{model="tiny",instance="%s"}' % inst,
+                       "values": "%dx60 %dx60" % (before[inst][3], after[inst][3])})
+    c = [sum(after[i][k] - before[i][k] for i in after) for k in range(4)]  # 40, 80, 80, 100
+    p = [c[0] / c[3]] + [(c[k] - c[k - 1]) / c[3] for k in (1, 2, 3)]
+    p = [pi if pi > 0 else 1e-4 for pi in p]  # the exporter's ε floor
+    psi = sum((pi - qi) * math.log(pi / qi) for pi, qi in zip(p, q))
+    m = [(pi + qi) / 2 for pi, qi in zip(p, q)]
+    js = math.sqrt(0.5 * sum(pi * math.log(pi / mi) for pi, mi in zip(p, m)) +
+                   0.5 * sum(qi * math.log(qi / mi) for qi, mi in zip(q, m)))
+    labels = 'model="tiny",feature="amount",window="1h"'
+    test = {"rule_files": ["drift.rules.yml"], "evaluation_interval": "1m", "tests": [{
+        "interval": "1m", "input_series": series,
+        # promtool compares values exactly: the rules' last bit may differ from Python's.
+        "promql_expr_test": [
+            {"expr": 'abs(model_feature_drift{method="%s"} - %.17g) < bool 1e-9' % (method, want),
+             "eval_time": "120m",
+             "exp_samples": [{"labels": '{%s,method="%s"}' % (labels, method), "value": 1}]}
+            for method, want in (("psi", psi), ("js", js))
+        ]}]}
+    with open(os.path.join(WORK, "tiny/drift.test.yml"), "w") as f:
+        yaml.safe_dump(test, f)
+    run = subprocess.run(["/usr/bin/promtool", "test", "rules", "drift.test.yml"],
+                         cwd=os.path.join(WORK, "tiny"), capture_output=True, text=True)
+    if run.returncode != 0:
+        fail("promtool test of the drift rules (psi %r, js %r):\n%s%s"
+             % (psi, js, run.stdout, run.stderr))
+    print("promtool: hand-computed PSI %.9f and JS %.9f of two replicas over the window: SUCCESS"
+          % (psi, js))
 
 
 def main():
@@ -293,6 +365,7 @@ def main():
         fail("replicas should serve KS per replica: %s" % ks)
     print("OK: %d fleet values equal the single exporter's; PSI and JS equal numpy's; "
           "replica1 restarted mid-stream" % checked)
+    promtool_case()
 
 
 try:

@@ -3,7 +3,8 @@
 # each tailing a third of a log and one exporter tailing all of it, scraped by a real
 # Prometheus evaluating the generated drift rules; the fleet's PSI, JS and critical values
 # must equal the single exporter's (1e-6) and numpy's (1e-9), also across a replica killed
-# and restarted mid-stream. About 40 s; exit 77 (skip) only if a program is not built.
+# and restarted mid-stream; then promtool tests the rules against hand-computed values
+# (two replicas, a window, an empty bin). About 20 s; exit 77 (skip) only if a program is not built.
 set -uo pipefail
 BUILD_DIR=${1:-${MODELWATCH_BUILD_DIR:-build}}
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)

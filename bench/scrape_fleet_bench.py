@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+"""Scrape latency of an idle exporter with many models (not a test).
+
+Builds MODELS models of 20 numeric and 2 categorical features, each with its own baseline
+(built by `modelwatch-exporter baseline` from one reference log) and a log of LINES records
+inside its drift windows; starts the exporter, waits until every line is read, then scrapes
+/metrics back to back SCRAPES times (one client) and prints the median, 99th percentile and
+maximum latency, the body size and the exporter's CPU time per scrape. Each --exporter given
+is run in turn on the same files, ROUNDS times interleaved (A/B).
+
+usage: bench/scrape_fleet_bench.py --exporter BUILD/exporter/modelwatch-exporter
+           [--exporter B] [--models 100] [--lines 3000] [--scrapes 40] [--rounds 2]
+"""
+import argparse
+import os
+import random
+import shutil
+import socket
+import statistics
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+MODEL = """model: %(name)s
+owner: {team: bench}
+tier: 2
+task: binary_classification
+baseline: %(work)s/base/%(name)s.json
+source: {paths: ["%(work)s/logs/%(name)s.jsonl"], start_at: beginning}
+features:
+%(features)s
+  - {name: country, type: categorical}
+  - {name: device, type: categorical}
+drift: {windows: [1h, 24h], min_samples: 500}
+"""
+
+
+def write_log(path, n, seed, t0, span):
+    rnd = random.Random(seed)
+    countries = ["DE", "FR", "US", "GB", "IT", "ES", "NL", "PL"]
+    with open(path, "w") as f:
+        for i in range(n):
+            nums = ",".join('"f%d":%.4g' % (k, rnd.gauss(k, 1 + k / 4)) for k in range(1, 21))
+            f.write('{"ts":%.3f,"model_version":"v1","request_id":"r%d","latency_ms":%.2f,'
+                    '"status":"ok","score":%.4f,"features":{%s,"country":"%s","device":"%s"}}\n'
+                    % (t0 + i * span / n, i, rnd.expovariate(1 / 40.0), rnd.random(), nums,
+                       countries[rnd.randrange(8)], "ios" if rnd.random() < 0.6 else "android"))
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def scrape(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=60) as r:
+        return r.read()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run(exporter, work, models, lines, scrapes):
+    state = tempfile.mkdtemp(dir=work)
+    port = free_port()
+    proc = subprocess.Popen([exporter, "--config.dir=" + work + "/models", "--state.dir=" + state,
+                             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            try:
+                body = scrape(port).decode()
+                read = sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines()
+                           if l.startswith("modelwatch_lines_read_total{"))
+                if read >= models * lines:
+                    break
+            except OSError:
+                pass
+            time.sleep(0.5)
+        else:
+            raise SystemExit("the exporter did not read every line in 10 minutes")
+        time.sleep(6)  # past the first checkpoint after the catch-up
+        cpu0 = cpu_seconds(proc.pid)
+        latencies = []
+        size = 0
+        for _ in range(scrapes):
+            t = time.perf_counter()
+            size = len(scrape(port))
+            latencies.append(time.perf_counter() - t)
+        cpu = (cpu_seconds(proc.pid) - cpu0) / scrapes
+        return latencies, size, cpu
+    finally:
+        proc.terminate()
+        proc.wait()
+        shutil.rmtree(state, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--exporter", action="append", required=True)
+    ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--lines", type=int, default=3000)
+    ap.add_argument("--scrapes", type=int, default=40)
+    ap.add_argument("--rounds", type=int, default=2)
+    args = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="mw-scrape-fleet-")
+    try:
+        for d in ("models", "logs", "base", "one"):
+            os.makedirs(os.path.join(work, d))
+        features = "\n".join("  - {name: f%d, type: numeric}" % k for k in range(1, 21))
+        t0 = time.time() - 900
+        write_log(os.path.join(work, "base/reference.jsonl"), 20000, 1, t0 - 86400, 3600)
+        for i in range(args.models):
+            name = "m%03d" % i
+            text = MODEL % {"name": name, "work": work, "features": features}
+            with open(os.path.join(work, "models", name + ".yaml"), "w") as f:
+                f.write(text)
+            shutil.rmtree(os.path.join(work, "one"))
+            os.makedirs(os.path.join(work, "one"))
+            with open(os.path.join(work, "one", name + ".yaml"), "w") as f:
+                f.write(text)
+            subprocess.run([args.exporter[0], "baseline", "--config.dir=" + work + "/one",
+                            "--model=" + name, "--input=" + work + "/base/reference.jsonl",
+                            "--output=" + work + "/base/" + name + ".json"],
+                           check=True, stdout=subprocess.DEVNULL)
+            write_log(os.path.join(work, "logs", name + ".jsonl"), args.lines, 10 + i, t0, 600)
+        results = {e: [] for e in args.exporter}
+        for _ in range(args.rounds):
+            for e in args.exporter:
+                results[e].append(run(e, work, args.models, args.lines, args.scrapes))
+        print("%d models x 22 features, %d records each, idle; load average %s"
+              % (args.models, args.lines, open("/proc/loadavg").read().split()[0]))
+        for e, runs in results.items():
+            lat = sorted(l for r in runs for l in r[0])
+            p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+            print("%s: scrape p50 %.0f ms  p99 %.0f ms  max %.0f ms  body %.1f MB  "
+                  "exporter CPU %.0f ms per scrape" % (
+                      e, statistics.median(lat) * 1e3, p99 * 1e3, lat[-1] * 1e3,
+                      runs[-1][1] / 1e6, statistics.median(r[2] for r in runs) * 1e3))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+main()

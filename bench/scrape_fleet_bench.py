@@ -32,7 +32,7 @@ features:
 %(features)s
   - {name: country, type: categorical}
   - {name: device, type: categorical}
-drift: {windows: [1h, 24h], min_samples: 500}
+drift: {%(engine)swindows: [1h, 24h], min_samples: 500}
 """
 
 
@@ -103,6 +103,31 @@ def run(exporter, work, models, lines, scrapes):
         shutil.rmtree(state, ignore_errors=True)
 
 
+def prepare_fleet(work, exporter, models, lines, engine):
+    """Writes WORK/models (MODELS model files of drift.engine ENGINE), their baselines in
+    WORK/base and a log of LINES records each in WORK/logs, inside the drift windows."""
+    for d in ("models", "logs", "base", "one"):
+        os.makedirs(os.path.join(work, d))
+    features = "\n".join("  - {name: f%d, type: numeric}" % k for k in range(1, 21))
+    t0 = time.time() - 900
+    write_log(os.path.join(work, "base/reference.jsonl"), 20000, 1, t0 - 86400, 3600)
+    for i in range(models):
+        name = "m%03d" % i
+        text = MODEL % {"name": name, "work": work, "features": features,
+                        "engine": "" if engine == "exporter" else "engine: %s, " % engine}
+        with open(os.path.join(work, "models", name + ".yaml"), "w") as f:
+            f.write(text)
+        shutil.rmtree(os.path.join(work, "one"))
+        os.makedirs(os.path.join(work, "one"))
+        with open(os.path.join(work, "one", name + ".yaml"), "w") as f:
+            f.write(text)
+        subprocess.run([exporter, "baseline", "--config.dir=" + work + "/one", "--model=" + name,
+                        "--input=" + work + "/base/reference.jsonl",
+                        "--output=" + work + "/base/" + name + ".json"],
+                       check=True, stdout=subprocess.DEVNULL)
+        write_log(os.path.join(work, "logs", name + ".jsonl"), lines, 10 + i, t0, 600)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--exporter", action="append", required=True)
@@ -113,25 +138,7 @@ def main():
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mw-scrape-fleet-")
     try:
-        for d in ("models", "logs", "base", "one"):
-            os.makedirs(os.path.join(work, d))
-        features = "\n".join("  - {name: f%d, type: numeric}" % k for k in range(1, 21))
-        t0 = time.time() - 900
-        write_log(os.path.join(work, "base/reference.jsonl"), 20000, 1, t0 - 86400, 3600)
-        for i in range(args.models):
-            name = "m%03d" % i
-            text = MODEL % {"name": name, "work": work, "features": features}
-            with open(os.path.join(work, "models", name + ".yaml"), "w") as f:
-                f.write(text)
-            shutil.rmtree(os.path.join(work, "one"))
-            os.makedirs(os.path.join(work, "one"))
-            with open(os.path.join(work, "one", name + ".yaml"), "w") as f:
-                f.write(text)
-            subprocess.run([args.exporter[0], "baseline", "--config.dir=" + work + "/one",
-                            "--model=" + name, "--input=" + work + "/base/reference.jsonl",
-                            "--output=" + work + "/base/" + name + ".json"],
-                           check=True, stdout=subprocess.DEVNULL)
-            write_log(os.path.join(work, "logs", name + ".jsonl"), args.lines, 10 + i, t0, 600)
+        prepare_fleet(work, args.exporter[0], args.models, args.lines, "exporter")
         results = {e: [] for e in args.exporter}
         for _ in range(args.rounds):
             for e in args.exporter:
@@ -149,4 +156,5 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -155,6 +155,13 @@ class GroupBuilder {
            ",window=" + Quote(window_) + ",bin=\"" + std::to_string(bin) + "\"}";
   }
 
+  // `expr` with label `name` set to `value`: one rule records a feature's bins (or methods)
+  // at once, since Prometheus' cost is mostly per rule evaluated.
+  static std::string Labelled(const std::string& expr, const std::string& name,
+                              const std::string& value) {
+    return "label_replace(\n" + expr + ",\n\"" + name + "\", \"" + value + "\", \"\", \"\")";
+  }
+
   // The feature's values in the window: its +Inf bucket, without the le label.
   std::string Present(const BinnedReference& f) const {
     return "sum by (model, feature) (" + Counts(f, "+Inf") + ")";
@@ -171,6 +178,7 @@ class GroupBuilder {
   void AddFeature(const BinnedReference& f) {
     const std::size_t bins = f.proportions.size();
     const std::string total = "ignoring (le) " + Counts(f, "+Inf");
+    std::string ratios;
     for (std::size_t i = 0; i < bins; ++i) {
       const std::string upper = Counts(f, i < f.edges.size() ? LeLabel(f.edges[i]) : "+Inf");
       const std::string count =
@@ -178,9 +186,11 @@ class GroupBuilder {
                  : "(" + upper + " - ignoring (le) " + Counts(f, LeLabel(f.edges[i - 1])) + ")";
       const std::string ratio = "(" + count + " / " + total + ")";
       // The exporter's floor: an empty bin counts as ε.
-      Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon),
-          {{"feature", f.feature}, {"bin", std::to_string(i)}});
+      ratios += (i == 0 ? "" : "\nor\n") +
+                Labelled(ratio + " > 0 or " + ratio + " * 0 + " + Num(kDriftEpsilon), "bin",
+                         std::to_string(i));
     }
+    Add(kRatio, ratios, {{"feature", f.feature}});
     std::string psi, kl_pm, kl_qm;
     for (std::size_t i = 0; i < bins; ++i) {
       const std::string p = Ratio(f, i);
@@ -192,12 +202,14 @@ class GroupBuilder {
       kl_qm += or_ + q + " * ln(" + q + " / " + mid + ")";
     }
     const std::string drift = metric::kModelFeatureDrift.Name();
-    Add(drift, "sum by (model, feature) (\n  " + psi + "\n)" + Gate(f),
-        {{"feature", f.feature}, {"method", "psi"}});
     Add(drift,
-        "sqrt(clamp_min(\n  0.5 * sum by (model, feature) (\n  " + kl_pm +
-            "\n  )\n  + 0.5 * sum by (model, feature) (\n  " + kl_qm + "\n  ),\n  0))" + Gate(f),
-        {{"feature", f.feature}, {"method", "js"}});
+        Labelled("sum by (model, feature) (\n  " + psi + "\n)" + Gate(f), "method", "psi") +
+            "\nor\n" +
+            Labelled("sqrt(clamp_min(\n  0.5 * sum by (model, feature) (\n  " + kl_pm +
+                         "\n  )\n  + 0.5 * sum by (model, feature) (\n  " + kl_qm +
+                         "\n  ),\n  0))" + Gate(f),
+                     "method", "js"),
+        {{"feature", f.feature}});
     AddCriticalValues(f);
   }
 
@@ -226,12 +238,14 @@ class GroupBuilder {
     }
     const std::string critical = metric::kModelFeatureDriftCriticalValue.Name();
     Add(critical,
-        inv + " * " + Num(chi2) + (psi_allow.empty() ? "" : " + (0" + psi_allow + ")") + Gate(f),
-        {{"feature", f.feature}, {"method", "psi"}});
-    Add(critical,
-        "sqrt(" + inv + " * " + Num(chi2) + " / 8" +
-            (js_allow.empty() ? "" : " + (0" + js_allow + ")") + ")" + Gate(f),
-        {{"feature", f.feature}, {"method", "js"}});
+        Labelled(inv + " * " + Num(chi2) + (psi_allow.empty() ? "" : " + (0" + psi_allow + ")") +
+                     Gate(f),
+                 "method", "psi") +
+            "\nor\n" +
+            Labelled("sqrt(" + inv + " * " + Num(chi2) + " / 8" +
+                         (js_allow.empty() ? "" : " + (0" + js_allow + ")") + ")" + Gate(f),
+                     "method", "js"),
+        {{"feature", f.feature}});
   }
 
   const ModelConfig& m_;

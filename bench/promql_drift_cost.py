@@ -1,0 +1,130 @@
+#!/usr/bin/python3
+"""What each drift engine costs Prometheus (not a test).
+
+For each engine (exporter, promql) builds MODELS models of 20 numeric and 2 categorical
+features (bench/scrape_fleet_bench.py's fleet), runs one exporter on them and a real
+Prometheus that scrapes it every SCRAPE seconds and evaluates the generated rules (the
+promql engine's drift group at its generated interval set to SCRAPE), and reports after
+WAIT seconds: the series the exporter serves, Prometheus' head series, the rules loaded, the
+samples scraped per scrape, and the time Prometheus spent evaluating each rule group (sum of
+prometheus_rule_group_last_duration_seconds).
+
+usage: bench/promql_drift_cost.py --build BUILD [--models 100] [--scrape 15] [--wait 120]
+"""
+import argparse
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+
+import yaml
+
+from scrape_fleet_bench import free_port, prepare_fleet
+
+
+def get(url):
+    with urllib.request.urlopen(url, timeout=60) as r:
+        return r.read().decode()
+
+
+def wait_http(url, seconds=120):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            return get(url)
+        except OSError:
+            time.sleep(0.5)
+    raise SystemExit("no answer from " + url)
+
+
+def query(prom, q):
+    body = json.loads(get(prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})))
+    result = body["data"]["result"]
+    return float(result[0]["value"][1]) if result else 0.0
+
+
+def measure(build, engine, models, scrape, wait):
+    exporter = os.path.join(build, "exporter/modelwatch-exporter")
+    rulegen = os.path.join(build, "rulegen/modelwatch-rulegen")
+    work = tempfile.mkdtemp(prefix="mw-promql-cost-")
+    procs = []
+    try:
+        prepare_fleet(work, exporter, models, 3000, engine)
+        subprocess.run([rulegen, "generate", "--config.dir=" + work + "/models",
+                        "--out=" + work + "/generated"], check=True, stdout=subprocess.DEVNULL)
+        rule_files = []
+        for name in sorted(os.listdir(work + "/generated/rules")):
+            path = os.path.join(work, "generated/rules", name)
+            rules = yaml.safe_load(open(path))
+            for g in rules["groups"]:
+                if g["name"].endswith("-drift-promql"):
+                    g["interval"] = "%ds" % scrape
+            with open(path, "w") as f:
+                yaml.safe_dump(rules, f)
+            rule_files.append(path)
+        port, prom_port = free_port(), free_port()
+        procs.append(subprocess.Popen(
+            [exporter, "--config.dir=" + work + "/models", "--state.dir=" + work,
+             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+            stderr=subprocess.DEVNULL))
+        wait_http("http://127.0.0.1:%d/-/ready" % port)
+        body = get("http://127.0.0.1:%d/metrics" % port)
+        exporter_series = sum(1 for l in body.splitlines() if l and not l.startswith("#"))
+        with open(work + "/prometheus.yml", "w") as f:
+            yaml.safe_dump({"global": {"scrape_interval": "%ds" % scrape,
+                                       "evaluation_interval": "%ds" % scrape},
+                            "rule_files": rule_files,
+                            "scrape_configs": [
+                                {"job_name": "modelwatch", "static_configs": [
+                                    {"targets": ["127.0.0.1:%d" % port]}]},
+                                {"job_name": "prometheus", "static_configs": [
+                                    {"targets": ["127.0.0.1:%d" % prom_port]}]}]}, f)
+        prom = "http://127.0.0.1:%d" % prom_port
+        procs.append(subprocess.Popen(
+            ["/usr/bin/prometheus", "--config.file=" + work + "/prometheus.yml",
+             "--storage.tsdb.path=" + work + "/tsdb", "--web.listen-address=127.0.0.1:%d" % prom_port],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        wait_http(prom + "/-/ready")
+        time.sleep(wait)
+        return {
+            "engine": engine,
+            "exporter series": exporter_series,
+            "prometheus head series": query(prom, "prometheus_tsdb_head_series"),
+            "rules": query(prom, "sum(prometheus_rule_group_rules)"),
+            "samples per scrape": query(prom, 'scrape_samples_scraped{job="modelwatch"}'),
+            "drift rule groups, s per evaluation": query(
+                prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*drift-promql"})'),
+            "all rule groups, s per evaluation": query(
+                prom, "sum(prometheus_rule_group_last_duration_seconds)"),
+            "drift series recorded": query(prom, 'count(model_feature_drift{job=""})'),
+        }
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", required=True)
+    ap.add_argument("--models", type=int, default=100)
+    ap.add_argument("--scrape", type=int, default=15)
+    ap.add_argument("--wait", type=int, default=120)
+    args = ap.parse_args()
+    build = os.path.abspath(args.build)
+    rows = [measure(build, e, args.models, args.scrape, args.wait) for e in ("exporter", "promql")]
+    print("%d models x 20 numeric + 2 categorical features, scrape and drift rules every %d s"
+          % (args.models, args.scrape))
+    for key in rows[0]:
+        print("%-38s %s" % (key, "  ".join("%14s" % (r[key] if isinstance(r[key], str)
+                                                      else "%.4g" % r[key]) for r in rows)))
+
+
+if __name__ == "__main__":
+    main()

@@ -91,6 +91,12 @@ def measure(build, engine, models, scrape, wait):
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(prom + "/-/ready")
         time.sleep(wait)
+        slowest = []
+        for g in json.loads(get(prom + "/api/v1/rules"))["data"]["groups"]:
+            for r in g["rules"]:
+                slowest.append((r.get("evaluationTime", 0), r["name"], str(r.get("labels", {}))))
+        for t, name, labels in sorted(slowest, reverse=True)[:6]:
+            print("  slowest rule (%s): %.4f s %s %s" % (engine, t, name, labels))
         return {
             "engine": engine,
             "exporter series": exporter_series,

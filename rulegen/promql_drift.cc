@@ -150,11 +150,6 @@ class GroupBuilder {
            ",window=" + Quote(window_) + ",le=" + Quote(le) + "}";
   }
 
-  std::string Ratio(const BinnedReference& f, std::size_t bin) const {
-    return std::string(kRatio) + "{model=" + Quote(m_.name) + ",feature=" + Quote(f.feature) +
-           ",window=" + Quote(window_) + ",bin=\"" + std::to_string(bin) + "\"}";
-  }
-
   // `expr` with label `name` set to `value`: one rule records a feature's bins (or methods)
   // at once, since Prometheus' cost is mostly per rule evaluated.
   static std::string Labelled(const std::string& expr, const std::string& name,
@@ -177,30 +172,51 @@ class GroupBuilder {
 
   void AddFeature(const BinnedReference& f) {
     const std::size_t bins = f.proportions.size();
-    const std::string total = "ignoring (le) " + Counts(f, "+Inf");
-    std::string ratios;
+    // Each bin's count is its upper bound's cumulative count minus its lower bound's: the
+    // feature's bucket series are matched on `le` with inline vectors that name the bin each
+    // bound closes (upper) or opens (lower), so the feature's series are selected a few
+    // times rather than twice per bin.
+    std::string upper_map, lower_map;
     for (std::size_t i = 0; i < bins; ++i) {
-      const std::string upper = Counts(f, i < f.edges.size() ? LeLabel(f.edges[i]) : "+Inf");
-      const std::string count =
-          i == 0 ? upper
-                 : "(" + upper + " - ignoring (le) " + Counts(f, LeLabel(f.edges[i - 1])) + ")";
-      const std::string ratio = "(" + count + " / " + total + ")";
-      // The exporter's floor: an empty bin counts as ε.
-      ratios += (i == 0 ? "" : "\nor\n") +
-                Labelled(ratio + " > 0 or " + ratio + " * 0 + " + Num(kDriftEpsilon), "bin",
-                         std::to_string(i));
+      const std::string bin = std::to_string(i);
+      const std::string upper = i < f.edges.size() ? LeLabel(f.edges[i]) : "+Inf";
+      upper_map +=
+          (i == 0 ? "" : " or ") + Labelled(Labelled("vector(1)", "le", upper), "bin", bin);
+      if (i > 0) {
+        lower_map += (i == 1 ? "" : " or ") +
+                     Labelled(Labelled("vector(1)", "le", LeLabel(f.edges[i - 1])), "bin", bin);
+      }
     }
-    Add(kRatio, ratios, {{"feature", f.feature}});
-    std::string psi, kl_pm, kl_qm;
+    const std::string buckets = std::string(kCounts) + "{model=" + Quote(m_.name) +
+                                ",feature=" + Quote(f.feature) + ",window=" + Quote(window_) + "}";
+    const std::string upper =
+        "sum without (le) (" + buckets + " * on (le) group_left (bin) (" + upper_map + "))";
+    const std::string lower =
+        "sum without (le) (" + buckets + " * on (le) group_left (bin) (" + lower_map + "))";
+    const std::string count = "((" + upper + " - " + lower + ") or " + upper + ")";
+    const std::string total = "sum without (le) (" + Counts(f, "+Inf") + ")";
+    const std::string ratio =
+        "(" + count + " / on (model, feature, window) group_left () " + total + ")";
+    // The exporter's floor: an empty bin counts as ε.
+    Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon),
+        {{"feature", f.feature}});
+    // The baseline's floored proportions as an inline vector labelled by bin, matched on bin
+    // with the feature's bin ratios: a few series selections per feature instead of some per
+    // bin (what Prometheus spends its time on).
+    std::string q;
     for (std::size_t i = 0; i < bins; ++i) {
-      const std::string p = Ratio(f, i);
-      const std::string q = Num(Floor(f.proportions[i]));
-      const std::string or_ = i == 0 ? "" : "\n  or\n  ";
-      psi += or_ + "(" + p + " - " + q + ") * ln(" + p + " / " + q + ")";
-      const std::string mid = "(0.5 * (" + p + " + " + q + "))";
-      kl_pm += or_ + p + " * ln(" + p + " / " + mid + ")";
-      kl_qm += or_ + q + " * ln(" + q + " / " + mid + ")";
+      q += (i == 0 ? "" : " or ") +
+           Labelled("vector(" + Num(Floor(f.proportions[i])) + ")", "bin", std::to_string(i));
     }
+    q = "(" + q + ")";
+    const std::string p = std::string(kRatio) + "{model=" + Quote(m_.name) +
+                          ",feature=" + Quote(f.feature) + ",window=" + Quote(window_) + "}";
+    const std::string psi = "(" + p + " - on (bin) group_left () " + q + ") * ln(" + p +
+                            " / on (bin) group_left () " + q + ")";
+    const std::string mid = "(0.5 * (" + p + " + on (bin) group_left () " + q + "))";
+    const std::string kl_pm = p + " * ln(" + p + " / " + mid + ")";
+    const std::string kl_qm =
+        q + " * on (bin) group_right () ln(" + q + " / on (bin) group_right () " + mid + ")";
     const std::string drift = metric::kModelFeatureDrift.Name();
     Add(drift,
         Labelled("sum by (model, feature) (\n  " + psi + "\n)" + Gate(f), "method", "psi") +

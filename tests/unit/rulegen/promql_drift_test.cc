@@ -136,7 +136,8 @@ TEST(PromqlDriftTest, RulesPerWindowBinAndFeatureWithTheExportersLabels) {
   // for their critical values (Prometheus' cost is mostly per rule).
   EXPECT_EQ(g.recording.size(), 2u * (2 + 3 + 3));
   std::set<std::string> le;
-  const std::regex le_label(R"re(le="([^"]+)")re");
+  // In selectors (le="…") and in the bins' bound maps (label_replace(…, "le", "…", …)).
+  const std::regex le_label(R"re(le(?:="|", ")([^"]+)")re");
   int drift = 0, critical = 0;
   for (const RecordingRule& r : g.recording) {
     // Every rule is told apart by its labels (promtool refuses duplicates), window first.

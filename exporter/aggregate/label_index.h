@@ -33,6 +33,7 @@ class LabelIndex {
     using is_transparent = void;
     std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
   };
+  static constexpr std::size_t kScanned = 8;  // up to this many values, Intern() scans names_
   std::size_t limit_;
   std::size_t regular_ = 0;  // values other than the overflow value
   std::vector<std::string> names_;

@@ -47,9 +47,20 @@ PlainHistogram::PlainHistogram(std::vector<double> b)
     : bounds(std::move(b)), counts(bounds.size() + 1, 0) {}
 
 void PlainHistogram::Observe(double v) {
-  // lower_bound: the first bound >= v, so a value equal to a bound lands in that bucket (le).
-  auto it = std::lower_bound(bounds.begin(), bounds.end(), v);
-  ++counts[static_cast<std::size_t>(it - bounds.begin())];
+  // The first bound >= v (std::lower_bound), so a value equal to a bound lands in that bucket
+  // (le); none is for NaN. Searched without branches on the value: the bounds are halved
+  // with conditional moves, the last comparison decides between the two left.
+  std::size_t bucket = 0;
+  if (std::size_t n = bounds.size(); n > 0) {
+    const double* base = bounds.data();
+    while (n > 1) {
+      const std::size_t half = n / 2;
+      base = base[half] < v ? base + half : base;
+      n -= half;
+    }
+    bucket = static_cast<std::size_t>(base - bounds.data()) + (*base < v ? 1 : 0);
+  }
+  ++counts[bucket];
   sum += v;
   ++count;
 }

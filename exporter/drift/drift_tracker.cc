@@ -17,6 +17,7 @@
 #include "exporter/drift/drift_tracker_layout.h"
 #include "exporter/drift/effect_size.h"
 #include "exporter/metrics/metric_family.h"
+#include "exporter/parse/bytes_equal.h"
 #include "exporter/stats/bin_locator.h"
 #include "exporter/stats/entropy.h"
 #include "exporter/stats/quantile.h"
@@ -352,7 +353,7 @@ void DriftTracker::AddVersion(std::string name) {
 std::size_t DriftTracker::VersionIndex(std::string_view version) {
   if (version.empty()) version = "unknown";
   for (std::size_t i = 0; i < versions_.size(); ++i) {
-    if (versions_[i] == version) return i;
+    if (BytesEqual(versions_[i], version)) return i;
   }
   const std::size_t limit = static_cast<std::size_t>(std::max(1, model_.max_versions));
   std::size_t named = versions_.size();

@@ -5,11 +5,14 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <unordered_map>
 #include <utility>
+
+#include "exporter/parse/bytes_equal.h"
 
 namespace modelwatch {
 
@@ -205,26 +208,46 @@ struct RecordParser::Schema {
               {f.segment, kSegment}};
     for (std::size_t i = 0; i < c->features.size(); ++i) {
       feature_index.emplace(c->features[i].name, static_cast<int>(i));
+      feature_names.emplace_back(c->features[i].name);
     }
     for (std::size_t i = 0; i < c->classes.size(); ++i) {
       class_index.emplace(c->classes[i], static_cast<int>(i));
     }
+    for (std::size_t i = 0; i < fields.size(); ++i) {
+      key_buckets[KeyBucket(fields[i].first)].push_back(static_cast<std::uint8_t>(i));
+    }
   }
 
+  // The slot of the first field mapping named `key` (kNone for none). The keys are spread over
+  // buckets by length and first and last byte, so a key is compared with at most the few
+  // mapped names of its bucket (usually one, or none for an unmapped key).
   Slot Lookup(std::string_view key) const {
-    for (const auto& [name, slot] : fields) {
-      if (name == key) return slot;
+    for (const std::uint8_t i : key_buckets[KeyBucket(key)]) {
+      if (BytesEqual(fields[i].first, key)) return fields[i].second;
     }
     return kNone;
   }
+  static constexpr std::size_t kKeyBuckets = 32;
+  static std::size_t KeyBucket(std::string_view key) {
+    if (key.empty()) return 0;
+    const auto first = static_cast<unsigned char>(key.front());
+    const auto last = static_cast<unsigned char>(key.back());
+    return (key.size() * 7 + first * 3 + last) % kKeyBuckets;
+  }
+  std::array<std::vector<std::uint8_t>, kKeyBuckets> key_buckets;  // field indexes, in order
+  std::vector<std::string_view> feature_names;                     // config->features' names
   // Records of one source nearly always list their features in the same order, so the
   // feature seen at the same position of the previous record is tried first; only a miss
   // pays for the hash lookup. Returns the feature index or -1.
   int FeatureAt(std::size_t position, std::string_view key) {
     if (position < feature_hint.size()) {
       const int hint = feature_hint[position];
-      if (hint >= 0 && config->features[static_cast<std::size_t>(hint)].name == key) return hint;
+      if (hint >= 0 && BytesEqual(feature_names[static_cast<std::size_t>(hint)], key)) return hint;
     }
+    return FeatureAtByName(position, key);
+  }
+  // FeatureAt() past a miss of the hint: the hash lookup, remembered as the new hint.
+  int FeatureAtByName(std::size_t position, std::string_view key) {
     const auto it = feature_index.find(key);
     const int index = it == feature_index.end() ? -1 : it->second;
     if (position < feature_hint.size()) {
@@ -369,6 +392,14 @@ bool IsValidNull(ondemand::value& v) {
 
 // Reads a JSON number (or a rewritten NaN/Infinity sentinel) from `v`.
 NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
+  // Most values read here are numbers: try that first. get_double() leaves the value
+  // unconsumed when it fails (another type, or a malformed number), and the checks below
+  // then give the outcome they always did.
+  double number = 0;
+  if (!v.get_double().get(number)) {
+    out = number;
+    return NumberStatus::kNumber;
+  }
   ondemand::json_type type;
   if (v.type().get(type)) return NumberStatus::kInvalid;
   switch (type) {
@@ -396,6 +427,22 @@ NumberStatus ReadNumber(ondemand::value& v, bool rewritten, double& out) {
     default:
       return NumberStatus::kWrongType;
   }
+}
+
+// The key of `field`. A key without a backslash reads the same unescaped as in the line, so
+// it is viewed where it is (in the parser's padded copy of the line, valid as long as the
+// unescaped copy would be) instead of being unescaped into simdjson's string buffer. The
+// line passed stage 1, so the key's closing quote is there, and any quote before the first
+// backslash is that one. Returns true on error (as simdjson's get()).
+bool Key(ondemand::field& field, std::string_view& out) {
+  const char* begin = field.key().raw();
+  const char* p = begin;
+  while (*p != '"' && *p != '\\') ++p;
+  if (*p == '"') {
+    out = std::string_view(begin, static_cast<std::size_t>(p - begin));
+    return false;
+  }
+  return field.unescaped_key().get(out) != simdjson::SUCCESS;
 }
 
 // On Demand skips values nobody asks for without validating them; walk them so a broken
@@ -767,7 +814,7 @@ struct RecordParser::FieldReader {
       ondemand::field ff;
       if (std::move(ff_result).get(ff)) return kInvalid;
       std::string_view fkey;
-      if (ff.unescaped_key().get(fkey)) return kInvalid;
+      if (Key(ff, fkey)) return kInvalid;
       const int index = schema.FeatureAt(position++, fkey);
       if (index < 0) {
         if (!ValidateValue(ff.value(), 1)) return kInvalid;
@@ -793,6 +840,15 @@ struct RecordParser::FieldReader {
   // drift tracker counts them as values of the wrong type); NaN and "" are missing. Returns
   // false on invalid JSON.
   bool ReadNumericFeature(ondemand::value& fv, FeatureValue& out) {
+    // The common case first: a number (a failed try leaves the value as it was).
+    double number = 0;
+    if (!fv.get_double().get(number)) {
+      if (!std::isnan(number)) {
+        out.kind = FeatureValue::Kind::kNumber;
+        out.number = number;
+      }
+      return true;
+    }
     ondemand::json_type ft;
     if (fv.type().get(ft)) return false;
     if (ft == ondemand::json_type::boolean) {
@@ -850,7 +906,7 @@ struct RecordParser::FieldReader {
       ondemand::field sf;
       if (std::move(sf_result).get(sf)) return kInvalid;
       std::string_view skey;
-      if (sf.unescaped_key().get(skey)) return kInvalid;
+      if (Key(sf, skey)) return kInvalid;
       ondemand::value sv = sf.value();
       std::string_view s;
       const bool ok = ReadText(sv, s);
@@ -986,7 +1042,7 @@ tl::expected<std::size_t, Rejection> RecordParser::ParseText(std::string_view te
     ondemand::field field;
     if (std::move(field_result).get(field)) return Reject(invalid);
     std::string_view key;
-    if (field.unescaped_key().get(key)) return Reject(invalid);
+    if (Key(field, key)) return Reject(invalid);
     ondemand::value v = field.value();
     if (auto rejected = reader.Read(schema.Lookup(key), v)) return Reject(*rejected);
   }

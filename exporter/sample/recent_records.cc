@@ -1,5 +1,6 @@
 #include "exporter/sample/recent_records.h"
 
+#include <algorithm>
 #include <cmath>
 #include <nlohmann/json.hpp>
 #include <utility>
@@ -17,12 +18,50 @@ RecentRecords::RecentRecords(const ModelConfig& model, std::size_t capacity, std
 
 void RecentRecords::Observe(const Record& record) {
   if (seen_++ % every_ != 0) return;
-  std::string rendered = Render(record);
   if (ring_.size() < capacity_) {
-    ring_.push_back(std::move(rendered));
+    ring_.emplace_back();
+    Keep(record, ring_.back());
   } else {
-    ring_[next_] = std::move(rendered);
+    Keep(record, ring_[next_]);
     next_ = (next_ + 1) % capacity_;
+  }
+}
+
+void RecentRecords::Keep(const Record& r, Kept& k) const {
+  k.timestamp = r.timestamp;
+  k.version.assign(r.version.data(), r.version.size());
+  k.ok = r.ok;
+  if (r.ok) {
+    k.status.clear();
+  } else {
+    k.status.assign(r.status.data(), r.status.size());
+  }
+  k.has_latency = r.has_latency;
+  k.latency_seconds = r.latency_seconds;
+  k.has_score = r.has_score;
+  k.score = r.score;
+  k.probabilities.assign(r.probabilities.begin(), r.probabilities.end());
+  k.has_prediction = r.has_prediction;
+  k.prediction = r.prediction;
+  k.predicted_class.assign(r.predicted_class.data(), r.predicted_class.size());
+  const std::size_t n = std::min(features_.size(), r.features.size());
+  k.features.resize(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    Feature& f = k.features[i];
+    const FeatureValue& v = r.features[i];
+    if (features_[i].empty() || v.kind == FeatureValue::Kind::kMissing) {  // PII: never kept
+      f.kind = FeatureValue::Kind::kMissing;
+      f.number = 0;
+      f.text.clear();
+    } else if (v.kind == FeatureValue::Kind::kNumber) {
+      f.kind = v.kind;
+      f.number = v.number;
+      f.text.clear();
+    } else {
+      f.kind = v.kind;
+      f.number = 0;
+      f.text.assign(v.text.data(), v.text.size());
+    }
   }
 }
 
@@ -36,11 +75,11 @@ nlohmann::json Number(double v) {
 
 }  // namespace
 
-std::string RecentRecords::Render(const Record& r) const {
+std::string RecentRecords::Render(const Kept& r) const {
   nlohmann::json out = nlohmann::json::object();
   out["ts"] = r.timestamp;
-  out["version"] = std::string(r.version);
-  out["status"] = r.ok ? std::string("ok") : std::string(r.status);
+  out["version"] = r.version;
+  out["status"] = r.ok ? std::string("ok") : r.status;
   if (r.has_latency) out["latency_seconds"] = Number(r.latency_seconds);
   if (r.has_score) out["score"] = Number(r.score);
   if (!r.probabilities.empty()) {
@@ -52,12 +91,12 @@ std::string RecentRecords::Render(const Record& r) const {
     out["probabilities"] = std::move(p);
   }
   if (r.has_prediction) out["prediction"] = Number(r.prediction);
-  if (!r.predicted_class.empty()) out["predicted_class"] = std::string(r.predicted_class);
+  if (!r.predicted_class.empty()) out["predicted_class"] = r.predicted_class;
   nlohmann::json features = nlohmann::json::object();
   for (std::size_t i = 0; i < features_.size() && i < r.features.size(); ++i) {
     const std::string& name = features_[i];
     if (name.empty()) continue;  // PII
-    const FeatureValue& v = r.features[i];
+    const Feature& v = r.features[i];
     switch (v.kind) {
       case FeatureValue::Kind::kMissing:
         features[name] = nullptr;
@@ -66,7 +105,7 @@ std::string RecentRecords::Render(const Record& r) const {
         features[name] = Number(v.number);
         break;
       case FeatureValue::Kind::kString:
-        features[name] = std::string(v.text);
+        features[name] = v.text;
         break;
     }
   }
@@ -86,7 +125,7 @@ std::string RecentRecords::ToJson() const {
     const std::size_t newest = n < capacity_ ? n - 1 : (next_ + capacity_ - 1) % capacity_;
     const std::size_t i = (newest + n - k) % n;
     if (k > 0) out += ',';
-    out += ring_[i];
+    out += Render(ring_[i]);
   }
   out += "]}\n";
   return out;

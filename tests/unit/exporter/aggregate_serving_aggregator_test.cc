@@ -1,8 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "exporter/aggregate/label_index.h"
 #include "exporter/aggregate/serving_aggregator.h"
@@ -220,6 +223,35 @@ TEST(LabelIndexTest, InternsUpToLimitThenOther) {
   EXPECT_EQ(idx.Intern("d", &overflowed), other);
   EXPECT_TRUE(overflowed);
   EXPECT_EQ(idx.size(), 3u);
+}
+
+TEST(PlainHistogramTest, BucketIsTheFirstBoundAtOrAboveTheValue) {
+  // The bucket std::lower_bound gives (le: a value on a bound counts in that bound's bucket),
+  // for every number of bounds and values on, beside and between them.
+  const double inf = std::numeric_limits<double>::infinity();
+  for (std::size_t n = 0; n <= 40; ++n) {
+    std::vector<double> bounds;
+    for (std::size_t i = 0; i < n; ++i) bounds.push_back(i % 3 == 0 ? -5.0 + i : 0.5 * i - 3);
+    std::sort(bounds.begin(), bounds.end());
+    bounds.erase(std::unique(bounds.begin(), bounds.end()), bounds.end());
+    std::vector<double> values = {
+        -inf, inf, std::numeric_limits<double>::quiet_NaN(), -1e300, 1e300, 0.0, -0.0, 0.25};
+    for (double b : bounds) {
+      values.push_back(b);
+      values.push_back(std::nextafter(b, -inf));
+      values.push_back(std::nextafter(b, inf));
+      values.push_back(b + 0.3);
+    }
+    for (double v : values) {
+      PlainHistogram h(bounds);
+      h.Observe(v);
+      const std::size_t want = static_cast<std::size_t>(
+          std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
+      for (std::size_t i = 0; i < h.counts.size(); ++i) {
+        EXPECT_EQ(h.counts[i], i == want ? 1u : 0u) << "bounds " << n << " value " << v;
+      }
+    }
+  }
 }
 
 }  // namespace

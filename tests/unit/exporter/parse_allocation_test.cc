@@ -1,5 +1,6 @@
-// The parser and the serving aggregator allocate nothing per record once warm. Counted by
-// replacing the global operator new for this test binary (counting only while enabled).
+// The parser, the serving aggregator and the sample of recent records allocate nothing per
+// record once warm. Counted by replacing the global operator new for this test binary
+// (counting only while enabled).
 #if defined(__GNUC__) && !defined(__clang__)
 // The replacement operators below pair malloc with free; gcc cannot see that through inlining.
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
@@ -15,6 +16,7 @@
 
 #include "exporter/aggregate/serving_aggregator.h"
 #include "exporter/parse/record_parser.h"
+#include "exporter/sample/recent_records.h"
 
 namespace {
 std::atomic<bool> g_counting{false};
@@ -41,6 +43,7 @@ TEST(ParseAllocationTest, NoAllocationPerRecordOnceWarm) {
                 {"age", FeatureType::kNumeric, false, false, {}}};
   RecordParser parser({&m});
   ServingAggregator agg(m, DefaultLatencyBuckets());
+  RecentRecords recent(m, 50, 3);  // kept records are copied into reused ring slots
   std::vector<std::string> lines;
   for (int i = 0; i < 200; ++i) {
     lines.push_back(R"({"ts":"2026-11-22T10:00:00.123Z","model_version":"v)" +
@@ -55,6 +58,7 @@ TEST(ParseAllocationTest, NoAllocationPerRecordOnceWarm) {
       auto r = parser.Parse(line);
       ASSERT_TRUE(r.has_value()) << line;
       agg.Observe(parser.record());
+      recent.Observe(parser.record());
     }
   };
   g_counting = true;
@@ -67,6 +71,7 @@ TEST(ParseAllocationTest, NoAllocationPerRecordOnceWarm) {
   g_counting = false;
   EXPECT_EQ(g_allocations.load(), 0);
   EXPECT_EQ(agg.predictions(), 400u);
+  EXPECT_EQ(recent.size(), 50u);
 }
 
 }  // namespace

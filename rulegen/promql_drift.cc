@@ -150,8 +150,8 @@ class GroupBuilder {
            ",window=" + Quote(window_) + ",le=" + Quote(le) + "}";
   }
 
-  // `expr` with label `name` set to `value`: one rule records a feature's bins (or methods)
-  // at once, since Prometheus' cost is mostly per rule evaluated.
+  // `expr` with label `name` set to `value`: one rule records all of a feature's bins (or
+  // both methods), and inline constant vectors carry per-bin values.
   static std::string Labelled(const std::string& expr, const std::string& name,
                               const std::string& value) {
     return "label_replace(\n" + expr + ",\n\"" + name + "\", \"" + value + "\", \"\", \"\")";

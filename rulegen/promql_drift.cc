@@ -23,15 +23,6 @@ std::string Num(double v) {
   return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
 }
 
-std::string Quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // The count of a numeric JSON field, 0 when absent.
 double CountOf(const json& section) {
   return section.is_object() && section.contains("count") && section["count"].is_number()
@@ -140,14 +131,15 @@ class GroupBuilder {
   // down), summed `by`.
   std::string WindowCount(const std::string& metric, const std::string& range,
                           const std::string& by) const {
-    const std::string sel = metric + "{model=" + Quote(m_.name) + "}";
+    const std::string sel = metric + "{model=" + PromQuote(m_.name) + "}";
     return "sum by (" + by + ") (\n  (" + sel + " - " + sel + " offset " + range +
            ") >= 0\n  or\n  " + sel + "\n)";
   }
 
   std::string Counts(const BinnedReference& f, const std::string& le) const {
-    return std::string(kCounts) + "{model=" + Quote(m_.name) + ",feature=" + Quote(f.feature) +
-           ",window=" + Quote(window_) + ",le=" + Quote(le) + "}";
+    return std::string(kCounts) + "{model=" + PromQuote(m_.name) +
+           ",feature=" + PromQuote(f.feature) + ",window=" + PromQuote(window_) +
+           ",le=" + PromQuote(le) + "}";
   }
 
   // `expr` with label `name` set to `value`: one rule records all of a feature's bins (or
@@ -165,8 +157,8 @@ class GroupBuilder {
   // The exporter serves a feature's drift once the window holds drift.min_samples records
   // and the feature has values in it.
   std::string Gate(const BinnedReference& f) const {
-    return "\nand on (model) (" + std::string(kRecords) + "{model=" + Quote(m_.name) +
-           ",window=" + Quote(window_) + "} >= " + std::to_string(m_.drift.min_samples) +
+    return "\nand on (model) (" + std::string(kRecords) + "{model=" + PromQuote(m_.name) +
+           ",window=" + PromQuote(window_) + "} >= " + std::to_string(m_.drift.min_samples) +
            ")\nand on (model, feature) (" + Present(f) + " > 0)";
   }
 
@@ -187,8 +179,9 @@ class GroupBuilder {
                      Labelled(Labelled("vector(1)", "le", LeLabel(f.edges[i - 1])), "bin", bin);
       }
     }
-    const std::string buckets = std::string(kCounts) + "{model=" + Quote(m_.name) +
-                                ",feature=" + Quote(f.feature) + ",window=" + Quote(window_) + "}";
+    const std::string buckets = std::string(kCounts) + "{model=" + PromQuote(m_.name) +
+                                ",feature=" + PromQuote(f.feature) +
+                                ",window=" + PromQuote(window_) + "}";
     const std::string upper =
         "sum without (le) (" + buckets + " * on (le) group_left (bin) (" + upper_map + "))";
     const std::string lower =
@@ -209,8 +202,9 @@ class GroupBuilder {
            Labelled("vector(" + Num(Floor(f.proportions[i])) + ")", "bin", std::to_string(i));
     }
     q = "(" + q + ")";
-    const std::string p = std::string(kRatio) + "{model=" + Quote(m_.name) +
-                          ",feature=" + Quote(f.feature) + ",window=" + Quote(window_) + "}";
+    const std::string p = std::string(kRatio) + "{model=" + PromQuote(m_.name) +
+                          ",feature=" + PromQuote(f.feature) + ",window=" + PromQuote(window_) +
+                          "}";
     const std::string psi = "(" + p + " - on (bin) group_left () " + q + ") * ln(" + p +
                             " / on (bin) group_left () " + q + ")";
     const std::string mid = "(0.5 * (" + p + " + on (bin) group_left () " + q + "))";

@@ -14,14 +14,6 @@
 #include "rulegen/text.h"
 
 namespace modelwatch {
-namespace {
-
-using Kind = TextPiece::Kind;
-
-TextPiece Lit(std::string s) { return {Kind::kLiteral, std::move(s)}; }
-TextPiece Label(std::string name) { return {Kind::kLabel, std::move(name)}; }
-TextPiece Pct() { return {Kind::kValuePercent, ""}; }
-TextPiece Fmt(std::string f) { return {Kind::kValueFormat, std::move(f)}; }
 
 // A PromQL double-quoted string literal.
 std::string PromQuote(const std::string& s) {
@@ -32,6 +24,15 @@ std::string PromQuote(const std::string& s) {
   }
   return out + "\"";
 }
+
+namespace {
+
+using Kind = TextPiece::Kind;
+
+TextPiece Lit(std::string s) { return {Kind::kLiteral, std::move(s)}; }
+TextPiece Label(std::string name) { return {Kind::kLabel, std::move(name)}; }
+TextPiece Pct() { return {Kind::kValuePercent, ""}; }
+TextPiece Fmt(std::string f) { return {Kind::kValueFormat, std::move(f)}; }
 
 // Durations in names and ranges: whole days stay days ("30d", not Prometheus' "4w2d").
 std::string Dur(Seconds s) {

@@ -193,6 +193,9 @@ std::string DashboardUrl(const FleetConfig& fleet, const std::string& model);
 // Runbook link of an alert.
 std::string RunbookUrl(const FleetConfig& fleet, const std::string& alertname);
 
+// A PromQL double-quoted string literal: `"` and `\` escaped.
+std::string PromQuote(const std::string& s);
+
 // Selector text `{model="m"}` plus extra matchers (each `k="v"`, in order).
 std::string Selector(const std::string& model, const std::vector<std::string>& extra = {});
 

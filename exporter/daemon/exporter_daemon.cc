@@ -68,6 +68,9 @@ struct Exporter::ModelRuntime : ModelTrackers {
   // The model's label files (ground_truth.paths), when configured.
   std::unique_ptr<LogTailer> label_tailer;
   TailCounters label_counters;
+  // Records observed since the last checkpoint saved this model's counts (true when built:
+  // a restored model may not hold what its saved part says, if the config changed).
+  bool changed = true;
 };
 
 // One set of prediction-log globs and the models reading it.
@@ -320,17 +323,23 @@ void Exporter::Rewind() {
                    (moved ? *moved : "nowhere (" + moved.error().message + ")"));
   }
   corrupt_stores_.clear();
-  if (auto built = Build(std::move(config), restore_point_); !built) {
+  if (auto built = Build(std::move(config), RestorePoint()); !built) {
     Log().Log(LogLevel::kError, "cannot rebuild from the last checkpoint, retrying",
               {{"err", built.error().ToString()}});
   }
 }
 
-nlohmann::json Exporter::SaveState() const {
+// The bulk of a model's state: its counts and windows (a checkpoint part of its own).
+static nlohmann::json SaveModelCounts(const ModelRuntime& rt) {
+  nlohmann::json m = {{"serving", rt.serving->SaveState()}, {"drift", rt.drift->SaveState()}};
+  if (rt.shadow) m["shadow"] = rt.shadow->SaveState();
+  return m;
+}
+
+nlohmann::json Exporter::SaveState(bool with_counts) const {
   nlohmann::json models = nlohmann::json::object();
   for (const auto& [name, rt] : models_) {
-    nlohmann::json m = {{"serving", rt->serving->SaveState()}, {"drift", rt->drift->SaveState()}};
-    if (rt->shadow) m["shadow"] = rt->shadow->SaveState();
+    nlohmann::json m = with_counts ? SaveModelCounts(*rt) : nlohmann::json::object();
     if (rt->label_tailer) {
       m["labels"] = {{"patterns", rt->config.ground_truth->paths},
                      {"tailer", rt->label_tailer->SaveState()},
@@ -353,6 +362,17 @@ nlohmann::json Exporter::SaveState() const {
   return {{"models", models}, {"sources", sources}, {"saved_at", WallSeconds()}};
 }
 
+nlohmann::json Exporter::RestorePoint() const {
+  if (!checkpoint_written_) return nlohmann::json::object();
+  auto saved = ReadCheckpoint(options_.state_dir);
+  if (!saved || !saved->has_value()) {
+    Log().Log(LogLevel::kError, "cannot read back the last checkpoint; rebuilding without it",
+              {{"err", saved ? std::string("it is gone") : saved.error().message}});
+    return nlohmann::json::object();
+  }
+  return std::move((*saved)->state);
+}
+
 double Exporter::FutureLimit() const {
   return WallSeconds() + static_cast<double>(options_.future_tolerance.count());
 }
@@ -368,6 +388,7 @@ MultiResult<void> Exporter::Start() {
   auto config = LoadConfigDir(options_.config_dir);
   if (!config) return tl::unexpected(config.error());
   nlohmann::json state = nlohmann::json::object();
+  std::uint64_t sequence = 0;
   auto saved = ReadCheckpoint(options_.state_dir);
   std::lock_guard<std::mutex> lock(mu_);
   // Kept for inspection; without its positions every file is read from the beginning.
@@ -377,14 +398,17 @@ MultiResult<void> Exporter::Start() {
                why + "; moved to " + (moved ? *moved : "nowhere (" + moved.error().message + ")") +
                    "; files are read from the beginning");
     checkpoint_lost_ = true;
+    checkpoint_written_ = false;
   };
   if (!saved) {
     lose_checkpoint("corrupt", saved.error().message);
   } else if (saved->has_value()) {
-    state = std::move(**saved);
+    state = std::move((*saved)->state);
+    sequence = (*saved)->sequence;
+    checkpoint_written_ = true;
     Log().Log(LogLevel::kInfo, "restoring state", {{"path", CheckpointPath(options_.state_dir)}});
   }
-  restore_point_ = state;
+  writer_ = std::make_unique<CheckpointWriter>(options_.state_dir, sequence);
   Result<void> built;
   try {
     built = Build(*config, state);
@@ -394,8 +418,8 @@ MultiResult<void> Exporter::Start() {
     // own reason, so that checkpoint_fuzz tells this from a checkpoint that does not parse.)
     lose_checkpoint("invalid_field",
                     "checkpoint " + CheckpointPath(options_.state_dir) + ": " + e.what());
-    restore_point_ = nlohmann::json::object();
-    built = Build(std::move(*config), restore_point_);
+    checkpoint_written_ = false;
+    built = Build(std::move(*config), nlohmann::json::object());
   }
   checkpoint_lost_ = false;
   if (!built) return tl::unexpected(std::vector<Error>{built.error()});
@@ -488,7 +512,9 @@ void Exporter::PollOnce() {
         ++s.rejected[static_cast<std::size_t>(why.reason)];
         LogRejects(s, why);
       } else {
-        s.models[*parsed]->Observe(record);
+        ModelRuntime& m = *s.models[*parsed];
+        m.Observe(record);
+        m.changed = true;
       }
       leave();
     });
@@ -543,7 +569,7 @@ void Exporter::PollOnce() {
 
 void Exporter::Checkpoint() {
   auto began = std::chrono::steady_clock::now();
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   // Rewound after a failed write and not retried yet: the last checkpoint stays.
   if (store_failing_ && began < retry_at_) return;
   // Ground-truth stores first: a checkpoint must never be ahead of what they hold. A store
@@ -560,19 +586,38 @@ void Exporter::Checkpoint() {
     store_failing_ = false;
   }
   for (auto& [name, down] : store_down_) down = false;
-  nlohmann::json state = SaveState();
-  auto written = WriteCheckpoint(options_.state_dir, state);
+  lock.unlock();
+  // The rest runs without the mutex, so scrapes go on: every change to what a checkpoint saves
+  // (positions, counts, windows) is made on this thread (ingest, reloads, rewinds), which is
+  // busy here, and scrapes only read. Models are saved one at a time (only one model's
+  // document is in memory at once); a model that read no record since the last checkpoint
+  // keeps its file.
+  const nlohmann::json state = SaveState(/*with_counts=*/false);
+  std::vector<std::string> names;
+  for (const auto& [name, rt] : models_) names.push_back(name);
+  std::vector<ModelRuntime*> saved;
+  auto written =
+      writer_->Write(state, names, [&](const std::string& name) -> std::optional<nlohmann::json> {
+        ModelRuntime& rt = *models_.at(name);
+        if (!rt.changed && writer_->HasPart(name)) return std::nullopt;
+        saved.push_back(&rt);
+        return SaveModelCounts(rt);
+      });
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  lock.lock();
   if (!written) {
     ++checkpoint_failures_;
     Log().Log(LogLevel::kError, "checkpoint failed", {{"err", written.error().message}});
     return;
   }
-  restore_point_ = std::move(state);
+  for (ModelRuntime* rt : saved) rt->changed = false;
+  checkpoint_written_ = true;
   last_checkpoint_time_ = WallSeconds();
   last_checkpoint_duration_ = took;
-  last_checkpoint_bytes_ = *written;
-  Log().Log(LogLevel::kDebug, "checkpoint written", {{"bytes", std::to_string(*written)}});
+  last_checkpoint_bytes_ = written->total_bytes;
+  Log().Log(LogLevel::kDebug, "checkpoint written",
+            {{"bytes", std::to_string(written->bytes_written)},
+             {"models_saved", std::to_string(written->parts_written)}});
 }
 
 void Exporter::Reload() {
@@ -611,7 +656,7 @@ void Exporter::Reload() {
   // the old ones hand over, exactly as after a restart (the last checkpoint's when a store
   // could not write what the running state counts).
   const bool failing = CheckStores() || store_failing_;
-  nlohmann::json state = failing ? restore_point_ : SaveState();
+  nlohmann::json state = failing ? RestorePoint() : SaveState(/*with_counts=*/true);
   auto old_config = config_;
   // Trackers holding files (ground-truth stores) must close before they are reopened.
   models_.clear();

@@ -24,6 +24,7 @@
 #include "core/error.h"
 #include "exporter/aggregate/serving_aggregator.h"
 #include "exporter/parse/record_parser.h"
+#include "exporter/state/checkpoint.h"
 
 namespace modelwatch {
 
@@ -77,7 +78,13 @@ class Exporter {
   // Builds models and sources for `config`; restores their state from `state` (a checkpoint
   // document or the in-memory snapshot taken before a reload). Caller holds mu_.
   Result<void> Build(ConfigSet config, const nlohmann::json& state);
-  nlohmann::json SaveState() const;  // caller holds mu_
+  // The state a restart would restore: positions and line counts, and with `with_counts` every
+  // model's counts and windows (else only the label positions of each). Caller holds mu_, or
+  // is the ingest thread (which alone changes what is saved; scrapes only read it).
+  nlohmann::json SaveState(bool with_counts) const;
+  // The last checkpoint written (or restored at start), read back from disk: where a rewind
+  // goes. Empty when there is none.
+  nlohmann::json RestorePoint() const;
   void PollOnce();
   void Checkpoint();
   void Reload();
@@ -120,8 +127,9 @@ class Exporter {
   bool last_reload_ok_ = true;
   double last_reload_time_ = 0;
   std::uint64_t baseline_errors_ = 0;
-  // The state of the last checkpoint written (or restored at start): where a rewind goes.
-  nlohmann::json restore_point_ = nlohmann::json::object();
+  // Writes the checkpoints (built at Start()); whether one is on disk (written or restored).
+  std::unique_ptr<CheckpointWriter> writer_;
+  bool checkpoint_written_ = false;
   // Ground-truth store health: errors per model (across rewinds), the models failing now,
   // and when ingestion may retry after a failed write.
   std::map<std::string, std::uint64_t> store_write_errors_;

@@ -2,7 +2,9 @@
 # Durable state: the exporter is killed with SIGKILL several times while a writer appends
 # records and their ground-truth labels; after the last restart model_predictions_total equals
 # the number of records written and the label counters the number of labels written, exactly
-# (nothing lost, nothing counted twice), and counters never go down across restarts.
+# (nothing lost, nothing counted twice), and counters never go down across restarts. A second
+# model, idle after its first records, keeps its checkpoint file while the busy one's is
+# rewritten, and its count survives every restart too.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
@@ -18,6 +20,17 @@ source: {paths: ["$WORK/logs/*.jsonl"], start_at: beginning}
 features:
   - {name: amount, type: numeric, histogram: true}
 ground_truth: {paths: ["$WORK/labels/*.jsonl"], start_at: beginning}
+YAML
+mkdir -p "$WORK/idle"
+$PY "$HERE/gen_logs.py" stream "$WORK/idle/idle.jsonl" 500 0
+cat >"$WORK/models/idle.yaml" <<YAML
+model: idle
+owner: {team: fraud-ml}
+tier: 3
+task: binary_classification
+source: {paths: ["$WORK/idle/*.jsonl"], start_at: beginning}
+features:
+  - {name: amount, type: numeric, histogram: true}
 YAML
 
 PORT=$(free_port)
@@ -86,6 +99,21 @@ for name in model_labels_duplicate_total model_labels_unmatched_total; do
   got=$(metric_value "$name{model=\"fraud\"}")
   [[ "$got" == 0 ]] || fail "$name is $got after restarts, want 0"
 done
+idle=$(scrape | awk '/^model_predictions_total\{model="idle"/ { s += $2 } END { print s + 0 }')
+[[ "$idle" == 500 ]] || fail "idle model: model_predictions_total is $idle after restarts, want 500"
+
+# Incremental checkpoints: with only fraud reading, fraud's file is replaced at every
+# checkpoint and idle's stays the same file; the manifest names only existing files.
+part() { ls "$WORK/state/checkpoint.models/" | grep "^$1\." || true; }
+idle_part=$(part idle)
+fraud_part=$(part fraud)
+[[ -n "$idle_part" && -n "$fraud_part" ]] || fail "no checkpoint part files: $(ls "$WORK/state/checkpoint.models/")"
+$PY "$HERE/gen_logs.py" stream "$WORK/logs/fraud.jsonl" 200 "$written"
+written=$((written + 200))
+sleep 2.5
+[[ "$(part idle)" == "$idle_part" ]] || fail "the idle model's checkpoint file was rewritten: $idle_part -> $(part idle)"
+[[ "$(part fraud)" != "$fraud_part" ]] || fail "the busy model's checkpoint file was not rewritten"
+[[ $(ls "$WORK/state/checkpoint.models/" | wc -l) == 2 ]] || fail "older part files left: $(ls "$WORK/state/checkpoint.models/")"
 stop_exporter
 [[ "$STOP_RC" == 0 ]] || fail "SIGTERM exit code $STOP_RC"
 echo "PASS ($written records, $labels labels, 4 SIGKILLs)"

@@ -869,12 +869,51 @@ std::optional<std::string> Exporter::Sample(const std::string& model) {
 }
 
 std::string Exporter::LandingPage() {
+  // What a row shows of a model, copied under mu_; the drift statistics (the degradation
+  // score) are computed after it is released, as for a scrape (CollectAll).
+  struct Row {
+    std::string name, task, owner, files_cell;
+    int tier = 0;
+    std::vector<std::string> versions;
+    double notify_at = 0, page_at = 0;
+    bool sample = false;
+  };
+  std::vector<Row> rows;
   std::vector<prometheus::MetricFamily> families;
-  std::ostringstream html;
-  auto lock = ReaderLock();
-  for (const auto& [name, rt] : models_) {
-    rt->serving->Collect(families);
-    rt->drift->Collect(families);
+  std::vector<
+      std::pair<std::shared_ptr<const DriftTracker>, std::shared_ptr<const DriftTracker::Totals>>>
+      drift;
+  {
+    auto lock = ReaderLock();
+    for (const auto& [name, rt] : models_) {
+      rt->serving->Collect(families);
+      drift.emplace_back(rt->drift, rt->drift->TakeTotals());
+      // Prediction files of the model's source: a glob that matches nothing shows here.
+      std::size_t files = 0;
+      bool scanned = false;
+      for (const auto& s : sources_) {
+        if (std::find(s->models.begin(), s->models.end(), rt.get()) == s->models.end()) continue;
+        files += s->counters.files_open;
+        scanned = scanned || s->tailer->Scanned();
+      }
+      Row row;
+      row.name = name;
+      row.task = TaskName(rt->config.task);
+      row.owner = rt->config.owner.team;
+      row.tier = rt->config.tier;
+      row.files_cell = files > 0 || !scanned ? std::to_string(files)
+                                             : "<span class=\"warn\">0: no file matches the "
+                                               "source paths</span>";
+      row.versions = rt->serving->Versions();
+      if (row.versions.empty()) row.versions.push_back("");
+      row.notify_at = rt->config.degradation.notify_at;
+      row.page_at = rt->config.degradation.page_at;
+      row.sample = rt->recent != nullptr;
+      rows.push_back(std::move(row));
+    }
+  }
+  for (const auto& [tracker, totals] : drift) {
+    DriftTracker::AppendToFamilies(tracker->Compute(*totals), families);
   }
   // model/version -> value, from the families a scrape would serve, so the page and
   // /metrics always agree.
@@ -900,6 +939,7 @@ std::string Exporter::LandingPage() {
     auto it = m.find(k);
     return it == m.end() ? 0.0 : it->second;
   };
+  std::ostringstream html;
   html << "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>modelwatch exporter"
        << "</title>\n<style>body{font-family:sans-serif;margin:2em}table{border-collapse:"
        << "collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}"
@@ -912,42 +952,27 @@ std::string Exporter::LandingPage() {
        << "<h2>Models</h2>\n<table><tr><th>Model</th><th>Task</th><th>Tier</th><th>Owner</th>"
        << "<th>Log files open</th><th>Version</th><th>Predictions</th><th>Errors</th>"
        << "<th>Degradation score</th><th>Sample</th></tr>\n";
-  for (const auto& [name, rt] : models_) {
-    // Prediction files of the model's source: a glob that matches nothing shows here.
-    std::size_t files = 0;
-    bool scanned = false;
-    for (const auto& s : sources_) {
-      if (std::find(s->models.begin(), s->models.end(), rt.get()) == s->models.end()) continue;
-      files += s->counters.files_open;
-      scanned = scanned || s->tailer->Scanned();
-    }
-    const std::string files_cell = files > 0 || !scanned ? std::to_string(files)
-                                                         : "<span class=\"warn\">0: no file "
-                                                           "matches the source paths</span>";
-    std::vector<std::string> versions = rt->serving->Versions();
-    if (versions.empty()) versions.push_back("");
-    for (const std::string& v : versions) {
-      html << "<tr><td>" << HtmlEscape(name) << "</td><td>" << TaskName(rt->config.task)
-           << "</td><td>" << rt->config.tier << "</td><td>" << HtmlEscape(rt->config.owner.team)
-           << "</td><td>" << files_cell << "</td><td>"
-           << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
-      html << "<td>" << static_cast<std::uint64_t>(value_of(predictions, {name, v})) << "</td><td>"
-           << static_cast<std::uint64_t>(value_of(errors, {name, v})) << "</td>";
-      auto it = degradation.find({name, v});
+  for (const Row& row : rows) {
+    for (const std::string& v : row.versions) {
+      html << "<tr><td>" << HtmlEscape(row.name) << "</td><td>" << row.task << "</td><td>"
+           << row.tier << "</td><td>" << HtmlEscape(row.owner) << "</td><td>" << row.files_cell
+           << "</td><td>" << (v.empty() ? "<i>none seen yet</i>" : HtmlEscape(v)) << "</td>";
+      html << "<td>" << static_cast<std::uint64_t>(value_of(predictions, {row.name, v}))
+           << "</td><td>" << static_cast<std::uint64_t>(value_of(errors, {row.name, v})) << "</td>";
+      auto it = degradation.find({row.name, v});
       if (it == degradation.end()) {
         html << "<td>n/a</td>";
       } else {
-        const ModelConfig& c = rt->config;
-        const char* cls = it->second >= c.degradation.page_at     ? "bad"
-                          : it->second >= c.degradation.notify_at ? "warn"
-                                                                  : "ok";
+        const char* cls = it->second >= row.page_at     ? "bad"
+                          : it->second >= row.notify_at ? "warn"
+                                                        : "ok";
         char buf[32];
         std::snprintf(buf, sizeof buf, "%.1f", it->second);
         html << "<td class=\"" << cls << "\">" << buf << "</td>";
       }
       html << "<td>";
-      if (rt->recent) {
-        html << "<a href=\"/api/v1/samples/" << HtmlEscape(name) << "\">recent records</a>";
+      if (row.sample) {
+        html << "<a href=\"/api/v1/samples/" << HtmlEscape(row.name) << "\">recent records</a>";
       }
       html << "</td></tr>\n";
     }

@@ -8,8 +8,12 @@ inside its drift windows; starts the exporter, waits until every line is read, t
 maximum latency, the body size and the exporter's CPU time per scrape. Each --exporter given
 is run in turn on the same files, ROUNDS times interleaved (A/B).
 
+With --catch-up the scrapes run while the exporter reads the logs from the beginning (back to
+back until every line is read) instead of after: what a scrape costs during a backlog.
+
 usage: bench/scrape_fleet_bench.py --exporter BUILD/exporter/modelwatch-exporter
            [--exporter B] [--models 100] [--lines 3000] [--scrapes 40] [--rounds 2]
+           [--catch-up]
 """
 import argparse
 import os
@@ -67,7 +71,12 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(exporter, work, models, lines, scrapes):
+def lines_read(body):
+    return sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines()
+               if l.startswith("modelwatch_lines_read_total{"))
+
+
+def run(exporter, work, models, lines, scrapes, catch_up=False):
     state = tempfile.mkdtemp(dir=work)
     port = free_port()
     proc = subprocess.Popen([exporter, "--config.dir=" + work + "/models", "--state.dir=" + state,
@@ -75,18 +84,24 @@ def run(exporter, work, models, lines, scrapes):
                             stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 600
+        latencies = []
         while time.time() < deadline:
             try:
-                body = scrape(port).decode()
-                read = sum(float(l.rsplit(" ", 1)[1]) for l in body.splitlines()
-                           if l.startswith("modelwatch_lines_read_total{"))
-                if read >= models * lines:
+                t = time.perf_counter()
+                body = scrape(port)
+                if catch_up:
+                    latencies.append(time.perf_counter() - t)
+                if lines_read(body.decode()) >= models * lines:
                     break
             except OSError:
-                pass
-            time.sleep(0.5)
+                time.sleep(0.1)
+                continue
+            if not catch_up:
+                time.sleep(0.5)
         else:
             raise SystemExit("the exporter did not read every line in 10 minutes")
+        if catch_up:
+            return latencies, len(body), float("nan")
         time.sleep(6)  # past the first checkpoint after the catch-up
         cpu0 = cpu_seconds(proc.pid)
         latencies = []
@@ -135,6 +150,7 @@ def main():
     ap.add_argument("--lines", type=int, default=3000)
     ap.add_argument("--scrapes", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--catch-up", action="store_true")
     args = ap.parse_args()
     work = tempfile.mkdtemp(prefix="mw-scrape-fleet-")
     try:
@@ -142,15 +158,17 @@ def main():
         results = {e: [] for e in args.exporter}
         for _ in range(args.rounds):
             for e in args.exporter:
-                results[e].append(run(e, work, args.models, args.lines, args.scrapes))
-        print("%d models x 22 features, %d records each, idle; load average %s"
-              % (args.models, args.lines, open("/proc/loadavg").read().split()[0]))
+                results[e].append(run(e, work, args.models, args.lines, args.scrapes,
+                                      args.catch_up))
+        print("%d models x 22 features, %d records each, %s; load average %s"
+              % (args.models, args.lines, "during the catch-up" if args.catch_up else "idle",
+                 open("/proc/loadavg").read().split()[0]))
         for e, runs in results.items():
             lat = sorted(l for r in runs for l in r[0])
             p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
-            print("%s: scrape p50 %.0f ms  p99 %.0f ms  max %.0f ms  body %.1f MB  "
+            print("%s: %d scrapes  p50 %.0f ms  p99 %.0f ms  max %.0f ms  body %.1f MB  "
                   "exporter CPU %.0f ms per scrape" % (
-                      e, statistics.median(lat) * 1e3, p99 * 1e3, lat[-1] * 1e3,
+                      e, len(lat), statistics.median(lat) * 1e3, p99 * 1e3, lat[-1] * 1e3,
                       runs[-1][1] / 1e6, statistics.median(r[2] for r in runs) * 1e3))
     finally:
         shutil.rmtree(work, ignore_errors=True)

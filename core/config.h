@@ -99,9 +99,9 @@ struct FeatureConfig {
   std::optional<FeatureDriftOverride> drift = std::nullopt;
 };
 
-// Who computes PSI and JS of the numeric features: each exporter from the records it saw
-// (`exporter`), or Prometheus from every replica's feature histograms, summed, with the
-// recording rules rulegen generates (`promql`; docs/scale-out.md).
+// Who computes the drift of the features: each exporter from the records it saw (`exporter`),
+// or Prometheus from every replica's feature histograms and category counters, summed, with
+// the recording rules rulegen generates (`promql`; docs/scale-out.md).
 enum class DriftEngine { kExporter, kPromql };
 
 // The baseline's coarse bins of one numeric feature: what drift.engine: promql's rules
@@ -113,8 +113,19 @@ struct BinnedReference {
   double count = 0;                 // non-missing reference values
 };
 
+// The baseline's categories of one categorical feature: what drift.engine: promql's rules
+// embed. Filled by rulegen from the baseline file, not by the loader.
+struct CategoricalReference {
+  std::string feature;
+  std::vector<std::string> categories;  // the model_feature_category_total categories
+  std::vector<double> counts;           // categories.size() + 1, the last the other bin's
+  std::vector<double> proportions;      // categories.size() + 1
+  double count = 0;                     // non-missing reference values
+};
+
 struct PromqlDriftReference {
-  std::vector<BinnedReference> features;  // the numeric features the baseline bins
+  std::vector<BinnedReference> features;          // the numeric features the baseline bins
+  std::vector<CategoricalReference> categorical;  // the categorical features it profiles
   int drift_series = 0;  // the exporter's Bonferroni split of drift.alpha (SeriesLevel)
 };
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 
 namespace modelwatch {
 namespace {
@@ -49,6 +50,32 @@ double ChiSquareUpperQuantile(double p, double dof) {
   return RememberedAnswer(0, p, dof, [&] {
     return InvertSurvival([dof](double x) { return ChiSquareSurvival(x, dof); }, p, 0.0, dof + 10);
   });
+}
+
+double KolmogorovSurvival(double t) {
+  if (!(t > 0)) return 1.0;
+  if (t < 0.3) {
+    // The alternating series converges slowly here; use the dual (theta) form of the CDF:
+    // P(K ≤ t) = sqrt(2π)/t Σ_{k≥1} exp(−(2k−1)²π²/(8t²)).
+    double cdf = 0;
+    for (int k = 1; k < 50; ++k) {
+      const double j = 2 * k - 1;
+      cdf += std::exp(-j * j * std::numbers::pi * std::numbers::pi / (8 * t * t));
+    }
+    return 1 - std::sqrt(2 * std::numbers::pi) / t * cdf;
+  }
+  double sum = 0;
+  for (int k = 1; k < 100; ++k) {
+    const double term = std::exp(-2.0 * k * k * t * t);
+    sum += (k % 2 == 1 ? term : -term);
+    if (term < 1e-18) break;
+  }
+  return std::clamp(2 * sum, 0.0, 1.0);
+}
+
+double KolmogorovUpperQuantile(double p) {
+  return RememberedAnswer(1, p, 0.0,
+                          [&] { return InvertSurvival(KolmogorovSurvival, p, 0.0, 2.0); });
 }
 
 }  // namespace modelwatch

@@ -1,6 +1,7 @@
-// Distribution functions both programs need: the chi-square law's upper tail and its inverse
-// (the exporter's drift noise floors, exporter/drift/drift_noise.h, and rulegen's drift rules
-// for drift.engine: promql compute the same critical values), and the two helpers behind it.
+// Distribution functions both programs need: the chi-square and Kolmogorov laws' upper tails
+// and their inverses (the exporter's drift noise floors, exporter/drift/drift_noise.h, and
+// rulegen's drift rules for drift.engine: promql compute the same critical values), and the
+// two helpers behind them.
 #ifndef MODELWATCH_CORE_DISTRIBUTIONS_H_
 #define MODELWATCH_CORE_DISTRIBUTIONS_H_
 
@@ -17,6 +18,11 @@ inline constexpr double kDriftEpsilon = 1e-4;
 double ChiSquareSurvival(double x, double dof);
 // x with ChiSquareSurvival(x, dof) = p, 0 < p < 1.
 double ChiSquareUpperQuantile(double p, double dof);
+
+// Kolmogorov's limit law: P(K > t) = 2 Σ_{k≥1} (−1)^{k−1} exp(−2k²t²).
+double KolmogorovSurvival(double t);
+// t with KolmogorovSurvival(t) = p, 0 < p < 1.
+double KolmogorovUpperQuantile(double p);
 
 // Solves survival(x) = p for a decreasing survival function by bisection on [lo, hi].
 template <typename F>

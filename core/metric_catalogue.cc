@@ -18,6 +18,7 @@ constexpr std::array kAll = {
     &metric::kModelEstimatedPerformance,
     &metric::kModelEstimatedPerformanceLower,
     &metric::kModelEstimatedPerformanceUpper,
+    &metric::kModelFeatureCategoryTotal,
     &metric::kModelFeatureDrift,
     &metric::kModelFeatureDriftCriticalValue,
     &metric::kModelFeatureMissingRatio,

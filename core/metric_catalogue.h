@@ -90,6 +90,11 @@ inline constexpr MetricSpec kModelEstimatedPerformanceUpper{
     "Upper end of the 95 % interval of model_estimated_performance "
     "(per-record variances)."};
 
+inline constexpr MetricSpec kModelFeatureCategoryTotal{
+    "model_feature_category_total", MetricKind::kCounter, "model feature category",
+    "Values of a categorical feature by baseline category (drift.engine: promql); values "
+    "outside the baseline's categories count under __other__."};
+
 inline constexpr MetricSpec kModelFeatureDrift{
     "model_feature_drift", MetricKind::kGauge, "model feature method window",
     "Drift of the feature's window distribution from the baseline."};

@@ -1,6 +1,7 @@
 #include "exporter/aggregate/serving_aggregator.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <limits>
 #include <utility>
@@ -111,6 +112,19 @@ ServingAggregator::ServingAggregator(const ModelConfig& config, std::vector<doub
     feature_slot_[i] = static_cast<int>(feature_histograms_.size());
     feature_histograms_.push_back({i, f.name, PlainHistogram(DefaultFeatureBuckets())});
   }
+  category_slot_.assign(config.features.size(), -1);
+  if (config.drift.engine == DriftEngine::kPromql) {
+    for (std::size_t i = 0; i < config.features.size(); ++i) {
+      const FeatureConfig& f = config.features[i];
+      if (f.pii || f.type != FeatureType::kCategorical) continue;
+      category_slot_[i] = static_cast<int>(feature_categories_.size());
+      FeatureCategories c;
+      c.index = i;
+      c.name = f.name;
+      c.counts.assign(1, 0);
+      feature_categories_.push_back(std::move(c));
+    }
+  }
   // Multiclass class names are known up front: give them their indexes in config order.
   for (const std::string& c : config.classes) classes_.Intern(c, nullptr);
 }
@@ -160,6 +174,32 @@ void ServingAggregator::Observe(const Record& record) {
       feature_histograms_[static_cast<std::size_t>(feature_slot_[i])].histogram.Observe(v.number);
     }
   }
+  if (!feature_categories_.empty()) {
+    std::array<char, 32> buf;
+    const std::size_t n = std::min(record.features.size(), category_slot_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      if (category_slot_[i] < 0) continue;
+      const FeatureValue& v = record.features[i];
+      // What the drift tracker counts as present: neither missing nor NaN.
+      if (v.kind == FeatureValue::Kind::kMissing) continue;
+      FeatureCategories& c = feature_categories_[static_cast<std::size_t>(category_slot_[i])];
+      if (!c.set) continue;
+      auto it = c.lookup.find(CategoryOf(v, buf));
+      ++c.counts[it == c.lookup.end() ? c.categories.size() : it->second];
+    }
+  }
+}
+
+void ServingAggregator::SetFeatureCategories(std::size_t index,
+                                             std::vector<std::string> categories) {
+  if (index >= category_slot_.size() || category_slot_[index] < 0) return;
+  FeatureCategories& c = feature_categories_[static_cast<std::size_t>(category_slot_[index])];
+  if (c.set && c.categories == categories) return;
+  c.categories = std::move(categories);
+  c.lookup.clear();
+  for (std::size_t k = 0; k < c.categories.size(); ++k) c.lookup.emplace(c.categories[k], k);
+  c.counts.assign(c.categories.size() + 1, 0);
+  c.set = true;
 }
 
 void ServingAggregator::SetFeatureBuckets(std::size_t index, std::vector<double> edges) {
@@ -213,6 +253,20 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
       f.histogram.Fill(Metric(features, {{"feature", f.name}, {"model", model_}}));
     }
   }
+  // Only features with their categories set count, and a family without series is left out.
+  if (std::any_of(feature_categories_.begin(), feature_categories_.end(),
+                  [](const FeatureCategories& c) { return c.set; })) {
+    auto& categories = Family(out, metric::kModelFeatureCategoryTotal);
+    for (const FeatureCategories& c : feature_categories_) {
+      if (!c.set) continue;
+      for (std::size_t k = 0; k < c.counts.size(); ++k) {
+        const std::string& category =
+            k < c.categories.size() ? c.categories[k] : std::string(kOverflowLabelValue);
+        Metric(categories, {{"category", category}, {"feature", c.name}, {"model", model_}})
+            .counter.value = static_cast<double>(c.counts[k]);
+      }
+    }
+  }
   auto& overflow = Family(out, metric::kModelwatchCardinalityOverflowTotal);
   Metric(overflow, {{"label", "class"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_classes_);
@@ -242,8 +296,13 @@ nlohmann::json ServingAggregator::SaveState() const {
   }
   nlohmann::json features = nlohmann::json::object();
   for (const FeatureHistogram& f : feature_histograms_) features[f.name] = f.histogram.Save();
+  nlohmann::json categories = nlohmann::json::object();
+  for (const FeatureCategories& c : feature_categories_) {
+    if (c.set) categories[c.name] = {{"categories", c.categories}, {"counts", c.counts}};
+  }
   return {{"versions", versions},
           {"features", features},
+          {"categories", categories},
           {"overflow",
            {{"version", overflow_versions_},
             {"class", overflow_classes_},
@@ -286,6 +345,16 @@ Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
     const nlohmann::json features = state.value("features", nlohmann::json::object());
     for (FeatureHistogram& f : feature_histograms_) {
       if (features.contains(f.name)) f.histogram.Restore(features[f.name]);
+    }
+    const nlohmann::json categories = state.value("categories", nlohmann::json::object());
+    for (FeatureCategories& c : feature_categories_) {
+      if (!c.set || !categories.contains(c.name)) continue;
+      const nlohmann::json& saved = categories[c.name];
+      std::vector<std::uint64_t> counts = CountsFromJson(saved.value("counts", nlohmann::json()));
+      if (saved.value("categories", nlohmann::json()) == nlohmann::json(c.categories) &&
+          counts.size() == c.counts.size()) {
+        c.counts = std::move(counts);
+      }
     }
     const nlohmann::json overflow = state.value("overflow", nlohmann::json::object());
     overflow_versions_ = overflow.value("version", std::uint64_t{0});

@@ -1,5 +1,6 @@
-// Per-model serving metrics: predictions, errors, latency, score, predicted classes and the
-// opt-in feature-value histograms, counted from accepted records.
+// Per-model serving metrics: predictions, errors, latency, score, predicted classes, the
+// opt-in feature-value histograms and (drift.engine: promql) the categorical features'
+// category counters, counted from accepted records.
 #ifndef MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
 #define MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
 
@@ -7,6 +8,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -63,14 +66,23 @@ class ServingAggregator {
   // feature are kept when the edges are unchanged and reset otherwise.
   void SetFeatureBuckets(std::size_t index, std::vector<double> edges);
 
+  // With drift.engine: promql, counts categorical feature `index`'s present values by
+  // `categories` (the baseline's), values outside them under "__other__", in
+  // model_feature_category_total: cardinality bounded by the baseline. Counts are kept when
+  // the categories are unchanged and reset otherwise; a feature without categories set
+  // counts nothing.
+  void SetFeatureCategories(std::size_t index, std::vector<std::string> categories);
+
   // Appends model_predictions_total, model_prediction_errors_total,
   // model_request_duration_seconds, model_prediction_score, model_predicted_class_total,
-  // model_feature_value and modelwatch_cardinality_overflow_total families for this model.
+  // model_feature_value, model_feature_category_total and
+  // modelwatch_cardinality_overflow_total families for this model.
   // Families may share names with other models' families; the caller merges them.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
 
   nlohmann::json SaveState() const;
-  // Restores counts saved by SaveState(). Histograms whose buckets changed start empty.
+  // Restores counts saved by SaveState(). Histograms whose buckets changed, and category
+  // counters whose categories changed, start empty.
   Result<void> RestoreState(const nlohmann::json& state);
 
   const std::string& model() const { return model_; }
@@ -94,6 +106,15 @@ class ServingAggregator {
     PlainHistogram histogram;
   };
 
+  struct FeatureCategories {
+    std::size_t index = 0;  // in config features
+    std::string name;
+    std::vector<std::string> categories;  // the baseline's; the other bin is last in counts
+    std::map<std::string, std::size_t, std::less<>> lookup;  // category -> counts index
+    std::vector<std::uint64_t> counts;                       // categories.size() + 1
+    bool set = false;                                        // SetFeatureCategories called
+  };
+
   VersionStats& StatsFor(std::string_view version);
   static void Bump(std::vector<std::uint64_t>& v, std::size_t i);
 
@@ -106,6 +127,8 @@ class ServingAggregator {
   std::vector<VersionStats> stats_;  // by versions_ index
   std::vector<FeatureHistogram> feature_histograms_;
   std::vector<int> feature_slot_;  // config feature index -> feature_histograms_ index or -1
+  std::vector<FeatureCategories> feature_categories_;
+  std::vector<int> category_slot_;  // config feature index -> feature_categories_ index or -1
   std::uint64_t overflow_versions_ = 0;
   std::uint64_t overflow_classes_ = 0;
   std::uint64_t overflow_error_types_ = 0;

@@ -1,6 +1,7 @@
 #include "exporter/baseline/baseline_builder.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstdio>
 #include <limits>
@@ -98,14 +99,8 @@ double BatchBetweenStd(const std::vector<double>& ts, const std::vector<double>&
 }
 
 std::string CategoryText(const FeatureValue& v) {
-  if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return std::string(v.text);
-  char buf[32];
-  if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15) {
-    std::snprintf(buf, sizeof(buf), "%.0f", v.number);
-  } else {
-    std::snprintf(buf, sizeof(buf), "%.17g", v.number);
-  }
-  return buf;
+  std::array<char, 32> buf;
+  return std::string(CategoryOf(v, buf));
 }
 
 }  // namespace

@@ -17,32 +17,6 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 
 }  // namespace
 
-double KolmogorovSurvival(double t) {
-  if (!(t > 0)) return 1.0;
-  if (t < 0.3) {
-    // The alternating series converges slowly here; use the dual (theta) form of the CDF:
-    // P(K ≤ t) = sqrt(2π)/t Σ_{k≥1} exp(−(2k−1)²π²/(8t²)).
-    double cdf = 0;
-    for (int k = 1; k < 50; ++k) {
-      const double j = 2 * k - 1;
-      cdf += std::exp(-j * j * std::numbers::pi * std::numbers::pi / (8 * t * t));
-    }
-    return 1 - std::sqrt(2 * std::numbers::pi) / t * cdf;
-  }
-  double sum = 0;
-  for (int k = 1; k < 100; ++k) {
-    const double term = std::exp(-2.0 * k * k * t * t);
-    sum += (k % 2 == 1 ? term : -term);
-    if (term < 1e-18) break;
-  }
-  return std::clamp(2 * sum, 0.0, 1.0);
-}
-
-double KolmogorovUpperQuantile(double p) {
-  return RememberedAnswer(1, p, 0.0,
-                          [&] { return InvertSurvival(KolmogorovSurvival, p, 0.0, 2.0); });
-}
-
 double PsiCriticalValue(double p, double n, double m, int bins) {
   if (bins < 2) return kInf;
   return (1 / n + 1 / m) * ChiSquareUpperQuantile(p, bins - 1);

@@ -10,12 +10,8 @@
 
 namespace modelwatch {
 
-// ChiSquareSurvival and ChiSquareUpperQuantile: core/distributions.h.
-
-// Kolmogorov's limit law: P(K > t) = 2 Σ_{k≥1} (−1)^{k−1} exp(−2k²t²).
-double KolmogorovSurvival(double t);
-// t with KolmogorovSurvival(t) = p, 0 < p < 1.
-double KolmogorovUpperQuantile(double p);
+// ChiSquareSurvival, ChiSquareUpperQuantile, KolmogorovSurvival and KolmogorovUpperQuantile:
+// core/distributions.h.
 
 // Critical values at upper-tail probability `p` (the per-test level after the multiple-test
 // correction) for a window of n values against a reference of m values, both > 0.

@@ -48,17 +48,6 @@ constexpr std::size_t kCbpePositiveScore = 1;
 constexpr std::size_t kCbpePositiveScoreSq = 2;
 constexpr std::size_t kCbpeSums = 3;
 
-std::string_view CategoryOf(const FeatureValue& v, std::array<char, 32>& buf) {
-  if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return v.text;
-  int n = 0;
-  if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15) {
-    n = std::snprintf(buf.data(), buf.size(), "%.0f", v.number);
-  } else {
-    n = std::snprintf(buf.data(), buf.size(), "%.17g", v.number);
-  }
-  return std::string_view(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
-}
-
 std::vector<DriftMethod> ExportedMethods(const DriftConfig& drift, FeatureType type) {
   std::vector<DriftMethod> all = drift.methods;
   if (all.empty()) {
@@ -225,11 +214,11 @@ DriftTracker::DriftTracker(const ModelConfig& model,
     f.name = fc.name;
     f.type = fc.type;
     f.methods = ExportedMethods(model_.drift, fc.type);
-    if (model_.drift.engine == DriftEngine::kPromql && fc.type == FeatureType::kNumeric) {
-      // Prometheus computes these from every replica's histograms (docs/scale-out.md); a
-      // replica's own value would be a second, partial series of the same name.
-      std::erase_if(f.methods,
-                    [](DriftMethod m) { return m == DriftMethod::kPsi || m == DriftMethod::kJs; });
+    if (model_.drift.engine == DriftEngine::kPromql) {
+      // Prometheus computes these from every replica's histograms and category counters
+      // (docs/scale-out.md); a replica's own value would be a second, partial series of the
+      // same name. Wasserstein stays the replica's.
+      std::erase_if(f.methods, [](DriftMethod m) { return m != DriftMethod::kWasserstein; });
     }
     const FeatureDriftSettings alert = EffectiveFeatureDrift(model_.drift, fc);
     f.alert_method = alert.method;

@@ -2,8 +2,10 @@
 #ifndef MODELWATCH_EXPORTER_PARSE_RECORD_H_
 #define MODELWATCH_EXPORTER_PARSE_RECORD_H_
 
+#include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -17,6 +19,20 @@ struct FeatureValue {
   double number = NAN;    // kNumber (finite or +/-inf); NaN is reported as kMissing
   std::string_view text;  // kString; a categorical logged as a number is printed here
 };
+
+// The category a present categorical value counts under, everywhere (the baseline, the drift
+// windows, the category counters): its text, or its number printed without ".0" when
+// integral, else with 17 significant digits into `buf`. Views `v.text` or `buf`.
+inline std::string_view CategoryOf(const FeatureValue& v, std::array<char, 32>& buf) {
+  if (!v.text.empty() || v.kind == FeatureValue::Kind::kString) return v.text;
+  int n = 0;
+  if (std::isfinite(v.number) && v.number == std::floor(v.number) && std::fabs(v.number) < 1e15) {
+    n = std::snprintf(buf.data(), buf.size(), "%.0f", v.number);
+  } else {
+    n = std::snprintf(buf.data(), buf.size(), "%.17g", v.number);
+  }
+  return std::string_view(buf.data(), n > 0 ? static_cast<std::size_t>(n) : 0);
+}
 
 // A parsed record. string_views point into the parser's buffers and stay valid until the
 // parser's next Parse() call. Vectors are reused between records (no per-record allocation

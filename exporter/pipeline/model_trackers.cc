@@ -40,6 +40,10 @@ void ModelTrackers::ResetServing(const std::vector<double>& latency_buckets) {
     if (fp != nullptr && fp->type == FeatureType::kNumeric) {
       serving->SetFeatureBuckets(i, fp->numeric.edges);
     }
+    if (fp != nullptr && fp->type == FeatureType::kCategorical && fp->categorical.count > 0 &&
+        config.features[i].type == FeatureType::kCategorical) {
+      serving->SetFeatureCategories(i, fp->categorical.categories);
+    }
   }
 }
 

@@ -8,11 +8,19 @@ Checks, per numeric feature over the 1h window:
     1e-6, and their critical values too;
   - PSI and JS equal numpy's on the whole log (the baseline's edges, right-closed bins, the
     ε floor) within 1e-9: a check that shares no code with the exporter;
-  - the replicas serve no PSI/JS of their numeric features (KS, and the categorical
-    features' drift, stay per replica);
+  - KS, which the rules compute at the baseline's bin edges, equals numpy's KS at those edges
+    on the whole log within 1e-9 and is at most the single exporter's (its KS at the fine
+    cuts, which include the edges); the KS critical values equal the single exporter's
+    within 1e-6;
+  - the categorical feature's PSI, JS and chi-square and their critical values, from the
+    replicas' category counters summed, equal the single exporter's within 1e-6, and numpy's
+    PSI and JS and scipy's chi2_contingency on the whole log within 1e-9;
+  - the replicas serve no PSI/JS/KS/chi2 of their features (Wasserstein stays per replica);
   - one replica is killed (SIGKILL) mid-stream and restarted on its state: the equality holds.
-Then `promtool test rules` on the rules generated for a hand-made three-bin baseline: two
-replicas' counters before and inside the window, PSI and JS computed here by hand.
+Then `promtool test rules` on the rules generated for a hand-made four-bin baseline and a
+two-category one: two replicas' counters before and inside the window, PSI, JS, KS and KS's
+critical value, and the categorical PSI and chi-square (two columns: Yates' correction) and
+chi-square's critical value computed here by hand.
 
 usage: promql_drift.py BUILD_DIR WORK_DIR
 """
@@ -30,6 +38,8 @@ import urllib.request
 
 import numpy as np
 import yaml
+from scipy.special import chdtri, kolmogi
+from scipy.stats import chi2_contingency
 
 BUILD, WORK = sys.argv[1], sys.argv[2]
 EXPORTER = os.path.join(BUILD, "exporter/modelwatch-exporter")
@@ -90,10 +100,13 @@ def record(rnd, ts, i, shift):
         "f2": round(rnd.expovariate(1 / (3 + shift)), 4),
         # Discrete: most values sit exactly on a bin edge (the bins are closed on the right).
         "f3": rnd.choice([0, 1, 2, 2, 3, 5] if shift == 0 else [0, 2, 3, 3, 5, 6]),
-        "country": rnd.choice(["DE", "FR", "US"]),
+        # Drifted: more DE, and CH, which the baseline does not know (__other__).
+        "country": rnd.choice(["DE", "FR", "US"] if shift == 0 else ["DE", "DE", "FR", "US", "CH"]),
     }
     if i % 37 == 0:
         feats["f1"] = None  # missing values count in no bin
+    if i % 41 == 0:
+        feats["country"] = None  # nor in a category
     return json.dumps({"ts": round(ts, 3), "model_version": "v1", "request_id": "r%d" % i,
                        "status": "ok", "score": round(rnd.random(), 4), "features": feats})
 
@@ -151,6 +164,37 @@ def numpy_drift(values, edges, proportions):
     return psi, js
 
 
+def numpy_categorical(values, categories, reference_counts):
+    """PSI, JS (ε floor) and scipy's chi2_contingency of the values by the baseline's categories
+    and the other bin, against the baseline's counts."""
+    index = {c: i for i, c in enumerate(categories)}
+    counts = np.zeros(len(categories) + 1)
+    for v in values:
+        if v is not None:
+            counts[index.get(v, len(categories))] += 1
+    ref = np.asarray(reference_counts, dtype=float)
+    p = counts / counts.sum()
+    p = np.where(p > 0, p, 1e-4)
+    q = ref / ref.sum()
+    q = np.where(q > 0, q, 1e-4)
+    psi = float(np.sum((p - q) * np.log(p / q)))
+    m = 0.5 * (p + q)
+    js = math.sqrt(max(0.0, 0.5 * np.sum(p * np.log(p / m)) + 0.5 * np.sum(q * np.log(q / m))))
+    keep = (ref + counts) > 0  # scipy refuses empty columns; the exporter drops them
+    chi2 = float(chi2_contingency(np.vstack([ref[keep], counts[keep]]))[0])
+    return psi, js, chi2
+
+
+def numpy_ks(values, edges, proportions):
+    """max over the edges of |F_current(edge) − F_baseline(edge)|, F_current from the values
+    at or below each edge (bins closed on the right), F_baseline the running sum of the
+    baseline's proportions."""
+    x = np.asarray([v for v in values if v is not None], dtype=float)
+    current = np.array([np.count_nonzero(x <= e) for e in edges]) / len(x)
+    reference = np.cumsum(np.asarray(proportions, dtype=float))[:len(edges)]
+    return float(np.max(np.abs(current - reference)))
+
+
 PROMTOOL_MODEL = """model: tiny
 owner: {team: e2e}
 tier: 2
@@ -159,18 +203,23 @@ baseline: %s/tiny/baseline.json
 source: {paths: [/nonexistent/*.jsonl]}
 features:
   - {name: amount, type: numeric}
+  - {name: kind, type: categorical}
 drift: {engine: promql, windows: [1h], min_samples: 50}
 """
 
 
 def promtool_case():
-    """Hand-computed PSI and JS of two replicas' counters over a 1h window, checked by
-    promtool against the generated rules."""
+    """Hand-computed drift of two replicas' counters over a 1h window, checked by promtool
+    against the generated rules."""
     os.makedirs(os.path.join(WORK, "tiny"))
     q = [0.25, 0.5, 0.15, 0.1]
     with open(os.path.join(WORK, "tiny/baseline.json"), "w") as f:
-        json.dump({"features": [{"name": "amount", "type": "numeric", "numeric": {
-            "count": 1000, "edges": [10, 20, 30], "proportions": q}}],
+        json.dump({"features": [
+            {"name": "amount", "type": "numeric", "numeric": {
+                "count": 1000, "edges": [10, 20, 30], "proportions": q}},
+            {"name": "kind", "type": "categorical", "categorical": {
+                "count": 1000, "categories": ["a", "b"], "counts": [600, 400, 0],
+                "proportions": [0.6, 0.4, 0]}}],
             "prediction": {"kind": "score", "numeric": {"count": 0}}}, f)
     with open(os.path.join(WORK, "tiny/tiny.yaml"), "w") as f:
         f.write(PROMTOOL_MODEL % WORK)
@@ -185,6 +234,9 @@ def promtool_case():
     # nothing in the window (it takes the ε floor).
     before = {"a": (100, 150, 150, 200), "b": (7, 9, 9, 9)}
     after = {"a": (130, 200, 200, 260), "b": (17, 39, 39, 49)}
+    # Category counters (a, b, __other__): 30 a and 50 b in the window, no other value.
+    kind_before = {"a": (50, 60, 0), "b": (10, 20, 0)}
+    kind_after = {"a": (70, 90, 0), "b": (20, 40, 0)}
     series = []
     for inst in ("a", "b"):
         for k, le in enumerate(("10", "20", "30", "+Inf")):
@@ -193,32 +245,75 @@ def promtool_case():
                            "values": "%dx60 %dx60" % (before[inst][k], after[inst][k])})
         series.append({"series": 'model_predictions_total{model="tiny",instance="%s"}' % inst,
                        "values": "%dx60 %dx60" % (before[inst][3], after[inst][3])})
+        for k, category in enumerate(("a", "b", "__other__")):
+            series.append({"series": 'model_feature_category_total{model="tiny",feature="kind",'
+                                     'category="%s",instance="%s"}' % (category, inst),
+                           "values": "%dx60 %dx60" % (kind_before[inst][k], kind_after[inst][k])})
     c = [sum(after[i][k] - before[i][k] for i in after) for k in range(4)]  # 40, 80, 80, 100
     p = [c[0] / c[3]] + [(c[k] - c[k - 1]) / c[3] for k in (1, 2, 3)]
     p = [pi if pi > 0 else 1e-4 for pi in p]  # the exporter's ε floor
+    # KS at the edges 10, 20, 30: cumulative 40/100, 80/100, 80/100 against 0.25, 0.75, 0.9;
+    # its critical value at alpha over the two drift series (amount, kind) with n = 100,
+    # m = 1000.
+    level = 0.001 / 2
+    ks = max(abs(c[k] / c[3] - sum(q[:k + 1])) for k in range(3))
+    ks_critical = kolmogi(level) * math.sqrt(1 / c[3] + 1 / 1000)
+    # kind: window counts a 30, b 50 (n = 80) against the reference's 600, 400 (m = 1000);
+    # __other__ is empty on both sides, so two columns are left and chi-square takes Yates'
+    # correction: |O − E| lowered by 0.5 in each cell.
+    ref_kind, cur_kind = (600, 400), (30, 50)
+    n_kind, m_kind = sum(cur_kind), sum(ref_kind)
+    chi2 = 0.0
+    for a, b in zip(ref_kind, cur_kind):
+        for observed, row in ((a, m_kind), (b, n_kind)):
+            expected = row * (a + b) / (n_kind + m_kind)
+            chi2 += (abs(observed - expected) - 0.5) ** 2 / expected
+    if abs(chi2 - chi2_contingency([ref_kind, cur_kind])[0]) > 1e-9:
+        fail("the hand-computed chi-square %r is not scipy's" % chi2)
+    chi2_critical = float(chdtri(1, level))
+    p_kind = [x / n_kind for x in cur_kind] + [1e-4]
+    q_kind = [0.6, 0.4, 1e-4]
+    psi_kind = sum((pi - qi) * math.log(pi / qi) for pi, qi in zip(p_kind, q_kind))
     psi = sum((pi - qi) * math.log(pi / qi) for pi, qi in zip(p, q))
     m = [(pi + qi) / 2 for pi, qi in zip(p, q)]
     js = math.sqrt(0.5 * sum(pi * math.log(pi / mi) for pi, mi in zip(p, m)) +
                    0.5 * sum(qi * math.log(qi / mi) for qi, mi in zip(q, m)))
     labels = 'model="tiny",feature="amount",window="1h"'
+    kind_labels = 'model="tiny",feature="kind",window="1h"'
     test = {"rule_files": ["drift.rules.yml"], "evaluation_interval": "1m", "tests": [{
         "interval": "1m", "input_series": series,
         # promtool compares values exactly: the rules' last bit may differ from Python's.
         "promql_expr_test": [
-            {"expr": 'abs(model_feature_drift{method="%s"} - %.17g) < bool 1e-9' % (method, want),
+            {"expr": 'abs(%s{feature="amount",method="%s"} - %.17g) < bool 1e-9'
+                     % (name, method, want),
              "eval_time": "120m",
              "exp_samples": [{"labels": '{%s,method="%s"}' % (labels, method), "value": 1}]}
-            for method, want in (("psi", psi), ("js", js))
+            for name, method, want in (("model_feature_drift", "psi", psi),
+                                       ("model_feature_drift", "js", js),
+                                       ("model_feature_drift", "ks", ks),
+                                       ("model_feature_drift_critical_value", "ks", ks_critical))
+        ] + [
+            {"expr": 'abs(%s{feature="kind",method="%s"} - %.17g) < bool 1e-9'
+                     % (name, method, want),
+             "eval_time": "120m",
+             "exp_samples": [{"labels": '{%s,method="%s"}' % (kind_labels, method),
+                              "value": 1}]}
+            for name, method, want in (("model_feature_drift", "psi", psi_kind),
+                                       ("model_feature_drift", "chi2", chi2),
+                                       ("model_feature_drift_critical_value", "chi2",
+                                        chi2_critical))
         ]}]}
     with open(os.path.join(WORK, "tiny/drift.test.yml"), "w") as f:
         yaml.safe_dump(test, f)
     run = subprocess.run(["/usr/bin/promtool", "test", "rules", "drift.test.yml"],
                          cwd=os.path.join(WORK, "tiny"), capture_output=True, text=True)
     if run.returncode != 0:
-        fail("promtool test of the drift rules (psi %r, js %r):\n%s%s"
-             % (psi, js, run.stdout, run.stderr))
-    print("promtool: hand-computed PSI %.9f and JS %.9f of two replicas over the window: SUCCESS"
-          % (psi, js))
+        fail("promtool test of the drift rules (psi %r, js %r, ks %r, ks critical %r; kind: "
+             "psi %r, chi2 %r, chi2 critical %r):\n%s%s"
+             % (psi, js, ks, ks_critical, psi_kind, chi2, chi2_critical, run.stdout, run.stderr))
+    print("promtool: hand-computed PSI %.9f, JS %.9f, KS %.9f (critical %.9f), categorical "
+          "PSI %.9f and chi2 %.9f (critical %.9f) of two replicas over the window: SUCCESS"
+          % (psi, js, ks, ks_critical, psi_kind, chi2, chi2_critical))
 
 
 def main():
@@ -285,7 +380,7 @@ def main():
     # Three batches of traffic, the last drifted. After the first a checkpoint is written;
     # replica 1 reads the second and is killed (SIGKILL) at once, before its next checkpoint,
     # then restarted on its state: it reads the second batch again from its checkpoint.
-    values = {f: [] for f in FEATURES}
+    values = {f: [] for f in FEATURES + ["country"]}
     written = [0] * REPLICAS
     total = 0
     for batch, (count, shift) in enumerate(((3000, 0.0), (600, 0.0), (3000, 0.7))):
@@ -297,7 +392,7 @@ def main():
         for i, line in enumerate(lines):
             parts[(total + i) % REPLICAS].append(line)
             feats = json.loads(line)["features"]
-            for f in FEATURES:
+            for f in FEATURES + ["country"]:
                 values[f].append(feats[f])
         for r in range(REPLICAS):
             with open(paths[1 + r], "a") as part:
@@ -355,16 +450,69 @@ def main():
             fail("%s: rules psi %r js %r, numpy psi %r js %r" % (f, got_psi, got_js, psi, js))
         if psi < 0.01:
             fail("%s: the second half's shift should give PSI above 0.01, got %g" % (f, psi))
-    numeric = "|".join(FEATURES)
-    own = query(prom, 'count(model_feature_drift{job="replicas",method=~"psi|js",feature=~"%s"})'
-                % numeric)
+    # KS at the bin edges: numpy's on the whole log, at most the single exporter's exact KS
+    # (its fine cuts include the edges), and the same critical value.
+    fleet_ks = by_feature(query(prom, 'model_feature_drift{method="ks",window="1h",job=""}'))
+    single_ks = by_feature(query(prom, 'model_feature_drift{method="ks",window="1h",job="single"}'))
+    fleet_ks_cv = by_feature(query(
+        prom, 'model_feature_drift_critical_value{method="ks",window="1h",job=""}'))
+    single_ks_cv = by_feature(query(
+        prom, 'model_feature_drift_critical_value{method="ks",window="1h",job="single"}'))
+    for f in FEATURES:
+        num = profile[f]["numeric"]
+        want = numpy_ks(values[f], num["edges"], num["proportions"])
+        if f not in fleet_ks or f not in single_ks or f not in fleet_ks_cv or f not in single_ks_cv:
+            fail("ks %s: rules %s (critical %s), single exporter %s (critical %s)"
+                 % (f, fleet_ks.get(f), fleet_ks_cv.get(f), single_ks.get(f), single_ks_cv.get(f)))
+        print("ks %-3s rules %.12f  numpy at the edges %.12f  single exporter %.12f  "
+              "critical: rules %.12f single %.12f"
+              % (f, fleet_ks[f], want, single_ks[f], fleet_ks_cv[f], single_ks_cv[f]))
+        if abs(fleet_ks[f] - want) > 1e-9:
+            fail("ks %s: rules %r, numpy at the edges %r" % (f, fleet_ks[f], want))
+        if fleet_ks[f] > single_ks[f] + 1e-9:
+            fail("ks %s: rules %r above the single exporter's %r" % (f, fleet_ks[f], single_ks[f]))
+        if abs(fleet_ks_cv[f] - single_ks_cv[f]) > 1e-6:
+            fail("ks critical value %s: rules %r, single exporter %r"
+                 % (f, fleet_ks_cv[f], single_ks_cv[f]))
+        if want < 0.01:
+            fail("ks %s: the second half's shift should give KS above 0.01, got %g" % (f, want))
+        checked += 2
+    # The categorical feature: the fleet's from the summed category counters.
+    cat = profile["country"]["categorical"]
+    want = dict(zip(("psi", "js", "chi2"),
+                    numpy_categorical(values["country"], cat["categories"], cat["counts"])))
+    for method in ("psi", "js", "chi2"):
+        for name in ("model_feature_drift", "model_feature_drift_critical_value"):
+            q = '%s{feature="country",method="%s",window="1h",job="%%s"}' % (name, method)
+            fleet = list(query(prom, q % "").values())
+            single = list(query(prom, q % "single").values())
+            if len(fleet) != 1 or len(single) != 1:
+                fail("%s{country, %s}: rules %s, single exporter %s" % (name, method, fleet, single))
+            diff = abs(fleet[0] - single[0])
+            print("%-36s %-4s country rules %.12f  single exporter %.12f  |diff| %.1e"
+                  % (name, method, fleet[0], single[0], diff))
+            if diff > 1e-6:
+                fail("%s %s country differs by %g" % (name, method, diff))
+            if name == "model_feature_drift":
+                print("numpy/scipy %-4s country %.12f" % (method, want[method]))
+                if abs(fleet[0] - want[method]) > 1e-9 * max(1.0, want[method]):
+                    fail("country %s: rules %r, numpy/scipy %r" % (method, fleet[0], want[method]))
+            checked += 1
+    if want["psi"] < 0.01:
+        fail("country: the second half's shift should give PSI above 0.01, got %g" % want["psi"])
+    own = query(prom, 'count({__name__=~"model_feature_drift|model_feature_drift_critical_value",'
+                'job="replicas",method=~"psi|js|ks|chi2"})')
     if own:
-        fail("replicas serve their own PSI/JS: %s" % own)
-    ks = query(prom, 'count(model_feature_drift{job="replicas",method="ks"})')
-    if not ks or list(ks.values())[0] != REPLICAS * len(FEATURES):
-        fail("replicas should serve KS per replica: %s" % ks)
-    print("OK: %d fleet values equal the single exporter's; PSI and JS equal numpy's; "
-          "replica1 restarted mid-stream" % checked)
+        fail("replicas serve their own PSI/JS/KS/chi2: %s" % own)
+    categories = query(prom, 'count(model_feature_category_total{job="replicas"})')
+    if not categories or list(categories.values())[0] != REPLICAS * (len(cat["categories"]) + 1):
+        fail("each replica should serve one counter per baseline category and __other__: %s"
+             % categories)
+    wasserstein = query(prom, 'count(model_feature_drift{job="replicas",method="wasserstein"})')
+    if not wasserstein or list(wasserstein.values())[0] != REPLICAS * len(FEATURES):
+        fail("replicas should serve Wasserstein per replica: %s" % wasserstein)
+    print("OK: %d fleet values equal the single exporter's; PSI, JS, KS and chi2 equal "
+          "numpy's and scipy's; replica1 restarted mid-stream" % checked)
     promtool_case()
 
 

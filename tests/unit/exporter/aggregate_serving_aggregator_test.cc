@@ -209,6 +209,55 @@ TEST(ServingAggregatorStateTest, RoundTripKeepsEveryCount) {
   EXPECT_FALSE(c.RestoreState({{"versions", {{{"version", 3}}}}}));
 }
 
+// drift.engine: promql: each categorical feature's present values by baseline category, the
+// rest under __other__ (numbers named as the baseline names them), kept across a restart.
+TEST(ServingAggregatorCategoriesTest, PromqlEngineCountsCategoriesOfTheBaseline) {
+  ModelConfig model = Model();
+  RecordParser parser({&model});
+  ServingAggregator exporter_engine(model, DefaultLatencyBuckets());
+  model.drift.engine = DriftEngine::kPromql;
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  a.SetFeatureCategories(0, {"x"});  // numeric: ignored
+  a.SetFeatureCategories(1, {"DE", "FR", "7"});
+  exporter_engine.SetFeatureCategories(1, {"DE", "FR", "7"});
+  for (const char* country : {R"("DE")", R"("DE")", R"("US")", "7", "7.0", "7.5", "null"}) {
+    const std::string line =
+        std::string(R"({"ts":1,"score":0.5,"features":{"country":)") + country + "}}";
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+    exporter_engine.Observe(parser.record());
+  }
+  std::vector<prometheus::MetricFamily> families;
+  a.Collect(families);
+  auto m = Flatten(families);
+  EXPECT_EQ(m["model_feature_category_total{category=DE,feature=country,model=fraud}"], 2);
+  EXPECT_EQ(m["model_feature_category_total{category=FR,feature=country,model=fraud}"], 0);
+  EXPECT_EQ(m["model_feature_category_total{category=7,feature=country,model=fraud}"], 2);
+  EXPECT_EQ(m["model_feature_category_total{category=__other__,feature=country,model=fraud}"], 2);
+  std::size_t served = 0;
+  for (const auto& [k, v] : m) served += k.rfind("model_feature_category_total", 0) == 0;
+  EXPECT_EQ(served, 4u);  // the baseline's categories and __other__, nothing else
+
+  std::vector<prometheus::MetricFamily> none;
+  exporter_engine.Collect(none);
+  for (const auto& f : none) EXPECT_NE(f.name, "model_feature_category_total");
+
+  ServingAggregator b(model, DefaultLatencyBuckets());
+  b.SetFeatureCategories(1, {"DE", "FR", "7"});
+  ASSERT_TRUE(b.RestoreState(nlohmann::json::parse(a.SaveState().dump())));
+  std::vector<prometheus::MetricFamily> restored;
+  b.Collect(restored);
+  EXPECT_EQ(Flatten(restored), m);
+  // Other categories (a new baseline): the counters start empty.
+  ServingAggregator c(model, DefaultLatencyBuckets());
+  c.SetFeatureCategories(1, {"DE", "FR"});
+  ASSERT_TRUE(c.RestoreState(a.SaveState()));
+  std::vector<prometheus::MetricFamily> reset;
+  c.Collect(reset);
+  EXPECT_EQ(Flatten(reset)["model_feature_category_total{category=DE,feature=country,model=fraud}"],
+            0);
+}
+
 TEST(LabelIndexTest, InternsUpToLimitThenOther) {
   LabelIndex idx(2);
   bool overflowed = false;

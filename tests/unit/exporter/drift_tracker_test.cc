@@ -228,25 +228,30 @@ TEST(DriftTrackerTest, MethodsFollowTheConfig) {
   EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", "country"}, {"method", "js"}}), nullptr);
 }
 
-// drift.engine: promql: Prometheus records the numeric features' PSI and JS (and their
-// critical values) from every replica's histograms; a replica serving its own would be a
-// second, partial series. KS and the categorical features' drift stay the replica's.
-TEST(DriftTrackerTest, PromqlEngineLeavesNumericPsiAndJsToPrometheus) {
+// drift.engine: promql: Prometheus records the numeric features' PSI, JS and KS and the
+// categorical features' PSI, JS and chi2 (and their critical values) from every replica's
+// histograms and category counters; a replica serving its own would be a second, partial
+// series. Wasserstein and the output's drift stay the replica's.
+TEST(DriftTrackerTest, PromqlEngineLeavesFeatureDriftButWassersteinToPrometheus) {
   ModelConfig m = BinaryModel();
   m.drift.engine = DriftEngine::kPromql;
   DriftTracker t(m, MakeBaseline(m, 7));
   Feed(t, 300, kT0, 100, 4);
   const auto s = t.Snapshot();
-  for (const char* method : {"psi", "js"}) {
-    EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", method}}), nullptr);
-    EXPECT_EQ(
-        Find(s, "model_feature_drift_critical_value", {{"feature", "amount"}, {"method", method}}),
-        nullptr);
-    EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "country"}, {"method", method}}),
-              nullptr);
+  for (const char* feature : {"amount", "country"}) {
+    for (const char* method : {"psi", "js", "ks", "chi2"}) {
+      EXPECT_EQ(Find(s, "model_feature_drift", {{"feature", feature}, {"method", method}}), nullptr)
+          << feature << " " << method;
+      EXPECT_EQ(
+          Find(s, "model_feature_drift_critical_value", {{"feature", feature}, {"method", method}}),
+          nullptr)
+          << feature << " " << method;
+    }
   }
-  EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", "ks"}}), nullptr);
+  EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", "wasserstein"}}),
+            nullptr);
   EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "psi"}}), nullptr);
+  EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "ks"}}), nullptr);
 }
 
 // A feature's own drift.method makes it one of the drift series the alerts' significance

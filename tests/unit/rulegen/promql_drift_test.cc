@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/config_loader.h"
+#include "core/distributions.h"
 #include "core/metric_catalogue.h"
 
 namespace modelwatch {
@@ -62,7 +63,8 @@ constexpr const char* kBaseline = R"({
     {"name": "age", "type": "numeric",
      "numeric": {"count": 400, "edges": [30, 60], "proportions": [0.5, 0, 0.5]}},
     {"name": "country", "type": "categorical",
-     "categorical": {"count": 1000, "categories": ["DE"], "proportions": [0.9, 0.1]}}
+     "categorical": {"count": 1000, "categories": ["DE", "a\"$1"], "counts": [900, 100, 0],
+                     "proportions": [0.9, 0.1, 0]}}
   ],
   "prediction": {"kind": "score", "numeric": {"count": 1000}}
 })";
@@ -110,6 +112,11 @@ TEST(PromqlDriftTest, ReadsTheBinsAndTheSeriesSplitFromTheBaseline) {
   EXPECT_EQ(ref->features[0].feature, "amount");
   EXPECT_EQ(ref->features[0].edges.size(), 3u);
   EXPECT_EQ(ref->features[1].count, 400);
+  ASSERT_EQ(ref->categorical.size(), 1u);
+  EXPECT_EQ(ref->categorical[0].feature, "country");
+  EXPECT_EQ(ref->categorical[0].categories, (std::vector<std::string>{"DE", "a\"$1"}));
+  EXPECT_EQ(ref->categorical[0].counts, (std::vector<double>{900, 100, 0}));
+  EXPECT_EQ(ref->categorical[0].count, 1000);
   // amount, age and country (psi applies to both types) and the score: 4 series.
   EXPECT_EQ(ref->drift_series, 4);
 
@@ -132,9 +139,10 @@ TEST(PromqlDriftTest, RulesPerWindowBinAndFeatureWithTheExportersLabels) {
   ASSERT_FALSE(file.groups.empty());
   const RuleGroup& g = file.groups[0];  // first: the alerts read what it records
   EXPECT_EQ(g.name, "modelwatch-scoring-drift-promql");
-  // Per window: 2 counts, then per feature one rule for its bins, one for PSI and JS, one
-  // for their critical values (Prometheus' cost is mostly per rule).
-  EXPECT_EQ(g.recording.size(), 2u * (2 + 3 + 3));
+  // Per window: 3 counts (buckets, records, categories), then per feature one rule for its
+  // bins or categories, one for its drift methods, one for their critical values
+  // (Prometheus' cost is mostly per rule).
+  EXPECT_EQ(g.recording.size(), 2u * (3 + 3 + 3 + 3));
   std::set<std::string> le;
   // In selectors (le="…") and in the bins' bound maps (label_replace(…, "le", "…", …)).
   const std::regex le_label(R"re(le(?:="|", ")([^"]+)")re");
@@ -157,12 +165,181 @@ TEST(PromqlDriftTest, RulesPerWindowBinAndFeatureWithTheExportersLabels) {
     if (r.record == "model_feature_drift") ++drift;
     if (r.record == "model_feature_drift_critical_value") ++critical;
   }
-  EXPECT_EQ(drift, 2 * 2);     // 2 features × 2 windows, psi and js each
-  EXPECT_EQ(critical, 2 * 2);  // age's empty bin does not count among its bins, it has 2
+  EXPECT_EQ(drift, 3 * 2);     // 3 features × 2 windows, psi, js and ks or chi2 each
+  EXPECT_EQ(critical, 3 * 2);  // age's empty bin does not count among its bins, it has 2
   // The bounds as the exporter writes them: 16 significant digits, +Inf.
   EXPECT_EQ(le, (std::set<std::string>{"10", "20.5", "2.042200000000001", "30", "60", "+Inf"}));
   EXPECT_EQ(LeLabel(0.1), "0.1");
   EXPECT_EQ(LeLabel(-1e-7), "-1e-07");
+}
+
+// The recorded rule of `record` for `feature` and `window`, or null.
+const RecordingRule* FindRule(const RuleGroup& g, const std::string& record,
+                              const std::string& feature, const std::string& window) {
+  for (const RecordingRule& r : g.recording) {
+    std::string f, w;
+    for (const auto& [k, v] : r.labels) {
+      if (k == "feature") f = v;
+      if (k == "window") w = v;
+    }
+    if (r.record == record && f == feature && w == window) return &r;
+  }
+  return nullptr;
+}
+
+// The alternative of a drift rule labelled method="`method`" (the rule joins its methods'
+// label_replace(…) with "\nor\n"), or "".
+std::string Alternative(const std::string& expr, const std::string& method) {
+  const std::string tail = "\"method\", \"" + method + "\", \"\", \"\")";
+  std::size_t start = 0;
+  while (start <= expr.size()) {
+    std::size_t end = expr.find("\nor\n", start);
+    if (end == std::string::npos) end = expr.size();
+    const std::string part = expr.substr(start, end - start);
+    if (part.size() >= tail.size() &&
+        part.compare(part.size() - tail.size(), tail.size(), tail) == 0) {
+      return part;
+    }
+    start = end + 4;
+  }
+  return "";
+}
+
+TEST(PromqlDriftTest, KsAtTheBinEdgesFromTheCumulativeCounts) {
+  Dir dir("promql_ks");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("scoring.yaml", kModel);
+  ConfigSet config = Load(dir);
+  ASSERT_TRUE(LoadPromqlReferences(config).has_value());
+  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
+  const RecordingRule* drift = FindRule(g, "model_feature_drift", "age", "24h");
+  ASSERT_NE(drift, nullptr);
+  const std::string ks = Alternative(drift->expr, "ks");
+  ASSERT_FALSE(ks.empty()) << drift->expr;
+  // The largest gap over the edges of the summed cumulative counts over the feature's
+  // values, against the baseline's cumulative proportions at each edge (age: 0.5 at 30,
+  // 0.5 at 60), matched on le; the +Inf bucket (1 on both sides) matches none.
+  EXPECT_NE(
+      ks.find("max by (model, feature) (\n  abs(\n  "
+              "(model_feature_le_window:model_feature_value_bucket:increase{model=\"scoring\","
+              "feature=\"age\",window=\"24h\"} / on (model, feature, window) group_left () "
+              "sum without (le) (model_feature_le_window:model_feature_value_bucket:increase{"
+              "model=\"scoring\",feature=\"age\",window=\"24h\",le=\"+Inf\"}))\n  - on (le) "
+              "group_left () ("),
+      std::string::npos)
+      << ks;
+  EXPECT_NE(ks.find("label_replace(\nvector(0.5),\n\"le\", \"30\", \"\", \"\") or "
+                    "label_replace(\nvector(0.5),\n\"le\", \"60\", \"\", \"\")"),
+            std::string::npos)
+      << ks;
+  EXPECT_EQ(ks.find("\"le\", \"+Inf\""), std::string::npos) << ks;
+  // Gated like PSI and JS: drift.min_samples records in the window, values of the feature.
+  EXPECT_NE(ks.find("model_window:model_predictions:increase{model=\"scoring\",window=\"24h\"} "
+                    ">= 200"),
+            std::string::npos)
+      << ks;
+  // amount's running sums, 0.25, 0.5, 0.75, at its three edges.
+  const std::string amount =
+      Alternative(FindRule(g, "model_feature_drift", "amount", "1h")->expr, "ks");
+  for (const char* edge : {"vector(0.25),\n\"le\", \"10\"", "vector(0.5),\n\"le\", \"20.5\"",
+                           "vector(0.75),\n\"le\", \"2.042200000000001\""}) {
+    EXPECT_NE(amount.find(edge), std::string::npos) << edge << "\n" << amount;
+  }
+
+  // The critical value: Kolmogorov's quantile at the exporter's per-series level (alpha over
+  // its 4 drift series) times sqrt(1/n + 1/m), m the baseline's count of age values.
+  const RecordingRule* critical = FindRule(g, "model_feature_drift_critical_value", "age", "24h");
+  ASSERT_NE(critical, nullptr);
+  const std::string ks_critical = Alternative(critical->expr, "ks");
+  char k[40];
+  std::snprintf(k, sizeof(k), "%.17g", KolmogorovUpperQuantile(0.001 / 4));
+  EXPECT_NE(
+      ks_critical.find(std::string(k) +
+                       " * sqrt(1 / sum by (model, feature) (model_feature_le_window:"
+                       "model_feature_value_bucket:increase{model=\"scoring\",feature=\"age\","
+                       "window=\"24h\",le=\"+Inf\"}) + 0.0025000000000000001)"),
+      std::string::npos)
+      << ks_critical;
+  EXPECT_NE(ks_critical.find(">= 200"), std::string::npos) << ks_critical;
+}
+
+TEST(PromqlDriftTest, RecordsOnlyTheMethodsTheExporterWouldExport) {
+  Dir dir("promql_methods");
+  dir.Write("baseline.json", kBaseline);
+  std::string text = kModel;
+  text.replace(text.find("min_samples: 200"), 16, "min_samples: 200, methods: [psi, wasserstein]");
+  dir.Write("scoring.yaml", text);
+  ConfigSet config = Load(dir);
+  ASSERT_TRUE(LoadPromqlReferences(config).has_value());
+  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
+  int drift = 0;
+  for (const RecordingRule& r : g.recording) {
+    if (r.record != "model_feature_drift" && r.record != "model_feature_drift_critical_value") {
+      continue;
+    }
+    ++drift;
+    EXPECT_FALSE(Alternative(r.expr, "psi").empty()) << r.expr;
+    EXPECT_TRUE(Alternative(r.expr, "js").empty()) << r.expr;
+    EXPECT_TRUE(Alternative(r.expr, "ks").empty()) << r.expr;
+  }
+  EXPECT_EQ(drift, 3 * 2 * 2);
+}
+
+TEST(PromqlDriftTest, CategoricalDriftFromTheSummedCategoryCounters) {
+  Dir dir("promql_categorical");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("scoring.yaml", kModel);
+  ConfigSet config = Load(dir);
+  ASSERT_TRUE(LoadPromqlReferences(config).has_value());
+  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
+  // The counters' window counts: now minus one window ago, never increase().
+  const RecordingRule* counts = nullptr;
+  for (const RecordingRule& r : g.recording) {
+    if (r.record == "model_feature_category_window:model_feature_category:increase" &&
+        r.labels == std::vector<std::pair<std::string, std::string>>{{"window", "24h"}}) {
+      counts = &r;
+    }
+  }
+  ASSERT_NE(counts, nullptr);
+  EXPECT_EQ(counts->expr,
+            "sum by (model, feature, category) (\n"
+            "  (model_feature_category_total{model=\"scoring\"} - "
+            "model_feature_category_total{model=\"scoring\"} offset 86400s) >= 0\n"
+            "  or\n"
+            "  model_feature_category_total{model=\"scoring\"}\n)");
+  const RecordingRule* drift = FindRule(g, "model_feature_drift", "country", "24h");
+  ASSERT_NE(drift, nullptr);
+  for (const char* method : {"psi", "js", "chi2"}) {
+    EXPECT_FALSE(Alternative(drift->expr, method).empty()) << method << "\n" << drift->expr;
+  }
+  EXPECT_TRUE(Alternative(drift->expr, "ks").empty());
+  // The baseline's categories and __other__, quoted, `$` doubled for label_replace; the
+  // reference counts for chi2 (900, 100, 0), floored proportions for PSI and JS.
+  const std::string chi2 = Alternative(drift->expr, "chi2");
+  EXPECT_NE(chi2.find("label_replace(\nvector(100),\n\"category\", \"a\\\"$$1\", \"\", \"\")"),
+            std::string::npos)
+      << chi2;
+  EXPECT_NE(chi2.find("label_replace(\nvector(0),\n\"category\", \"__other__\", \"\", \"\")"),
+            std::string::npos)
+      << chi2;
+  EXPECT_NE(drift->expr.find("vector(0.0001),\n\"category\", \"__other__\""), std::string::npos)
+      << drift->expr;
+  // Yates' correction exactly when two columns are left.
+  EXPECT_NE(chi2.find(" != 2)"), std::string::npos) << chi2;
+  EXPECT_NE(chi2.find(" == 2)"), std::string::npos) << chi2;
+  // Chi2's critical value is χ²(bins − 1) at the per-series level (2 bins with reference
+  // mass: 1 degree of freedom), gated like the others.
+  const RecordingRule* critical =
+      FindRule(g, "model_feature_drift_critical_value", "country", "24h");
+  ASSERT_NE(critical, nullptr);
+  char x[40];
+  std::snprintf(x, sizeof(x), "%.17g", ChiSquareUpperQuantile(0.001 / 4, 1));
+  const std::string chi2_critical = Alternative(critical->expr, "chi2");
+  EXPECT_NE(chi2_critical.find(std::string(" * 0 + ") + x + ")"), std::string::npos)
+      << chi2_critical;
+  EXPECT_NE(chi2_critical.find(">= 200"), std::string::npos) << chi2_critical;
+  EXPECT_FALSE(Alternative(critical->expr, "psi").empty());
+  EXPECT_FALSE(Alternative(critical->expr, "js").empty());
 }
 
 TEST(PromqlDriftTest, ExporterEngineModelsGetNoGroup) {

@@ -39,11 +39,12 @@ struct CheckTools {
 };
 
 // Runs SelfCheck on `files` and the tools on `out_dir` (which must hold `files`): promtool
-// check rules, promtool test rules, amtool check-config, amtool config routes test per route
-// case. The per-model work of `unchanged_models` is skipped: their rules/<model>.rules.yml
-// and tests/<model>.*.test.yml files and the routing cases labelled model=<model> (the
-// self-check and the fleet-wide files and cases always run). Progress goes to `out`,
-// failures (with the tools' output) to `err`. Returns true if everything passed.
+// check rules, promtool test rules (each test file of `files` split by the rules its test
+// groups read, SplitTestFileByRules, in a temporary directory), amtool check-config, amtool
+// config routes test per route case. The per-model work of `unchanged_models` is skipped: their
+// rules/<model>.rules.yml and tests/<model>.*.test.yml files and the routing cases labelled
+// model=<model> (the self-check and the fleet-wide files and cases always run). Progress goes to
+// `out`, failures (with the tools' output) to `err`. Returns true if everything passed.
 bool RunAllChecks(const std::string& out_dir, const OutputFiles& files, const CheckTools& tools,
                   std::ostream& out, std::ostream& err,
                   const std::set<std::string>& unchanged_models = {});

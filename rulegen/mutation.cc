@@ -14,6 +14,7 @@
 
 #include "core/temp_dir.h"
 #include "rulegen/checker.h"
+#include "rulegen/test_reduction.h"
 #include "rulegen/text.h"
 
 namespace modelwatch {
@@ -252,6 +253,8 @@ std::set<std::string> Identifiers(std::string_view expr) {
 }
 
 }  // namespace
+
+std::set<std::string> ExprIdentifiers(std::string_view expr) { return Identifiers(expr); }
 
 long long ParsePromDuration(std::string_view s) {
   static const std::pair<std::string_view, long long> kUnits[] = {
@@ -584,24 +587,30 @@ Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,
   if (!scratch) return tl::unexpected(scratch.error());
   const fs::path root(scratch->path());
 
-  // The unmutated tests must pass, or every mutant would look killed.
+  // The unmutated tests must pass, or every mutant would look killed. They run as the
+  // mutants' tests do, split by the rules their groups read (part k under original/p<k>/).
   {
     std::vector<std::string> argv = {options.promtool, "test", "rules"};
     std::set<std::string> needed;
     for (const auto& m : mutants) needed.insert(m.rule_file);
-    for (const auto& [path, text] : files) {
-      if (path.rfind("rules/", 0) == 0 || path.rfind("tests/", 0) == 0) {
-        if (!WriteFile(root / "original" / path, text)) {
-          return MakeError("cannot write " + (root / "original" / path).string());
-        }
-      }
-    }
+    std::size_t k = 0;
     for (const TestFile& t : tests) {
       for (const auto& r : t.rule_files) {
-        if (needed.count(r)) {
-          argv.push_back((root / "original" / t.path).string());
-          break;
+        if (!needed.count(r)) continue;
+        auto parts = SplitTestFileByRules(files, t.path);
+        if (!parts) {
+          return MakeError("cannot read the generated files: " + parts.error().ToString());
         }
+        for (const OutputFiles& part : *parts) {
+          const fs::path dir = root / "original" / ("p" + std::to_string(k++));
+          for (const auto& [path, text] : part) {
+            if (!WriteFile(dir / path, text)) {
+              return MakeError("cannot write " + (dir / path).string());
+            }
+          }
+          argv.push_back((dir / t.path).string());
+        }
+        break;
       }
     }
     if (argv.size() > 3) {
@@ -617,6 +626,10 @@ Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,
   struct Job {
     OutputFiles files;  // the reduced test files and the rule files they need
     std::vector<std::string> tests;
+    // The reduced test files split by the rules their groups read (test_reduction.h), as
+    // promtool runs them: part k under "p<k>/".
+    OutputFiles parts;
+    std::vector<std::string> part_tests;
   };
   std::vector<Job> jobs(mutants.size());
   std::vector<MutantResult> results(mutants.size());
@@ -649,6 +662,15 @@ Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,
           jobs[i].files[rf] = rf == m.rule_file ? ApplyMutant(it->second, m) : it->second;
         }
       }
+      for (const auto& t : jobs[i].tests) {
+        auto parts = SplitTestFileByRules(jobs[i].files, t);
+        if (!parts) return MakeError("cannot prepare the mutants: " + parts.error().ToString());
+        for (const OutputFiles& part : *parts) {
+          const std::string prefix = "p" + std::to_string(jobs[i].part_tests.size()) + "/";
+          for (const auto& [path, text] : part) jobs[i].parts[prefix + path] = text;
+          jobs[i].part_tests.push_back(prefix + t);
+        }
+      }
     }
   } catch (const YAML::Exception& e) {
     return MakeError(std::string("cannot prepare the mutants: ") + e.what());
@@ -666,8 +688,9 @@ Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,
         res.outcome = MutantOutcome::kUntested;
       } else {
         for (const auto& [path, text] : jobs[i].files) WriteFile(dir / path, text);
+        for (const auto& [path, text] : jobs[i].parts) WriteFile(dir / path, text);
         std::vector<std::string> argv = {options.promtool, "test", "rules"};
-        for (const auto& t : jobs[i].tests) argv.push_back((dir / t).string());
+        for (const auto& t : jobs[i].part_tests) argv.push_back((dir / t).string());
         const CommandResult r = RunCommand(argv);
         if (r.status == 0) {
           res.outcome = MutantOutcome::kSurvived;

@@ -36,6 +36,10 @@ enum class RuleKind { kAlert, kRecord };
 // each branch of an `or` chain is dropped in turn, at every nesting level.
 std::vector<ExprMutation> MutateExpr(std::string_view expr, RuleKind kind);
 
+// The metric and record names `expr` reads (function names and keywords may also appear;
+// label names and values inside `{}` and strings do not).
+std::set<std::string> ExprIdentifiers(std::string_view expr);
+
 // Formats a PromQL duration from milliseconds with the largest units first ("1d11h30m").
 std::string FormatPromDuration(long long ms);
 // Parses a PromQL duration ("2d23h", "90s", "500ms"); -1 when it is not one.
@@ -86,7 +90,8 @@ struct MutationOptions {
 };
 
 // Runs every mutant against the generated tests of `files` (promtool test rules on the test
-// groups that exercise the mutated rule, written to a temporary directory). First checks
+// groups that exercise the mutated rule, split by the rules they read as `check` runs them,
+// written to a temporary directory). First checks
 // that the unmutated tests pass; returns an error if they do not. Progress goes to
 // `progress` (one line per finished rule file).
 Result<std::vector<MutantResult>> RunMutationTests(const OutputFiles& files,

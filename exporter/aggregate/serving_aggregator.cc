@@ -180,7 +180,7 @@ void ServingAggregator::Observe(const Record& record) {
     for (std::size_t i = 0; i < n; ++i) {
       if (category_slot_[i] < 0) continue;
       const FeatureValue& v = record.features[i];
-      // What the drift tracker counts as present: neither missing nor NaN.
+      // What the drift tracker counts for a categorical feature: every value not missing.
       if (v.kind == FeatureValue::Kind::kMissing) continue;
       FeatureCategories& c = feature_categories_[static_cast<std::size_t>(category_slot_[i])];
       if (!c.set) continue;

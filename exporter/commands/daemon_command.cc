@@ -209,7 +209,7 @@ int RunDaemon(const std::vector<std::string>& args) {
     return kExitInvalidInput;
   }
   auto collector = std::make_shared<MergingCollector>(
-      [&exporter](std::vector<prometheus::MetricFamily>& out) { exporter.CollectAll(out); });
+      [&exporter](Exposition& out) { exporter.CollectAll(out); });
   HttpHandlers handlers;
   handlers.ready = [&exporter] { return exporter.Ready(); };
   handlers.landing_page = [&exporter] { return exporter.LandingPage(); };

@@ -827,10 +827,11 @@ void Exporter::YieldToReaders() const {
   }
 }
 
-void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
+void Exporter::CollectAll(Exposition& out) {
   // Under mu_ only what reads the counters: every tracker's families but drift's, and the
   // drift windows summed (TakeTotals). The drift statistics, most of a scrape's work, are
-  // computed after mu_ is released, so ingest waits for the copy, not for the statistics.
+  // computed after mu_ is released, so ingest waits for the copy, not for the statistics, and
+  // served as text a tracker keeps until its windows change (DriftTracker::Render).
   struct PendingDrift {
     std::string model;
     std::shared_ptr<const DriftTracker> tracker;  // kept alive across a reload
@@ -842,19 +843,19 @@ void Exporter::CollectAll(std::vector<prometheus::MetricFamily>& out) {
     for (const auto& [name, rt] : models_) {
       // One bad model never fails a scrape.
       try {
-        rt->serving->Collect(out);
+        rt->serving->Collect(out.families);
         pending.push_back({name, rt->drift, rt->drift->TakeTotals()});
-        if (rt->ground_truth) rt->ground_truth->Collect(out);
-        if (rt->shadow) rt->shadow->Collect(out);
+        if (rt->ground_truth) rt->ground_truth->Collect(out.families);
+        if (rt->shadow) rt->shadow->Collect(out.families);
       } catch (const std::exception& e) {
         Log().Log(LogLevel::kError, "collect failed", {{"model", name}, {"err", e.what()}});
       }
     }
-    AppendSelfMetrics(out);
+    AppendSelfMetrics(out.families);
   }
   for (const PendingDrift& p : pending) {
     try {
-      DriftTracker::AppendToFamilies(p.tracker->Compute(*p.totals), out);
+      out.rendered.push_back(p.tracker->Render(*p.totals));
     } catch (const std::exception& e) {
       Log().Log(LogLevel::kError, "collect failed", {{"model", p.model}, {"err", e.what()}});
     }

@@ -23,6 +23,7 @@
 #include "core/config_loader.h"
 #include "core/error.h"
 #include "exporter/aggregate/serving_aggregator.h"
+#include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record_parser.h"
 #include "exporter/state/checkpoint.h"
 
@@ -60,7 +61,7 @@ class Exporter {
   // The ingest loop; returns at SIGTERM/SIGINT after the final checkpoint.
   void Run();
 
-  void CollectAll(std::vector<prometheus::MetricFamily>& out);
+  void CollectAll(Exposition& out);
   bool Ready() const { return ready_.load(); }
   std::string LandingPage();
   // The model's recent records as JSON (/api/v1/samples/<model>); nullopt for an unknown

@@ -374,6 +374,7 @@ void DriftTracker::ClearSlot(Window& w, int slot) {
 }
 
 void DriftTracker::Observe(const Record& r) {
+  ++generation_;
   // Per-record work shared by every window: bins, flags, prediction quantities.
   bool anomalous = false;
   std::array<char, 32> buf;
@@ -605,12 +606,23 @@ struct DriftTracker::WindowSums {
 };
 
 struct DriftTracker::Totals {
+  std::uint64_t generation = 0;
+  // Set when the samples of this generation were computed already; then nothing else is.
+  std::shared_ptr<const std::vector<DriftSample>> cached;
   std::vector<std::string> versions;
   std::vector<WindowSums> windows;
 };
 
 std::shared_ptr<const DriftTracker::Totals> DriftTracker::TakeTotals() const {
   auto totals = std::make_shared<Totals>();
+  totals->generation = generation_;
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cached_samples_ && cached_generation_ == generation_) {
+      totals->cached = cached_samples_;
+      return totals;
+    }
+  }
   totals->versions = versions_;
   const VersionLayout& vl = *version_layout_;
   for (const Window& w : windows_) {
@@ -907,6 +919,35 @@ double DriftTracker::SeriesLevel() const {
 }
 
 std::vector<DriftSample> DriftTracker::Compute(const Totals& totals) const {
+  if (totals.cached) return *totals.cached;
+  std::vector<DriftSample> out = ComputeSamples(totals);
+  auto shared = std::make_shared<const std::vector<DriftSample>>(out);
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  // Keep the newest samples (an older scrape finishing late would only cost a recompute:
+  // the generation is the key).
+  if (!cached_samples_ || totals.generation > cached_generation_) {
+    cached_generation_ = totals.generation;
+    cached_samples_ = std::move(shared);
+    cached_rendered_.reset();
+  }
+  return out;
+}
+
+RenderedFamilies DriftTracker::Render(const Totals& totals) const {
+  {
+    std::lock_guard<std::mutex> lock(cache_mu_);
+    if (cached_rendered_ && cached_generation_ == totals.generation) return cached_rendered_;
+  }
+  std::vector<prometheus::MetricFamily> families;
+  AppendToFamilies(Compute(totals), families);
+  auto rendered =
+      std::make_shared<const std::vector<RenderedFamily>>(RenderFamilies(std::move(families)));
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  if (cached_generation_ == totals.generation) cached_rendered_ = rendered;
+  return rendered;
+}
+
+std::vector<DriftSample> DriftTracker::ComputeSamples(const Totals& totals) const {
   std::vector<DriftSample> out;
   if (baseline_) {
     out.push_back({metric::kModelBaselineInfo.Name(),
@@ -970,7 +1011,8 @@ void DriftTracker::AppendToFamilies(std::vector<DriftSample> samples,
     }
     prometheus::MetricFamily* family = &out[at->second];
     prometheus::ClientMetric metric;
-    for (auto& [k, v] : sample.labels) metric.label.push_back({k, v});
+    metric.label.reserve(sample.labels.size());
+    for (auto& [k, v] : sample.labels) metric.label.push_back({std::move(k), std::move(v)});
     if (family->type == prometheus::MetricType::Counter) {
       metric.counter.value = sample.value;
     } else {

@@ -37,6 +37,12 @@
 // Thread-compatible, not thread-safe: the caller serialises Observe, Collect, TakeTotals,
 // SaveState and RestoreState (the const calls may run concurrently with other const calls
 // only). Compute() is the exception: it reads none of the state Observe() changes.
+//
+// The samples are a pure function of the window counters, which change only in Observe()
+// and RestoreState(): each of them advances a generation number, and the samples last
+// computed are kept with the generation they were computed at. A scrape of a model that read
+// nothing since (an idle model: most of a large fleet at any moment) reuses them instead of
+// summing the sub-windows and computing the statistics again.
 #ifndef MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 #define MODELWATCH_EXPORTER_DRIFT_DRIFT_TRACKER_H_
 
@@ -44,6 +50,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -56,6 +63,7 @@
 #include "core/error.h"
 #include "exporter/baseline/baseline_profile.h"
 #include "exporter/drift/degradation_score.h"
+#include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record.h"
 #include "exporter/stats/window_clock.h"
 
@@ -94,12 +102,18 @@ class DriftTracker {
   // drift.min_samples only the record count): all of the state Observe() changes that
   // Compute() reads. One pass over the counters, no statistics, so a scrape takes it under
   // the ingest lock and computes outside it.
+  // When nothing changed since the samples were last computed, the totals carry those
+  // samples instead (no sums) and Compute() returns them.
   struct Totals;
   std::shared_ptr<const Totals> TakeTotals() const;
   // Every sample, from `totals`. Reads besides `totals` only what the constructor fixed (the
   // config, the baseline, the counters' layout), so it may run on another thread while
   // Observe() is called, as long as the tracker outlives the call.
   std::vector<DriftSample> Compute(const Totals& totals) const;
+
+  // Compute(totals), as families written in the text format; the same object while the
+  // windows do not change (what a scrape of an idle model serves).
+  RenderedFamilies Render(const Totals& totals) const;
 
   // Appends this model's samples to `out`, adding to families already there with the same
   // name (so trackers of several models share families) and creating the others.
@@ -156,6 +170,8 @@ class DriftTracker {
                               std::vector<DriftSample>& out) const;
   // The per-series significance level: drift.alpha over the model's drift series.
   double SeriesLevel() const;
+  // Compute() without the cache.
+  std::vector<DriftSample> ComputeSamples(const Totals& totals) const;
   void AppendDegradation(const std::vector<DegradationInputs>& inputs,
                          std::vector<DriftSample>& out) const;
 
@@ -173,6 +189,15 @@ class DriftTracker {
   std::vector<double> scratch_value_;
   std::vector<char> scratch_out_of_range_;
   std::vector<char> scratch_at_cut_;  // the value equals the upper cut of its fine bin
+
+  // Advanced by every change of the window counters (Observe, RestoreState).
+  std::uint64_t generation_ = 0;
+  // The samples Compute() last returned and the generation of the totals they came from;
+  // guarded by cache_mu_ (Compute runs outside the caller's lock).
+  mutable std::mutex cache_mu_;
+  mutable std::uint64_t cached_generation_ = 0;
+  mutable std::shared_ptr<const std::vector<DriftSample>> cached_samples_;
+  mutable RenderedFamilies cached_rendered_;  // of cached_samples_, once asked for
 };
 
 }  // namespace modelwatch

@@ -86,6 +86,7 @@ double DriftTracker::NewestEventTime() const {
 }
 
 Result<void> DriftTracker::RestoreState(const nlohmann::json& state) {
+  ++generation_;  // even a failed restore may have changed some counters
   auto fail = [&](const std::string& what) {
     return MakeError("drift state for model " + model_.name + " not restored: " + what);
   };

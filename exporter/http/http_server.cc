@@ -166,7 +166,7 @@ Result<void> RefuseTls(const WebConfig& config) {
 struct HttpServer::Impl {
   HttpOptions options;
   HttpHandlers handlers;
-  std::shared_ptr<prometheus::Collectable> metrics;
+  std::shared_ptr<MergingCollector> metrics;
   // Replaced as a whole by ReloadWebConfig(); a handler checks a request against the copy it
   // took under auth_mu.
   std::mutex auth_mu;
@@ -517,9 +517,9 @@ Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
   }
   const std::string& path = head.path;
   if (path == options.telemetry_path) {
-    std::vector<prometheus::MetricFamily> families = metrics->Collect();
-    AppendSelfMetrics(families);
-    Answer a = Plain(200, "OK", SerializeText(families));
+    std::vector<prometheus::MetricFamily> self;
+    AppendSelfMetrics(self);
+    Answer a = Plain(200, "OK", metrics->Text(std::move(self)));
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
     if (AcceptsGzip(head.Header("accept-encoding"))) {
       std::string zipped = Gzip(a.body);
@@ -619,8 +619,9 @@ HttpServer::~HttpServer() {
   for (auto& t : impl_->handler_threads) t.join();
 }
 
-Result<std::unique_ptr<HttpServer>> HttpServer::Start(
-    HttpOptions options, std::shared_ptr<prometheus::Collectable> metrics, HttpHandlers handlers) {
+Result<std::unique_ptr<HttpServer>> HttpServer::Start(HttpOptions options,
+                                                      std::shared_ptr<MergingCollector> metrics,
+                                                      HttpHandlers handlers) {
   if (auto plain = RefuseTls(options.web_config); !plain) return tl::unexpected(plain.error());
   if (options.telemetry_path.empty() || options.telemetry_path[0] != '/' ||
       options.telemetry_path == "/" || options.telemetry_path == "/-/healthy" ||

@@ -10,8 +10,6 @@
 #ifndef MODELWATCH_EXPORTER_HTTP_HTTP_SERVER_H_
 #define MODELWATCH_EXPORTER_HTTP_HTTP_SERVER_H_
 
-#include <prometheus/collectable.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -22,6 +20,7 @@
 
 #include "core/error.h"
 #include "exporter/http/web_config.h"
+#include "exporter/metrics/family_merge.h"
 
 namespace modelwatch {
 
@@ -51,7 +50,7 @@ class HttpServer {
   // for TLS, which this build does not serve, and when the process may not open
   // max_connections file descriptors (the soft RLIMIT_NOFILE is raised up to the hard one).
   static Result<std::unique_ptr<HttpServer>> Start(HttpOptions options,
-                                                   std::shared_ptr<prometheus::Collectable> metrics,
+                                                   std::shared_ptr<MergingCollector> metrics,
                                                    HttpHandlers handlers);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;

@@ -1,12 +1,13 @@
-// The exporter's one prometheus::Collectable: asks a source for families at scrape time and
-// merges the families that several trackers emitted under one name.
+// What /metrics serves: the families the trackers emit at scrape time, merged by name, and
+// families some tracker wrote in the text format already (the drift statistics of a model
+// that read nothing since the last scrape are served as written then).
 #ifndef MODELWATCH_EXPORTER_METRICS_FAMILY_MERGE_H_
 #define MODELWATCH_EXPORTER_METRICS_FAMILY_MERGE_H_
 
-#include <prometheus/collectable.h>
 #include <prometheus/metric_family.h>
 
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,17 +21,43 @@ namespace modelwatch {
 std::vector<prometheus::MetricFamily> MergeFamilies(std::vector<prometheus::MetricFamily> in,
                                                     std::vector<std::string>* conflicts = nullptr);
 
-// Serialises families in the Prometheus text format (0.0.4).
-std::string SerializeText(const std::vector<prometheus::MetricFamily>& families);
+// One family's series written in the text format (0.0.4), without its HELP and TYPE lines.
+struct RenderedFamily {
+  std::string name;
+  std::string help;
+  prometheus::MetricType type = prometheus::MetricType::Untyped;
+  std::string lines;
+};
+using RenderedFamilies = std::shared_ptr<const std::vector<RenderedFamily>>;
 
-// Thread-safe if `source` is: Collect() may run on several HTTP threads at once.
-class MergingCollector : public prometheus::Collectable {
+// MergeFamilies(families), each family's series written.
+std::vector<RenderedFamily> RenderFamilies(std::vector<prometheus::MetricFamily> families);
+
+// Serialises families in the Prometheus text format (0.0.4), in the order given, as
+// prometheus-cpp 1.0.1's TextSerializer does, byte for byte. Each `rendered` family's series
+// follow those of the first family of its name (a rendered family whose type differs from
+// that family's is dropped); rendered families no family in `families` names follow, in
+// order of first appearance, under the first one's help and type. Series of `rendered` are
+// not checked for duplicates: each source must write series no other one writes (a model's
+// drift series carry its own `model` label).
+std::string SerializeText(const std::vector<prometheus::MetricFamily>& families,
+                          const std::vector<RenderedFamilies>& rendered = {});
+
+// What a scrape collects before it is merged and written.
+struct Exposition {
+  std::vector<prometheus::MetricFamily> families;
+  std::vector<RenderedFamilies> rendered;
+};
+
+// Thread-safe if `source` is: Text() may run on several HTTP threads at once.
+class MergingCollector {
  public:
-  using Source = std::function<void(std::vector<prometheus::MetricFamily>& out)>;
+  using Source = std::function<void(Exposition& out)>;
 
   explicit MergingCollector(Source source) : source_(std::move(source)) {}
 
-  std::vector<prometheus::MetricFamily> Collect() const override;
+  // The source's exposition plus `extra` families, merged and written.
+  std::string Text(std::vector<prometheus::MetricFamily> extra = {}) const;
 
  private:
   Source source_;

@@ -83,8 +83,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     for (const auto& e : started.error()) std::fprintf(stderr, "%s\n", e.ToString().c_str());
     std::abort();  // a checkpoint must never stop the start
   }
-  std::vector<prometheus::MetricFamily> families;
-  exporter.CollectAll(families);
+  modelwatch::Exposition exposition;
+  exporter.CollectAll(exposition);
+  const auto& families = exposition.families;
   if (families.empty()) std::abort();
   // Start() catches a JSON type error no restore step foresaw and starts without the
   // checkpoint (reason invalid_field): safe, but a field left unchecked. Report it.

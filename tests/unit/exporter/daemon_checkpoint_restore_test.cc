@@ -46,8 +46,9 @@ ground_truth: {paths: ["/modelwatch-test/labels/a.jsonl"], windows: [1h]}
     Exporter exporter(options);
     auto started = exporter.Start();
     EXPECT_TRUE(started.has_value()) << checkpoint;
-    std::vector<prometheus::MetricFamily> families;
-    exporter.CollectAll(families);
+    Exposition exposition;
+    exporter.CollectAll(exposition);
+    const auto& families = exposition.families;
     std::vector<std::string> reasons;
     for (const auto& f : families) {
       if (f.name != "modelwatch_state_resets_total") continue;

@@ -346,6 +346,71 @@ TEST(DriftTrackerTest, ComputeReadsOnlyTheTotalsTakenBefore) {
   EXPECT_EQ(Find(after, "model_positive_rate", {{"version", "v3"}}), nullptr);
 }
 
+// Scrapes of a tracker that read nothing since reuse the samples computed last; every
+// change of the windows (a record, a late record, a restored checkpoint) computes them anew.
+TEST(DriftTrackerTest, ReusedSamplesFollowEveryChangeOfTheWindows) {
+  ModelConfig m = BinaryModel();
+  auto baseline = MakeBaseline(m, 1);
+  auto same = [](const std::vector<DriftSample>& a, const std::vector<DriftSample>& b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (a[i].name != b[i].name || a[i].labels != b[i].labels || a[i].value != b[i].value) {
+        return false;
+      }
+    }
+    return true;
+  };
+  DriftTracker t(m, baseline);
+  Feed(t, 600, kT0, 100, 2);
+  const auto first = t.Snapshot();
+  EXPECT_TRUE(same(t.Snapshot(), first));
+  EXPECT_TRUE(same(t.Compute(*t.TakeTotals()), first));
+
+  // One more record in the window: the sample count moves.
+  RecordMaker maker;
+  t.Observe(maker.Make(kT0 - 10, 100, "DE", 0.7));
+  const auto second = t.Snapshot();
+  EXPECT_EQ(Value(second, "model_window_samples", {{"window", "1h"}}), 601);
+  // A record too late for the 1h window changes only its late count.
+  t.Observe(maker.Make(kT0 - 3 * 3600, 100, "DE", 0.7));
+  EXPECT_EQ(Value(t.Snapshot(), "model_late_records_total", {{"window", "1h"}}), 1);
+
+  // A checkpoint of another tracker restored into this one: its samples, not the cached.
+  DriftTracker other(m, baseline);
+  Feed(other, 900, kT0, 150, 3);
+  const auto others = other.Snapshot();
+  ASSERT_TRUE(t.RestoreState(other.SaveState()).has_value());
+  EXPECT_TRUE(same(t.Snapshot(), others));
+
+  // Totals taken before a change and computed after it give the samples of their time, and
+  // do not stand in for the newer ones.
+  const auto old_totals = t.TakeTotals();
+  Feed(t, 50, kT0 + 60, 100, 4);
+  const auto newer = t.Snapshot();
+  EXPECT_TRUE(same(t.Compute(*old_totals), others));
+  EXPECT_TRUE(same(t.Snapshot(), newer));
+  EXPECT_FALSE(same(newer, others));
+}
+
+// What a scrape serves of a model: the samples written as text, kept while nothing changes.
+TEST(DriftTrackerTest, RenderWritesTheSamplesAndKeepsThemUntilTheWindowsChange) {
+  ModelConfig m = BinaryModel();
+  DriftTracker t(m, MakeBaseline(m, 1));
+  Feed(t, 600, kT0, 100, 2);
+  const RenderedFamilies first = t.Render(*t.TakeTotals());
+  std::vector<prometheus::MetricFamily> families;
+  DriftTracker::AppendToFamilies(t.Snapshot(), families);
+  EXPECT_EQ(SerializeText({}, {first}), SerializeText(MergeFamilies(families)));
+  EXPECT_EQ(t.Render(*t.TakeTotals()), first);  // the same object: nothing recomputed
+  RecordMaker maker;
+  t.Observe(maker.Make(kT0 - 10, 100, "DE", 0.7));
+  const RenderedFamilies second = t.Render(*t.TakeTotals());
+  EXPECT_NE(second, first);
+  EXPECT_NE(
+      SerializeText({}, {second}).find("model_window_samples{model=\"fraud\",window=\"1h\"} 601\n"),
+      std::string::npos);
+}
+
 TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
   ModelConfig m = BinaryModel();
   DriftTracker t(m, MakeBaseline(m, 7));

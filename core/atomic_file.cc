@@ -164,8 +164,29 @@ Result<void> SyncDirectory(const std::string& path) {
   return Sync(path, O_DIRECTORY, " the directory");
 }
 
-Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target) {
-  if (auto ok = SyncTree(staged); !ok) return ok;
+namespace {
+
+// syncfs(2) of the file system holding `path`.
+Result<void> SyncFileSystemOf(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_DIRECTORY);
+  if (fd < 0) return MakeError(Reason("cannot open the directory", path));
+  if (::syncfs(fd) != 0) {
+    const std::string why = Reason("cannot flush the file system of", path);
+    ::close(fd);
+    return MakeError(why);
+  }
+  if (::close(fd) != 0) return MakeError(Reason("cannot close the directory", path));
+  return {};
+}
+
+}  // namespace
+
+Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target,
+                                        StagedSync sync) {
+  if (auto ok = sync == StagedSync::kFileSystem ? SyncFileSystemOf(staged) : SyncTree(staged);
+      !ok) {
+    return ok;
+  }
   struct stat st {};
   if (::stat(target.c_str(), &st) != 0) {
     if (errno != ENOENT) return MakeError(Reason("cannot inspect", target));

@@ -65,7 +65,8 @@ Result<void> SyncDirectory(const std::string& path);
 // two paths, the old tree is renamed to `<staged>.old` just before the new one is renamed in:
 // a crash between the two leaves no target, and the old tree there.)
 //
-// Every file and directory under `staged`, and `staged` itself, is fsync'd first; then
+// Every file and directory under `staged`, and `staged` itself, is fsync'd first (see
+// StagedSync below); then
 // `staged` is renamed to `target` (exchanged with it where the kernel can, else the old one is
 // moved aside and the new one moved in); then the parent directory is fsync'd and the previous
 // tree removed. A missing `target` is created; one that is not a directory is an error. Every
@@ -73,7 +74,14 @@ Result<void> SyncDirectory(const std::string& path);
 // it back is what failed, the error says where the previous tree is) and `staged` is left to
 // the caller; a failure after it (flushing the parent, removing the previous tree) leaves the
 // new tree in place and its error begins "replaced TARGET, but".
-Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target);
+//
+// With StagedSync::kFileSystem the tree is put on disk by one syncfs(2) of its file system
+// instead of an fsync per file: the same guarantee for the tree (and its errors are reported,
+// Linux 5.8 and later), in one call, but it also waits for any other dirty data of that file
+// system. For trees of thousands of files, where the fsyncs one by one take seconds.
+enum class StagedSync { kEachFile, kFileSystem };
+Result<void> ReplaceDirectoryAtomically(const std::string& staged, const std::string& target,
+                                        StagedSync sync = StagedSync::kEachFile);
 
 }  // namespace modelwatch
 

@@ -408,8 +408,7 @@ class ModelAlertLabels {
 // The platform team's cases: alerts without a known team, the meta-alerts (the alerts of the
 // fleet-wide rule file), page escalations, and what ExporterDown inhibits.
 std::string PlatformRouteCases(const ConfigSet& config, const std::map<std::string, Team>& teams,
-                               const std::vector<RuleFile>& rule_files,
-                               const std::string& exporter_down) {
+                               const RuleFile& fleet_rules, const std::string& exporter_down) {
   const std::string p = PlatformTeam(config);
   std::string rt;
   rt += "# Alerts without a known team go to the platform team, pages to its PagerDuty.\n";
@@ -419,17 +418,14 @@ std::string PlatformRouteCases(const ConfigSet& config, const std::map<std::stri
   rt += "route " + p + "-slack alertname=SomeAlert,severity=ticket\n";
   rt += "route " + p + "-fallback alertname=SomeAlert\n";
   rt += "# Meta-alerts page or ticket the platform team; ExporterDown inhibits model alerts.\n";
-  for (const RuleFile& f : rule_files) {
-    if (!f.model.empty()) continue;
-    for (const RuleGroup& g : f.groups) {
-      for (const AlertRule& a : g.alerts) {
-        if (a.name == "Watchdog") continue;
-        std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
-        l["alertname"] = a.name;
-        rt += "route " + p +
-              (a.severity == Severity::kPage ? "-pagerduty," + p + "-slack " : "-slack ") +
-              Labels(l) + "\n";
-      }
+  for (const RuleGroup& g : fleet_rules.groups) {
+    for (const AlertRule& a : g.alerts) {
+      if (a.name == "Watchdog") continue;
+      std::map<std::string, std::string> l(a.labels.begin(), a.labels.end());
+      l["alertname"] = a.name;
+      rt += "route " + p +
+            (a.severity == Severity::kPage ? "-pagerduty," + p + "-slack " : "-slack ") +
+            Labels(l) + "\n";
     }
   }
   if (config.fleet.routing.escalate_after.count() > 0) {
@@ -544,26 +540,18 @@ std::string ModelInhibitCases(const ModelConfig& m, const std::set<std::string>&
   return rt;
 }
 
-// tests/routes.txt: the routing and inhibition cases of the whole configuration.
-std::string RouteCases(const ConfigSet& config, const std::map<std::string, Team>& teams) {
-  const std::vector<RuleFile> rule_files = BuildAllRules(config);
-  const std::string exporter_down =
-      "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
-      ",severity=page,team=" + PlatformTeam(config);
-  std::string rt;
-  rt += "# Routing cases: route <receiver> <labels>; checked with `amtool config routes test`.\n";
-  rt += "# Inhibition cases: inhibit|no-inhibit <source labels> <target labels>; checked by\n";
-  rt += "# `modelwatch-rulegen check` against alertmanager.yml's inhibit_rules.\n";
-  rt += "route heartbeat alertname=Watchdog,severity=info\n";
-  rt += PlatformRouteCases(config, teams, rule_files, exporter_down);
-  for (const RuleFile& f : rule_files) {
-    if (f.model.empty()) continue;
-    const ModelConfig& m = *config.Find(f.model);
-    std::set<std::string> present;
-    std::set<std::string> both;  // alertnames with page and ticket
-    rt += ModelRouteCases(m, f, present, both);
-    rt += ModelInhibitCases(m, present, both, exporter_down);
-  }
+// The ExporterDown alert as the inhibition cases write it.
+std::string ExporterDownLabels(const ConfigSet& config) {
+  return "alertname=ExporterDown,job=" + config.fleet.platform.exporter_job +
+         ",severity=page,team=" + PlatformTeam(config);
+}
+
+// A model's part of tests/routes.txt: its routing and inhibition cases.
+std::string ModelCases(const ModelConfig& m, const RuleFile& f, const std::string& exporter_down) {
+  std::set<std::string> present;
+  std::set<std::string> both;  // alertnames with page and ticket
+  std::string rt = ModelRouteCases(m, f, present, both);
+  rt += ModelInhibitCases(m, present, both, exporter_down);
   return rt;
 }
 
@@ -571,18 +559,61 @@ std::string RouteCases(const ConfigSet& config, const std::map<std::string, Team
 
 std::string PlatformTeam(const ConfigSet& config) { return config.fleet.platform.owner.team; }
 
-void AlertmanagerEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  const auto teams = CollectTeams(config);
-  out["alertmanager/alertmanager.yml"] =
-      GlobalSettings(config.fleet.receivers) + "templates:\n  - templates/*.tmpl\n" +
-      RouteTree(config, teams) + Receivers(config.fleet, teams) + InhibitRules();
+namespace {
 
-  std::string missing;
-  out["alertmanager/templates/modelwatch.tmpl"] = RenderTemplate(
-      TemplateText("alertmanager/modelwatch.tmpl"),
-      {{"action_branches", ActionBranches()}, {"action_table", ActionTable()}}, &missing);
+// Everything at the end: the routing tree, receivers and routing cases span the fleet and
+// read only the config.
+class AlertmanagerRun : public EmitterRun {
+ public:
+  explicit AlertmanagerRun(const ConfigSet& config)
+      : config_(config),
+        exporter_down_(ExporterDownLabels(config)),
+        model_cases_(config.models.size()) {}
 
-  out["tests/routes.txt"] = RouteCases(config, teams);
+  // The model's routing cases, kept until Finish writes tests/routes.txt in model order.
+  void Model(std::size_t index, const ModelConfig& m, const RuleFile& rules, FileSink&) override {
+    model_cases_.at(index) = ModelCases(m, rules, exporter_down_);
+  }
+
+  void Finish(const RuleFile& fleet_rules, FileSink& out) override {
+    const auto teams = CollectTeams(config_);
+    out.Add("alertmanager/alertmanager.yml",
+            GlobalSettings(config_.fleet.receivers) + "templates:\n  - templates/*.tmpl\n" +
+                RouteTree(config_, teams) + Receivers(config_.fleet, teams) + InhibitRules());
+
+    std::string missing;
+    out.Add("alertmanager/templates/modelwatch.tmpl",
+            RenderTemplate(TemplateText("alertmanager/modelwatch.tmpl"),
+                           {{"action_branches", ActionBranches()}, {"action_table", ActionTable()}},
+                           &missing));
+
+    // tests/routes.txt: the routing and inhibition cases of the whole configuration.
+    std::string rt;
+    rt += "# Routing cases: route <receiver> <labels>; checked with `amtool config routes test`.\n";
+    rt += "# Inhibition cases: inhibit|no-inhibit <source labels> <target labels>; checked by\n";
+    rt += "# `modelwatch-rulegen check` against alertmanager.yml's inhibit_rules.\n";
+    rt += "route heartbeat alertname=Watchdog,severity=info\n";
+    rt += PlatformRouteCases(config_, teams, fleet_rules, exporter_down_);
+    std::size_t size = rt.size();
+    for (const std::string& c : model_cases_) size += c.size();
+    rt.reserve(size);
+    for (std::string& c : model_cases_) {
+      rt += c;
+      std::string().swap(c);
+    }
+    out.Add("tests/routes.txt", std::move(rt));
+  }
+
+ private:
+  const ConfigSet& config_;
+  const std::string exporter_down_;
+  std::vector<std::string> model_cases_;  // by the model's index, until Finish
+};
+
+}  // namespace
+
+std::unique_ptr<EmitterRun> AlertmanagerEmitter::Start(const ConfigSet& config) const {
+  return std::make_unique<AlertmanagerRun>(config);
 }
 
 Result<std::vector<RouteCase>> ParseRouteCases(const std::string& text) {

@@ -13,6 +13,7 @@
 #define MODELWATCH_RULEGEN_ALERTMANAGER_EMITTER_H_
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ namespace modelwatch {
 class AlertmanagerEmitter : public Emitter {
  public:
   const char* Name() const override { return "alertmanager"; }
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
 };
 
 // The platform team (modelwatch.yaml platform.team): its <team>-fallback receiver is the root

@@ -65,17 +65,14 @@ int RunGenerate(const std::vector<std::string>& args) {
   }
   auto config = LoadRulegenConfig(flags.Get("config.dir"));
   if (!config) return kExitInvalidInput;
-  auto generated = GenerateFiles(*config, *format);
-  if (!generated) {
-    std::cerr << "modelwatch-rulegen generate: " << generated.error().ToString() << "\n";
+  // Streamed to the output directory's temporary copy file by file: the fleet's output is
+  // never in memory at once.
+  auto written = GenerateToDirectory(*config, *format, flags.Get("out"));
+  if (!written) {
+    std::cerr << "modelwatch-rulegen generate: " << written.error().ToString() << "\n";
     return kExitInvalidInput;
   }
-  const OutputFiles& files = *generated;
-  if (auto ok = WriteOutputAtomically(flags.Get("out"), files); !ok) {
-    std::cerr << "modelwatch-rulegen generate: " << ok.error().ToString() << "\n";
-    return kExitInvalidInput;
-  }
-  std::cout << "wrote " << files.size() << " files for " << config->models.size()
+  std::cout << "wrote " << *written << " files for " << config->models.size()
             << (config->models.size() == 1 ? " model" : " models") << " to " << flags.Get("out")
             << "\n";
   return kExitOk;

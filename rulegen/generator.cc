@@ -1,6 +1,8 @@
 #include "rulegen/generator.h"
 
+#include <fcntl.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -9,6 +11,9 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <mutex>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string_view>
@@ -46,18 +51,148 @@ bool SafeRelativePath(const std::string& p) {
   return true;
 }
 
-Result<void> WriteFile(const fs::path& path, const std::string& content) {
+// Marks each file "generated — do not edit" (GeneratedHeader) unless its first 400 bytes say
+// so already, and passes it on.
+class MarkingSink : public FileSink {
+ public:
+  explicit MarkingSink(FileSink& next) : next_(next) {}
+  void Add(std::string path, std::string content) override {
+    if (std::string_view(content).substr(0, 400).find("do not edit") == std::string_view::npos) {
+      content.insert(0, GeneratedHeader(path));
+    }
+    next_.Add(std::move(path), std::move(content));
+  }
+
+ private:
+  FileSink& next_;
+};
+
+// For --format=prometheus-operator: passes every file on, and each dashboard also as its
+// ConfigMap (GrafanaConfigMap, what AddGrafanaConfigMaps adds).
+class ConfigMapSink : public FileSink {
+ public:
+  explicit ConfigMapSink(FileSink& next) : next_(next) {}
+  void Add(std::string path, std::string content) override {
+    if (auto map = GrafanaConfigMap(path, content)) {
+      next_.Add(std::move(map->first), std::move(map->second));
+    }
+    next_.Add(std::move(path), std::move(content));
+  }
+
+ private:
+  FileSink& next_;
+};
+
+// Writes each file under `root` (an existing, empty directory) as it comes, and forgets it.
+// The first error is kept (Status()); files after it are dropped. A path given twice is an
+// error, not an overwrite. Thread-safe: files are written in parallel, directories created
+// under a lock.
+class DirectorySink : public FileSink {
+ public:
+  explicit DirectorySink(fs::path root) : root_(std::move(root)) {}
+
+  void Add(std::string path, std::string content) override {
+    if (Failed()) return;
+    if (!SafeRelativePath(path)) {
+      return Fail(Error{{}, "refusing to write unsafe path \"" + path + "\""});
+    }
+    const fs::path file = root_ / path;
+    if (auto ok = MakeParent(file); !ok) return Fail(ok.error());
+    const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0) {
+      return Fail(Error{{},
+                        errno == EEXIST
+                            ? path + " was generated twice"
+                            : "cannot write " + file.string() + ": " + std::strerror(errno)});
+    }
+    std::string_view rest = content;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(fd, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+        ::close(fd);
+        return Fail(Error{{}, "cannot write " + file.string() + ": " + why});
+      }
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+    if (::close(fd) != 0) {
+      return Fail(Error{{}, "cannot write " + file.string() + ": " + std::strerror(errno)});
+    }
+    files_.fetch_add(1);
+  }
+
+  Result<void> Status() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (error_) return tl::unexpected(*error_);
+    return {};
+  }
+  std::size_t Files() const { return files_.load(); }
+
+ private:
+  bool Failed() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return error_.has_value();
+  }
+  void Fail(Error e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!error_) error_ = std::move(e);
+  }
+  Result<void> MakeParent(const fs::path& file) {
+    const fs::path dir = file.parent_path();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (made_.count(dir.string())) return {};
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) return MakeError("cannot create directory " + dir.string() + ": " + ec.message());
+    made_.insert(dir.string());
+    return {};
+  }
+
+  const fs::path root_;
+  mutable std::mutex mu_;
+  std::optional<Error> error_;
+  std::set<std::string> made_;
+  std::atomic<std::size_t> files_{0};
+};
+
+// Replaces `out_dir` with what `fill` writes into a fresh temporary directory beside it (see
+// WriteOutputAtomically). Returns the number of files written.
+Result<std::size_t> ReplaceWithStaged(const std::string& out_dir,
+                                      const std::function<Result<void>(FileSink&)>& fill) {
+  fs::path target = fs::absolute(fs::path(out_dir)).lexically_normal();
+  if (!target.has_filename()) target = target.parent_path();
   std::error_code ec;
-  fs::create_directories(path.parent_path(), ec);
-  if (ec)
-    return MakeError("cannot create directory " + path.parent_path().string() + ": " +
-                     ec.message());
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return MakeError("cannot write " + path.string() + ": " + std::strerror(errno));
-  f.write(content.data(), static_cast<std::streamsize>(content.size()));
-  f.close();
-  if (!f) return MakeError("cannot write " + path.string());
-  return {};
+  fs::create_directories(target.parent_path(), ec);
+  if (ec) return MakeError("cannot create " + target.parent_path().string() + ": " + ec.message());
+  std::string tmpl =
+      (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) {
+    return MakeError("cannot create a temporary directory next to " + target.string() + ": " +
+                     std::strerror(errno));
+  }
+  const fs::path tmp(tmpl);
+  auto remove_tmp = [&] {
+    std::error_code ignored;
+    fs::remove_all(tmp, ignored);
+  };
+  DirectorySink sink(tmp);
+  Result<void> filled;
+  try {
+    filled = fill(sink);
+  } catch (...) {
+    remove_tmp();
+    throw;
+  }
+  if (filled) filled = sink.Status();
+  if (filled) {
+    filled = ReplaceDirectoryAtomically(tmp.string(), target.string(), StagedSync::kFileSystem);
+  }
+  if (!filled) {
+    remove_tmp();
+    return tl::unexpected(filled.error());
+  }
+  return sink.Files();
 }
 
 }  // namespace
@@ -82,43 +217,94 @@ std::string GeneratedHeader(const std::string& path) {
   return std::string("# ") + kMark + "\n";
 }
 
-OutputFiles Generate(const ConfigSet& config, OutputFormat format) {
-  // Emitters are stateless and none reads another's files: they run one per core, each into
-  // its own map, merged in registration order afterwards (a later emitter's file replaces an
-  // earlier one's, as when they ran one after another). Dispatched from the back: the costly
-  // promtool tests emitter is registered late and starts first.
-  const auto emitters = MakeEmitters(format);
-  std::vector<OutputFiles> parts(emitters.size());
-  std::vector<std::exception_ptr> errors(emitters.size());
-  std::atomic<std::size_t> next{0};
-  auto work = [&] {
-    for (std::size_t k; (k = next.fetch_add(1)) < emitters.size();) {
-      const std::size_t i = emitters.size() - 1 - k;
-      try {
-        emitters[i]->Emit(config, parts[i]);
-      } catch (...) {
-        errors[i] = std::current_exception();
+void Emitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+  MapSink sink(out);
+  RunEmitters(config, {this}, sink, 1);
+}
+
+void RunEmitters(const ConfigSet& config, const std::vector<const Emitter*>& emitters,
+                 FileSink& out, unsigned threads) {
+  std::vector<std::unique_ptr<EmitterRun>> runs;
+  for (const Emitter* e : emitters) runs.push_back(e->Start(config));
+  const bool rules = std::any_of(emitters.begin(), emitters.end(),
+                                 [](const Emitter* e) { return e->ReadsRules(); });
+  const RuleFile fleet_rules = rules ? BuildFleetRules(config.fleet) : RuleFile{};
+  // Runs job(0..count-1) on up to `threads` threads; rethrows the exception of the lowest
+  // index that threw, after every thread has stopped (and no new job starts after one threw).
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  auto parallel = [threads](std::size_t count, const std::function<void(std::size_t)>& job) {
+    std::vector<std::exception_ptr> errors(count);
+    std::atomic<std::size_t> next{0};
+    std::atomic<bool> failed{false};
+    auto work = [&] {
+      for (std::size_t i; !failed.load() && (i = next.fetch_add(1)) < count;) {
+        try {
+          job(i);
+        } catch (...) {
+          errors[i] = std::current_exception();
+          failed.store(true);
+        }
       }
+    };
+    std::vector<std::thread> pool;
+    for (std::size_t t = 1; t < std::min<std::size_t>(threads, count); ++t) {
+      pool.emplace_back(work);
+    }
+    work();
+    for (std::thread& t : pool) t.join();
+    for (const std::exception_ptr& e : errors) {
+      if (e) std::rethrow_exception(e);
     }
   };
-  std::vector<std::thread> threads;
-  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  for (std::size_t t = 1; t < std::min(cores, emitters.size()); ++t) threads.emplace_back(work);
-  work();
-  for (std::thread& t : threads) t.join();
-  for (const std::exception_ptr& e : errors) {
-    if (e) std::rethrow_exception(e);
+  // Models are taken in order, one at a time, by whichever thread is free: each model's
+  // rules are built once and given to every run; nothing but the runs' own per-model shares
+  // outlives a model.
+  parallel(config.models.size(), [&](std::size_t i) {
+    const ModelConfig& m = config.models[i];
+    const RuleFile model_rules = rules ? BuildModelRules(m, config.fleet) : RuleFile{};
+    for (const auto& run : runs) run->Model(i, m, model_rules, out);
+  });
+  // The runs' fleet-wide files (runbooks, routing cases, the overview) side by side.
+  parallel(runs.size(), [&](std::size_t i) { runs[i]->Finish(fleet_rules, out); });
+}
+
+namespace {
+
+// Every file of `format` (GenerateFiles) into `out`, marked "generated — do not edit".
+Result<void> GenerateInto(const ConfigSet& config, OutputFormat format, FileSink& out) {
+  const auto emitters = MakeEmitters(format);
+  std::vector<const Emitter*> list;
+  for (const auto& e : emitters) list.push_back(e.get());
+  MarkingSink marked(out);
+  if (format != OutputFormat::kPrometheusOperator) {
+    RunEmitters(config, list, marked);
+    return {};
   }
+  // The exporter's manifests first: they read files, and may fail.
+  OutputFiles manifests;
+  if (auto ok = AddExporterManifests(config, manifests); !ok) return ok;
+  ConfigMapSink with_maps(marked);
+  RunEmitters(config, list, with_maps);
+  // The manifests always carry the header (a ConfigMap of model files may quote a "do not
+  // edit" of its own), as in GenerateFiles.
+  for (auto& [path, content] : manifests) out.Add(path, GeneratedHeader(path) + content);
+  return {};
+}
+
+}  // namespace
+
+OutputFiles Generate(const ConfigSet& config, OutputFormat format) {
+  const auto emitters = MakeEmitters(format);
+  std::vector<const Emitter*> list;
+  for (const auto& e : emitters) list.push_back(e.get());
   OutputFiles files;
-  for (OutputFiles& part : parts) {
-    for (auto& [path, content] : part) files[path] = std::move(content);
-  }
-  if (format == OutputFormat::kPrometheusOperator) AddGrafanaConfigMaps(files);
-  for (auto& [path, content] : files) {
-    if (std::string_view(content).substr(0, 400).find("do not edit") != std::string_view::npos) {
-      continue;
-    }
-    content.insert(0, GeneratedHeader(path));
+  MapSink sink(files);
+  MarkingSink marked(sink);
+  if (format == OutputFormat::kPrometheusOperator) {
+    ConfigMapSink with_maps(marked);
+    RunEmitters(config, list, with_maps);
+  } else {
+    RunEmitters(config, list, marked);
   }
   return files;
 }
@@ -132,33 +318,21 @@ Result<OutputFiles> GenerateFiles(const ConfigSet& config, OutputFormat format) 
   return files;
 }
 
+Result<std::size_t> GenerateToDirectory(const ConfigSet& config, OutputFormat format,
+                                        const std::string& out_dir) {
+  return ReplaceWithStaged(out_dir,
+                           [&](FileSink& out) { return GenerateInto(config, format, out); });
+}
+
 Result<void> WriteOutputAtomically(const std::string& out_dir, const OutputFiles& files) {
   for (const auto& [path, content] : files) {
     if (!SafeRelativePath(path)) return MakeError("refusing to write unsafe path \"" + path + "\"");
   }
-  fs::path target = fs::absolute(fs::path(out_dir)).lexically_normal();
-  if (!target.has_filename()) target = target.parent_path();
-  std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
-  if (ec) return MakeError("cannot create " + target.parent_path().string() + ": " + ec.message());
-  std::string tmpl =
-      (target.parent_path() / ("." + target.filename().string() + ".tmp-XXXXXX")).string();
-  if (mkdtemp(tmpl.data()) == nullptr) {
-    return MakeError("cannot create a temporary directory next to " + target.string() + ": " +
-                     std::strerror(errno));
-  }
-  const fs::path tmp(tmpl);
-  auto fail = [&](Error e) -> Result<void> {
-    std::error_code ignored;
-    fs::remove_all(tmp, ignored);
-    return tl::unexpected<Error>(std::move(e));
-  };
-  for (const auto& [path, content] : files) {
-    if (auto ok = WriteFile(tmp / path, content); !ok) return fail(ok.error());
-  }
-  if (auto ok = ReplaceDirectoryAtomically(tmp.string(), target.string()); !ok) {
-    return fail(ok.error());
-  }
+  auto written = ReplaceWithStaged(out_dir, [&](FileSink& out) -> Result<void> {
+    for (const auto& [path, content] : files) out.Add(path, content);
+    return {};
+  });
+  if (!written) return tl::unexpected(written.error());
   return {};
 }
 

@@ -101,7 +101,7 @@ class Layout {
 
   void Row(const std::string& title) {
     NewLine();
-    Json row = PanelFromTemplate(templates_, "row");
+    const Json& row = TemplatePanel("row");
     Json panel = Json::object();
     panel["type"] = "row";
     panel["id"] = next_id_++;
@@ -116,7 +116,7 @@ class Layout {
   void Add(const PanelSpec& spec) {
     int w = std::clamp(spec.w, 1, kGridWidth);
     if (x_ + w > kGridWidth) NewLine();
-    Json tpl = PanelFromTemplate(templates_, spec.type);
+    const Json& tpl = TemplatePanel(spec.type);
     Json panel = Json::object();
     panel["type"] = spec.type;
     panel["id"] = next_id_++;
@@ -181,6 +181,13 @@ class Layout {
   Json Take() && { return std::move(panels_); }
 
  private:
+  // The keys PanelFromTemplate would copy from the template of `type`, without copying them.
+  const Json& TemplatePanel(const std::string& type) const {
+    static const Json kNone = Json::object();
+    auto it = templates_.panels.find(type);
+    return it != templates_.panels.end() && it->is_object() ? *it : kNone;
+  }
+
   static Json GridPos(int x, int y, int w, int h) {
     return Json{{"h", h}, {"w", w}, {"x", x}, {"y", y}};
   }
@@ -1176,52 +1183,78 @@ std::string DashboardText(const Json& dashboard) { return dashboard.dump(2) + "\
 
 GrafanaEmitter::GrafanaEmitter(std::string template_dir) : template_dir_(std::move(template_dir)) {}
 
-void GrafanaEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
+namespace {
+
+// Each model's dashboard as soon as its model comes; the overview and the provisioning file
+// at the end.
+class GrafanaRun : public EmitterRun {
+ public:
+  GrafanaRun(const ConfigSet& config, DashboardTemplates templates)
+      : config_(config), templates_(std::move(templates)) {}
+
+  void Model(std::size_t, const ModelConfig& model, const RuleFile&, FileSink& out) override {
+    out.Add("dashboards/" + model.name + ".json",
+            DashboardText(ModelDashboard(config_, model, templates_)));
+  }
+
+  void Finish(const RuleFile&, FileSink& out) override {
+    out.Add("dashboards/overview.json", DashboardText(OverviewDashboard(config_, templates_)));
+    out.Add("dashboards/provisioning.yml",
+            FillTokens(
+                templates_.provisioning,
+                {{"generated_mark", std::string(kGeneratedMark) + " (modelwatch-rulegen generate)"},
+                 {"path", kGrafanaDashboardPath}}));
+  }
+
+ private:
+  const ConfigSet& config_;
+  const DashboardTemplates templates_;
+};
+
+}  // namespace
+
+std::unique_ptr<EmitterRun> GrafanaEmitter::Start(const ConfigSet& config) const {
   auto templates = LoadDashboardTemplates(template_dir_);
   if (!templates) throw std::runtime_error(templates.error().ToString());
-  for (const ModelConfig& model : config.models) {
-    out["dashboards/" + model.name + ".json"] =
-        DashboardText(ModelDashboard(config, model, *templates));
+  return std::make_unique<GrafanaRun>(config, std::move(*templates));
+}
+
+std::optional<std::pair<std::string, std::string>> GrafanaConfigMap(
+    const std::string& path, const std::string& content, const std::string& namespace_name) {
+  const std::string prefix = "dashboards/";
+  const std::string suffix = ".json";
+  if (path.size() <= prefix.size() + suffix.size() || path.compare(0, prefix.size(), prefix) != 0 ||
+      path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
+    return std::nullopt;
   }
-  out["dashboards/overview.json"] = DashboardText(OverviewDashboard(config, *templates));
-  out["dashboards/provisioning.yml"] = FillTokens(
-      templates->provisioning,
-      {{"generated_mark", std::string(kGeneratedMark) + " (modelwatch-rulegen generate)"},
-       {"path", kGrafanaDashboardPath}});
+  const std::string file = path.substr(prefix.size());
+  if (file.find('/') != std::string::npos) return std::nullopt;
+  const std::string name = file.substr(0, file.size() - suffix.size());
+  // Kubernetes object names are DNS subdomains: no underscores.
+  std::string object_name = "modelwatch-dashboard-" + name;
+  std::replace(object_name.begin(), object_name.end(), '_', '-');
+  std::string yaml = "# " + std::string(kGeneratedMark) + " (modelwatch-rulegen generate)\n";
+  yaml += "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + object_name + "\n";
+  if (!namespace_name.empty()) yaml += "  namespace: " + namespace_name + "\n";
+  yaml +=
+      "  labels:\n    grafana_dashboard: \"1\"\n    app.kubernetes.io/part-of: modelwatch\n"
+      "  annotations:\n    grafana_folder: modelwatch\ndata:\n  " +
+      file + ": |\n";
+  std::size_t pos = 0;
+  while (pos < content.size()) {
+    std::size_t end = content.find('\n', pos);
+    if (end == std::string::npos) end = content.size();
+    if (end > pos) yaml.append("    ").append(content, pos, end - pos);
+    yaml += "\n";
+    pos = end + 1;
+  }
+  return std::make_pair("kubernetes/grafana-dashboard-" + name + ".yaml", std::move(yaml));
 }
 
 void AddGrafanaConfigMaps(OutputFiles& out, const std::string& namespace_name) {
   OutputFiles maps;
-  const std::string prefix = "dashboards/";
-  const std::string suffix = ".json";
   for (const auto& [path, content] : out) {
-    if (path.size() <= prefix.size() + suffix.size() ||
-        path.compare(0, prefix.size(), prefix) != 0 ||
-        path.compare(path.size() - suffix.size(), suffix.size(), suffix) != 0) {
-      continue;
-    }
-    const std::string file = path.substr(prefix.size());
-    if (file.find('/') != std::string::npos) continue;
-    const std::string name = file.substr(0, file.size() - suffix.size());
-    // Kubernetes object names are DNS subdomains: no underscores.
-    std::string object_name = "modelwatch-dashboard-" + name;
-    std::replace(object_name.begin(), object_name.end(), '_', '-');
-    std::string yaml = "# " + std::string(kGeneratedMark) + " (modelwatch-rulegen generate)\n";
-    yaml += "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: " + object_name + "\n";
-    if (!namespace_name.empty()) yaml += "  namespace: " + namespace_name + "\n";
-    yaml +=
-        "  labels:\n    grafana_dashboard: \"1\"\n    app.kubernetes.io/part-of: modelwatch\n"
-        "  annotations:\n    grafana_folder: modelwatch\ndata:\n  " +
-        file + ": |\n";
-    std::size_t pos = 0;
-    while (pos < content.size()) {
-      std::size_t end = content.find('\n', pos);
-      if (end == std::string::npos) end = content.size();
-      if (end > pos) yaml += "    " + content.substr(pos, end - pos);
-      yaml += "\n";
-      pos = end + 1;
-    }
-    maps["kubernetes/grafana-dashboard-" + name + ".yaml"] = std::move(yaml);
+    if (auto map = GrafanaConfigMap(path, content, namespace_name)) maps.insert(std::move(*map));
   }
   for (auto& [path, content] : maps) out[path] = std::move(content);
 }

@@ -9,7 +9,10 @@
 #ifndef MODELWATCH_RULEGEN_GRAFANA_EMITTER_H_
 #define MODELWATCH_RULEGEN_GRAFANA_EMITTER_H_
 
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "core/config.h"
 #include "rulegen/emitter.h"
@@ -32,7 +35,9 @@ class GrafanaEmitter : public Emitter {
   // Adds dashboards/<model>.json for every model, dashboards/overview.json and
   // dashboards/provisioning.yml. Throws std::runtime_error when the templates cannot be
   // loaded (a broken installation, not a user error).
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
+  // Dashboards read the config only (the series names of rulegen/series.h).
+  bool ReadsRules() const override { return false; }
 
  private:
   std::string template_dir_;
@@ -51,6 +56,11 @@ std::string DashboardText(const Json& dashboard);
 // `grafana_dashboard: "1"` so that Grafana's dashboard sidecar loads it. Call after the
 // GrafanaEmitter has run. `namespace_name` is the ConfigMaps' namespace ("" for none).
 void AddGrafanaConfigMaps(OutputFiles& out, const std::string& namespace_name = "");
+
+// The ConfigMap AddGrafanaConfigMaps makes of one file (its path and content), or nothing when
+// `path` is not a dashboard ("dashboards/<name>.json").
+std::optional<std::pair<std::string, std::string>> GrafanaConfigMap(
+    const std::string& path, const std::string& content, const std::string& namespace_name = "");
 
 }  // namespace modelwatch
 

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <functional>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <numeric>
 #include <optional>
 #include <set>
@@ -594,8 +596,15 @@ struct BurnChoice {
   int64_t interval = 0;
 };
 
-// ChooseBurns' results by their arguments (see CachedBurns).
-using BurnCache = std::map<std::string, std::vector<BurnChoice>>;
+// The results of the costly searches and simulations by their arguments, shared by the models
+// of one run, whose tests may be built on several threads at once: ChooseBurns' (see
+// CachedBurns) and SimulateThroughput's (see CachedThroughput). A fleet has few distinct
+// arguments (SLO shapes; throughput settings and tiers), so most models find theirs here.
+struct BurnCache {
+  std::mutex mu;
+  std::map<std::string, std::vector<BurnChoice>> choices;
+  std::map<std::string, std::shared_ptr<const std::vector<ThroughputEval>>> throughput;
+};
 
 // Pads the clean lead-in (phase 0, at least its given length) so that the data ends on an
 // evaluation, every `step` samples.
@@ -1704,6 +1713,32 @@ class ModelTestBuilder {
     return chosen;
   }
 
+  // SimulateThroughput(phases, t, ei_), once per distinct set of arguments in burn_cache_.
+  std::shared_ptr<const std::vector<ThroughputEval>> CachedThroughput(
+      const std::vector<Phase>& phases, const ThroughputRule& t) const {
+    auto exact = [](double x) {  // the double's exact value, as hexadecimal
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%a", x);
+      return std::string(buf);
+    };
+    std::string key = std::to_string(ei_) + "/" + (t.hour ? "hour" : "day") + "/" +
+                      std::to_string(t.window) + "/" + std::to_string(t.offset) + "/" +
+                      exact(t.keep) + "/" + exact(t.min_rate) + "/" + std::to_string(t.for_s) +
+                      "/" + std::to_string(t.keep_firing_s);
+    for (const Phase& p : phases) key += "|" + exact(p.value) + "x" + std::to_string(p.minutes);
+    {
+      std::lock_guard<std::mutex> lock(burn_cache_.mu);
+      if (auto it = burn_cache_.throughput.find(key); it != burn_cache_.throughput.end()) {
+        return it->second;
+      }
+    }
+    // Simulated without the lock, as in CachedBurns.
+    auto evals =
+        std::make_shared<const std::vector<ThroughputEval>>(SimulateThroughput(phases, t, ei_));
+    std::lock_guard<std::mutex> lock(burn_cache_.mu);
+    return burn_cache_.throughput.emplace(key, std::move(evals)).first->second;
+  }
+
   // ChooseBurns, once per distinct set of arguments in burn_cache_: a fleet has few SLO
   // shapes (objective, period, tier), and the search costs tens of milliseconds.
   std::vector<BurnChoice> CachedBurns(const BurnRules& original,
@@ -1730,9 +1765,17 @@ class ModelTestBuilder {
                exact(c.long_thr) + "," + exact(c.short_thr);
       }
     }
-    if (auto it = burn_cache_.find(key); it != burn_cache_.end()) return it->second;
+    {
+      std::lock_guard<std::mutex> lock(burn_cache_.mu);
+      if (auto it = burn_cache_.choices.find(key); it != burn_cache_.choices.end()) {
+        return it->second;
+      }
+    }
+    // Searched without the lock: another thread may search the same key meanwhile, and find
+    // the same choices (the search is deterministic), so either may be kept.
     auto chosen = ChooseBurns(original, windows, period, interval, step, objective, latency);
-    burn_cache_.emplace(key, chosen);
+    std::lock_guard<std::mutex> lock(burn_cache_.mu);
+    burn_cache_.choices.emplace(key, chosen);
     return chosen;
   }
 
@@ -1846,7 +1889,8 @@ class ModelTestBuilder {
                                              const std::vector<Phase>& phases, bool fires,
                                              int64_t from,
                                              const std::vector<int64_t>& also = {}) const {
-    const auto evals = SimulateThroughput(phases, ThroughputRuleOf(r), ei_);
+    const auto evals_of = CachedThroughput(phases, ThroughputRuleOf(r));
+    const std::vector<ThroughputEval>& evals = *evals_of;
     const Labels series = {{"model", m_.name}, {"version", "v1"}};
     Scenario s{"LowThroughput: " + what,
                {{metric::kModelPredictionsTotal.Name(), series, phases, true}},
@@ -2306,43 +2350,59 @@ std::vector<Scenario> MetaScenarios(const RuleFile& f, const FleetConfig& fleet)
 
 }  // namespace
 
-void PromtoolTestsEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  BurnCache burn_cache;
-  for (const RuleFile& f : BuildAllRules(config)) {
-    if (f.model.empty()) {
-      const AlertRule& w = f.groups.front().alerts.front();
-      Scenario s{"Watchdog: always firing", {}, {}};
-      s.checks.push_back({60, "Watchdog", {Expect(w, {}, 1)}});
-      s.checks.push_back({600, "Watchdog", {Expect(w, {}, 1)}});
-      std::vector<Scenario> scenarios = {s};
-      for (Scenario& m : MetaScenarios(f, config.fleet)) scenarios.push_back(std::move(m));
-      out["tests/modelwatch.test.yml"] = TestFile(f, f.groups.front().interval, scenarios);
-      continue;
-    }
-    const ModelConfig& m = *config.Find(f.model);
-    const Seconds ei = config.fleet.Tier(m.tier).evaluation_interval;
-    out["tests/" + m.name + ".test.yml"] = TestFile(
-        f, ei, ModelTestBuilder(m, config.fleet, f, ei, TestSet::kFast, burn_cache).Build());
+namespace {
+
+// Each model's test files as soon as its rules are built; the fleet's at the end.
+class PromtoolTestsRun : public EmitterRun {
+ public:
+  explicit PromtoolTestsRun(const ConfigSet& config) : config_(config) {}
+
+  void Model(std::size_t, const ModelConfig& m, const RuleFile& f, FileSink& out) override {
+    const FleetConfig& fleet = config_.fleet;
+    const Seconds ei = fleet.Tier(m.tier).evaluation_interval;
+    out.Add(
+        "tests/" + m.name + ".test.yml",
+        TestFile(f, ei, ModelTestBuilder(m, fleet, f, ei, TestSet::kFast, burn_cache_).Build()));
     if (m.slo && (m.slo->latency_p99_ms || ErrorObjective(m))) {
-      const Seconds slo_ei = SloEvalInterval(m, config.fleet.Tier(m.tier));
-      out["tests/" + m.name + ".slo.test.yml"] =
-          TestFile(f, slo_ei,
-                   ModelTestBuilder(m, config.fleet, f, slo_ei, TestSet::kSlo, burn_cache).Build(),
-                   "# SLO burn-rate scenarios (docs/alerts.md). The alerts have no `for`, so each\n"
-                   "# scenario is checked at the end of its data, on an evaluation every " +
-                       FormatDuration(slo_ei) + ".\n");
+      const Seconds slo_ei = SloEvalInterval(m, fleet.Tier(m.tier));
+      out.Add("tests/" + m.name + ".slo.test.yml",
+              TestFile(f, slo_ei,
+                       ModelTestBuilder(m, fleet, f, slo_ei, TestSet::kSlo, burn_cache_).Build(),
+                       "# SLO burn-rate scenarios (docs/alerts.md). The alerts have no `for`, so "
+                       "each\n# scenario is checked at the end of its data, on an evaluation "
+                       "every " +
+                           FormatDuration(slo_ei) + ".\n"));
     }
     const Seconds long_ei = std::max(ei, kLongEvalInterval);
-    auto long_tests =
-        ModelTestBuilder(m, config.fleet, f, long_ei, TestSet::kLong, burn_cache).Build();
+    auto long_tests = ModelTestBuilder(m, fleet, f, long_ei, TestSet::kLong, burn_cache_).Build();
     if (!long_tests.empty()) {
-      out["tests/" + m.name + ".long.test.yml"] = TestFile(
-          f, long_ei, long_tests,
-          "# Scenarios spanning days (LowThroughput compares with a day earlier, long `for`),\n"
-          "# evaluated every " +
-              FormatDuration(long_ei) + " to keep promtool fast.\n");
+      out.Add("tests/" + m.name + ".long.test.yml",
+              TestFile(f, long_ei, long_tests,
+                       "# Scenarios spanning days (LowThroughput compares with a day earlier, "
+                       "long `for`),\n# evaluated every " +
+                           FormatDuration(long_ei) + " to keep promtool fast.\n"));
     }
   }
+
+  void Finish(const RuleFile& f, FileSink& out) override {
+    const AlertRule& w = f.groups.front().alerts.front();
+    Scenario s{"Watchdog: always firing", {}, {}};
+    s.checks.push_back({60, "Watchdog", {Expect(w, {}, 1)}});
+    s.checks.push_back({600, "Watchdog", {Expect(w, {}, 1)}});
+    std::vector<Scenario> scenarios = {s};
+    for (Scenario& m : MetaScenarios(f, config_.fleet)) scenarios.push_back(std::move(m));
+    out.Add("tests/modelwatch.test.yml", TestFile(f, f.groups.front().interval, scenarios));
+  }
+
+ private:
+  const ConfigSet& config_;
+  BurnCache burn_cache_;  // the burn-rate scenario choices across the models of this run
+};
+
+}  // namespace
+
+std::unique_ptr<EmitterRun> PromtoolTestsEmitter::Start(const ConfigSet& config) const {
+  return std::make_unique<PromtoolTestsRun>(config);
 }
 
 }  // namespace modelwatch

@@ -8,6 +8,8 @@
 #ifndef MODELWATCH_RULEGEN_PROMTOOL_TESTS_EMITTER_H_
 #define MODELWATCH_RULEGEN_PROMTOOL_TESTS_EMITTER_H_
 
+#include <memory>
+
 #include "rulegen/emitter.h"
 
 namespace modelwatch {
@@ -15,7 +17,7 @@ namespace modelwatch {
 class PromtoolTestsEmitter : public Emitter {
  public:
   const char* Name() const override { return "promtool-tests"; }
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
 };
 
 }  // namespace modelwatch

@@ -57,21 +57,49 @@ std::string RuleGroupsYaml(const RuleFile& file, int indent) {
   return Indent(y, indent);
 }
 
-void RulesEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  for (const RuleFile& f : BuildAllRules(config)) out[f.path] = RuleGroupsYaml(f, 0);
-}
+namespace {
 
-void PrometheusOperatorEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  for (const RuleFile& f : BuildAllRules(config)) {
+// Each rule file as soon as its rules are built.
+class RulesRun : public EmitterRun {
+ public:
+  void Model(std::size_t, const ModelConfig&, const RuleFile& rules, FileSink& out) override {
+    out.Add(rules.path, RuleGroupsYaml(rules, 0));
+  }
+  void Finish(const RuleFile& fleet_rules, FileSink& out) override {
+    out.Add(fleet_rules.path, RuleGroupsYaml(fleet_rules, 0));
+  }
+};
+
+// Each rule file wrapped in a PrometheusRule resource.
+class PrometheusOperatorRun : public EmitterRun {
+ public:
+  void Model(std::size_t, const ModelConfig&, const RuleFile& rules, FileSink& out) override {
+    Add(rules, out);
+  }
+  void Finish(const RuleFile& fleet_rules, FileSink& out) override { Add(fleet_rules, out); }
+
+ private:
+  static void Add(const RuleFile& f, FileSink& out) {
     const std::string name = f.model.empty() ? "modelwatch" : "modelwatch-" + f.model;
     std::string y = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n";
     y += "  name: " + YamlScalar(name) + "\n";
     y += "  labels:\n    app.kubernetes.io/managed-by: modelwatch-rulegen\n";
     if (!f.model.empty()) y += "    modelwatch/model: " + YamlScalar(f.model) + "\n";
     y += "spec:\n" + RuleGroupsYaml(f, 2);
-    out["kubernetes/" + (f.model.empty() ? std::string("modelwatch") : f.model) +
-        ".prometheusrule.yaml"] = y;
+    out.Add("kubernetes/" + (f.model.empty() ? std::string("modelwatch") : f.model) +
+                ".prometheusrule.yaml",
+            std::move(y));
   }
+};
+
+}  // namespace
+
+std::unique_ptr<EmitterRun> RulesEmitter::Start(const ConfigSet&) const {
+  return std::make_unique<RulesRun>();
+}
+
+std::unique_ptr<EmitterRun> PrometheusOperatorEmitter::Start(const ConfigSet&) const {
+  return std::make_unique<PrometheusOperatorRun>();
 }
 
 }  // namespace modelwatch

@@ -14,14 +14,14 @@ namespace modelwatch {
 class RulesEmitter : public Emitter {
  public:
   const char* Name() const override { return "rules"; }
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
 };
 
 // Wraps every rule file in a PrometheusRule custom resource (monitoring.coreos.com/v1).
 class PrometheusOperatorEmitter : public Emitter {
  public:
   const char* Name() const override { return "prometheus-operator"; }
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
 };
 
 // The `groups:` YAML of a rule file, every line indented by `indent` spaces.

@@ -5,6 +5,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <string_view>
 #include <vector>
 
 #include "core/duration.h"
@@ -175,25 +176,111 @@ std::string Str(const YAML::Node& n, const std::string& key) {
   return n[key] ? n[key].as<std::string>() : std::string();
 }
 
-}  // namespace
+// One rule file's share of every runbook it touches: its rows of the trigger table, its
+// queries and silence commands. A runbook lists the shares of the rule files in their order
+// (BuildAllRules: the fleet's first, then the models'), so it can be assembled from the shares
+// of files built one at a time, on any thread.
+struct AlertShare {
+  std::set<std::string> severities;
+  std::string triggers;
+  std::string queries;
+  std::string silence;
+  bool queried = false;   // the model's expression and diagnostic queries are in `queries`
+  bool silenced = false;  // the model's (or the platform team's) silence command is in `silence`
+};
+using FileShare = std::map<std::string, AlertShare>;  // by alertname
 
-void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
-  const YAML::Node content = YAML::Load(std::string(TemplateText("runbooks/content.yml")));
-  const std::string_view tmpl = TemplateText("runbooks/runbook.md.tmpl");
-
-  // alertname -> (model, rule) in file order.
-  std::map<std::string, std::vector<std::pair<const ModelConfig*, const AlertRule*>>> by_alert;
-  const auto files = BuildAllRules(config);
-  for (const RuleFile& f : files) {
-    const ModelConfig* m = f.model.empty() ? nullptr : config.Find(f.model);
-    for (const RuleGroup& g : f.groups) {
-      for (const AlertRule& a : g.alerts) by_alert[a.name].push_back({m, &a});
+// `m` is the model of `file`, nullptr for the fleet's own rules.
+FileShare ShareOf(const ModelConfig* m, const RuleFile& file) {
+  FileShare shares;
+  for (const RuleGroup& g : file.groups) {
+    for (const AlertRule& ar : g.alerts) {
+      const AlertRule* a = &ar;
+      const std::string& alert = a->name;
+      AlertShare& sh = shares[alert];
+      sh.severities.insert(SeverityName(a->severity));
+      if (alert != "Watchdog" && !sh.silenced) {
+        sh.silenced = true;
+        sh.silence += (m ? "For " + m->name : std::string("For the platform team")) +
+                      (alert == "FeatureDrift" || alert == "FeatureMissing"
+                           ? " (one feature; drop `feature=` for all)"
+                           : "") +
+                      ":\n\n```sh\n" + SilenceCommand(alert, *a, m) + "\n```\n\n";
+      }
+      if (!m && alert != "Watchdog") {  // a fleet alert (rulegen/meta_rules.h)
+        std::string team;
+        for (const auto& [k, v] : a->labels) {
+          if (k == "team") team = v;
+        }
+        sh.triggers +=
+            "| - | " + team + " | - | " + SeverityName(a->severity) + " | " + Cell(a->trigger) +
+            " | " + (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | - |\n";
+        sh.queries += "The alert's expression (" + std::string(SeverityName(a->severity)) +
+                      "):\n\n```promql\n" + a->expr + "\n```\n\n";
+        continue;
+      }
+      if (!m) continue;
+      sh.triggers += "| " + m->name + " | " + m->owner.team + " | " + std::to_string(m->tier) +
+                     " | " + SeverityName(a->severity) + " | " + Cell(a->trigger) + " | " +
+                     (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | " +
+                     (a->keep_firing_for.count() ? FormatDuration(a->keep_firing_for) : "-") +
+                     " |\n";
+      if (sh.queried) continue;
+      sh.queried = true;
+      sh.queries += "### " + m->name + "\n\nThe alert's expression (" + SeverityName(a->severity) +
+                    "):\n\n```promql\n" + a->expr + "\n```\n\n";
+      for (const Query& q : DiagnosticQueries(alert, *m)) {
+        sh.queries += q.what + ":\n\n```promql\n" + q.promql + "\n```\n\n";
+      }
     }
   }
-  for (const auto& [alert, rules] : by_alert) {
-    const YAML::Node c = content["alerts"][alert];
+  return shares;
+}
+
+// Keeps every model's share until Finish, which writes the runbooks one at a time.
+class RunbookRun : public EmitterRun {
+ public:
+  explicit RunbookRun(const ConfigSet& config)
+      : content_(YAML::Load(std::string(TemplateText("runbooks/content.yml")))),
+        tmpl_(TemplateText("runbooks/runbook.md.tmpl")),
+        models_(config.models.size()) {}
+
+  void Model(std::size_t index, const ModelConfig& model, const RuleFile& rules,
+             FileSink&) override {
+    models_.at(index) = ShareOf(&model, rules);
+  }
+
+  void Finish(const RuleFile& fleet_rules, FileSink& out) override {
+    // Files in BuildAllRules order: the fleet's, then the models'.
+    std::vector<FileShare> files;
+    files.reserve(models_.size() + 1);
+    files.push_back(ShareOf(nullptr, fleet_rules));
+    for (FileShare& s : models_) files.push_back(std::move(s));
+    models_.clear();
+    std::set<std::string> alerts;
+    for (const FileShare& f : files) {
+      for (const auto& [alert, share] : f) alerts.insert(alert);
+    }
+    for (const std::string& alert : alerts) {
+      AlertShare all;
+      for (FileShare& f : files) {
+        auto it = f.find(alert);
+        if (it == f.end()) continue;
+        all.severities.insert(it->second.severities.begin(), it->second.severities.end());
+        all.triggers += it->second.triggers;
+        all.queries += it->second.queries;
+        all.silence += it->second.silence;
+        f.erase(it);
+      }
+      out.Add("runbooks/" + alert + ".md", Runbook(alert, all));
+    }
+  }
+
+ private:
+  std::string Runbook(const std::string& alert, const AlertShare& all) const {
+    const YAML::Node c = content_["alerts"][alert];
     if (!c) throw std::runtime_error("templates/runbooks/content.yml has no entry for " + alert);
-    std::set<std::string> severities;
+    const std::set<std::string>& severities = all.severities;
     std::string triggers;
     if (alert == "Watchdog") {
       triggers =
@@ -203,43 +290,8 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
           "| model | team | tier | severity | condition | for | keep firing for |\n"
           "|---|---|---|---|---|---|---|\n";
     }
-    std::string queries;
-    std::set<std::string> queried;
-    std::string silence;
-    std::set<std::string> silenced;
-    for (const auto& [m, a] : rules) {
-      severities.insert(SeverityName(a->severity));
-      if (alert != "Watchdog" && silenced.insert(m ? m->name : std::string()).second) {
-        silence += (m ? "For " + m->name : std::string("For the platform team")) +
-                   (alert == "FeatureDrift" || alert == "FeatureMissing"
-                        ? " (one feature; drop `feature=` for all)"
-                        : "") +
-                   ":\n\n```sh\n" + SilenceCommand(alert, *a, m) + "\n```\n\n";
-      }
-      if (!m && alert != "Watchdog") {  // a fleet alert (rulegen/meta_rules.h)
-        std::string team;
-        for (const auto& [k, v] : a->labels) {
-          if (k == "team") team = v;
-        }
-        triggers += "| - | " + team + " | - | " + SeverityName(a->severity) + " | " +
-                    Cell(a->trigger) + " | " +
-                    (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | - |\n";
-        queries += "The alert's expression (" + std::string(SeverityName(a->severity)) +
-                   "):\n\n```promql\n" + a->expr + "\n```\n\n";
-        continue;
-      }
-      if (!m) continue;
-      triggers += "| " + m->name + " | " + m->owner.team + " | " + std::to_string(m->tier) + " | " +
-                  SeverityName(a->severity) + " | " + Cell(a->trigger) + " | " +
-                  (a->for_duration.count() ? FormatDuration(a->for_duration) : "-") + " | " +
-                  (a->keep_firing_for.count() ? FormatDuration(a->keep_firing_for) : "-") + " |\n";
-      if (!queried.insert(m->name).second) continue;
-      queries += "### " + m->name + "\n\nThe alert's expression (" + SeverityName(a->severity) +
-                 "):\n\n```promql\n" + a->expr + "\n```\n\n";
-      for (const Query& q : DiagnosticQueries(alert, *m)) {
-        queries += q.what + ":\n\n```promql\n" + q.promql + "\n```\n\n";
-      }
-    }
+    triggers += all.triggers;
+    std::string queries = all.queries;
     if (queries.empty()) {
       queries =
           "```promql\nALERTS{alertname=\"Watchdog\"}\n```\n\n"
@@ -256,7 +308,7 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
                                                   : Severity::kInfo;
       actions += std::string(actions.empty() ? "" : "; ") + "**" + RecommendedAction(alert, s) +
                  "** (" + sev + ")";
-      const YAML::Node sn = content["severity"][sev];
+      const YAML::Node sn = content_["severity"][sev];
       cadence += "**Severity " + std::string(sev) + ":**\n\n" + Str(sn, "cadence") + "\n\n";
       postmortem += "**Severity " + std::string(sev) + ":** " + Str(sn, "postmortem") + "\n\n";
     }
@@ -266,7 +318,7 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
     };
     std::string missing;
     std::string md = RenderTemplate(
-        tmpl,
+        tmpl_,
         {{"alert", alert},
          {"meaning", Str(c, "meaning")},
          {"actions", actions},
@@ -278,12 +330,22 @@ void RunbookEmitter::Emit(const ConfigSet& config, OutputFiles& out) const {
          {"verification", Str(c, "verification")},
          {"silence", alert == "Watchdog" ? "Never silence the Watchdog: the heartbeat service "
                                            "would report the pipeline as broken."
-                                         : trim(silence)},
+                                         : trim(all.silence)},
          {"postmortem", trim(postmortem)}},
         &missing);
     if (!missing.empty()) throw std::runtime_error("runbook template: unknown key " + missing);
-    out["runbooks/" + alert + ".md"] = md;
+    return md;
   }
+
+  const YAML::Node content_;
+  const std::string_view tmpl_;
+  std::vector<FileShare> models_;  // by the model's index, until Finish
+};
+
+}  // namespace
+
+std::unique_ptr<EmitterRun> RunbookEmitter::Start(const ConfigSet& config) const {
+  return std::make_unique<RunbookRun>(config);
 }
 
 }  // namespace modelwatch

@@ -4,6 +4,8 @@
 #ifndef MODELWATCH_RULEGEN_RUNBOOK_EMITTER_H_
 #define MODELWATCH_RULEGEN_RUNBOOK_EMITTER_H_
 
+#include <memory>
+
 #include "rulegen/emitter.h"
 
 namespace modelwatch {
@@ -11,7 +13,7 @@ namespace modelwatch {
 class RunbookEmitter : public Emitter {
  public:
   const char* Name() const override { return "runbooks"; }
-  void Emit(const ConfigSet& config, OutputFiles& out) const override;
+  std::unique_ptr<EmitterRun> Start(const ConfigSet& config) const override;
 };
 
 }  // namespace modelwatch

@@ -1,39 +1,49 @@
 #include "rulegen/text.h"
 
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <set>
 
 namespace modelwatch {
 
 std::string YamlQuote(std::string_view s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  out += '"';
+  std::size_t plain = 0;  // start of the characters not yet copied, which need no escape
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const unsigned char c = static_cast<unsigned char>(s[i]);
+    const char* escaped = nullptr;
+    char buf[8];
     switch (c) {
       case '"':
-        out += "\\\"";
+        escaped = "\\\"";
         break;
       case '\\':
-        out += "\\\\";
+        escaped = "\\\\";
         break;
       case '\n':
-        out += "\\n";
+        escaped = "\\n";
         break;
       case '\t':
-        out += "\\t";
+        escaped = "\\t";
         break;
       case '\r':
-        out += "\\r";
+        escaped = "\\r";
         break;
       default:
         if (c < 0x20) {
-          char buf[8];
           std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          out += buf;
-        } else {
-          out += static_cast<char>(c);
+          escaped = buf;
         }
     }
+    if (escaped == nullptr) continue;
+    out.append(s.data() + plain, i - plain);
+    out += escaped;
+    plain = i + 1;
   }
+  out.append(s.data() + plain, s.size() - plain);
   out += '"';
   return out;
 }
@@ -61,6 +71,11 @@ std::string YamlScalar(std::string_view s) {
 }
 
 std::string FormatNumber(double v) {
+  // Integers (most sample values and thresholds) without printf: %.15g prints every integer
+  // below 1e15 in full, as std::to_string does (but -0 as "-0").
+  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+    return std::to_string(static_cast<int64_t>(v));
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.15g", v);
   return buf;

@@ -344,6 +344,9 @@ struct FleetConfig {
   PlatformConfig platform;
   RoutingConfig routing;
   std::map<int, TierDefaults> tiers;  // always holds 1, 2, 3 after loading
+  // `drift.engine`: the engine of every model whose own file does not set one.
+  DriftEngine drift_engine = DriftEngine::kExporter;
+  SourceLocation drift_engine_location;  // of that key; line 0 when not set
   std::string runbook_base_url = "https://runbooks.example.com/modelwatch";
   std::string dashboard_base_url = "http://localhost:3000/d";
   std::string heartbeat_url = "http://127.0.0.1:9095/heartbeat";

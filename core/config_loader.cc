@@ -79,6 +79,14 @@ MultiResult<ConfigSet> LoadConfigDir(const std::string& dir, const LoadOptions& 
     }
   }
 
+  // modelwatch.yaml's drift.engine is the default of every model file that sets none.
+  LoadOptions model_options = options;
+  if (set.fleet.drift_engine_location.line > 0) {
+    model_options.default_drift_engine = set.fleet.drift_engine;
+    const SourceLocation& at = set.fleet.drift_engine_location;
+    model_options.default_drift_engine_origin =
+        at.file + ":" + std::to_string(at.line) + ":" + std::to_string(at.column);
+  }
   std::map<std::string, SourceLocation> seen_names;
   for (const auto& name : names) {
     if (!IsModelFileName(name)) continue;
@@ -88,7 +96,7 @@ MultiResult<ConfigSet> LoadConfigDir(const std::string& dir, const LoadOptions& 
       errors.push_back(Error{SourceLocation{path, 0, 0}, "cannot read the file"});
       continue;
     }
-    auto model = ParseModelConfig(*text, path, options);
+    auto model = ParseModelConfig(*text, path, model_options);
     if (!model) {
       errors.insert(errors.end(), model.error().begin(), model.error().end());
       continue;

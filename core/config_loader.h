@@ -17,6 +17,10 @@ enum class BaselineCheck { kRequireExisting, kAllowMissing };
 struct LoadOptions {
   // `modelwatch-exporter baseline` builds the file, so it may not exist yet.
   BaselineCheck baseline = BaselineCheck::kRequireExisting;
+  // The engine of a model whose file sets no drift.engine (modelwatch.yaml's drift.engine),
+  // and where that was set ("modelwatch.yaml:3:11"; empty for the built-in default).
+  DriftEngine default_drift_engine = DriftEngine::kExporter;
+  std::string default_drift_engine_origin;
 };
 
 // Loads every model file in `dir`. On failure returns every error found, sorted by file and

@@ -38,8 +38,9 @@ bool IsEmailAddress(std::string s) {
          s.find('@', at + 1) == std::string::npos && s.find_first_of(" \t<>") == std::string::npos;
 }
 
-const std::vector<std::string> kFleetKeys = {"receivers", "tiers",    "links",
-                                             "teams",     "platform", "routing"};
+const std::vector<std::string> kFleetKeys = {"receivers", "tiers",   "links", "teams",
+                                             "platform",  "routing", "drift"};
+const std::vector<std::string> kFleetDriftKeys = {"engine"};
 const std::vector<std::string> kTeamKeys = {"pagerduty", "slack", "lead"};
 const std::vector<std::string> kLeadKeys = {"email", "pagerduty"};
 const std::vector<std::string> kPlatformKeys = {"team", "slack", "pagerduty", "email",
@@ -66,6 +67,7 @@ class FleetParser {
     ParseTeams(r_.Child(root, "teams", "modelwatch.yaml", false), f);
     ParsePlatform(r_.Child(root, "platform", "modelwatch.yaml", false), f.platform);
     ParseRouting(r_.Child(root, "routing", "modelwatch.yaml", false), f.routing);
+    ParseDrift(r_.Child(root, "drift", "modelwatch.yaml", false), f);
     YAML::Node links = r_.Child(root, "links", "modelwatch.yaml", false);
     if (links.IsDefined() && r_.CheckMapping(links, kLinkKeys, "links")) {
       for (const char* key : {"runbook_base_url", "dashboard_base_url"}) {
@@ -282,6 +284,16 @@ class FleetParser {
       } else {
         p.exporter_job = *s;
       }
+    }
+  }
+
+  // `drift.engine`: the default of every model file that sets none (docs/scale-out.md).
+  void ParseDrift(const YAML::Node& node, FleetConfig& f) {
+    if (!node.IsDefined() || !r_.CheckMapping(node, kFleetDriftKeys, "drift")) return;
+    YAML::Node engine = r_.Child(node, "engine", "drift", false);
+    if (auto s = r_.Choice(engine, "drift.engine", {"exporter", "promql"})) {
+      f.drift_engine = *s == "promql" ? DriftEngine::kPromql : DriftEngine::kExporter;
+      f.drift_engine_location = r_.Locate(engine);
     }
   }
 

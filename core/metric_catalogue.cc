@@ -9,6 +9,7 @@ namespace {
 
 constexpr std::array kAll = {
     &metric::kModelAnomalousRequestsRatio,
+    &metric::kModelAnomalousRequestsTotal,
     &metric::kModelBaselineInfo,
     &metric::kModelBaselinePerformance,
     &metric::kModelBaselinePredictionEntropyMean,
@@ -24,7 +25,9 @@ constexpr std::array kAll = {
     &metric::kModelFeatureMissingRatio,
     &metric::kModelFeatureMissingRatioShift,
     &metric::kModelFeatureMissingRatioShiftCriticalValue,
+    &metric::kModelFeatureMissingTotal,
     &metric::kModelFeatureOutOfRangeRatio,
+    &metric::kModelFeatureOutOfRangeTotal,
     &metric::kModelFeatureValue,
     &metric::kModelGroundTruthSampleRate,
     &metric::kModelGroundTruthStoreErrorsTotal,
@@ -40,12 +43,15 @@ constexpr std::array kAll = {
     &metric::kModelPerformanceRecomputeDurationSeconds,
     &metric::kModelPerformanceRecomputeErrorsTotal,
     &metric::kModelPerformanceSamples,
+    &metric::kModelPositivePredictionsTotal,
     &metric::kModelPositiveRate,
     &metric::kModelPositiveRateZscore,
     &metric::kModelPredictedClassTotal,
+    &metric::kModelPredictionConfidence,
     &metric::kModelPredictionConfidenceMean,
     &metric::kModelPredictionDrift,
     &metric::kModelPredictionDriftCriticalValue,
+    &metric::kModelPredictionEntropy,
     &metric::kModelPredictionEntropyMean,
     &metric::kModelPredictionErrorsTotal,
     &metric::kModelPredictionScore,
@@ -112,7 +118,10 @@ const MetricSpec* FindMetric(std::string_view name) {
   for (std::string_view suffix : {"_bucket", "_sum", "_count"}) {
     if (name.size() > suffix.size() && name.ends_with(suffix)) {
       const MetricSpec* m = FindExact(name.substr(0, name.size() - suffix.size()));
-      if (m != nullptr && m->kind == MetricKind::kHistogram) return m;
+      if (m != nullptr && (m->kind == MetricKind::kHistogram ||
+                           (m->kind == MetricKind::kSummary && suffix != "_bucket"))) {
+        return m;
+      }
     }
   }
   return nullptr;

@@ -18,7 +18,8 @@
 
 namespace modelwatch {
 
-enum class MetricKind { kCounter, kGauge, kHistogram };
+// A summary is served without quantiles: its _sum and _count, which add up across replicas.
+enum class MetricKind { kCounter, kGauge, kHistogram, kSummary };
 
 struct MetricSpec {
   std::string_view name;
@@ -30,7 +31,7 @@ struct MetricSpec {
   std::string_view help;
 
   // The names as strings, for code that writes PromQL (rulegen): the family, and a
-  // histogram's _bucket, _sum and _count series.
+  // histogram's _bucket, _sum and _count series (a summary's _sum and _count).
   std::string Name() const { return std::string(name); }
   std::string Bucket() const { return Name() + "_bucket"; }
   std::string Sum() const { return Name() + "_sum"; }
@@ -39,8 +40,8 @@ struct MetricSpec {
 
 // Every family, sorted by name.
 std::span<const MetricSpec* const> AllMetrics();
-// The family named `name` (a histogram's also by its _bucket, _sum and _count series), or
-// null.
+// The family named `name` (a histogram's also by its _bucket, _sum and _count series, a
+// summary's by its _sum and _count), or null.
 const MetricSpec* FindMetric(std::string_view name);
 
 namespace metric {
@@ -48,6 +49,10 @@ namespace metric {
 inline constexpr MetricSpec kModelAnomalousRequestsRatio{
     "model_anomalous_requests_ratio", MetricKind::kGauge, "model window",
     "Share of records with at least one feature outside the training range."};
+
+inline constexpr MetricSpec kModelAnomalousRequestsTotal{
+    "model_anomalous_requests_total", MetricKind::kCounter, "model",
+    "Records with at least one feature outside the training range (drift.engine: promql)."};
 
 inline constexpr MetricSpec kModelBaselineInfo{"model_baseline_info", MetricKind::kGauge,
                                                "model baseline_id",
@@ -118,10 +123,18 @@ inline constexpr MetricSpec kModelFeatureMissingRatioShiftCriticalValue{
     "Missing-ratio shift that sampling noise exceeds with probability "
     "drift.alpha (split over the features)."};
 
+inline constexpr MetricSpec kModelFeatureMissingTotal{
+    "model_feature_missing_total", MetricKind::kCounter, "model feature",
+    "Records missing the feature (drift.engine: promql)."};
+
 inline constexpr MetricSpec kModelFeatureOutOfRangeRatio{
     "model_feature_out_of_range_ratio", MetricKind::kGauge, "model feature window",
     "Share of the feature's values in the window outside the training "
     "range."};
+
+inline constexpr MetricSpec kModelFeatureOutOfRangeTotal{
+    "model_feature_out_of_range_total", MetricKind::kCounter, "model feature",
+    "Finite values of the feature outside the training range (drift.engine: promql)."};
 
 inline constexpr MetricSpec kModelFeatureValue{
     "model_feature_value", MetricKind::kHistogram, "model feature",
@@ -190,6 +203,10 @@ inline constexpr MetricSpec kModelPerformanceSamples{
     "model_performance_samples", MetricKind::kGauge, "model version window",
     "Labelled predictions in the window behind model_performance."};
 
+inline constexpr MetricSpec kModelPositivePredictionsTotal{
+    "model_positive_predictions_total", MetricKind::kCounter, "model version",
+    "Ok records with a score that predict the positive class (drift.engine: promql)."};
+
 inline constexpr MetricSpec kModelPositiveRate{"model_positive_rate", MetricKind::kGauge,
                                                "model version window",
                                                "Share of positive predictions in the window."};
@@ -201,6 +218,11 @@ inline constexpr MetricSpec kModelPositiveRateZscore{
 inline constexpr MetricSpec kModelPredictedClassTotal{"model_predicted_class_total",
                                                       MetricKind::kCounter, "model class version",
                                                       "Predictions by predicted class."};
+
+inline constexpr MetricSpec kModelPredictionConfidence{
+    "model_prediction_confidence", MetricKind::kSummary, "model version",
+    "Confidence (top class probability) of the ok records with class probabilities or a "
+    "score: sum and count (drift.engine: promql)."};
 
 inline constexpr MetricSpec kModelPredictionConfidenceMean{
     "model_prediction_confidence_mean", MetricKind::kGauge, "model version window",
@@ -215,6 +237,11 @@ inline constexpr MetricSpec kModelPredictionDriftCriticalValue{
     "Value the output's drift statistic exceeds by sampling noise alone "
     "with probability drift.alpha / drift series (no-drift limit law at the"
     " window's sample size)."};
+
+inline constexpr MetricSpec kModelPredictionEntropy{
+    "model_prediction_entropy", MetricKind::kSummary, "model version",
+    "Entropy of the class probabilities (nats) of the ok records with class probabilities or "
+    "a score: sum and count (drift.engine: promql)."};
 
 inline constexpr MetricSpec kModelPredictionEntropyMean{
     "model_prediction_entropy_mean", MetricKind::kGauge, "model version window",

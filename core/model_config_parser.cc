@@ -143,7 +143,7 @@ class ModelParser {
         r_.AddError(threshold, "threshold applies to binary_classification models only");
       }
     }
-    ParseDrift(r_.Child(root, "drift", "the model", false), m);
+    ParseDrift(r_.Child(root, "drift", "the model", false), root, m);
     ParseFeatureDrift(m);
     YAML::Node slo = r_.Child(root, "slo", "the model", false);
     if (slo.IsDefined()) m.slo = ParseSlo(slo);
@@ -469,28 +469,47 @@ class ModelParser {
     return std::nullopt;
   }
 
-  void ParseDrift(const YAML::Node& node, ModelConfig& m) {
+  // The model's drift.engine, else modelwatch.yaml's (options_), else `exporter`.
+  void ParseEngine(const YAML::Node& node, const YAML::Node& root, ModelConfig& m) {
     DriftConfig& d = m.drift;
+    d.engine = options_.default_drift_engine;
+    YAML::Node engine = node.IsDefined() && node.IsMap() ? r_.Child(node, "engine", "drift", false)
+                                                         : YAML::Node(YAML::NodeType::Undefined);
+    if (auto s = r_.Choice(engine, "drift.engine", {"exporter", "promql"})) {
+      d.engine = *s == "promql" ? DriftEngine::kPromql : DriftEngine::kExporter;
+    } else if (engine.IsDefined()) {
+      return;  // reported by Choice
+    }
+    if (d.engine != DriftEngine::kPromql) return;
+    if (m.baseline.empty()) {
+      if (engine.IsDefined()) {
+        r_.AddError(engine,
+                    "drift.engine: promql needs a baseline profile (the model's `baseline` "
+                    "key): the rules compare the replicas' histograms with its bins");
+      } else {
+        // The fleet's default: the missing key is reported at the model's mapping.
+        const std::string& origin = options_.default_drift_engine_origin;
+        r_.AddError(root, "drift.engine: promql (the default" +
+                              (origin.empty() ? std::string() : " set in " + origin) +
+                              ") needs a baseline profile (the model's `baseline` key): set "
+                              "`drift: {engine: exporter}` in this file to keep the model on "
+                              "the exporter engine");
+      }
+    }
+    // The rules read every binned numeric feature's histogram.
+    for (FeatureConfig& f : m.features) {
+      if (f.type == FeatureType::kNumeric && !f.pii) f.histogram = true;
+    }
+  }
+
+  void ParseDrift(const YAML::Node& node, const YAML::Node& root, ModelConfig& m) {
+    DriftConfig& d = m.drift;
+    ParseEngine(node, root, m);
     if (!node.IsDefined()) {
       d.windows = {Window{"1h", Seconds(3600)}, Window{"24h", Seconds(86400)}};
       return;
     }
     if (!r_.CheckMapping(node, kDriftKeys, "drift")) return;
-    YAML::Node engine = r_.Child(node, "engine", "drift", false);
-    if (auto s = r_.Choice(engine, "drift.engine", {"exporter", "promql"})) {
-      d.engine = *s == "promql" ? DriftEngine::kPromql : DriftEngine::kExporter;
-      if (d.engine == DriftEngine::kPromql) {
-        if (m.baseline.empty()) {
-          r_.AddError(engine,
-                      "drift.engine: promql needs a baseline profile (the model's `baseline` "
-                      "key): the rules compare the replicas' histograms with its bins");
-        }
-        // The rules read every binned numeric feature's histogram.
-        for (FeatureConfig& f : m.features) {
-          if (f.type == FeatureType::kNumeric && !f.pii) f.histogram = true;
-        }
-      }
-    }
     YAML::Node windows = r_.Child(node, "windows", "drift", false);
     d.windows = ParseWindows(windows, "drift.windows");
     if (!windows.IsDefined())

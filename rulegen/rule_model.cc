@@ -10,6 +10,7 @@
 #include "core/metric_catalogue.h"
 #include "rulegen/meta_rules.h"
 #include "rulegen/promql_drift.h"
+#include "rulegen/promql_signals.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
 
@@ -181,12 +182,14 @@ class ModelRuleBuilder {
       Rec(out, series::kEntropyRatio, ShortLongRatio(metric::kModelPredictionEntropyMean.Name()));
       if (!m_.baseline.empty()) {
         // No value while the baseline's spread is 0 (every reference record equally certain).
+        // Every replica serves the same baseline: one per model is taken (the window's mean
+        // is per replica or, with drift.engine: promql, the fleet's).
         Rec(out, series::kEntropyShift,
             "(\n  " + metric::kModelPredictionEntropyMean.Name() + Sel() +
-                "\n  - on (model) group_left ()\n  " +
+                "\n  - on (model) group_left ()\n  max by (model) (" +
                 metric::kModelBaselinePredictionEntropyMean.Name() + Sel() +
-                "\n)\n/ on (model) group_left ()\n(" +
-                metric::kModelBaselinePredictionEntropyStddev.Name() + Sel() + " > 0)");
+                ")\n)\n/ on (model) group_left ()\n(max by (model) (" +
+                metric::kModelBaselinePredictionEntropyStddev.Name() + Sel() + ") > 0)");
       }
     }
   }
@@ -960,6 +963,11 @@ RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
     // First: the alerts' group reads what it records.
     file.groups.insert(file.groups.begin(),
                        PromqlDriftGroup(m, fleet.Tier(m.tier).evaluation_interval));
+  }
+  if (m.drift.engine == DriftEngine::kPromql) {
+    // Second (after the drift group): the proxy signals the alerts read.
+    const auto at = file.groups.begin() + (m.promql_reference ? 1 : 0);
+    file.groups.insert(at, PromqlSignalsGroup(m, fleet.Tier(m.tier).evaluation_interval));
   }
   return file;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "exporter/metrics/metric_family.h"
+#include "exporter/stats/entropy.h"
 
 namespace modelwatch {
 
@@ -34,6 +35,8 @@ prometheus::ClientMetric& Metric(prometheus::MetricFamily& family,
   family.metric.back().label = std::move(labels);
   return family.metric.back();
 }
+
+constexpr double kNaNValue = std::numeric_limits<double>::quiet_NaN();
 
 std::vector<std::uint64_t> CountsFromJson(const nlohmann::json& j) {
   std::vector<std::uint64_t> v;
@@ -125,6 +128,19 @@ ServingAggregator::ServingAggregator(const ModelConfig& config, std::vector<doub
       feature_categories_.push_back(std::move(c));
     }
   }
+  if (config.drift.engine == DriftEngine::kPromql) {
+    signals_ = true;
+    threshold_ = config.threshold;
+    for (std::size_t i = 0; i < config.features.size(); ++i) {
+      const FeatureConfig& f = config.features[i];
+      if (f.pii) continue;
+      FeatureSignals fs;
+      fs.index = i;
+      fs.name = f.name;
+      fs.type = f.type;
+      feature_signals_.push_back(std::move(fs));
+    }
+  }
   // Multiclass class names are known up front: give them their indexes in config order.
   for (const std::string& c : config.classes) classes_.Intern(c, nullptr);
 }
@@ -174,6 +190,7 @@ void ServingAggregator::Observe(const Record& record) {
       feature_histograms_[static_cast<std::size_t>(feature_slot_[i])].histogram.Observe(v.number);
     }
   }
+  if (signals_) ObserveSignals(record, s);
   if (!feature_categories_.empty()) {
     std::array<char, 32> buf;
     const std::size_t n = std::min(record.features.size(), category_slot_.size());
@@ -187,6 +204,51 @@ void ServingAggregator::Observe(const Record& record) {
       auto it = c.lookup.find(CategoryOf(v, buf));
       ++c.counts[it == c.lookup.end() ? c.categories.size() : it->second];
     }
+  }
+}
+
+void ServingAggregator::ObserveSignals(const Record& record, VersionStats& s) {
+  // The drift tracker's definitions (DriftTracker::Observe): a numeric value that is not a
+  // number, or NaN, is missing; a record is anomalous when any ranged feature's value lies
+  // outside the range (±Inf too, which the out-of-range counter, over the finite values
+  // model_feature_value counts, leaves out).
+  bool anomalous = false;
+  for (FeatureSignals& f : feature_signals_) {
+    const FeatureValue* v = f.index < record.features.size() ? &record.features[f.index] : nullptr;
+    bool missing = v == nullptr || v->kind == FeatureValue::Kind::kMissing;
+    if (!missing && f.type == FeatureType::kNumeric) {
+      missing = v->kind != FeatureValue::Kind::kNumber || std::isnan(v->number);
+    }
+    if (missing) {
+      ++f.missing;
+      continue;
+    }
+    if (!f.ranged || !(v->number < f.min || v->number > f.max)) continue;
+    anomalous = true;
+    if (std::isfinite(v->number)) ++f.out_of_range;
+  }
+  if (anomalous) ++anomalous_;
+  if (!record.ok) return;
+  if (task_ == Task::kBinaryClassification && record.has_score) {
+    ++s.confidence_count;
+    s.confidence_sum += std::max(record.score, 1 - record.score);
+    s.entropy_sum += BinaryEntropy(record.score);
+    if (IsPositivePrediction(record, threshold_)) ++s.positives;
+  } else if (task_ == Task::kMulticlassClassification && !record.probabilities.empty()) {
+    ++s.confidence_count;
+    s.confidence_sum += *std::max_element(record.probabilities.begin(), record.probabilities.end());
+    s.entropy_sum += ClassEntropy(record.probabilities);
+  }
+}
+
+void ServingAggregator::SetFeatureRange(std::size_t index, double min, double max) {
+  for (FeatureSignals& f : feature_signals_) {
+    if (f.index != index || f.type != FeatureType::kNumeric) continue;
+    if (f.ranged && f.min == min && f.max == max) return;
+    f.ranged = true;
+    f.min = min;
+    f.max = max;
+    f.out_of_range = 0;
   }
 }
 
@@ -267,6 +329,7 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
       }
     }
   }
+  if (signals_) CollectSignals(out);
   auto& overflow = Family(out, metric::kModelwatchCardinalityOverflowTotal);
   Metric(overflow, {{"label", "class"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_classes_);
@@ -274,6 +337,46 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
       static_cast<double>(overflow_error_types_);
   Metric(overflow, {{"label", "version"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_versions_);
+}
+
+void ServingAggregator::CollectSignals(std::vector<prometheus::MetricFamily>& out) const {
+  if (task_ != Task::kRegression) {
+    prometheus::MetricFamily confidence = MakeFamily(metric::kModelPredictionConfidence);
+    prometheus::MetricFamily entropy = MakeFamily(metric::kModelPredictionEntropy);
+    for (const VersionStats& s : stats_) {
+      auto& c = Metric(confidence, {{"model", model_}, {"version", s.version}});
+      c.summary.sample_count = s.confidence_count;
+      c.summary.sample_sum = s.confidence_sum;
+      auto& e = Metric(entropy, {{"model", model_}, {"version", s.version}});
+      e.summary.sample_count = s.confidence_count;
+      e.summary.sample_sum = s.entropy_sum;
+    }
+    out.push_back(std::move(confidence));
+    out.push_back(std::move(entropy));
+  }
+  if (task_ == Task::kBinaryClassification) {
+    prometheus::MetricFamily positives = MakeFamily(metric::kModelPositivePredictionsTotal);
+    for (const VersionStats& s : stats_) {
+      Metric(positives, {{"model", model_}, {"version", s.version}}).counter.value =
+          static_cast<double>(s.positives);
+    }
+    out.push_back(std::move(positives));
+  }
+  prometheus::MetricFamily missing = MakeFamily(metric::kModelFeatureMissingTotal);
+  prometheus::MetricFamily out_of_range = MakeFamily(metric::kModelFeatureOutOfRangeTotal);
+  for (const FeatureSignals& f : feature_signals_) {
+    Metric(missing, {{"feature", f.name}, {"model", model_}}).counter.value =
+        static_cast<double>(f.missing);
+    if (f.ranged) {
+      Metric(out_of_range, {{"feature", f.name}, {"model", model_}}).counter.value =
+          static_cast<double>(f.out_of_range);
+    }
+  }
+  if (!missing.metric.empty()) out.push_back(std::move(missing));
+  if (!out_of_range.metric.empty()) out.push_back(std::move(out_of_range));
+  prometheus::MetricFamily anomalous = MakeFamily(metric::kModelAnomalousRequestsTotal);
+  Metric(anomalous, {{"model", model_}}).counter.value = static_cast<double>(anomalous_);
+  out.push_back(std::move(anomalous));
 }
 
 nlohmann::json ServingAggregator::SaveState() const {
@@ -293,6 +396,12 @@ nlohmann::json ServingAggregator::SaveState() const {
                         {"classes", classes},
                         {"latency", s.latency.Save()},
                         {"score", s.score.Save()}});
+    if (signals_) {
+      versions.back()["signals"] = {{"confidence_count", s.confidence_count},
+                                    {"confidence_sum", s.confidence_sum},
+                                    {"entropy_sum", s.entropy_sum},
+                                    {"positives", s.positives}};
+    }
   }
   nlohmann::json features = nlohmann::json::object();
   for (const FeatureHistogram& f : feature_histograms_) features[f.name] = f.histogram.Save();
@@ -300,13 +409,23 @@ nlohmann::json ServingAggregator::SaveState() const {
   for (const FeatureCategories& c : feature_categories_) {
     if (c.set) categories[c.name] = {{"categories", c.categories}, {"counts", c.counts}};
   }
-  return {{"versions", versions},
-          {"features", features},
-          {"categories", categories},
-          {"overflow",
-           {{"version", overflow_versions_},
-            {"class", overflow_classes_},
-            {"error_type", overflow_error_types_}}}};
+  nlohmann::json state = {{"versions", versions},
+                          {"features", features},
+                          {"categories", categories},
+                          {"overflow",
+                           {{"version", overflow_versions_},
+                            {"class", overflow_classes_},
+                            {"error_type", overflow_error_types_}}}};
+  if (signals_) {
+    nlohmann::json signal_features = nlohmann::json::object();
+    for (const FeatureSignals& f : feature_signals_) {
+      nlohmann::json& j = signal_features[f.name];
+      j["missing"] = f.missing;
+      if (f.ranged) j["range"] = {{"min", f.min}, {"max", f.max}, {"out_of_range", f.out_of_range}};
+    }
+    state["signals"] = {{"features", signal_features}, {"anomalous", anomalous_}};
+  }
+  return state;
 }
 
 Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
@@ -341,6 +460,30 @@ Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
       }
       s.latency.Restore(v.value("latency", nlohmann::json()));
       s.score.Restore(v.value("score", nlohmann::json()));
+      const nlohmann::json sig = v.value("signals", nlohmann::json::object());
+      if (signals_ && sig.is_object()) {
+        s.confidence_count = sig.value("confidence_count", std::uint64_t{0});
+        s.confidence_sum = sig.value("confidence_sum", 0.0);
+        s.entropy_sum = sig.value("entropy_sum", 0.0);
+        s.positives = sig.value("positives", std::uint64_t{0});
+      }
+    }
+    const nlohmann::json signals = state.value("signals", nlohmann::json::object());
+    if (signals_ && signals.is_object()) {
+      anomalous_ = signals.value("anomalous", std::uint64_t{0});
+      const nlohmann::json saved = signals.value("features", nlohmann::json::object());
+      for (FeatureSignals& f : feature_signals_) {
+        if (!saved.is_object() || !saved.contains(f.name)) continue;
+        const nlohmann::json& j = saved[f.name];
+        f.missing = j.value("missing", std::uint64_t{0});
+        // Out-of-range counts are kept only against the same range (a new baseline's range
+        // starts them from zero, as the histograms' new edges do).
+        const nlohmann::json range = j.value("range", nlohmann::json::object());
+        if (f.ranged && range.is_object() && range.value("min", kNaNValue) == f.min &&
+            range.value("max", kNaNValue) == f.max) {
+          f.out_of_range = range.value("out_of_range", std::uint64_t{0});
+        }
+      }
     }
     const nlohmann::json features = state.value("features", nlohmann::json::object());
     for (FeatureHistogram& f : feature_histograms_) {

@@ -1,6 +1,6 @@
 // Per-model serving metrics: predictions, errors, latency, score, predicted classes, the
 // opt-in feature-value histograms and (drift.engine: promql) the categorical features'
-// category counters, counted from accepted records.
+// category counters and the proxy signals' counters, counted from accepted records.
 #ifndef MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
 #define MODELWATCH_EXPORTER_AGGREGATE_SERVING_AGGREGATOR_H_
 
@@ -73,10 +73,22 @@ class ServingAggregator {
   // counts nothing.
   void SetFeatureCategories(std::size_t index, std::vector<std::string> categories);
 
+  // With drift.engine: promql, counts numeric feature `index`'s finite values outside
+  // [min, max] (the baseline's training range) in model_feature_out_of_range_total, and a
+  // record with any such value (±Inf included) in model_anomalous_requests_total, as the
+  // drift tracker's windows count them. Counts are kept when the range is unchanged and
+  // reset otherwise; a feature without a range counts nothing.
+  void SetFeatureRange(std::size_t index, double min, double max);
+
   // Appends model_predictions_total, model_prediction_errors_total,
   // model_request_duration_seconds, model_prediction_score, model_predicted_class_total,
   // model_feature_value, model_feature_category_total and
-  // modelwatch_cardinality_overflow_total families for this model.
+  // modelwatch_cardinality_overflow_total families for this model; with drift.engine: promql
+  // also the proxy signals' counters, which add up across replicas (docs/scale-out.md):
+  // model_prediction_confidence and model_prediction_entropy (summaries: sum and count of
+  // the ok records with a score or class probabilities), model_positive_predictions_total
+  // (binary), model_feature_missing_total, model_feature_out_of_range_total and
+  // model_anomalous_requests_total.
   // Families may share names with other models' families; the caller merges them.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
 
@@ -99,6 +111,11 @@ class ServingAggregator {
     std::vector<std::uint64_t> classes;  // by classes_ index
     PlainHistogram latency;
     PlainHistogram score;
+    // drift.engine: promql: what the drift tracker's windows sum for the proxy signals.
+    std::uint64_t confidence_count = 0;  // ok records with a score or class probabilities
+    double confidence_sum = 0;
+    double entropy_sum = 0;
+    std::uint64_t positives = 0;  // binary: of those, the ones predicting the positive class
   };
   struct FeatureHistogram {
     std::size_t index = 0;  // in config features
@@ -115,7 +132,22 @@ class ServingAggregator {
     bool set = false;                                        // SetFeatureCategories called
   };
 
+  // drift.engine: promql: one non-PII feature's missing values and, with the baseline's
+  // range set, its values outside it.
+  struct FeatureSignals {
+    std::size_t index = 0;  // in config features
+    std::string name;
+    FeatureType type = FeatureType::kNumeric;
+    std::uint64_t missing = 0;
+    bool ranged = false;  // SetFeatureRange called
+    double min = 0;
+    double max = 0;
+    std::uint64_t out_of_range = 0;
+  };
+
   VersionStats& StatsFor(std::string_view version);
+  void ObserveSignals(const Record& record, VersionStats& s);
+  void CollectSignals(std::vector<prometheus::MetricFamily>& out) const;
   static void Bump(std::vector<std::uint64_t>& v, std::size_t i);
 
   std::string model_;
@@ -129,6 +161,10 @@ class ServingAggregator {
   std::vector<int> feature_slot_;  // config feature index -> feature_histograms_ index or -1
   std::vector<FeatureCategories> feature_categories_;
   std::vector<int> category_slot_;  // config feature index -> feature_categories_ index or -1
+  bool signals_ = false;            // drift.engine: promql
+  double threshold_ = 0.5;
+  std::vector<FeatureSignals> feature_signals_;
+  std::uint64_t anomalous_ = 0;
   std::uint64_t overflow_versions_ = 0;
   std::uint64_t overflow_classes_ = 0;
   std::uint64_t overflow_error_types_ = 0;

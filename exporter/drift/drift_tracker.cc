@@ -663,7 +663,9 @@ void DriftTracker::ComputeWindow(const WindowSums& w, const std::vector<std::str
   // the alerting method is applied to (docs/statistics.md, "Degradation score").
   DegradationInputs shared;
   shared.drift_excess = AppendFeatureSeries(t, out);
-  if (baseline_) {
+  // drift.engine: promql: Prometheus records the proxy signals from every replica's counters
+  // (the serving aggregator's; docs/scale-out.md), so a replica serves none of its own.
+  if (baseline_ && !PromqlSignals()) {
     out.push_back({metric::kModelAnomalousRequestsRatio.Name(),
                    {{"model", model}, {"window", w.label}},
                    t.counts[kAnomalousCell] / n});
@@ -717,9 +719,11 @@ double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
   const double reference_records = baseline_ ? baseline_->EffectiveCount(baseline_->records) : 0.0;
   for (const auto& f : features_) {
     const double missing = counts[f.missing_cell] / n;
-    out.push_back({metric::kModelFeatureMissingRatio.Name(),
-                   {{"model", model}, {"feature", f.name}, {"window", t.label}},
-                   missing});
+    if (!PromqlSignals()) {
+      out.push_back({metric::kModelFeatureMissingRatio.Name(),
+                     {{"model", model}, {"feature", f.name}, {"window", t.label}},
+                     missing});
+    }
     if (!std::isnan(f.baseline_missing) && reference_records > 0) {
       out.push_back({metric::kModelFeatureMissingRatioShift.Name(),
                      {{"model", model}, {"feature", f.name}, {"window", t.label}},
@@ -744,7 +748,7 @@ double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
       d.at_cut.assign(
           counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell),
           counts.begin() + static_cast<std::ptrdiff_t>(f.at_cut_cell + f.bin_count - 1));
-      if (present > 0) {
+      if (present > 0 && !PromqlSignals()) {
         out.push_back({metric::kModelFeatureOutOfRangeRatio.Name(),
                        {{"model", model}, {"feature", f.name}, {"window", t.label}},
                        counts[f.out_of_range_cell] / present});
@@ -803,7 +807,7 @@ std::optional<DegradationInputs> DriftTracker::AppendVersionSeries(
   if (vl.kind == OutputKind::kScore) {
     const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
     const double rate = vc[kPositivesCell] / outputs;
-    out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
+    if (!PromqlSignals()) out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
     if (ref != nullptr && ref->records > 0) {
       const double z = PositiveRateZ(
           rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
@@ -848,10 +852,12 @@ void DriftTracker::AppendConfidenceSeries(
   const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
   const double conf = vs[kConfidenceSum] / conf_n;
   const double ent = vs[kEntropySum] / conf_n;
-  out.push_back(
-      {metric::kModelPredictionConfidenceMean.Name(), WindowLabels(prefix, {}, window), conf});
-  out.push_back(
-      {metric::kModelPredictionEntropyMean.Name(), WindowLabels(prefix, {}, window), ent});
+  if (!PromqlSignals()) {
+    out.push_back(
+        {metric::kModelPredictionConfidenceMean.Name(), WindowLabels(prefix, {}, window), conf});
+    out.push_back(
+        {metric::kModelPredictionEntropyMean.Name(), WindowLabels(prefix, {}, window), ent});
+  }
   CbpeSums cbpe;
   cbpe.records = conf_n;
   cbpe.correct = vs[kCorrectSum];

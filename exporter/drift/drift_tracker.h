@@ -150,6 +150,11 @@ class DriftTracker {
                      std::vector<DegradationInputs>* degradation) const;
   // The distributions the alerting method is applied to (the Bonferroni split of the noise).
   int DriftTests() const;
+  // drift.engine: promql: the proxy signals (confidence and entropy means, positive rate,
+  // missing, out-of-range and anomalous ratios) are recorded by Prometheus from every
+  // replica's counters, so the tracker serves none of its own (it still computes them for
+  // the degradation score and the z-scores).
+  bool PromqlSignals() const { return model_.drift.engine == DriftEngine::kPromql; }
   // The effective reference counts of the binned numeric features.
   std::vector<double> ReferenceRangeCounts() const;
   // Missing ratios, out-of-range ratios and drift of every feature; returns the largest drift

@@ -12,6 +12,8 @@ prometheus::MetricType PrometheusType(MetricKind kind) {
       return prometheus::MetricType::Gauge;
     case MetricKind::kHistogram:
       return prometheus::MetricType::Histogram;
+    case MetricKind::kSummary:
+      return prometheus::MetricType::Summary;
   }
   return prometheus::MetricType::Untyped;
 }

@@ -40,6 +40,11 @@ void ModelTrackers::ResetServing(const std::vector<double>& latency_buckets) {
     if (fp != nullptr && fp->type == FeatureType::kNumeric) {
       serving->SetFeatureBuckets(i, fp->numeric.edges);
     }
+    // The drift tracker's out-of-range test: a numeric feature the baseline bins.
+    if (fp != nullptr && fp->type == FeatureType::kNumeric && fp->numeric.count > 0 &&
+        config.features[i].type == FeatureType::kNumeric) {
+      serving->SetFeatureRange(i, fp->numeric.min, fp->numeric.max);
+    }
     if (fp != nullptr && fp->type == FeatureType::kCategorical && fp->categorical.count > 0 &&
         config.features[i].type == FeatureType::kCategorical) {
       serving->SetFeatureCategories(i, fp->categorical.categories);

@@ -86,7 +86,8 @@ MODEL_SECTIONS = {
     "limits": (("limits",), True),
 }
 FLEET_SECTIONS = {"receivers": (("receivers",), True), "platform": (("platform",), True),
-                  "routing": (("routing",), True), "links": (("links",), True)}
+                  "routing": (("routing",), True), "links": (("links",), True),
+                  "fleet drift": (("drift",), True)}
 # Keys whose default applies only to some models (the docs say so in words).
 def entropy_rule(m):
     """The EntropyRise rule a model's config selects (docs/config.md#entropy)."""
@@ -348,7 +349,7 @@ if len(served) < 40:
 # ----------------------------------------------------- 3. the config snippets of the docs
 # Each ```yaml block that is modelwatch configuration validates: a whole model file alone, a
 # fleet file with the example models, a model section merged into the fraud-detector example.
-FLEET_KEYS = {"receivers", "teams", "platform", "routing", "tiers", "links"}
+FLEET_KEYS = {"receivers", "teams", "platform", "routing", "tiers", "links", "drift"}
 MODEL_KEYS = {k for (h, k, _) in defaults["model"] if h == "Top level"} | {
     "model", "owner", "tier", "task", "source", "baseline", "slo", "ground_truth", "shadow",
     "classes", "features"}

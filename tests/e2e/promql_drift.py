@@ -107,8 +107,10 @@ def record(rnd, ts, i, shift):
         feats["f1"] = None  # missing values count in no bin
     if i % 41 == 0:
         feats["country"] = None  # nor in a category
-    return json.dumps({"ts": round(ts, 3), "model_version": "v1", "request_id": "r%d" % i,
-                       "status": "ok", "score": round(rnd.random(), 4), "features": feats})
+    # Two versions, and some errors: they count as records but have no confidence.
+    return json.dumps({"ts": round(ts, 3), "model_version": "v2" if i % 5 == 0 else "v1",
+                       "request_id": "r%d" % i, "status": "timeout" if i % 53 == 0 else "ok",
+                       "score": round(rnd.random(), 4), "features": feats})
 
 
 def start_exporter(name, config_dir, port):
@@ -195,6 +197,92 @@ def numpy_ks(values, edges, proportions):
     return float(np.max(np.abs(current - reference)))
 
 
+SIGNALS = ("model_prediction_confidence_mean", "model_prediction_entropy_mean",
+           "model_positive_rate", "model_feature_missing_ratio",
+           "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio")
+
+
+def numpy_signals(records, profile):
+    """The proxy signals of the whole log, by (name, version or feature or None): means over
+    the ok records of each version, missing shares over every record, out-of-range shares
+    over each numeric feature's values, the anomalous share over every record."""
+    want = {}
+    n = len(records)
+    for v in sorted({r["model_version"] for r in records}):
+        s = np.array([r["score"] for r in records if r["model_version"] == v and r["status"] == "ok"])
+        confidence = np.maximum(s, 1 - s)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            entropy = -(np.where(s > 0, s * np.log(s), 0.0) +
+                        np.where(s < 1, (1 - s) * np.log(1 - s), 0.0))
+        want[("model_prediction_confidence_mean", v)] = float(np.mean(confidence))
+        want[("model_prediction_entropy_mean", v)] = float(np.mean(entropy))
+        want[("model_positive_rate", v)] = float(np.mean(s >= 0.5))
+    for f in FEATURES + ["country"]:
+        want[("model_feature_missing_ratio", f)] = sum(
+            r["features"][f] is None for r in records) / n
+    outside = np.zeros(n, dtype=bool)
+    for f in FEATURES:
+        lo, hi = profile[f]["numeric"]["min"], profile[f]["numeric"]["max"]
+        x = np.array([r["features"][f] if r["features"][f] is not None else np.nan
+                      for r in records], dtype=float)
+        present = ~np.isnan(x)
+        out = present & ((x < lo) | (x > hi))
+        outside |= out
+        want[("model_feature_out_of_range_ratio", f)] = float(out.sum() / present.sum())
+    want[("model_anomalous_requests_ratio", None)] = float(outside.sum() / n)
+    return want
+
+
+def check_signals(prom, records, profile):
+    """The proxy signals the rules record from the replicas' counters equal the single
+    exporter's and numpy's on the whole log within 1e-9; the replicas serve none of their own;
+    no rule of the model's file fails to evaluate."""
+    want = numpy_signals(records, profile)
+    key_label = {"model_prediction_confidence_mean": "version",
+                 "model_prediction_entropy_mean": "version", "model_positive_rate": "version",
+                 "model_feature_missing_ratio": "feature",
+                 "model_feature_out_of_range_ratio": "feature",
+                 "model_anomalous_requests_ratio": None}
+    checked = 0
+    for name in SIGNALS:
+        label = key_label[name]
+
+        def keyed(series):
+            return {(dict(k)[label] if label else None): v for k, v in series.items()}
+        fleet = keyed(query(prom, '%s{window="1h",job=""}' % name))
+        single = keyed(query(prom, '%s{window="1h",job="single"}' % name))
+        expected = {k[1]: v for k, v in want.items() if k[0] == name}
+        if set(fleet) != set(expected) or set(single) != set(expected):
+            fail("%s: rules %s, single exporter %s, numpy %s" % (name, fleet, single, expected))
+        for k in sorted(expected, key=str):
+            d_single, d_numpy = abs(fleet[k] - single[k]), abs(fleet[k] - expected[k])
+            print("%-34s %-7s rules %.12f  single exporter %.12f  numpy %.12f  |diff| %.1e %.1e"
+                  % (name, k or "", fleet[k], single[k], expected[k], d_single, d_numpy))
+            if d_single > 1e-9 or d_numpy > 1e-9:
+                fail("%s %s: rules %r, single exporter %r, numpy %r"
+                     % (name, k, fleet[k], single[k], expected[k]))
+            checked += 1
+    if not 0 < want[("model_anomalous_requests_ratio", None)] < 1:
+        fail("the drifted batch should put some records outside the training range")
+    own = query(prom, 'count({__name__=~"%s",job="replicas"})' % "|".join(SIGNALS))
+    if own:
+        fail("replicas serve their own proxy signals: %s" % own)
+    # The alerts' rules read the fleet's series: EntropyRise's shift from the baseline (every
+    # replica serves the same baseline mean) has one series per version without instance.
+    shift = query(prom, 'model_version_window:model_prediction_entropy_mean:baseline_sigmas'
+                  '{window="1h",job=""}')
+    if len(shift) != 2:
+        fail("the entropy shift of the fleet's series: %s" % shift)
+    broken = []
+    for g in json.loads(get(prom + "/api/v1/rules"))["data"]["groups"]:
+        for r in g["rules"]:
+            if r.get("health") == "err" or r.get("lastError"):
+                broken.append("%s: %s" % (r["name"], r.get("lastError")))
+    if broken:
+        fail("rules that fail to evaluate:\n" + "\n".join(broken))
+    return checked
+
+
 PROMTOOL_MODEL = """model: tiny
 owner: {team: e2e}
 tier: 2
@@ -226,7 +314,7 @@ def promtool_case():
     subprocess.run([RULEGEN, "generate", "--config.dir=" + WORK + "/tiny",
                     "--out=" + WORK + "/tiny-out"], check=True, stdout=subprocess.DEVNULL)
     rules = yaml.safe_load(open(os.path.join(WORK, "tiny-out/rules/tiny.rules.yml")))
-    groups = [g for g in rules["groups"] if g["name"].endswith("-drift-promql")]
+    groups = [g for g in rules["groups"] if g["name"].endswith("-promql")]
     with open(os.path.join(WORK, "tiny/drift.rules.yml"), "w") as f:
         yaml.safe_dump({"groups": groups}, f)
     # Cumulative bucket counters (le 10, 20, 30, +Inf) of replicas a and b: flat for the first
@@ -249,6 +337,44 @@ def promtool_case():
             series.append({"series": 'model_feature_category_total{model="tiny",feature="kind",'
                                      'category="%s",instance="%s"}' % (category, inst),
                            "values": "%dx60 %dx60" % (kind_before[inst][k], kind_after[inst][k])})
+        series.append({"series": 'model_feature_value_count{model="tiny",feature="amount",'
+                                 'instance="%s"}' % inst,
+                       "values": "%dx60 %dx60" % (before[inst][3], after[inst][3])})
+    # The proxy signals' counters of version v1, (before, after) per replica: b's anomalous
+    # counter was reset inside the window (its state lost), so it counts from zero: 5.
+    signal_counters = {
+        "model_prediction_confidence_sum": {"a": (30, 60), "b": (5, 23)},
+        "model_prediction_confidence_count": {"a": (40, 80), "b": (10, 30)},
+        "model_prediction_entropy_sum": {"a": (10, 22), "b": (2, 8)},
+        "model_prediction_entropy_count": {"a": (40, 80), "b": (10, 30)},
+        "model_positive_predictions_total": {"a": (20, 50), "b": (3, 13)},
+        'model_feature_missing_total{feature="amount"': {"a": (5, 11), "b": (1, 5)},
+        'model_feature_missing_total{feature="kind"': {"a": (0, 3), "b": (0, 2)},
+        'model_feature_out_of_range_total{feature="amount"': {"a": (2, 8), "b": (0, 4)},
+        "model_anomalous_requests_total": {"a": (3, 10), "b": (30, 5)},
+    }
+    for name, by_inst in signal_counters.items():
+        for inst, (b0, b1) in by_inst.items():
+            base, _, extra = name.partition("{")
+            labels = 'model="tiny",instance="%s"' % inst
+            labels += "," + extra if extra else ""
+            if not base.startswith(("model_feature", "model_anomalous")):
+                labels += ',version="v1"'
+            series.append({"series": "%s{%s}" % (base, labels),
+                           "values": "%dx60 %dx60" % (b0, b1)})
+    # By hand: records in the window 60 + 40 = 100 (model_predictions_total); confidence
+    # (30 + 18) / (40 + 20) = 0.8; entropy (12 + 6) / 60 = 0.3; positives (30 + 10) / 60;
+    # missing amount 10 / 100, kind 5 / 100; out of range 10 / 100 values (the +Inf bucket);
+    # anomalous (7 + 5) / 100.
+    signals_want = [
+        ("model_prediction_confidence_mean", 'version="v1"', 0.8),
+        ("model_prediction_entropy_mean", 'version="v1"', 0.3),
+        ("model_positive_rate", 'version="v1"', 40 / 60),
+        ("model_feature_missing_ratio", 'feature="amount"', 0.1),
+        ("model_feature_missing_ratio", 'feature="kind"', 0.05),
+        ("model_feature_out_of_range_ratio", 'feature="amount"', 0.1),
+        ("model_anomalous_requests_ratio", None, 0.12),
+    ]
     c = [sum(after[i][k] - before[i][k] for i in after) for k in range(4)]  # 40, 80, 80, 100
     p = [c[0] / c[3]] + [(c[k] - c[k - 1]) / c[3] for k in (1, 2, 3)]
     p = [pi if pi > 0 else 1e-4 for pi in p]  # the exporter's ε floor
@@ -302,7 +428,27 @@ def promtool_case():
                                        ("model_feature_drift", "chi2", chi2),
                                        ("model_feature_drift_critical_value", "chi2",
                                         chi2_critical))
-        ]}]}
+        ] + [
+            {"expr": 'abs(%s{%s} - %.17g) < bool 1e-12' % (name, sel or "", want),
+             "eval_time": "120m",
+             "exp_samples": [{"labels": '{model="tiny",%swindow="1h"}'
+                                        % (sel + "," if sel else ""), "value": 1}]}
+            for name, sel, want in signals_want
+        ] + [
+            # At 60m the window holds no record (every counter as an hour ago): below
+            # min_samples, no signal at all.
+            {"expr": name, "eval_time": "60m", "exp_samples": []}
+            for name in SIGNALS
+        ]}, {
+        # The same counters, but only 30 records in the window (model_predictions_total):
+        # below min_samples (50) every signal is absent, though each has a denominator.
+        "interval": "1m", "input_series": [
+            dict(x, values="%dx60 %dx60" % ((200, 220) if 'instance="a"' in x["series"]
+                                            else (9, 19)))
+            if x["series"].startswith("model_predictions_total{") else x
+            for x in series],
+        "promql_expr_test": [{"expr": name, "eval_time": "120m", "exp_samples": []}
+                             for name in SIGNALS]}]}
     with open(os.path.join(WORK, "tiny/drift.test.yml"), "w") as f:
         yaml.safe_dump(test, f)
     run = subprocess.run(["/usr/bin/promtool", "test", "rules", "drift.test.yml"],
@@ -312,8 +458,11 @@ def promtool_case():
              "psi %r, chi2 %r, chi2 critical %r):\n%s%s"
              % (psi, js, ks, ks_critical, psi_kind, chi2, chi2_critical, run.stdout, run.stderr))
     print("promtool: hand-computed PSI %.9f, JS %.9f, KS %.9f (critical %.9f), categorical "
-          "PSI %.9f and chi2 %.9f (critical %.9f) of two replicas over the window: SUCCESS"
-          % (psi, js, ks, ks_critical, psi_kind, chi2, chi2_critical))
+          "PSI %.9f and chi2 %.9f (critical %.9f) of two replicas over the window, and the "
+          "proxy signals %s: SUCCESS"
+          % (psi, js, ks, ks_critical, psi_kind, chi2, chi2_critical,
+             ", ".join("%s%s %.6g" % (n, "{%s}" % sel if sel else "", w)
+                       for n, sel, w in signals_want)))
 
 
 def main():
@@ -348,11 +497,16 @@ def main():
     # The rules, from a replica's config; evaluated every second for the test.
     subprocess.run([RULEGEN, "generate", "--config.dir=" + WORK + "/replica0",
                     "--out=" + WORK + "/generated"], check=True, stdout=subprocess.DEVNULL)
+    # Every group of the model's rule file (the promql groups first), so that the alerts'
+    # own recording rules are evaluated over the fleet's series too.
     rules = yaml.safe_load(open(os.path.join(WORK, "generated/rules/scoring.rules.yml")))
-    groups = [g for g in rules["groups"] if g["name"].endswith("-drift-promql")]
-    if len(groups) != 1:
-        fail("no drift-promql group in the generated rules")
-    groups[0]["interval"] = "1s"
+    groups = rules["groups"]
+    if [g["name"] for g in groups[:2]] != ["modelwatch-scoring-drift-promql",
+                                           "modelwatch-scoring-signals-promql"]:
+        fail("the promql groups are not first in the generated rules: %s"
+             % [g["name"] for g in groups])
+    for g in groups:
+        g["interval"] = "1s"
     with open(os.path.join(WORK, "drift.rules.yml"), "w") as f:
         yaml.safe_dump({"groups": groups}, f)
 
@@ -365,8 +519,14 @@ def main():
             "scrape_configs": [
                 {"job_name": "replicas", "static_configs": [
                     {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in range(REPLICAS)]}]},
+                # The single exporter is the reference, not a replica: its series are renamed
+                # to model "single", so that no rule of model "scoring" sums them in (its
+                # model_predictions_total would double the fleet's records).
                 {"job_name": "single", "static_configs": [
-                    {"targets": ["127.0.0.1:%d" % ports["single"]]}]},
+                    {"targets": ["127.0.0.1:%d" % ports["single"]]}],
+                 "metric_relabel_configs": [
+                     {"source_labels": ["model"], "regex": "scoring", "target_label": "model",
+                      "replacement": "single"}]},
             ]}, f)
     for name in ports:
         start_exporter(name, os.path.join(WORK, name), ports[name])
@@ -381,6 +541,7 @@ def main():
     # replica 1 reads the second and is killed (SIGKILL) at once, before its next checkpoint,
     # then restarted on its state: it reads the second batch again from its checkpoint.
     values = {f: [] for f in FEATURES + ["country"]}
+    seen = []  # every record, for the proxy signals' oracle
     written = [0] * REPLICAS
     total = 0
     for batch, (count, shift) in enumerate(((3000, 0.0), (600, 0.0), (3000, 0.7))):
@@ -391,7 +552,8 @@ def main():
         parts = [[] for _ in range(REPLICAS)]
         for i, line in enumerate(lines):
             parts[(total + i) % REPLICAS].append(line)
-            feats = json.loads(line)["features"]
+            seen.append(json.loads(line))
+            feats = seen[-1]["features"]
             for f in FEATURES + ["country"]:
                 values[f].append(feats[f])
         for r in range(REPLICAS):
@@ -413,8 +575,7 @@ def main():
 
     # Prometheus scrapes every second and evaluates the rules every second: wait until the
     # recorded counts have every record (f2 is never missing; only the replicas serve the
-    # histograms, while the single exporter's model_predictions_total counts in the
-    # min_samples gate too).
+    # histograms).
     deadline = time.time() + 60
     while time.time() < deadline:
         recorded = query(prom, 'sum(model_feature_le_window:model_feature_value_bucket:increase'
@@ -511,6 +672,7 @@ def main():
     wasserstein = query(prom, 'count(model_feature_drift{job="replicas",method="wasserstein"})')
     if not wasserstein or list(wasserstein.values())[0] != REPLICAS * len(FEATURES):
         fail("replicas should serve Wasserstein per replica: %s" % wasserstein)
+    checked += check_signals(prom, seen, profile)
     print("OK: %d fleet values equal the single exporter's; PSI, JS, KS and chi2 equal "
           "numpy's and scipy's; replica1 restarted mid-stream" % checked)
     promtool_case()

@@ -9,7 +9,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  modelwatch::LoadOptions options{modelwatch::BaselineCheck::kAllowMissing};
+  modelwatch::LoadOptions options;
+  options.baseline = modelwatch::BaselineCheck::kAllowMissing;
   auto model = modelwatch::ParseModelConfig(text, "fuzz.yaml", options);
   if (!model && model.error().empty()) std::abort();
   auto fleet = modelwatch::ParseFleetConfig(text, "modelwatch.yaml");

@@ -532,7 +532,9 @@ TEST_F(ConfigDirTest, EmailRequireTlsDefaultsToTrueAndCanBeTurnedOff) {
 TEST_F(ConfigDirTest, BaselineMayBeMissingForTheBaselineCommand) {
   Write("m.yaml", std::string(kMinimal) + "baseline: base.json\n");
   EXPECT_FALSE(LoadConfigDir(dir_.string()));
-  auto r = LoadConfigDir(dir_.string(), {BaselineCheck::kAllowMissing});
+  LoadOptions allow_missing;
+  allow_missing.baseline = BaselineCheck::kAllowMissing;
+  auto r = LoadConfigDir(dir_.string(), allow_missing);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->models[0].baseline, (dir_ / "base.json").string());
 }

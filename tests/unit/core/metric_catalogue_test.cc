@@ -19,6 +19,10 @@ TEST(MetricCatalogueTest, FindsFamiliesAndTheSeriesOfHistograms) {
   EXPECT_EQ(FindMetric("model_request_duration_seconds_count"),
             &metric::kModelRequestDurationSeconds);
   EXPECT_EQ(FindMetric("model_predictions_total_count"), nullptr);  // not a histogram
+  // A summary by its _sum and _count (it has no buckets).
+  EXPECT_EQ(FindMetric("model_prediction_confidence_sum"), &metric::kModelPredictionConfidence);
+  EXPECT_EQ(FindMetric("model_prediction_entropy_count"), &metric::kModelPredictionEntropy);
+  EXPECT_EQ(FindMetric("model_prediction_confidence_bucket"), nullptr);
   EXPECT_EQ(FindMetric("model_predictions"), nullptr);
   EXPECT_EQ(FindMetric(""), nullptr);
 }

@@ -61,6 +61,9 @@ Series Flatten(const std::vector<prometheus::MetricFamily>& families) {
           out[f.name + "_bucket{" + labels + ",le=" + le + "}"] =
               static_cast<double>(b.cumulative_count);
         }
+      } else if (f.type == prometheus::MetricType::Summary) {
+        out[f.name + "_count{" + labels + "}"] = static_cast<double>(m.summary.sample_count);
+        out[f.name + "_sum{" + labels + "}"] = m.summary.sample_sum;
       } else {
         out[f.name + "{" + labels + "}"] = m.counter.value;
       }
@@ -256,6 +259,91 @@ TEST(ServingAggregatorCategoriesTest, PromqlEngineCountsCategoriesOfTheBaseline)
   c.Collect(reset);
   EXPECT_EQ(Flatten(reset)["model_feature_category_total{category=DE,feature=country,model=fraud}"],
             0);
+}
+
+// The binary entropy in nats, written out here (not the exporter's function).
+double Entropy(double p) { return -(p * std::log(p) + (1 - p) * std::log(1 - p)); }
+
+// drift.engine: promql: the proxy signals' counters, hand-counted: confidence and entropy
+// summed over the ok records with a score, per version; positives; missing values per
+// feature (null, absent); finite values outside the baseline's range; records with any value
+// outside it (+Inf included); kept across a restart, the out-of-range counts only against the
+// same range; none of them under the exporter engine.
+TEST(ServingAggregatorSignalsTest, PromqlEngineCountsTheProxySignalsSums) {
+  ModelConfig model = Model();
+  RecordParser parser({&model});
+  ServingAggregator exporter_engine(model, DefaultLatencyBuckets());
+  model.drift.engine = DriftEngine::kPromql;
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  a.SetFeatureRange(0, 0, 100);
+  a.SetFeatureRange(1, 0, 1);  // categorical: ignored
+  exporter_engine.SetFeatureRange(0, 0, 100);
+  for (
+      const char* line : {
+          R"({"ts":1,"model_version":"v1","score":0.9,"features":{"amount":50,"country":"DE"}})",
+          R"({"ts":1,"model_version":"v1","score":0.2,"features":{"amount":150,"country":null}})",
+          R"({"ts":1,"model_version":"v1","status":"timeout","score":0.7,"features":{"amount":-5}})",
+          R"({"ts":1,"model_version":"v2","score":0.5,"features":{"amount":null,"country":"FR"}})",
+          R"({"ts":1,"model_version":"v2","score":0.6,"features":{"amount":Infinity}})",
+          R"({"ts":1,"model_version":"v2","score":0.3,"features":{"amount":100,"country":"DE"}})",
+      }) {
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+    exporter_engine.Observe(parser.record());
+  }
+  std::vector<prometheus::MetricFamily> families;
+  a.Collect(families);
+  auto m = Flatten(families);
+  // v1: the ok records 0.9 and 0.2 (the timeout has no confidence); v2: 0.5, 0.6, 0.3.
+  EXPECT_EQ(m["model_prediction_confidence_count{model=fraud,version=v1}"], 2);
+  EXPECT_NEAR(m["model_prediction_confidence_sum{model=fraud,version=v1}"], 0.9 + 0.8, 1e-12);
+  EXPECT_EQ(m["model_prediction_entropy_count{model=fraud,version=v1}"], 2);
+  EXPECT_NEAR(m["model_prediction_entropy_sum{model=fraud,version=v1}"],
+              Entropy(0.9) + Entropy(0.2), 1e-12);
+  EXPECT_EQ(m["model_prediction_confidence_count{model=fraud,version=v2}"], 3);
+  EXPECT_NEAR(m["model_prediction_confidence_sum{model=fraud,version=v2}"], 0.5 + 0.6 + 0.7, 1e-12);
+  EXPECT_NEAR(m["model_prediction_entropy_sum{model=fraud,version=v2}"],
+              std::log(2.0) + Entropy(0.6) + Entropy(0.3), 1e-12);
+  // Positive: score >= 0.5 among the ok records.
+  EXPECT_EQ(m["model_positive_predictions_total{model=fraud,version=v1}"], 1);
+  EXPECT_EQ(m["model_positive_predictions_total{model=fraud,version=v2}"], 2);
+  EXPECT_EQ(m["model_feature_missing_total{feature=amount,model=fraud}"], 1);
+  EXPECT_EQ(m["model_feature_missing_total{feature=country,model=fraud}"], 3);
+  // 150 and -5 (100 is the range's own end; +Inf is no model_feature_value either).
+  EXPECT_EQ(m["model_feature_out_of_range_total{feature=amount,model=fraud}"], 2);
+  EXPECT_EQ(m["model_anomalous_requests_total{model=fraud}"], 3);
+  for (const auto& [k, v] : m) {
+    EXPECT_EQ(k.find("model_feature_out_of_range_total{feature=country"), std::string::npos) << k;
+  }
+
+  std::vector<prometheus::MetricFamily> none;
+  exporter_engine.Collect(none);
+  for (const auto& f : none) {
+    for (const char* name :
+         {"model_prediction_confidence", "model_prediction_entropy",
+          "model_positive_predictions_total", "model_feature_missing_total",
+          "model_feature_out_of_range_total", "model_anomalous_requests_total"}) {
+      EXPECT_NE(f.name, name);
+    }
+  }
+
+  ServingAggregator b(model, DefaultLatencyBuckets());
+  b.SetFeatureRange(0, 0, 100);
+  ASSERT_TRUE(b.RestoreState(nlohmann::json::parse(a.SaveState().dump())));
+  std::vector<prometheus::MetricFamily> restored;
+  b.Collect(restored);
+  EXPECT_EQ(Flatten(restored), m);
+  // Another range (a new baseline): its out-of-range count starts empty, the rest is kept.
+  ServingAggregator c(model, DefaultLatencyBuckets());
+  c.SetFeatureRange(0, 0, 120);
+  ASSERT_TRUE(c.RestoreState(a.SaveState()));
+  std::vector<prometheus::MetricFamily> reset;
+  c.Collect(reset);
+  auto r = Flatten(reset);
+  EXPECT_EQ(r["model_feature_out_of_range_total{feature=amount,model=fraud}"], 0);
+  EXPECT_EQ(r["model_feature_missing_total{feature=amount,model=fraud}"], 1);
+  EXPECT_EQ(r["model_anomalous_requests_total{model=fraud}"], 3);
+  EXPECT_EQ(r["model_prediction_confidence_count{model=fraud,version=v2}"], 3);
 }
 
 TEST(LabelIndexTest, InternsUpToLimitThenOther) {

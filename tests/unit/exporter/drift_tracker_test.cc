@@ -254,6 +254,34 @@ TEST(DriftTrackerTest, PromqlEngineLeavesFeatureDriftButWassersteinToPrometheus)
   EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "ks"}}), nullptr);
 }
 
+// drift.engine: promql: the proxy signals are recorded by Prometheus from every replica's
+// counters (the serving aggregator's), so a replica serves none of its own; the exporter
+// engine serves them all. The z-score and the missing-ratio shift stay the replica's.
+TEST(DriftTrackerTest, PromqlEngineLeavesTheProxySignalsToPrometheus) {
+  const char* const kSignals[] = {"model_prediction_confidence_mean",
+                                  "model_prediction_entropy_mean",
+                                  "model_positive_rate",
+                                  "model_feature_missing_ratio",
+                                  "model_feature_out_of_range_ratio",
+                                  "model_anomalous_requests_ratio"};
+  ModelConfig m = BinaryModel();
+  const auto baseline = MakeBaseline(m, 7);
+  DriftTracker exporter_engine(m, baseline);
+  m.drift.engine = DriftEngine::kPromql;
+  DriftTracker promql(m, baseline);
+  Feed(exporter_engine, 300, kT0, 100, 4);
+  Feed(promql, 300, kT0, 100, 4);
+  const auto e = exporter_engine.Snapshot();
+  const auto p = promql.Snapshot();
+  for (const char* name : kSignals) {
+    EXPECT_NE(Find(e, name, {{"window", "1h"}}), nullptr) << name;
+    EXPECT_EQ(Find(p, name, {}), nullptr) << name;
+  }
+  EXPECT_NE(Find(p, "model_positive_rate_zscore", {{"window", "1h"}}), nullptr);
+  EXPECT_NE(Find(p, "model_feature_missing_ratio_shift", {{"window", "1h"}}), nullptr);
+  EXPECT_NE(Find(p, "model_degradation_score", {}), nullptr);
+}
+
 // A feature's own drift.method makes it one of the drift series the alerts' significance
 // level is split over (Bonferroni), like a feature on the model's method.
 TEST(DriftTrackerTest, FeatureWithItsOwnMethodCountsAmongTheAlertedSeries) {

@@ -1,0 +1,259 @@
+// drift.engine: promql: the proxy signals' recording rules (their shape, labels and gate) and
+// the fleet-wide default engine in modelwatch.yaml. The numbers are checked on real servers
+// against the exporter and numpy, and by promtool against hand-computed values
+// (tests/e2e/promql_drift.test.sh).
+#include "rulegen/promql_signals.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/config_loader.h"
+#include "core/metric_catalogue.h"
+#include "rulegen/promql_drift.h"
+
+namespace modelwatch {
+namespace {
+
+namespace fs = std::filesystem;
+
+class Dir {
+ public:
+  explicit Dir(const std::string& name) : path_(fs::path(testing::TempDir()) / name) {
+    fs::remove_all(path_);
+    fs::create_directories(path_);
+  }
+  ~Dir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  void Write(const std::string& rel, const std::string& text) const {
+    std::ofstream(path_ / rel) << text;
+  }
+  std::string path() const { return path_.string(); }
+
+ private:
+  fs::path path_;
+};
+
+std::string Model(const std::string& name, const std::string& task, const std::string& drift,
+                  bool baseline = true) {
+  return "model: " + name + "\nowner: {team: risk}\ntier: 2\ntask: " + task +
+         "\nsource: {paths: [/var/log/x/*.jsonl]}\n" +
+         (baseline ? "baseline: baseline.json\n" : "") +
+         (task == "multiclass_classification" ? "classes: [a, b]\n" : "") +
+         "features:\n  - {name: amount, type: numeric}\n  - {name: email, type: numeric, pii: "
+         "true}\n  - {name: country, type: categorical}\n" +
+         drift;
+}
+
+constexpr const char* kBaseline = R"({
+  "features": [
+    {"name": "amount", "type": "numeric",
+     "numeric": {"count": 1000, "edges": [10, 20], "proportions": [0.3, 0.3, 0.4]}},
+    {"name": "country", "type": "categorical",
+     "categorical": {"count": 1000, "categories": ["DE"], "counts": [900, 100],
+                     "proportions": [0.9, 0.1]}}
+  ],
+  "prediction": {"kind": "score", "numeric": {"count": 0}}
+})";
+
+std::string Errors(const MultiResult<ConfigSet>& r) {
+  std::string out;
+  if (r) return out;
+  for (const auto& e : r.error()) out += e.ToString() + "\n";
+  return out;
+}
+
+ConfigSet Load(const Dir& dir) {
+  auto config = LoadConfigDir(dir.path());
+  EXPECT_TRUE(config.has_value()) << Errors(config);
+  if (!config) return ConfigSet{};
+  EXPECT_TRUE(LoadPromqlReferences(*config).has_value());
+  return *config;
+}
+
+// The rules by "record{window}".
+std::map<std::string, const RecordingRule*> ByRecord(const RuleGroup& g) {
+  std::map<std::string, const RecordingRule*> out;
+  for (const RecordingRule& r : g.recording) {
+    EXPECT_EQ(r.labels.size(), 1u) << r.record;
+    EXPECT_EQ(r.labels.at(0).first, "window") << r.record;
+    const std::string key = r.record + "{" + r.labels.at(0).second + "}";
+    EXPECT_EQ(out.count(key), 0u) << "twice: " << key;
+    out[key] = &r;
+  }
+  return out;
+}
+
+TEST(PromqlSignalsTest, OneRulePerSignalAndWindowAfterTheDriftGroup) {
+  Dir dir("promql_signals_binary");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("scoring.yaml",
+            Model("scoring", "binary_classification",
+                  "drift: {engine: promql, windows: [1h, 24h], min_samples: 200}\n"));
+  ConfigSet config = Load(dir);
+  const RuleFile file = BuildModelRules(config.models[0], config.fleet);
+  ASSERT_GE(file.groups.size(), 3u);
+  EXPECT_EQ(file.groups[0].name, "modelwatch-scoring-drift-promql");
+  const RuleGroup& g = file.groups[1];
+  EXPECT_EQ(g.name, "modelwatch-scoring-signals-promql");
+  EXPECT_EQ(g.interval, file.groups[0].interval);
+  const auto rules = ByRecord(g);
+  EXPECT_EQ(rules.size(), 2u * 8);
+  for (const char* window : {"1h", "24h"}) {
+    const std::string w = std::string("{") + window + "}";
+    for (const char* name :
+         {"model_window:model_predictions:window_count",
+          "model_version_window:model_prediction_confidence:window_count",
+          "model_prediction_confidence_mean", "model_prediction_entropy_mean",
+          "model_positive_rate", "model_feature_missing_ratio", "model_feature_out_of_range_ratio",
+          "model_anomalous_requests_ratio"}) {
+      const std::string record = name;
+      ASSERT_EQ(rules.count(record + w), 1u) << record << w;
+      const std::string& expr = rules.at(record + w)->expr;
+      // The exact window difference (never increase(), which extrapolates per replica), over
+      // this window.
+      EXPECT_EQ(expr.find("increase("), std::string::npos) << expr;
+      const std::string offset =
+          std::string(" offset ") + (window == std::string("1h") ? "3600s" : "86400s");
+      if (record.find("window_count") != std::string::npos ||
+          record.find(':') == std::string::npos) {
+        EXPECT_NE(expr.find(offset), std::string::npos) << record << ": " << expr;
+      }
+      // Signals are gated on the window's records (drift.min_samples), as in the exporter.
+      if (record.find(':') == std::string::npos) {
+        EXPECT_NE(
+            expr.find("model_window:model_predictions:window_count{model=\"scoring\",window=\"" +
+                      std::string(window) + "\"} >= 200"),
+            std::string::npos)
+            << record << ": " << expr;
+      }
+    }
+  }
+  // Recording rules name catalogued metrics (level:metric:operation).
+  for (const RecordingRule& r : g.recording) {
+    const std::string metric =
+        r.record.find(':') == std::string::npos
+            ? r.record
+            : r.record.substr(r.record.find(':') + 1, r.record.rfind(':') - r.record.find(':') - 1);
+    EXPECT_TRUE(FindMetric(metric) != nullptr || FindMetric(metric + "_total") != nullptr)
+        << r.record;
+  }
+  // The counters the rules read.
+  const std::string& mean = rules.at("model_prediction_confidence_mean{1h}")->expr;
+  EXPECT_NE(mean.find("model_prediction_confidence_sum{model=\"scoring\"}"), std::string::npos);
+  const std::string& positive = rules.at("model_positive_rate{1h}")->expr;
+  EXPECT_NE(positive.find("model_positive_predictions_total{model=\"scoring\"}"),
+            std::string::npos);
+  EXPECT_NE(positive.find("model_version_window:model_prediction_confidence:window_count"),
+            std::string::npos);
+  const std::string& range = rules.at("model_feature_out_of_range_ratio{1h}")->expr;
+  EXPECT_NE(range.find("model_feature_value_count{model=\"scoring\"}"), std::string::npos);
+}
+
+TEST(PromqlSignalsTest, WhatEachTaskHas) {
+  Dir dir("promql_signals_tasks");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("intent.yaml", Model("intent", "multiclass_classification",
+                                 "drift: {engine: promql, windows: [1h]}\n"));
+  dir.Write("eta.yaml", Model("eta", "regression", "drift: {engine: promql, windows: [1h]}\n"));
+  dir.Write("plain.yaml", Model("plain", "binary_classification", "drift: {windows: [1h]}\n"));
+  ConfigSet config = Load(dir);
+  ASSERT_EQ(config.models.size(), 3u);
+  std::map<std::string, std::vector<std::string>> records;
+  for (const ModelConfig& m : config.models) {
+    for (const RuleGroup& g : BuildModelRules(m, config.fleet).groups) {
+      if (g.name != "modelwatch-" + m.name + "-signals-promql") continue;
+      for (const RecordingRule& r : g.recording) records[m.name].push_back(r.record);
+    }
+  }
+  // Multiclass: no positive rate; regression: no confidence or entropy; exporter engine: none.
+  EXPECT_EQ(
+      records["intent"],
+      (std::vector<std::string>{"model_window:model_predictions:window_count",
+                                "model_version_window:model_prediction_confidence:window_count",
+                                "model_prediction_confidence_mean", "model_prediction_entropy_mean",
+                                "model_feature_missing_ratio", "model_feature_out_of_range_ratio",
+                                "model_anomalous_requests_ratio"}));
+  EXPECT_EQ(records["eta"],
+            (std::vector<std::string>{
+                "model_window:model_predictions:window_count", "model_feature_missing_ratio",
+                "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio"}));
+  EXPECT_EQ(records.count("plain"), 0u);
+}
+
+// modelwatch.yaml's drift.engine is the default of every model file that sets none; a model's
+// own drift.engine wins; `exporter` stays the built-in default.
+TEST(FleetDriftEngineTest, FleetDefaultAndPerModelOverride) {
+  Dir dir("fleet_drift_engine");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("modelwatch.yaml", "drift: {engine: promql}\n");
+  dir.Write("a.yaml", Model("a", "binary_classification", ""));
+  dir.Write("b.yaml", Model("b", "binary_classification", "drift: {windows: [1h]}\n"));
+  dir.Write("c.yaml", Model("c", "binary_classification", "drift: {engine: exporter}\n"));
+  ConfigSet config = Load(dir);
+  ASSERT_EQ(config.models.size(), 3u);
+  EXPECT_EQ(config.fleet.drift_engine, DriftEngine::kPromql);
+  EXPECT_EQ(config.models[0].drift.engine, DriftEngine::kPromql);
+  EXPECT_TRUE(config.models[0].features[0].histogram);  // what promql turns on
+  EXPECT_EQ(config.models[1].drift.engine, DriftEngine::kPromql);
+  EXPECT_EQ(config.models[1].drift.windows.size(), 1u);
+  EXPECT_EQ(config.models[2].drift.engine, DriftEngine::kExporter);
+  EXPECT_FALSE(config.models[2].features[0].histogram);
+  // The fleet default's model gets the promql groups.
+  EXPECT_EQ(BuildModelRules(config.models[0], config.fleet).groups[1].name,
+            "modelwatch-a-signals-promql");
+
+  Dir plain("fleet_drift_engine_unset");
+  plain.Write("baseline.json", kBaseline);
+  plain.Write("a.yaml", Model("a", "binary_classification", ""));
+  plain.Write("b.yaml", Model("b", "binary_classification", "drift: {engine: promql}\n"));
+  ConfigSet unset = Load(plain);
+  ASSERT_EQ(unset.models.size(), 2u);
+  EXPECT_EQ(unset.fleet.drift_engine, DriftEngine::kExporter);
+  EXPECT_EQ(unset.models[0].drift.engine, DriftEngine::kExporter);
+  EXPECT_EQ(unset.models[1].drift.engine, DriftEngine::kPromql);
+  for (const RuleGroup& g : BuildModelRules(unset.models[0], unset.fleet).groups) {
+    EXPECT_EQ(g.name.find("promql"), std::string::npos) << g.name;
+  }
+}
+
+TEST(FleetDriftEngineTest, ErrorsWithFileLineAndColumn) {
+  Dir dir("fleet_drift_engine_errors");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("modelwatch.yaml", "tiers: {}\ndrift:\n  engine: promql\n");
+  // No baseline: under the fleet default the model is refused at its mapping, naming where
+  // the default was set; with its own `exporter` it loads.
+  dir.Write("a.yaml", Model("a", "binary_classification", "", false));
+  dir.Write("b.yaml", Model("b", "binary_classification", "drift: {engine: exporter}\n", false));
+  auto r = LoadConfigDir(dir.path());
+  ASSERT_FALSE(r.has_value());
+  ASSERT_EQ(r.error().size(), 1u) << Errors(r);
+  const std::string error = r.error()[0].ToString();
+  EXPECT_NE(error.find("a.yaml:1:1: error: drift.engine: promql (the default set in "),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("modelwatch.yaml:3:11) needs a baseline"), std::string::npos) << error;
+
+  for (const auto& [text, want] : std::vector<std::pair<std::string, std::string>>{
+           {"drift: {engine: spark}\n",
+            "modelwatch.yaml:1:17: error: \"drift.engine\" must be one of"},
+           {"drift:\n  engines: promql\n", "modelwatch.yaml:2:3: error:"},
+           {"drift: promql\n", "modelwatch.yaml:1:8: error:"}}) {
+    Dir bad("fleet_drift_engine_bad");
+    bad.Write("baseline.json", kBaseline);
+    bad.Write("modelwatch.yaml", text);
+    bad.Write("a.yaml", Model("a", "binary_classification", ""));
+    auto refused = LoadConfigDir(bad.path());
+    ASSERT_FALSE(refused.has_value()) << text;
+    EXPECT_NE(Errors(refused).find(want), std::string::npos) << text << Errors(refused);
+  }
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -7,9 +7,17 @@ Prometheus that scrapes it every SCRAPE seconds and evaluates the generated rule
 promql engine's drift and signals groups at their interval set to SCRAPE), and reports after
 WAIT seconds: the series the exporter serves, Prometheus' head series, the rules loaded, the
 samples scraped per scrape, and the time Prometheus spent evaluating each rule group (sum of
-prometheus_rule_group_last_duration_seconds).
+prometheus_rule_group_last_duration_seconds): the drift groups (at SCRAPE), the promql
+engine's baseline groups (their constant series, at their generated interval, 2 minutes) and
+all groups (each group's last evaluation, whatever its interval), and the CPU Prometheus used
+over the last 2 minutes (in cores: what the groups' overlapping durations cost together).
+
+With --old-rulegen RULEGEN also measures the promql engine with the rules another build of
+modelwatch-rulegen generates (e.g. the previous commit's), on the same fleet and exporter, so
+that old and new rules compare in the same run conditions; --engines picks the columns.
 
 usage: bench/promql_drift_cost.py --build BUILD [--models 100] [--scrape 15] [--wait 120]
+                                  [--old-rulegen RULEGEN] [--engines exporter,promql,promql-old]
 """
 import argparse
 import json
@@ -48,9 +56,12 @@ def query(prom, q):
     return float(result[0]["value"][1]) if result else 0.0
 
 
-def measure(build, engine, models, scrape, wait):
+def measure(build, column, models, scrape, wait, old_rulegen=None):
     exporter = os.path.join(build, "exporter/modelwatch-exporter")
     rulegen = os.path.join(build, "rulegen/modelwatch-rulegen")
+    engine = column
+    if column == "promql-old":
+        engine, rulegen = "promql", old_rulegen
     work = tempfile.mkdtemp(prefix="mw-promql-cost-")
     procs = []
     try:
@@ -96,9 +107,9 @@ def measure(build, engine, models, scrape, wait):
             for r in g["rules"]:
                 slowest.append((r.get("evaluationTime", 0), r["name"], str(r.get("labels", {}))))
         for t, name, labels in sorted(slowest, reverse=True)[:6]:
-            print("  slowest rule (%s): %.4f s %s %s" % (engine, t, name, labels))
+            print("  slowest rule (%s): %.4f s %s %s" % (column, t, name, labels))
         return {
-            "engine": engine,
+            "engine": column,
             "exporter series": exporter_series,
             "prometheus head series": query(prom, "prometheus_tsdb_head_series"),
             "rules": query(prom, "sum(prometheus_rule_group_rules)"),
@@ -109,9 +120,17 @@ def measure(build, engine, models, scrape, wait):
                 prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*signals-promql"})'),
             "signals rule groups, rules": query(
                 prom, 'sum(prometheus_rule_group_rules{rule_group=~".*signals-promql"})'),
+            "baseline groups, s per evaluation": query(
+                prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*drift-promql-baseline"})'),
+            "baseline groups' interval, s": query(
+                prom, 'max(prometheus_rule_group_interval_seconds{rule_group=~".*drift-promql-baseline"})'),
             "all rule groups, s per evaluation": query(
                 prom, "sum(prometheus_rule_group_last_duration_seconds)"),
             "drift series recorded": query(prom, 'count(model_feature_drift{job=""})'),
+            # Groups run concurrently, so their durations overlap on a busy machine: the CPU
+            # Prometheus used is the cost that adds up.
+            "prometheus CPU, cores (last 2 min)": query(
+                prom, 'rate(process_cpu_seconds_total{job="prometheus"}[2m])'),
         }
     finally:
         for p in procs:
@@ -126,9 +145,21 @@ def main():
     ap.add_argument("--models", type=int, default=100)
     ap.add_argument("--scrape", type=int, default=15)
     ap.add_argument("--wait", type=int, default=120)
+    ap.add_argument("--old-rulegen", help="another modelwatch-rulegen, for a promql-old column")
+    ap.add_argument("--engines", help="comma-separated columns (default: exporter, promql and, "
+                    "with --old-rulegen, promql-old)")
     args = ap.parse_args()
     build = os.path.abspath(args.build)
-    rows = [measure(build, e, args.models, args.scrape, args.wait) for e in ("exporter", "promql")]
+    columns = (args.engines.split(",") if args.engines else
+               ["exporter", "promql"] + (["promql-old"] if args.old_rulegen else []))
+    if "promql-old" in columns and not args.old_rulegen:
+        ap.error("promql-old needs --old-rulegen")
+    old = os.path.abspath(args.old_rulegen) if args.old_rulegen else None
+    rows = []
+    for c in columns:
+        rows.append(measure(build, c, args.models, args.scrape, args.wait, old))
+        print("uptime after %s: %s" % (c, subprocess.run(["uptime"], capture_output=True,
+                                                           text=True).stdout.strip()))
     print("%d models x 20 numeric + 2 categorical features, scrape and drift rules every %d s"
           % (args.models, args.scrape))
     for key in rows[0]:

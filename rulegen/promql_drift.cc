@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "core/distributions.h"
@@ -16,10 +18,14 @@ namespace {
 
 using json = nlohmann::json;
 
-// A constant written so that Prometheus reads back the same double.
+// A constant written so that Prometheus reads back the same double: the shortest of 15, 16
+// and 17 significant digits that does (Go's ParseFloat and strtod both round correctly).
 std::string Num(double v) {
   char buf[40];
-  std::snprintf(buf, sizeof(buf), "%.17g", v);
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
   return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
 }
 
@@ -88,6 +94,16 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
                            std::to_string(b.edges.size()) + " edges but " +
                            std::to_string(b.proportions.size()) + " proportions");
         }
+        // Each bin is a series named by its bounds' le labels: two edges written alike (the
+        // exporter refuses edges that are not strictly increasing) would make one feature's
+        // series duplicates and break the rule every feature of the model shares.
+        std::set<std::string> les;
+        for (double edge : b.edges) {
+          if (!les.insert(LeLabel(edge)).second) {
+            return MakeError(m.baseline + ": feature \"" + fc.name + "\": two edges are le=\"" +
+                             LeLabel(edge) + "\"");
+          }
+        }
         ref.features.push_back(std::move(b));
       }
     }
@@ -121,39 +137,279 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
 
 double Floor(double p) { return p > 0 ? p : kDriftEpsilon; }
 
+// One constant series of a baseline rule: its labels (model aside: the rule adds it) and value.
+struct Constant {
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+};
+
+// The two groups' rules. The baseline goes into Prometheus as constant series that rulegen
+// records from the baseline file (window-independent, one rule per quantity covering every
+// feature of the model, in a group of its own evaluated less often); per window, one rule per
+// quantity covers every feature by vector matching on (model, feature, le | category | bin)
+// instead of one rule per feature with inline constants: Prometheus parses each rule's text
+// at every evaluation, and per-feature rules with inline vectors of bounds cost 10–40 ms
+// apiece (docs/scale-out.md, *Cost*).
 class GroupBuilder {
  public:
-  GroupBuilder(const ModelConfig& m, RuleGroup& group) : m_(m), group_(group) {}
+  GroupBuilder(const ModelConfig& m, RuleGroup& baseline, RuleGroup& group)
+      : m_(m), baseline_(baseline), group_(group) {}
+
+  // The baseline's constant series, into the baseline group (the drift group reads their
+  // latest samples, at most kPromqlBaselineInterval old).
+  void AddBaseline() {
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    std::vector<Constant> ratio, cumulative, category_ratio, category_count, count, log1p,
+        allowance, chi2, log_limit;
+    const double level = Level();
+    // The critical values' inputs of a feature's proportions (drift_noise.h's
+    // PsiCriticalValue and JsCriticalValue): the χ² quantile over the bins with reference
+    // mass, and per bin with 0 < q < 1 what an empty bin adds to PSI and JS and how likely a
+    // window of n values leaves it empty (n·log1p(−q) above log(level / occupied bins)).
+    auto critical_inputs = [&](const std::string& feature, const std::vector<double>& q) {
+      int occupied = 0;
+      for (double q_i : q) occupied += q_i > 0 ? 1 : 0;
+      // With fewer than 2 bins of reference mass nothing can drift: the exporter serves no
+      // PSI, JS or chi2 critical value.
+      if (occupied < 2) return;
+      chi2.push_back({{{"feature", feature}}, ChiSquareUpperQuantile(level, occupied - 1)});
+      log_limit.push_back({{{"feature", feature}}, std::log(level / occupied)});
+      for (std::size_t i = 0; i < q.size(); ++i) {
+        if (!(q[i] > 0) || !(q[i] < 1)) continue;
+        const std::string bin = std::to_string(i);
+        log1p.push_back({{{"feature", feature}, {"bin", bin}}, std::log1p(-q[i])});
+        constexpr double eps = kDriftEpsilon;
+        if (q[i] > eps && Exports(DriftMethod::kPsi)) {
+          allowance.push_back({{{"feature", feature}, {"bin", bin}, {"method", "psi"}},
+                               (q[i] - eps) * std::log(q[i] / eps)});
+        }
+        const double mid = 0.5 * (q[i] + eps);
+        if (Exports(DriftMethod::kJs)) {
+          allowance.push_back(
+              {{{"feature", feature}, {"bin", bin}, {"method", "js"}},
+               0.5 * q[i] * std::log(q[i] / mid) + 0.5 * eps * std::log(eps / mid)});
+        }
+      }
+    };
+    for (const BinnedReference& f : ref.features) {
+      double running = 0;
+      for (std::size_t i = 0; i < f.proportions.size(); ++i) {
+        // A bin is named by the bucket bound that closes it (le) and the one that opens it
+        // (lower_le, none for the first): its count is the difference of their cumulative
+        // counts.
+        std::vector<std::pair<std::string, std::string>> labels = {
+            {"feature", f.feature},
+            {"le", i < f.edges.size() ? LeLabel(f.edges[i]) : "+Inf"},
+            {"bin", std::to_string(i)}};
+        if (i > 0) labels.emplace_back("lower_le", LeLabel(f.edges[i - 1]));
+        ratio.push_back({labels, Floor(f.proportions[i])});
+        if (i < f.edges.size()) {
+          running += f.proportions[i];
+          cumulative.push_back({{{"feature", f.feature}, {"le", LeLabel(f.edges[i])}}, running});
+        }
+      }
+      count.push_back({{{"feature", f.feature}}, f.count});
+      critical_inputs(f.feature, f.proportions);
+    }
+    for (const CategoricalReference& f : ref.categorical) {
+      // One series per category label: a category the baseline lists twice, or one literally
+      // named __other__, shares its counter series with the other (the exporter counts both
+      // under one label), so their proportions and counts add up in one bin.
+      std::vector<std::string> labels_seen;
+      std::vector<double> proportion, counted;
+      for (std::size_t i = 0; i < f.counts.size(); ++i) {
+        const std::string label =
+            i < f.categories.size() ? f.categories[i] : std::string(kOverflowLabelValue);
+        const auto at = std::find(labels_seen.begin(), labels_seen.end(), label);
+        if (at == labels_seen.end()) {
+          labels_seen.push_back(label);
+          proportion.push_back(f.proportions[i]);
+          counted.push_back(f.counts[i]);
+        } else {
+          proportion[at - labels_seen.begin()] += f.proportions[i];
+          counted[at - labels_seen.begin()] += f.counts[i];
+        }
+      }
+      for (std::size_t i = 0; i < labels_seen.size(); ++i) {
+        const std::vector<std::pair<std::string, std::string>> labels = {
+            {"feature", f.feature}, {"category", labels_seen[i]}, {"bin", std::to_string(i)}};
+        category_ratio.push_back({labels, Floor(proportion[i])});
+        category_count.push_back({labels, counted[i]});
+      }
+      count.push_back({{{"feature", f.feature}}, f.count});
+      critical_inputs(f.feature, f.proportions);
+    }
+    const bool psi_js = Exports(DriftMethod::kPsi) || Exports(DriftMethod::kJs);
+    AddConstants(kBaseRatio, ratio);
+    if (Exports(DriftMethod::kKs)) AddConstants(kBaseCumulative, cumulative);
+    AddConstants(kBaseCategoryRatio, category_ratio);
+    if (Exports(DriftMethod::kChi2)) AddConstants(kBaseCategoryCount, category_count);
+    AddConstants(kBaseCount, count);
+    if (psi_js || Exports(DriftMethod::kChi2)) AddConstants(kChi2Quantile, chi2);
+    if (psi_js) {
+      AddConstants(kLogLimit, log_limit);
+      AddConstants(kLog1p, log1p);
+      AddConstants(kAllowance, allowance);
+    }
+  }
 
   void AddWindow(const Window& w) {
     window_ = w.label;
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    const bool numeric = !ref.features.empty(), categorical = !ref.categorical.empty();
     const std::string range = std::to_string(w.length.count()) + "s";
-    Add(kCounts, WindowCount(metric::kModelFeatureValue.Bucket(), range, "model, feature, le"));
+    if (numeric) {
+      Add(kCounts, WindowCount(metric::kModelFeatureValue.Bucket(), range, "model, feature, le"));
+    }
     Add(kRecords, WindowCount(metric::kModelPredictionsTotal.Name(), range, "model"));
-    if (!m_.promql_reference->categorical.empty()) {
+    if (!numeric && !categorical) return;
+    if (categorical) {
       Add(kCategoryCounts, WindowCount(metric::kModelFeatureCategoryTotal.Name(), range,
                                        "model, feature, category"));
     }
-    for (const BinnedReference& f : m_.promql_reference->features) AddFeature(f);
-    for (const CategoricalReference& f : m_.promql_reference->categorical) AddCategorical(f);
+    if (numeric) {
+      // Each bin's count: its upper bound's cumulative count minus its lower bound's, the
+      // lower bucket found through the baseline series' lower_le (the bucket relabelled so
+      // that its le is a lower_le); the first bin (no lower_le) is its bucket's count.
+      const std::string counts = Windowed(kCounts);
+      const std::string lower = "(" + Selector(kBaseRatio) +
+                                " * 0 + on (model, feature, lower_le) group_left () "
+                                "label_replace(" +
+                                counts + ", \"lower_le\", \"$1\", \"le\", \"(.+)\"))";
+      const std::string count = "(" + counts + " - on (model, feature, le) group_left () " + lower +
+                                "\nor\n" + counts + " and on (model, feature, le) " +
+                                Selector(kBaseRatio) + ")";
+      const std::string ratio =
+          "(" + count + " / on (model, feature, window) group_left () " + Total() + ")";
+      // The exporter's floor: an empty bin counts as ε.
+      Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon));
+    }
+    if (categorical) {
+      const std::string ratio = "(" + Windowed(kCategoryCounts) +
+                                " / on (model, feature, window) group_left () " + CategoryTotal() +
+                                ")";
+      Add(kCategoryRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon));
+    }
+    AddDrift();
+    AddCriticalValues();
   }
 
  private:
   static constexpr const char* kCounts =
       "model_feature_le_window:model_feature_value_bucket:increase";
   static constexpr const char* kRecords = "model_window:model_predictions:increase";
-  static constexpr const char* kRatio = "model_feature_bin_window:model_feature_value:ratio";
+  static constexpr const char* kRatio = "model_feature_le_window:model_feature_value:ratio";
   static constexpr const char* kCategoryCounts =
       "model_feature_category_window:model_feature_category:increase";
   static constexpr const char* kCategoryRatio =
       "model_feature_category_window:model_feature_category:ratio";
+  // The baseline's series (no window label).
+  static constexpr const char* kBaseRatio = "model_feature_le:model_feature_value:baseline_ratio";
+  static constexpr const char* kBaseCumulative =
+      "model_feature_le:model_feature_value:baseline_cumulative_ratio";
+  static constexpr const char* kBaseCategoryRatio =
+      "model_feature_category:model_feature_category:baseline_ratio";
+  static constexpr const char* kBaseCategoryCount =
+      "model_feature_category:model_feature_category:baseline_count";
+  static constexpr const char* kBaseCount = "model_feature:model_feature_drift:baseline_count";
+  static constexpr const char* kChi2Quantile =
+      "model_feature:model_feature_drift_critical_value:chi2_quantile";
+  static constexpr const char* kLogLimit =
+      "model_feature:model_feature_drift_critical_value:empty_bin_log_limit";
+  static constexpr const char* kLog1p =
+      "model_feature_bin:model_feature_drift_critical_value:log1p_neg_baseline_ratio";
+  static constexpr const char* kAllowance =
+      "model_feature_bin_method:model_feature_drift_critical_value:empty_bin_allowance";
 
-  // `labels` after the window's (a feature's rules also name it: promtool refuses rules of
-  // one name whose labels do not tell them apart).
+  // `labels` after the window's (rules of one name are told apart by their labels: promtool
+  // refuses duplicates).
   void Add(std::string record, std::string expr,
            std::vector<std::pair<std::string, std::string>> labels = {}) {
     labels.emplace(labels.begin(), "window", window_);
     group_.recording.push_back({std::move(record), std::move(expr), std::move(labels)});
+  }
+
+  // A rule recording `constants` as series of `record` labelled with the model (a rule
+  // label) and each constant's labels, written so that Prometheus parses and evaluates
+  // little per constant (it parses a rule's text at every evaluation): each constant is
+  // vector(value) with one label, `key`, holding its labels other than feature and category
+  // (bounds, bin numbers, methods: never a `;`) joined by `;`; a feature's constants are
+  // joined by `or` under one label_replace of the feature; the features' under one
+  // label_replace per key label, each taking its field of `key` (an empty field: no label),
+  // and one that drops `key`. The `or`s form balanced trees (a chain would match each
+  // alternative against all before it). A category, free text, is set on its constant.
+  void AddConstants(const char* record, const std::vector<Constant>& constants) {
+    if (constants.empty()) return;
+    std::vector<std::string> key_names;
+    for (const Constant& c : constants) {
+      for (const auto& [name, value] : c.labels) {
+        if (name != "feature" && name != "category" &&
+            std::find(key_names.begin(), key_names.end(), name) == key_names.end()) {
+          key_names.push_back(name);
+        }
+      }
+    }
+    std::vector<std::string> features, leaves;
+    std::string feature;
+    auto close_feature = [&] {
+      if (!leaves.empty()) {
+        features.push_back(LabelledText(Balanced(leaves, 0, leaves.size()), "feature", feature));
+      }
+      leaves.clear();
+    };
+    for (const Constant& c : constants) {
+      std::string feature_of, category, key;
+      bool has_category = false;
+      std::vector<std::string> fields(key_names.size());
+      for (const auto& [name, value] : c.labels) {
+        if (name == "feature") {
+          feature_of = value;
+        } else if (name == "category") {
+          category = value;
+          has_category = true;
+        } else {
+          fields[std::find(key_names.begin(), key_names.end(), name) - key_names.begin()] = value;
+        }
+      }
+      if (feature_of != feature) close_feature();
+      feature = feature_of;
+      std::string leaf = "vector(" + Num(c.value) + ")";
+      if (!key_names.empty()) {
+        for (std::size_t k = 0; k < fields.size(); ++k) key += (k ? ";" : "") + fields[k];
+        leaf = LabelledText(leaf, "key", key);
+      }
+      if (has_category) leaf = LabelledText(leaf, "category", category);
+      leaves.push_back(std::move(leaf));
+    }
+    close_feature();
+    std::string expr = Balanced(features, 0, features.size());
+    if (!key_names.empty()) {
+      std::string pattern;
+      for (std::size_t k = 0; k < key_names.size(); ++k)
+        pattern += (k ? ";" : "") + std::string("([^;]*)");
+      for (std::size_t k = 0; k < key_names.size(); ++k) {
+        expr = "label_replace(" + expr + ", \"" + key_names[k] + "\", \"$" + std::to_string(k + 1) +
+               "\", \"key\", \"" + pattern + "\")";
+      }
+      expr = "label_replace(" + expr + ", \"key\", \"\", \"\", \"\")";
+    }
+    baseline_.recording.push_back({record, expr, {{"model", m_.name}}});
+  }
+
+  static std::string Balanced(const std::vector<std::string>& leaves, std::size_t begin,
+                              std::size_t end) {
+    if (end - begin == 1) return leaves[begin];
+    const std::size_t mid = begin + (end - begin) / 2;
+    return "(" + Balanced(leaves, begin, mid) + " or " + Balanced(leaves, mid, end) + ")";
+  }
+
+  // `expr` with label `name` set to `value`: quoted, `$` doubled (label_replace expands
+  // $-references in its replacement).
+  static std::string LabelledText(const std::string& expr, const std::string& name,
+                                  const std::string& value) {
+    std::string expanded;
+    for (char c : value) expanded += c == '$' ? std::string("$$") : std::string(1, c);
+    return "label_replace(" + expr + ", \"" + name + "\", " + PromQuote(expanded) + ", \"\", \"\")";
   }
 
   // Each replica's increase of `metric` over the window, exact and not extrapolated (its
@@ -166,210 +422,169 @@ class GroupBuilder {
            ") >= 0\n  or\n  " + sel + "\n)";
   }
 
-  // The recorded series `record` of `feature` in the window.
-  std::string Recorded(const char* record, const std::string& feature) const {
-    return std::string(record) + "{model=" + PromQuote(m_.name) + ",feature=" + PromQuote(feature) +
-           ",window=" + PromQuote(window_) + "}";
+  // The model's series of `record` (a baseline series: no window).
+  std::string Selector(const char* record, const std::string& more = "") const {
+    return std::string(record) + "{model=" + PromQuote(m_.name) + more + "}";
+  }
+  // The model's series of `record` in the window.
+  std::string Windowed(const char* record, const std::string& more = "") const {
+    return Selector(record, ",window=" + PromQuote(window_) + more);
   }
 
-  std::string Counts(const BinnedReference& f, const std::string& le) const {
-    return std::string(kCounts) + "{model=" + PromQuote(m_.name) +
-           ",feature=" + PromQuote(f.feature) + ",window=" + PromQuote(window_) +
-           ",le=" + PromQuote(le) + "}";
+  // Each numeric feature's values in the window (its +Inf bucket), by model, feature, window.
+  std::string Total() const {
+    return "sum without (le) (" + Windowed(kCounts, ",le=\"+Inf\"") + ")";
   }
-
-  // `expr` with label `name` set to `value`: one rule records all of a feature's bins (or
-  // both methods), and inline constant vectors carry per-bin values.
-  static std::string Labelled(const std::string& expr, const std::string& name,
-                              const std::string& value) {
-    return "label_replace(\n" + expr + ",\n\"" + name + "\", \"" + value + "\", \"\", \"\")";
+  std::string CategoryTotal() const {
+    return "sum without (category) (" + Windowed(kCategoryCounts) + ")";
   }
-
-  // The same for a value from the user (a category): quoted, and `$` doubled (label_replace
-  // expands $-references in its replacement).
-  static std::string LabelledText(const std::string& expr, const std::string& name,
-                                  const std::string& value) {
-    std::string expanded;
-    for (char c : value) expanded += c == '$' ? std::string("$$") : std::string(1, c);
-    return "label_replace(\n" + expr + ",\n\"" + name + "\", " + PromQuote(expanded) +
-           ", \"\", \"\")";
+  // The same by model and feature: n, each feature's values in the window.
+  std::string NumericPresent() const {
+    return "sum by (model, feature) (" + Windowed(kCounts, ",le=\"+Inf\"") + ")";
   }
-
-  // The feature's values in the window: its +Inf bucket, without the le label.
-  std::string Present(const BinnedReference& f) const {
-    return "sum by (model, feature) (" + Counts(f, "+Inf") + ")";
+  std::string CategoricalPresent() const {
+    return "sum by (model, feature) (" + Windowed(kCategoryCounts) + ")";
   }
-  std::string Present(const CategoricalReference& f) const {
-    return "sum by (model, feature) (" + Recorded(kCategoryCounts, f.feature) + ")";
+  // n of every feature of the model in the reference, numeric and categorical.
+  std::string Present() const {
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    if (ref.categorical.empty()) return NumericPresent();
+    if (ref.features.empty()) return CategoricalPresent();
+    return "(" + NumericPresent() + " or " + CategoricalPresent() + ")";
   }
 
   // The exporter serves a feature's drift once the window holds drift.min_samples records
   // and the feature has values in it (`present`).
   std::string Gate(const std::string& present) const {
-    return "\nand on (model) (" + std::string(kRecords) + "{model=" + PromQuote(m_.name) +
-           ",window=" + PromQuote(window_) + "} >= " + std::to_string(m_.drift.min_samples) +
-           ")\nand on (model, feature) (" + present + " > 0)";
+    return "\nand on (model) (" + Windowed(kRecords) +
+           " >= " + std::to_string(m_.drift.min_samples) + ")\nand on (model, feature) (" +
+           present + " > 0)";
   }
 
-  // PSI and JS (those exported) of the ε-floored window proportions `p` (one series per
-  // value of label `by`) against the floored reference proportions `q`, an inline vector
-  // labelled by `by`: a few series selections per feature instead of some per bin (what
-  // Prometheus spends its time on).
-  void AddPsiJs(const std::string& p, const std::string& q, const std::string& by,
-                const std::string& gate, std::vector<std::string>& methods) const {
-    const std::string on = " on (" + by + ") ";
-    const std::string psi = "(" + p + " -" + on + "group_left () " + q + ") * ln(" + p + " /" + on +
-                            "group_left () " + q + ")";
+  // PSI or JS (`method`) of the ε-floored window proportions `p` against the baseline's
+  // floored proportions `q`, matched on (model, feature, `bin`).
+  static std::string PsiJs(DriftMethod method, const std::string& p, const std::string& q,
+                           const std::string& bin) {
+    const std::string on = " on (model, feature, " + bin + ") ";
+    if (method == DriftMethod::kPsi) {
+      return "sum by (model, feature) (\n  (" + p + " -" + on + "group_left () " + q + ") * ln(" +
+             p + " /" + on + "group_left () " + q + ")\n)";
+    }
     const std::string mid = "(0.5 * (" + p + " +" + on + "group_left () " + q + "))";
     const std::string kl_pm = p + " * ln(" + p + " / " + mid + ")";
     const std::string kl_qm =
         q + " *" + on + "group_right () ln(" + q + " /" + on + "group_right () " + mid + ")";
-    if (Exports(DriftMethod::kPsi)) {
-      methods.push_back(
-          Labelled("sum by (model, feature) (\n  " + psi + "\n)" + gate, "method", "psi"));
-    }
-    if (Exports(DriftMethod::kJs)) {
-      methods.push_back(Labelled("sqrt(clamp_min(\n  0.5 * sum by (model, feature) (\n  " + kl_pm +
-                                     "\n  )\n  + 0.5 * sum by (model, feature) (\n  " + kl_qm +
-                                     "\n  ),\n  0))" + gate,
-                                 "method", "js"));
-    }
+    return "sqrt(clamp_min(\n  0.5 * sum by (model, feature) (\n  " + kl_pm +
+           "\n  )\n  + 0.5 * sum by (model, feature) (\n  " + kl_qm + "\n  ),\n  0))";
   }
 
-  void AddFeature(const BinnedReference& f) {
-    const std::size_t bins = f.proportions.size();
-    // Each bin's count is its upper bound's cumulative count minus its lower bound's: the
-    // feature's bucket series are matched on `le` with inline vectors that name the bin each
-    // bound closes (upper) or opens (lower), so the feature's series are selected a few
-    // times rather than twice per bin.
-    std::string upper_map, lower_map;
-    for (std::size_t i = 0; i < bins; ++i) {
-      const std::string bin = std::to_string(i);
-      const std::string upper = i < f.edges.size() ? LeLabel(f.edges[i]) : "+Inf";
-      upper_map +=
-          (i == 0 ? "" : " or ") + Labelled(Labelled("vector(1)", "le", upper), "bin", bin);
-      if (i > 0) {
-        lower_map += (i == 1 ? "" : " or ") +
-                     Labelled(Labelled("vector(1)", "le", LeLabel(f.edges[i - 1])), "bin", bin);
+  // One model_feature_drift rule per method (labelled by it), covering every feature.
+  void AddDrift() {
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    const bool numeric = !ref.features.empty(), categorical = !ref.categorical.empty();
+    const std::string numeric_gate = Gate(NumericPresent());
+    const std::string categorical_gate = Gate(CategoricalPresent());
+    for (DriftMethod method : {DriftMethod::kPsi, DriftMethod::kJs}) {
+      if (!Exports(method)) continue;
+      std::vector<std::string> parts;
+      if (numeric) {
+        parts.push_back(PsiJs(method, Windowed(kRatio), Selector(kBaseRatio), "le") + numeric_gate);
       }
-    }
-    const std::string buckets = Recorded(kCounts, f.feature);
-    const std::string upper =
-        "sum without (le) (" + buckets + " * on (le) group_left (bin) (" + upper_map + "))";
-    const std::string lower =
-        "sum without (le) (" + buckets + " * on (le) group_left (bin) (" + lower_map + "))";
-    const std::string count = "((" + upper + " - " + lower + ") or " + upper + ")";
-    const std::string total = "sum without (le) (" + Counts(f, "+Inf") + ")";
-    const std::string ratio =
-        "(" + count + " / on (model, feature, window) group_left () " + total + ")";
-    // The exporter's floor: an empty bin counts as ε.
-    Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon),
-        {{"feature", f.feature}});
-    std::string q;
-    for (std::size_t i = 0; i < bins; ++i) {
-      q += (i == 0 ? "" : " or ") +
-           Labelled("vector(" + Num(Floor(f.proportions[i])) + ")", "bin", std::to_string(i));
-    }
-    const std::string gate = Gate(Present(f));
-    std::vector<std::string> methods;
-    AddPsiJs(Recorded(kRatio, f.feature), "(" + q + ")", "bin", gate, methods);
-    if (Exports(DriftMethod::kKs) && !f.edges.empty()) {
-      // KS at the bin edges: the summed cumulative bucket counts are F_current at every
-      // edge; F_baseline there is the running sum of the baseline's proportions, an inline
-      // vector labelled by `le` (group_left keeps the bucket's model and feature labels). The
-      // +Inf bucket, where both are 1, matches none.
-      std::string cdf;
-      double cumulative = 0;
-      for (std::size_t i = 0; i < f.edges.size(); ++i) {
-        cumulative += f.proportions[i];
-        cdf += (i == 0 ? "" : " or ") +
-               Labelled("vector(" + Num(cumulative) + ")", "le", LeLabel(f.edges[i]));
+      if (categorical) {
+        parts.push_back(
+            PsiJs(method, Windowed(kCategoryRatio), Selector(kBaseCategoryRatio), "category") +
+            categorical_gate);
       }
-      methods.push_back(Labelled("max by (model, feature) (\n  abs(\n  (" + buckets +
-                                     " / on (model, feature, window) group_left () " + total +
-                                     ")\n  - on (le) group_left () (" + cdf + ")\n  )\n)" + gate,
-                                 "method", "ks"));
+      AddMethod(metric::kModelFeatureDrift.Name(), method, parts);
     }
-    if (!methods.empty()) {
-      Add(metric::kModelFeatureDrift.Name(), Join(methods), {{"feature", f.feature}});
+    if (Exports(DriftMethod::kKs) && numeric) {
+      // KS at the bin edges: the summed cumulative bucket counts over the feature's values
+      // are F_current at every edge; F_baseline there is the running sum of the baseline's
+      // proportions (matched on le). The +Inf bucket, where both are 1, matches none.
+      AddMethod(metric::kModelFeatureDrift.Name(), DriftMethod::kKs,
+                {"max by (model, feature) (\n  abs(\n  (" + Windowed(kCounts) +
+                 " / on (model, feature, window) group_left () " + Total() +
+                 ")\n  - on (model, feature, le) group_left () " + Selector(kBaseCumulative) +
+                 "\n  )\n)" + numeric_gate});
     }
-    std::vector<std::string> critical;
-    AddPsiJsCriticalValues(f.proportions, f.count, Present(f), gate, critical);
-    if (Exports(DriftMethod::kKs) && !f.edges.empty()) {
-      // drift_noise.h's KsCriticalValue: Kolmogorov's limit at the per-series level over the
-      // effective size, K⁻¹(level)·sqrt(1/n + 1/m).
-      critical.push_back(Labelled(
-          Num(KolmogorovUpperQuantile(Level())) + " * sqrt" + Inverses(Present(f), f.count) + gate,
-          "method", "ks"));
-    }
-    if (!critical.empty()) {
-      Add(metric::kModelFeatureDriftCriticalValue.Name(), Join(critical), {{"feature", f.feature}});
-    }
-  }
-
-  // A categorical feature: its window counts by category (the baseline's and __other__),
-  // their ε-floored proportions, PSI, JS and the chi-square statistic of the 2 × K table of
-  // reference and window counts, and their critical values.
-  void AddCategorical(const CategoricalReference& f) {
-    const std::size_t bins = f.counts.size();
-    auto category = [&](std::size_t i) {
-      return i < f.categories.size() ? f.categories[i] : std::string(kOverflowLabelValue);
-    };
-    const std::string counts = Recorded(kCategoryCounts, f.feature);
-    const std::string total = "sum without (category) (" + counts + ")";
-    const std::string ratio =
-        "(" + counts + " / on (model, feature, window) group_left () " + total + ")";
-    Add(kCategoryRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon),
-        {{"feature", f.feature}});
-    std::string q, a;
-    for (std::size_t i = 0; i < bins; ++i) {
-      q += (i == 0 ? "" : " or ") +
-           LabelledText("vector(" + Num(Floor(f.proportions[i])) + ")", "category", category(i));
-      a += (i == 0 ? "" : " or ") +
-           LabelledText("vector(" + Num(f.counts[i]) + ")", "category", category(i));
-    }
-    const std::string present = Present(f);
-    const std::string gate = Gate(present);
-    std::vector<std::string> methods;
-    AddPsiJs(Recorded(kCategoryRatio, f.feature), "(" + q + ")", "category", gate, methods);
-    if (Exports(DriftMethod::kChi2)) {
+    if (Exports(DriftMethod::kChi2) && categorical) {
       // scipy's chi2_contingency on the table of reference counts a (row total m) and window
       // counts b (row total n), over the columns with a + b > 0 (ComputeChi2Contingency):
       // Σ D²/(m·n·(a + b)) with D = a·n − b·m, and with Yates' correction when exactly two
       // columns are left (one degree of freedom) Σ max(|D| − (n + m)/2, 0)²/(m·n·(a + b)).
-      const std::string m = Num(f.count);
+      const std::string b = Windowed(kCategoryCounts);
+      const std::string a = Selector(kBaseCategoryCount);
+      const std::string m = "on (model, feature) group_left () " + Selector(kBaseCount);
       const std::string n =
-          "(" + counts + " * 0 + on (model, feature, window) group_left () " + total + ")";
-      const std::string d =
-          "(" + n + " * on (category) group_left () (" + a + ") - " + counts + " * " + m + ")";
+          "(" + b + " * 0 + on (model, feature, window) group_left () " + CategoryTotal() + ")";
+      const std::string d = "(" + n + " * on (model, feature, category) group_left () " + a +
+                            " - " + b + " * " + m + ")";
       const std::string columns =
-          "((" + counts + " + on (category) group_left () (" + a + ")) > 0)";
+          "((" + b + " + on (model, feature, category) group_left () " + a + ") > 0)";
       const std::string denominator = "(" + columns + " * " + n + " * " + m + ")";
       const std::string width = "count by (model, feature) (" + columns + ")";
-      methods.push_back(Labelled("(\n  sum by (model, feature) (" + d + " ^ 2 / " + denominator +
-                                     ")\n  and on (model, feature) (" + width + " != 2)\n  or\n  " +
-                                     "sum by (model, feature) (clamp_min(abs(" + d + ") - (" + n +
-                                     " + " + m + ") / 2, 0) ^ 2 / " + denominator +
-                                     ")\n  and on (model, feature) (" + width + " == 2)\n)" + gate,
-                                 "method", "chi2"));
+      AddMethod(metric::kModelFeatureDrift.Name(), DriftMethod::kChi2,
+                {"(\n  sum by (model, feature) (" + d + " ^ 2 / " + denominator +
+                 ")\n  and on (model, feature) (" + width + " != 2)\n  or\n  " +
+                 "sum by (model, feature) (clamp_min(abs(" + d + ") - (" + n + " + " + m +
+                 ") / 2, 0) ^ 2 / " + denominator + ")\n  and on (model, feature) (" + width +
+                 " == 2)\n)" + categorical_gate});
     }
-    if (!methods.empty()) {
-      Add(metric::kModelFeatureDrift.Name(), Join(methods), {{"feature", f.feature}});
+  }
+
+  // One model_feature_drift_critical_value rule per method, covering every feature.
+  void AddCriticalValues() {
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    const std::string name = metric::kModelFeatureDriftCriticalValue.Name();
+    const std::string present = Present();
+    // (1/n + 1/m), n the window's values, m the reference's.
+    const auto inverses = [&](const std::string& n) {
+      return "(1 / " + n + " + on (model, feature) (1 / " + Selector(kBaseCount) + "))";
+    };
+    const std::string chi2 = " * on (model, feature) " + Selector(kChi2Quantile);
+    // drift_noise.h's PsiCriticalValue and JsCriticalValue: the chi-square limit at the
+    // exporter's per-series level, plus the allowance of each bin a window of n values is
+    // likely to leave empty (0 for a feature without such bins).
+    const auto allowance = [&](const char* method) {
+      const std::string empty = "(" + Selector(kLog1p) + " * on (model, feature) group_left () " +
+                                present + " > bool on (model, feature) group_left () " +
+                                Selector(kLogLimit) + ")";
+      return "(sum by (model, feature) (" +
+             Selector(kAllowance, ",method=\"" + std::string(method) + "\"") +
+             " * on (model, feature, bin) " + empty + ") or " + Selector(kChi2Quantile) + " * 0)";
+    };
+    const std::string gate = Gate(present);
+    if (Exports(DriftMethod::kPsi)) {
+      AddMethod(name, DriftMethod::kPsi,
+                {inverses(present) + chi2 + " + on (model, feature) " + allowance("psi") + gate});
     }
-    std::vector<std::string> critical;
-    AddPsiJsCriticalValues(f.proportions, f.count, present, gate, critical);
-    int occupied = 0;
-    for (double q_i : f.proportions) occupied += q_i > 0 ? 1 : 0;
-    if (Exports(DriftMethod::kChi2) && occupied >= 2) {
+    if (Exports(DriftMethod::kJs)) {
+      AddMethod(name, DriftMethod::kJs,
+                {"sqrt(" + inverses(present) + chi2 + " / 8 + on (model, feature) " +
+                 allowance("js") + ")" + gate});
+    }
+    if (Exports(DriftMethod::kKs) && !ref.features.empty()) {
+      // drift_noise.h's KsCriticalValue: Kolmogorov's limit at the per-series level over the
+      // effective size, K⁻¹(level)·sqrt(1/n + 1/m); for the features with bin edges.
+      AddMethod(
+          name, DriftMethod::kKs,
+          {Num(KolmogorovUpperQuantile(Level())) + " * sqrt" + inverses(NumericPresent()) +
+           "\nand on (model, feature) " + Selector(kBaseCumulative) + Gate(NumericPresent())});
+    }
+    if (Exports(DriftMethod::kChi2) && !ref.categorical.empty()) {
       // drift_noise.h's Chi2CriticalValue: χ²(bins − 1) at the per-series level, whatever n.
-      critical.push_back(Labelled("(" + present + " * 0 + " +
-                                      Num(ChiSquareUpperQuantile(Level(), occupied - 1)) + ")" +
-                                      gate,
-                                  "method", "chi2"));
+      AddMethod(name, DriftMethod::kChi2,
+                {"(" + CategoricalPresent() + " * 0 + on (model, feature) " +
+                 Selector(kChi2Quantile) + ")" + Gate(CategoricalPresent())});
     }
-    if (!critical.empty()) {
-      Add(metric::kModelFeatureDriftCriticalValue.Name(), Join(critical), {{"feature", f.feature}});
-    }
+  }
+
+  // A rule of `record` for one method: its parts (numeric, categorical) joined by `or`.
+  void AddMethod(const std::string& record, DriftMethod method,
+                 const std::vector<std::string>& parts) {
+    std::string expr;
+    for (const std::string& p : parts) expr += (expr.empty() ? "" : "\nor\n") + p;
+    Add(record, expr, {{"method", DriftMethodName(method)}});
   }
 
   // Whether the exporter would export `method` (drift.methods, by default every method),
@@ -379,66 +594,14 @@ class GroupBuilder {
     return listed.empty() || std::find(listed.begin(), listed.end(), method) != listed.end();
   }
 
-  // One rule's alternatives, each labelled by its method.
-  static std::string Join(const std::vector<std::string>& alternatives) {
-    std::string expr;
-    for (const std::string& a : alternatives) expr += (expr.empty() ? "" : "\nor\n") + a;
-    return expr;
-  }
-
   // The exporter's per-series level: drift.alpha over its drift series (Bonferroni).
   double Level() const { return m_.drift.alpha / std::max(1, m_.promql_reference->drift_series); }
 
-  // (1/n + 1/m), n the window's values (`present`), m the reference's.
-  static std::string Inverses(const std::string& present, double m) {
-    return "(1 / " + present + " + " + Num(1 / m) + ")";
-  }
-
-  // drift_noise.h's PsiCriticalValue and JsCriticalValue with the reference embedded: the
-  // chi-square limit at the exporter's per-series level, plus the allowance of each bin a
-  // window of this many values is likely to leave empty.
-  void AddPsiJsCriticalValues(const std::vector<double>& proportions, double count,
-                              const std::string& present, const std::string& gate,
-                              std::vector<std::string>& methods) const {
-    int occupied = 0;
-    for (double q : proportions) occupied += q > 0 ? 1 : 0;
-    // With fewer than 2 bins of reference mass nothing can drift: the exporter serves no
-    // PSI or JS critical value.
-    if (occupied < 2) return;
-    const double level = Level();
-    const double chi2 = ChiSquareUpperQuantile(level, occupied - 1);
-    const std::string& n = present;
-    const std::string inv = Inverses(present, count);
-    const double log_limit = std::log(level / occupied);
-    std::string psi_allow, js_allow;
-    for (double q : proportions) {
-      if (!(q > 0) || !(q < 1)) continue;
-      const std::string empty =
-          "(" + n + " * " + Num(std::log1p(-q)) + " > bool " + Num(log_limit) + ")";
-      constexpr double eps = kDriftEpsilon;
-      if (q > eps) psi_allow += " + " + Num((q - eps) * std::log(q / eps)) + " * " + empty;
-      const double mid = 0.5 * (q + eps);
-      js_allow += " + " + Num(0.5 * q * std::log(q / mid) + 0.5 * eps * std::log(eps / mid)) +
-                  " * " + empty;
-    }
-    if (Exports(DriftMethod::kPsi)) {
-      methods.push_back(Labelled(
-          inv + " * " + Num(chi2) + (psi_allow.empty() ? "" : " + (0" + psi_allow + ")") + gate,
-          "method", "psi"));
-    }
-    if (Exports(DriftMethod::kJs)) {
-      methods.push_back(Labelled("sqrt(" + inv + " * " + Num(chi2) + " / 8" +
-                                     (js_allow.empty() ? "" : " + (0" + js_allow + ")") + ")" +
-                                     gate,
-                                 "method", "js"));
-    }
-  }
-
   const ModelConfig& m_;
+  RuleGroup& baseline_;
   RuleGroup& group_;
   std::string window_;
 };
-
 }  // namespace
 
 std::string LeLabel(double bound) {
@@ -458,12 +621,17 @@ Result<void> LoadPromqlReferences(ConfigSet& config) {
   return {};
 }
 
-RuleGroup PromqlDriftGroup(const ModelConfig& m, Seconds interval) {
+std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval) {
+  RuleGroup baseline{"modelwatch-" + m.name + "-drift-promql-baseline",
+                     std::max(interval, kPromqlBaselineInterval),
+                     {},
+                     {}};
   RuleGroup group{"modelwatch-" + m.name + "-drift-promql", interval, {}, {}};
-  if (!m.promql_reference) return group;
-  GroupBuilder builder(m, group);
+  if (!m.promql_reference) return {};
+  GroupBuilder builder(m, baseline, group);
+  builder.AddBaseline();
   for (const Window& w : m.drift.windows) builder.AddWindow(w);
-  return group;
+  return {std::move(baseline), std::move(group)};
 }
 
 }  // namespace modelwatch

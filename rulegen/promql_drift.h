@@ -10,6 +10,7 @@
 #define MODELWATCH_RULEGEN_PROMQL_DRIFT_H_
 
 #include <string>
+#include <vector>
 
 #include "core/config.h"
 #include "core/error.h"
@@ -24,15 +25,28 @@ namespace modelwatch {
 // an error naming the file.
 Result<void> LoadPromqlReferences(ConfigSet& config);
 
-// The recording rules of `m` (which has a promql_reference), evaluated every `interval`.
-// Per window: each replica's counts over the window (its counter now minus its counter a
-// window ago; from zero for a series younger than the window or reset within it), summed
-// over the replicas; each bin's (category's) proportion, with the exporter's ε floor; PSI, JS,
-// KS at the bin edges (max |F_current − F_baseline| over the edges, from the cumulative
-// counts) or chi-square (scipy's chi2_contingency, Yates' correction at one degree of
-// freedom) and their critical values at the exporter's per-series level, of the methods
-// drift.methods exports; below drift.min_samples records or without values absent.
-RuleGroup PromqlDriftGroup(const ModelConfig& m, Seconds interval);
+// The recording rules of `m` (none without a promql_reference): two groups. First
+// `modelwatch-<model>-drift-promql-baseline`, the baseline as constant series recorded from
+// the file (each bin's floored proportion, labelled with the bucket bounds that close and
+// open it, le and lower_le; the cumulative proportions at the edges; the categories'
+// proportions and counts; each feature's count and the critical values' inputs), one rule
+// per quantity, every kPromqlBaselineInterval. Then `modelwatch-<model>-drift-promql`,
+// evaluated every `interval`: per window, one rule per quantity covering every feature of
+// the model by vector matching on the baseline series: each replica's counts over the window
+// (its counter now minus its counter a window ago; from zero for a series younger than the
+// window or reset within it), summed over the replicas; each bin's (category's) proportion,
+// with the exporter's ε floor; PSI, JS, KS at the bin edges (max |F_current − F_baseline|
+// over the edges, from the cumulative counts) or chi-square (scipy's chi2_contingency,
+// Yates' correction at one degree of freedom) and their critical values at the exporter's
+// per-series level, of the methods drift.methods exports, one rule per method; below
+// drift.min_samples records or without values absent.
+std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval);
+
+// How often the baseline group re-records its constant series: Prometheus parses and
+// evaluates a rule's whole text at every evaluation, and the baseline's rules are the
+// largest, so they run at most this often (or at the tier's interval, if longer). Well
+// inside Prometheus' 5-minute lookback: the drift group always finds the latest samples.
+inline constexpr Seconds kPromqlBaselineInterval{120};
 
 // A bucket bound as the exporter writes it in `le` (the text format's 16 significant digits).
 std::string LeLabel(double bound);

@@ -959,16 +959,13 @@ std::string RegexEscape(const std::string& s) {
 
 RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
   RuleFile file = ModelRuleBuilder(m, fleet).Build();
-  if (m.drift.engine == DriftEngine::kPromql && m.promql_reference) {
-    // First: the alerts' group reads what it records.
-    file.groups.insert(file.groups.begin(),
-                       PromqlDriftGroup(m, fleet.Tier(m.tier).evaluation_interval));
-  }
-  if (m.drift.engine == DriftEngine::kPromql) {
-    // Second (after the drift group): the proxy signals the alerts read.
-    const auto at = file.groups.begin() + (m.promql_reference ? 1 : 0);
-    file.groups.insert(at, PromqlSignalsGroup(m, fleet.Tier(m.tier).evaluation_interval));
-  }
+  if (m.drift.engine != DriftEngine::kPromql) return file;
+  // First the drift groups (the baseline's constants, then the drift), then the proxy
+  // signals: the alerts' group reads what they record.
+  std::vector<RuleGroup> first;
+  if (m.promql_reference) first = PromqlDriftGroups(m, fleet.Tier(m.tier).evaluation_interval);
+  first.push_back(PromqlSignalsGroup(m, fleet.Tier(m.tier).evaluation_interval));
+  file.groups.insert(file.groups.begin(), first.begin(), first.end());
   return file;
 }
 

@@ -4,8 +4,9 @@
 # Prometheus evaluating the generated drift rules; the fleet's PSI, JS and critical values
 # must equal the single exporter's (1e-6) and numpy's (1e-9), its KS at the bin edges numpy's
 # (1e-9) and at most the single exporter's, also across a replica killed and restarted
-# mid-stream; then promtool tests the rules against hand-computed values (two replicas, a
-# window, an empty bin, KS and its critical value). About 20 s; exit 77 (skip) only if a program is not built.
+# mid-stream; then promtool tests the rules against hand-computed values (two models with the
+# same feature names, two replicas, a window, an empty bin, every drift and critical value).
+# About 20 s; exit 77 (skip) only if a program is not built.
 set -uo pipefail
 BUILD_DIR=${1:-${MODELWATCH_BUILD_DIR:-build}}
 BUILD_DIR=$(cd "$BUILD_DIR" && pwd)

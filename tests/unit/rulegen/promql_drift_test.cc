@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <regex>
-#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "core/config_loader.h"
 #include "core/distributions.h"
@@ -129,31 +133,107 @@ TEST(PromqlDriftTest, ReadsTheBinsAndTheSeriesSplitFromTheBaseline) {
       << error.error().ToString();
 }
 
-TEST(PromqlDriftTest, RulesPerWindowBinAndFeatureWithTheExportersLabels) {
+// The rule of `record` whose labels include every one of `labels`, or null.
+const RecordingRule* FindRule(const RuleGroup& g, const std::string& record,
+                              const std::vector<std::pair<std::string, std::string>>& labels) {
+  for (const RecordingRule& r : g.recording) {
+    if (r.record != record) continue;
+    bool all = true;
+    for (const auto& l : labels) {
+      all = all && std::find(r.labels.begin(), r.labels.end(), l) != r.labels.end();
+    }
+    if (all) return &r;
+  }
+  return nullptr;
+}
+
+// The expression of the rule FindRule finds, "" when there is none.
+std::string Expr(const RuleGroup& g, const std::string& record,
+                 const std::vector<std::pair<std::string, std::string>>& labels) {
+  const RecordingRule* r = FindRule(g, record, labels);
+  return r ? r->expr : "";
+}
+
+// A constant of a baseline rule as rulegen writes it: vector(value) with its `key` (the
+// labels other than feature and category joined by `;`, in the rule's order) and category.
+std::string Leaf(const std::string& value, const std::string& key,
+                 const std::string& category = "") {
+  std::string leaf = "label_replace(vector(" + value + "), \"key\", \"" + key + "\", \"\", \"\")";
+  if (!category.empty()) {
+    leaf = "label_replace(" + leaf + ", \"category\", \"" + category + "\", \"\", \"\")";
+  }
+  return leaf;
+}
+// A feature's constant of a rule without other labels.
+std::string FeatureLeaf(const std::string& value, const std::string& feature) {
+  return "label_replace(vector(" + value + "), \"feature\", \"" + feature + "\", \"\", \"\")";
+}
+
+// How rulegen writes a double: the shortest of 15, 16, 17 significant digits that reads back.
+std::string Shortest(double v) {
+  char buf[40];
+  for (int digits = 15; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  return buf;
+}
+
+// The rules of a promql model's two drift groups (baseline, then windows), as one group.
+RuleGroup DriftRules(const RuleFile& file) {
+  RuleGroup g;
+  for (std::size_t i = 0; i < 2 && i < file.groups.size(); ++i) {
+    g.recording.insert(g.recording.end(), file.groups[i].recording.begin(),
+                       file.groups[i].recording.end());
+  }
+  return g;
+}
+
+constexpr const char* kBaseRatio = "model_feature_le:model_feature_value:baseline_ratio";
+constexpr const char* kBaseCumulative =
+    "model_feature_le:model_feature_value:baseline_cumulative_ratio";
+constexpr const char* kBaseCount = "model_feature:model_feature_drift:baseline_count";
+constexpr const char* kChi2Quantile =
+    "model_feature:model_feature_drift_critical_value:chi2_quantile";
+constexpr const char* kAllowance =
+    "model_feature_bin_method:model_feature_drift_critical_value:empty_bin_allowance";
+
+TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels) {
   Dir dir("promql_rules");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
   ConfigSet config = Load(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
-  ASSERT_FALSE(file.groups.empty());
-  const RuleGroup& g = file.groups[0];  // first: the alerts read what it records
-  EXPECT_EQ(g.name, "modelwatch-scoring-drift-promql");
-  // Per window: 3 counts (buckets, records, categories), then per feature one rule for its
-  // bins or categories, one for its drift methods, one for their critical values
-  // (Prometheus' cost is mostly per rule).
-  EXPECT_EQ(g.recording.size(), 2u * (3 + 3 + 3 + 3));
-  std::set<std::string> le;
-  // In selectors (le="…") and in the bins' bound maps (label_replace(…, "le", "…", …)).
-  const std::regex le_label(R"re(le(?:="|", ")([^"]+)")re");
-  int drift = 0, critical = 0;
+  ASSERT_GE(file.groups.size(), 2u);
+  // First: the drift group reads what the baseline group records, the alerts what the drift
+  // group records. The baseline's constants are re-recorded every 2 minutes (at most), the
+  // drift at the tier's interval.
+  EXPECT_EQ(file.groups[0].name, "modelwatch-scoring-drift-promql-baseline");
+  EXPECT_EQ(file.groups[0].interval, std::max(Seconds(120), file.groups[1].interval));
+  EXPECT_LT(file.groups[0].interval, Seconds(300));  // Prometheus' lookback
+  EXPECT_EQ(file.groups[1].name, "modelwatch-scoring-drift-promql");
+  for (const RecordingRule& r : file.groups[0].recording) {
+    EXPECT_EQ(r.labels[0].first, "model") << r.record;
+  }
+  const RuleGroup g = DriftRules(file);
+  // The baseline: 9 rules of constant series (every feature's), labelled with the model.
+  // Per window: 3 counts (buckets, records, categories), 2 ratios (bins, categories), and
+  // one rule per method (psi, js, ks, chi2) for the drift and one for the critical values,
+  // whatever the number of features (Prometheus' cost is mostly per rule).
+  const std::size_t rules = 9 + 2u * (3 + 2 + 4 + 4);
+  EXPECT_EQ(g.recording.size(), rules);
+  int drift = 0, critical = 0, baseline = 0;
   for (const RecordingRule& r : g.recording) {
-    // Every rule is told apart by its labels (promtool refuses duplicates), window first.
+    // Every rule is told apart by its labels or its name (promtool refuses duplicates): the
+    // window's rules by window (first) and method, the baseline's by name.
     ASSERT_FALSE(r.labels.empty());
-    EXPECT_EQ(r.labels[0].first, "window");
-    for (auto it = std::sregex_iterator(r.expr.begin(), r.expr.end(), le_label);
-         it != std::sregex_iterator(); ++it) {
-      le.insert((*it)[1]);
+    if (r.labels[0].first == "model") {
+      ++baseline;
+      EXPECT_EQ(r.labels, (std::vector<std::pair<std::string, std::string>>{{"model", "scoring"}}));
+      EXPECT_EQ(r.expr.find("window"), std::string::npos) << r.record;
+    } else {
+      EXPECT_EQ(r.labels[0].first, "window") << r.record;
     }
     // Recording rules name catalogued metrics (level:metric:operation).
     const std::string metric =
@@ -164,45 +244,75 @@ TEST(PromqlDriftTest, RulesPerWindowBinAndFeatureWithTheExportersLabels) {
         << r.record;
     if (r.record == "model_feature_drift") ++drift;
     if (r.record == "model_feature_drift_critical_value") ++critical;
+    // Every selector names the model: no rule reads another model's series.
+    for (const char* name : {"model_feature_le", "model_feature:", "model_feature_bin",
+                             "model_feature_category", "model_window"}) {
+      for (std::size_t at = r.expr.find(name); at != std::string::npos;
+           at = r.expr.find(name, at + 1)) {
+        const std::size_t brace = r.expr.find_first_of("{ )", at);
+        ASSERT_NE(brace, std::string::npos);
+        EXPECT_EQ(r.expr.substr(brace, 16), "{model=\"scoring\"") << r.record << "\n" << r.expr;
+      }
+    }
   }
-  EXPECT_EQ(drift, 3 * 2);     // 3 features × 2 windows, psi, js and ks or chi2 each
-  EXPECT_EQ(critical, 3 * 2);  // age's empty bin does not count among its bins, it has 2
-  // The bounds as the exporter writes them: 16 significant digits, +Inf.
-  EXPECT_EQ(le, (std::set<std::string>{"10", "20.5", "2.042200000000001", "30", "60", "+Inf"}));
+  EXPECT_EQ(baseline, 9);
+  EXPECT_EQ(drift, 4 * 2);     // psi, js, ks and chi2 × 2 windows
+  EXPECT_EQ(critical, 4 * 2);  // the same
+  // The bins as series: each named by the bound that closes it (le, as the exporter writes
+  // it: 16 significant digits, +Inf) and the one that opens it (lower_le, none for the
+  // first), its value the floored proportion (age's empty bin: ε).
+  const std::string ratio = Expr(g, kBaseRatio, {});
+  for (const std::string& leaf :
+       {Leaf("0.25", "10;0;"), Leaf("0.25", "20.5;1;10"), Leaf("0.25", "2.042200000000001;2;20.5"),
+        Leaf("0.25", "+Inf;3;2.042200000000001"), Leaf("0.0001", "60;1;30"),
+        std::string("\"feature\", \"amount\", \"\", \"\")"),
+        std::string("\"lower_le\", \"$3\", \"key\", \"([^;]*);([^;]*);([^;]*)\")"),
+        std::string("\"key\", \"\", \"\", \"\")")}) {
+    EXPECT_NE(ratio.find(leaf), std::string::npos) << leaf << "\n" << ratio;
+  }
+  // 7 bins: 6 `or`s.
+  std::size_t ors = 0;
+  for (std::size_t at = ratio.find(" or "); at != std::string::npos;
+       at = ratio.find(" or ", at + 1)) {
+    ++ors;
+  }
+  EXPECT_EQ(ors, 6u) << ratio;
   EXPECT_EQ(LeLabel(0.1), "0.1");
   EXPECT_EQ(LeLabel(-1e-7), "-1e-07");
-}
 
-// The recorded rule of `record` for `feature` and `window`, or null.
-const RecordingRule* FindRule(const RuleGroup& g, const std::string& record,
-                              const std::string& feature, const std::string& window) {
-  for (const RecordingRule& r : g.recording) {
-    std::string f, w;
-    for (const auto& [k, v] : r.labels) {
-      if (k == "feature") f = v;
-      if (k == "window") w = v;
-    }
-    if (r.record == record && f == feature && w == window) return &r;
-  }
-  return nullptr;
-}
+  // Each bin's count: its bucket minus the bucket its lower_le names, found through the
+  // baseline series; the first bin's is its bucket's.
+  const std::string counts =
+      Expr(g, "model_feature_le_window:model_feature_value:ratio", {{"window", "1h"}});
+  EXPECT_NE(counts.find("model_feature_le:model_feature_value:baseline_ratio{model=\"scoring\"} * "
+                        "0 + on (model, feature, lower_le) group_left () label_replace("
+                        "model_feature_le_window:model_feature_value_bucket:increase{model="
+                        "\"scoring\",window=\"1h\"}, \"lower_le\", \"$1\", \"le\", \"(.+)\")"),
+            std::string::npos)
+      << counts;
 
-// The alternative of a drift rule labelled method="`method`" (the rule joins its methods'
-// label_replace(…) with "\nor\n"), or "".
-std::string Alternative(const std::string& expr, const std::string& method) {
-  const std::string tail = "\"method\", \"" + method + "\", \"\", \"\")";
-  std::size_t start = 0;
-  while (start <= expr.size()) {
-    std::size_t end = expr.find("\nor\n", start);
-    if (end == std::string::npos) end = expr.size();
-    const std::string part = expr.substr(start, end - start);
-    if (part.size() >= tail.size() &&
-        part.compare(part.size() - tail.size(), tail.size(), tail) == 0) {
-      return part;
-    }
-    start = end + 4;
+  // More features, the same rules.
+  std::string more = kModel;
+  more.replace(more.find("  - {name: country"), 0,
+               "  - {name: amount2, type: numeric}\n  - {name: amount3, type: numeric}\n");
+  std::string more_baseline = kBaseline;
+  const std::string amount = R"({"name": "amount", "type": "numeric",
+     "numeric": {"count": 1000, "edges": [10, 20.5, 2.0422000000000007],
+                 "proportions": [0.25, 0.25, 0.25, 0.25]}},)";
+  std::string amounts;
+  for (const char* name : {"amount2", "amount3"}) {
+    std::string copy = amount;
+    copy.replace(copy.find("amount"), 6, name);
+    amounts += copy;
   }
-  return "";
+  more_baseline.replace(more_baseline.find("{\"name\": \"amount\""), 0, amounts);
+  Dir dir2("promql_rules_more");
+  dir2.Write("baseline.json", more_baseline);
+  dir2.Write("scoring.yaml", more);
+  ConfigSet config2 = Load(dir2);
+  ASSERT_TRUE(LoadPromqlReferences(config2).has_value());
+  ASSERT_EQ(config2.models[0].promql_reference->features.size(), 4u);
+  EXPECT_EQ(DriftRules(BuildModelRules(config2.models[0], config2.fleet)).recording.size(), rules);
 }
 
 TEST(PromqlDriftTest, KsAtTheBinEdgesFromTheCumulativeCounts) {
@@ -211,56 +321,49 @@ TEST(PromqlDriftTest, KsAtTheBinEdgesFromTheCumulativeCounts) {
   dir.Write("scoring.yaml", kModel);
   ConfigSet config = Load(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
-  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
-  const RecordingRule* drift = FindRule(g, "model_feature_drift", "age", "24h");
-  ASSERT_NE(drift, nullptr);
-  const std::string ks = Alternative(drift->expr, "ks");
-  ASSERT_FALSE(ks.empty()) << drift->expr;
+  const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
+  const std::string ks = Expr(g, "model_feature_drift", {{"window", "24h"}, {"method", "ks"}});
   // The largest gap over the edges of the summed cumulative counts over the feature's
-  // values, against the baseline's cumulative proportions at each edge (age: 0.5 at 30,
-  // 0.5 at 60), matched on le; the +Inf bucket (1 on both sides) matches none.
+  // values, against the baseline's cumulative proportions at each edge, matched on
+  // (model, feature, le); the +Inf bucket (1 on both sides) matches none.
   EXPECT_NE(
       ks.find("max by (model, feature) (\n  abs(\n  "
               "(model_feature_le_window:model_feature_value_bucket:increase{model=\"scoring\","
-              "feature=\"age\",window=\"24h\"} / on (model, feature, window) group_left () "
+              "window=\"24h\"} / on (model, feature, window) group_left () "
               "sum without (le) (model_feature_le_window:model_feature_value_bucket:increase{"
-              "model=\"scoring\",feature=\"age\",window=\"24h\",le=\"+Inf\"}))\n  - on (le) "
-              "group_left () ("),
+              "model=\"scoring\",window=\"24h\",le=\"+Inf\"}))\n  - on (model, feature, le) "
+              "group_left () model_feature_le:model_feature_value:baseline_cumulative_ratio{"
+              "model=\"scoring\"}"),
       std::string::npos)
       << ks;
-  EXPECT_NE(ks.find("label_replace(\nvector(0.5),\n\"le\", \"30\", \"\", \"\") or "
-                    "label_replace(\nvector(0.5),\n\"le\", \"60\", \"\", \"\")"),
-            std::string::npos)
-      << ks;
-  EXPECT_EQ(ks.find("\"le\", \"+Inf\""), std::string::npos) << ks;
   // Gated like PSI and JS: drift.min_samples records in the window, values of the feature.
   EXPECT_NE(ks.find("model_window:model_predictions:increase{model=\"scoring\",window=\"24h\"} "
                     ">= 200"),
             std::string::npos)
       << ks;
-  // amount's running sums, 0.25, 0.5, 0.75, at its three edges.
-  const std::string amount =
-      Alternative(FindRule(g, "model_feature_drift", "amount", "1h")->expr, "ks");
-  for (const char* edge : {"vector(0.25),\n\"le\", \"10\"", "vector(0.5),\n\"le\", \"20.5\"",
-                           "vector(0.75),\n\"le\", \"2.042200000000001\""}) {
-    EXPECT_NE(amount.find(edge), std::string::npos) << edge << "\n" << amount;
+  // The running sums: age 0.5 at 30 and 60; amount 0.25, 0.5, 0.75 at its three edges.
+  const std::string cumulative = Expr(g, kBaseCumulative, {});
+  for (const std::string& leaf : {Leaf("0.5", "30"), Leaf("0.5", "60"), Leaf("0.25", "10"),
+                                  Leaf("0.5", "20.5"), Leaf("0.75", "2.042200000000001")}) {
+    EXPECT_NE(cumulative.find(leaf), std::string::npos) << leaf << "\n" << cumulative;
   }
+  EXPECT_EQ(cumulative.find("+Inf"), std::string::npos) << cumulative;
 
   // The critical value: Kolmogorov's quantile at the exporter's per-series level (alpha over
-  // its 4 drift series) times sqrt(1/n + 1/m), m the baseline's count of age values.
-  const RecordingRule* critical = FindRule(g, "model_feature_drift_critical_value", "age", "24h");
-  ASSERT_NE(critical, nullptr);
-  const std::string ks_critical = Alternative(critical->expr, "ks");
-  char k[40];
-  std::snprintf(k, sizeof(k), "%.17g", KolmogorovUpperQuantile(0.001 / 4));
-  EXPECT_NE(
-      ks_critical.find(std::string(k) +
-                       " * sqrt(1 / sum by (model, feature) (model_feature_le_window:"
-                       "model_feature_value_bucket:increase{model=\"scoring\",feature=\"age\","
-                       "window=\"24h\",le=\"+Inf\"}) + 0.0025000000000000001)"),
-      std::string::npos)
+  // its 4 drift series) times sqrt(1/n + 1/m), m the baseline's count of the feature's
+  // values (a series: age 400).
+  const std::string ks_critical =
+      Expr(g, "model_feature_drift_critical_value", {{"window", "24h"}, {"method", "ks"}});
+  EXPECT_NE(ks_critical.find(Shortest(KolmogorovUpperQuantile(0.001 / 4)) +
+                             " * sqrt(1 / sum by (model, feature) (model_feature_le_window:"
+                             "model_feature_value_bucket:increase{model=\"scoring\","
+                             "window=\"24h\",le=\"+Inf\"}) + on (model, feature) (1 / "
+                             "model_feature:model_feature_drift:baseline_count{model=\"scoring\"}"
+                             "))"),
+            std::string::npos)
       << ks_critical;
   EXPECT_NE(ks_critical.find(">= 200"), std::string::npos) << ks_critical;
+  EXPECT_NE(Expr(g, kBaseCount, {}).find(FeatureLeaf("400", "age")), std::string::npos);
 }
 
 TEST(PromqlDriftTest, RecordsOnlyTheMethodsTheExporterWouldExport) {
@@ -271,18 +374,25 @@ TEST(PromqlDriftTest, RecordsOnlyTheMethodsTheExporterWouldExport) {
   dir.Write("scoring.yaml", text);
   ConfigSet config = Load(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
-  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
+  const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
   int drift = 0;
   for (const RecordingRule& r : g.recording) {
     if (r.record != "model_feature_drift" && r.record != "model_feature_drift_critical_value") {
       continue;
     }
     ++drift;
-    EXPECT_FALSE(Alternative(r.expr, "psi").empty()) << r.expr;
-    EXPECT_TRUE(Alternative(r.expr, "js").empty()) << r.expr;
-    EXPECT_TRUE(Alternative(r.expr, "ks").empty()) << r.expr;
+    EXPECT_NE(std::find(r.labels.begin(), r.labels.end(),
+                        std::pair<std::string, std::string>{"method", "psi"}),
+              r.labels.end());
   }
-  EXPECT_EQ(drift, 3 * 2 * 2);
+  EXPECT_EQ(drift, 2 * 2);
+  // Nor the baseline series only other methods read.
+  EXPECT_EQ(FindRule(g, kBaseCumulative, {}), nullptr);
+  EXPECT_EQ(FindRule(g, "model_feature_category:model_feature_category:baseline_count", {}),
+            nullptr);
+  const std::string allowance = Expr(g, kAllowance, {});
+  EXPECT_NE(allowance.find(";psi\""), std::string::npos) << allowance;
+  EXPECT_EQ(allowance.find(";js\""), std::string::npos) << allowance;
 }
 
 TEST(PromqlDriftTest, CategoricalDriftFromTheSummedCategoryCounters) {
@@ -291,55 +401,80 @@ TEST(PromqlDriftTest, CategoricalDriftFromTheSummedCategoryCounters) {
   dir.Write("scoring.yaml", kModel);
   ConfigSet config = Load(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
-  const RuleGroup g = BuildModelRules(config.models[0], config.fleet).groups[0];
+  const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
   // The counters' window counts: now minus one window ago, never increase().
-  const RecordingRule* counts = nullptr;
-  for (const RecordingRule& r : g.recording) {
-    if (r.record == "model_feature_category_window:model_feature_category:increase" &&
-        r.labels == std::vector<std::pair<std::string, std::string>>{{"window", "24h"}}) {
-      counts = &r;
-    }
-  }
-  ASSERT_NE(counts, nullptr);
-  EXPECT_EQ(counts->expr,
-            "sum by (model, feature, category) (\n"
-            "  (model_feature_category_total{model=\"scoring\"} - "
-            "model_feature_category_total{model=\"scoring\"} offset 86400s) >= 0\n"
-            "  or\n"
-            "  model_feature_category_total{model=\"scoring\"}\n)");
-  const RecordingRule* drift = FindRule(g, "model_feature_drift", "country", "24h");
-  ASSERT_NE(drift, nullptr);
+  EXPECT_EQ(
+      Expr(g, "model_feature_category_window:model_feature_category:increase", {{"window", "24h"}}),
+      "sum by (model, feature, category) (\n"
+      "  (model_feature_category_total{model=\"scoring\"} - "
+      "model_feature_category_total{model=\"scoring\"} offset 86400s) >= 0\n"
+      "  or\n"
+      "  model_feature_category_total{model=\"scoring\"}\n)");
   for (const char* method : {"psi", "js", "chi2"}) {
-    EXPECT_FALSE(Alternative(drift->expr, method).empty()) << method << "\n" << drift->expr;
+    EXPECT_NE(Expr(g, "model_feature_drift", {{"window", "24h"}, {"method", method}})
+                  .find("model_feature_category"),
+              std::string::npos)
+        << method;
   }
-  EXPECT_TRUE(Alternative(drift->expr, "ks").empty());
   // The baseline's categories and __other__, quoted, `$` doubled for label_replace; the
   // reference counts for chi2 (900, 100, 0), floored proportions for PSI and JS.
-  const std::string chi2 = Alternative(drift->expr, "chi2");
-  EXPECT_NE(chi2.find("label_replace(\nvector(100),\n\"category\", \"a\\\"$$1\", \"\", \"\")"),
-            std::string::npos)
-      << chi2;
-  EXPECT_NE(chi2.find("label_replace(\nvector(0),\n\"category\", \"__other__\", \"\", \"\")"),
-            std::string::npos)
-      << chi2;
-  EXPECT_NE(drift->expr.find("vector(0.0001),\n\"category\", \"__other__\""), std::string::npos)
-      << drift->expr;
+  const std::string counts =
+      Expr(g, "model_feature_category:model_feature_category:baseline_count", {});
+  EXPECT_NE(counts.find(Leaf("100", "1", "a\\\"$$1")), std::string::npos) << counts;
+  EXPECT_NE(counts.find(Leaf("0", "2", "__other__")), std::string::npos) << counts;
+  EXPECT_NE(Expr(g, "model_feature_category:model_feature_category:baseline_ratio", {})
+                .find(Leaf("0.0001", "2", "__other__")),
+            std::string::npos);
   // Yates' correction exactly when two columns are left.
+  const std::string chi2 = Expr(g, "model_feature_drift", {{"window", "24h"}, {"method", "chi2"}});
   EXPECT_NE(chi2.find(" != 2)"), std::string::npos) << chi2;
   EXPECT_NE(chi2.find(" == 2)"), std::string::npos) << chi2;
   // Chi2's critical value is χ²(bins − 1) at the per-series level (2 bins with reference
-  // mass: 1 degree of freedom), gated like the others.
-  const RecordingRule* critical =
-      FindRule(g, "model_feature_drift_critical_value", "country", "24h");
-  ASSERT_NE(critical, nullptr);
-  char x[40];
-  std::snprintf(x, sizeof(x), "%.17g", ChiSquareUpperQuantile(0.001 / 4, 1));
-  const std::string chi2_critical = Alternative(critical->expr, "chi2");
-  EXPECT_NE(chi2_critical.find(std::string(" * 0 + ") + x + ")"), std::string::npos)
+  // mass: 1 degree of freedom), a series of the baseline, gated like the others.
+  EXPECT_NE(Expr(g, kChi2Quantile, {})
+                .find(FeatureLeaf(Shortest(ChiSquareUpperQuantile(0.001 / 4, 1)), "country")),
+            std::string::npos);
+  const std::string chi2_critical =
+      Expr(g, "model_feature_drift_critical_value", {{"window", "24h"}, {"method", "chi2"}});
+  EXPECT_NE(chi2_critical.find(" * 0 + on (model, feature) " + std::string(kChi2Quantile) +
+                               "{model=\"scoring\"})"),
+            std::string::npos)
       << chi2_critical;
   EXPECT_NE(chi2_critical.find(">= 200"), std::string::npos) << chi2_critical;
-  EXPECT_FALSE(Alternative(critical->expr, "psi").empty());
-  EXPECT_FALSE(Alternative(critical->expr, "js").empty());
+  // The critical values' empty-bin allowances, PSI's and JS's, per bin with 0 < q < 1.
+  const std::string allowance = Expr(g, kAllowance, {});
+  EXPECT_NE(allowance.find(Leaf(Shortest((0.1 - 1e-4) * std::log(0.1 / 1e-4)), "1;psi")),
+            std::string::npos)
+      << allowance;
+  EXPECT_EQ(allowance.find("\"__other__\""), std::string::npos) << allowance;
+}
+
+// One rule covers every feature: a bin or category series that another one duplicates would
+// break the rule for all of them. Edges written alike in le are refused; a category named
+// like the overflow bin shares its series (as the exporter's counter does).
+TEST(PromqlDriftTest, DuplicateBinLabelsAreRefusedOrMerged) {
+  Dir dir("promql_duplicates");
+  std::string baseline = kBaseline;
+  baseline.replace(baseline.find("[30, 60]"), 8, "[30, 30.000000000000004]");
+  dir.Write("baseline.json", baseline);
+  dir.Write("scoring.yaml", kModel);
+  ConfigSet config = Load(dir);
+  auto error = LoadPromqlReferences(config);
+  ASSERT_FALSE(error.has_value());
+  EXPECT_NE(error.error().ToString().find("feature \"age\": two edges are le=\"30\""),
+            std::string::npos)
+      << error.error().ToString();
+
+  baseline = kBaseline;
+  baseline.replace(baseline.find("\"a\\\"$1\""), 7, "\"__other__\"");
+  dir.Write("baseline.json", baseline);
+  ConfigSet merged = Load(dir);
+  ASSERT_TRUE(LoadPromqlReferences(merged).has_value());
+  const RuleGroup g = DriftRules(BuildModelRules(merged.models[0], merged.fleet));
+  const std::string counts =
+      Expr(g, "model_feature_category:model_feature_category:baseline_count", {});
+  EXPECT_NE(counts.find(Leaf("100", "1", "__other__")), std::string::npos) << counts;
+  EXPECT_EQ(counts.find(" or ", counts.find(" or ") + 1), std::string::npos) << counts;
 }
 
 TEST(PromqlDriftTest, ExporterEngineModelsGetNoGroup) {

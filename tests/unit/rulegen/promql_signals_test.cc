@@ -98,11 +98,12 @@ TEST(PromqlSignalsTest, OneRulePerSignalAndWindowAfterTheDriftGroup) {
                   "drift: {engine: promql, windows: [1h, 24h], min_samples: 200}\n"));
   ConfigSet config = Load(dir);
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
-  ASSERT_GE(file.groups.size(), 3u);
-  EXPECT_EQ(file.groups[0].name, "modelwatch-scoring-drift-promql");
-  const RuleGroup& g = file.groups[1];
+  ASSERT_GE(file.groups.size(), 4u);
+  EXPECT_EQ(file.groups[0].name, "modelwatch-scoring-drift-promql-baseline");
+  EXPECT_EQ(file.groups[1].name, "modelwatch-scoring-drift-promql");
+  const RuleGroup& g = file.groups[2];
   EXPECT_EQ(g.name, "modelwatch-scoring-signals-promql");
-  EXPECT_EQ(g.interval, file.groups[0].interval);
+  EXPECT_EQ(g.interval, file.groups[1].interval);
   const auto rules = ByRecord(g);
   EXPECT_EQ(rules.size(), 2u * 8);
   for (const char* window : {"1h", "24h"}) {

@@ -207,8 +207,10 @@ TEST(FleetDriftEngineTest, FleetDefaultAndPerModelOverride) {
   EXPECT_EQ(config.models[2].drift.engine, DriftEngine::kExporter);
   EXPECT_FALSE(config.models[2].features[0].histogram);
   // The fleet default's model gets the promql groups.
-  EXPECT_EQ(BuildModelRules(config.models[0], config.fleet).groups[1].name,
-            "modelwatch-a-signals-promql");
+  const RuleFile rules = BuildModelRules(config.models[0], config.fleet);
+  ASSERT_GE(rules.groups.size(), 3u);
+  EXPECT_EQ(rules.groups[1].name, "modelwatch-a-drift-promql");
+  EXPECT_EQ(rules.groups[2].name, "modelwatch-a-signals-promql");
 
   Dir plain("fleet_drift_engine_unset");
   plain.Write("baseline.json", kBaseline);

@@ -123,10 +123,31 @@ struct CategoricalReference {
   double count = 0;                     // non-missing reference values
 };
 
+// A feature's share of missing values in the baseline (the missing-ratio shift's reference).
+struct MissingReference {
+  std::string feature;
+  double rate = 0;
+};
+
+// The baseline's positive rate, as the positive-rate z-score uses it (effect_size.h's
+// PositiveRateZ): the rate, the effective number of records behind it, and τ², the
+// overdispersion allowance max(between_std, kRateEffectFloor·sqrt(rate(1 − rate)))².
+struct PositiveRateReference {
+  double rate = 0;
+  double records = 0;
+  double tau_squared = 0;
+};
+
 struct PromqlDriftReference {
   std::vector<BinnedReference> features;          // the numeric features the baseline bins
   std::vector<CategoricalReference> categorical;  // the categorical features it profiles
   int drift_series = 0;  // the exporter's Bonferroni split of drift.alpha (SeriesLevel)
+  // The non-PII features the baseline profiles with the configured type, and the effective
+  // number of reference records behind their missing shares.
+  std::vector<MissingReference> missing;
+  double missing_records = 0;
+  // Binary classifiers whose baseline holds records with a score.
+  std::optional<PositiveRateReference> positive_rate;
 };
 
 struct DriftConfig {

@@ -14,6 +14,15 @@ namespace modelwatch {
 // statistics and in rulegen's drift rules for drift.engine: promql alike.
 inline constexpr double kDriftEpsilon = 1e-4;
 
+// Cohen's h per standard deviation of the positive-rate z-score when no larger
+// between-period variation is known (the exporter's PositiveRateZ, exporter/drift/effect_size.h,
+// and rulegen's model_positive_rate_zscore rule for drift.engine: promql).
+inline constexpr double kRateEffectFloor = 0.1;
+
+// Standard normal quantile Φ⁻¹(p) for 0 < p < 1 (Acklam's approximation refined by one
+// Halley step: relative error below 1e-12); -inf for p ≤ 0, +inf for p ≥ 1.
+double NormalQuantile(double p);
+
 // Upper tail of the chi-square law: P(X > x) for X ~ χ²(dof), dof ≥ 1.
 double ChiSquareSurvival(double x, double dof);
 // x with ChiSquareSurvival(x, dof) = p, 0 < p < 1.

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,13 +15,8 @@
 #include "core/metric_catalogue.h"
 
 namespace modelwatch {
-namespace {
 
-using json = nlohmann::json;
-
-// A constant written so that Prometheus reads back the same double: the shortest of 15, 16
-// and 17 significant digits that does (Go's ParseFloat and strtod both round correctly).
-std::string Num(double v) {
+std::string PromqlNumber(double v) {
   char buf[40];
   for (int digits = 15; digits <= 17; ++digits) {
     std::snprintf(buf, sizeof(buf), "%.*g", digits, v);
@@ -28,6 +24,10 @@ std::string Num(double v) {
   }
   return v < 0 ? "(" + std::string(buf) + ")" : std::string(buf);
 }
+
+namespace {
+
+using json = nlohmann::json;
 
 // The count of a numeric JSON field, 0 when absent.
 double CountOf(const json& section) {
@@ -67,6 +67,56 @@ int DriftSeries(const ModelConfig& m, const json& baseline) {
     }
   }
   return series;
+}
+
+// A number of a JSON object, NaN when absent or null (as the baseline loader reads optional
+// statistics).
+double NumberOr(const json& section, const char* key) {
+  return section.is_object() && section.contains(key) && section[key].is_number()
+             ? section[key].get<double>()
+             : std::numeric_limits<double>::quiet_NaN();
+}
+
+// The inputs of the missing-ratio shift and the positive-rate z-score, as the exporter takes
+// them from the baseline (DriftTracker: BaselineProfile::EffectiveCount of the reference's
+// records, each non-PII feature profiled with its configured type, the prediction profile of
+// a binary classifier with records).
+void ReadShiftReferences(const ModelConfig& m, const json& baseline, PromqlDriftReference& ref) {
+  const json& reference = baseline.contains("reference") ? baseline["reference"] : json();
+  const double records = NumberOr(reference, "records");
+  const double distinct = NumberOr(reference, "distinct_records");
+  auto effective = [&](double count) {
+    return distinct > 0 && records > 0 ? count * distinct / records : count;
+  };
+  if (records > 0) {
+    ref.missing_records = effective(records);
+    for (const FeatureConfig& fc : m.features) {
+      if (fc.pii) continue;
+      for (const json& f : baseline.at("features")) {
+        if (f.at("name").get<std::string>() != fc.name) continue;
+        if (f.at("type").get<std::string>() == FeatureTypeName(fc.type)) {
+          const double rate = NumberOr(f, "missing_rate");
+          if (!std::isnan(rate)) ref.missing.push_back({fc.name, rate});
+        }
+        break;  // the first profile of that name, as BaselineProfile::FindFeature
+      }
+    }
+  }
+  const json& pr = baseline.at("prediction");
+  const double pr_records = NumberOr(pr, "records");
+  const double rate = NumberOr(pr, "positive_rate");
+  if (m.task == Task::kBinaryClassification && pr.value("kind", "") == "score" && pr_records > 0 &&
+      !std::isnan(rate)) {
+    const double daily = NumberOr(pr, "positive_rate_daily_std");
+    const double batch = NumberOr(pr, "positive_rate_batch_between_std");
+    // effect_size.h's BetweenStd: the larger of the two, either NaN when unknown.
+    const double between = std::isnan(daily)   ? batch
+                           : std::isnan(batch) ? daily
+                                               : std::max(daily, batch);
+    double tau = kRateEffectFloor * std::sqrt(std::max(0.0, rate * (1 - rate)));
+    if (!std::isnan(between)) tau = std::max(tau, between);
+    ref.positive_rate = PositiveRateReference{rate, effective(pr_records), tau * tau};
+  }
 }
 
 Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
@@ -128,6 +178,7 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
         ref.categorical.push_back(std::move(c));
       }
     }
+    ReadShiftReferences(m, baseline, ref);
     return ref;
   } catch (const json::exception& e) {
     return MakeError(m.baseline + ": not a baseline profile (" + e.what() +
@@ -245,6 +296,10 @@ class GroupBuilder {
     AddConstants(kBaseCategoryRatio, category_ratio);
     if (Exports(DriftMethod::kChi2)) AddConstants(kBaseCategoryCount, category_count);
     AddConstants(kBaseCount, count);
+    std::vector<Constant> missing;
+    for (const MissingReference& f : ref.missing)
+      missing.push_back({{{"feature", f.feature}}, f.rate});
+    AddConstants(kPromqlBaselineMissingRatio, missing);
     if (psi_js || Exports(DriftMethod::kChi2)) AddConstants(kChi2Quantile, chi2);
     if (psi_js) {
       AddConstants(kLogLimit, log_limit);
@@ -282,13 +337,13 @@ class GroupBuilder {
       const std::string ratio =
           "(" + count + " / on (model, feature, window) group_left () " + Total() + ")";
       // The exporter's floor: an empty bin counts as ε.
-      Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon));
+      Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     if (categorical) {
       const std::string ratio = "(" + Windowed(kCategoryCounts) +
                                 " / on (model, feature, window) group_left () " + CategoryTotal() +
                                 ")";
-      Add(kCategoryRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + Num(kDriftEpsilon));
+      Add(kCategoryRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     AddDrift();
     AddCriticalValues();
@@ -373,7 +428,7 @@ class GroupBuilder {
       }
       if (feature_of != feature) close_feature();
       feature = feature_of;
-      std::string leaf = "vector(" + Num(c.value) + ")";
+      std::string leaf = "vector(" + PromqlNumber(c.value) + ")";
       if (!key_names.empty()) {
         for (std::size_t k = 0; k < fields.size(); ++k) key += (k ? ";" : "") + fields[k];
         leaf = LabelledText(leaf, "key", key);
@@ -568,7 +623,7 @@ class GroupBuilder {
       // effective size, K⁻¹(level)·sqrt(1/n + 1/m); for the features with bin edges.
       AddMethod(
           name, DriftMethod::kKs,
-          {Num(KolmogorovUpperQuantile(Level())) + " * sqrt" + inverses(NumericPresent()) +
+          {PromqlNumber(KolmogorovUpperQuantile(Level())) + " * sqrt" + inverses(NumericPresent()) +
            "\nand on (model, feature) " + Selector(kBaseCumulative) + Gate(NumericPresent())});
     }
     if (Exports(DriftMethod::kChi2) && !ref.categorical.empty()) {

@@ -21,7 +21,8 @@ namespace modelwatch {
 // Reads what the rules embed from the baseline file of every model with drift.engine: promql
 // (each binned numeric feature's edges, proportions and count; each profiled categorical
 // feature's categories, counts and proportions; how many drift series the exporter splits
-// drift.alpha over) into ModelConfig::promql_reference. An unreadable or malformed baseline is
+// drift.alpha over; each feature's missing share and the baseline's positive rate) into
+// ModelConfig::promql_reference. An unreadable or malformed baseline is
 // an error naming the file.
 Result<void> LoadPromqlReferences(ConfigSet& config);
 
@@ -29,7 +30,8 @@ Result<void> LoadPromqlReferences(ConfigSet& config);
 // `modelwatch-<model>-drift-promql-baseline`, the baseline as constant series recorded from
 // the file (each bin's floored proportion, labelled with the bucket bounds that close and
 // open it, le and lower_le; the cumulative proportions at the edges; the categories'
-// proportions and counts; each feature's count and the critical values' inputs), one rule
+// proportions and counts; each feature's count and the critical values' inputs; each
+// feature's missing share, kPromqlBaselineMissingRatio), one rule
 // per quantity, every kPromqlBaselineInterval. Then `modelwatch-<model>-drift-promql`,
 // evaluated every `interval`: per window, one rule per quantity covering every feature of
 // the model by vector matching on the baseline series: each replica's counts over the window
@@ -47,6 +49,17 @@ std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval)
 // largest, so they run at most this often (or at the tier's interval, if longer). Well
 // inside Prometheus' 5-minute lookback: the drift group always finds the latest samples.
 inline constexpr Seconds kPromqlBaselineInterval{120};
+
+// The baseline group's series of each feature's missing share in the baseline ({model,
+// feature}; PromqlDriftReference::missing), read by the missing-ratio shift's rules
+// (promql_signals.h).
+inline constexpr const char* kPromqlBaselineMissingRatio =
+    "model_feature:model_feature_missing_ratio:baseline";
+
+// A constant as the rules write it: the shortest of 15, 16 and 17 significant digits that
+// Prometheus reads back as the same double (Go's ParseFloat and strtod both round
+// correctly); a negative one in parentheses.
+std::string PromqlNumber(double v);
 
 // A bucket bound as the exporter writes it in `le` (the text format's 16 significant digits).
 std::string LeLabel(double bound);

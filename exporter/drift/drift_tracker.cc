@@ -724,7 +724,8 @@ double DriftTracker::AppendFeatureSeries(const WindowTotals& t,
                      {{"model", model}, {"feature", f.name}, {"window", t.label}},
                      missing});
     }
-    if (!std::isnan(f.baseline_missing) && reference_records > 0) {
+    // drift.engine: promql: Prometheus records the shift from every replica's counters.
+    if (!std::isnan(f.baseline_missing) && reference_records > 0 && !PromqlSignals()) {
       out.push_back({metric::kModelFeatureMissingRatioShift.Name(),
                      {{"model", model}, {"feature", f.name}, {"window", t.label}},
                      missing - f.baseline_missing});
@@ -808,7 +809,7 @@ std::optional<DegradationInputs> DriftTracker::AppendVersionSeries(
     const PredictionProfile* ref = baseline_ ? &baseline_->prediction : nullptr;
     const double rate = vc[kPositivesCell] / outputs;
     if (!PromqlSignals()) out.push_back({metric::kModelPositiveRate.Name(), labels({}), rate});
-    if (ref != nullptr && ref->records > 0) {
+    if (ref != nullptr && ref->records > 0 && !PromqlSignals()) {
       const double z = PositiveRateZ(
           rate, outputs, ref->positive_rate, baseline_->EffectiveCount(ref->records),
           BetweenStd(ref->positive_rate_daily_std, ref->positive_rate_batch_between_std));

@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "core/config.h"
+#include "core/distributions.h"  // NormalQuantile, kRateEffectFloor
 #include "exporter/baseline/baseline_profile.h"
 
 namespace modelwatch {
@@ -17,10 +18,6 @@ namespace modelwatch {
 // Level of the noise floors: a no-change window exceeds a floor with probability about
 // kNoiseAlpha (drift floors: per model, Bonferroni-split over the tested distributions).
 inline constexpr double kNoiseAlpha = 0.001;
-
-// Standard normal quantile Φ⁻¹(p) for 0 < p < 1 (Acklam's approximation refined by one
-// Halley step: relative error below 1e-12).
-double NormalQuantile(double p);
 
 // x with P(χ²_df > x) = upper_tail, for df ≥ 1 and 0 < upper_tail < 1: Wilson–Hilferty
 // refined by Newton steps on the regularised incomplete gamma function (relative error
@@ -80,10 +77,6 @@ double MeanShiftEffect(const MeanShift& shift, double direction);
 // m effective reference values contributes 2/(m + 1) (exact for continuous values), summed
 // over the features (a union bound), capped at 1.
 double ExpectedOutOfRangeShare(const double* effective_counts, int features);
-
-// Cohen's h per standard deviation of the positive-rate z-score when no larger
-// between-period variation is known (see PositiveRateZ).
-inline constexpr double kRateEffectFloor = 0.1;
 
 // Positive-rate shift in standard deviations, allowing for overdispersion:
 //   z = (rate − base_rate) / sqrt(p̄(1 − p̄)(1/n + 1/m) + τ²),

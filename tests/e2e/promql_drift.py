@@ -39,7 +39,7 @@ import urllib.request
 import numpy as np
 import yaml
 from scipy.special import chdtri, kolmogi
-from scipy.stats import chi2_contingency
+from scipy.stats import chi2_contingency, norm
 
 BUILD, WORK = sys.argv[1], sys.argv[2]
 EXPORTER = os.path.join(BUILD, "exporter/modelwatch-exporter")
@@ -199,15 +199,45 @@ def numpy_ks(values, edges, proportions):
 
 SIGNALS = ("model_prediction_confidence_mean", "model_prediction_entropy_mean",
            "model_positive_rate", "model_feature_missing_ratio",
-           "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio")
+           "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio",
+           "model_positive_rate_zscore", "model_feature_missing_ratio_shift",
+           "model_feature_missing_ratio_shift_critical_value")
 
 
-def numpy_signals(records, profile):
+def effective(baseline, count):
+    """A count of the baseline in effective (distinct) records, as the exporter weighs it."""
+    ref = baseline["reference"]
+    distinct = ref.get("distinct_records", 0)
+    return count * distinct / ref["records"] if distinct > 0 and ref["records"] > 0 else count
+
+
+def positive_rate_z(rate, n, pr, m):
+    """The positive rate's shift from the baseline's in standard deviations: the pooled
+    binomial variance plus an overdispersion allowance tau^2 (docs/statistics.md)."""
+    p0 = pr["positive_rate"]
+    spreads = [s for s in (pr.get("positive_rate_daily_std"),
+                           pr.get("positive_rate_batch_between_std")) if s is not None]
+    tau = max([0.1 * math.sqrt(max(0.0, p0 * (1 - p0)))] + spreads)
+    pooled = (rate * n + p0 * m) / (n + m)
+    sigma = math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m) + tau * tau)
+    return (rate - p0) / sigma if sigma > 0 else 0.0
+
+
+def missing_shift_critical(level, p, n, p0, m):
+    """The missing share's shift that sampling noise exceeds with probability `level`: a
+    one-sided two-proportion z-test's threshold."""
+    pooled = (p * n + p0 * m) / (n + m)
+    return norm.ppf(1 - level) * math.sqrt(pooled * (1 - pooled) * (1 / n + 1 / m))
+
+
+def numpy_signals(records, profile, baseline):
     """The proxy signals of the whole log, by (name, version or feature or None): means over
     the ok records of each version, missing shares over every record, out-of-range shares
-    over each numeric feature's values, the anomalous share over every record."""
+    over each numeric feature's values, the anomalous share over every record; the positive
+    rate's z-score and the missing shares' shifts from the baseline."""
     want = {}
     n = len(records)
+    pr = baseline["prediction"]
     for v in sorted({r["model_version"] for r in records}):
         s = np.array([r["score"] for r in records if r["model_version"] == v and r["status"] == "ok"])
         confidence = np.maximum(s, 1 - s)
@@ -217,9 +247,17 @@ def numpy_signals(records, profile):
         want[("model_prediction_confidence_mean", v)] = float(np.mean(confidence))
         want[("model_prediction_entropy_mean", v)] = float(np.mean(entropy))
         want[("model_positive_rate", v)] = float(np.mean(s >= 0.5))
+        want[("model_positive_rate_zscore", v)] = positive_rate_z(
+            float(np.mean(s >= 0.5)), len(s), pr, effective(baseline, pr["records"]))
+    m = effective(baseline, baseline["reference"]["records"])
+    level = 0.001 / len(FEATURES + ["country"])  # drift.alpha over the profiled features
     for f in FEATURES + ["country"]:
-        want[("model_feature_missing_ratio", f)] = sum(
-            r["features"][f] is None for r in records) / n
+        p = sum(r["features"][f] is None for r in records) / n
+        p0 = profile[f]["missing_rate"]
+        want[("model_feature_missing_ratio", f)] = p
+        want[("model_feature_missing_ratio_shift", f)] = p - p0
+        want[("model_feature_missing_ratio_shift_critical_value", f)] = missing_shift_critical(
+            level, p, n, p0, m)
     outside = np.zeros(n, dtype=bool)
     for f in FEATURES:
         lo, hi = profile[f]["numeric"]["min"], profile[f]["numeric"]["max"]
@@ -233,14 +271,17 @@ def numpy_signals(records, profile):
     return want
 
 
-def check_signals(prom, records, profile):
+def check_signals(prom, records, profile, baseline):
     """The proxy signals the rules record from the replicas' counters equal the single
     exporter's and numpy's on the whole log within 1e-9; the replicas serve none of their own;
     no rule of the model's file fails to evaluate."""
-    want = numpy_signals(records, profile)
+    want = numpy_signals(records, profile, baseline)
     key_label = {"model_prediction_confidence_mean": "version",
                  "model_prediction_entropy_mean": "version", "model_positive_rate": "version",
+                 "model_positive_rate_zscore": "version",
                  "model_feature_missing_ratio": "feature",
+                 "model_feature_missing_ratio_shift": "feature",
+                 "model_feature_missing_ratio_shift_critical_value": "feature",
                  "model_feature_out_of_range_ratio": "feature",
                  "model_anomalous_requests_ratio": None}
     checked = 0
@@ -312,6 +353,12 @@ PROMTOOL_CASES = {
         # a, b, __other__: 30 a and 50 b in the window, no other value.
         "kind_before": {"a": (50, 60, 0), "b": (10, 20, 0)},
         "kind_after": {"a": (70, 90, 0), "b": (20, 40, 0)},
+        # 900 effective reference records; the positive rate's spread 0.02 is below the
+        # floor 0.1 * sqrt(0.5 * 0.5) = 0.05, so tau = 0.05.
+        "reference": {"records": 1000, "distinct_records": 900},
+        "missing_rate": {"amount": 0.04, "kind": 0.02},
+        "prediction": {"records": 1000, "positive_rate": 0.5, "positive_rate_daily_std": 0.02,
+                       "positive_rate_batch_between_std": None},
     },
     "twin": {
         "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
@@ -405,14 +452,20 @@ def promtool_case():
     series, tests, groups = [], [], []
     for model, case in PROMTOOL_CASES.items():
         q, ref = case["q"], case["kind_counts"]
+        profile = {"features": [
+            {"name": "amount", "type": "numeric", "numeric": {
+                "count": case["m"], "edges": [10, 20, 30], "proportions": q}},
+            {"name": "kind", "type": "categorical", "categorical": {
+                "count": sum(ref), "categories": case["categories"], "counts": ref,
+                "proportions": [x / sum(ref) for x in ref]}}],
+            "prediction": {"kind": "score", "numeric": {"count": 0}}}
+        if "reference" in case:  # what the missing-ratio shift and the z-score compare with
+            profile["reference"] = case["reference"]
+            for f in profile["features"]:
+                f["missing_rate"] = case["missing_rate"][f["name"]]
+            profile["prediction"].update(case["prediction"])
         with open(os.path.join(WORK, "tiny/%s.json" % model), "w") as f:
-            json.dump({"features": [
-                {"name": "amount", "type": "numeric", "numeric": {
-                    "count": case["m"], "edges": [10, 20, 30], "proportions": q}},
-                {"name": "kind", "type": "categorical", "categorical": {
-                    "count": sum(ref), "categories": case["categories"], "counts": ref,
-                    "proportions": [x / sum(ref) for x in ref]}}],
-                "prediction": {"kind": "score", "numeric": {"count": 0}}}, f)
+            json.dump(profile, f)
         with open(os.path.join(WORK, "tiny/%s.yaml" % model), "w") as f:
             f.write(PROMTOOL_MODEL % (model, WORK, model))
         for inst in ("a", "b"):
@@ -486,8 +539,22 @@ def promtool_case():
     # By hand, model tiny: records in the window 60 + 40 = 100 (model_predictions_total);
     # confidence (30 + 18) / (40 + 20) = 0.8; entropy (12 + 6) / 60 = 0.3; positives
     # (30 + 10) / 60; missing amount 10 / 100, kind 5 / 100; out of range 10 / 100 values (the
-    # +Inf bucket); anomalous (7 + 5) / 100.
+    # +Inf bucket); anomalous (7 + 5) / 100. Against the baseline (900 effective records;
+    # rate 0.5 with tau 0.05; missing amount 0.04, kind 0.02), at drift.alpha 0.001 over the
+    # two features: z = (2/3 - 1/2) / sqrt(p(1 - p)(1/60 + 1/900) + 0.05^2), p = (40 + 450) /
+    # 960; shifts 0.06 and 0.03, critical values z(1 - 0.0005) sqrt(p(1 - p)(1/100 + 1/900))
+    # with p = (10 + 36) / 1000 and (5 + 18) / 1000.
+    tiny = PROMTOOL_CASES["tiny"]
+    z_want = positive_rate_z(40 / 60, 60, tiny["prediction"], 900)
+    level = 0.001 / 2
     signals_want = [
+        ("model_positive_rate_zscore", 'version="v1"', z_want),
+        ("model_feature_missing_ratio_shift", 'feature="amount"', 0.1 - 0.04),
+        ("model_feature_missing_ratio_shift", 'feature="kind"', 0.05 - 0.02),
+        ("model_feature_missing_ratio_shift_critical_value", 'feature="amount"',
+         missing_shift_critical(level, 0.1, 100, 0.04, 900)),
+        ("model_feature_missing_ratio_shift_critical_value", 'feature="kind"',
+         missing_shift_critical(level, 0.05, 100, 0.02, 900)),
         ("model_prediction_confidence_mean", 'version="v1"', 0.8),
         ("model_prediction_entropy_mean", 'version="v1"', 0.3),
         ("model_positive_rate", 'version="v1"', 40 / 60),
@@ -743,7 +810,7 @@ def main():
     wasserstein = query(prom, 'count(model_feature_drift{job="replicas",method="wasserstein"})')
     if not wasserstein or list(wasserstein.values())[0] != REPLICAS * len(FEATURES):
         fail("replicas should serve Wasserstein per replica: %s" % wasserstein)
-    checked += check_signals(prom, seen, profile)
+    checked += check_signals(prom, seen, profile, baseline)
     print("OK: %d fleet values equal the single exporter's; PSI, JS, KS and chi2 equal "
           "numpy's and scipy's; replica1 restarted mid-stream" % checked)
     promtool_case()

@@ -256,7 +256,7 @@ TEST(DriftTrackerTest, PromqlEngineLeavesFeatureDriftButWassersteinToPrometheus)
 
 // drift.engine: promql: the proxy signals are recorded by Prometheus from every replica's
 // counters (the serving aggregator's), so a replica serves none of its own; the exporter
-// engine serves them all. The z-score and the missing-ratio shift stay the replica's.
+// engine serves them all, and the z-score and the missing-ratio shift likewise.
 TEST(DriftTrackerTest, PromqlEngineLeavesTheProxySignalsToPrometheus) {
   const char* const kSignals[] = {"model_prediction_confidence_mean",
                                   "model_prediction_entropy_mean",
@@ -277,8 +277,13 @@ TEST(DriftTrackerTest, PromqlEngineLeavesTheProxySignalsToPrometheus) {
     EXPECT_NE(Find(e, name, {{"window", "1h"}}), nullptr) << name;
     EXPECT_EQ(Find(p, name, {}), nullptr) << name;
   }
-  EXPECT_NE(Find(p, "model_positive_rate_zscore", {{"window", "1h"}}), nullptr);
-  EXPECT_NE(Find(p, "model_feature_missing_ratio_shift", {{"window", "1h"}}), nullptr);
+  // The shifts from the baseline too (the rules compute them with the fleet's n); the
+  // degradation score stays the replica's.
+  for (const char* name : {"model_positive_rate_zscore", "model_feature_missing_ratio_shift",
+                           "model_feature_missing_ratio_shift_critical_value"}) {
+    EXPECT_NE(Find(e, name, {{"window", "1h"}}), nullptr) << name;
+    EXPECT_EQ(Find(p, name, {}), nullptr) << name;
+  }
   EXPECT_NE(Find(p, "model_degradation_score", {}), nullptr);
 }
 

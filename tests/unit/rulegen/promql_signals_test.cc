@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "core/config_loader.h"
+#include "core/distributions.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_drift.h"
 
@@ -186,6 +187,105 @@ TEST(PromqlSignalsTest, WhatEachTaskHas) {
                 "model_window:model_predictions:window_count", "model_feature_missing_ratio",
                 "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio"}));
   EXPECT_EQ(records.count("plain"), 0u);
+}
+
+// A baseline built by `modelwatch-exporter baseline` carries what the missing-ratio shift and
+// the positive-rate z-score compare with: each feature's missing share, the reference's
+// (distinct) records and the prediction profile's positive rate and its between-period spread.
+constexpr const char* kFullBaseline = R"({
+  "reference": {"records": 1000, "distinct_records": 800},
+  "features": [
+    {"name": "amount", "type": "numeric", "missing_rate": 0.02,
+     "numeric": {"count": 980, "edges": [10, 20], "proportions": [0.3, 0.3, 0.4]}},
+    {"name": "email", "type": "numeric", "missing_rate": 0.5,
+     "numeric": {"count": 500, "edges": [1], "proportions": [0.5, 0.5]}},
+    {"name": "country", "type": "categorical", "missing_rate": 0.1,
+     "categorical": {"count": 900, "categories": ["DE"], "counts": [800, 100],
+                     "proportions": [0.888888888888889, 0.111111111111111]}}
+  ],
+  "prediction": {"kind": "score", "records": 950, "positive_rate": 0.2,
+                 "positive_rate_daily_std": 0.01, "positive_rate_batch_between_std": 0.07,
+                 "numeric": {"count": 0}}
+})";
+
+TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
+  Dir dir("promql_signals_shift");
+  dir.Write("baseline.json", kFullBaseline);
+  dir.Write("scoring.yaml",
+            Model("scoring", "binary_classification",
+                  "drift: {engine: promql, windows: [1h], min_samples: 200, alpha: 0.01}\n"));
+  ConfigSet config = Load(dir);
+  ASSERT_EQ(config.models.size(), 1u);
+  const ModelConfig& m = config.models[0];
+  ASSERT_TRUE(m.promql_reference.has_value());
+  const PromqlDriftReference& ref = *m.promql_reference;
+  // Non-PII features only (email is PII), effective records 1000 * 800 / 1000.
+  ASSERT_EQ(ref.missing.size(), 2u);
+  EXPECT_EQ(ref.missing[0].feature, "amount");
+  EXPECT_EQ(ref.missing[0].rate, 0.02);
+  EXPECT_EQ(ref.missing[1].feature, "country");
+  EXPECT_EQ(ref.missing[1].rate, 0.1);
+  EXPECT_DOUBLE_EQ(ref.missing_records, 800.0);
+  // τ = max(0.1·sqrt(0.2·0.8) = 0.04, max(0.01, 0.07)) = 0.07; m = 950 · 0.8 = 760.
+  ASSERT_TRUE(ref.positive_rate.has_value());
+  EXPECT_EQ(ref.positive_rate->rate, 0.2);
+  EXPECT_DOUBLE_EQ(ref.positive_rate->records, 760.0);
+  EXPECT_DOUBLE_EQ(ref.positive_rate->tau_squared, 0.07 * 0.07);
+
+  const RuleFile file = BuildModelRules(m, config.fleet);
+  ASSERT_GE(file.groups.size(), 3u);
+  bool baseline_series = false;
+  for (const RecordingRule& r : file.groups[0].recording) {
+    if (r.record != "model_feature:model_feature_missing_ratio:baseline") continue;
+    baseline_series = true;
+    EXPECT_NE(r.expr.find("amount"), std::string::npos) << r.expr;
+    EXPECT_NE(r.expr.find("country"), std::string::npos) << r.expr;
+    EXPECT_EQ(r.expr.find("email"), std::string::npos) << r.expr;
+  }
+  EXPECT_TRUE(baseline_series);
+  const auto rules = ByRecord(file.groups[2]);
+  for (const char* record :
+       {"model_version_window:model_positive_rate:pooled_with_baseline",
+        "model_positive_rate_zscore", "model_feature_missing_ratio_shift",
+        "model_feature_window:model_feature_missing_ratio:pooled_with_baseline",
+        "model_feature_missing_ratio_shift_critical_value"}) {
+    ASSERT_EQ(rules.count(std::string(record) + "{1h}"), 1u) << record;
+  }
+  const std::string& z = rules.at("model_positive_rate_zscore{1h}")->expr;
+  EXPECT_NE(z.find("model_positive_rate{model=\"scoring\",window=\"1h\"} - 0.2"), std::string::npos)
+      << z;
+  EXPECT_NE(z.find("+ 0.0049"), std::string::npos) << z;  // τ²
+  EXPECT_EQ(z.find(" or"), std::string::npos) << z;       // τ > 0: never 0 / 0
+  const std::string& pooled =
+      rules.at("model_version_window:model_positive_rate:pooled_with_baseline{1h}")->expr;
+  EXPECT_NE(pooled.find(" + 152)"), std::string::npos) << pooled;  // p0·m = 0.2 · 760
+  EXPECT_NE(pooled.find(" + 760)"), std::string::npos) << pooled;
+  // drift.alpha 0.01 over the two features the baseline profiles: z(1 − 0.005).
+  const std::string& critical =
+      rules.at("model_feature_missing_ratio_shift_critical_value{1h}")->expr;
+  EXPECT_EQ(critical.rfind(PromqlNumber(NormalQuantile(1 - 0.005)) + " * sqrt(", 0), 0u)
+      << critical;
+  EXPECT_NEAR(NormalQuantile(1 - 0.005), 2.5758293035489, 1e-12);  // scipy.stats.norm.ppf
+
+  // A baseline that never predicted the positive class, with no spread known: τ = 0, so a
+  // window without positives gives 0 / 0, which the exporter serves as 0.
+  Dir zero("promql_signals_zero_rate");
+  std::string text = kFullBaseline;
+  text.replace(text.find("\"positive_rate\": 0.2"), 20, "\"positive_rate\": 0.0");
+  text.replace(text.find("\"positive_rate_daily_std\": 0.01"), 31,
+               "\"positive_rate_daily_std\": null");
+  text.replace(text.find("\"positive_rate_batch_between_std\": 0.07"), 39,
+               "\"positive_rate_batch_between_std\": null");
+  zero.Write("baseline.json", text);
+  zero.Write("scoring.yaml",
+             Model("scoring", "binary_classification", "drift: {engine: promql, windows: [1h]}\n"));
+  ConfigSet zero_config = Load(zero);
+  ASSERT_TRUE(zero_config.models.at(0).promql_reference->positive_rate.has_value());
+  EXPECT_EQ(zero_config.models[0].promql_reference->positive_rate->tau_squared, 0.0);
+  const auto zero_rules =
+      ByRecord(BuildModelRules(zero_config.models[0], zero_config.fleet).groups.at(2));
+  const std::string& guarded = zero_rules.at("model_positive_rate_zscore{1h}")->expr;
+  EXPECT_NE(guarded.find(" > 0))\nor\n"), std::string::npos) << guarded;
 }
 
 // modelwatch.yaml's drift.engine is the default of every model file that sets none; a model's

@@ -12,12 +12,19 @@ engine's baseline groups (their constant series, at their generated interval, 2 
 all groups (each group's last evaluation, whatever its interval), and the CPU Prometheus used
 over the last 2 minutes (in cores: what the groups' overlapping durations cost together).
 
+Column promql-tiers (drift.tiers: 2, docs/scale-out.md "Two tiers") runs the promql engine's
+rules split in two: a local Prometheus scraping the exporter with the local tier's files, and
+a global one federating the local tier's series (honor_labels) with every other file (the
+stand-in for a Thanos Ruler or Mimir ruler); its rows are the local Prometheus' figures, and
+the rows "global: ..." the global one's.
+
 With --old-rulegen RULEGEN also measures the promql engine with the rules another build of
 modelwatch-rulegen generates (e.g. the previous commit's), on the same fleet and exporter, so
 that old and new rules compare in the same run conditions; --engines picks the columns.
 
 usage: bench/promql_drift_cost.py --build BUILD [--models 100] [--scrape 15] [--wait 120]
-                                  [--old-rulegen RULEGEN] [--engines exporter,promql,promql-old]
+                                  [--old-rulegen RULEGEN]
+                                  [--engines exporter,promql,promql-old,promql-tiers]
 """
 import argparse
 import json
@@ -62,22 +69,29 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
     engine = column
     if column == "promql-old":
         engine, rulegen = "promql", old_rulegen
+    tiers = column == "promql-tiers"
+    if tiers:
+        engine = "promql"
     work = tempfile.mkdtemp(prefix="mw-promql-cost-")
     procs = []
     try:
         prepare_fleet(work, exporter, models, 3000, engine)
+        if tiers:
+            with open(work + "/models/modelwatch.yaml", "w") as f:
+                f.write("drift: {engine: promql, tiers: 2}\n")
         subprocess.run([rulegen, "generate", "--config.dir=" + work + "/models",
                         "--out=" + work + "/generated"], check=True, stdout=subprocess.DEVNULL)
-        rule_files = []
+        rule_files, global_files = [], []
         for name in sorted(os.listdir(work + "/generated/rules")):
             path = os.path.join(work, "generated/rules", name)
             rules = yaml.safe_load(open(path))
             for g in rules["groups"]:
-                if g["name"].endswith(("-drift-promql", "-signals-promql")):
+                if g["name"].endswith(("-drift-promql", "-signals-promql", "-promql-local")):
                     g["interval"] = "%ds" % scrape
             with open(path, "w") as f:
                 yaml.safe_dump(rules, f)
-            rule_files.append(path)
+            (global_files if tiers and name.endswith(".global.rules.yml") else
+             rule_files).append(path)
         port, prom_port = free_port(), free_port()
         procs.append(subprocess.Popen(
             [exporter, "--config.dir=" + work + "/models", "--state.dir=" + work,
@@ -101,6 +115,27 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
              "--storage.tsdb.path=" + work + "/tsdb", "--web.listen-address=127.0.0.1:%d" % prom_port],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_http(prom + "/-/ready")
+        if tiers:
+            global_port = free_port()
+            glob = "http://127.0.0.1:%d" % global_port
+            with open(work + "/global.yml", "w") as f:
+                yaml.safe_dump({"global": {"scrape_interval": "%ds" % scrape,
+                                           "evaluation_interval": "%ds" % scrape},
+                                "rule_files": global_files,
+                                "scrape_configs": [
+                                    {"job_name": "federate", "honor_labels": True,
+                                     "metrics_path": "/federate",
+                                     "params": {"match[]": ['{__name__=~".+:local_increase"}']},
+                                     "static_configs": [
+                                         {"targets": ["127.0.0.1:%d" % prom_port]}]},
+                                    {"job_name": "prometheus", "static_configs": [
+                                        {"targets": ["127.0.0.1:%d" % global_port]}]}]}, f)
+            procs.append(subprocess.Popen(
+                ["/usr/bin/prometheus", "--config.file=" + work + "/global.yml",
+                 "--storage.tsdb.path=" + work + "/tsdb-global",
+                 "--web.listen-address=127.0.0.1:%d" % global_port],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+            wait_http(glob + "/-/ready")
         time.sleep(wait)
         slowest = []
         for g in json.loads(get(prom + "/api/v1/rules"))["data"]["groups"]:
@@ -108,7 +143,7 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
                 slowest.append((r.get("evaluationTime", 0), r["name"], str(r.get("labels", {}))))
         for t, name, labels in sorted(slowest, reverse=True)[:6]:
             print("  slowest rule (%s): %.4f s %s %s" % (column, t, name, labels))
-        return {
+        row = {
             "engine": column,
             "exporter series": exporter_series,
             "prometheus head series": query(prom, "prometheus_tsdb_head_series"),
@@ -131,7 +166,22 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
             # Prometheus used is the cost that adds up.
             "prometheus CPU, cores (last 2 min)": query(
                 prom, 'rate(process_cpu_seconds_total{job="prometheus"}[2m])'),
+            "local-tier series recorded": query(prom, 'count({__name__=~".+:local_increase"})'),
         }
+        other = glob if tiers else None
+        row.update({
+            "global: head series": query(other, "prometheus_tsdb_head_series") if other else 0.0,
+            "global: rules": query(other, "sum(prometheus_rule_group_rules)") if other else 0.0,
+            "global: series federated per scrape": query(
+                other, 'scrape_samples_scraped{job="federate"}') if other else 0.0,
+            "global: all rule groups, s per evaluation": query(
+                other, "sum(prometheus_rule_group_last_duration_seconds)") if other else 0.0,
+            "global: drift series recorded": query(
+                other, 'count(model_feature_drift{job=""})') if other else 0.0,
+            "global: prometheus CPU, cores (last 2 min)": query(
+                other, 'rate(process_cpu_seconds_total{job="prometheus"}[2m])') if other else 0.0,
+        })
+        return row
     finally:
         for p in procs:
             p.terminate()

@@ -368,6 +368,10 @@ struct FleetConfig {
   // `drift.engine`: the engine of every model whose own file does not set one.
   DriftEngine drift_engine = DriftEngine::kExporter;
   SourceLocation drift_engine_location;  // of that key; line 0 when not set
+  // `drift.tiers`: 1, every promql model's rules in one file per model; 2, split into a local
+  // tier (rules/<model>.local.rules.yml, every Prometheus that scrapes exporters) and a global
+  // tier (rules/<model>.global.rules.yml, a Thanos Ruler or Mimir ruler): docs/scale-out.md.
+  int drift_tiers = 1;
   std::string runbook_base_url = "https://runbooks.example.com/modelwatch";
   std::string dashboard_base_url = "http://localhost:3000/d";
   std::string heartbeat_url = "http://127.0.0.1:9095/heartbeat";

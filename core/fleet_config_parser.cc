@@ -40,7 +40,7 @@ bool IsEmailAddress(std::string s) {
 
 const std::vector<std::string> kFleetKeys = {"receivers", "tiers",   "links", "teams",
                                              "platform",  "routing", "drift"};
-const std::vector<std::string> kFleetDriftKeys = {"engine"};
+const std::vector<std::string> kFleetDriftKeys = {"engine", "tiers"};
 const std::vector<std::string> kTeamKeys = {"pagerduty", "slack", "lead"};
 const std::vector<std::string> kLeadKeys = {"email", "pagerduty"};
 const std::vector<std::string> kPlatformKeys = {"team", "slack", "pagerduty", "email",
@@ -287,13 +287,21 @@ class FleetParser {
     }
   }
 
-  // `drift.engine`: the default of every model file that sets none (docs/scale-out.md).
+  // `drift.engine`: the default of every model file that sets none (docs/scale-out.md);
+  // `drift.tiers`: one or two tiers of promql rules.
   void ParseDrift(const YAML::Node& node, FleetConfig& f) {
     if (!node.IsDefined() || !r_.CheckMapping(node, kFleetDriftKeys, "drift")) return;
     YAML::Node engine = r_.Child(node, "engine", "drift", false);
     if (auto s = r_.Choice(engine, "drift.engine", {"exporter", "promql"})) {
       f.drift_engine = *s == "promql" ? DriftEngine::kPromql : DriftEngine::kExporter;
       f.drift_engine_location = r_.Locate(engine);
+    }
+    // `drift.tiers`: where the promql engine's rules run (docs/scale-out.md, "Two tiers").
+    YAML::Node tiers = r_.Child(node, "tiers", "drift", false);
+    if (auto t = r_.Integer(tiers, "drift.tiers")) {
+      if (r_.InRange(tiers, "drift.tiers", static_cast<double>(*t), 1, 2)) {
+        f.drift_tiers = static_cast<int>(*t);
+      }
     }
   }
 

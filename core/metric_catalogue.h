@@ -158,6 +158,11 @@ inline constexpr MetricSpec kModelLabelMatchRatio{
     "Share of the window's predictions at least `delay` old that have a "
     "label."};
 
+inline constexpr MetricSpec kModelLabelledPredictionsTotal{
+    "model_labelled_predictions_total", MetricKind::kCounter, "model version outcome",
+    "Predictions joined to a ground-truth label, by outcome at the model's threshold: tp, fp, "
+    "tn, fn (binary classifiers, request_id joins; drift.engine: promql)."};
+
 inline constexpr MetricSpec kModelLabelsDuplicateTotal{
     "model_labels_duplicate_total", MetricKind::kCounter, "model",
     "Labels for predictions that had a label already."};
@@ -219,6 +224,11 @@ inline constexpr MetricSpec kModelPredictedClassTotal{"model_predicted_class_tot
                                                       MetricKind::kCounter, "model class version",
                                                       "Predictions by predicted class."};
 
+inline constexpr MetricSpec kModelPredictionAbsoluteError{
+    "model_prediction_absolute_error", MetricKind::kSummary, "model version",
+    "Absolute error |prediction - label| of the predictions joined to a ground-truth label: sum "
+    "and count (regression, request_id joins; drift.engine: promql)."};
+
 inline constexpr MetricSpec kModelPredictionConfidence{
     "model_prediction_confidence", MetricKind::kSummary, "model version",
     "Confidence (top class probability) of the ok records with class probabilities or a "
@@ -254,6 +264,11 @@ inline constexpr MetricSpec kModelPredictionErrorsTotal{
 inline constexpr MetricSpec kModelPredictionScore{"model_prediction_score", MetricKind::kHistogram,
                                                   "model version",
                                                   "Binary classifier scores, 20 bins on [0,1]."};
+
+inline constexpr MetricSpec kModelPredictionSquaredError{
+    "model_prediction_squared_error", MetricKind::kSummary, "model version",
+    "Squared error (prediction - label)^2 of the predictions joined to a ground-truth label: "
+    "sum and count (regression, request_id joins; drift.engine: promql)."};
 
 inline constexpr MetricSpec kModelPredictionsTotal{
     "model_predictions_total", MetricKind::kCounter, "model version",

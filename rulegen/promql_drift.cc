@@ -203,8 +203,8 @@ struct Constant {
 // apiece (docs/scale-out.md, *Cost*).
 class GroupBuilder {
  public:
-  GroupBuilder(const ModelConfig& m, RuleGroup& baseline, RuleGroup& group)
-      : m_(m), baseline_(baseline), group_(group) {}
+  GroupBuilder(const ModelConfig& m, RuleGroup& baseline, RuleGroup& group, PromqlCounts& counts)
+      : m_(m), baseline_(baseline), group_(group), counts_(counts) {}
 
   // The baseline's constant series, into the baseline group (the drift group reads their
   // latest samples, at most kPromqlBaselineInterval old).
@@ -312,15 +312,16 @@ class GroupBuilder {
     window_ = w.label;
     const PromqlDriftReference& ref = *m_.promql_reference;
     const bool numeric = !ref.features.empty(), categorical = !ref.categorical.empty();
-    const std::string range = std::to_string(w.length.count()) + "s";
+    // The replicas' counts over the window (PromqlCounts: in these rules with one tier,
+    // summed from the local tier's with two).
     if (numeric) {
-      Add(kCounts, WindowCount(metric::kModelFeatureValue.Bucket(), range, "model, feature, le"));
+      Add(kCounts, counts_.WindowSum(metric::kModelFeatureValue.Bucket(), w, "model, feature, le"));
     }
-    Add(kRecords, WindowCount(metric::kModelPredictionsTotal.Name(), range, "model"));
+    Add(kRecords, counts_.WindowSum(metric::kModelPredictionsTotal.Name(), w, "model"));
     if (!numeric && !categorical) return;
     if (categorical) {
-      Add(kCategoryCounts, WindowCount(metric::kModelFeatureCategoryTotal.Name(), range,
-                                       "model, feature, category"));
+      Add(kCategoryCounts, counts_.WindowSum(metric::kModelFeatureCategoryTotal.Name(), w,
+                                             "model, feature, category"));
     }
     if (numeric) {
       // Each bin's count: its upper bound's cumulative count minus its lower bound's, the
@@ -465,16 +466,6 @@ class GroupBuilder {
     std::string expanded;
     for (char c : value) expanded += c == '$' ? std::string("$$") : std::string(1, c);
     return "label_replace(" + expr + ", \"" + name + "\", " + PromQuote(expanded) + ", \"\", \"\")";
-  }
-
-  // Each replica's increase of `metric` over the window, exact and not extrapolated (its
-  // value now minus its value a window ago; its value now where it has none then or went
-  // down), summed `by`.
-  std::string WindowCount(const std::string& metric, const std::string& range,
-                          const std::string& by) const {
-    const std::string sel = metric + "{model=" + PromQuote(m_.name) + "}";
-    return "sum by (" + by + ") (\n  (" + sel + " - " + sel + " offset " + range +
-           ") >= 0\n  or\n  " + sel + "\n)";
   }
 
   // The model's series of `record` (a baseline series: no window).
@@ -655,6 +646,7 @@ class GroupBuilder {
   const ModelConfig& m_;
   RuleGroup& baseline_;
   RuleGroup& group_;
+  PromqlCounts& counts_;
   std::string window_;
 };
 }  // namespace
@@ -677,13 +669,19 @@ Result<void> LoadPromqlReferences(ConfigSet& config) {
 }
 
 std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval) {
+  PromqlCounts counts(m);
+  return PromqlDriftGroups(m, interval, counts);
+}
+
+std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval,
+                                         PromqlCounts& counts) {
   RuleGroup baseline{"modelwatch-" + m.name + "-drift-promql-baseline",
                      std::max(interval, kPromqlBaselineInterval),
                      {},
                      {}};
   RuleGroup group{"modelwatch-" + m.name + "-drift-promql", interval, {}, {}};
   if (!m.promql_reference) return {};
-  GroupBuilder builder(m, baseline, group);
+  GroupBuilder builder(m, baseline, group, counts);
   builder.AddBaseline();
   for (const Window& w : m.drift.windows) builder.AddWindow(w);
   return {std::move(baseline), std::move(group)};

@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "rulegen/promql_tiers.h"
 #include "rulegen/rule_model.h"
 
 namespace modelwatch {
@@ -43,6 +44,10 @@ Result<void> LoadPromqlReferences(ConfigSet& config);
 // per-series level, of the methods drift.methods exports, one rule per method; below
 // drift.min_samples records or without values absent.
 std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval);
+// The same with the window counts taken from `counts` (with two tiers: the local tier's
+// series summed over the Prometheus servers, the local rules added to its group).
+std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval,
+                                         PromqlCounts& counts);
 
 // How often the baseline group re-records its constant series: Prometheus parses and
 // evaluates a rule's whole text at every evaluation, and the baseline's rules are the

@@ -28,11 +28,12 @@ constexpr const char* kPooledMissing =
 
 class SignalsBuilder {
  public:
-  SignalsBuilder(const ModelConfig& m, RuleGroup& group) : m_(m), group_(group) {}
+  SignalsBuilder(const ModelConfig& m, RuleGroup& group, PromqlCounts& counts)
+      : m_(m), group_(group), counts_(counts) {}
 
   void AddWindow(const Window& w) {
     window_ = w.label;
-    range_ = std::to_string(w.length.count()) + "s";
+    w_ = &w;
     const std::string gate = Gate();
     Add(kRecords, WindowCount(metric::kModelPredictionsTotal.Name(), "model"));
     if (m_.task != Task::kRegression) {
@@ -129,14 +130,9 @@ class SignalsBuilder {
     group_.recording.push_back({std::move(record), std::move(expr), {{"window", window_}}});
   }
 
-  // Each replica's increase of `metric` over the window, exact and not extrapolated (its
-  // value now minus its value a window ago; its value now where it has none then or went
-  // down), summed `by`: increase() would weight the replicas by their own scrape times
-  // (docs/scale-out.md, "The rules").
+  // The replicas' increase of `metric` over the window, summed `by` (PromqlCounts).
   std::string WindowCount(const std::string& metric, const std::string& by) const {
-    const std::string sel = metric + "{model=" + PromQuote(m_.name) + "}";
-    return "sum by (" + by + ") (\n  (" + sel + " - " + sel + " offset " + range_ +
-           ") >= 0\n  or\n  " + sel + "\n)";
+    return counts_.WindowSum(metric, *w_, by);
   }
 
   std::string Recorded(const std::string& record) const {
@@ -154,15 +150,21 @@ class SignalsBuilder {
 
   const ModelConfig& m_;
   RuleGroup& group_;
+  PromqlCounts& counts_;
   std::string window_;
-  std::string range_;
+  const Window* w_ = nullptr;
 };
 
 }  // namespace
 
 RuleGroup PromqlSignalsGroup(const ModelConfig& m, Seconds interval) {
+  PromqlCounts counts(m);
+  return PromqlSignalsGroup(m, interval, counts);
+}
+
+RuleGroup PromqlSignalsGroup(const ModelConfig& m, Seconds interval, PromqlCounts& counts) {
   RuleGroup group{"modelwatch-" + m.name + "-signals-promql", interval, {}, {}};
-  SignalsBuilder builder(m, group);
+  SignalsBuilder builder(m, group, counts);
   for (const Window& w : m.drift.windows) builder.AddWindow(w);
   return group;
 }

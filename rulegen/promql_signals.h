@@ -6,6 +6,7 @@
 #define MODELWATCH_RULEGEN_PROMQL_SIGNALS_H_
 
 #include "core/config.h"
+#include "rulegen/promql_tiers.h"
 #include "rulegen/rule_model.h"
 
 namespace modelwatch {
@@ -28,6 +29,8 @@ namespace modelwatch {
 // each absent below drift.min_samples records in the window (and without a denominator), as
 // from the exporter.
 RuleGroup PromqlSignalsGroup(const ModelConfig& m, Seconds interval);
+// The same with the window counts taken from `counts` (two tiers: from the local tier).
+RuleGroup PromqlSignalsGroup(const ModelConfig& m, Seconds interval, PromqlCounts& counts);
 
 }  // namespace modelwatch
 

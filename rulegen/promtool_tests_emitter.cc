@@ -2180,7 +2180,10 @@ std::string LabelMap(const Labels& l) {
 std::string TestFile(const RuleFile& rules, Seconds eval_interval,
                      const std::vector<Scenario>& scenarios, const std::string& comment = "") {
   std::string y = comment;
-  y += "rule_files:\n  - ../" + rules.path + "\n";
+  y += "rule_files:\n";
+  // Both tiers' files with two (drift.tiers: 2): promtool evaluates the local tier's group
+  // first, as the global tier's would read it.
+  for (const RuleFile& f : TierFiles(rules)) y += "  - ../" + f.path + "\n";
   y += "evaluation_interval: " + FormatDuration(eval_interval) + "\n";
   y += "group_eval_order:\n";
   for (const RuleGroup& g : rules.groups) y += "  - " + YamlScalar(g.name) + "\n";

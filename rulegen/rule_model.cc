@@ -10,6 +10,7 @@
 #include "core/metric_catalogue.h"
 #include "rulegen/meta_rules.h"
 #include "rulegen/promql_drift.h"
+#include "rulegen/promql_performance.h"
 #include "rulegen/promql_signals.h"
 #include "rulegen/series.h"
 #include "rulegen/text.h"
@@ -962,11 +963,39 @@ RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
   if (m.drift.engine != DriftEngine::kPromql) return file;
   // First the drift groups (the baseline's constants, then the drift), then the proxy
   // signals: the alerts' group reads what they record.
+  // With two tiers (drift.tiers: 2) the counts they start from are the local tier's group,
+  // first (evaluated before the global groups where both run in one place, as in promtool),
+  // and everything else is the global tier's: the drift and signals, the baseline they
+  // compare with, and the alerts, which read the fleet's drift (docs/scale-out.md).
+  const Seconds interval = fleet.Tier(m.tier).evaluation_interval;
+  const bool two_tiers = fleet.drift_tiers == 2;
+  RuleGroup local{LocalGroupName(m.name), interval, {}, {}};
+  PromqlCounts counts = two_tiers ? PromqlCounts(m, local) : PromqlCounts(m);
   std::vector<RuleGroup> first;
-  if (m.promql_reference) first = PromqlDriftGroups(m, fleet.Tier(m.tier).evaluation_interval);
-  first.push_back(PromqlSignalsGroup(m, fleet.Tier(m.tier).evaluation_interval));
+  if (m.promql_reference) first = PromqlDriftGroups(m, interval, counts);
+  first.push_back(PromqlSignalsGroup(m, interval, counts));
+  // The label-based performance, for models with request_id ground truth: its own group,
+  // independent of the drift and signals groups.
+  RuleGroup performance = PromqlPerformanceGroup(m, interval, counts);
+  if (!performance.recording.empty()) first.push_back(std::move(performance));
+  if (two_tiers) {
+    first.insert(first.begin(), std::move(local));
+    file.local_groups = 1;
+    file.local_path = "rules/" + m.name + ".local.rules.yml";
+    file.path = "rules/" + m.name + ".global.rules.yml";
+  }
   file.groups.insert(file.groups.begin(), first.begin(), first.end());
   return file;
+}
+
+std::vector<RuleFile> TierFiles(const RuleFile& file) {
+  if (file.local_path.empty()) return {file};
+  RuleFile local{file.model, file.local_path, {}, "", 0};
+  RuleFile global{file.model, file.path, {}, "", 0};
+  for (std::size_t i = 0; i < file.groups.size(); ++i) {
+    (i < file.local_groups ? local : global).groups.push_back(file.groups[i]);
+  }
+  return {std::move(local), std::move(global)};
 }
 
 RuleFile BuildFleetRules(const FleetConfig& fleet) {

@@ -87,12 +87,23 @@ struct RuleGroup {
   std::vector<AlertRule> alerts;
 };
 
-// The rules of one output file (rules/<model>.rules.yml or rules/modelwatch.rules.yml).
+// The rules of one output file (rules/<model>.rules.yml or rules/modelwatch.rules.yml), or
+// of two with drift.tiers: 2 (docs/scale-out.md, "Two tiers"): the first `local_groups`
+// groups, the local tier's, go to `local_path` (rules/<model>.local.rules.yml) and the rest
+// to `path` (rules/<model>.global.rules.yml). Emitters that read the rules as one set (tests,
+// runbooks, routes) see every group, in evaluation order; the files' emitters split them
+// (TierFiles).
 struct RuleFile {
   std::string model;  // empty for the fleet-wide file
   std::string path;   // relative output path
   std::vector<RuleGroup> groups;
+  std::string local_path;        // empty with one tier
+  std::size_t local_groups = 0;  // how many of `groups`, from the first, are the local tier's
 };
+
+// The files `file` is written as: itself with one tier; with two, the local tier's (path
+// local_path, its local groups) and then the global tier's (path, the other groups).
+std::vector<RuleFile> TierFiles(const RuleFile& file);
 
 // One window pair of a multi-window multi-burn-rate SLO alert, for one SLO period.
 struct BurnWindow {

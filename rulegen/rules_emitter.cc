@@ -63,7 +63,7 @@ namespace {
 class RulesRun : public EmitterRun {
  public:
   void Model(std::size_t, const ModelConfig&, const RuleFile& rules, FileSink& out) override {
-    out.Add(rules.path, RuleGroupsYaml(rules, 0));
+    for (const RuleFile& f : TierFiles(rules)) out.Add(f.path, RuleGroupsYaml(f, 0));
   }
   void Finish(const RuleFile& fleet_rules, FileSink& out) override {
     out.Add(fleet_rules.path, RuleGroupsYaml(fleet_rules, 0));
@@ -74,20 +74,31 @@ class RulesRun : public EmitterRun {
 class PrometheusOperatorRun : public EmitterRun {
  public:
   void Model(std::size_t, const ModelConfig&, const RuleFile& rules, FileSink& out) override {
-    Add(rules, out);
+    if (rules.local_path.empty()) {
+      Add(rules, "", out);
+      return;
+    }
+    // Two tiers: one resource per tier, told apart by the label modelwatch/tier (local or
+    // global), which a ThanosRuler's ruleSelector picks and the Prometheus' leaves out
+    // (docs/scale-out.md, "Two tiers").
+    const std::vector<RuleFile> tiers = TierFiles(rules);
+    Add(tiers[0], "local", out);
+    Add(tiers[1], "global", out);
   }
-  void Finish(const RuleFile& fleet_rules, FileSink& out) override { Add(fleet_rules, out); }
+  void Finish(const RuleFile& fleet_rules, FileSink& out) override { Add(fleet_rules, "", out); }
 
  private:
-  static void Add(const RuleFile& f, FileSink& out) {
-    const std::string name = f.model.empty() ? "modelwatch" : "modelwatch-" + f.model;
+  static void Add(const RuleFile& f, const std::string& tier, FileSink& out) {
+    const std::string suffix = tier.empty() ? "" : "-" + tier;
+    const std::string name = (f.model.empty() ? "modelwatch" : "modelwatch-" + f.model) + suffix;
     std::string y = "apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n";
     y += "  name: " + YamlScalar(name) + "\n";
     y += "  labels:\n    app.kubernetes.io/managed-by: modelwatch-rulegen\n";
     if (!f.model.empty()) y += "    modelwatch/model: " + YamlScalar(f.model) + "\n";
+    if (!tier.empty()) y += "    modelwatch/tier: " + tier + "\n";
     y += "spec:\n" + RuleGroupsYaml(f, 2);
     out.Add("kubernetes/" + (f.model.empty() ? std::string("modelwatch") : f.model) +
-                ".prometheusrule.yaml",
+                (tier.empty() ? "" : "." + tier) + ".prometheusrule.yaml",
             std::move(y));
   }
 };

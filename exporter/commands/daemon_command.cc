@@ -73,6 +73,11 @@ int RunDaemon(const std::vector<std::string>& args) {
         "Reject records whose event time is later than the clock plus this "
         "(reason future_timestamp).",
         "5m"},
+       {"ingest.threads",
+        "Threads reading the logs: the sources are split into this many shards, each read by "
+        "its own thread (a model's records always by one thread, in file order); at most one "
+        "per source. 0: one per CPU core.",
+        "0"},
        {"metrics.latency-buckets",
         "Buckets of " + metric::kModelRequestDurationSeconds.Name() + ", in seconds.",
         "0.01,0.05,0.1,0.25,0.5,1,2.5,5"},
@@ -159,10 +164,12 @@ int RunDaemon(const std::vector<std::string>& args) {
     }
     *target = std::chrono::duration_cast<std::chrono::milliseconds>(*d);
   }
+  int ingest_threads = 0;
   for (auto [flag, target, low, high] :
        {std::tuple<const char*, int*, int, int>{"web.max-connections", &http.max_connections, 1,
                                                 1000000},
-        {"web.handler-threads", &http.handler_threads, 1, 64}}) {
+        {"web.handler-threads", &http.handler_threads, 1, 64},
+        {"ingest.threads", &ingest_threads, 0, 256}}) {
     const std::string text = flags.Get(flag);
     int value = 0;
     const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -173,6 +180,8 @@ int RunDaemon(const std::vector<std::string>& args) {
     }
     *target = value;
   }
+  options.ingest_threads =
+      ingest_threads == 0 ? UsableCores() : static_cast<std::size_t>(ingest_threads);
   const std::string web_config_file = flags.Get("web.config.file");
   if (!web_config_file.empty()) {
     auto web = LoadWebConfig(web_config_file);

@@ -1,5 +1,6 @@
 #include "exporter/daemon/exporter_daemon.h"
 
+#include <sched.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -71,6 +72,8 @@ struct Exporter::ModelRuntime : ModelTrackers {
   // Records observed since the last checkpoint saved this model's counts (true when built:
   // a restored model may not hold what its saved part says, if the config changed).
   bool changed = true;
+  // The shard reading the model's source (and its label tailer).
+  Shard* shard = nullptr;
 };
 
 // One set of prediction-log globs and the models reading it.
@@ -86,12 +89,38 @@ struct Exporter::Source {
   std::uint64_t rejects_not_logged = 0;
 };
 
+// A share of the sources, read by one thread at a time. `mu` guards everything a poll
+// changes in them: the sources' tailers, parsers, counters and reject state, and their models'
+// trackers, label tailers and label counters.
+struct Exporter::Shard {
+  std::vector<Source*> sources;             // by name
+  std::vector<ModelRuntime*> label_models;  // the sources' models with a label tailer, by name
+  std::size_t model_count = 0;
+  mutable std::mutex mu;
+  // Readers waiting for mu. std::mutex is not fair: the poller, which releases mu after every
+  // batch of lines, would take it straight back. It lets a waiting reader in first instead
+  // (PollShard), so a scrape waits for at most one batch per shard.
+  mutable std::atomic<int> readers_waiting{0};
+};
+
 using TailCounters = Exporter::TailCounters;
 using ModelRuntime = Exporter::ModelRuntime;
 using Source = Exporter::Source;
+using Shard = Exporter::Shard;
 
-Exporter::Exporter(ExporterOptions options) : options_(std::move(options)) {}
-Exporter::~Exporter() = default;
+Exporter::Exporter(ExporterOptions options) : options_(std::move(options)) {
+  options_.ingest_threads = std::max<std::size_t>(options_.ingest_threads, 1);
+}
+Exporter::~Exporter() { StopShardThreads(); }
+
+std::size_t UsableCores() {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0) {
+    return static_cast<std::size_t>(CPU_COUNT(&set));
+  }
+  return std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+}
 
 static std::string JoinNames(const std::vector<ModelRuntime*>& models) {
   std::string s;
@@ -277,11 +306,48 @@ Result<void> Exporter::Build(ConfigSet config, const nlohmann::json& state) {
   config_ = std::move(config);
   models_ = std::move(models);
   sources_ = std::move(sources);
+  AssignShards();
   store_errors_seen_.clear();
   for (const auto& [name, rt] : models_) {
     if (rt->ground_truth) store_errors_seen_[name] = 0;  // errors at open count too
   }
   return {};
+}
+
+void Exporter::AssignShards() {
+  shards_.clear();
+  // Heaviest sources (most models) first, each to the shard with the fewest models so far
+  // (the lowest index on a tie): deterministic, and one model per source is round robin by
+  // name.
+  std::vector<Source*> order;
+  for (const auto& s : sources_) order.push_back(s.get());
+  std::sort(order.begin(), order.end(), [](const Source* a, const Source* b) {
+    if (a->models.size() != b->models.size()) return a->models.size() > b->models.size();
+    return a->name < b->name;
+  });
+  const std::size_t k = std::max<std::size_t>(1, std::min(options_.ingest_threads, order.size()));
+  for (std::size_t i = 0; i < k; ++i) shards_.push_back(std::make_unique<Shard>());
+  for (Source* s : order) {
+    Shard* least = shards_.front().get();
+    for (const auto& shard : shards_) {
+      if (shard->model_count < least->model_count) least = shard.get();
+    }
+    least->sources.push_back(s);
+    least->model_count += s->models.size();
+    for (ModelRuntime* m : s->models) m->shard = least;
+  }
+  for (const auto& shard : shards_) {
+    std::sort(shard->sources.begin(), shard->sources.end(),
+              [](const Source* a, const Source* b) { return a->name < b->name; });
+  }
+  for (const auto& [name, rt] : models_) {
+    if (rt->shard == nullptr) rt->shard = shards_.front().get();  // in no source (none today)
+    if (rt->label_tailer) rt->shard->label_models.push_back(rt.get());
+  }
+  Log().Log(LogLevel::kInfo, "sources split into shards, one thread each",
+            {{"shards", std::to_string(k)},
+             {"sources", std::to_string(sources_.size())},
+             {"ingest_threads", std::to_string(options_.ingest_threads)}});
 }
 
 bool Exporter::CheckStores() {
@@ -313,6 +379,7 @@ void Exporter::Rewind() {
   retry_at_ = std::chrono::steady_clock::now() + options_.checkpoint_interval;
   ConfigSet config = config_;
   // Stores must close (their uncommitted writes roll back) before they are reopened.
+  shards_.clear();
   models_.clear();
   sources_.clear();
   for (const std::string& name : corrupt_stores_) {
@@ -379,7 +446,10 @@ double Exporter::FutureLimit() const {
 
 void Exporter::StateReset(const std::string& model, const std::string& part,
                           const std::string& reason, const std::string& detail) {
-  ++state_resets_[{part, reason}];
+  {
+    std::lock_guard<std::mutex> lock(resets_mu_);
+    ++state_resets_[{part, reason}];
+  }
   Log().Log(LogLevel::kWarn, "saved state discarded",
             {{"model", model}, {"part", part}, {"reason", reason}, {"detail", detail}});
 }
@@ -479,10 +549,10 @@ static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer, const s
   }
 }
 
-void Exporter::PollOnce() {
+void Exporter::PollShard(Shard& shard) {
   // The lock is taken per batch of lines so a scrape waits for at most one batch.
   constexpr int kBatch = 4096;
-  std::unique_lock<std::mutex> lock(mu_, std::defer_lock);
+  std::unique_lock<std::mutex> lock(shard.mu, std::defer_lock);
   int in_batch = 0;
   auto enter = [&] {
     if (!lock.owns_lock()) lock.lock();
@@ -491,12 +561,12 @@ void Exporter::PollOnce() {
     if (++in_batch >= kBatch) {
       lock.unlock();
       in_batch = 0;
-      YieldToReaders();
+      YieldToReaders(shard);
     }
   };
   // Event times are bounded by the clock, read again at every batch.
   double future_limit = FutureLimit();
-  for (auto& sp : sources_) {
+  for (Source* sp : shard.sources) {
     Source& s = *sp;
     s.tailer->Poll([&](std::string_view line) {
       enter();
@@ -529,9 +599,9 @@ void Exporter::PollOnce() {
     s.counters.lines_read += too_long;
     s.rejected[static_cast<std::size_t>(RejectReason::kTooLong)] += too_long;
   }
-  for (auto& [name, rt] : models_) {
-    if (!rt->label_tailer) continue;
+  for (ModelRuntime* rt : shard.label_models) {
     ModelRuntime& m = *rt;
+    const std::string& name = m.config.name;
     m.label_tailer->Poll([&](std::string_view line) {
       enter();
       ++m.label_counters.lines_read;
@@ -550,7 +620,25 @@ void Exporter::PollOnce() {
     }
     m.label_counters.lines_read += too_long;
   }
-  if (!lock.owns_lock()) lock.lock();
+}
+
+void Exporter::PollOnce() {
+  if (shards_.size() <= 1 || shard_threads_.empty()) {
+    for (const auto& shard : shards_) PollShard(*shard);
+  } else {
+    // shards_ changes only on this thread, between rounds (under mu_); the round's start and
+    // end (round_mu_) order those changes before and after what the shard threads do.
+    {
+      std::lock_guard<std::mutex> lock(round_mu_);
+      round_pending_ = shard_threads_.size();
+      ++round_;
+    }
+    round_start_.notify_all();
+    PollShard(*shards_.front());
+    std::unique_lock<std::mutex> lock(round_mu_);
+    round_done_.wait(lock, [this] { return round_pending_ == 0; });
+  }
+  std::unique_lock<std::mutex> lock(mu_);
   if (CheckStores()) Rewind();
   const bool store_failing = store_failing_;
   lock.unlock();
@@ -565,6 +653,41 @@ void Exporter::PollOnce() {
   }
   if (ready && !ready_.load()) Log().Log(LogLevel::kInfo, "every source scanned; ready");
   ready_.store(ready);
+}
+
+void Exporter::StartShardThreads() {
+  for (std::size_t i = 1; i < options_.ingest_threads; ++i) {
+    shard_threads_.emplace_back([this, i] { ShardThread(i); });
+  }
+}
+
+void Exporter::StopShardThreads() {
+  {
+    std::lock_guard<std::mutex> lock(round_mu_);
+    shard_threads_quit_ = true;
+  }
+  round_start_.notify_all();
+  for (std::thread& t : shard_threads_) t.join();
+  shard_threads_.clear();
+  shard_threads_quit_ = false;
+}
+
+void Exporter::ShardThread(std::size_t index) {
+  std::uint64_t seen = 0;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(round_mu_);
+      round_start_.wait(lock, [&] { return shard_threads_quit_ || round_ != seen; });
+      if (shard_threads_quit_) return;
+      seen = round_;
+    }
+    // Fewer shards than threads (fewer sources than --ingest.threads): nothing to read.
+    if (index < shards_.size()) PollShard(*shards_[index]);
+    {
+      std::lock_guard<std::mutex> lock(round_mu_);
+      if (--round_pending_ == 0) round_done_.notify_one();
+    }
+  }
 }
 
 void Exporter::Checkpoint() {
@@ -588,8 +711,9 @@ void Exporter::Checkpoint() {
   for (auto& [name, down] : store_down_) down = false;
   lock.unlock();
   // The rest runs without the mutex, so scrapes go on: every change to what a checkpoint saves
-  // (positions, counts, windows) is made on this thread (ingest, reloads, rewinds), which is
-  // busy here, and scrapes only read. Models are saved one at a time (only one model's
+  // (positions, counts, windows) is made in a poll round (none runs now: rounds are started by
+  // this thread, which is busy here) or on this thread (reloads, rewinds), and scrapes only
+  // read. Models are saved one at a time (only one model's
   // document is in memory at once); a model that read no record since the last checkpoint
   // keeps its file.
   const nlohmann::json state = SaveState(/*with_counts=*/false);
@@ -659,6 +783,7 @@ void Exporter::Reload() {
   nlohmann::json state = failing ? RestorePoint() : SaveState(/*with_counts=*/true);
   auto old_config = config_;
   // Trackers holding files (ground-truth stores) must close before they are reopened.
+  shards_.clear();
   models_.clear();
   sources_.clear();
   if (auto built = Build(std::move(*config), state); !built) {
@@ -678,6 +803,7 @@ void Exporter::Reload() {
 }
 
 void Exporter::Run() {
+  StartShardThreads();
   auto last_checkpoint = std::chrono::steady_clock::now();
   std::size_t wait_turn = 0;
   while (!g_stop.load()) {
@@ -719,6 +845,7 @@ void Exporter::Run() {
     }
   }
   PollOnce();
+  StopShardThreads();
   Checkpoint();
   Log().Log(LogLevel::kInfo, "state flushed, exiting");
 }
@@ -804,34 +931,39 @@ void Exporter::AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out) con
     AddSample(store_up, {{"model", name}}, d != store_down_.end() && d->second ? 0 : 1);
   }
   auto& resets = AddFamily(out, metric::kModelwatchStateResetsTotal);
+  std::lock_guard<std::mutex> lock(resets_mu_);
   for (const auto& [key, n] : state_resets_) {
     AddSample(resets, {{"part", key.first}, {"reason", key.second}}, static_cast<double>(n));
   }
 }
 
-// Takes mu_ for a reader (a scrape), announced to the poller while it waits.
-std::unique_lock<std::mutex> Exporter::ReaderLock() const {
-  readers_waiting_.fetch_add(1, std::memory_order_acq_rel);
-  std::unique_lock<std::mutex> lock(mu_);
-  readers_waiting_.fetch_sub(1, std::memory_order_acq_rel);
-  return lock;
+std::vector<std::unique_lock<std::mutex>> Exporter::ReaderLocks(std::size_t first,
+                                                                std::size_t end) const {
+  std::vector<std::unique_lock<std::mutex>> locks;
+  for (std::size_t i = first; i < end && i < shards_.size(); ++i) {
+    const Shard& shard = *shards_[i];
+    shard.readers_waiting.fetch_add(1, std::memory_order_acq_rel);
+    locks.emplace_back(shard.mu);
+    shard.readers_waiting.fetch_sub(1, std::memory_order_acq_rel);
+  }
+  return locks;
 }
 
-// Called by the poller with mu_ released: until every waiting reader has taken mu_ (or 20 ms
-// have passed, should one never be scheduled), stand back.
-void Exporter::YieldToReaders() const {
+// Called by a shard's poller with its mutex released: until every waiting reader has taken it
+// (or 20 ms have passed, should one never be scheduled), stand back.
+void Exporter::YieldToReaders(const Shard& shard) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-  while (readers_waiting_.load(std::memory_order_acquire) > 0 &&
+  while (shard.readers_waiting.load(std::memory_order_acquire) > 0 &&
          std::chrono::steady_clock::now() < deadline) {
     std::this_thread::yield();
   }
 }
 
 void Exporter::CollectAll(Exposition& out) {
-  // Under mu_ only what reads the counters: every tracker's families but drift's, and the
+  // Under the locks only what reads the counters: every tracker's families but drift's, and the
   // drift windows summed (TakeTotals). The drift statistics, most of a scrape's work, are
-  // computed after mu_ is released, so ingest waits for the copy, not for the statistics, and
-  // served as text a tracker keeps until its windows change (DriftTracker::Render).
+  // computed after the locks are released, so ingest waits for the copy, not for the statistics,
+  // and served as text a tracker keeps until its windows change (DriftTracker::Render).
   struct PendingDrift {
     std::string model;
     std::shared_ptr<const DriftTracker> tracker;  // kept alive across a reload
@@ -839,7 +971,10 @@ void Exporter::CollectAll(Exposition& out) {
   };
   std::vector<PendingDrift> pending;
   {
-    auto lock = ReaderLock();
+    // Every shard at once (taken in shard order, so readers never deadlock): one scrape is a
+    // consistent cut of every model, as with one ingest thread.
+    std::lock_guard<std::mutex> lock(mu_);
+    auto shard_locks = ReaderLocks(0, shards_.size());
     for (const auto& [name, rt] : models_) {
       // One bad model never fails a scrape.
       try {
@@ -863,14 +998,17 @@ void Exporter::CollectAll(Exposition& out) {
 }
 
 std::optional<std::string> Exporter::Sample(const std::string& model) {
-  auto lock = ReaderLock();
+  std::lock_guard<std::mutex> lock(mu_);
   auto it = models_.find(model);
   if (it == models_.end() || !it->second->recent) return std::nullopt;
+  std::size_t index = 0;
+  while (index < shards_.size() && shards_[index].get() != it->second->shard) ++index;
+  auto shard_lock = ReaderLocks(index, index + 1);
   return it->second->recent->ToJson();
 }
 
 std::string Exporter::LandingPage() {
-  // What a row shows of a model, copied under mu_; the drift statistics (the degradation
+  // What a row shows of a model, copied under the locks; the drift statistics (the degradation
   // score) are computed after it is released, as for a scrape (CollectAll).
   struct Row {
     std::string name, task, owner, files_cell;
@@ -885,7 +1023,8 @@ std::string Exporter::LandingPage() {
       std::pair<std::shared_ptr<const DriftTracker>, std::shared_ptr<const DriftTracker::Totals>>>
       drift;
   {
-    auto lock = ReaderLock();
+    std::lock_guard<std::mutex> lock(mu_);
+    auto shard_locks = ReaderLocks(0, shards_.size());
     for (const auto& [name, rt] : models_) {
       rt->serving->Collect(families);
       drift.emplace_back(rt->drift, rt->drift->TakeTotals());

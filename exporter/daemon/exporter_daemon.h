@@ -1,8 +1,11 @@
 // The exporter daemon: sources (a LogTailer and a RecordParser per set of prediction-log
 // globs), per-model trackers (ModelTrackers plus the model's label tailer), the checkpoint,
-// reloads and the self-metrics. One ingest thread (Run()) does all reading and counting;
-// HTTP threads only read the trackers under a mutex at scrape time (CollectAll(),
-// LandingPage()).
+// reloads and the self-metrics. The sources are split into shards (each source with its
+// models and their label tailers in exactly one); in every poll round each shard is read by
+// one thread under the shard's own mutex, the shards in parallel. Everything else (reloads,
+// rewinds, checkpoints, readiness) is done by the thread in Run() between rounds, while no
+// shard is being read. HTTP threads only read the trackers, under the shard mutexes, at
+// scrape time (CollectAll(), LandingPage()).
 #ifndef MODELWATCH_EXPORTER_DAEMON_EXPORTER_DAEMON_H_
 #define MODELWATCH_EXPORTER_DAEMON_EXPORTER_DAEMON_H_
 
@@ -10,6 +13,8 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -18,6 +23,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/config_loader.h"
@@ -43,7 +49,13 @@ struct ExporterOptions {
   // apply --web.config.file (empty without one). An error means the running web config stays;
   // the reload then counts as failed.
   std::function<Result<void>()> reload_web_config;
+  // Shards the sources are split into, at most: threads reading logs at once (capped by the
+  // number of sources). 1 reads every source on the thread that calls Run().
+  std::size_t ingest_threads = 1;
 };
+
+// The CPU cores this process may run on (its affinity mask); at least 1.
+std::size_t UsableCores();
 
 // SIGTERM and SIGINT make Exporter::Run() return after a final checkpoint; SIGHUP reloads the
 // configuration (the model configuration and the web config). SIGPIPE is ignored.
@@ -74,6 +86,7 @@ class Exporter {
   struct TailCounters;
   struct ModelRuntime;
   struct Source;
+  struct Shard;
 
  private:
   // Builds models and sources for `config`; restores their state from `state` (a checkpoint
@@ -81,12 +94,24 @@ class Exporter {
   Result<void> Build(ConfigSet config, const nlohmann::json& state);
   // The state a restart would restore: positions and line counts, and with `with_counts` every
   // model's counts and windows (else only the label positions of each). Caller holds mu_, or
-  // is the ingest thread (which alone changes what is saved; scrapes only read it).
+  // is the Run() thread between poll rounds (when nothing else changes what is saved;
+  // scrapes only read it).
   nlohmann::json SaveState(bool with_counts) const;
   // The last checkpoint written (or restored at start), read back from disk: where a rewind
   // goes. Empty when there is none.
   nlohmann::json RestorePoint() const;
+  // One poll round: every shard polled (in parallel, one thread each), then the stores
+  // checked and readiness updated. Called by the Run() thread only.
   void PollOnce();
+  // Reads what the shard's tailers have (a batch of lines at a time under the shard's mutex).
+  void PollShard(Shard& shard);
+  // Splits sources_ (with their models and label tailers) into shards_. Caller holds mu_.
+  void AssignShards();
+  // The pool of shard threads: thread i polls shards_[i] at every round (shard 0 is polled by
+  // the Run() thread itself).
+  void StartShardThreads();
+  void StopShardThreads();
+  void ShardThread(std::size_t index);
   void Checkpoint();
   void Reload();
   void LogRejects(Source& source, const Rejection& why);
@@ -103,19 +128,33 @@ class Exporter {
   void StateReset(const std::string& model, const std::string& part, const std::string& reason,
                   const std::string& detail);
 
-  std::unique_lock<std::mutex> ReaderLock() const;
-  void YieldToReaders() const;
+  // For a reader (a scrape): every shard's mutex, taken in shard order, each announced to its
+  // poller while waiting. Caller holds mu_.
+  std::vector<std::unique_lock<std::mutex>> ReaderLocks(std::size_t first, std::size_t end) const;
+  static void YieldToReaders(const Shard& shard);
 
   ExporterOptions options_;
+  // Guards what the Run() thread changes between poll rounds: the config, models_, sources_
+  // and shards_ (the sets, not the trackers inside), the store state and the self-metric
+  // state below. Held by the Run() thread for its global work and by readers (scrapes, the
+  // landing page, samples) for a whole read; never by a shard thread. Order: mu_, then shard
+  // mutexes in shard order, then resets_mu_.
   mutable std::mutex mu_;
-  // Scrapes (and the landing page) waiting for mu_. std::mutex is not fair: the poller, which
-  // releases mu_ after every batch of lines, would take it straight back. It lets a waiting
-  // reader in first instead (PollOnce), so a scrape waits for at most one batch.
-  mutable std::atomic<int> readers_waiting_{0};
   ConfigSet config_;
   std::map<std::string, std::unique_ptr<ModelRuntime>> models_;
   std::vector<std::unique_ptr<Source>> sources_;
+  std::vector<std::unique_ptr<Shard>> shards_;
   std::atomic<bool> ready_{false};
+
+  // The shard threads (options_.ingest_threads - 1 of them, started by Run()) and the round
+  // they are told to poll: round_ counts rounds started, round_pending_ the threads still busy.
+  std::vector<std::thread> shard_threads_;
+  std::mutex round_mu_;
+  std::condition_variable round_start_;
+  std::condition_variable round_done_;
+  std::uint64_t round_ = 0;
+  std::size_t round_pending_ = 0;
+  bool shard_threads_quit_ = false;
 
   // Self-metric state, guarded by mu_.
   double start_time_ = WallSeconds();
@@ -141,7 +180,9 @@ class Exporter {
   std::set<std::string> corrupt_stores_;  // quarantined at the next rewind
   // The checkpoint could not be read at start: files present are read from the beginning.
   bool checkpoint_lost_ = false;
-  // (part, reason) -> saved state thrown away at restore.
+  // (part, reason) -> saved state thrown away at restore (or an offset found invalid by a
+  // shard thread). Guarded by resets_mu_, a leaf lock.
+  mutable std::mutex resets_mu_;
   std::map<std::pair<std::string, std::string>, std::uint64_t> state_resets_;
 };
 

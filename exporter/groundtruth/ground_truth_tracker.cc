@@ -11,6 +11,7 @@
 #include <tuple>
 #include <utility>
 
+#include "core/promql_performance.h"
 #include "exporter/groundtruth/performance.h"
 #include "exporter/metrics/metric_family.h"
 
@@ -215,6 +216,7 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
   if (gt_.join_on == JoinKey::kRequestId) {  // entity joins look their labels up per prediction
     for (std::uint64_t key : store_->PendingKeys()) pending_keys_.insert(key);
   }
+  promql_metrics_ = PromqlPerformanceMetrics(model_);
   if (options.sliding_performance && gt_.join_on == JoinKey::kRequestId &&
       options.recompute == GroundTruthOptions::Recompute::kInline && std::isnan(newest)) {
     std::vector<double> lengths;
@@ -224,7 +226,12 @@ GroundTruthTracker::GroundTruthTracker(const ModelConfig& model, KeyedHasher has
         [n = gt_.segments.size()](std::string_view s, std::vector<std::string_view>& out) {
           SplitSegments(s, n, out);
         });
-    store_->SetOnLabelled([this](const LabelledRow& row) { sliding_->Add(row); });
+  }
+  if (sliding_ || !promql_metrics_.empty()) {
+    store_->SetOnLabelled([this](const LabelledRow& row) {
+      if (sliding_) sliding_->Add(row);
+      if (!promql_metrics_.empty()) CountJoined(row);
+    });
   }
   // The counters are stored with the data, in the same transactions (see Counters()), so
   // after a restart, even kill -9, they match what the store holds.
@@ -260,16 +267,41 @@ GroundTruthTracker::~GroundTruthTracker() {
   store_->SetOnLabelled(nullptr);
 }
 
+void GroundTruthTracker::CountJoined(const LabelledRow& row) {
+  JoinedCounts& c = joined_[std::string(row.version)];
+  if (model_.task == Task::kBinaryClassification) {
+    // The outcome as PerformanceSums counts it: label >= 0.5 is positive, score >= threshold
+    // predicts positive.
+    const bool positive = row.label >= 0.5;
+    const bool predicted = row.prediction >= model_.threshold;
+    (positive ? (predicted ? c.tp : c.fn) : (predicted ? c.fp : c.tn)) += row.weight;
+  } else {
+    // Unweighted, so that the summaries' _count stays a whole number: regression samples
+    // uniformly (every stored row weighs 1 / sample_rate), so sum / count is the weighted mean.
+    const double d = row.prediction - row.label;
+    c.count += 1;
+    c.abs_error += std::fabs(d);
+    c.squared_error += d * d;
+  }
+}
+
 nlohmann::json GroundTruthTracker::Counters() const {
-  return {{"labels", labels_},
-          {"matched", matched_},
-          {"duplicates", duplicates_},
-          {"unmatched", unmatched_},
-          {"sampled_out", sampled_out_},
-          {"observed", observed_},
-          {"stored", stored_},
-          {"rejected", rejected_},
-          {"segment_overflow", segment_overflow_}};
+  nlohmann::json counters = {{"labels", labels_},
+                             {"matched", matched_},
+                             {"duplicates", duplicates_},
+                             {"unmatched", unmatched_},
+                             {"sampled_out", sampled_out_},
+                             {"observed", observed_},
+                             {"stored", stored_},
+                             {"rejected", rejected_},
+                             {"segment_overflow", segment_overflow_}};
+  if (!joined_.empty()) {
+    nlohmann::json& joined = counters["joined"];
+    for (const auto& [version, c] : joined_) {
+      joined[version] = {c.tp, c.fp, c.tn, c.fn, c.count, c.abs_error, c.squared_error};
+    }
+  }
+  return counters;
 }
 
 void GroundTruthTracker::LoadCounters(const std::string& text) {
@@ -288,6 +320,19 @@ void GroundTruthTracker::LoadCounters(const std::string& text) {
   observed_ = get("observed");
   stored_ = get("stored");
   segment_overflow_ = get("segment_overflow");
+  const auto joined = j.find("joined");
+  if (joined != j.end() && joined->is_object()) {
+    for (const auto& [version, v] : joined->items()) {
+      if (!v.is_array() || v.size() != 7) continue;
+      double x[7];
+      bool numbers = true;
+      for (std::size_t i = 0; i < 7; ++i) {
+        numbers = numbers && v[i].is_number();
+        x[i] = numbers ? v[i].get<double>() : 0;
+      }
+      if (numbers) joined_[version] = {x[0], x[1], x[2], x[3], x[4], x[5], x[6]};
+    }
+  }
   const auto rejected = j.find("rejected");
   if (rejected != j.end() && rejected->is_array()) {
     for (std::size_t i = 0; i < rejected->size() && i < kLabelRejectCount; ++i) {
@@ -753,6 +798,10 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
   auto perf = MakeFamily(metric::kModelPerformance);
   auto seg = MakeFamily(metric::kModelSegmentPerformance);
   for (const PerformanceValue& v : snap.performance) {
+    if (v.segment.empty() && std::find(promql_metrics_.begin(), promql_metrics_.end(), v.metric) !=
+                                 promql_metrics_.end()) {
+      continue;  // recorded by Prometheus for the fleet, from the counters below
+    }
     if (v.segment.empty()) {
       perf.metric.push_back(
           Metric({{"model", m}, {"version", v.version}, {"metric", v.metric}, {"window", v.window}},
@@ -810,6 +859,7 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
                double(rejected_[r]), MetricType::Counter));
   }
   out.push_back(std::move(rejected));
+  if (!promql_metrics_.empty()) CollectJoined(out);
   auto rate = MakeFamily(metric::kModelGroundTruthSampleRate);
   rate.metric.push_back(
       Metric({{"model", m}}, observed_ == 0 ? gt_.sample_rate : double(stored_) / double(observed_),
@@ -828,6 +878,37 @@ void GroundTruthTracker::Collect(std::vector<prometheus::MetricFamily>& out) con
     }
     out.push_back(std::move(shadow));
   }
+}
+
+void GroundTruthTracker::CollectJoined(std::vector<prometheus::MetricFamily>& out) const {
+  const std::string& m = model_.name;
+  if (model_.task == Task::kBinaryClassification) {
+    auto f = MakeFamily(metric::kModelLabelledPredictionsTotal);
+    for (const auto& [version, c] : joined_) {
+      for (const auto& [outcome, value] :
+           {std::pair{"tp", c.tp}, {"fp", c.fp}, {"tn", c.tn}, {"fn", c.fn}}) {
+        f.metric.push_back(Metric({{"model", m}, {"version", version}, {"outcome", outcome}}, value,
+                                  prometheus::MetricType::Counter));
+      }
+    }
+    out.push_back(std::move(f));
+    return;
+  }
+  auto abs_error = MakeFamily(metric::kModelPredictionAbsoluteError);
+  auto squared_error = MakeFamily(metric::kModelPredictionSquaredError);
+  for (const auto& [version, c] : joined_) {
+    prometheus::ClientMetric a;
+    a.label = {{"model", m}, {"version", version}};
+    prometheus::ClientMetric sq = a;
+    a.summary.sample_count = static_cast<std::uint64_t>(std::llround(c.count));
+    a.summary.sample_sum = c.abs_error;
+    sq.summary.sample_count = a.summary.sample_count;
+    sq.summary.sample_sum = c.squared_error;
+    abs_error.metric.push_back(std::move(a));
+    squared_error.metric.push_back(std::move(sq));
+  }
+  out.push_back(std::move(abs_error));
+  out.push_back(std::move(squared_error));
 }
 
 }  // namespace modelwatch

@@ -25,6 +25,13 @@
 //                                        gauge, both versions on the same labelled requests
 //   model_performance_recompute_duration_seconds{model}                 gauge, last recomputation
 //   model_performance_recompute_errors_total{model}                     counter
+//   drift.engine: promql with request_id joins (PromqlPerformanceMetrics() not empty):
+//   model_labelled_predictions_total{model,version,outcome}             counter, binary:
+//                                        joined predictions by tp, fp, tn, fn at the threshold
+//   model_prediction_absolute_error{model,version},
+//   model_prediction_squared_error{model,version}                       summaries (sum,
+//                                        count), regression: the joined predictions' errors
+//   and model_performance leaves out the metrics Prometheus records from them for the fleet.
 //
 // Windows (ground_truth.windows, default [30d]) end at the newest prediction event time seen.
 // Not thread-safe: the caller serialises every call (Collect() included). With
@@ -151,6 +158,17 @@ class GroundTruthTracker {
   // Recomputations that failed (a store read error); the last result stays served.
   std::uint64_t recompute_errors() const;
 
+  // The joined predictions of one version since the store began, each counted once, as its
+  // label joins: what the promql engine's counters serve. Binary outcomes add the row's
+  // sampling weight; regression rows count 1 each (they all weigh the same, 1 / sample_rate,
+  // so the sums' ratios are the weighted means).
+  struct JoinedCounts {
+    double tp = 0, fp = 0, tn = 0, fn = 0;               // binary, at the model's threshold
+    double count = 0, abs_error = 0, squared_error = 0;  // regression
+  };
+  // By version; empty unless PromqlPerformanceMetrics(model) is not.
+  const std::map<std::string, JoinedCounts>& joined() const { return joined_; }
+
   // Counters (for tests and the shadow report).
   std::uint64_t labels() const { return labels_; }
   std::uint64_t matched() const { return matched_; }
@@ -189,6 +207,11 @@ class GroundTruthTracker {
   // The recomputation thread (Recompute::kBackground).
   class Background;
   nlohmann::json Counters() const;
+  // The families of joined_ (binary: model_labelled_predictions_total; regression: the two
+  // error summaries).
+  void CollectJoined(std::vector<prometheus::MetricFamily>& out) const;
+  // Adds a row the store has just labelled to joined_.
+  void CountJoined(const LabelledRow& row);
   void LoadCounters(const std::string& text);
 
   ModelConfig model_;
@@ -220,6 +243,10 @@ class GroundTruthTracker {
   std::uint64_t segment_overflow_ = 0;  // stored predictions with a segment value capped
   bool segment_overflowed_ = false;     // set by EncodeSegments() for the current record
   std::uint64_t rejected_[kLabelRejectCount] = {};
+  // PromqlPerformanceMetrics(model_): counted by CountJoined(), saved with the counters in
+  // the commit that stores the joins they count, so a restart neither loses nor repeats one.
+  std::vector<std::string> promql_metrics_;
+  std::map<std::string, JoinedCounts> joined_;
   // The furthest label-line position per file (dev, ino) whose effects are in the store:
   // saved with the counters in every commit. At most kMaxLabelFiles files, the least
   // recently read dropped first.

@@ -22,7 +22,13 @@ and different hand-made baselines (four bins; two and three categories): two rep
 counters before and inside the window, and every drift value and critical value computed
 here by hand and with scipy (an empty bin, an empty-bin allowance, Yates' correction).
 
-usage: promql_drift.py BUILD_DIR WORK_DIR
+With --tiers (drift.tiers: 2, tests/e2e/promql_tiers.test.sh) the same checks run on a
+global Prometheus evaluating the global tier's rules over the local tier's series federated
+from two local Prometheus servers (replicas 0 and 1, and 2), each evaluating the local tier's
+rules; the promtool case runs both tiers chained, and the global tier alone on two
+Prometheus servers' local-tier series, against the same hand-computed values.
+
+usage: promql_drift.py BUILD_DIR WORK_DIR [--tiers]
 """
 import json
 import math
@@ -42,6 +48,10 @@ from scipy.special import chdtri, kolmogi
 from scipy.stats import chi2_contingency, norm
 
 BUILD, WORK = sys.argv[1], sys.argv[2]
+# --tiers: drift.tiers: 2 (docs/scale-out.md, "Two tiers"): two local Prometheus servers with
+# the local tier's rules, each scraping some of the replicas, federated into a global one with
+# the global tier's; the same checks, on the global Prometheus.
+TIERS = "--tiers" in sys.argv[3:]
 EXPORTER = os.path.join(BUILD, "exporter/modelwatch-exporter")
 RULEGEN = os.path.join(BUILD, "rulegen/modelwatch-rulegen")
 FEATURES = ["f1", "f2", "f3"]
@@ -139,6 +149,80 @@ def wait_read(port, n, what):
             return
         time.sleep(0.2)
     fail("%s did not read %d lines" % (what, n))
+
+
+def start_prometheus(name, rule_files, scrape_configs, external_labels=None):
+    """A Prometheus scraping and evaluating every second, its rule files under WORK."""
+    port = free_port()
+    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+              "rule_files": [os.path.join(WORK, r) for r in rule_files],
+              "scrape_configs": scrape_configs}
+    if external_labels:
+        config["global"]["external_labels"] = external_labels
+    with open(os.path.join(WORK, name + ".yml"), "w") as f:
+        yaml.safe_dump(config, f)
+    log = open(os.path.join(WORK, name + ".log"), "w")
+    procs[name] = subprocess.Popen(
+        ["/usr/bin/prometheus", "--config.file=" + WORK + "/" + name + ".yml",
+         "--storage.tsdb.path=" + WORK + "/tsdb-" + name,
+         "--web.listen-address=127.0.0.1:%d" % port], stdout=log, stderr=log)
+    url = "http://127.0.0.1:%d" % port
+    wait_http(url + "/-/ready", name)
+    return url
+
+
+def tier_rules(single_groups):
+    """drift.tiers: 2: the rules rulegen writes for the fleet with two tiers (also as
+    prometheus-operator resources, checked here); writes the local tier's file with its
+    groups every second and returns the global tier's groups, which must be the one-tier
+    file's groups, in its order."""
+    config = os.path.join(WORK, "tiers-config")
+    os.makedirs(config)
+    with open(os.path.join(config, "modelwatch.yaml"), "w") as f:
+        f.write("drift: {engine: promql, tiers: 2}\n")
+    with open(os.path.join(WORK, "replica0/scoring.yaml")) as src:
+        with open(os.path.join(config, "scoring.yaml"), "w") as f:
+            f.write(src.read())
+    out = os.path.join(WORK, "generated-tiers")
+    subprocess.run([RULEGEN, "generate", "--config.dir=" + config, "--out=" + out,
+                    "--format=prometheus-operator"], check=True, stdout=subprocess.DEVNULL)
+    if os.path.exists(os.path.join(out, "rules/scoring.rules.yml")):
+        fail("two tiers: rules/scoring.rules.yml should not be written")
+    local = yaml.safe_load(open(os.path.join(out, "rules/scoring.local.rules.yml")))["groups"]
+    glob = yaml.safe_load(open(os.path.join(out, "rules/scoring.global.rules.yml")))["groups"]
+    if [g["name"] for g in local] != ["modelwatch-scoring-promql-local"]:
+        fail("the local tier's groups: %s" % [g["name"] for g in local])
+    if [g["name"] for g in glob] != [g["name"] for g in single_groups]:
+        fail("the global tier's groups %s are not the one-tier file's %s"
+             % ([g["name"] for g in glob], [g["name"] for g in single_groups]))
+    if any("alert" in r for g in local for r in g["rules"]):
+        fail("the local tier holds alerts")
+    for tier, groups in (("local", local), ("global", glob)):
+        resource = yaml.safe_load(open(os.path.join(
+            out, "kubernetes/scoring.%s.prometheusrule.yaml" % tier)))
+        if resource["metadata"]["labels"].get("modelwatch/tier") != tier:
+            fail("kubernetes/scoring.%s.prometheusrule.yaml: labels %s"
+                 % (tier, resource["metadata"]["labels"]))
+        if resource["spec"]["groups"] != groups:
+            fail("kubernetes/scoring.%s.prometheusrule.yaml: not the %s tier's rules" % (tier, tier))
+    for g in local:
+        g["interval"] = "1s"
+    with open(os.path.join(WORK, "local.rules.yml"), "w") as f:
+        yaml.safe_dump({"groups": local}, f)
+    print("two tiers: %d local rules, %d global groups; prometheus-operator resources labelled "
+          "modelwatch/tier" % (len(local[0]["rules"]), len(glob)))
+    return glob
+
+
+def replica_count(replica_proms, q):
+    """count(...) over the replicas' own series, added up over the Prometheus servers that
+    scrape them; None where none has any."""
+    total = None
+    for p in replica_proms:
+        got = query(p, q)
+        if got:
+            total = (total or 0) + list(got.values())[0]
+    return total
 
 
 def query(prom, q):
@@ -271,7 +355,7 @@ def numpy_signals(records, profile, baseline):
     return want
 
 
-def check_signals(prom, records, profile, baseline):
+def check_signals(prom, replica_proms, records, profile, baseline):
     """The proxy signals the rules record from the replicas' counters equal the single
     exporter's and numpy's on the whole log within 1e-9; the replicas serve none of their own;
     no rule of the model's file fails to evaluate."""
@@ -305,7 +389,7 @@ def check_signals(prom, records, profile, baseline):
             checked += 1
     if not 0 < want[("model_anomalous_requests_ratio", None)] < 1:
         fail("the drifted batch should put some records outside the training range")
-    own = query(prom, 'count({__name__=~"%s",job="replicas"})' % "|".join(SIGNALS))
+    own = replica_count(replica_proms, 'count({__name__=~"%s",job="replicas"})' % "|".join(SIGNALS))
     if own:
         fail("replicas serve their own proxy signals: %s" % own)
     # The alerts' rules read the fleet's series: EntropyRise's shift from the baseline (every
@@ -315,10 +399,11 @@ def check_signals(prom, records, profile, baseline):
     if len(shift) != 2:
         fail("the entropy shift of the fleet's series: %s" % shift)
     broken = []
-    for g in json.loads(get(prom + "/api/v1/rules"))["data"]["groups"]:
-        for r in g["rules"]:
-            if r.get("health") == "err" or r.get("lastError"):
-                broken.append("%s: %s" % (r["name"], r.get("lastError")))
+    for p in sorted(set([prom] + replica_proms)):
+        for g in json.loads(get(p + "/api/v1/rules"))["data"]["groups"]:
+            for r in g["rules"]:
+                if r.get("health") == "err" or r.get("lastError"):
+                    broken.append("%s %s: %s" % (p, r["name"], r.get("lastError")))
     if broken:
         fail("rules that fail to evaluate:\n" + "\n".join(broken))
     return checked
@@ -525,10 +610,25 @@ def promtool_case():
         print("promtool case %s: %s" % (model, ", ".join(
             "%s%s %s %.9f" % ("critical " if name.endswith("value") else "", feature, method, v)
             for (name, feature, method), v in sorted(want.items()))))
+    if TIERS:
+        with open(os.path.join(WORK, "tiny/modelwatch.yaml"), "w") as f:
+            f.write("drift: {engine: promql, tiers: 2}\n")
     subprocess.run([RULEGEN, "generate", "--config.dir=" + WORK + "/tiny",
                     "--out=" + WORK + "/tiny-out"], check=True, stdout=subprocess.DEVNULL)
+    local_groups = []
     for model in PROMTOOL_CASES:
-        rules = yaml.safe_load(open(os.path.join(WORK, "tiny-out/rules/%s.rules.yml" % model)))
+        if TIERS:
+            # Both tiers chained in one promtool run: the local tier's sums (one Prometheus
+            # scraping both replicas), then the global tier's formulas over them.
+            local = yaml.safe_load(open(os.path.join(
+                WORK, "tiny-out/rules/%s.local.rules.yml" % model)))["groups"]
+            if [g["name"] for g in local] != ["modelwatch-%s-promql-local" % model]:
+                fail("the local tier's file of %s: %s" % (model, [g["name"] for g in local]))
+            local_groups += local
+            path = "tiny-out/rules/%s.global.rules.yml" % model
+        else:
+            path = "tiny-out/rules/%s.rules.yml" % model
+        rules = yaml.safe_load(open(os.path.join(WORK, path)))
         # At their generated intervals: the baseline's every 2 minutes.
         groups += [g for g in rules["groups"] if g["name"].endswith(
             ("-drift-promql-baseline", "-drift-promql", "-signals-promql"))]
@@ -536,6 +636,11 @@ def promtool_case():
         fail("expected three promql groups per model, got %d" % len(groups))
     with open(os.path.join(WORK, "tiny/drift.rules.yml"), "w") as f:
         yaml.safe_dump({"groups": groups}, f)
+    rule_files = ["drift.rules.yml"]
+    if TIERS:
+        with open(os.path.join(WORK, "tiny/local.rules.yml"), "w") as f:
+            yaml.safe_dump({"groups": local_groups}, f)
+        rule_files = ["local.rules.yml", "drift.rules.yml"]
     # By hand, model tiny: records in the window 60 + 40 = 100 (model_predictions_total);
     # confidence (30 + 18) / (40 + 20) = 0.8; entropy (12 + 6) / 60 = 0.3; positives
     # (30 + 10) / 60; missing amount 10 / 100, kind 5 / 100; out of range 10 / 100 values (the
@@ -576,7 +681,9 @@ def promtool_case():
         {"expr": '%s{model="tiny"}' % name, "eval_time": "60m", "exp_samples": []}
         for name in SIGNALS
     ]
-    test = {"rule_files": ["drift.rules.yml"], "evaluation_interval": "1m", "tests": [{
+    test = {"rule_files": rule_files, "evaluation_interval": "1m",
+            # The local tier first at each step, as the global reads what it recorded.
+            "group_eval_order": [g["name"] for g in local_groups + groups], "tests": [{
         "interval": "1m", "input_series": series, "promql_expr_test": tests}, {
         # The same counters, but only 30 records of tiny in the window
         # (model_predictions_total): below min_samples (50) every signal is absent, though
@@ -594,10 +701,64 @@ def promtool_case():
                          cwd=os.path.join(WORK, "tiny"), capture_output=True, text=True)
     if run.returncode != 0:
         fail("promtool test of the drift and signals rules:\n%s%s" % (run.stdout, run.stderr))
+    if TIERS:
+        promtool_global_tier(series, tests)
     print("promtool: %d hand-computed drift values and critical values of two models (the same "
           "feature names) from two replicas over the window, and the proxy signals %s: SUCCESS"
           % (len(tests), ", ".join("%s%s %.6g" % (n, "{%s}" % sel if sel else "", w)
                                    for n, sel, w in signals_want)))
+
+
+# The labels the local tier sums each exporter counter by (rulegen/promql_tiers.h).
+LOCAL_BY = {
+    "model_feature_value_bucket": ("model", "feature", "le"),
+    "model_predictions_total": ("model",),
+    "model_feature_category_total": ("model", "feature", "category"),
+    "model_prediction_confidence_sum": ("model", "version"),
+    "model_prediction_confidence_count": ("model", "version"),
+    "model_prediction_entropy_sum": ("model", "version"),
+    "model_prediction_entropy_count": ("model", "version"),
+    "model_positive_predictions_total": ("model", "version"),
+    "model_feature_missing_total": ("model", "feature"),
+    "model_feature_out_of_range_total": ("model", "feature"),
+    "model_feature_value_count": ("model", "feature"),
+    "model_anomalous_requests_total": ("model",),
+}
+
+
+def promtool_global_tier(series, tests):
+    """The global tier alone, on the local tier's series of two Prometheus servers (label
+    prometheus, as federation or remote write leave them): each replica's counters as if
+    scraped by a Prometheus of its own, their window increase (from zero after a reset) the
+    local series' value. The global tier must sum them over the servers: the same
+    hand-computed values at 120m."""
+    local = {}
+    for x in series:
+        name, _, rest = x["series"].partition("{")
+        labels = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(","))
+        labels = {k: v.strip('"') for k, v in labels.items()}
+        before, after = (int(v.split("x")[0]) for v in x["values"].split())
+        by = LOCAL_BY[name]
+        record = "%s_window:%s:local_increase" % ("_".join(by), name)
+        key = (record, tuple((k, labels[k]) for k in by), labels["instance"])
+        local[key] = local.get(key, 0) + (after - before if after >= before else after)
+    inputs = [{"series": '%s{%s,window="1h",prometheus="%s"}'
+                         % (record, ",".join('%s="%s"' % kv for kv in labels), prom),
+               "values": "%dx120" % value}
+              for (record, labels, prom), value in sorted(local.items())]
+    test = {"rule_files": ["drift.rules.yml"], "evaluation_interval": "1m",
+            "tests": [{"interval": "1m", "input_series": inputs,
+                       "promql_expr_test": [t for t in tests if t["eval_time"] == "120m"]}]}
+    with open(os.path.join(WORK, "tiny/global.test.yml"), "w") as f:
+        yaml.safe_dump(test, f)
+    run = subprocess.run(["/usr/bin/promtool", "test", "rules", "global.test.yml"],
+                         cwd=os.path.join(WORK, "tiny"), capture_output=True, text=True)
+    if run.returncode != 0:
+        fail("promtool test of the global tier on two Prometheus servers' local series:\n%s%s"
+             % (run.stdout, run.stderr))
+    print("promtool: the global tier alone on %d local-tier series of two Prometheus servers: "
+          "the same %d values: SUCCESS" % (len(inputs), sum(t["eval_time"] == "120m"
+                                                          for t in tests)))
 
 
 def main():
@@ -643,37 +804,50 @@ def main():
                                            "modelwatch-scoring-signals-promql"]:
         fail("the promql groups are not first in the generated rules: %s"
              % [g["name"] for g in groups])
+    if TIERS:
+        groups = tier_rules(groups)
     for g in groups:
         g["interval"] = "1s"
     with open(os.path.join(WORK, "drift.rules.yml"), "w") as f:
         yaml.safe_dump({"groups": groups}, f)
 
-    prom_port = free_port()
-    prom = "http://127.0.0.1:%d" % prom_port
-    with open(os.path.join(WORK, "prometheus.yml"), "w") as f:
-        yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [os.path.join(WORK, "drift.rules.yml")],
-            "scrape_configs": [
-                {"job_name": "replicas", "static_configs": [
-                    {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in range(REPLICAS)]}]},
-                # The single exporter is the reference, not a replica: its series are renamed
-                # to model "single", so that no rule of model "scoring" sums them in (its
-                # model_predictions_total would double the fleet's records).
-                {"job_name": "single", "static_configs": [
-                    {"targets": ["127.0.0.1:%d" % ports["single"]]}],
-                 "metric_relabel_configs": [
-                     {"source_labels": ["model"], "regex": "scoring", "target_label": "model",
-                      "replacement": "single"}]},
-            ]}, f)
+    # The single exporter is the reference, not a replica: its series are renamed to model
+    # "single", so that no rule of model "scoring" sums them in (its model_predictions_total
+    # would double the fleet's records).
+    single_job = {"job_name": "single", "static_configs": [
+        {"targets": ["127.0.0.1:%d" % ports["single"]]}],
+        "metric_relabel_configs": [
+            {"source_labels": ["model"], "regex": "scoring", "target_label": "model",
+             "replacement": "single"}]}
+
+    def replicas_job(replicas):
+        return {"job_name": "replicas", "static_configs": [
+            {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in replicas]}]}
+
     for name in ports:
         start_exporter(name, os.path.join(WORK, name), ports[name])
-    log = open(os.path.join(WORK, "prometheus.log"), "w")
-    procs["prometheus"] = subprocess.Popen(
-        ["/usr/bin/prometheus", "--config.file=" + WORK + "/prometheus.yml",
-         "--storage.tsdb.path=" + WORK + "/tsdb", "--web.listen-address=127.0.0.1:%d" % prom_port],
-        stdout=log, stderr=log)
-    wait_http(prom + "/-/ready", "prometheus")
+    if not TIERS:
+        prom = start_prometheus("prometheus", ["drift.rules.yml"],
+                                [replicas_job(range(REPLICAS)), single_job])
+        replica_proms = [prom]
+    else:
+        # Two local Prometheus servers, each with the local tier's rules, scraping replicas
+        # 0 and 1, and 2; the global one federates their local-tier series (honor_labels:
+        # they keep their labels, and the locals' external label `prometheus` tells them
+        # apart) and evaluates the global tier's rules: the stand-in for a Thanos Ruler or a
+        # Mimir ruler, which see every Prometheus' series through their query layer. It
+        # federates the replicas' own series too, which the model's other rules read (the
+        # baseline entropy EntropyRise compares with); the promql groups of the global tier
+        # read none of them (tests/unit/rulegen/promql_tiers_test.cc).
+        replica_proms = [
+            start_prometheus("local-a", ["local.rules.yml"], [replicas_job([0, 1])],
+                             {"prometheus": "local-a"}),
+            start_prometheus("local-b", ["local.rules.yml"], [replicas_job([2])],
+                             {"prometheus": "local-b"})]
+        prom = start_prometheus("global", ["drift.rules.yml"], [single_job, {
+            "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
+            "params": {"match[]": ['{__name__=~".+:local_increase"}', '{job="replicas"}']},
+            "static_configs": [{"targets": [p.split("//")[1] for p in replica_proms]}]}])
 
     # Three batches of traffic, the last drifted. After the first a checkpoint is written;
     # replica 1 reads the second and is killed (SIGKILL) at once, before its next checkpoint,
@@ -799,20 +973,24 @@ def main():
             checked += 1
     if want["psi"] < 0.01:
         fail("country: the second half's shift should give PSI above 0.01, got %g" % want["psi"])
-    own = query(prom, 'count({__name__=~"model_feature_drift|model_feature_drift_critical_value",'
-                'job="replicas",method=~"psi|js|ks|chi2"})')
+    own = replica_count(replica_proms, 'count({__name__=~"model_feature_drift|'
+                        'model_feature_drift_critical_value",job="replicas",'
+                        'method=~"psi|js|ks|chi2"})')
     if own:
         fail("replicas serve their own PSI/JS/KS/chi2: %s" % own)
-    categories = query(prom, 'count(model_feature_category_total{job="replicas"})')
-    if not categories or list(categories.values())[0] != REPLICAS * (len(cat["categories"]) + 1):
+    categories = replica_count(replica_proms, 'count(model_feature_category_total{job="replicas"})')
+    if categories != REPLICAS * (len(cat["categories"]) + 1):
         fail("each replica should serve one counter per baseline category and __other__: %s"
              % categories)
-    wasserstein = query(prom, 'count(model_feature_drift{job="replicas",method="wasserstein"})')
-    if not wasserstein or list(wasserstein.values())[0] != REPLICAS * len(FEATURES):
+    wasserstein = replica_count(replica_proms,
+                                'count(model_feature_drift{job="replicas",method="wasserstein"})')
+    if wasserstein != REPLICAS * len(FEATURES):
         fail("replicas should serve Wasserstein per replica: %s" % wasserstein)
-    checked += check_signals(prom, seen, profile, baseline)
+    checked += check_signals(prom, replica_proms, seen, profile, baseline)
     print("OK: %d fleet values equal the single exporter's; PSI, JS, KS and chi2 equal "
-          "numpy's and scipy's; replica1 restarted mid-stream" % checked)
+          "numpy's and scipy's; replica1 restarted mid-stream%s"
+          % (checked, "; two tiers: two local Prometheus servers federated into a global one"
+             if TIERS else ""))
     promtool_case()
 
 

@@ -4,7 +4,10 @@
 # the number of records written and the label counters the number of labels written, exactly
 # (nothing lost, nothing counted twice), and counters never go down across restarts. A second
 # model, idle after its first records, keeps its checkpoint file while the busy one's is
-# rewritten, and its count survives every restart too.
+# rewritten, and its count survives every restart too. A third model (churn, its own log)
+# is written at the same time: with --ingest.threads=2 the two busy sources are read by two
+# threads at once (fraud in one shard, churn and idle in the other), and churn's count is
+# exact after every kill as well.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/lib.sh"
 
@@ -21,7 +24,17 @@ features:
   - {name: amount, type: numeric, histogram: true}
 ground_truth: {paths: ["$WORK/labels/*.jsonl"], start_at: beginning}
 YAML
-mkdir -p "$WORK/idle"
+mkdir -p "$WORK/idle" "$WORK/churn"
+: >"$WORK/churn/churn.jsonl"
+cat >"$WORK/models/churn.yaml" <<YAML
+model: churn
+owner: {team: fraud-ml}
+tier: 2
+task: binary_classification
+source: {paths: ["$WORK/churn/*.jsonl"], start_at: beginning}
+features:
+  - {name: amount, type: numeric, histogram: true}
+YAML
 $PY "$HERE/gen_logs.py" stream "$WORK/idle/idle.jsonl" 500 0
 cat >"$WORK/models/idle.yaml" <<YAML
 model: idle
@@ -35,13 +48,14 @@ YAML
 
 PORT=$(free_port)
 sum_predictions() {
-  scrape 2>/dev/null | awk '/^model_predictions_total\{model="fraud"/ { s += $2 } END { print s + 0 }'
+  scrape 2>/dev/null | awk -v m="${1:-fraud}" 'index($0, "model_predictions_total{model=\"" m "\"") == 1 { s += $2 } END { print s + 0 }'
 }
 
 written=0
 last_seen=0
 for round in 1 2 3 4; do
-  start_exporter --config.dir="$WORK/models" --state.dir="$WORK/state" --state.checkpoint-interval=1s
+  start_exporter --config.dir="$WORK/models" --state.dir="$WORK/state" --state.checkpoint-interval=1s \
+    --ingest.threads=2
   wait_ready
   seen=$(sum_predictions)
   (( seen >= last_seen )) || fail "round $round: predictions went down from $last_seen to $seen"
@@ -49,6 +63,9 @@ for round in 1 2 3 4; do
   $PY "$HERE/gen_logs.py" stream "$WORK/logs/fraud.jsonl" 3000 "$written" "$WORK/labels/fraud.jsonl" &
   writer=$!
   PIDS+=("$writer")
+  $PY "$HERE/gen_logs.py" stream "$WORK/churn/churn.jsonl" 3000 "$written" &
+  churn_writer=$!
+  PIDS+=("$churn_writer")
   # Kill after this process has written at least one checkpoint (a kill before the first one
   # legitimately starts over from the previous state), at a random moment of the stream.
   for _ in $(seq 1 100); do
@@ -62,6 +79,7 @@ for round in 1 2 3 4; do
   kill -9 "$EXPORTER_PID"
   wait "$EXPORTER_PID" 2>/dev/null || true
   wait "$writer"
+  wait "$churn_writer"
   written=$((written + 3000))
   # Rotate once in the middle: rename + create, as logrotate does.
   if (( round == 2 )); then
@@ -70,8 +88,10 @@ for round in 1 2 3 4; do
   fi
 done
 
-start_exporter --config.dir="$WORK/models" --state.dir="$WORK/state" --state.checkpoint-interval=1s
+start_exporter --config.dir="$WORK/models" --state.dir="$WORK/state" --state.checkpoint-interval=1s \
+  --ingest.threads=2
 wait_ready
+grep -q "shards=2 " "$WORK/exporter.log" || fail "the sources were not split into 2 shards"
 for i in $(seq 1 300); do
   got=$(sum_predictions)
   (( got >= written )) && break
@@ -81,6 +101,14 @@ done
 sleep 1
 got=$(sum_predictions)
 [[ "$got" == "$written" ]] || fail "model_predictions_total is $got after restarts, $written records written"
+for i in $(seq 1 300); do
+  (( $(sum_predictions churn) >= written )) && break
+  sleep 0.1
+done
+got=$(sum_predictions churn)
+[[ "$got" == "$written" ]] || fail "churn: model_predictions_total is $got after restarts, $written records written"
+read_total=$(metric_value 'modelwatch_lines_read_total{kind="predictions",source="churn"}')
+[[ "$read_total" == "$written" ]] || fail "churn: modelwatch_lines_read_total is $read_total, want $written"
 read_total=$(metric_value 'modelwatch_lines_read_total{kind="predictions",source="fraud"}')
 [[ "$read_total" == "$written" ]] || fail "modelwatch_lines_read_total is $read_total, want $written"
 hist=$(metric_value 'model_feature_value_count{feature="amount",model="fraud"}')
@@ -113,7 +141,7 @@ written=$((written + 200))
 sleep 2.5
 [[ "$(part idle)" == "$idle_part" ]] || fail "the idle model's checkpoint file was rewritten: $idle_part -> $(part idle)"
 [[ "$(part fraud)" != "$fraud_part" ]] || fail "the busy model's checkpoint file was not rewritten"
-[[ $(ls "$WORK/state/checkpoint.models/" | wc -l) == 2 ]] || fail "older part files left: $(ls "$WORK/state/checkpoint.models/")"
+[[ $(ls "$WORK/state/checkpoint.models/" | wc -l) == 3 ]] || fail "older part files left: $(ls "$WORK/state/checkpoint.models/")"
 stop_exporter
 [[ "$STOP_RC" == 0 ]] || fail "SIGTERM exit code $STOP_RC"
 echo "PASS ($written records, $labels labels, 4 SIGKILLs)"

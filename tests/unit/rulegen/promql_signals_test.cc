@@ -282,8 +282,8 @@ TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
   ConfigSet zero_config = Load(zero);
   ASSERT_TRUE(zero_config.models.at(0).promql_reference->positive_rate.has_value());
   EXPECT_EQ(zero_config.models[0].promql_reference->positive_rate->tau_squared, 0.0);
-  const auto zero_rules =
-      ByRecord(BuildModelRules(zero_config.models[0], zero_config.fleet).groups.at(2));
+  const RuleFile zero_file = BuildModelRules(zero_config.models[0], zero_config.fleet);
+  const auto zero_rules = ByRecord(zero_file.groups.at(2));
   const std::string& guarded = zero_rules.at("model_positive_rate_zscore{1h}")->expr;
   EXPECT_NE(guarded.find(" > 0))\nor\n"), std::string::npos) << guarded;
 }

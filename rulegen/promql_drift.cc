@@ -186,13 +186,24 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
   }
 }
 
+std::string Balanced(const std::vector<std::string>& leaves, std::size_t begin, std::size_t end) {
+  if (end - begin == 1) return leaves[begin];
+  const std::size_t mid = begin + (end - begin) / 2;
+  return "(" + Balanced(leaves, begin, mid) + " or " + Balanced(leaves, mid, end) + ")";
+}
+
+// `expr` with label `name` set to `value`: quoted, `$` doubled (label_replace expands
+// $-references in its replacement).
+std::string LabelledText(const std::string& expr, const std::string& name,
+                         const std::string& value) {
+  std::string expanded;
+  for (char c : value) expanded += c == '$' ? std::string("$$") : std::string(1, c);
+  return "label_replace(" + expr + ", \"" + name + "\", " + PromQuote(expanded) + ", \"\", \"\")";
+}
+
 double Floor(double p) { return p > 0 ? p : kDriftEpsilon; }
 
-// One constant series of a baseline rule: its labels (model aside: the rule adds it) and value.
-struct Constant {
-  std::vector<std::pair<std::string, std::string>> labels;
-  double value = 0;
-};
+using Constant = PromqlConstant;
 
 // The two groups' rules. The baseline goes into Prometheus as constant series that rulegen
 // records from the baseline file (window-independent, one rule per quantity covering every
@@ -351,12 +362,10 @@ class GroupBuilder {
   }
 
  private:
-  static constexpr const char* kCounts =
-      "model_feature_le_window:model_feature_value_bucket:increase";
+  static constexpr const char* kCounts = kPromqlFeatureBucketIncrease;
   static constexpr const char* kRecords = "model_window:model_predictions:increase";
   static constexpr const char* kRatio = "model_feature_le_window:model_feature_value:ratio";
-  static constexpr const char* kCategoryCounts =
-      "model_feature_category_window:model_feature_category:increase";
+  static constexpr const char* kCategoryCounts = kPromqlCategoryIncrease;
   static constexpr const char* kCategoryRatio =
       "model_feature_category_window:model_feature_category:ratio";
   // The baseline's series (no window label).
@@ -385,87 +394,10 @@ class GroupBuilder {
     group_.recording.push_back({std::move(record), std::move(expr), std::move(labels)});
   }
 
-  // A rule recording `constants` as series of `record` labelled with the model (a rule
-  // label) and each constant's labels, written so that Prometheus parses and evaluates
-  // little per constant (it parses a rule's text at every evaluation): each constant is
-  // vector(value) with one label, `key`, holding its labels other than feature and category
-  // (bounds, bin numbers, methods: never a `;`) joined by `;`; a feature's constants are
-  // joined by `or` under one label_replace of the feature; the features' under one
-  // label_replace per key label, each taking its field of `key` (an empty field: no label),
-  // and one that drops `key`. The `or`s form balanced trees (a chain would match each
-  // alternative against all before it). A category, free text, is set on its constant.
   void AddConstants(const char* record, const std::vector<Constant>& constants) {
-    if (constants.empty()) return;
-    std::vector<std::string> key_names;
-    for (const Constant& c : constants) {
-      for (const auto& [name, value] : c.labels) {
-        if (name != "feature" && name != "category" &&
-            std::find(key_names.begin(), key_names.end(), name) == key_names.end()) {
-          key_names.push_back(name);
-        }
-      }
+    if (!constants.empty()) {
+      baseline_.recording.push_back(PromqlConstantsRule(m_.name, record, constants));
     }
-    std::vector<std::string> features, leaves;
-    std::string feature;
-    auto close_feature = [&] {
-      if (!leaves.empty()) {
-        features.push_back(LabelledText(Balanced(leaves, 0, leaves.size()), "feature", feature));
-      }
-      leaves.clear();
-    };
-    for (const Constant& c : constants) {
-      std::string feature_of, category, key;
-      bool has_category = false;
-      std::vector<std::string> fields(key_names.size());
-      for (const auto& [name, value] : c.labels) {
-        if (name == "feature") {
-          feature_of = value;
-        } else if (name == "category") {
-          category = value;
-          has_category = true;
-        } else {
-          fields[std::find(key_names.begin(), key_names.end(), name) - key_names.begin()] = value;
-        }
-      }
-      if (feature_of != feature) close_feature();
-      feature = feature_of;
-      std::string leaf = "vector(" + PromqlNumber(c.value) + ")";
-      if (!key_names.empty()) {
-        for (std::size_t k = 0; k < fields.size(); ++k) key += (k ? ";" : "") + fields[k];
-        leaf = LabelledText(leaf, "key", key);
-      }
-      if (has_category) leaf = LabelledText(leaf, "category", category);
-      leaves.push_back(std::move(leaf));
-    }
-    close_feature();
-    std::string expr = Balanced(features, 0, features.size());
-    if (!key_names.empty()) {
-      std::string pattern;
-      for (std::size_t k = 0; k < key_names.size(); ++k)
-        pattern += (k ? ";" : "") + std::string("([^;]*)");
-      for (std::size_t k = 0; k < key_names.size(); ++k) {
-        expr = "label_replace(" + expr + ", \"" + key_names[k] + "\", \"$" + std::to_string(k + 1) +
-               "\", \"key\", \"" + pattern + "\")";
-      }
-      expr = "label_replace(" + expr + ", \"key\", \"\", \"\", \"\")";
-    }
-    baseline_.recording.push_back({record, expr, {{"model", m_.name}}});
-  }
-
-  static std::string Balanced(const std::vector<std::string>& leaves, std::size_t begin,
-                              std::size_t end) {
-    if (end - begin == 1) return leaves[begin];
-    const std::size_t mid = begin + (end - begin) / 2;
-    return "(" + Balanced(leaves, begin, mid) + " or " + Balanced(leaves, mid, end) + ")";
-  }
-
-  // `expr` with label `name` set to `value`: quoted, `$` doubled (label_replace expands
-  // $-references in its replacement).
-  static std::string LabelledText(const std::string& expr, const std::string& name,
-                                  const std::string& value) {
-    std::string expanded;
-    for (char c : value) expanded += c == '$' ? std::string("$$") : std::string(1, c);
-    return "label_replace(" + expr + ", \"" + name + "\", " + PromQuote(expanded) + ", \"\", \"\")";
   }
 
   // The model's series of `record` (a baseline series: no window).
@@ -650,6 +582,73 @@ class GroupBuilder {
   std::string window_;
 };
 }  // namespace
+
+// A rule recording `constants` as series of `record` labelled with the model (a rule
+// label) and each constant's labels, written so that Prometheus parses and evaluates
+// little per constant (it parses a rule's text at every evaluation): each constant is
+// vector(value) with one label, `key`, holding its labels other than feature and category
+// (bounds, bin numbers, methods: never a `;`) joined by `;`; a feature's constants are
+// joined by `or` under one label_replace of the feature; the features' under one
+// label_replace per key label, each taking its field of `key` (an empty field: no label),
+// and one that drops `key`. The `or`s form balanced trees (a chain would match each
+// alternative against all before it). A category, free text, is set on its constant.
+RecordingRule PromqlConstantsRule(const std::string& model, const std::string& record,
+                                  const std::vector<PromqlConstant>& constants) {
+  std::vector<std::string> key_names;
+  for (const PromqlConstant& c : constants) {
+    for (const auto& [name, value] : c.labels) {
+      if (name != "feature" && name != "category" &&
+          std::find(key_names.begin(), key_names.end(), name) == key_names.end()) {
+        key_names.push_back(name);
+      }
+    }
+  }
+  std::vector<std::string> features, leaves;
+  std::string feature;
+  auto close_feature = [&] {
+    if (!leaves.empty()) {
+      features.push_back(LabelledText(Balanced(leaves, 0, leaves.size()), "feature", feature));
+    }
+    leaves.clear();
+  };
+  for (const PromqlConstant& c : constants) {
+    std::string feature_of, category, key;
+    bool has_category = false;
+    std::vector<std::string> fields(key_names.size());
+    for (const auto& [name, value] : c.labels) {
+      if (name == "feature") {
+        feature_of = value;
+      } else if (name == "category") {
+        category = value;
+        has_category = true;
+      } else {
+        fields[std::find(key_names.begin(), key_names.end(), name) - key_names.begin()] = value;
+      }
+    }
+    if (feature_of != feature) close_feature();
+    feature = feature_of;
+    std::string leaf = "vector(" + PromqlNumber(c.value) + ")";
+    if (!key_names.empty()) {
+      for (std::size_t k = 0; k < fields.size(); ++k) key += (k ? ";" : "") + fields[k];
+      leaf = LabelledText(leaf, "key", key);
+    }
+    if (has_category) leaf = LabelledText(leaf, "category", category);
+    leaves.push_back(std::move(leaf));
+  }
+  close_feature();
+  std::string expr = Balanced(features, 0, features.size());
+  if (!key_names.empty()) {
+    std::string pattern;
+    for (std::size_t k = 0; k < key_names.size(); ++k)
+      pattern += (k ? ";" : "") + std::string("([^;]*)");
+    for (std::size_t k = 0; k < key_names.size(); ++k) {
+      expr = "label_replace(" + expr + ", \"" + key_names[k] + "\", \"$" + std::to_string(k + 1) +
+             "\", \"key\", \"" + pattern + "\")";
+    }
+    expr = "label_replace(" + expr + ", \"key\", \"\", \"\", \"\")";
+  }
+  return {record, expr, {{"model", model}}};
+}
 
 std::string LeLabel(double bound) {
   if (std::isinf(bound)) return bound > 0 ? "+Inf" : "-Inf";

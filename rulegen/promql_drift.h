@@ -10,6 +10,7 @@
 #define MODELWATCH_RULEGEN_PROMQL_DRIFT_H_
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -60,6 +61,28 @@ inline constexpr Seconds kPromqlBaselineInterval{120};
 // (promql_signals.h).
 inline constexpr const char* kPromqlBaselineMissingRatio =
     "model_feature:model_feature_missing_ratio:baseline";
+
+// One constant series of a baseline rule: its labels (the model aside: the rule adds it) and
+// its value.
+struct PromqlConstant {
+  std::vector<std::pair<std::string, std::string>> labels;
+  double value = 0;
+};
+
+// A rule recording `constants` (not empty) as series of `record` labelled with `model`,
+// written so that Prometheus parses and evaluates little per constant (it parses a rule's
+// text at every evaluation): one `label_replace` per label splits a `key` label holding the
+// constant's labels other than feature and category. For the baseline group.
+RecordingRule PromqlConstantsRule(const std::string& model, const std::string& record,
+                                  const std::vector<PromqlConstant>& constants);
+
+// The drift group's series of each replica's counts over a window summed over the replicas
+// ({model, feature, le, window} and {model, feature, category, window}), read by the
+// degradation score's rules (promql_degradation.h) for each feature's values in the window.
+inline constexpr const char* kPromqlFeatureBucketIncrease =
+    "model_feature_le_window:model_feature_value_bucket:increase";
+inline constexpr const char* kPromqlCategoryIncrease =
+    "model_feature_category_window:model_feature_category:increase";
 
 // A constant as the rules write it: the shortest of 15, 16 and 17 significant digits that
 // Prometheus reads back as the same double (Go's ParseFloat and strtod both round

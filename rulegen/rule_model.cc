@@ -9,6 +9,7 @@
 #include "core/duration.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/meta_rules.h"
+#include "rulegen/promql_degradation.h"
 #include "rulegen/promql_drift.h"
 #include "rulegen/promql_performance.h"
 #include "rulegen/promql_signals.h"
@@ -974,6 +975,15 @@ RuleFile BuildModelRules(const ModelConfig& m, const FleetConfig& fleet) {
   std::vector<RuleGroup> first;
   if (m.promql_reference) first = PromqlDriftGroups(m, interval, counts);
   first.push_back(PromqlSignalsGroup(m, interval, counts));
+  // The degradation score reads what the drift and signals groups record; its constants go
+  // with the baseline's.
+  PromqlDegradationRules degradation = PromqlDegradationGroup(m, interval, counts);
+  if (!degradation.group.recording.empty()) {
+    RuleGroup& baseline = first.front();
+    baseline.recording.insert(baseline.recording.end(), degradation.baseline.begin(),
+                              degradation.baseline.end());
+    first.push_back(std::move(degradation.group));
+  }
   // The label-based performance, for models with request_id ground truth: its own group,
   // independent of the drift and signals groups.
   RuleGroup performance = PromqlPerformanceGroup(m, interval, counts);

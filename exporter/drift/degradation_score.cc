@@ -6,9 +6,6 @@
 namespace modelwatch {
 namespace {
 
-constexpr double kErrorBudgetFactor = 10;  // error rate of 10 × the SLO's rate → 1
-constexpr double kDefaultErrorSaturation = 0.1;
-
 double Clamp01(double x) {
   if (std::isnan(x)) return 0;
   return std::clamp(x, 0.0, 1.0);
@@ -41,11 +38,7 @@ double NormalisedSignal(const ModelConfig& model, const std::string& signal,
     return Clamp01((in.anomaly_ratio - p0 - noise) / kAnomalySaturation);
   }
   if (signal == "errors") {
-    double saturation = kDefaultErrorSaturation;
-    if (model.slo && model.slo->error_rate && *model.slo->error_rate > 0) {
-      saturation = std::min(1.0, kErrorBudgetFactor * *model.slo->error_rate);
-    }
-    return Clamp01(in.error_rate / saturation);
+    return Clamp01(in.error_rate / ErrorSaturation(model));
   }
   return 0;
 }

@@ -13,12 +13,6 @@
 
 namespace modelwatch {
 
-// A confidence drop or entropy rise of this many baseline standard deviations beyond the
-// noise floor saturates its signal (Cohen's "medium" effect).
-inline constexpr double kEffectSaturation = 0.5;
-// Anomalous requests this far (absolute share) above the no-drift expectation saturate.
-inline constexpr double kAnomalySaturation = 0.1;
-
 // What one model version's window contributes to the score, before normalisation.
 struct DegradationInputs {
   std::string version;

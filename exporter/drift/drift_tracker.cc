@@ -986,10 +986,13 @@ std::vector<DriftSample> DriftTracker::ComputeSamples(const Totals& totals) cons
       chosen = i;
     }
   }
+  // drift.engine: promql: Prometheus records the fleet's score from the fleet's drift and
+  // signals (rulegen/promql_degradation.h), so a replica serves none of its own.
+  const bool degradation_here = baseline_ && !PromqlSignals();
   std::vector<DegradationInputs> degradation;
   for (std::size_t i = 0; i < totals.windows.size(); ++i) {
     ComputeWindow(totals.windows[i], totals.versions, out,
-                  i == chosen && baseline_ ? &degradation : nullptr);
+                  i == chosen && degradation_here ? &degradation : nullptr);
   }
   AppendDegradation(degradation, out);
   return out;

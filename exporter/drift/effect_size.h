@@ -10,14 +10,11 @@
 #include <limits>
 
 #include "core/config.h"
-#include "core/distributions.h"  // NormalQuantile, kRateEffectFloor
+#include "core/degradation_constants.h"  // kNoiseAlpha, kMinEffectScale
+#include "core/distributions.h"          // NormalQuantile, kRateEffectFloor
 #include "exporter/baseline/baseline_profile.h"
 
 namespace modelwatch {
-
-// Level of the noise floors: a no-change window exceeds a floor with probability about
-// kNoiseAlpha (drift floors: per model, Bonferroni-split over the tested distributions).
-inline constexpr double kNoiseAlpha = 0.001;
 
 // x with P(χ²_df > x) = upper_tail, for df ≥ 1 and 0 < upper_tail < 1: Wilson–Hilferty
 // refined by Newton steps on the regularised incomplete gamma function (relative error
@@ -61,10 +58,6 @@ struct MeanShift {
   double window_mean = std::numeric_limits<double>::quiet_NaN();
   double window_n = 0;
 };
-
-// Below this per-record standard deviation, mean shifts are measured against it instead
-// (a near-constant quantity would otherwise turn tiny changes into large effects).
-inline constexpr double kMinEffectScale = 0.01;
 
 // The standardised change beyond the noise floor, in the harmful direction (`direction`
 // +1: a rise is harmful, −1: a drop is):

@@ -100,7 +100,10 @@ def model_yaml(engine, paths):
     ]
     lines += ["  - {name: %s, type: numeric}" % f for f in FEATURES]
     lines += ["  - {name: country, type: categorical}"]
-    lines += ["drift: {engine: %s, windows: [1h], min_samples: 300}" % engine]
+    # A critical far above the drifted batch's PSI keeps the degradation score's drift signal
+    # below its saturation, so that its noise floor shows in the value.
+    lines += ["drift: {engine: %s, windows: [1h, 24h], min_samples: 300, warn: 9, critical: 10}"
+              % engine]
     return "\n".join(lines) + "\n"
 
 
@@ -406,6 +409,42 @@ def check_signals(prom, replica_proms, records, profile, baseline):
                     broken.append("%s %s: %s" % (p, r["name"], r.get("lastError")))
     if broken:
         fail("rules that fail to evaluate:\n" + "\n".join(broken))
+    return checked
+
+
+def check_degradation(prom, replica_proms):
+    """The degradation score and its signals the rules record from the fleet's drift and
+    proxy signals equal the single exporter's within 1e-9 (both read the shortest window
+    with drift.min_samples records, here 1h); the replicas serve none of their own."""
+    checked = 0
+    def keyed(series, key):
+        return {tuple(dict(k)[x] for x in key): v for k, v in series.items()}
+    for name, key in (("model_degradation_score", ("version",)),
+                      ("model_degradation_signal", ("version", "signal"))):
+        fleet = keyed(query(prom, '%s{job=""}' % name), key)
+        single = keyed(query(prom, '%s{job="single"}' % name), key)
+        if not fleet or set(fleet) != set(single):
+            fail("%s: rules %s, single exporter %s" % (name, fleet, single))
+        for k in sorted(fleet):
+            diff = abs(fleet[k] - single[k])
+            print("%-26s %-22s rules %.12f  single exporter %.12f  |diff| %.1e"
+                  % (name, "/".join(k), fleet[k], single[k], diff))
+            if diff > 1e-9:
+                fail("%s %s: rules %r, single exporter %r" % (name, k, fleet[k], single[k]))
+            checked += 1
+    signals = keyed(query(prom, 'model_degradation_signal{job=""}'), ("version", "signal"))
+    # The drifted batch moves the features (drift between its floor and saturation: 0-30
+    # points at weight 0.3) and some records out of range; the errors (1 in 53) add points.
+    for version in ("v1", "v2"):
+        drift = signals[(version, "drift")]
+        if not 0 < drift < 30:
+            fail("%s: the drift signal should be unsaturated and above 0, got %r" % (version, drift))
+        if not signals[(version, "errors")] > 0:
+            fail("%s: the errors signal should be above 0" % version)
+    own = replica_count(replica_proms, 'count({__name__=~"model_degradation_score|'
+                        'model_degradation_signal",job="replicas"})')
+    if own:
+        fail("replicas serve their own degradation score: %s" % own)
     return checked
 
 
@@ -983,10 +1022,12 @@ def main():
         fail("each replica should serve one counter per baseline category and __other__: %s"
              % categories)
     wasserstein = replica_count(replica_proms,
-                                'count(model_feature_drift{job="replicas",method="wasserstein"})')
+                                'count(model_feature_drift{job="replicas",method="wasserstein",'
+                                'window="1h"})')
     if wasserstein != REPLICAS * len(FEATURES):
         fail("replicas should serve Wasserstein per replica: %s" % wasserstein)
     checked += check_signals(prom, replica_proms, seen, profile, baseline)
+    checked += check_degradation(prom, replica_proms)
     print("OK: %d fleet values equal the single exporter's; PSI, JS, KS and chi2 equal "
           "numpy's and scipy's; replica1 restarted mid-stream%s"
           % (checked, "; two tiers: two local Prometheus servers federated into a global one"

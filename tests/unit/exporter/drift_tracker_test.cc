@@ -277,14 +277,18 @@ TEST(DriftTrackerTest, PromqlEngineLeavesTheProxySignalsToPrometheus) {
     EXPECT_NE(Find(e, name, {{"window", "1h"}}), nullptr) << name;
     EXPECT_EQ(Find(p, name, {}), nullptr) << name;
   }
-  // The shifts from the baseline too (the rules compute them with the fleet's n); the
-  // degradation score stays the replica's.
+  // The shifts from the baseline too (the rules compute them with the fleet's n).
   for (const char* name : {"model_positive_rate_zscore", "model_feature_missing_ratio_shift",
                            "model_feature_missing_ratio_shift_critical_value"}) {
     EXPECT_NE(Find(e, name, {{"window", "1h"}}), nullptr) << name;
     EXPECT_EQ(Find(p, name, {}), nullptr) << name;
   }
-  EXPECT_NE(Find(p, "model_degradation_score", {}), nullptr);
+  // And the degradation score, from the fleet's drift and signals
+  // (rulegen/promql_degradation.h).
+  for (const char* name : {"model_degradation_score", "model_degradation_signal"}) {
+    EXPECT_NE(Find(e, name, {}), nullptr) << name;
+    EXPECT_EQ(Find(p, name, {}), nullptr) << name;
+  }
 }
 
 // A feature's own drift.method makes it one of the drift series the alerts' significance

@@ -179,12 +179,16 @@ std::string Shortest(double v) {
   return buf;
 }
 
-// The rules of a promql model's two drift groups (baseline, then windows), as one group.
+// The rules of a promql model's two drift groups (baseline, then windows), as one group;
+// without the degradation score's constants, which the baseline group also records
+// (promql_signals_test.cc).
 RuleGroup DriftRules(const RuleFile& file) {
   RuleGroup g;
   for (std::size_t i = 0; i < 2 && i < file.groups.size(); ++i) {
-    g.recording.insert(g.recording.end(), file.groups[i].recording.begin(),
-                       file.groups[i].recording.end());
+    for (const RecordingRule& r : file.groups[i].recording) {
+      if (r.record.find(":model_degradation_signal:") == std::string::npos)
+        g.recording.push_back(r);
+    }
   }
   return g;
 }

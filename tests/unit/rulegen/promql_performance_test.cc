@@ -98,9 +98,11 @@ TEST(PromqlPerformanceTest, BinaryConfusionCountsAndFourMetricsPerWindow) {
   dir.Write("scoring.yaml", Model("scoring", "binary_classification", kGt));
   ConfigSet config = Load(dir);
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
-  ASSERT_GE(file.groups.size(), 5u);
+  ASSERT_GE(file.groups.size(), 6u);
   EXPECT_EQ(file.groups[2].name, "modelwatch-scoring-signals-promql");
-  const RuleGroup& g = file.groups[3];
+  // After the signals and the degradation score (which reads them).
+  EXPECT_EQ(file.groups[3].name, "modelwatch-scoring-degradation-promql");
+  const RuleGroup& g = file.groups[4];
   EXPECT_EQ(g.name, "modelwatch-scoring-performance-promql");
   EXPECT_EQ(g.interval, file.groups[2].interval);
   const auto rules = ByRecord(g);

@@ -158,6 +158,68 @@ TEST(PromqlSignalsTest, OneRulePerSignalAndWindowAfterTheDriftGroup) {
   EXPECT_NE(range.find("model_feature_value_count{model=\"scoring\"}"), std::string::npos);
 }
 
+// The degradation score's group follows the signals group it reads; its constants go with
+// the baseline's; the score and its signals are those of the shortest window (whatever the
+// configured order), without the window label. The values are checked by promtool against
+// the documented formulas (tests/e2e/promql_degradation.test.sh) and on real servers against
+// the exporter (tests/e2e/promql_drift.test.sh).
+TEST(PromqlSignalsTest, DegradationScoreAfterTheSignalsFromTheShortestWindow) {
+  Dir dir("promql_signals_degradation");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("scoring.yaml",
+            Model("scoring", "binary_classification",
+                  "drift: {engine: promql, windows: [24h, 1h], min_samples: 200}\n"));
+  dir.Write("plain.yaml", Model("plain", "binary_classification", "drift: {windows: [1h]}\n"));
+  ConfigSet config = Load(dir);
+  const ModelConfig& promql =
+      config.models[0].name == "scoring" ? config.models[0] : config.models[1];
+  const ModelConfig& plain =
+      config.models[0].name == "scoring" ? config.models[1] : config.models[0];
+  const RuleFile file = BuildModelRules(promql, config.fleet);
+  ASSERT_GE(file.groups.size(), 4u);
+  EXPECT_EQ(file.groups[2].name, "modelwatch-scoring-signals-promql");
+  const RuleGroup& g = file.groups[3];
+  EXPECT_EQ(g.name, "modelwatch-scoring-degradation-promql");
+  EXPECT_EQ(g.interval, file.groups[2].interval);
+  std::vector<std::string> constants;
+  for (const RecordingRule& r : file.groups[0].recording) {
+    if (r.record.find("model_degradation_signal") != std::string::npos)
+      constants.push_back(r.record);
+  }
+  EXPECT_EQ(constants, (std::vector<std::string>{
+                           "model_feature_method:model_degradation_signal:drift_floor_factor",
+                           "model_feature:model_degradation_signal:drift_inverse_reference",
+                           "model_feature:model_degradation_signal:drift_critical"}));
+  ASSERT_GE(g.recording.size(), 3u);
+  const RecordingRule& chosen = g.recording[g.recording.size() - 3];
+  EXPECT_EQ(chosen.record, "model_window:model_degradation_score:chosen_window");
+  // 1h before 24h: the first complete window wins the `or`.
+  EXPECT_LT(chosen.expr.find("window=\"1h\"} >= 200"), chosen.expr.find("window=\"24h\"} >= 200"))
+      << chosen.expr;
+  for (const RecordingRule* r : {&g.recording[g.recording.size() - 2], &g.recording.back()}) {
+    EXPECT_TRUE(r->labels.empty()) << r->record;
+    EXPECT_NE(r->expr.find("max without (window)"), std::string::npos) << r->expr;
+  }
+  EXPECT_EQ(g.recording[g.recording.size() - 2].record, "model_degradation_signal");
+  EXPECT_EQ(g.recording.back().record, "model_degradation_score");
+  // Per window: one rule per weighted signal (the default weights: five) and the score.
+  int points = 0;
+  for (const RecordingRule& r : g.recording) {
+    if (r.record == "model_version_window:model_degradation_signal:points") ++points;
+    // Recording rules name catalogued metrics (level:metric:operation).
+    const std::size_t colon = r.record.find(':');
+    const std::string metric = colon == std::string::npos
+                                   ? r.record
+                                   : r.record.substr(colon + 1, r.record.rfind(':') - colon - 1);
+    EXPECT_TRUE(FindMetric(metric) != nullptr || FindMetric(metric + "_total") != nullptr)
+        << r.record;
+  }
+  EXPECT_EQ(points, 2 * 5);
+  for (const RuleGroup& other : BuildModelRules(plain, config.fleet).groups) {
+    EXPECT_EQ(other.name.find("degradation"), std::string::npos) << other.name;
+  }
+}
+
 TEST(PromqlSignalsTest, WhatEachTaskHas) {
   Dir dir("promql_signals_tasks");
   dir.Write("baseline.json", kBaseline);

@@ -8,18 +8,5 @@
 # same feature names, two replicas, a window, an empty bin, every drift and critical value).
 # About 20 s; exit 77 (skip) only if a program is not built.
 set -uo pipefail
-BUILD_DIR=${1:-${MODELWATCH_BUILD_DIR:-build}}
-BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
-SRC=${MODELWATCH_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-for bin in "$BUILD_DIR/exporter/modelwatch-exporter" "$BUILD_DIR/rulegen/modelwatch-rulegen"; do
-  [[ -x $bin ]] || { echo "SKIP: not built yet: $bin"; exit 77; }
-done
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelwatch-promql-drift.XXXXXX")
-/usr/bin/python3 "$SRC/tests/e2e/promql_drift.py" "$BUILD_DIR" "$WORK"
-status=$?
-if [[ $status -eq 0 && -z ${MODELWATCH_KEEP_WORK:-} ]]; then
-  rm -rf "$WORK"
-else
-  echo "work directory kept: $WORK"
-fi
-exit $status
+exec bash "$(dirname "${BASH_SOURCE[0]}")/run_python.sh" "${1:-${MODELWATCH_BUILD_DIR:-build}}" \
+  promql-drift promql_drift.py

@@ -4,7 +4,7 @@
 For each engine (exporter, promql) builds MODELS models of 20 numeric and 2 categorical
 features (bench/scrape_fleet_bench.py's fleet), runs one exporter on them and a real
 Prometheus that scrapes it every SCRAPE seconds and evaluates the generated rules (the
-promql engine's drift and signals groups at their interval set to SCRAPE), and reports after
+promql engine's drift, signals and degradation groups at their interval set to SCRAPE), and reports after
 WAIT seconds: the series the exporter serves, Prometheus' head series, the rules loaded, the
 samples scraped per scrape, and the time Prometheus spent evaluating each rule group (sum of
 prometheus_rule_group_last_duration_seconds): the drift groups (at SCRAPE), the promql
@@ -86,7 +86,8 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
             path = os.path.join(work, "generated/rules", name)
             rules = yaml.safe_load(open(path))
             for g in rules["groups"]:
-                if g["name"].endswith(("-drift-promql", "-signals-promql", "-promql-local")):
+                if g["name"].endswith(("-drift-promql", "-signals-promql", "-degradation-promql",
+                                       "-promql-local")):
                     g["interval"] = "%ds" % scrape
             with open(path, "w") as f:
                 yaml.safe_dump(rules, f)
@@ -155,6 +156,10 @@ def measure(build, column, models, scrape, wait, old_rulegen=None):
                 prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*signals-promql"})'),
             "signals rule groups, rules": query(
                 prom, 'sum(prometheus_rule_group_rules{rule_group=~".*signals-promql"})'),
+            "degradation rule groups, s per evaluation": query(
+                prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*degradation-promql"})'),
+            "degradation rule groups, rules": query(
+                prom, 'sum(prometheus_rule_group_rules{rule_group=~".*degradation-promql"})'),
             "baseline groups, s per evaluation": query(
                 prom, 'sum(prometheus_rule_group_last_duration_seconds{rule_group=~".*drift-promql-baseline"})'),
             "baseline groups' interval, s": query(

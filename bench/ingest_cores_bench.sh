@@ -3,8 +3,11 @@
 # its own prediction log (LINES lines in all, split evenly), with --ingest.threads=1 and
 # --ingest.threads=2 (or THREADS) in the same run, one after the other on the same files.
 #
-# usage: bench/ingest_cores_bench.sh BUILD_DIR [LINES] [THREADS] [MODELS]
+# usage: [APART=1] bench/ingest_cores_bench.sh BUILD_DIR [LINES] [THREADS] [MODELS]
 #        (defaults: 800000 lines, "1 2", "1 2 4 8")
+# With APART=1, each case of more than one model is also run as one exporter process per
+# model, one thread each, started together ("apart"): the speed-up independent processes get
+# from the machine's cores on the same work, the ceiling for --ingest.threads.
 #
 # Each run starts the exporter on a fresh state directory and times it from start until
 # modelwatch_lines_read_total reaches LINES (scraped every 0.2 s); CPU is the process's
@@ -26,7 +29,8 @@ PY=/usr/bin/python3
 WORK=$(mktemp -d /tmp/mw-cores-bench.XXXXXX)
 EXPORTER_PID=""
 cleanup() {
-  [[ -n "$EXPORTER_PID" ]] && kill -9 "$EXPORTER_PID" 2>/dev/null || true
+  # shellcheck disable=SC2086 # one pid or several
+  [[ -n "$EXPORTER_PID" ]] && kill -9 $EXPORTER_PID 2>/dev/null || true
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -82,6 +86,41 @@ run() {
   echo "$models $threads $($PY -c "print(f'{$done_at - $start:.2f}')") $cpu $load $busiest"
 }
 
+# run_apart MODELS: the same models, but each in an exporter process of its own with one
+# thread, all started together: what the machine gives independent single-threaded processes
+# (no shared lock, no round), the ceiling for --ingest.threads on the same work. Prints
+# "models apart wall_s cpu_s load busiest_process_cpu_s" (wall: until the last one is done).
+run_apart() {
+  local models=$1 dir="$WORK/m$1" load start k pids=() ports=() done_at="" got
+  load=$(cut -d' ' -f1 /proc/loadavg)
+  start=$(date +%s.%N)
+  for ((k = 0; k < models; k++)); do
+    rm -rf "$dir/apart$k"; mkdir -p "$dir/apart$k/models" "$dir/apart$k/state"
+    cp "$dir/models/m$k.yaml" "$dir/apart$k/models/"
+    ports[k]=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+    "$EXPORTER" --config.dir="$dir/apart$k/models" --state.dir="$dir/apart$k/state" \
+      --ingest.threads=1 --web.listen-address=127.0.0.1:${ports[k]} --log.level=warn \
+      2>"$dir/apart$k/exporter.log" &
+    pids[k]=$!
+  done
+  EXPORTER_PID="${pids[*]}"
+  for _ in $(seq 1 3000); do
+    got=0
+    for ((k = 0; k < models; k++)); do got=$((got + $(scrape_read "${ports[k]}"))); done
+    if [[ "$got" == "$LINES" ]]; then done_at=$(date +%s.%N); break; fi
+    sleep 0.2
+  done
+  [[ -n "$done_at" ]] || { echo "exporters did not read $LINES lines in 10 minutes" >&2; exit 1; }
+  local cpu=0 busiest=0 c
+  for ((k = 0; k < models; k++)); do
+    c=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/${pids[k]}/stat)
+    cpu=$($PY -c "print(f'{$cpu + $c:.2f}')")
+    busiest=$($PY -c "print(f'{max($busiest, $c):.2f}')")
+  done
+  kill -TERM "${pids[@]}"; wait "${pids[@]}" || true; EXPORTER_PID=""
+  echo "$models apart $($PY -c "print(f'{$done_at - $start:.2f}')") $cpu $load $busiest"
+}
+
 results="$WORK/results.txt"
 for m in $MODELS; do
   dir="$WORK/m$m"
@@ -106,6 +145,7 @@ YAML
     k=$((k + 1))
   done
   for t in $THREADS; do run "$m" "$t" | tee -a "$results" >&2; done
+  if [[ -n ${APART:-} && $m -gt 1 ]]; then run_apart "$m" | tee -a "$results" >&2; fi
   rm -rf "$dir"
 done
 

@@ -11,11 +11,16 @@ is run in turn on the same files, ROUNDS times interleaved (A/B).
 With --catch-up the scrapes run while the exporter reads the logs from the beginning (back to
 back until every line is read) instead of after: what a scrape costs during a backlog.
 
+With --gzip every scrape asks for a gzip answer (`Accept-Encoding: gzip`), as Prometheus does
+unless its scrape config sets `enable_compression: false` (Prometheus 2.49 and later; earlier
+versions always ask); the body size printed is then the compressed one.
+
 usage: bench/scrape_fleet_bench.py --exporter BUILD/exporter/modelwatch-exporter
            [--exporter B] [--models 100] [--lines 3000] [--scrapes 40] [--rounds 2]
-           [--catch-up]
+           [--catch-up] [--gzip]
 """
 import argparse
+import gzip
 import os
 import random
 import shutil
@@ -60,9 +65,23 @@ def free_port():
     return port
 
 
+GZIP = False  # --gzip
+
+
 def scrape(port):
-    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=60) as r:
-        return r.read()
+    """The answer's body as sent (gzip with --gzip)."""
+    request = urllib.request.Request("http://127.0.0.1:%d/metrics" % port)
+    if GZIP:
+        request.add_header("Accept-Encoding", "gzip")
+    with urllib.request.urlopen(request, timeout=60) as r:
+        body = r.read()
+        if GZIP and r.headers.get("Content-Encoding") != "gzip":
+            raise SystemExit("asked for gzip, got an uncompressed answer")
+        return body
+
+
+def text(body):
+    return (gzip.decompress(body) if GZIP else body).decode()
 
 
 def cpu_seconds(pid):
@@ -91,7 +110,7 @@ def run(exporter, work, models, lines, scrapes, catch_up=False):
                 body = scrape(port)
                 if catch_up:
                     latencies.append(time.perf_counter() - t)
-                if lines_read(body.decode()) >= models * lines:
+                if lines_read(text(body)) >= models * lines:
                     break
             except OSError:
                 time.sleep(0.1)
@@ -151,7 +170,10 @@ def main():
     ap.add_argument("--scrapes", type=int, default=40)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--catch-up", action="store_true")
+    ap.add_argument("--gzip", action="store_true")
     args = ap.parse_args()
+    global GZIP
+    GZIP = args.gzip
     work = tempfile.mkdtemp(prefix="mw-scrape-fleet-")
     try:
         prepare_fleet(work, args.exporter[0], args.models, args.lines, "exporter")
@@ -160,8 +182,9 @@ def main():
             for e in args.exporter:
                 results[e].append(run(e, work, args.models, args.lines, args.scrapes,
                                       args.catch_up))
-        print("%d models x 22 features, %d records each, %s; load average %s"
+        print("%d models x 22 features, %d records each, %s%s; load average %s"
               % (args.models, args.lines, "during the catch-up" if args.catch_up else "idle",
+                 ", gzip" if args.gzip else "",
                  open("/proc/loadavg").read().split()[0]))
         for e, runs in results.items():
             lat = sorted(l for r in runs for l in r[0])

@@ -165,6 +165,7 @@ ServingAggregator::VersionStats& ServingAggregator::StatsFor(std::string_view ve
 }
 
 void ServingAggregator::Observe(const Record& record) {
+  ++generation_;
   VersionStats& s = StatsFor(record.version);
   ++s.predictions;
   if (!record.ok) {
@@ -242,6 +243,7 @@ void ServingAggregator::ObserveSignals(const Record& record, VersionStats& s) {
 }
 
 void ServingAggregator::SetFeatureRange(std::size_t index, double min, double max) {
+  ++generation_;
   for (FeatureSignals& f : feature_signals_) {
     if (f.index != index || f.type != FeatureType::kNumeric) continue;
     if (f.ranged && f.min == min && f.max == max) return;
@@ -254,6 +256,7 @@ void ServingAggregator::SetFeatureRange(std::size_t index, double min, double ma
 
 void ServingAggregator::SetFeatureCategories(std::size_t index,
                                              std::vector<std::string> categories) {
+  ++generation_;
   if (index >= category_slot_.size() || category_slot_[index] < 0) return;
   FeatureCategories& c = feature_categories_[static_cast<std::size_t>(category_slot_[index])];
   if (c.set && c.categories == categories) return;
@@ -265,6 +268,7 @@ void ServingAggregator::SetFeatureCategories(std::size_t index,
 }
 
 void ServingAggregator::SetFeatureBuckets(std::size_t index, std::vector<double> edges) {
+  ++generation_;
   if (index >= feature_slot_.size() || feature_slot_[index] < 0) return;
   std::vector<double> clean;
   for (double e : edges) {
@@ -337,6 +341,17 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
       static_cast<double>(overflow_error_types_);
   Metric(overflow, {{"label", "version"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_versions_);
+}
+
+RenderedFamilies ServingAggregator::Render() const {
+  if (!rendered_ || rendered_generation_ != generation_) {
+    std::vector<prometheus::MetricFamily> families;
+    Collect(families);
+    rendered_ =
+        std::make_shared<const std::vector<RenderedFamily>>(RenderFamilies(std::move(families)));
+    rendered_generation_ = generation_;
+  }
+  return rendered_;
 }
 
 void ServingAggregator::CollectSignals(std::vector<prometheus::MetricFamily>& out) const {
@@ -429,6 +444,7 @@ nlohmann::json ServingAggregator::SaveState() const {
 }
 
 Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
+  ++generation_;  // also when it fails half-way
   if (!state.is_object() || !state.contains("versions") || !state["versions"].is_array()) {
     return MakeError("serving state of model " + model_ + ": malformed");
   }

@@ -18,6 +18,7 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "exporter/aggregate/label_index.h"
+#include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record.h"
 
 namespace modelwatch {
@@ -91,6 +92,12 @@ class ServingAggregator {
   // model_anomalous_requests_total.
   // Families may share names with other models' families; the caller merges them.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
+
+  // RenderFamilies(Collect()): this model's series written in the text format, the same
+  // object until something Collect() reads changes (what a scrape of a model that read
+  // nothing since the last one serves). Each of the model's series carries its `model`
+  // label, so no other model's text repeats one (Exposition::AddInPlace).
+  RenderedFamilies Render() const;
 
   nlohmann::json SaveState() const;
   // Restores counts saved by SaveState(). Histograms whose buckets changed, and category
@@ -168,6 +175,12 @@ class ServingAggregator {
   std::uint64_t overflow_versions_ = 0;
   std::uint64_t overflow_classes_ = 0;
   std::uint64_t overflow_error_types_ = 0;
+
+  // Advanced by every call that may change what Collect() reads (Observe, the Set* calls,
+  // RestoreState); Render()'s text is of generation rendered_generation_.
+  std::uint64_t generation_ = 0;
+  mutable std::uint64_t rendered_generation_ = 0;
+  mutable RenderedFamilies rendered_;
 };
 
 }  // namespace modelwatch

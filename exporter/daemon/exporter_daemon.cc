@@ -960,8 +960,9 @@ void Exporter::YieldToReaders(const Shard& shard) {
 }
 
 void Exporter::CollectAll(Exposition& out) {
-  // Under the locks only what reads the counters: every tracker's families but drift's, and the
-  // drift windows summed (TakeTotals). The drift statistics, most of a scrape's work, are
+  // Under the locks only what reads the counters: every tracker's families but drift's (the
+  // serving families as text kept until they change), and the drift windows summed
+  // (TakeTotals). The drift statistics, most of a scrape's work, are
   // computed after the locks are released, so ingest waits for the copy, not for the statistics,
   // and served as text a tracker keeps until its windows change (DriftTracker::Render).
   struct PendingDrift {
@@ -978,7 +979,8 @@ void Exporter::CollectAll(Exposition& out) {
     for (const auto& [name, rt] : models_) {
       // One bad model never fails a scrape.
       try {
-        rt->serving->Collect(out.families);
+        // Serving text is written when its counts changed, else the last text is served.
+        out.AddInPlace(rt->serving->Render());
         pending.push_back({name, rt->drift, rt->drift->TakeTotals()});
         if (rt->ground_truth) rt->ground_truth->Collect(out.families);
         if (rt->shadow) rt->shadow->Collect(out.families);

@@ -9,6 +9,7 @@
 #include <sys/eventfd.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -58,11 +59,20 @@ constexpr std::array<const char*, static_cast<std::size_t>(Refusal::kCount)> kRe
 
 enum class ConnState { kReading, kHandling, kWriting };
 
+// An answer as written to the socket: the status line and headers, then the body. Kept apart
+// so that a scrape's body (megabytes for a large fleet) is sent from the buffer it was
+// written into, never copied behind its headers.
+struct Output {
+  std::string head;
+  std::string body;
+  std::size_t size() const { return head.size() + body.size(); }
+};
+
 struct Connection {
   int fd = -1;
   ConnState state = ConnState::kReading;
   std::string in;  // received and not consumed yet
-  std::string out;
+  Output out;
   std::size_t out_done = 0;
   bool keep_alive = false;
   bool eof = false;        // the client shut down its side
@@ -85,15 +95,17 @@ struct Answer {
   bool gzip = false;
 };
 
-std::string Serialize(const Answer& a, bool head_only, bool keep_alive) {
-  std::string out = "HTTP/1.1 " + std::to_string(a.status) + " " + a.reason +
-                    "\r\nContent-Type: " + a.content_type +
-                    "\r\nContent-Length: " + std::to_string(a.body.size()) +
-                    "\r\nCache-Control: no-cache\r\n";
-  if (a.gzip) out += "Content-Encoding: gzip\r\n";
-  out += a.extra_headers;
-  out += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
-  if (!head_only) out += a.body;
+// The answer's bytes; its body is moved, not copied.
+Output Serialize(Answer a, bool head_only, bool keep_alive) {
+  Output out;
+  out.head = "HTTP/1.1 " + std::to_string(a.status) + " " + a.reason +
+             "\r\nContent-Type: " + a.content_type +
+             "\r\nContent-Length: " + std::to_string(a.body.size()) +
+             "\r\nCache-Control: no-cache\r\n";
+  if (a.gzip) out.head += "Content-Encoding: gzip\r\n";
+  out.head += a.extra_headers;
+  out.head += keep_alive ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n";
+  if (!head_only) out.body = std::move(a.body);
   return out;
 }
 
@@ -105,22 +117,83 @@ Answer Plain(int status, const char* reason, std::string body) {
   return a;
 }
 
-// gzip (RFC 1952) of `in`; empty on failure.
-std::string Gzip(const std::string& in) {
-  z_stream zs{};
-  if (deflateInit2(&zs, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK) {
-    return {};
+// A handler thread's gzip compressor, kept from one scrape to the next (deflateReset instead
+// of allocating the compressor's 300 KB of state for every scrape).
+class GzipStream {
+ public:
+  GzipStream() {
+    ok_ = deflateInit2(&zs_, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK;
   }
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())), '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  const int rc = deflate(&zs, Z_FINISH);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return rc == Z_STREAM_END ? out : std::string{};
-}
+  ~GzipStream() {
+    if (ok_) deflateEnd(&zs_);
+  }
+  GzipStream(const GzipStream&) = delete;
+  GzipStream& operator=(const GzipStream&) = delete;
+
+  // Replaces `out` by the gzip (RFC 1952) of `in`; returns false (`out` unspecified) on
+  // failure. Written a chunk at a time, so `out` is neither zero-filled nor sized for the
+  // worst case first.
+  bool Compress(std::string_view in, std::string& out) {
+    if (!ok_ || deflateReset(&zs_) != Z_OK) return false;
+    out.clear();
+    zs_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
+    zs_.avail_in = static_cast<uInt>(in.size());
+    std::array<char, 64 * 1024> chunk;
+    int rc = Z_OK;
+    while (rc == Z_OK) {
+      zs_.next_out = reinterpret_cast<Bytef*>(chunk.data());
+      zs_.avail_out = static_cast<uInt>(chunk.size());
+      rc = deflate(&zs_, Z_FINISH);
+      out.append(chunk.data(), chunk.size() - zs_.avail_out);
+    }
+    return rc == Z_STREAM_END;
+  }
+
+ private:
+  z_stream zs_{};
+  bool ok_ = false;
+};
+
+// Large answer buffers handed back after they were written, so that the next scrape writes
+// into memory the process already has: allocating a fresh multi-megabyte string per scrape
+// costs a page fault per 4 KiB touched (and the kernel zeroing each page), which measured as
+// much CPU as writing the text itself. At most kMaxSpare are kept.
+class BufferPool {
+ public:
+  static constexpr std::size_t kMaxSpare = 2;
+  static constexpr std::size_t kMinKept = 64 * 1024;  // smaller buffers are not worth keeping
+
+  // An empty string, with the largest capacity kept if any.
+  std::string Take() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.empty()) return {};
+    auto largest = std::max_element(spare_.begin(), spare_.end(), [](const auto& a, const auto& b) {
+      return a.capacity() < b.capacity();
+    });
+    std::string out = std::move(*largest);
+    spare_.erase(largest);
+    out.clear();
+    return out;
+  }
+
+  void Give(std::string buffer) {
+    if (buffer.capacity() < kMinKept) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (spare_.size() < kMaxSpare) {
+      spare_.push_back(std::move(buffer));
+      return;
+    }
+    // Full: keep the larger ones.
+    auto smallest =
+        std::min_element(spare_.begin(), spare_.end(),
+                         [](const auto& a, const auto& b) { return a.capacity() < b.capacity(); });
+    if (smallest->capacity() < buffer.capacity()) *smallest = std::move(buffer);
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<std::string> spare_;
+};
 
 // True when an Accept-Encoding value accepts gzip: `gzip` or `*` listed without `q=0`.
 bool AcceptsGzip(std::string_view value) {
@@ -185,7 +258,8 @@ struct HttpServer::Impl {
   std::condition_variable jobs_cv;
   std::deque<Job> jobs;
   std::mutex answers_mu;
-  std::vector<std::pair<std::uint64_t, std::pair<std::string, bool>>> answers;  // id, bytes, keep
+  std::vector<std::pair<std::uint64_t, std::pair<Output, bool>>> answers;  // id, bytes, keep
+  BufferPool buffers;  // scrape bodies, back from the I/O thread once written
 
   // I/O thread only.
   std::unordered_map<std::uint64_t, Connection> conns;
@@ -217,7 +291,7 @@ struct HttpServer::Impl {
   void AcceptSome(Clock::time_point now);
   void OnReadable(std::uint64_t id, Connection& c, Clock::time_point now);
   void TryDispatch(std::uint64_t id, Connection& c, Clock::time_point now);
-  void StartWrite(std::uint64_t id, Connection& c, std::string bytes, bool keep_alive,
+  void StartWrite(std::uint64_t id, Connection& c, Output bytes, bool keep_alive,
                   Clock::time_point now);
   void OnWritable(std::uint64_t id, Connection& c, Clock::time_point now);
   void WaitForRequest(std::uint64_t id, Connection& c, Clock::time_point now);
@@ -232,7 +306,7 @@ struct HttpServer::Impl {
 
   // ---- handler threads ----
   void HandlerLoop();
-  Answer Handle(const HttpRequestHead& head);
+  Answer Handle(const HttpRequestHead& head, GzipStream& gzip);
   void AppendSelfMetrics(std::vector<prometheus::MetricFamily>& out);
 };
 
@@ -375,7 +449,7 @@ void HttpServer::Impl::TryDispatch(std::uint64_t id, Connection& c, Clock::time_
                         : Plain(400, "Bad Request", "Bad request\n");
     waiting.erase(c.wait_seq);
     c.in.clear();
-    StartWrite(id, c, Serialize(a, false, false), false, now);
+    StartWrite(id, c, Serialize(std::move(a), false, false), false, now);
     return;
   }
   c.in.erase(0, head.head_bytes);
@@ -390,8 +464,8 @@ void HttpServer::Impl::TryDispatch(std::uint64_t id, Connection& c, Clock::time_
   jobs_cv.notify_one();
 }
 
-void HttpServer::Impl::StartWrite(std::uint64_t id, Connection& c, std::string bytes,
-                                  bool keep_alive, Clock::time_point now) {
+void HttpServer::Impl::StartWrite(std::uint64_t id, Connection& c, Output bytes, bool keep_alive,
+                                  Clock::time_point now) {
   c.state = ConnState::kWriting;
   c.out = std::move(bytes);
   c.out_done = 0;
@@ -402,8 +476,24 @@ void HttpServer::Impl::StartWrite(std::uint64_t id, Connection& c, std::string b
 
 void HttpServer::Impl::OnWritable(std::uint64_t id, Connection& c, Clock::time_point now) {
   while (c.out_done < c.out.size()) {
-    const ssize_t n =
-        ::send(c.fd, c.out.data() + c.out_done, c.out.size() - c.out_done, MSG_NOSIGNAL);
+    // What is left of the head and of the body, in one call.
+    std::array<iovec, 2> iov{};
+    std::size_t parts = 0;
+    std::size_t done = c.out_done;
+    for (std::string* part : {&c.out.head, &c.out.body}) {
+      if (done >= part->size()) {
+        done -= part->size();
+        continue;
+      }
+      iov[parts].iov_base = part->data() + done;
+      iov[parts].iov_len = part->size() - done;
+      ++parts;
+      done = 0;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov.data();
+    msg.msg_iovlen = parts;
+    const ssize_t n = ::sendmsg(c.fd, &msg, MSG_NOSIGNAL);
     if (n > 0) {
       c.out_done += static_cast<std::size_t>(n);
       continue;
@@ -426,8 +516,8 @@ void HttpServer::Impl::OnWritable(std::uint64_t id, Connection& c, Clock::time_p
 
 void HttpServer::Impl::WaitForRequest(std::uint64_t id, Connection& c, Clock::time_point now) {
   c.state = ConnState::kReading;
-  c.out.clear();
-  c.out.shrink_to_fit();
+  buffers.Give(std::move(c.out.body));
+  c.out = Output{};
   c.out_done = 0;
   c.in_request = !c.in.empty();
   c.deadline = now + (c.in_request ? options.read_header_timeout : options.idle_timeout);
@@ -442,6 +532,7 @@ void HttpServer::Impl::Close(std::uint64_t id) {
   if (it == conns.end()) return;
   if (it->second.state == ConnState::kReading) waiting.erase(it->second.wait_seq);
   ::close(it->second.fd);  // also removes it from the epoll set
+  buffers.Give(std::move(it->second.out.body));
   conns.erase(it);
   open.store(conns.size());
 }
@@ -465,6 +556,7 @@ void HttpServer::Impl::Sweep(Clock::time_point now) {
 }
 
 void HttpServer::Impl::HandlerLoop() {
+  GzipStream gzip;
   for (;;) {
     Job job;
     {
@@ -476,7 +568,7 @@ void HttpServer::Impl::HandlerLoop() {
     }
     Answer a;
     try {
-      a = Handle(job.head);
+      a = Handle(job.head, gzip);
     } catch (const std::exception& e) {
       a = Plain(500, "Internal Server Error", std::string("Internal error: ") + e.what() + "\n");
     }
@@ -485,7 +577,7 @@ void HttpServer::Impl::HandlerLoop() {
       ++requests_by_code[a.status];
     }
     const bool keep_alive = job.head.KeepAlive();
-    std::string bytes = Serialize(a, job.head.method == "HEAD", keep_alive);
+    Output bytes = Serialize(std::move(a), job.head.method == "HEAD", keep_alive);
     {
       std::lock_guard<std::mutex> lock(answers_mu);
       answers.emplace_back(job.id, std::make_pair(std::move(bytes), keep_alive));
@@ -494,7 +586,7 @@ void HttpServer::Impl::HandlerLoop() {
   }
 }
 
-Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
+Answer HttpServer::Impl::Handle(const HttpRequestHead& head, GzipStream& gzip) {
   std::shared_ptr<BasicAuthChecker> checker;
   {
     std::lock_guard<std::mutex> lock(auth_mu);
@@ -519,14 +611,16 @@ Answer HttpServer::Impl::Handle(const HttpRequestHead& head) {
   if (path == options.telemetry_path) {
     std::vector<prometheus::MetricFamily> self;
     AppendSelfMetrics(self);
-    Answer a = Plain(200, "OK", metrics->Text(std::move(self)));
+    Answer a = Plain(200, "OK", buffers.Take());
+    metrics->Write(a.body, std::move(self));
     a.content_type = "text/plain; version=0.0.4; charset=utf-8";
     if (AcceptsGzip(head.Header("accept-encoding"))) {
-      std::string zipped = Gzip(a.body);
-      if (!zipped.empty()) {
-        a.body = std::move(zipped);
+      std::string zipped = buffers.Take();
+      if (gzip.Compress(a.body, zipped)) {
+        std::swap(a.body, zipped);
         a.gzip = true;
       }
+      buffers.Give(std::move(zipped));
     }
     return a;
   }

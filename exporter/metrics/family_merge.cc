@@ -38,14 +38,15 @@ bool SameLabelSet(const Labels& a, const Labels& b) {
   return x == y;
 }
 
-// Removes from `metrics` every series whose label set an earlier one has, keeping the order.
-// A scrape of a large fleet has tens of thousands of series in a family: they are sorted by
-// a hash of their label set, and only series of equal hash are compared in full.
-void DropDuplicateSeries(std::vector<prometheus::ClientMetric>& metrics) {
-  std::vector<std::pair<std::uint64_t, std::size_t>> order(metrics.size());
-  for (std::size_t i = 0; i < metrics.size(); ++i) order[i] = {UnorderedHash(metrics[i].label), i};
+// Flags (1) every one of `n` series whose label set (`labels(i)`) an earlier one has; returns
+// whether any is. A scrape of a large fleet has tens of thousands of series in a family: they
+// are sorted by a hash of their label set, and only series of equal hash are compared in full.
+template <typename LabelsOf>
+bool FlagDuplicates(std::size_t n, const LabelsOf& labels, std::vector<char>& drop) {
+  std::vector<std::pair<std::uint64_t, std::size_t>> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = {UnorderedHash(labels(i)), i};
   std::sort(order.begin(), order.end());
-  std::vector<char> drop(metrics.size(), 0);
+  drop.assign(n, 0);
   bool any = false;
   for (std::size_t run = 0; run < order.size();) {
     std::size_t end = run + 1;
@@ -54,7 +55,7 @@ void DropDuplicateSeries(std::vector<prometheus::ClientMetric>& metrics) {
     for (std::size_t i = run + 1; i < end; ++i) {
       for (std::size_t j = run; j < i; ++j) {
         if (drop[order[j].second] == 0 &&
-            SameLabelSet(metrics[order[j].second].label, metrics[order[i].second].label)) {
+            SameLabelSet(labels(order[j].second), labels(order[i].second))) {
           drop[order[i].second] = 1;
           any = true;
           break;
@@ -63,7 +64,16 @@ void DropDuplicateSeries(std::vector<prometheus::ClientMetric>& metrics) {
     }
     run = end;
   }
-  if (!any) return;
+  return any;
+}
+
+// Removes from `metrics` every series whose label set an earlier one has, keeping the order.
+void DropDuplicateSeries(std::vector<prometheus::ClientMetric>& metrics) {
+  std::vector<char> drop;
+  if (!FlagDuplicates(
+          metrics.size(), [&](std::size_t i) -> const Labels& { return metrics[i].label; }, drop)) {
+    return;
+  }
   std::size_t kept = 0;
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     if (drop[i] == 0) {
@@ -72,6 +82,17 @@ void DropDuplicateSeries(std::vector<prometheus::ClientMetric>& metrics) {
     }
   }
   metrics.resize(kept);
+}
+
+// A NUL byte (e.g. an escaped \u0000 in a logged version) never reaches the exposition.
+void ReplaceNul(std::vector<prometheus::ClientMetric>& metrics) {
+  for (auto& m : metrics) {
+    for (auto& label : m.label) {
+      for (std::size_t pos; (pos = label.value.find('\0')) != std::string::npos;) {
+        label.value.replace(pos, 1, "\xEF\xBF\xBD");  // U+FFFD
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -99,14 +120,7 @@ std::vector<prometheus::MetricFamily> MergeFamilies(std::vector<prometheus::Metr
   out.reserve(by_name.size());
   for (auto& [name, family] : by_name) {
     if (family.metric.empty()) continue;
-    for (auto& m : family.metric) {
-      // A NUL byte (e.g. an escaped \u0000 in a logged version) never reaches the exposition.
-      for (auto& label : m.label) {
-        for (std::size_t pos; (pos = label.value.find('\0')) != std::string::npos;) {
-          label.value.replace(pos, 1, "\xEF\xBF\xBD");  // U+FFFD
-        }
-      }
-    }
+    ReplaceNul(family.metric);
     DropDuplicateSeries(family.metric);
     out.push_back(std::move(family));
   }
@@ -160,10 +174,10 @@ class TextWriter {
 
   // name + suffix + {labels[,extra="value"]} + ' '; the value follows. The extra label's
   // value is `extra_number` when given, else `extra_text`.
-  void Head(const prometheus::MetricFamily& f, const prometheus::ClientMetric& m,
-            std::string_view suffix = {}, std::string_view extra = {},
-            const double* extra_number = nullptr, std::string_view extra_text = {}) {
-    Raw(f.name);
+  void Head(std::string_view name, const prometheus::ClientMetric& m, std::string_view suffix = {},
+            std::string_view extra = {}, const double* extra_number = nullptr,
+            std::string_view extra_text = {}) {
+    Raw(name);
     Raw(suffix);
     if (!m.label.empty() || !extra.empty()) {
       Char('{');
@@ -220,9 +234,11 @@ std::string_view TypeName(prometheus::MetricType type) {
   return "untyped";
 }
 
-void WriteMetric(TextWriter& w, const prometheus::MetricFamily& f,
+// One series of family `name` of type `type`.
+void WriteMetric(TextWriter& w, std::string_view name, prometheus::MetricType type,
                  const prometheus::ClientMetric& m) {
-  switch (f.type) {
+  const std::string_view f = name;
+  switch (type) {
     case prometheus::MetricType::Counter:
       w.Head(f, m);
       w.Double(m.counter.value);
@@ -276,6 +292,36 @@ void WriteMetric(TextWriter& w, const prometheus::MetricFamily& f,
   }
 }
 
+// The HELP (unless empty) and TYPE lines of a family.
+void WriteHeader(TextWriter& w, std::string_view name, const std::string& help,
+                 prometheus::MetricType type) {
+  if (!help.empty()) {
+    w.Raw("# HELP ");
+    w.Raw(name);
+    w.Char(' ');
+    w.Raw(help);
+    w.Char('\n');
+  }
+  w.Raw("# TYPE ");
+  w.Raw(name);
+  w.Char(' ');
+  w.Raw(TypeName(type));
+  w.Char('\n');
+}
+
+// About the bytes WriteMetric writes for `m` (128 a line), to reserve the text's buffer once.
+std::size_t EstimatedBytes(prometheus::MetricType type, const prometheus::ClientMetric& m) {
+  constexpr std::size_t kLine = 128;
+  switch (type) {
+    case prometheus::MetricType::Histogram:
+      return (m.histogram.bucket.size() + 3) * kLine;
+    case prometheus::MetricType::Summary:
+      return (m.summary.quantile.size() + 2) * kLine;
+    default:
+      return kLine;
+  }
+}
+
 }  // namespace
 
 std::vector<RenderedFamily> RenderFamilies(std::vector<prometheus::MetricFamily> families) {
@@ -287,7 +333,7 @@ std::vector<RenderedFamily> RenderFamilies(std::vector<prometheus::MetricFamily>
     r.type = f.type;
     r.lines.reserve(f.metric.size() * 128);
     TextWriter w(r.lines);
-    for (const auto& m : f.metric) WriteMetric(w, f, m);
+    for (const auto& m : f.metric) WriteMetric(w, f.name, f.type, m);
   }
   return out;
 }
@@ -309,7 +355,7 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families,
   for (const auto& f : families) {
     first.try_emplace(f.name, blocks.size());
     blocks.push_back({f.name, &f.help, f.type, &f, {}});
-    size += f.metric.size() * 128;
+    for (const auto& m : f.metric) size += EstimatedBytes(f.type, m);
   }
   for (const auto& part : rendered) {
     if (!part) continue;
@@ -329,32 +375,135 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families,
   out.reserve(size + blocks.size() * 128);
   TextWriter w(out);
   for (const Block& b : blocks) {
-    if (!b.help->empty()) {
-      w.Raw("# HELP ");
-      w.Raw(b.name);
-      w.Char(' ');
-      w.Raw(*b.help);
-      w.Char('\n');
-    }
-    w.Raw("# TYPE ");
-    w.Raw(b.name);
-    w.Char(' ');
-    w.Raw(TypeName(b.type));
-    w.Char('\n');
+    WriteHeader(w, b.name, *b.help, b.type);
     if (b.family != nullptr) {
-      for (const auto& m : b.family->metric) WriteMetric(w, *b.family, m);
+      for (const auto& m : b.family->metric) WriteMetric(w, b.family->name, b.type, m);
     }
     for (const std::string* lines : b.lines) w.Raw(*lines);
   }
   return out;
 }
 
+void WriteExposition(Exposition& e, std::string& out) {
+  // One block per family name: its collected series and in-place text in the order of their
+  // sources, as MergeFamilies concatenates them, then the `rendered` text that follows them.
+  struct Piece {
+    const prometheus::ClientMetric* metric = nullptr;  // else `text`
+    const std::string* text = nullptr;
+  };
+  struct Block {
+    const std::string* help = nullptr;
+    prometheus::MetricType type = prometheus::MetricType::Untyped;
+    std::vector<Piece> pieces;
+    std::vector<const std::string*> after;
+  };
+  // Written in MergeFamilies' order (by name) at the end; found by hash meanwhile (a fleet's
+  // scrape looks a name up for every model's part).
+  std::unordered_map<std::string_view, Block> blocks;
+  std::size_t size = 0;
+  // Returns the block of `name` for a family of `type`, or null on a type conflict.
+  const auto block_for = [&blocks](const std::string& name, const std::string& help,
+                                   prometheus::MetricType type) -> Block* {
+    auto [it, added] = blocks.try_emplace(name);
+    if (added) {
+      it->second.help = &help;
+      it->second.type = type;
+    }
+    return it->second.type == type ? &it->second : nullptr;
+  };
+  const auto add_in_place = [&](const RenderedFamilies& part) {
+    if (!part) return;
+    for (const RenderedFamily& r : *part) {
+      Block* b = block_for(r.name, r.help, r.type);
+      if (b == nullptr || r.lines.empty()) continue;
+      b->pieces.push_back({nullptr, &r.lines});
+      size += r.lines.size();
+    }
+  };
+  std::size_t next_in_place = 0;
+  for (std::size_t i = 0; i <= e.families.size(); ++i) {
+    for (; next_in_place < e.in_place.size() && e.in_place[next_in_place].first <= i;
+         ++next_in_place) {
+      add_in_place(e.in_place[next_in_place].second);
+    }
+    if (i == e.families.size()) break;
+    prometheus::MetricFamily& f = e.families[i];
+    Block* b = block_for(f.name, f.help, f.type);
+    if (b == nullptr) continue;
+    ReplaceNul(f.metric);
+    for (const auto& m : f.metric) {
+      b->pieces.push_back({&m, nullptr});
+      size += EstimatedBytes(f.type, m);
+    }
+  }
+  // Rendered families after every collected one of their name, or in blocks of their own
+  // after all of those, in order of first appearance.
+  std::vector<std::pair<std::string_view, Block>> tail;
+  std::unordered_map<std::string_view, std::size_t> tail_index;
+  for (const auto& part : e.rendered) {
+    if (!part) continue;
+    for (const RenderedFamily& r : *part) {
+      if (r.lines.empty()) continue;
+      Block* b = nullptr;
+      if (auto it = blocks.find(r.name); it != blocks.end() && !it->second.pieces.empty()) {
+        b = &it->second;
+      } else {
+        auto [t, added] = tail_index.try_emplace(r.name, tail.size());
+        if (added) {
+          tail.emplace_back(r.name, Block{});
+          tail.back().second.help = &r.help;
+          tail.back().second.type = r.type;
+        }
+        b = &tail[t->second].second;
+      }
+      if (b->type != r.type) continue;
+      b->after.push_back(&r.lines);
+      size += r.lines.size();
+    }
+  }
+  std::vector<std::pair<std::string_view, Block*>> sorted;
+  for (auto& [name, b] : blocks) {
+    if (!b.pieces.empty()) sorted.emplace_back(name, &b);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  out.reserve(out.size() + size + (sorted.size() + tail.size()) * 128);
+  TextWriter w(out);
+  std::vector<char> drop;
+  const auto write = [&](std::string_view name, Block& b) {
+    WriteHeader(w, name, *b.help, b.type);
+    // Duplicates among the collected series (the first kept); in-place text is not checked.
+    std::vector<const prometheus::ClientMetric*> metrics;
+    for (const Piece& p : b.pieces) {
+      if (p.metric != nullptr) metrics.push_back(p.metric);
+    }
+    const bool any = FlagDuplicates(
+        metrics.size(), [&](std::size_t i) -> const Labels& { return metrics[i]->label; }, drop);
+    std::size_t k = 0;
+    for (const Piece& p : b.pieces) {
+      if (p.metric == nullptr) {
+        w.Raw(*p.text);
+      } else if (!any || drop[k++] == 0) {
+        WriteMetric(w, name, b.type, *p.metric);
+      }
+    }
+    for (const std::string* lines : b.after) w.Raw(*lines);
+  };
+  for (auto& [name, b] : sorted) write(name, *b);
+  for (auto& [name, b] : tail) write(name, b);
+}
+
 std::string MergingCollector::Text(std::vector<prometheus::MetricFamily> extra) const {
+  std::string out;
+  Write(out, std::move(extra));
+  return out;
+}
+
+void MergingCollector::Write(std::string& out, std::vector<prometheus::MetricFamily> extra) const {
   Exposition e;
   source_(e);
   e.families.insert(e.families.end(), std::make_move_iterator(extra.begin()),
                     std::make_move_iterator(extra.end()));
-  return SerializeText(MergeFamilies(std::move(e.families)), e.rendered);
+  WriteExposition(e, out);
 }
 
 }  // namespace modelwatch

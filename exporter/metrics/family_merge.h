@@ -9,6 +9,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace modelwatch {
@@ -45,11 +46,30 @@ std::string SerializeText(const std::vector<prometheus::MetricFamily>& families,
 
 // What a scrape collects before it is merged and written.
 struct Exposition {
+  // Families collected at this scrape, in the order of their sources.
   std::vector<prometheus::MetricFamily> families;
+  // Families some source wrote in the text format already, each merged as if its families
+  // had been collected where it was added (AddInPlace): `first` is families.size() then.
+  // Their series are not checked for duplicates (see SerializeText).
+  std::vector<std::pair<std::size_t, RenderedFamilies>> in_place;
+  // Families written already that follow every collected family of their name, as the
+  // `rendered` argument of SerializeText (a model's drift series).
   std::vector<RenderedFamilies> rendered;
+
+  void AddInPlace(RenderedFamilies part) {
+    in_place.emplace_back(families.size(), std::move(part));
+  }
 };
 
-// Thread-safe if `source` is: Text() may run on several HTTP threads at once.
+// Appends to `out` what SerializeText(MergeFamilies(collected), e.rendered) writes, where
+// `collected` is e.families with each in-place part's families put back where it was added
+// (byte for byte, given that an in-place part's series are those RenderFamilies wrote, that
+// no other source writes a series with the same labels, and that every family of an in-place
+// part's name has its help and type, as families built from the metric catalogue do).
+// Replaces NUL bytes in e.families' label values.
+void WriteExposition(Exposition& e, std::string& out);
+
+// Thread-safe if `source` is: Text() and Write() may run on several HTTP threads at once.
 class MergingCollector {
  public:
   using Source = std::function<void(Exposition& out)>;
@@ -58,6 +78,8 @@ class MergingCollector {
 
   // The source's exposition plus `extra` families, merged and written.
   std::string Text(std::vector<prometheus::MetricFamily> extra = {}) const;
+  // The same, appended to `out` (a scrape writes into a buffer it reuses).
+  void Write(std::string& out, std::vector<prometheus::MetricFamily> extra = {}) const;
 
  private:
   Source source_;

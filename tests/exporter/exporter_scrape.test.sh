@@ -67,6 +67,20 @@ else
   diff -u "$golden" "$WORK/normalised.txt" || fail "scrape differs from $golden (UPDATE_GOLDEN=1 to accept)"
 fi
 
+# A scrape's answer is written from buffers reused across scrapes (and its gzip from another):
+# plain, gzip and plain again on one kept-alive connection serve the same families in full.
+url="http://127.0.0.1:$PORT/metrics"
+curl -sf -m 10 "$url" -o "$WORK/s1.txt" --next -sf -m 10 --compressed -D "$WORK/s2.head" "$url" \
+  -o "$WORK/s2.txt" --next -sf -m 10 "$url" -o "$WORK/s3.txt" 2>"$WORK/curl.log" ||
+  fail "scrapes on one connection failed"
+grep -qi '^content-encoding: gzip' "$WORK/s2.head" || fail "no gzip answer when asked for one"
+for n in 1 2 3; do
+  grep -E "^(# (HELP|TYPE) )?($families)(_bucket|_sum|_count)?[ {]" "$WORK/s$n.txt" >"$WORK/s$n.norm"
+  diff -u "$WORK/normalised.txt" "$WORK/s$n.norm" || fail "scrape $n on one connection differs"
+  [[ $(grep -c '^# TYPE ' "$WORK/s$n.txt") == $(grep -c '^# TYPE ' "$WORK/scrape.txt") ]] ||
+    fail "scrape $n on one connection has other families"
+done
+
 # Counting rules: accepted = predictions_total; read = accepted + rejected.
 $PY - "$WORK/scrape.txt" <<'PYEOF' || fail "counting rules violated"
 import re, sys

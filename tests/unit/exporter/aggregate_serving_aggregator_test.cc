@@ -9,6 +9,7 @@
 
 #include "exporter/aggregate/label_index.h"
 #include "exporter/aggregate/serving_aggregator.h"
+#include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record_parser.h"
 
 namespace modelwatch {
@@ -210,6 +211,77 @@ TEST(ServingAggregatorStateTest, RoundTripKeepsEveryCount) {
 
   EXPECT_FALSE(c.RestoreState(nlohmann::json::array()));
   EXPECT_FALSE(c.RestoreState({{"versions", {{{"version", 3}}}}}));
+}
+
+// Render() serves text kept from the last call until the counts change: after every kind of
+// change (a record, new bucket edges, categories or range, a restored state) the next text is
+// what the families written afresh are, and without a change it is the same object.
+TEST(ServingAggregatorRenderTest, TextFollowsEveryChange) {
+  ModelConfig model = Model();
+  model.drift.engine = DriftEngine::kPromql;
+  RecordParser parser({&model});
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  auto fresh = [&a] {
+    std::vector<prometheus::MetricFamily> families;
+    a.Collect(families);
+    return SerializeText(MergeFamilies(std::move(families)));
+  };
+  auto served = [&a] { return SerializeText({}, {a.Render()}); };
+  auto feed = [&](const std::string& line) {
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+  };
+  EXPECT_EQ(served(), fresh());
+  const RenderedFamilies first = a.Render();
+  EXPECT_EQ(a.Render(), first);  // nothing changed: the same text, not written again
+
+  feed(R"({"ts":1,"model_version":"v1","score":0.9,"latency_ms":20,"features":{"amount":3}})");
+  std::string text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_predictions_total{model=\"fraud\",version=\"v1\"} 1\n"),
+            std::string::npos)
+      << text;
+  const RenderedFamilies second = a.Render();
+  EXPECT_NE(second, first);
+  EXPECT_EQ(a.Render(), second);
+
+  feed(R"({"ts":2,"model_version":"v1","score":0.1,"latency_ms":30,"status":"oom"})");
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_predictions_total{model=\"fraud\",version=\"v1\"} 2\n"),
+            std::string::npos)
+      << text;
+
+  a.SetFeatureBuckets(0, {1, 2});
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_feature_value_bucket{feature=\"amount\",model=\"fraud\",le=\"2\"} 0"),
+            std::string::npos)
+      << text;
+
+  a.SetFeatureCategories(1, {"DE", "FR"});
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_feature_category_total{category=\"DE\""), std::string::npos) << text;
+
+  a.SetFeatureRange(0, 0, 1);
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_feature_out_of_range_total{feature=\"amount\""), std::string::npos)
+      << text;
+
+  // A restored state replaces every count.
+  ServingAggregator other(model, DefaultLatencyBuckets());
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(parser.Parse(R"({"ts":1,"model_version":"v9","score":0.5})"));
+    other.Observe(parser.record());
+  }
+  ASSERT_TRUE(a.RestoreState(other.SaveState()));
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(text.find("model_predictions_total{model=\"fraud\",version=\"v9\"} 5\n"),
+            std::string::npos)
+      << text;
 }
 
 // drift.engine: promql: each categorical feature's present values by baseline category, the

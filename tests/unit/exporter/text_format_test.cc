@@ -204,3 +204,63 @@ TEST(TextFormatTest, RenderedFamiliesJoinTheFamiliesOfTheirName) {
 
 }  // namespace
 }  // namespace modelwatch
+
+namespace modelwatch {
+namespace {
+
+// WriteExposition (a scrape: collected families, text kept from earlier scrapes and merged in
+// place, drift text after) writes what merging everything as collected families and
+// serialising them writes, for random expositions: families shared between sources, empty
+// families, duplicate series within a source, NUL bytes in label values, drift text of
+// names no collected family has, and drift families of a conflicting type.
+TEST(TextFormatTest, ExpositionWithTextInPlaceIsWhatMergingAllWrites) {
+  const prometheus::MetricType types[] = {
+      prometheus::MetricType::Counter, prometheus::MetricType::Gauge,
+      prometheus::MetricType::Summary, prometheus::MetricType::Untyped,
+      prometheus::MetricType::Histogram};
+  for (std::uint32_t seed = 1; seed <= 1000; ++seed) {
+    std::mt19937 rng(seed);
+    auto pick = [&rng](std::size_t n) { return static_cast<std::size_t>(rng() % n); };
+    // The catalogue: one help and type per name.
+    std::vector<prometheus::MetricType> type_of(8);
+    for (auto& t : type_of) t = types[pick(std::size(types))];
+    Exposition e;
+    std::vector<prometheus::MetricFamily> all;  // every non-drift family, in source order
+    std::vector<RenderedFamilies> drift;
+    const std::size_t sources = 1 + pick(8);
+    for (std::size_t s = 0; s < sources; ++s) {
+      RandomFamilies gen(seed * 100 + static_cast<std::uint32_t>(s));
+      std::vector<prometheus::MetricFamily> families = gen.Families();
+      const std::size_t kind = pick(3);  // 0 collected, 1 in place, 2 drift
+      for (auto& f : families) {
+        const std::size_t name = pick(type_of.size());
+        f.name = "family_" + std::to_string(name);
+        f.help = name % 3 == 0 ? "" : "help of " + f.name;
+        f.type = kind == 2 && pick(6) == 0 ? types[pick(std::size(types))] : type_of[name];
+        for (auto& m : f.metric) {
+          // Each source writes series no other source writes (as a model's `model` label).
+          m.label.push_back({"source", std::to_string(s)});
+          if (pick(10) == 0) m.label.front().value += std::string(1, '\0');
+        }
+      }
+      if (kind == 0) {
+        all.insert(all.end(), families.begin(), families.end());
+        e.families.insert(e.families.end(), families.begin(), families.end());
+      } else if (kind == 1) {
+        all.insert(all.end(), families.begin(), families.end());
+        e.AddInPlace(std::make_shared<const std::vector<RenderedFamily>>(RenderFamilies(families)));
+      } else {
+        drift.push_back(
+            std::make_shared<const std::vector<RenderedFamily>>(RenderFamilies(families)));
+      }
+    }
+    e.rendered = drift;
+    const std::string expected = SerializeText(MergeFamilies(all), drift);
+    std::string got = "kept";  // appended to
+    WriteExposition(e, got);
+    ASSERT_EQ(got, "kept" + expected) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace modelwatch

@@ -12,7 +12,12 @@
 #   3. `check --changed=HEAD` after editing one model's drift threshold (a pull request that
 #      touches one model), and the same with nothing changed.
 # promtool and amtool are the Debian packages on PATH. Not part of the test suite: step 2
-# takes half an hour at 100 models on 2 cores (FULL_CHECK=0 skips it).
+# takes minutes at 100 models on 2 cores (FULL_CHECK=0 skips it).
+#
+# VARY=1 makes every copy differ from the others: copy i scales the drift `warn` thresholds
+# (model-wide) and the SLO `error_rate` of its example by 1 + i/1000, so no two models have
+# the same rules or tests (check's verdict cache, docs/rulegen.md, finds nothing to share
+# in the drift and SLO tests). Copy 0 keeps the example's values.
 set -euo pipefail
 BUILD_DIR=${1:?usage: $0 BUILD_DIR [GENERATE_MODELS] [CHECK_MODELS]}
 GEN_N=${2:-1000}
@@ -39,20 +44,30 @@ make_fleet() {
     local name
     name=$(printf '%s-%04d' "$ex" "$i")
     sed "s/^model: $ex\$/model: $name/" "$SRC/examples/models/$ex.yaml" >"$dir/models/$name.yaml"
+    if [[ ${VARY:-0} == 1 ]]; then
+      awk -v f="$(awk -v i="$i" 'BEGIN { printf "%.4f", 1 + i / 1000 }')" '
+        /^  (warn|error_rate): [0-9.]+$/ { printf "  %s %.6g\n", $1, $2 * f; next }
+        { print }' "$dir/models/$name.yaml" >"$dir/models/$name.yaml.tmp"
+      mv "$dir/models/$name.yaml.tmp" "$dir/models/$name.yaml"
+    fi
   done
 }
 
-# measure LABEL CMD...: one line "LABEL: W s wall, R MiB peak RSS, exit E".
+# measure LABEL CMD...: one line "LABEL: W s wall, C s CPU (user+sys, with the tools it
+# ran), R MiB peak RSS, exit E", and the load average at the end.
 measure() {
   local label=$1
   shift
   local code=0
-  /usr/bin/time -f '%e %M' -o "$WORK/time" "$@" >"$WORK/out.log" 2>&1 || code=$?
-  read -r wall rss <"$WORK/time" || true
+  /usr/bin/time -f '%e %M %U %S' -o "$WORK/time" "$@" >"$WORK/out.log" 2>&1 || code=$?
+  read -r wall rss user sys <"$WORK/time" || true
   # GNU time writes "Command exited with non-zero status N" first on failure.
-  [[ $wall =~ ^[0-9.]+$ ]] || read -r wall rss < <(tail -1 "$WORK/time")
-  printf '%s: %s s wall, %s MiB peak RSS, exit %d\n' "$label" "$wall" \
-    "$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')" "$code"
+  [[ $wall =~ ^[0-9.]+$ ]] || read -r wall rss user sys < <(tail -1 "$WORK/time")
+  printf '%s: %s s wall, %s s CPU, %s MiB peak RSS, exit %d (load average %s)\n' "$label" \
+    "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { printf "%.1f", u + s }')" \
+    "$(awk -v k="$rss" 'BEGIN { printf "%.0f", k / 1024 }')" "$code" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)"
+  grep '^promtool test rules: [0-9]' "$WORK/out.log" || true
   if ((code != 0)); then tail -20 "$WORK/out.log"; fi
 }
 

@@ -1252,6 +1252,11 @@ class ModelTestBuilder {
   // normal -> level -> normal, checked before, while firing, while kept firing, after.
   Scenario StepScenario(const std::string& name, const std::vector<const AlertRule*>& rules,
                         const GaugeSpec& g, double level, const std::string& what) const {
+    // The level promtool reads: the input series carry it as text (FormatNumber, 15
+    // significant digits), and the expected annotations must be rendered from the same double
+    // (a midpoint such as (0.107 + 0.1) / 2 = 0.10350000000000001 is read back as
+    // 0.10349999999999999, which Prometheus renders 0.103, not 0.104).
+    level = std::strtod(FormatNumber(level).c_str(), nullptr);
     const AlertRule& r = *rules.front();
     const int64_t for_s = r.for_duration.count();
     const int64_t keep_s = r.keep_firing_for.count();

@@ -88,6 +88,19 @@ after=$(cd "$tmp/gen" && find . -type f -exec md5sum {} + | sort | md5sum)
 [[ $before == "$after" ]] || fail "output changed after a failed generate"
 [[ -z $(find "$tmp" -maxdepth 1 -name '.gen.tmp-*') ]] || fail "temporary directory left behind"
 
+echo "== a level the tests must write with 15 digits: expectations from what promtool reads"
+# eta-predictor alone with drift.warn 0.107: its features with their own warn 0.1 are tested at
+# the midpoint 0.10350000000000001, which the input series carry as 0.1035 (read back as
+# 0.10349999999999999): the expected annotations must be rendered from that value.
+mkdir -p "$tmp/mid/models"
+cp "$src/examples/models/eta-predictor.yaml" "$tmp/mid/models/"
+ln -s "$src/examples/baselines" "$tmp/mid/baselines"
+sed -i 's/^  warn: 0.1$/  warn: 0.107/' "$tmp/mid/models/eta-predictor.yaml"
+grep -q '^  warn: 0.107$' "$tmp/mid/models/eta-predictor.yaml" || fail "test setup: sed did not apply"
+"$bin" generate --config.dir="$tmp/mid/models" --out="$tmp/mid/out" >/dev/null
+grep -q "at 0.1035:" "$tmp/mid/out/tests/eta-predictor.test.yml" || fail "test setup: no 0.1035 scenario"
+expect_exit 0 "$tmp/mid.log" "$bin" check --config.dir="$tmp/mid/models" --out="$tmp/mid/out"
+
 echo "== fleet settings: secrets as files, PagerDuty URL override, tier timings in seconds"
 mkdir -p "$tmp/fleet"
 cat >"$tmp/fleet/modelwatch.yaml" <<'YAML'

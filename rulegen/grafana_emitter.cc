@@ -1,10 +1,13 @@
 #include "rulegen/grafana_emitter.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <optional>
 #include <stdexcept>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -20,6 +23,183 @@ namespace {
 
 constexpr int kGridWidth = 24;
 constexpr const char* kGeneratedMark = "generated \u2014 do not edit";
+
+// Writes JSON exactly as nlohmann's dump(2) does, at a fraction of its cost (dashboards are a
+// quarter of what `generate` writes; docs/rulegen.md, "Performance"): two-space indent,
+// `"key": value`, empty containers as {} and [], ASCII strings escaped as dump() escapes them
+// (\b \f \n \r \t \" \\, other control characters \u00xx, DEL as it is). Strings with
+// non-ASCII bytes and floats are handed to dump() itself (its UTF-8 check and its shortest
+// round-trip float form), which keeps every byte the same.
+class JsonWriter {
+ public:
+  explicit JsonWriter(std::string& out) : out_(out) {}
+
+  void Write(const Json& j, int indent) {
+    switch (j.type()) {
+      case Json::value_t::object:
+        if (j.empty()) {
+          out_ += "{}";
+          return;
+        }
+        out_ += "{\n";
+        for (auto it = j.begin(); it != j.end(); ++it) {
+          if (it != j.begin()) out_ += ",\n";
+          out_.append(static_cast<std::size_t>(indent + 2), ' ');
+          String(it.key());
+          out_ += ": ";
+          Write(it.value(), indent + 2);
+        }
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(indent), ' ');
+        out_ += '}';
+        return;
+      case Json::value_t::array:
+        if (j.empty()) {
+          out_ += "[]";
+          return;
+        }
+        out_ += "[\n";
+        for (auto it = j.begin(); it != j.end(); ++it) {
+          if (it != j.begin()) out_ += ",\n";
+          out_.append(static_cast<std::size_t>(indent + 2), ' ');
+          Write(*it, indent + 2);
+        }
+        out_ += '\n';
+        out_.append(static_cast<std::size_t>(indent), ' ');
+        out_ += ']';
+        return;
+      case Json::value_t::string:
+        String(j.get_ref<const std::string&>());
+        return;
+      case Json::value_t::boolean:
+        out_ += j.get<bool>() ? "true" : "false";
+        return;
+      case Json::value_t::null:
+        out_ += "null";
+        return;
+      case Json::value_t::number_integer:
+        Integer(j.get<std::int64_t>());
+        return;
+      case Json::value_t::number_unsigned:
+        Integer(j.get<std::uint64_t>());
+        return;
+      default:  // floats (and binary, which dashboards never hold)
+        out_ += j.dump();
+        return;
+    }
+  }
+
+  // A JSON string, escaped as dump() escapes it.
+  void String(std::string_view s) {
+    const std::size_t start = out_.size();
+    out_ += '"';
+    std::size_t plain = 0;  // start of the characters not yet copied
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const unsigned char c = static_cast<unsigned char>(s[i]);
+      if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') continue;
+      if (c >= 0x80) {  // UTF-8: dump() checks it (and throws on invalid bytes)
+        out_.resize(start);
+        out_ += Json(std::string(s)).dump();
+        return;
+      }
+      out_.append(s.data() + plain, i - plain);
+      plain = i + 1;
+      switch (c) {
+        case '"':
+          out_ += "\\\"";
+          break;
+        case '\\':
+          out_ += "\\\\";
+          break;
+        case '\b':
+          out_ += "\\b";
+          break;
+        case '\f':
+          out_ += "\\f";
+          break;
+        case '\n':
+          out_ += "\\n";
+          break;
+        case '\r':
+          out_ += "\\r";
+          break;
+        case '\t':
+          out_ += "\\t";
+          break;
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "\\u%04x", c);
+          out_ += buf;
+        }
+      }
+    }
+    out_.append(s.data() + plain, s.size() - plain);
+    out_ += '"';
+  }
+
+  template <typename T>
+  void Integer(T v) {
+    char buf[24];
+    out_.append(buf, std::to_chars(buf, buf + sizeof buf, v).ptr);
+  }
+
+  std::string& Out() { return out_; }
+
+ private:
+  std::string& out_;
+};
+
+// Writes one JSON object member by member, as dump(2) does, through a JsonWriter: Key()
+// before each value, End() after the last. `indent` is the object's own.
+class ObjectWriter {
+ public:
+  ObjectWriter(JsonWriter& w, int indent) : w_(w), indent_(indent) { w_.Out() += '{'; }
+
+  // Starts the member `key`; its value comes next, at indent Inner().
+  JsonWriter& Key(std::string_view key) {
+    w_.Out() += first_ ? "\n" : ",\n";
+    first_ = false;
+    w_.Out().append(static_cast<std::size_t>(Inner()), ' ');
+    w_.String(key);
+    w_.Out() += ": ";
+    return w_;
+  }
+
+  void End() {
+    if (!first_) {
+      w_.Out() += '\n';
+      w_.Out().append(static_cast<std::size_t>(indent_), ' ');
+    }
+    w_.Out() += '}';
+  }
+
+  int Inner() const { return indent_ + 2; }
+
+ private:
+  JsonWriter& w_;
+  const int indent_;
+  bool first_ = true;
+};
+
+// `doc` (an object) as DashboardText writes it, with the value of its member `key` given as
+// JSON text already written at that member's indent.
+std::string DocumentText(const Json& doc, std::string_view key, std::string_view value) {
+  std::string out;
+  out.reserve(value.size() + (std::size_t{1} << 12));
+  JsonWriter w(out);
+  ObjectWriter o(w, 0);
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    o.Key(it.key());
+    if (it.key() == key) {
+      out += value;
+    } else {
+      w.Write(it.value(), o.Inner());
+    }
+  }
+  o.End();
+  out += '\n';
+  return out;
+}
 
 // Shortest round-tripping decimal form, as PromQL and people read it (0.25, 1e-05).
 std::string Num(double v) {
@@ -44,8 +224,6 @@ std::string BaseName(const std::string& path) {
   std::size_t slash = path.find_last_of('/');
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
-
-Json Datasource() { return Json{{"type", "prometheus"}, {"uid", "${datasource}"}}; }
 
 struct Query {
   std::string expr;
@@ -94,7 +272,10 @@ Json ThresholdSteps(const std::vector<Step>& steps) {
   return Json{{"mode", "absolute"}, {"steps", std::move(out)}};
 }
 
-// Places panels left to right, wrapping at the grid width, and numbers them.
+// Places panels left to right, wrapping at the grid width, and numbers them. Writes each
+// panel as JSON text straight away (the dashboard's "panels" array, at the indent of a
+// top-level member): a panel is built as a document only where it merges the template's
+// options and fieldConfig.
 class Layout {
  public:
   explicit Layout(const DashboardTemplates& templates) : templates_(templates) {}
@@ -102,14 +283,15 @@ class Layout {
   void Row(const std::string& title) {
     NewLine();
     const Json& row = TemplatePanel("row");
-    Json panel = Json::object();
-    panel["type"] = "row";
-    panel["id"] = next_id_++;
-    panel["title"] = title;
-    panel["collapsed"] = row.value("collapsed", false);
-    panel["gridPos"] = GridPos(0, y_, kGridWidth, 1);
-    panel["panels"] = Json::array();
-    panels_.push_back(std::move(panel));
+    ObjectWriter panel = StartPanel();
+    panel.Key("type").String("row");
+    panel.Key("id").Integer(next_id_++);
+    panel.Key("title").String(title);
+    panel.Key("collapsed").Out() += row.value("collapsed", false) ? "true" : "false";
+    panel.Key("gridPos");
+    GridPos(0, y_, kGridWidth, 1, panel.Inner());
+    panel.Key("panels").Out() += "[]";
+    panel.End();
     y_ += 1;
   }
 
@@ -117,35 +299,56 @@ class Layout {
     int w = std::clamp(spec.w, 1, kGridWidth);
     if (x_ + w > kGridWidth) NewLine();
     const Json& tpl = TemplatePanel(spec.type);
-    Json panel = Json::object();
-    panel["type"] = spec.type;
-    panel["id"] = next_id_++;
-    panel["title"] = spec.title;
-    panel["description"] = spec.description;
-    if (!spec.queries.empty()) panel["datasource"] = Datasource();
-    panel["gridPos"] = GridPos(x_, y_, w, spec.h);
+    ObjectWriter panel = StartPanel();
+    panel.Key("type").String(spec.type);
+    panel.Key("id").Integer(next_id_++);
+    panel.Key("title").String(spec.title);
+    panel.Key("description").String(spec.description);
     if (!spec.queries.empty()) {
-      Json targets = Json::array();
+      panel.Key("datasource");
+      Datasource(panel.Inner());
+    }
+    panel.Key("gridPos");
+    GridPos(x_, y_, w, spec.h, panel.Inner());
+    if (!spec.queries.empty()) {
+      panel.Key("targets").Out() += "[\n";
+      const int indent = panel.Inner() + 2;
       char ref = 'A';
       for (const Query& q : spec.queries) {
-        Json t = Json::object();
-        t["datasource"] = Datasource();
-        t["editorMode"] = "code";
-        t["expr"] = q.expr;
-        t["format"] = q.format;
-        t["instant"] = q.instant;
-        t["range"] = !q.instant;
-        t["legendFormat"] = q.legend.empty() ? "__auto" : q.legend;
-        t["refId"] = std::string(1, ref++);
-        targets.push_back(std::move(t));
+        if (ref != 'A') text_ += ",\n";
+        text_.append(static_cast<std::size_t>(indent), ' ');
+        ObjectWriter t(writer_, indent);
+        t.Key("datasource");
+        Datasource(t.Inner());
+        t.Key("editorMode").String("code");
+        t.Key("expr").String(q.expr);
+        t.Key("format").String(q.format);
+        t.Key("instant").Out() += q.instant ? "true" : "false";
+        t.Key("range").Out() += q.instant ? "false" : "true";
+        t.Key("legendFormat").String(q.legend.empty() ? "__auto" : q.legend);
+        t.Key("refId").String(std::string_view(&ref, 1));
+        ++ref;
+        t.End();
       }
-      panel["targets"] = std::move(targets);
+      text_ += '\n';
+      text_.append(static_cast<std::size_t>(panel.Inner()), ' ');
+      text_ += ']';
     }
-    if (spec.transformations.is_array()) panel["transformations"] = spec.transformations;
+    if (spec.transformations.is_array()) {
+      panel.Key("transformations").Write(spec.transformations, panel.Inner());
+    }
 
-    Json options = tpl.value("options", Json::object());
-    if (spec.options.is_object()) options.merge_patch(spec.options);
-    panel["options"] = std::move(options);
+    // The template's options as they are, or a copy with the panel's merged in.
+    static const Json kNoOptions = Json::object();
+    auto tpl_options = tpl.find("options");
+    const Json& options = tpl_options != tpl.end() ? *tpl_options : kNoOptions;
+    if (spec.options.is_object()) {
+      Json merged = options;
+      merged.merge_patch(spec.options);
+      panel.Key("options").Write(merged, panel.Inner());
+    } else {
+      panel.Key("options").Write(options, panel.Inner());
+    }
 
     Json field_config = tpl.value("fieldConfig", Json::object());
     if (!field_config.contains("defaults")) field_config["defaults"] = Json::object();
@@ -171,16 +374,29 @@ class Layout {
         custom["thresholdsStyle"]["mode"] = spec.thresholds_style;
       }
     }
-    panel["fieldConfig"] = std::move(field_config);
+    panel.Key("fieldConfig").Write(field_config, panel.Inner());
+    panel.End();
 
-    panels_.push_back(std::move(panel));
     x_ += w;
     line_height_ = std::max(line_height_, spec.h);
   }
 
-  Json Take() && { return std::move(panels_); }
+  // The "panels" array as JSON text, at the indent of a top-level member.
+  std::string Take() && {
+    if (panels_ == 0) return "[]";
+    text_ += "\n  ]";
+    return std::move(text_);
+  }
 
  private:
+  static constexpr int kPanelIndent = 4;  // dashboard { "panels": [ panel
+
+  ObjectWriter StartPanel() {
+    text_ += panels_++ == 0 ? "[\n" : ",\n";
+    text_.append(kPanelIndent, ' ');
+    return ObjectWriter(writer_, kPanelIndent);
+  }
+
   // The keys PanelFromTemplate would copy from the template of `type`, without copying them.
   const Json& TemplatePanel(const std::string& type) const {
     static const Json kNone = Json::object();
@@ -188,8 +404,21 @@ class Layout {
     return it != templates_.panels.end() && it->is_object() ? *it : kNone;
   }
 
-  static Json GridPos(int x, int y, int w, int h) {
-    return Json{{"h", h}, {"w", w}, {"x", x}, {"y", y}};
+  // {"type": "prometheus", "uid": "${datasource}"}, the object at `indent`.
+  void Datasource(int indent) {
+    ObjectWriter o(writer_, indent);
+    o.Key("type").String("prometheus");
+    o.Key("uid").String("${datasource}");
+    o.End();
+  }
+
+  void GridPos(int x, int y, int w, int h, int indent) {
+    ObjectWriter o(writer_, indent);
+    o.Key("h").Integer(h);
+    o.Key("w").Integer(w);
+    o.Key("x").Integer(x);
+    o.Key("y").Integer(y);
+    o.End();
   }
 
   void NewLine() {
@@ -199,7 +428,9 @@ class Layout {
   }
 
   const DashboardTemplates& templates_;
-  Json panels_ = Json::array();
+  std::string text_;
+  JsonWriter writer_{text_};
+  int panels_ = 0;
   int next_id_ = 1;
   int x_ = 0;
   int y_ = 0;
@@ -1087,8 +1318,8 @@ std::string DashboardDescription(const std::string& what, const std::string& sou
 
 }  // namespace
 
-Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
-                    const DashboardTemplates& templates) {
+std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model,
+                               const DashboardTemplates& templates) {
   (void)config;
   Json dash = templates.model;
   std::string what = "Model " + model.name + " (" + TaskName(model.task) + ", tier " +
@@ -1127,11 +1358,11 @@ Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
   }
   layout.Row("Exporter");
   AddPanels(layout, ExporterPanels());
-  dash["panels"] = std::move(layout).Take();
-  return dash;
+  dash["panels"] = Json::array();  // its place among the template's keys; the text is the layout's
+  return DocumentText(dash, "panels", std::move(layout).Take());
 }
 
-Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templates) {
+std::string OverviewDashboardText(const ConfigSet& config, const DashboardTemplates& templates) {
   Json dash = templates.overview;
   std::string models_regex;
   std::vector<std::string> windows;
@@ -1175,11 +1406,26 @@ Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templa
   AddPanels(layout, FleetDriftPanels());
   layout.Row("Serving across models");
   AddPanels(layout, FleetServingPanels());
-  dash["panels"] = std::move(layout).Take();
-  return dash;
+  dash["panels"] = Json::array();
+  return DocumentText(dash, "panels", std::move(layout).Take());
 }
 
-std::string DashboardText(const Json& dashboard) { return dashboard.dump(2) + "\n"; }
+Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
+                    const DashboardTemplates& templates) {
+  return Json::parse(ModelDashboardText(config, model, templates));
+}
+
+Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templates) {
+  return Json::parse(OverviewDashboardText(config, templates));
+}
+
+std::string DashboardText(const Json& dashboard) {
+  std::string out;
+  out.reserve(std::size_t{1} << 17);
+  JsonWriter(out).Write(dashboard, 0);
+  out += '\n';
+  return out;
+}
 
 GrafanaEmitter::GrafanaEmitter(std::string template_dir) : template_dir_(std::move(template_dir)) {}
 
@@ -1193,12 +1439,11 @@ class GrafanaRun : public EmitterRun {
       : config_(config), templates_(std::move(templates)) {}
 
   void Model(std::size_t, const ModelConfig& model, const RuleFile&, FileSink& out) override {
-    out.Add("dashboards/" + model.name + ".json",
-            DashboardText(ModelDashboard(config_, model, templates_)));
+    out.Add("dashboards/" + model.name + ".json", ModelDashboardText(config_, model, templates_));
   }
 
   void Finish(const RuleFile&, FileSink& out) override {
-    out.Add("dashboards/overview.json", DashboardText(OverviewDashboard(config_, templates_)));
+    out.Add("dashboards/overview.json", OverviewDashboardText(config_, templates_));
     out.Add("dashboards/provisioning.yml",
             FillTokens(
                 templates_.provisioning,

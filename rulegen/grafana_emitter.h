@@ -43,12 +43,20 @@ class GrafanaEmitter : public Emitter {
   std::string template_dir_;
 };
 
-// The dashboards as JSON documents (for tests and other emitters).
+// The dashboards as the emitter writes them: JSON text as nlohmann's dump(2) writes it, and a
+// trailing newline. Panels are written as text as they are laid out, not built as a document
+// first (docs/rulegen.md, "Performance").
+std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model,
+                               const DashboardTemplates& templates);
+std::string OverviewDashboardText(const ConfigSet& config, const DashboardTemplates& templates);
+
+// The same dashboards as JSON documents (parsed from the text, for tests and other emitters).
 Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
                     const DashboardTemplates& templates);
 Json OverviewDashboard(const ConfigSet& config, const DashboardTemplates& templates);
 
-// Serialises a dashboard the way the emitter writes it (2-space indent, trailing newline).
+// Serialises a dashboard document the way the emitter writes it: dump(2) and a trailing
+// newline, byte for byte (DashboardText(ModelDashboard(...)) == ModelDashboardText(...)).
 std::string DashboardText(const Json& dashboard);
 
 // For `--format=prometheus-operator`: adds one ConfigMap per dashboard already in `out`

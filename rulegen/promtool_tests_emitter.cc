@@ -1,6 +1,7 @@
 #include "rulegen/promtool_tests_emitter.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -78,39 +79,64 @@ struct RenderContext {
   std::string trend = "unknown";
 };
 
-std::string SeriesName(const InputSeries& s) {
-  std::string out = s.metric + "{";
+// Appends the series' promtool name: metric{label="value",...}.
+void AppendSeriesName(std::string& out, const InputSeries& s) {
+  out += s.metric;
+  out += '{';
   bool first = true;
   for (const auto& [k, v] : s.labels) {
-    out += (first ? "" : ",") + k + "=\"" + v + "\"";
+    if (!first) out += ',';
+    out += k;
+    out += "=\"";
+    out += v;
+    out += '"';
     first = false;
   }
-  return out + "}";
+  out += '}';
 }
 
-std::string ValuesText(const InputSeries& s) {
+std::string SeriesName(const InputSeries& s) {
   std::string out;
-  if (s.missing > 0) out = "_x" + std::to_string(s.missing);
+  AppendSeriesName(out, s);
+  return out;
+}
+
+// Appends the series' values in promtool's expanding notation ("_x3 1+2x10 5x4 stale").
+void AppendValuesText(std::string& out, const InputSeries& s) {
+  const std::size_t start = out.size();
+  char buf[24];
+  auto append_int = [&](int64_t n) {
+    out.append(buf, std::to_chars(buf, buf + sizeof buf, n).ptr);
+  };
+  if (s.missing > 0) {
+    out += "_x";
+    append_int(s.missing);
+  }
   double last = 0;
   bool first = true;
   for (const Phase& p : s.phases) {
     if (p.minutes <= 0) continue;
-    if (!out.empty()) out += " ";
+    if (out.size() > start) out += ' ';
     if (s.counter) {
-      const double start = first ? s.start : last + p.value;
-      out +=
-          FormatNumber(start) + "+" + FormatNumber(p.value) + "x" + std::to_string(p.minutes - 1);
-      last = start + p.value * (p.minutes - 1);
+      const double begin = first ? s.start : last + p.value;
+      AppendNumber(out, begin);
+      out += '+';
+      AppendNumber(out, p.value);
+      out += 'x';
+      append_int(p.minutes - 1);
+      last = begin + p.value * (p.minutes - 1);
     } else if (std::isnan(p.value)) {  // staleness markers (the series disappeared)
       for (int i = 0; i < p.minutes; ++i) out += i == 0 ? "stale" : " stale";
     } else {
-      out += FormatNumber(p.value);
-      if (p.minutes > 1) out += "x" + std::to_string(p.minutes - 1);
+      AppendNumber(out, p.value);
+      if (p.minutes > 1) {
+        out += 'x';
+        append_int(p.minutes - 1);
+      }
     }
     first = false;
   }
   if (s.stale) out += " stale";
-  return out;
 }
 
 int TotalMinutes(const std::vector<Phase>& phases) {
@@ -2172,66 +2198,94 @@ class ModelTestBuilder {
   std::map<std::string, std::vector<const AlertRule*>> by_name_;
 };
 
-std::string LabelMap(const Labels& l) {
-  std::string out = "{";
+// Appends `l` as a YAML flow mapping: {k: v, k2: v2}.
+void AppendLabelMap(std::string& out, const Labels& l) {
+  out += '{';
   bool first = true;
   for (const auto& [k, v] : l) {
-    out += (first ? "" : ", ") + k + ": " + YamlScalar(v);
+    if (!first) out += ", ";
+    out += k;
+    out += ": ";
+    AppendYamlScalar(out, v);
     first = false;
   }
-  return out + "}";
+  out += '}';
 }
 
+// The file is written into one buffer, each value appended in place: test files are most of
+// what `generate` writes (docs/rulegen.md, "Performance").
 std::string TestFile(const RuleFile& rules, Seconds eval_interval,
                      const std::vector<Scenario>& scenarios, const std::string& comment = "") {
-  std::string y = comment;
+  std::string y;
+  y.reserve(std::size_t{1} << 16);
+  y += comment;
   y += "rule_files:\n";
   // Both tiers' files with two (drift.tiers: 2): promtool evaluates the local tier's group
-  // first, as the global tier's would read it.
-  for (const RuleFile& f : TierFiles(rules)) y += "  - ../" + f.path + "\n";
-  y += "evaluation_interval: " + FormatDuration(eval_interval) + "\n";
+  // first, as the global tier's would read it (TierFiles' order).
+  if (!rules.local_path.empty()) y.append("  - ../").append(rules.local_path) += '\n';
+  y.append("  - ../").append(rules.path) += '\n';
+  y.append("evaluation_interval: ").append(FormatDuration(eval_interval)) += '\n';
   y += "group_eval_order:\n";
-  for (const RuleGroup& g : rules.groups) y += "  - " + YamlScalar(g.name) + "\n";
+  for (const RuleGroup& g : rules.groups) {
+    y += "  - ";
+    AppendYamlScalar(y, g.name);
+    y += '\n';
+  }
   y += "tests:\n";
+  std::string text;  // a series' name or values before quoting, reused
   for (const Scenario& s : scenarios) {
-    y += "  - name: " + YamlQuote(s.name) + "\n";
-    y += "    interval: " + std::to_string(s.interval_minutes) + "m\n";
+    y += "  - name: ";
+    AppendYamlQuote(y, s.name);
+    y.append("\n    interval: ").append(std::to_string(s.interval_minutes)) += "m\n";
     if (s.series.empty()) {
       y += "    input_series: []\n";
     } else {
       y += "    input_series:\n";
       for (const InputSeries& in : s.series) {
-        y += "      - series: " + YamlQuote(SeriesName(in)) + "\n";
-        y += "        values: " + YamlQuote(ValuesText(in)) + "\n";
+        y += "      - series: ";
+        text.clear();
+        AppendSeriesName(text, in);
+        AppendYamlQuote(y, text);
+        y += "\n        values: ";
+        text.clear();
+        AppendValuesText(text, in);
+        AppendYamlQuote(y, text);
+        y += '\n';
       }
     }
     if (!s.expr_checks.empty()) {
       y += "    promql_expr_test:\n";
       for (const ExprCheck& c : s.expr_checks) {
-        y += "      - eval_time: " + Duration(c.at) + "\n";
-        y += "        expr: " + YamlQuote(c.expr) + "\n";
-        y += "        exp_samples:\n";
+        y.append("      - eval_time: ").append(Duration(c.at)) += "\n        expr: ";
+        AppendYamlQuote(y, c.expr);
+        y += "\n        exp_samples:\n";
         for (const auto& [series, value] : c.samples) {
-          y += "          - labels: " + YamlQuote(series) + "\n";
-          y += "            value: " + FormatNumber(value) + "\n";
+          y += "          - labels: ";
+          AppendYamlQuote(y, series);
+          y += "\n            value: ";
+          AppendNumber(y, value);
+          y += '\n';
         }
       }
     }
     if (s.checks.empty()) continue;
     y += "    alert_rule_test:\n";
     for (const Check& c : s.checks) {
-      y += "      - eval_time: " + Duration(c.at) + "\n";
-      y += "        alertname: " + c.alertname + "\n";
+      y.append("      - eval_time: ").append(Duration(c.at)) += '\n';
+      y.append("        alertname: ").append(c.alertname) += '\n';
       if (c.alerts.empty()) {
         y += "        exp_alerts: []\n";
         continue;
       }
       y += "        exp_alerts:\n";
       for (const ExpectedAlert& e : c.alerts) {
-        y += "          - exp_labels: " + LabelMap(e.labels) + "\n";
-        y += "            exp_annotations:\n";
+        y += "          - exp_labels: ";
+        AppendLabelMap(y, e.labels);
+        y += "\n            exp_annotations:\n";
         for (const auto& [k, v] : e.annotations) {
-          y += "              " + k + ": " + YamlQuote(v) + "\n";
+          y.append("              ").append(k) += ": ";
+          AppendYamlQuote(y, v);
+          y += '\n';
         }
       }
     }

@@ -1,60 +1,69 @@
 #include "rulegen/rules_emitter.h"
 
+#include <string_view>
+
 #include "core/duration.h"
 #include "rulegen/text.h"
 
 namespace modelwatch {
 namespace {
 
-// `key: value` where value may span lines (then a literal block scalar).
-std::string KeyValue(const std::string& key, const std::string& value, int indent) {
-  const std::string pad(static_cast<std::size_t>(indent), ' ');
-  if (value.find('\n') == std::string::npos && YamlScalar(value) == value) {
-    return pad + key + ": " + value + "\n";
+// Appends `key: value` where value may span lines (then a literal block scalar).
+void AppendKeyValue(std::string& y, std::string_view key, const std::string& value, int indent) {
+  y.append(static_cast<std::size_t>(indent), ' ').append(key);
+  const bool multiline = value.find('\n') != std::string::npos;
+  if (!multiline && YamlScalar(value) == value) {
+    y.append(": ").append(value) += '\n';
+  } else if (multiline || (key == "expr" && value.find('"') != std::string::npos)) {
+    y.append(": |-\n").append(Indent(value, indent + 2)) += '\n';
+  } else {
+    y += ": ";
+    AppendYamlQuote(y, value);
+    y += '\n';
   }
-  if (value.find('\n') == std::string::npos && value.find('"') == std::string::npos) {
-    return pad + key + ": " + YamlQuote(value) + "\n";
-  }
-  if (value.find('\n') != std::string::npos || key == "expr") {
-    return pad + key + ": |-\n" + Indent(value, indent + 2) + "\n";
-  }
-  return pad + key + ": " + YamlQuote(value) + "\n";
 }
 
 }  // namespace
 
 std::string RuleGroupsYaml(const RuleFile& file, int indent) {
   std::string y = "groups:\n";
+  auto scalar_line = [&y](std::string_view prefix, std::string_view value) {
+    y += prefix;
+    AppendYamlScalar(y, value);
+    y += '\n';
+  };
   for (const RuleGroup& g : file.groups) {
-    y += "  - name: " + YamlScalar(g.name) + "\n";
-    y += "    interval: " + FormatDuration(g.interval) + "\n";
+    scalar_line("  - name: ", g.name);
+    y.append("    interval: ").append(FormatDuration(g.interval)) += '\n';
     y += "    rules:\n";
     for (const RecordingRule& r : g.recording) {
-      y += "      - record: " + YamlScalar(r.record) + "\n";
-      y += KeyValue("expr", r.expr, 8);
+      scalar_line("      - record: ", r.record);
+      AppendKeyValue(y, "expr", r.expr, 8);
       if (!r.labels.empty()) {
         y += "        labels:\n";
-        for (const auto& [k, v] : r.labels) y += "          " + k + ": " + YamlScalar(v) + "\n";
+        for (const auto& [k, v] : r.labels) scalar_line("          " + k + ": ", v);
       }
     }
     for (const AlertRule& a : g.alerts) {
-      y += "      - alert: " + a.name + "\n";
-      y += KeyValue("expr", a.expr, 8);
-      if (a.for_duration.count() > 0) y += "        for: " + FormatDuration(a.for_duration) + "\n";
+      y.append("      - alert: ").append(a.name) += '\n';
+      AppendKeyValue(y, "expr", a.expr, 8);
+      if (a.for_duration.count() > 0) {
+        y.append("        for: ").append(FormatDuration(a.for_duration)) += '\n';
+      }
       if (a.keep_firing_for.count() > 0) {
-        y += "        keep_firing_for: " + FormatDuration(a.keep_firing_for) + "\n";
+        y.append("        keep_firing_for: ").append(FormatDuration(a.keep_firing_for)) += '\n';
       }
       y += "        labels:\n";
-      for (const auto& [k, v] : a.labels) y += "          " + k + ": " + YamlScalar(v) + "\n";
+      for (const auto& [k, v] : a.labels) scalar_line("          " + k + ": ", v);
       y += "        annotations:\n";
-      y += KeyValue("summary", ToGoTemplate(a.summary), 10);
-      y += KeyValue("description", ToGoTemplate(a.description), 10);
-      y += KeyValue("runbook_url", a.runbook_url, 10);
-      y += KeyValue("dashboard_url", a.dashboard_url, 10);
-      if (!a.sample_url.empty()) y += KeyValue("sample_url", a.sample_url, 10);
+      AppendKeyValue(y, "summary", ToGoTemplate(a.summary), 10);
+      AppendKeyValue(y, "description", ToGoTemplate(a.description), 10);
+      AppendKeyValue(y, "runbook_url", a.runbook_url, 10);
+      AppendKeyValue(y, "dashboard_url", a.dashboard_url, 10);
+      if (!a.sample_url.empty()) AppendKeyValue(y, "sample_url", a.sample_url, 10);
     }
   }
-  return Indent(y, indent);
+  return indent == 0 ? y : Indent(y, indent);
 }
 
 namespace {
@@ -63,7 +72,11 @@ namespace {
 class RulesRun : public EmitterRun {
  public:
   void Model(std::size_t, const ModelConfig&, const RuleFile& rules, FileSink& out) override {
-    for (const RuleFile& f : TierFiles(rules)) out.Add(f.path, RuleGroupsYaml(f, 0));
+    if (rules.local_path.empty()) {  // one tier: the file itself, without TierFiles' copy
+      out.Add(rules.path, RuleGroupsYaml(rules, 0));
+    } else {
+      for (const RuleFile& f : TierFiles(rules)) out.Add(f.path, RuleGroupsYaml(f, 0));
+    }
   }
   void Finish(const RuleFile& fleet_rules, FileSink& out) override {
     out.Add(fleet_rules.path, RuleGroupsYaml(fleet_rules, 0));

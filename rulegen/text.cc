@@ -1,5 +1,6 @@
 #include "rulegen/text.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -7,37 +8,42 @@
 
 namespace modelwatch {
 
-std::string YamlQuote(std::string_view s) {
-  std::string out;
-  out.reserve(s.size() + 2);
+namespace {
+
+// The YAML double-quoted escape of byte `c`, or nullptr when it is copied as it is.
+const char* QuoteEscape(unsigned char c, char (&buf)[8]) {
+  switch (c) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\t':
+      return "\\t";
+    case '\r':
+      return "\\r";
+    default:
+      if (c < 0x20) {
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        return buf;
+      }
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+void AppendYamlQuote(std::string& out, std::string_view s) {
   out += '"';
   std::size_t plain = 0;  // start of the characters not yet copied, which need no escape
   for (std::size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = static_cast<unsigned char>(s[i]);
-    const char* escaped = nullptr;
+    // Most characters need no escape: one comparison for them (control characters are below
+    // 0x20, and '"' and '\\' are the only others escaped).
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
     char buf[8];
-    switch (c) {
-      case '"':
-        escaped = "\\\"";
-        break;
-      case '\\':
-        escaped = "\\\\";
-        break;
-      case '\n':
-        escaped = "\\n";
-        break;
-      case '\t':
-        escaped = "\\t";
-        break;
-      case '\r':
-        escaped = "\\r";
-        break;
-      default:
-        if (c < 0x20) {
-          std::snprintf(buf, sizeof buf, "\\x%02x", c);
-          escaped = buf;
-        }
-    }
+    const char* escaped = QuoteEscape(c, buf);
     if (escaped == nullptr) continue;
     out.append(s.data() + plain, i - plain);
     out += escaped;
@@ -45,40 +51,77 @@ std::string YamlQuote(std::string_view s) {
   }
   out.append(s.data() + plain, s.size() - plain);
   out += '"';
+}
+
+std::string YamlQuote(std::string_view s) {
+  std::string out;
+  out.reserve(s.size() + 2);
+  AppendYamlQuote(out, s);
   return out;
 }
 
-std::string YamlScalar(std::string_view s) {
+namespace {
+
+// Whether YamlScalar must quote `s`.
+bool NeedsYamlQuotes(std::string_view s) {
   static const std::set<std::string, std::less<>> kReserved = {
       "y",  "Y",    "yes",  "Yes",  "YES",   "n",     "N",     "no", "No",
       "NO", "true", "True", "TRUE", "false", "False", "FALSE", "on", "On",
       "ON", "off",  "Off",  "OFF",  "null",  "Null",  "NULL",  "~"};
-  if (s.empty() || kReserved.count(s)) return YamlQuote(s);
+  if (s.empty() || kReserved.count(s)) return true;
   const unsigned char first = s.front();
   if (std::string_view("-?:,[]{}#&*!|>'\"%@` .").find(static_cast<char>(first)) !=
           std::string_view::npos ||
       (first >= '0' && first <= '9') || s.back() == ' ') {
-    return YamlQuote(s);
+    return true;
   }
   for (std::size_t i = 0; i < s.size(); ++i) {
     const unsigned char c = s[i];
-    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return YamlQuote(s);
-    if (c == '#' && i > 0 && s[i - 1] == ' ') return YamlQuote(s);
-    if (c == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) return YamlQuote(s);
-    if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',') return YamlQuote(s);
+    if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) return true;
+    if (c == '#' && i > 0 && s[i - 1] == ' ') return true;
+    if (c == ':' && (i + 1 == s.size() || s[i + 1] == ' ')) return true;
+    if (c == '{' || c == '}' || c == '[' || c == ']' || c == ',') return true;
   }
-  return std::string(s);
+  return false;
+}
+
+}  // namespace
+
+void AppendYamlScalar(std::string& out, std::string_view s) {
+  if (NeedsYamlQuotes(s)) {
+    AppendYamlQuote(out, s);
+  } else {
+    out.append(s);
+  }
+}
+
+std::string YamlScalar(std::string_view s) {
+  std::string out;
+  AppendYamlScalar(out, s);
+  return out;
+}
+
+void AppendNumber(std::string& out, double v) {
+  char buf[64];
+  char* end = buf;
+  // Integers (most sample values and thresholds) as integers: %.15g prints every integer
+  // below 1e15 in full (but -0 as "-0").
+  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
+    end = std::to_chars(buf, buf + sizeof buf, static_cast<int64_t>(v)).ptr;
+  } else if (std::isfinite(v)) {
+    // std::to_chars with a precision is printf's %.*g in the "C" locale, without the format
+    // string and the locale.
+    end = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::general, 15).ptr;
+  } else {
+    end = buf + std::snprintf(buf, sizeof buf, "%.15g", v);
+  }
+  out.append(buf, end);
 }
 
 std::string FormatNumber(double v) {
-  // Integers (most sample values and thresholds) without printf: %.15g prints every integer
-  // below 1e15 in full, as std::to_string does (but -0 as "-0").
-  if (v == std::trunc(v) && std::fabs(v) < 1e15 && !(v == 0 && std::signbit(v))) {
-    return std::to_string(static_cast<int64_t>(v));
-  }
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.15g", v);
-  return buf;
+  std::string out;
+  AppendNumber(out, v);
+  return out;
 }
 
 std::string GoFormat(const char* format, double v) {

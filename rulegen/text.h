@@ -12,12 +12,21 @@ namespace modelwatch {
 // Returns `s` as a YAML double-quoted scalar (JSON escapes, valid YAML 1.1 and 1.2).
 std::string YamlQuote(std::string_view s);
 
+// Appends YamlQuote(s) to `out` (no temporary string: the emitters' hot path).
+void AppendYamlQuote(std::string& out, std::string_view s);
+
 // Returns `s` unquoted when it is a plain YAML scalar that reads back as the same string
 // (no indicators, not a number, bool or null lookalike), else YamlQuote(s).
 std::string YamlScalar(std::string_view s);
 
+// Appends YamlScalar(s) to `out`.
+void AppendYamlScalar(std::string& out, std::string_view s);
+
 // Shortest "%.15g" form: 0.01 -> "0.01", 14.4*0.01 -> "0.144", 3 -> "3".
 std::string FormatNumber(double v);
+
+// Appends FormatNumber(v) to `out`.
+void AppendNumber(std::string& out, double v);
 
 // Go's fmt.Sprintf(format, v) for the verbs the alert templates use (%.Ng, %.Nf, %+.Nf):
 // identical to C's printf for finite values.

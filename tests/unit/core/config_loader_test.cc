@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <string>
+#include <vector>
 
 namespace modelwatch {
 namespace {
@@ -482,6 +484,46 @@ TEST_F(ConfigDirTest, LoadsModelsSortedAndFleetDefaults) {
   EXPECT_EQ(r->fleet.Tier(1).evaluation_interval, Seconds(30));
   EXPECT_NE(r->Find("churn"), nullptr);
   EXPECT_EQ(r->Find("nope"), nullptr);
+}
+
+// The model files are parsed on several threads; what comes out must be what one file after
+// the other in name order gives: every model, every file's errors, and a duplicate name
+// reported against the first file (by name) that defines it.
+TEST_F(ConfigDirTest, ManyFilesGiveTheResultOfOneAfterTheOther) {
+  auto model = [](const std::string& name) {
+    std::string text = kMinimal;
+    text.replace(text.find("churn"), 5, name);
+    return text;
+  };
+  std::vector<std::string> expected;
+  for (int i = 0; i < 60; ++i) {
+    const std::string name = "m" + std::to_string(100 + i);
+    Write(name + ".yaml", model(name));
+    expected.push_back(name);
+  }
+  auto ok = LoadConfigDir(dir_.string());
+  ASSERT_TRUE(ok);
+  std::vector<std::string> names;
+  for (const ModelConfig& m : ok->models) names.push_back(m.name);
+  EXPECT_EQ(names, expected);
+
+  std::string bad_tier = model("m105");
+  bad_tier.replace(bad_tier.find("tier: 2"), 7, "tier: 9");
+  Write("m105.yaml", bad_tier);
+  Write("m150.yaml", model("m107"));  // m107.yaml defines it first
+  Write("m120.yaml", "model: [unclosed\n");
+  auto bad = LoadConfigDir(dir_.string());
+  ASSERT_FALSE(bad);
+  std::string errors;
+  for (const Error& e : bad.error()) errors += e.ToString() + "\n";
+  const std::string prefix = dir_.string() + "/";
+  EXPECT_NE(errors.find(prefix + "m105.yaml:3:7: error: "), std::string::npos) << errors;
+  EXPECT_NE(errors.find(prefix + "m120.yaml:"), std::string::npos) << errors;
+  EXPECT_NE(errors.find(prefix + "m150.yaml:1:8: error: model \"m107\" is already defined in " +
+                        prefix + "m107.yaml:1"),
+            std::string::npos)
+      << errors;
+  EXPECT_EQ(bad.error().size(), 3u) << errors;
 }
 
 TEST_F(ConfigDirTest, FleetOverridesTiersAndReceivers) {

@@ -123,6 +123,36 @@ TEST(GrafanaEmitterTest, OutputIsByteIdenticalOnReRun) {
   EXPECT_EQ(alone["dashboards/fraud.json"], first["dashboards/fraud.json"]);
 }
 
+// The emitter writes dashboards as text, not through nlohmann's dump(): the text must be what
+// dump(2) writes of the same document, byte for byte.
+TEST(GrafanaEmitterTest, DashboardTextIsWhatDumpWrites) {
+  Json doc = Json::parse(R"({"s": "plain", "esc": "q\" b\\ \b\f\n\r\t \u0001\u001f \u007f",
+                             "utf8": "\u2014 \u00fc", "empty_o": {}, "empty_a": [],
+                             "nested": {"a": [1, -2, 3.5, 1e-05, 0.1, 1e300, true, false, null],
+                                        "b": {"c": [[], {}, [{}]]}},
+                             "big": 18446744073709551615, "neg": -9223372036854775808,
+                             "float": 2.0, "zero": 0.0})");
+  doc["ordered"] = Json::object();
+  doc["ordered"]["z"] = 1;
+  doc["ordered"]["a"] = 2;
+  EXPECT_EQ(DashboardText(doc), doc.dump(2) + "\n");
+  EXPECT_EQ(DashboardText(Json::object()), "{}\n");
+
+  const DashboardTemplates t = Templates();
+  std::vector<ModelConfig> models = {FullModel("fraud"),
+                                     Model("intent", Task::kMulticlassClassification),
+                                     Model("eta", Task::kRegression)};
+  models[1].description = "Routes \"support\" tickets \u2014 with a tab\t.";
+  const ConfigSet config = Configs(models);
+  for (const ModelConfig& m : config.models) {
+    const std::string text = ModelDashboardText(config, m, t);
+    EXPECT_EQ(text, ModelDashboard(config, m, t).dump(2) + "\n") << m.name;
+    EXPECT_EQ(DashboardText(Json::parse(text)), text) << m.name;
+  }
+  const std::string overview = OverviewDashboardText(config, t);
+  EXPECT_EQ(overview, OverviewDashboard(config, t).dump(2) + "\n");
+}
+
 TEST(GrafanaEmitterTest, UidIsStableShortAndDerivedFromTheName) {
   DashboardTemplates t = Templates();
   ModelConfig m = FullModel("fraud-detector");

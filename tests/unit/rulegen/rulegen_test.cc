@@ -3,11 +3,16 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <random>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include "core/config_loader.h"
 #include "rulegen/alertmanager_emitter.h"
@@ -837,6 +842,49 @@ TEST(TextTest, NumbersAndGoFormats) {
   EXPECT_EQ(HumanizePercentage(0.05), "5%");
   EXPECT_EQ(HumanizePercentage(0.7499999999999999), "75%");
   EXPECT_EQ(GoFormat("%+.1f", 0), "+0.0");
+}
+
+// FormatNumber (and AppendNumber) must print exactly what printf's %.15g prints: integers in
+// full, other finite values through std::to_chars, the rest through printf.
+TEST(TextTest, NumbersAreExactlyPrintfShortestFifteenDigits) {
+  auto printf_g = [](double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.15g", v);
+    return std::string(buf);
+  };
+  std::vector<double> values = {
+      0.0,           -0.0,     1e15,     -1e15,  999999999999999.0,      1e16, 123456789012345678.0,
+      0.1 + 0.2,     1e-5,     1e-300,   5e-324, 1.7976931348623157e308, -2.5, std::nan(""),
+      -std::nan(""), HUGE_VAL, -HUGE_VAL};
+  std::mt19937_64 rng(20261207);
+  std::uniform_real_distribution<double> unit(0, 1);
+  for (int i = 0; i < 20000; ++i) {
+    values.push_back(static_cast<double>(rng() % 2000000) / 1000 - 1000);  // k/1000
+    values.push_back(unit(rng) * std::pow(10.0, static_cast<int>(rng() % 40) - 20));
+    double bits_value;
+    const std::uint64_t bits = rng();
+    std::memcpy(&bits_value, &bits, sizeof bits_value);  // any double, NaNs included
+    values.push_back(bits_value);
+  }
+  for (double v : values) {
+    EXPECT_EQ(FormatNumber(v), printf_g(v)) << printf_g(v);
+    std::string appended = "x";
+    AppendNumber(appended, v);
+    EXPECT_EQ(appended, "x" + printf_g(v));
+  }
+}
+
+TEST(TextTest, AppendedYamlMatchesTheReturnedForms) {
+  for (const std::string s : {"plain", "1", "yes", "a: b", "#x", "say \"hi\"", "", "x #y",
+                              "back\\slash", "ctl\x01\x1f", "line\nbreak\r\t", "ümlaut"}) {
+    std::string quoted = "<";
+    AppendYamlQuote(quoted, s);
+    EXPECT_EQ(quoted, "<" + YamlQuote(s));
+    std::string scalar = "<";
+    AppendYamlScalar(scalar, s);
+    EXPECT_EQ(scalar, "<" + YamlScalar(s));
+  }
+  EXPECT_EQ(YamlQuote("a\"b\\c\nd\te\rf\x02"), "\"a\\\"b\\\\c\\nd\\te\\rf\\x02\"");
 }
 
 TEST(TextTest, RenderTemplateReportsUnknownKeys) {

@@ -141,6 +141,11 @@ struct PositiveRateReference {
 struct PromqlDriftReference {
   std::vector<BinnedReference> features;          // the numeric features the baseline bins
   std::vector<CategoricalReference> categorical;  // the categorical features it profiles
+  // The baseline's output profile, the reference of every version's output drift (as the
+  // exporter bins it): the score's or the regression output's bins (at most one entry,
+  // `feature` empty), or the predicted classes (multiclass; at most one entry).
+  std::vector<BinnedReference> output;
+  std::vector<CategoricalReference> output_classes;
   int drift_series = 0;  // the exporter's Bonferroni split of drift.alpha (SeriesLevel)
   // The non-PII features the baseline profiles with the configured type, and the effective
   // number of reference records behind their missing shares.

@@ -56,6 +56,8 @@ constexpr std::array kAll = {
     &metric::kModelPredictionEntropy,
     &metric::kModelPredictionEntropyMean,
     &metric::kModelPredictionErrorsTotal,
+    &metric::kModelPredictionOutput,
+    &metric::kModelPredictionOutputClassTotal,
     &metric::kModelPredictionScore,
     &metric::kModelPredictionSquaredError,
     &metric::kModelPredictionsTotal,

@@ -261,6 +261,16 @@ inline constexpr MetricSpec kModelPredictionErrorsTotal{
     "model_prediction_errors_total", MetricKind::kCounter, "model error_type version",
     "Accepted prediction records whose status was not ok, by status."};
 
+inline constexpr MetricSpec kModelPredictionOutput{
+    "model_prediction_output", MetricKind::kHistogram, "model version",
+    "Output of the ok records (binary: the score; regression: the prediction) on the "
+    "baseline output profile's bin edges (drift.engine: promql)."};
+
+inline constexpr MetricSpec kModelPredictionOutputClassTotal{
+    "model_prediction_output_class_total", MetricKind::kCounter, "model class version",
+    "Ok records by predicted class among the baseline output profile's classes (multiclass, "
+    "drift.engine: promql); other classes count under __other__."};
+
 inline constexpr MetricSpec kModelPredictionScore{"model_prediction_score", MetricKind::kHistogram,
                                                   "model version",
                                                   "Binary classifier scores, 20 bins on [0,1]."};

@@ -36,6 +36,8 @@ constexpr const char* kCritical = "model_feature:model_degradation_signal:drift_
 // Per window.
 constexpr const char* kOutputs = "model_version_window:model_predictions:ok_window_count";
 constexpr const char* kFeatureExcess = "model_window:model_degradation_signal:feature_drift_excess";
+// The larger of the features' and the version's output excess, by version.
+constexpr const char* kDriftExcess = "model_version_window:model_degradation_signal:drift_excess";
 constexpr const char* kPoints = "model_version_window:model_degradation_signal:points";
 constexpr const char* kScore = "model_version_window:model_degradation_score:points";
 // The shortest window holding drift.min_samples records, by model (its window label).
@@ -163,12 +165,13 @@ class DegradationBuilder {
         predictions + "\n- on (model, version)\n(" + errors + " or " + predictions + " * 0)", {});
     const std::string outputs = "(" + Recorded(kOutputs) + " > 0)";
     AddFeatureExcess();
+    AddDriftExcess(outputs);
 
     for (const auto& [signal, weight] : m_.degradation.weights) {
       const std::string points = PromqlNumber(weight) + " * ";
       std::string expr;
       if (signal == "drift") {
-        expr = Broadcast(outputs, points + "clamp(" + Recorded(kFeatureExcess) + ", 0, 1) * 100");
+        expr = points + "clamp(" + Recorded(kDriftExcess) + ", 0, 1) * 100";
       } else if (signal == "confidence" || signal == "entropy") {
         const std::optional<Moments>& mo = signal == "confidence" ? ref_.confidence : ref_.entropy;
         const std::string zero = outputs + " * 0";
@@ -278,6 +281,64 @@ class DegradationBuilder {
                Model(kCritical);
     }
     Add(kFeatureExcess, "max by (model) (\n  " + parts + "\n)\nor on (model)\n" + zero, {});
+  }
+
+  // Per version with outputs, the larger of the features' excess and its output's: the
+  // version's model_prediction_drift of drift.method beyond its noise floor (n the version's
+  // outputs in the window, m the output profile's effective count, bins its bins or classes)
+  // over drift.critical, as DriftTracker::AppendVersionSeries takes it.
+  void AddDriftExcess(const std::string& outputs) {
+    const std::string features = Broadcast(outputs, Recorded(kFeatureExcess));
+    const PromqlDriftReference& drift = *m_.promql_reference;
+    const DriftMethod method = m_.drift.method;
+    int bins = 0;
+    double count = 0;
+    FeatureType type = FeatureType::kNumeric;
+    if (!drift.output.empty()) {
+      bins = static_cast<int>(drift.output.front().proportions.size());
+      count = drift.output.front().count;
+    } else if (!drift.output_classes.empty()) {
+      bins = static_cast<int>(drift.output_classes.front().counts.size());
+      count = drift.output_classes.front().count;
+      type = FeatureType::kCategorical;
+    }
+    if (!(count > 0) || !MethodApplies(method, type) || method == DriftMethod::kWasserstein) {
+      Add(kDriftExcess, features, {});
+      return;
+    }
+    const double alpha = kNoiseAlpha / std::max(1, drift.drift_series);
+    const double factor = method == DriftMethod::kKs
+                              ? std::log(2 / alpha) / 2
+                              : ChiSquareUpperQuantile(alpha, std::max(1, bins - 1));
+    const std::string n = Recorded(kOutputs);
+    const std::string inverse = "(1 / " + n + " + " + PromqlNumber(1 / ref_.Effective(count)) + ")";
+    const std::string f = PromqlNumber(factor);
+    std::string floor;
+    switch (method) {
+      case DriftMethod::kPsi:
+        floor = inverse + " * " + f;
+        break;
+      case DriftMethod::kJs:
+        floor = "sqrt(" + inverse + " * " + f + " / 8)";
+        break;
+      case DriftMethod::kKs:
+        floor = "sqrt(" + f + " * " + inverse + ")";
+        break;
+      default:  // chi2
+        floor = "(" + n + " * 0 + " + f + ")";
+        break;
+    }
+    const std::string critical = PromqlNumber(m_.drift.critical > 0 ? m_.drift.critical : 1.0);
+    const std::string output =
+        "(\n  clamp_min(" +
+        Recorded(metric::kModelPredictionDrift.Name(),
+                 ",method=\"" + std::string(DriftMethodName(method)) + "\"") +
+        " - on (model, version) " + floor + ", 0) / " + critical +
+        "\n  or on (model, version)\n  " + outputs + " * 0\n)";
+    Add(kDriftExcess,
+        output + "\n> on (model, version)\n(" + features + ")\nor on (model, version)\n(" +
+            features + ")",
+        {});
   }
 
   // effect_size.h's MeanShiftEffect over kEffectSaturation, clamped to 0–1: the drop

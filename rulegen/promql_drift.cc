@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <string_view>
 
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
@@ -119,6 +120,50 @@ void ReadShiftReferences(const ModelConfig& m, const json& baseline, PromqlDrift
   }
 }
 
+// A numeric profile's coarse bins (a feature's, or the output's with `name` empty); an error
+// names the baseline file and what is inconsistent.
+Result<BinnedReference> ReadBinned(const ModelConfig& m, const std::string& name, const json& num) {
+  const std::string what = name.empty() ? "the output" : "feature \"" + name + "\"";
+  BinnedReference b;
+  b.feature = name;
+  b.edges = num.at("edges").get<std::vector<double>>();
+  b.proportions = num.at("proportions").get<std::vector<double>>();
+  b.count = CountOf(num);
+  if (b.proportions.size() != b.edges.size() + 1) {
+    return MakeError(m.baseline + ": " + what + " has " + std::to_string(b.edges.size()) +
+                     " edges but " + std::to_string(b.proportions.size()) + " proportions");
+  }
+  // Each bin is a series named by its bounds' le labels: two edges written alike (the
+  // exporter refuses edges that are not strictly increasing) would make one distribution's
+  // series duplicates and break the rule every one of the model shares.
+  std::set<std::string> les;
+  for (double edge : b.edges) {
+    if (!les.insert(LeLabel(edge)).second) {
+      return MakeError(m.baseline + ": " + what + ": two edges are le=\"" + LeLabel(edge) + "\"");
+    }
+  }
+  return b;
+}
+
+// A categorical profile's categories (a feature's, or the output's classes with `name`
+// empty).
+Result<CategoricalReference> ReadCategorical(const ModelConfig& m, const std::string& name,
+                                             const json& cat) {
+  const std::string what = name.empty() ? "the output" : "feature \"" + name + "\"";
+  CategoricalReference c;
+  c.feature = name;
+  c.categories = cat.at("categories").get<std::vector<std::string>>();
+  c.counts = cat.at("counts").get<std::vector<double>>();
+  c.proportions = cat.at("proportions").get<std::vector<double>>();
+  c.count = CountOf(cat);
+  if (c.counts.size() != c.categories.size() + 1 || c.proportions.size() != c.counts.size()) {
+    return MakeError(m.baseline + ": " + what + " has " + std::to_string(c.categories.size()) +
+                     " categories but " + std::to_string(c.counts.size()) + " counts and " +
+                     std::to_string(c.proportions.size()) + " proportions");
+  }
+  return c;
+}
+
 Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
   std::ifstream in(m.baseline);
   if (!in) return MakeError(m.baseline + ": cannot read the baseline (drift.engine: promql)");
@@ -134,27 +179,9 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
         if (f.at("name").get<std::string>() != fc.name || f.at("type") != "numeric") continue;
         const json& num = f.at("numeric");
         if (!(CountOf(num) > 0)) continue;
-        BinnedReference b;
-        b.feature = fc.name;
-        b.edges = num.at("edges").get<std::vector<double>>();
-        b.proportions = num.at("proportions").get<std::vector<double>>();
-        b.count = CountOf(num);
-        if (b.proportions.size() != b.edges.size() + 1) {
-          return MakeError(m.baseline + ": feature \"" + fc.name + "\" has " +
-                           std::to_string(b.edges.size()) + " edges but " +
-                           std::to_string(b.proportions.size()) + " proportions");
-        }
-        // Each bin is a series named by its bounds' le labels: two edges written alike (the
-        // exporter refuses edges that are not strictly increasing) would make one feature's
-        // series duplicates and break the rule every feature of the model shares.
-        std::set<std::string> les;
-        for (double edge : b.edges) {
-          if (!les.insert(LeLabel(edge)).second) {
-            return MakeError(m.baseline + ": feature \"" + fc.name + "\": two edges are le=\"" +
-                             LeLabel(edge) + "\"");
-          }
-        }
-        ref.features.push_back(std::move(b));
+        auto b = ReadBinned(m, fc.name, num);
+        if (!b) return tl::unexpected(b.error());
+        ref.features.push_back(std::move(*b));
       }
     }
     for (const FeatureConfig& fc : m.features) {
@@ -163,20 +190,27 @@ Result<PromqlDriftReference> ReadReference(const ModelConfig& m) {
         if (f.at("name").get<std::string>() != fc.name || f.at("type") != "categorical") continue;
         const json& cat = f.at("categorical");
         if (!(CountOf(cat) > 0)) continue;
-        CategoricalReference c;
-        c.feature = fc.name;
-        c.categories = cat.at("categories").get<std::vector<std::string>>();
-        c.counts = cat.at("counts").get<std::vector<double>>();
-        c.proportions = cat.at("proportions").get<std::vector<double>>();
-        c.count = CountOf(cat);
-        if (c.counts.size() != c.categories.size() + 1 || c.proportions.size() != c.counts.size()) {
-          return MakeError(m.baseline + ": feature \"" + fc.name + "\" has " +
-                           std::to_string(c.categories.size()) + " categories but " +
-                           std::to_string(c.counts.size()) + " counts and " +
-                           std::to_string(c.proportions.size()) + " proportions");
-        }
-        ref.categorical.push_back(std::move(c));
+        auto c = ReadCategorical(m, fc.name, cat);
+        if (!c) return tl::unexpected(c.error());
+        ref.categorical.push_back(std::move(*c));
       }
+    }
+    // The output's profile, as the exporter's drift tracker takes it: the predicted classes
+    // of a multiclass model, the score (binary) or prediction (regression) otherwise, from a
+    // profile of that kind with values.
+    const json& pr = baseline.at("prediction");
+    const std::string kind = pr.at("kind").get<std::string>();
+    if (m.task == Task::kMulticlassClassification) {
+      if (kind == "class" && pr.contains("classes") && CountOf(pr["classes"]) > 0) {
+        auto c = ReadCategorical(m, "", pr["classes"]);
+        if (!c) return tl::unexpected(c.error());
+        ref.output_classes.push_back(std::move(*c));
+      }
+    } else if (kind == (m.task == Task::kRegression ? "regression" : "score") &&
+               pr.contains("numeric") && CountOf(pr["numeric"]) > 0) {
+      auto b = ReadBinned(m, "", pr["numeric"]);
+      if (!b) return tl::unexpected(b.error());
+      ref.output.push_back(std::move(*b));
     }
     ReadShiftReferences(m, baseline, ref);
     return ref;
@@ -205,6 +239,85 @@ double Floor(double p) { return p > 0 ? p : kDriftEpsilon; }
 
 using Constant = PromqlConstant;
 
+// What the rules compare with the baseline: the features (one distribution per feature, the
+// baseline's series labelled with it) or the output (one distribution per version, each
+// against the baseline's one output profile). The formulas are the same; the names, and the
+// labels that tell the distributions apart, differ.
+struct Subject {
+  const char* key;               // the label naming a distribution besides model: feature, version
+  const char* base;              // the labels the baseline's series share with the window's
+  const char* category;          // the label of a categorical bin: category, class
+  const MetricSpec& histogram;   // every replica's histogram on the baseline's edges
+  const MetricSpec& categories;  // every replica's counter per baseline category
+  const MetricSpec& drift;       // the drift gauge the rules record, and its critical value
+  const MetricSpec& critical;
+  // Per window (model, the key, the bin's label, window).
+  const char* counts;           // the summed histogram buckets
+  const char* ratio;            // each bin's ε-floored share
+  const char* category_counts;  // the summed category counters
+  const char* category_ratio;   // each category's ε-floored share
+  // The baseline (no window label).
+  const char* base_ratio;           // a bin's floored proportion {le, lower_le, bin}
+  const char* base_cumulative;      // the running sum at each edge {le}
+  const char* base_category_ratio;  // a category's floored proportion {category, bin}
+  const char* base_category_count;  // its reference count
+  const char* base_count;           // m
+  const char* chi2_quantile;        // χ²(bins − 1) at the per-series level
+  const char* log_limit;            // log(level / bins)
+  const char* log1p;                // log1p(−q) {bin}
+  const char* allowance;            // an empty bin's share of PSI's and JS's noise floor
+
+  // Whether the baseline's series carry the key (one per distribution) or serve every
+  // distribution of the model (the output's versions): then a match between a window's
+  // series and a baseline's is many-to-one.
+  bool BaseHasKey() const { return std::string_view(base).find(key) != std::string_view::npos; }
+};
+
+const Subject kFeatures{"feature",
+                        "model, feature",
+                        "category",
+                        metric::kModelFeatureValue,
+                        metric::kModelFeatureCategoryTotal,
+                        metric::kModelFeatureDrift,
+                        metric::kModelFeatureDriftCriticalValue,
+                        kPromqlFeatureBucketIncrease,
+                        "model_feature_le_window:model_feature_value:ratio",
+                        kPromqlCategoryIncrease,
+                        "model_feature_category_window:model_feature_category:ratio",
+                        "model_feature_le:model_feature_value:baseline_ratio",
+                        "model_feature_le:model_feature_value:baseline_cumulative_ratio",
+                        "model_feature_category:model_feature_category:baseline_ratio",
+                        "model_feature_category:model_feature_category:baseline_count",
+                        "model_feature:model_feature_drift:baseline_count",
+                        "model_feature:model_feature_drift_critical_value:chi2_quantile",
+                        "model_feature:model_feature_drift_critical_value:empty_bin_log_limit",
+                        "model_feature_bin:model_feature_drift_critical_value:"
+                        "log1p_neg_baseline_ratio",
+                        "model_feature_bin_method:model_feature_drift_critical_value:"
+                        "empty_bin_allowance"};
+
+const Subject kOutput{"version",
+                      "model",
+                      "class",
+                      metric::kModelPredictionOutput,
+                      metric::kModelPredictionOutputClassTotal,
+                      metric::kModelPredictionDrift,
+                      metric::kModelPredictionDriftCriticalValue,
+                      "model_version_le_window:model_prediction_output_bucket:increase",
+                      "model_version_le_window:model_prediction_output:ratio",
+                      "model_version_class_window:model_prediction_output_class:increase",
+                      "model_version_class_window:model_prediction_output_class:ratio",
+                      "model_le:model_prediction_output:baseline_ratio",
+                      "model_le:model_prediction_output:baseline_cumulative_ratio",
+                      "model_class:model_prediction_output_class:baseline_ratio",
+                      "model_class:model_prediction_output_class:baseline_count",
+                      "model:model_prediction_drift:baseline_count",
+                      "model:model_prediction_drift_critical_value:chi2_quantile",
+                      "model:model_prediction_drift_critical_value:empty_bin_log_limit",
+                      "model_bin:model_prediction_drift_critical_value:log1p_neg_baseline_ratio",
+                      "model_bin_method:model_prediction_drift_critical_value:"
+                      "empty_bin_allowance"};
+
 // The two groups' rules. The baseline goes into Prometheus as constant series that rulegen
 // records from the baseline file (window-independent, one rule per quantity covering every
 // feature of the model, in a group of its own evaluated less often); per window, one rule per
@@ -218,9 +331,32 @@ class GroupBuilder {
       : m_(m), baseline_(baseline), group_(group), counts_(counts) {}
 
   // The baseline's constant series, into the baseline group (the drift group reads their
-  // latest samples, at most kPromqlBaselineInterval old).
+  // latest samples, at most kPromqlBaselineInterval old): the features', then the output's.
   void AddBaseline() {
     const PromqlDriftReference& ref = *m_.promql_reference;
+    AddBaseline({&kFeatures, &ref.features, &ref.categorical});
+    AddBaseline({&kOutput, &ref.output, &ref.output_classes});
+  }
+
+  // Per window: the features' rules, then the output's (both read the window's records).
+  void AddWindow(const Window& w) {
+    window_ = w.label;
+    const PromqlDriftReference& ref = *m_.promql_reference;
+    AddWindow(w, {&kFeatures, &ref.features, &ref.categorical}, true);
+    AddWindow(w, {&kOutput, &ref.output, &ref.output_classes}, false);
+  }
+
+ private:
+  // One subject's distributions in the baseline: the numeric and the categorical ones.
+  struct Distributions {
+    const Subject* s;
+    const std::vector<BinnedReference>* numeric;
+    const std::vector<CategoricalReference>* categorical;
+  };
+
+  void AddBaseline(const Distributions& d) {
+    d_ = &d;
+    const Subject& s = *d.s;
     std::vector<Constant> ratio, cumulative, category_ratio, category_count, count, log1p,
         allowance, chi2, log_limit;
     const double level = Level();
@@ -253,7 +389,7 @@ class GroupBuilder {
         }
       }
     };
-    for (const BinnedReference& f : ref.features) {
+    for (const BinnedReference& f : *d.numeric) {
       double running = 0;
       for (std::size_t i = 0; i < f.proportions.size(); ++i) {
         // A bin is named by the bucket bound that closes it (le) and the one that opens it
@@ -273,7 +409,7 @@ class GroupBuilder {
       count.push_back({{{"feature", f.feature}}, f.count});
       critical_inputs(f.feature, f.proportions);
     }
-    for (const CategoricalReference& f : ref.categorical) {
+    for (const CategoricalReference& f : *d.categorical) {
       // One series per category label: a category the baseline lists twice, or one literally
       // named __other__, shares its counter series with the other (the exporter counts both
       // under one label), so their proportions and counts add up in one bin.
@@ -294,7 +430,7 @@ class GroupBuilder {
       }
       for (std::size_t i = 0; i < labels_seen.size(); ++i) {
         const std::vector<std::pair<std::string, std::string>> labels = {
-            {"feature", f.feature}, {"category", labels_seen[i]}, {"bin", std::to_string(i)}};
+            {"feature", f.feature}, {s.category, labels_seen[i]}, {"bin", std::to_string(i)}};
         category_ratio.push_back({labels, Floor(proportion[i])});
         category_count.push_back({labels, counted[i]});
       }
@@ -302,89 +438,74 @@ class GroupBuilder {
       critical_inputs(f.feature, f.proportions);
     }
     const bool psi_js = Exports(DriftMethod::kPsi) || Exports(DriftMethod::kJs);
-    AddConstants(kBaseRatio, ratio);
-    if (Exports(DriftMethod::kKs)) AddConstants(kBaseCumulative, cumulative);
-    AddConstants(kBaseCategoryRatio, category_ratio);
-    if (Exports(DriftMethod::kChi2)) AddConstants(kBaseCategoryCount, category_count);
-    AddConstants(kBaseCount, count);
-    std::vector<Constant> missing;
-    for (const MissingReference& f : ref.missing)
-      missing.push_back({{{"feature", f.feature}}, f.rate});
-    AddConstants(kPromqlBaselineMissingRatio, missing);
-    if (psi_js || Exports(DriftMethod::kChi2)) AddConstants(kChi2Quantile, chi2);
+    AddConstants(s.base_ratio, ratio);
+    if (Exports(DriftMethod::kKs)) AddConstants(s.base_cumulative, cumulative);
+    AddConstants(s.base_category_ratio, category_ratio);
+    if (Exports(DriftMethod::kChi2)) AddConstants(s.base_category_count, category_count);
+    AddConstants(s.base_count, count);
+    if (d.s == &kFeatures) {
+      std::vector<Constant> missing;
+      for (const MissingReference& f : m_.promql_reference->missing)
+        missing.push_back({{{"feature", f.feature}}, f.rate});
+      AddConstants(kPromqlBaselineMissingRatio, missing);
+    }
+    if (psi_js || Exports(DriftMethod::kChi2)) AddConstants(s.chi2_quantile, chi2);
     if (psi_js) {
-      AddConstants(kLogLimit, log_limit);
-      AddConstants(kLog1p, log1p);
-      AddConstants(kAllowance, allowance);
+      AddConstants(s.log_limit, log_limit);
+      AddConstants(s.log1p, log1p);
+      AddConstants(s.allowance, allowance);
     }
   }
 
-  void AddWindow(const Window& w) {
-    window_ = w.label;
-    const PromqlDriftReference& ref = *m_.promql_reference;
-    const bool numeric = !ref.features.empty(), categorical = !ref.categorical.empty();
+  // The rules of one subject's distributions in window `w` (the window's records first,
+  // with `records`).
+  void AddWindow(const Window& w, const Distributions& d, bool records) {
+    d_ = &d;
+    const Subject& s = *d.s;
+    const bool numeric = !d.numeric->empty(), categorical = !d.categorical->empty();
+    const std::string key = s.key;
     // The replicas' counts over the window (PromqlCounts: in these rules with one tier,
     // summed from the local tier's with two).
     if (numeric) {
-      Add(kCounts, counts_.WindowSum(metric::kModelFeatureValue.Bucket(), w, "model, feature, le"));
+      Add(s.counts, counts_.WindowSum(s.histogram.Bucket(), w, "model, " + key + ", le"));
     }
-    Add(kRecords, counts_.WindowSum(metric::kModelPredictionsTotal.Name(), w, "model"));
+    if (records) {
+      Add(kRecords, counts_.WindowSum(metric::kModelPredictionsTotal.Name(), w, "model"));
+    }
     if (!numeric && !categorical) return;
     if (categorical) {
-      Add(kCategoryCounts, counts_.WindowSum(metric::kModelFeatureCategoryTotal.Name(), w,
-                                             "model, feature, category"));
+      Add(s.category_counts,
+          counts_.WindowSum(s.categories.Name(), w, "model, " + key + ", " + s.category));
     }
     if (numeric) {
       // Each bin's count: its upper bound's cumulative count minus its lower bound's, the
       // lower bucket found through the baseline series' lower_le (the bucket relabelled so
-      // that its le is a lower_le); the first bin (no lower_le) is its bucket's count.
-      const std::string counts = Windowed(kCounts);
-      const std::string lower = "(" + Selector(kBaseRatio) +
-                                " * 0 + on (model, feature, lower_le) group_left () "
-                                "label_replace(" +
-                                counts + ", \"lower_le\", \"$1\", \"le\", \"(.+)\"))";
-      const std::string count = "(" + counts + " - on (model, feature, le) group_left () " + lower +
-                                "\nor\n" + counts + " and on (model, feature, le) " +
-                                Selector(kBaseRatio) + ")";
+      // that its le is a lower_le); the first bin (no lower_le) is its bucket's count. The
+      // output's baseline bins serve every version: the bucket's labels are kept and the
+      // bin's le taken from the baseline (group_right).
+      const std::string counts = Windowed(s.counts);
+      const std::string lower =
+          "(" + Selector(s.base_ratio) + " * 0 + on (" + s.base + ", lower_le) " +
+          (s.BaseHasKey() ? "group_left ()" : "group_right (le)") + " label_replace(" + counts +
+          ", \"lower_le\", \"$1\", \"le\", \"(.+)\"))";
+      const std::string count = "(" + counts + " - on (model, " + key + ", le) group_left () " +
+                                lower + "\nor\n" + counts + " and on (" + s.base + ", le) " +
+                                Selector(s.base_ratio) + ")";
       const std::string ratio =
-          "(" + count + " / on (model, feature, window) group_left () " + Total() + ")";
+          "(" + count + " / on (model, " + key + ", window) group_left () " + Total() + ")";
       // The exporter's floor: an empty bin counts as ε.
-      Add(kRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
+      Add(s.ratio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     if (categorical) {
-      const std::string ratio = "(" + Windowed(kCategoryCounts) +
-                                " / on (model, feature, window) group_left () " + CategoryTotal() +
-                                ")";
-      Add(kCategoryRatio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
+      const std::string ratio = "(" + Windowed(s.category_counts) + " / on (model, " + key +
+                                ", window) group_left () " + CategoryTotal() + ")";
+      Add(s.category_ratio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     AddDrift();
     AddCriticalValues();
   }
 
- private:
-  static constexpr const char* kCounts = kPromqlFeatureBucketIncrease;
   static constexpr const char* kRecords = "model_window:model_predictions:increase";
-  static constexpr const char* kRatio = "model_feature_le_window:model_feature_value:ratio";
-  static constexpr const char* kCategoryCounts = kPromqlCategoryIncrease;
-  static constexpr const char* kCategoryRatio =
-      "model_feature_category_window:model_feature_category:ratio";
-  // The baseline's series (no window label).
-  static constexpr const char* kBaseRatio = "model_feature_le:model_feature_value:baseline_ratio";
-  static constexpr const char* kBaseCumulative =
-      "model_feature_le:model_feature_value:baseline_cumulative_ratio";
-  static constexpr const char* kBaseCategoryRatio =
-      "model_feature_category:model_feature_category:baseline_ratio";
-  static constexpr const char* kBaseCategoryCount =
-      "model_feature_category:model_feature_category:baseline_count";
-  static constexpr const char* kBaseCount = "model_feature:model_feature_drift:baseline_count";
-  static constexpr const char* kChi2Quantile =
-      "model_feature:model_feature_drift_critical_value:chi2_quantile";
-  static constexpr const char* kLogLimit =
-      "model_feature:model_feature_drift_critical_value:empty_bin_log_limit";
-  static constexpr const char* kLog1p =
-      "model_feature_bin:model_feature_drift_critical_value:log1p_neg_baseline_ratio";
-  static constexpr const char* kAllowance =
-      "model_feature_bin_method:model_feature_drift_critical_value:empty_bin_allowance";
 
   // `labels` after the window's (rules of one name are told apart by their labels: promtool
   // refuses duplicates).
@@ -409,151 +530,180 @@ class GroupBuilder {
     return Selector(record, ",window=" + PromQuote(window_) + more);
   }
 
-  // Each numeric feature's values in the window (its +Inf bucket), by model, feature, window.
+  // Each numeric distribution's values in the window (its +Inf bucket), by model, its key
+  // (feature or version) and window.
   std::string Total() const {
-    return "sum without (le) (" + Windowed(kCounts, ",le=\"+Inf\"") + ")";
+    return "sum without (le) (" + Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
   }
   std::string CategoryTotal() const {
-    return "sum without (category) (" + Windowed(kCategoryCounts) + ")";
+    return "sum without (" + std::string(d_->s->category) + ") (" +
+           Windowed(d_->s->category_counts) + ")";
   }
-  // The same by model and feature: n, each feature's values in the window.
+  // The same by model and key: n, each distribution's values in the window.
   std::string NumericPresent() const {
-    return "sum by (model, feature) (" + Windowed(kCounts, ",le=\"+Inf\"") + ")";
+    return "sum by (" + By() + ") (" + Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
   }
   std::string CategoricalPresent() const {
-    return "sum by (model, feature) (" + Windowed(kCategoryCounts) + ")";
+    return "sum by (" + By() + ") (" + Windowed(d_->s->category_counts) + ")";
   }
-  // n of every feature of the model in the reference, numeric and categorical.
+  // n of every distribution of the subject in the reference, numeric and categorical.
   std::string Present() const {
-    const PromqlDriftReference& ref = *m_.promql_reference;
-    if (ref.categorical.empty()) return NumericPresent();
-    if (ref.features.empty()) return CategoricalPresent();
+    if (d_->categorical->empty()) return NumericPresent();
+    if (d_->numeric->empty()) return CategoricalPresent();
     return "(" + NumericPresent() + " or " + CategoricalPresent() + ")";
   }
+  // The labels of one distribution's drift value (method and window aside).
+  std::string By() const { return "model, " + std::string(d_->s->key); }
+  // The matching modifier of a window's series (left) against a baseline's series every
+  // distribution shares (the output's versions): many-to-one; none for the features' own.
+  std::string ManyToOne() const { return d_->s->BaseHasKey() ? "" : "group_left () "; }
 
-  // The exporter serves a feature's drift once the window holds drift.min_samples records
-  // and the feature has values in it (`present`).
+  // The exporter serves a distribution's drift once the window holds drift.min_samples
+  // records and the distribution has values in it (`present`).
   std::string Gate(const std::string& present) const {
     return "\nand on (model) (" + Windowed(kRecords) +
-           " >= " + std::to_string(m_.drift.min_samples) + ")\nand on (model, feature) (" +
-           present + " > 0)";
+           " >= " + std::to_string(m_.drift.min_samples) + ")\nand on (" + By() + ") (" + present +
+           " > 0)";
   }
 
   // PSI or JS (`method`) of the ε-floored window proportions `p` against the baseline's
-  // floored proportions `q`, matched on (model, feature, `bin`).
-  static std::string PsiJs(DriftMethod method, const std::string& p, const std::string& q,
-                           const std::string& bin) {
-    const std::string on = " on (model, feature, " + bin + ") ";
+  // floored proportions `q`, matched on (the baseline's labels, `bin`).
+  std::string PsiJs(DriftMethod method, const std::string& p, const std::string& q,
+                    const std::string& bin) const {
+    const std::string on = " on (" + std::string(d_->s->base) + ", " + bin + ") ";
+    const std::string by = "sum by (" + By() + ") (";
     if (method == DriftMethod::kPsi) {
-      return "sum by (model, feature) (\n  (" + p + " -" + on + "group_left () " + q + ") * ln(" +
-             p + " /" + on + "group_left () " + q + ")\n)";
+      return by + "\n  (" + p + " -" + on + "group_left () " + q + ") * ln(" + p + " /" + on +
+             "group_left () " + q + ")\n)";
     }
     const std::string mid = "(0.5 * (" + p + " +" + on + "group_left () " + q + "))";
     const std::string kl_pm = p + " * ln(" + p + " / " + mid + ")";
     const std::string kl_qm =
         q + " *" + on + "group_right () ln(" + q + " /" + on + "group_right () " + mid + ")";
-    return "sqrt(clamp_min(\n  0.5 * sum by (model, feature) (\n  " + kl_pm +
-           "\n  )\n  + 0.5 * sum by (model, feature) (\n  " + kl_qm + "\n  ),\n  0))";
+    return "sqrt(clamp_min(\n  0.5 * " + by + "\n  " + kl_pm + "\n  )\n  + 0.5 * " + by + "\n  " +
+           kl_qm + "\n  ),\n  0))";
   }
 
-  // One model_feature_drift rule per method (labelled by it), covering every feature.
+  // One drift rule per method (labelled by it), covering every distribution of the subject.
   void AddDrift() {
-    const PromqlDriftReference& ref = *m_.promql_reference;
-    const bool numeric = !ref.features.empty(), categorical = !ref.categorical.empty();
+    const Subject& s = *d_->s;
+    const std::string base = s.base, by = By();
+    const bool numeric = !d_->numeric->empty(), categorical = !d_->categorical->empty();
     const std::string numeric_gate = Gate(NumericPresent());
     const std::string categorical_gate = Gate(CategoricalPresent());
     for (DriftMethod method : {DriftMethod::kPsi, DriftMethod::kJs}) {
       if (!Exports(method)) continue;
       std::vector<std::string> parts;
       if (numeric) {
-        parts.push_back(PsiJs(method, Windowed(kRatio), Selector(kBaseRatio), "le") + numeric_gate);
+        parts.push_back(PsiJs(method, Windowed(s.ratio), Selector(s.base_ratio), "le") +
+                        numeric_gate);
       }
       if (categorical) {
         parts.push_back(
-            PsiJs(method, Windowed(kCategoryRatio), Selector(kBaseCategoryRatio), "category") +
+            PsiJs(method, Windowed(s.category_ratio), Selector(s.base_category_ratio), s.category) +
             categorical_gate);
       }
-      AddMethod(metric::kModelFeatureDrift.Name(), method, parts);
+      AddMethod(s.drift.Name(), method, parts);
     }
     if (Exports(DriftMethod::kKs) && numeric) {
-      // KS at the bin edges: the summed cumulative bucket counts over the feature's values
-      // are F_current at every edge; F_baseline there is the running sum of the baseline's
-      // proportions (matched on le). The +Inf bucket, where both are 1, matches none.
-      AddMethod(metric::kModelFeatureDrift.Name(), DriftMethod::kKs,
-                {"max by (model, feature) (\n  abs(\n  (" + Windowed(kCounts) +
-                 " / on (model, feature, window) group_left () " + Total() +
-                 ")\n  - on (model, feature, le) group_left () " + Selector(kBaseCumulative) +
-                 "\n  )\n)" + numeric_gate});
+      // KS at the bin edges: the summed cumulative bucket counts over the distribution's
+      // values are F_current at every edge; F_baseline there is the running sum of the
+      // baseline's proportions (matched on le). The +Inf bucket, where both are 1, matches
+      // none.
+      AddMethod(s.drift.Name(), DriftMethod::kKs,
+                {"max by (" + by + ") (\n  abs(\n  (" + Windowed(s.counts) + " / on (" + by +
+                 ", window) group_left () " + Total() + ")\n  - on (" + base +
+                 ", le) group_left () " + Selector(s.base_cumulative) + "\n  )\n)" + numeric_gate});
     }
     if (Exports(DriftMethod::kChi2) && categorical) {
       // scipy's chi2_contingency on the table of reference counts a (row total m) and window
       // counts b (row total n), over the columns with a + b > 0 (ComputeChi2Contingency):
       // Σ D²/(m·n·(a + b)) with D = a·n − b·m, and with Yates' correction when exactly two
       // columns are left (one degree of freedom) Σ max(|D| − (n + m)/2, 0)²/(m·n·(a + b)).
-      const std::string b = Windowed(kCategoryCounts);
-      const std::string a = Selector(kBaseCategoryCount);
-      const std::string m = "on (model, feature) group_left () " + Selector(kBaseCount);
+      const std::string category = s.category;
+      const std::string b = Windowed(s.category_counts);
+      const std::string a = Selector(s.base_category_count);
+      const std::string m = "on (" + base + ") group_left () " + Selector(s.base_count);
       const std::string n =
-          "(" + b + " * 0 + on (model, feature, window) group_left () " + CategoryTotal() + ")";
-      const std::string d = "(" + n + " * on (model, feature, category) group_left () " + a +
+          "(" + b + " * 0 + on (" + by + ", window) group_left () " + CategoryTotal() + ")";
+      const std::string d = "(" + n + " * on (" + base + ", " + category + ") group_left () " + a +
                             " - " + b + " * " + m + ")";
       const std::string columns =
-          "((" + b + " + on (model, feature, category) group_left () " + a + ") > 0)";
+          "((" + b + " + on (" + base + ", " + category + ") group_left () " + a + ") > 0)";
       const std::string denominator = "(" + columns + " * " + n + " * " + m + ")";
-      const std::string width = "count by (model, feature) (" + columns + ")";
-      AddMethod(metric::kModelFeatureDrift.Name(), DriftMethod::kChi2,
-                {"(\n  sum by (model, feature) (" + d + " ^ 2 / " + denominator +
-                 ")\n  and on (model, feature) (" + width + " != 2)\n  or\n  " +
-                 "sum by (model, feature) (clamp_min(abs(" + d + ") - (" + n + " + " + m +
-                 ") / 2, 0) ^ 2 / " + denominator + ")\n  and on (model, feature) (" + width +
-                 " == 2)\n)" + categorical_gate});
+      const std::string width = "count by (" + by + ") (" + columns + ")";
+      AddMethod(s.drift.Name(), DriftMethod::kChi2,
+                {"(\n  sum by (" + by + ") (" + d + " ^ 2 / " + denominator + ")\n  and on (" + by +
+                 ") (" + width + " != 2)\n  or\n  " + "sum by (" + by + ") (clamp_min(abs(" + d +
+                 ") - (" + n + " + " + m + ") / 2, 0) ^ 2 / " + denominator + ")\n  and on (" + by +
+                 ") (" + width + " == 2)\n)" + categorical_gate});
     }
   }
 
-  // One model_feature_drift_critical_value rule per method, covering every feature.
+  // One critical-value rule per method, covering every distribution of the subject.
   void AddCriticalValues() {
-    const PromqlDriftReference& ref = *m_.promql_reference;
-    const std::string name = metric::kModelFeatureDriftCriticalValue.Name();
+    const Subject& s = *d_->s;
+    const std::string base = s.base, by = By();
+    const std::string name = s.critical.Name();
     const std::string present = Present();
     // (1/n + 1/m), n the window's values, m the reference's.
     const auto inverses = [&](const std::string& n) {
-      return "(1 / " + n + " + on (model, feature) (1 / " + Selector(kBaseCount) + "))";
+      return "(1 / " + n + " + on (" + base + ") " + ManyToOne() + "(1 / " +
+             Selector(s.base_count) + "))";
     };
-    const std::string chi2 = " * on (model, feature) " + Selector(kChi2Quantile);
+    const std::string chi2 = " * on (" + base + ") " + ManyToOne() + Selector(s.chi2_quantile);
     // drift_noise.h's PsiCriticalValue and JsCriticalValue: the chi-square limit at the
     // exporter's per-series level, plus the allowance of each bin a window of n values is
-    // likely to leave empty (0 for a feature without such bins).
+    // likely to leave empty (0 for a distribution without such bins).
     const auto allowance = [&](const char* method) {
-      const std::string empty = "(" + Selector(kLog1p) + " * on (model, feature) group_left () " +
-                                present + " > bool on (model, feature) group_left () " +
-                                Selector(kLogLimit) + ")";
-      return "(sum by (model, feature) (" +
-             Selector(kAllowance, ",method=\"" + std::string(method) + "\"") +
-             " * on (model, feature, bin) " + empty + ") or " + Selector(kChi2Quantile) + " * 0)";
+      const std::string allowances =
+          Selector(s.allowance, ",method=\"" + std::string(method) + "\"");
+      if (s.BaseHasKey()) {
+        const std::string empty = "(" + Selector(s.log1p) + " * on (" + base + ") group_left () " +
+                                  present + " > bool on (" + base + ") group_left () " +
+                                  Selector(s.log_limit) + ")";
+        return "(sum by (" + by + ") (" + allowances + " * on (" + base + ", bin) " + empty +
+               ") or " + Selector(s.chi2_quantile) + " * 0)";
+      }
+      // The baseline's bins serve every distribution (the output's versions): each bin of
+      // each one is first taken from its window's counts, labelled with the baseline's bin
+      // (value 0).
+      const std::string bins =
+          d_->numeric->empty()
+              ? "(" + Windowed(s.category_counts) + " * 0 + on (" + base + ", " + s.category +
+                    ") group_left (bin) (" + Selector(s.base_category_ratio) + " * 0))"
+              : "(" + Windowed(s.counts) + " * 0 + on (" + base + ", le) group_left (bin) (" +
+                    Selector(s.base_ratio) + " * 0))";
+      const std::string empty = "((" + bins + " + on (" + base + ", bin) group_left () " +
+                                Selector(s.log1p) + ") * on (" + by + ") group_left () " + present +
+                                " > bool on (" + base + ") group_left () " + Selector(s.log_limit) +
+                                ")";
+      return "(sum by (" + by + ") (" + allowances + " * on (" + base + ", bin) group_right () " +
+             empty + ") or " + present + " * 0)";
     };
     const std::string gate = Gate(present);
     if (Exports(DriftMethod::kPsi)) {
       AddMethod(name, DriftMethod::kPsi,
-                {inverses(present) + chi2 + " + on (model, feature) " + allowance("psi") + gate});
+                {inverses(present) + chi2 + " + on (" + by + ") " + allowance("psi") + gate});
     }
     if (Exports(DriftMethod::kJs)) {
       AddMethod(name, DriftMethod::kJs,
-                {"sqrt(" + inverses(present) + chi2 + " / 8 + on (model, feature) " +
-                 allowance("js") + ")" + gate});
+                {"sqrt(" + inverses(present) + chi2 + " / 8 + on (" + by + ") " + allowance("js") +
+                 ")" + gate});
     }
-    if (Exports(DriftMethod::kKs) && !ref.features.empty()) {
+    if (Exports(DriftMethod::kKs) && !d_->numeric->empty()) {
       // drift_noise.h's KsCriticalValue: Kolmogorov's limit at the per-series level over the
-      // effective size, K⁻¹(level)·sqrt(1/n + 1/m); for the features with bin edges.
+      // effective size, K⁻¹(level)·sqrt(1/n + 1/m); for the distributions with bin edges.
       AddMethod(
           name, DriftMethod::kKs,
           {PromqlNumber(KolmogorovUpperQuantile(Level())) + " * sqrt" + inverses(NumericPresent()) +
-           "\nand on (model, feature) " + Selector(kBaseCumulative) + Gate(NumericPresent())});
+           "\nand on (" + base + ") " + Selector(s.base_cumulative) + Gate(NumericPresent())});
     }
-    if (Exports(DriftMethod::kChi2) && !ref.categorical.empty()) {
+    if (Exports(DriftMethod::kChi2) && !d_->categorical->empty()) {
       // drift_noise.h's Chi2CriticalValue: χ²(bins − 1) at the per-series level, whatever n.
       AddMethod(name, DriftMethod::kChi2,
-                {"(" + CategoricalPresent() + " * 0 + on (model, feature) " +
-                 Selector(kChi2Quantile) + ")" + Gate(CategoricalPresent())});
+                {"(" + CategoricalPresent() + " * 0 + on (" + base + ") " + ManyToOne() +
+                 Selector(s.chi2_quantile) + ")" + Gate(CategoricalPresent())});
     }
   }
 
@@ -580,6 +730,7 @@ class GroupBuilder {
   RuleGroup& group_;
   PromqlCounts& counts_;
   std::string window_;
+  const Distributions* d_ = nullptr;  // the subject being written
 };
 }  // namespace
 
@@ -597,7 +748,7 @@ RecordingRule PromqlConstantsRule(const std::string& model, const std::string& r
   std::vector<std::string> key_names;
   for (const PromqlConstant& c : constants) {
     for (const auto& [name, value] : c.labels) {
-      if (name != "feature" && name != "category" &&
+      if (name != "feature" && name != "category" && name != "class" &&
           std::find(key_names.begin(), key_names.end(), name) == key_names.end()) {
         key_names.push_back(name);
       }
@@ -607,20 +758,20 @@ RecordingRule PromqlConstantsRule(const std::string& model, const std::string& r
   std::string feature;
   auto close_feature = [&] {
     if (!leaves.empty()) {
-      features.push_back(LabelledText(Balanced(leaves, 0, leaves.size()), "feature", feature));
+      const std::string tree = Balanced(leaves, 0, leaves.size());
+      features.push_back(feature.empty() ? tree : LabelledText(tree, "feature", feature));
     }
     leaves.clear();
   };
   for (const PromqlConstant& c : constants) {
-    std::string feature_of, category, key;
-    bool has_category = false;
+    std::string feature_of, category, category_label, key;
     std::vector<std::string> fields(key_names.size());
     for (const auto& [name, value] : c.labels) {
       if (name == "feature") {
         feature_of = value;
-      } else if (name == "category") {
+      } else if (name == "category" || name == "class") {
         category = value;
-        has_category = true;
+        category_label = name;
       } else {
         fields[std::find(key_names.begin(), key_names.end(), name) - key_names.begin()] = value;
       }
@@ -632,7 +783,7 @@ RecordingRule PromqlConstantsRule(const std::string& model, const std::string& r
       for (std::size_t k = 0; k < fields.size(); ++k) key += (k ? ";" : "") + fields[k];
       leaf = LabelledText(leaf, "key", key);
     }
-    if (has_category) leaf = LabelledText(leaf, "category", category);
+    if (!category_label.empty()) leaf = LabelledText(leaf, category_label, category);
     leaves.push_back(std::move(leaf));
   }
   close_feature();

@@ -2,10 +2,14 @@
 // Prometheus from every exporter replica's counters summed, so that many replicas, each seeing
 // a share of the traffic, give the fleet's value (docs/scale-out.md): PSI, JS and KS (at the
 // bin edges) of the numeric features from the model_feature_value histograms, PSI, JS and
-// chi-square of the categorical ones from the model_feature_category_total counters. The
+// chi-square of the categorical ones from the model_feature_category_total counters, and the
+// same of the output per version (the score or regression output from the
+// model_prediction_output histograms, the predicted class from the
+// model_prediction_output_class_total counters) against the baseline's output profile. The
 // rules record the exporter engine's series names and labels (model_feature_drift and
-// model_feature_drift_critical_value {model, feature, method, window}), so the alerts,
-// dashboards and runbooks read either engine unchanged.
+// model_feature_drift_critical_value {model, feature, method, window},
+// model_prediction_drift and its critical value {model, version, method, window}), so the
+// alerts, dashboards and runbooks read either engine unchanged.
 #ifndef MODELWATCH_RULEGEN_PROMQL_DRIFT_H_
 #define MODELWATCH_RULEGEN_PROMQL_DRIFT_H_
 
@@ -22,10 +26,10 @@ namespace modelwatch {
 
 // Reads what the rules embed from the baseline file of every model with drift.engine: promql
 // (each binned numeric feature's edges, proportions and count; each profiled categorical
-// feature's categories, counts and proportions; how many drift series the exporter splits
-// drift.alpha over; each feature's missing share and the baseline's positive rate) into
-// ModelConfig::promql_reference. An unreadable or malformed baseline is
-// an error naming the file.
+// feature's categories, counts and proportions; the output profile's bins or classes; how many
+// drift series the exporter splits drift.alpha over; each feature's missing share and the
+// baseline's positive rate) into ModelConfig::promql_reference. An unreadable or malformed baseline
+// is an error naming the file.
 Result<void> LoadPromqlReferences(ConfigSet& config);
 
 // The recording rules of `m` (none without a promql_reference): two groups. First
@@ -43,7 +47,9 @@ Result<void> LoadPromqlReferences(ConfigSet& config);
 // over the edges, from the cumulative counts) or chi-square (scipy's chi2_contingency,
 // Yates' correction at one degree of freedom) and their critical values at the exporter's
 // per-series level, of the methods drift.methods exports, one rule per method; below
-// drift.min_samples records or without values absent.
+// drift.min_samples records or without values absent. Then the same rules for the output,
+// one distribution per version against the baseline's one output profile (its own baseline
+// series, matched on the model and the bin many-to-one).
 std::vector<RuleGroup> PromqlDriftGroups(const ModelConfig& m, Seconds interval);
 // The same with the window counts taken from `counts` (with two tiers: the local tier's
 // series summed over the Prometheus servers, the local rules added to its group).

@@ -154,11 +154,17 @@ ServingAggregator::VersionStats& ServingAggregator::StatsFor(std::string_view ve
   bool overflowed = false;
   std::size_t i = versions_.Intern(version, &overflowed);
   if (overflowed) ++overflow_versions_;
+  return StatsAt(i);
+}
+
+ServingAggregator::VersionStats& ServingAggregator::StatsAt(std::size_t i) {
   while (stats_.size() <= i) {
     VersionStats s;
     s.version = versions_.Name(stats_.size());
     s.latency = PlainHistogram(latency_buckets_);
     s.score = PlainHistogram(ScoreBuckets());
+    s.output = PlainHistogram(output_bounds_);
+    if (output_classes_set_) s.output_classes.assign(output_classes_.size() + 1, 0);
     stats_.push_back(std::move(s));
   }
   return stats_[i];
@@ -230,6 +236,20 @@ void ServingAggregator::ObserveSignals(const Record& record, VersionStats& s) {
   }
   if (anomalous) ++anomalous_;
   if (!record.ok) return;
+  // The output on the baseline's output bins: what the drift tracker's windows bin (an ok
+  // record's score, prediction or predicted class).
+  if (output_buckets_set_) {
+    if (task_ == Task::kBinaryClassification && record.has_score && std::isfinite(record.score)) {
+      s.output.Observe(record.score);
+    } else if (task_ == Task::kRegression && record.has_prediction &&
+               std::isfinite(record.prediction)) {
+      s.output.Observe(record.prediction);
+    }
+  }
+  if (output_classes_set_ && !record.predicted_class.empty()) {
+    auto it = output_class_lookup_.find(record.predicted_class);
+    ++s.output_classes[it == output_class_lookup_.end() ? output_classes_.size() : it->second];
+  }
   if (task_ == Task::kBinaryClassification && record.has_score) {
     ++s.confidence_count;
     s.confidence_sum += std::max(record.score, 1 - record.score);
@@ -252,6 +272,31 @@ void ServingAggregator::SetFeatureRange(std::size_t index, double min, double ma
     f.max = max;
     f.out_of_range = 0;
   }
+}
+
+void ServingAggregator::SetOutputBuckets(std::vector<double> edges) {
+  if (!signals_ || task_ == Task::kMulticlassClassification) return;
+  std::vector<double> clean;
+  for (double e : edges) {
+    if (std::isfinite(e) && (clean.empty() || e > clean.back())) clean.push_back(e);
+  }
+  if (output_buckets_set_ && clean == output_bounds_) return;
+  output_buckets_set_ = true;
+  output_bounds_ = std::move(clean);
+  for (VersionStats& s : stats_) s.output = PlainHistogram(output_bounds_);
+}
+
+void ServingAggregator::SetOutputClasses(std::vector<std::string> classes) {
+  if (!signals_ || task_ != Task::kMulticlassClassification) return;
+  if (output_classes_set_ && classes == output_classes_) return;
+  output_classes_set_ = true;
+  output_classes_ = std::move(classes);
+  output_class_lookup_.clear();
+  // The first of a class listed twice, as the drift tracker's index.
+  for (std::size_t k = 0; k < output_classes_.size(); ++k) {
+    output_class_lookup_.emplace(output_classes_[k], k);
+  }
+  for (VersionStats& s : stats_) s.output_classes.assign(output_classes_.size() + 1, 0);
 }
 
 void ServingAggregator::SetFeatureCategories(std::size_t index,
@@ -334,6 +379,25 @@ void ServingAggregator::Collect(std::vector<prometheus::MetricFamily>& out) cons
     }
   }
   if (signals_) CollectSignals(out);
+  if (output_buckets_set_) {
+    prometheus::MetricFamily output = MakeFamily(metric::kModelPredictionOutput);
+    for (const VersionStats& s : stats_) {
+      s.output.Fill(Metric(output, {{"model", model_}, {"version", s.version}}));
+    }
+    if (!output.metric.empty()) out.push_back(std::move(output));
+  }
+  if (output_classes_set_) {
+    prometheus::MetricFamily output = MakeFamily(metric::kModelPredictionOutputClassTotal);
+    for (const VersionStats& s : stats_) {
+      for (std::size_t k = 0; k < s.output_classes.size(); ++k) {
+        const std::string& c =
+            k < output_classes_.size() ? output_classes_[k] : std::string(kOverflowLabelValue);
+        Metric(output, {{"class", c}, {"model", model_}, {"version", s.version}}).counter.value =
+            static_cast<double>(s.output_classes[k]);
+      }
+    }
+    if (!output.metric.empty()) out.push_back(std::move(output));
+  }
   auto& overflow = Family(out, metric::kModelwatchCardinalityOverflowTotal);
   Metric(overflow, {{"label", "class"}, {"model", model_}}).counter.value =
       static_cast<double>(overflow_classes_);
@@ -417,6 +481,11 @@ nlohmann::json ServingAggregator::SaveState() const {
                                     {"entropy_sum", s.entropy_sum},
                                     {"positives", s.positives}};
     }
+    if (output_buckets_set_) versions.back()["output"] = s.output.Save();
+    if (output_classes_set_) {
+      versions.back()["output_classes"] = {{"classes", output_classes_},
+                                           {"counts", s.output_classes}};
+    }
   }
   nlohmann::json features = nlohmann::json::object();
   for (const FeatureHistogram& f : feature_histograms_) features[f.name] = f.histogram.Save();
@@ -452,15 +521,7 @@ Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
     stats_.clear();
     for (const auto& v : state["versions"]) {
       const std::string name = v.at("version").get<std::string>();
-      std::size_t i = versions_.Force(name);
-      while (stats_.size() <= i) {
-        VersionStats s;
-        s.version = versions_.Name(stats_.size());
-        s.latency = PlainHistogram(latency_buckets_);
-        s.score = PlainHistogram(ScoreBuckets());
-        stats_.push_back(std::move(s));
-      }
-      VersionStats& s = stats_[i];
+      VersionStats& s = StatsAt(versions_.Force(name));
       s.predictions = v.value("predictions", std::uint64_t{0});
       const nlohmann::json errors = v.value("errors", nlohmann::json::object());
       for (auto it = errors.begin(); it != errors.end(); ++it) {
@@ -482,6 +543,18 @@ Result<void> ServingAggregator::RestoreState(const nlohmann::json& state) {
         s.confidence_sum = sig.value("confidence_sum", 0.0);
         s.entropy_sum = sig.value("entropy_sum", 0.0);
         s.positives = sig.value("positives", std::uint64_t{0});
+      }
+      // The output's counts are kept only on the same bins (a new baseline's start from
+      // zero, as the feature histograms' new edges do).
+      if (output_buckets_set_) s.output.Restore(v.value("output", nlohmann::json()));
+      const nlohmann::json classes_saved = v.value("output_classes", nlohmann::json());
+      if (output_classes_set_ && classes_saved.is_object()) {
+        std::vector<std::uint64_t> counts =
+            CountsFromJson(classes_saved.value("counts", nlohmann::json()));
+        if (classes_saved.value("classes", nlohmann::json()) == nlohmann::json(output_classes_) &&
+            counts.size() == s.output_classes.size()) {
+          s.output_classes = std::move(counts);
+        }
       }
     }
     const nlohmann::json signals = state.value("signals", nlohmann::json::object());

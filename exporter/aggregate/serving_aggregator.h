@@ -81,11 +81,27 @@ class ServingAggregator {
   // reset otherwise; a feature without a range counts nothing.
   void SetFeatureRange(std::size_t index, double min, double max);
 
+  // With drift.engine: promql, counts each version's ok outputs the drift tracker bins
+  // (binary: the score; regression: the prediction; finite values only, as
+  // model_feature_value) in the model_prediction_output histogram whose buckets are `edges`
+  // (the baseline output profile's bin edges), so that Prometheus computes the output's
+  // drift from every replica's counts (docs/scale-out.md). Counts are kept when the edges
+  // are unchanged and reset otherwise; without edges set nothing is counted.
+  void SetOutputBuckets(std::vector<double> edges);
+
+  // With drift.engine: promql, counts each version's ok records by predicted class among
+  // `classes` (the baseline output profile's; multiclass), other classes under "__other__",
+  // in model_prediction_output_class_total: one series per class and __other__ for every
+  // version from its first record. Counts are kept when the classes are unchanged and reset
+  // otherwise; without classes set nothing is counted.
+  void SetOutputClasses(std::vector<std::string> classes);
+
   // Appends model_predictions_total, model_prediction_errors_total,
   // model_request_duration_seconds, model_prediction_score, model_predicted_class_total,
   // model_feature_value, model_feature_category_total and
   // modelwatch_cardinality_overflow_total families for this model; with drift.engine: promql
-  // also the proxy signals' counters, which add up across replicas (docs/scale-out.md):
+  // also model_prediction_output or model_prediction_output_class_total (with the output's
+  // bins set) and the proxy signals' counters, which add up across replicas (docs/scale-out.md):
   // model_prediction_confidence and model_prediction_entropy (summaries: sum and count of
   // the ok records with a score or class probabilities), model_positive_predictions_total
   // (binary), model_feature_missing_total, model_feature_out_of_range_total and
@@ -123,6 +139,10 @@ class ServingAggregator {
     double confidence_sum = 0;
     double entropy_sum = 0;
     std::uint64_t positives = 0;  // binary: of those, the ones predicting the positive class
+    // drift.engine: promql: the ok outputs on the baseline's output bins (SetOutputBuckets,
+    // SetOutputClasses).
+    PlainHistogram output;
+    std::vector<std::uint64_t> output_classes;  // output_classes_.size() + 1, __other__ last
   };
   struct FeatureHistogram {
     std::size_t index = 0;  // in config features
@@ -153,6 +173,8 @@ class ServingAggregator {
   };
 
   VersionStats& StatsFor(std::string_view version);
+  // The stats of version index `i` and every index below it, created as needed.
+  VersionStats& StatsAt(std::size_t i);
   void ObserveSignals(const Record& record, VersionStats& s);
   void CollectSignals(std::vector<prometheus::MetricFamily>& out) const;
   static void Bump(std::vector<std::uint64_t>& v, std::size_t i);
@@ -172,6 +194,12 @@ class ServingAggregator {
   double threshold_ = 0.5;
   std::vector<FeatureSignals> feature_signals_;
   std::uint64_t anomalous_ = 0;
+  // drift.engine: promql: the baseline output profile's bins every version counts on.
+  bool output_buckets_set_ = false;
+  std::vector<double> output_bounds_;
+  bool output_classes_set_ = false;
+  std::vector<std::string> output_classes_;
+  std::map<std::string, std::size_t, std::less<>> output_class_lookup_;
   std::uint64_t overflow_versions_ = 0;
   std::uint64_t overflow_classes_ = 0;
   std::uint64_t overflow_error_types_ = 0;

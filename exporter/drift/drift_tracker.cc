@@ -293,6 +293,12 @@ DriftTracker::DriftTracker(const ModelConfig& model,
       vcounts += pr.numeric.fine_cuts.size();
     }
   }
+  if (model_.drift.engine == DriftEngine::kPromql) {
+    // As the features': Prometheus computes the output's drift from every replica's
+    // model_prediction_output histograms or class counters (docs/scale-out.md); Wasserstein
+    // stays the replica's. The degradation score still reads the replica's own.
+    std::erase_if(v.methods, [](DriftMethod m) { return m != DriftMethod::kWasserstein; });
+  }
   v.hist_cell = vcounts;
   v.hist_sum = vsums;
   vcounts += v.hist_classes * kScoreBins;

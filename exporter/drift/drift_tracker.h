@@ -32,6 +32,9 @@
 //   model_positive_rate_zscore{model,version,window}        binary
 //   model_degradation_score{model,version}, model_degradation_signal{model,version,signal}
 // Window gauges are absent while the window holds fewer than drift.min_samples records.
+// With drift.engine: promql the feature and output drift are served for Wasserstein only
+// (Prometheus records the other methods from the replicas' counters), and the proxy
+// signals' gauges not at all (docs/scale-out.md).
 // PII features are never tracked or named.
 //
 // Thread-compatible, not thread-safe: the caller serialises Observe, Collect, TakeTotals,

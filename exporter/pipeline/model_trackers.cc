@@ -50,6 +50,17 @@ void ModelTrackers::ResetServing(const std::vector<double>& latency_buckets) {
       serving->SetFeatureCategories(i, fp->categorical.categories);
     }
   }
+  // The output's bins, as the drift tracker takes them from the baseline: the score's or the
+  // prediction's edges, or the predicted classes, of a profile of the task's kind.
+  const PredictionProfile& pr = baseline->prediction;
+  const OutputKind want = config.task == Task::kMulticlassClassification ? OutputKind::kClass
+                          : config.task == Task::kRegression             ? OutputKind::kRegression
+                                                                         : OutputKind::kScore;
+  if (pr.kind == want && want == OutputKind::kClass && pr.classes.count > 0) {
+    serving->SetOutputClasses(pr.classes.categories);
+  } else if (pr.kind == want && want != OutputKind::kClass && pr.numeric.count > 0) {
+    serving->SetOutputBuckets(pr.numeric.edges);
+  }
 }
 
 void ModelTrackers::Observe(const Record& record) {

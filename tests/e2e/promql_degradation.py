@@ -12,7 +12,8 @@ counts among the distributions the noise floors' level is split over, as in the 
 two windows, and three versions: v1 with confidences, v2 without, v3 with errors only (no
 output: no score). At 50m the 1h window holds 30 records, fewer than min_samples (50): the
 score is the 24h window's; at 110m, 150m and 170m it is the 1h window's. At each of the four
-times another alerting method's feature drifts most.
+times another alerting method's feature drifts most; at the last, version v2's output drifts
+more than any feature, which only its score shows.
 
 Usage: promql_degradation.py BUILD_DIR WORK_DIR
 """
@@ -61,6 +62,7 @@ CATEGORICAL = {  # name: (categories, counts incl. __other__)
     "kind": (["a", "b"], [600, 380, 20]),
     "color": (["red", "green", "blue", "grey"], [300, 300, 200, 150, 50]),
 }
+OUTPUT_COUNT = 950  # the baseline's scores, in 4 bins: the output's drift (psi, the model's)
 CONFIDENCE = {"count": 950, "mean": 0.86, "std": 0.09, "daily_std": 0.004,
               "batch_between_std": 0.006}
 ENTROPY = {"count": 950, "mean": 0.35, "std": 0.12, "daily_std": None,
@@ -81,6 +83,9 @@ FED = {
                   ("color", "chi2"): (25.0, 25.0, 10.0, 10.0),
                   ("size", "wasserstein"): (9.0, 9.0, 9.0, 9.0)},
         "values": {"amount": 70, "load": 76, "size": 80, "kind": 60, "color": 75},
+        # The output's PSI by version: at 170m v2's (over its 60 outputs) exceeds every
+        # feature's, v1's does not.
+        "output": {"v1": (0.05, 0.05, 0.05, 0.15), "v2": (0.05, 0.05, 0.05, 0.55)},
         "confidence": {"v1": (0.80, 50)}, "entropy": {"v1": 0.60},
         "anomalous": 0.06,
     },
@@ -90,6 +95,7 @@ FED = {
                   ("kind", "js"): (0.05,) * 4, ("color", "chi2"): (58.0,) * 4,
                   ("size", "wasserstein"): (9.0,) * 4},
         "values": {"amount": 880, "load": 890, "size": 900, "kind": 850, "color": 860},
+        "output": {"v1": (0.02,) * 4, "v2": (0.03,) * 4},
         "confidence": {"v1": (0.80, 700)}, "entropy": {"v1": 0.40},
         "anomalous": 0.05,
     },
@@ -130,7 +136,7 @@ def expected(t):
     chosen = next(w for w in ("1h", "24h") if FED[w]["records"][phase] >= MIN_SAMPLES)
     fed = FED[chosen]
     n_records = fed["records"][phase]
-    tests = 5  # amount, load, kind, color, size (the output has no baseline profile)
+    tests = 6  # amount, load, kind, color, size and the output
     level = ALPHA / tests
     counts = {"amount": NUMERIC["amount"][0], "load": NUMERIC["load"][0],
               "kind": sum(CATEGORICAL["kind"][1]), "color": sum(CATEGORICAL["color"][1])}
@@ -165,13 +171,20 @@ def expected(t):
         "anomaly_rate": min(1.0, max(0.0, anomaly)),
         "errors": min(1.0, errors / min(1.0, 10 * ERROR_RATE_SLO)),
     }
-    points, scores = {}, {}
+    points, scores, largest_of = {}, {}, {}
     for version in ("v1", "v2", "v3"):
         outputs = sum(window_count(r, t, chosen) for (v, _), r in PREDICTIONS.items() if v == version)
         outputs -= sum(window_count(r, t, chosen) for (v, _), r in ERRORS.items() if v == version)
         if outputs <= 0:
             continue
         normalised = dict(model_level)
+        # The version's output drift beyond its floor (n its outputs in the window) over the
+        # model's critical, if larger than the features'.
+        inv = 1 / outputs + 1 / effective(OUTPUT_COUNT)
+        output_excess = max(0.0, fed["output"][version][phase] - inv * chi2.isf(level, 3)) / 0.25
+        if output_excess > excess:
+            largest_of[version] = "output"
+        normalised["drift"] = min(1.0, max(excess, output_excess))
         normalised["confidence"] = normalised["entropy"] = 0.0
         if version in fed["confidence"]:
             mean, n = fed["confidence"][version]
@@ -180,7 +193,7 @@ def expected(t):
         for signal, weight in WEIGHTS.items():
             points[version, signal] = weight * normalised[signal] * 100
         scores[version] = min(100.0, sum(points[version, s] for s in WEIGHTS))
-    return chosen, largest, points, scores
+    return chosen, largest, largest_of, points, scores
 
 
 def main():
@@ -194,7 +207,9 @@ def main():
             "count": sum(counts), "categories": categories, "counts": counts,
             "proportions": [c / sum(counts) for c in counts]}})
     baseline = {"reference": REFERENCE, "features": features,
-                "prediction": {"kind": "score", "numeric": {"count": 0}, "records": 1000,
+                "prediction": {"kind": "score", "numeric": {
+                    "count": OUTPUT_COUNT, "edges": [0.25, 0.5, 0.75],
+                    "proportions": [0.25, 0.25, 0.25, 0.25]}, "records": 1000,
                                "positive_rate": 0.3, "confidence": CONFIDENCE,
                                "entropy": ENTROPY}}
     with open(os.path.join(WORK, "baseline.json"), "w") as f:
@@ -241,6 +256,9 @@ def main():
             fed("model_prediction_entropy_mean", {"window": window, "version": version},
                 "%gx180" % w["entropy"][version])
         fed("model_anomalous_requests_ratio", {"window": window}, "%gx180" % w["anomalous"])
+        for version, values in w["output"].items():
+            fed("model_prediction_drift", {"window": window, "version": version, "method": "psi"},
+                phased(values))
     for (version, inst), rate in PREDICTIONS.items():
         fed("model_predictions_total", {"version": version, "instance": inst}, "0+%dx180" % rate)
     for (version, inst), rate in ERRORS.items():
@@ -249,8 +267,9 @@ def main():
 
     tests, report, largest_by = [], [], set()
     for t in TIMES:
-        chosen, largest, points, scores = expected(t)
+        chosen, largest, largest_of, points, scores = expected(t)
         largest_by.add(largest)
+        largest_by.update(largest_of.values())
         report.append("%dm: the %s window, %s largest: %s" % (t, chosen, largest, ", ".join(
             "%s %.6f" % (v, s) for v, s in sorted(scores.items()))))
         for (version, signal), value in sorted(points.items()):
@@ -280,7 +299,7 @@ def main():
         unsaturated = {s for (_, s), v in points.items() if 0 < v < WEIGHTS[s] * 100}
         if len(nonzero) < 4 or len(unsaturated) < 3:
             fail("at %dm the scenario exercises too little: %s" % (t, points))
-    if largest_by != {"psi", "ks", "js", "chi2"}:
+    if largest_by != {"psi", "ks", "js", "chi2", "output"}:
         fail("each method's feature should have the largest drift once: %s" % largest_by)
     test = {"rule_files": ["deg.rules.yml"], "evaluation_interval": "1m",
             "group_eval_order": [g["name"] for g in groups],

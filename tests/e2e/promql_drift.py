@@ -15,12 +15,20 @@ Checks, per numeric feature over the 1h window:
   - the categorical feature's PSI, JS and chi-square and their critical values, from the
     replicas' category counters summed, equal the single exporter's within 1e-6, and numpy's
     PSI and JS and scipy's chi2_contingency on the whole log within 1e-9;
-  - the replicas serve no PSI/JS/KS/chi2 of their features (Wasserstein stays per replica);
+  - the output's drift per version (the score, from the replicas' model_prediction_output
+    histograms): PSI, JS and their critical values equal the single exporter's within 1e-6
+    and numpy's within 1e-9, KS numpy's at the edges within 1e-9 and at most the single
+    exporter's, its critical value the single exporter's;
+  - the replicas serve no PSI/JS/KS/chi2 of their features or output (Wasserstein stays per
+    replica);
   - one replica is killed (SIGKILL) mid-stream and restarted on its state: the equality holds.
 Then `promtool test rules` on the rules generated for two models with the same feature names
 and different hand-made baselines (four bins; two and three categories): two replicas'
 counters before and inside the window, and every drift value and critical value computed
-here by hand and with scipy (an empty bin, an empty-bin allowance, Yates' correction).
+here by hand and with scipy (an empty bin, an empty-bin allowance, Yates' correction), and
+the output's drift per version: the score's of two versions (one with empty bins and
+likely-empty bins' allowance), and the predicted class of a third, multiclass model (three
+columns, and two with Yates' correction).
 
 With --tiers (drift.tiers: 2, tests/e2e/promql_tiers.test.sh) the same checks run on a
 global Prometheus evaluating the global tier's rules over the local tier's series federated
@@ -123,7 +131,10 @@ def record(rnd, ts, i, shift):
     # Two versions, and some errors: they count as records but have no confidence.
     return json.dumps({"ts": round(ts, 3), "model_version": "v2" if i % 5 == 0 else "v1",
                        "request_id": "r%d" % i, "status": "timeout" if i % 53 == 0 else "ok",
-                       "score": round(rnd.random(), 4), "features": feats})
+                       # The drifted half's scores are drawn toward 0.5: the output drifts,
+                       # the confidence drops and the entropy rises.
+                       "score": round(0.5 + (rnd.random() - 0.5) * (0.7 if shift else 1.0), 4),
+                       "features": feats})
 
 
 def start_exporter(name, config_dir, port):
@@ -284,6 +295,7 @@ def numpy_ks(values, edges, proportions):
     return float(np.max(np.abs(current - reference)))
 
 
+OUTPUT_DRIFT = ("model_prediction_drift", "model_prediction_drift_critical_value")
 SIGNALS = ("model_prediction_confidence_mean", "model_prediction_entropy_mean",
            "model_positive_rate", "model_feature_missing_ratio",
            "model_feature_out_of_range_ratio", "model_anomalous_requests_ratio",
@@ -356,6 +368,44 @@ def numpy_signals(records, profile, baseline):
         want[("model_feature_out_of_range_ratio", f)] = float(out.sum() / present.sum())
     want[("model_anomalous_requests_ratio", None)] = float(outside.sum() / n)
     return want
+
+
+def check_output(prom, records, baseline):
+    """The output's drift per version from the replicas' model_prediction_output histograms:
+    PSI, JS and their critical values equal the single exporter's (1e-6) and numpy's on the
+    ok records' scores (1e-9); KS numpy's at the edges (1e-9) and at most the single
+    exporter's, its critical value the single exporter's."""
+    out = baseline["prediction"]["numeric"]
+    checked = 0
+    for method in ("psi", "js", "ks"):
+        for name in ("model_prediction_drift", "model_prediction_drift_critical_value"):
+            q = '%s{method="%s",window="1h",job="%%s"}' % (name, method)
+            fleet = {dict(k)["version"]: v for k, v in query(prom, q % "").items()}
+            single = {dict(k)["version"]: v for k, v in query(prom, q % "single").items()}
+            if sorted(fleet) != ["v1", "v2"] or sorted(single) != ["v1", "v2"]:
+                fail("%s{%s}: rules %s, single exporter %s" % (name, method, fleet, single))
+            for v in ("v1", "v2"):
+                scores = [r["score"] for r in records
+                          if r["model_version"] == v and r["status"] == "ok"]
+                diff = abs(fleet[v] - single[v])
+                print("%-38s %-4s %s rules %.12f  single exporter %.12f  |diff| %.1e"
+                      % (name, method, v, fleet[v], single[v], diff))
+                if name == "model_prediction_drift" and method == "ks":
+                    want = numpy_ks(scores, out["edges"], out["proportions"])
+                    if abs(fleet[v] - want) > 1e-9 or fleet[v] > single[v] + 1e-9:
+                        fail("output ks %s: rules %r, numpy at the edges %r, single exporter %r"
+                             % (v, fleet[v], want, single[v]))
+                    if want < 0.01:
+                        fail("output ks %s: the drifted scores should give KS above 0.01" % v)
+                elif diff > 1e-6:
+                    fail("%s %s %s differs by %g" % (name, method, v, diff))
+                if name == "model_prediction_drift" and method in ("psi", "js"):
+                    want = numpy_drift(scores, out["edges"], out["proportions"])
+                    want = want[0] if method == "psi" else want[1]
+                    if abs(fleet[v] - want) > 1e-9:
+                        fail("output %s %s: rules %r, numpy %r" % (method, v, fleet[v], want))
+                checked += 1
+    return checked
 
 
 def check_signals(prom, replica_proms, records, profile, baseline):
@@ -441,6 +491,10 @@ def check_degradation(prom, replica_proms):
             fail("%s: the drift signal should be unsaturated and above 0, got %r" % (version, drift))
         if not signals[(version, "errors")] > 0:
             fail("%s: the errors signal should be above 0" % version)
+        for signal, weight in (("confidence", 0.2), ("entropy", 0.2)):
+            if not 0 < signals[(version, signal)] < weight * 100:
+                fail("%s: the %s signal should be unsaturated and above 0, got %r"
+                     % (version, signal, signals[(version, signal)]))
     own = replica_count(replica_proms, 'count({__name__=~"model_degradation_score|'
                         'model_degradation_signal",job="replicas"})')
     if own:
@@ -451,7 +505,7 @@ def check_degradation(prom, replica_proms):
 PROMTOOL_MODEL = """model: %s
 owner: {team: e2e}
 tier: 2
-task: binary_classification
+task: %s
 baseline: %s/tiny/%s.json
 source: {paths: [/nonexistent/*.jsonl]}
 features:
@@ -483,6 +537,15 @@ PROMTOOL_CASES = {
         "missing_rate": {"amount": 0.04, "kind": 0.02},
         "prediction": {"records": 1000, "positive_rate": 0.5, "positive_rate_daily_std": 0.02,
                        "positive_rate_batch_between_std": None},
+        # The score's bins (edges 0.25, 0.5, 0.75), and each version's cumulative bucket
+        # counters le 0.25, 0.5, 0.75, +Inf (model_prediction_output) per replica, before and
+        # inside the window. v1: 90 scores (15, 30, 30, 15); v2: 20, none in the first and
+        # the last bin (the ε floor), its counters on replica b flat.
+        "output_q": [0.1, 0.4, 0.4, 0.1], "output_m": 500,
+        "output_before": {("v1", "a"): (10, 30, 50, 60), ("v1", "b"): (0, 0, 0, 0),
+                          ("v2", "a"): (0, 0, 0, 0), ("v2", "b"): (2, 4, 6, 8)},
+        "output_after": {("v1", "a"): (20, 60, 100, 120), ("v1", "b"): (5, 15, 25, 30),
+                         ("v2", "a"): (0, 10, 20, 20), ("v2", "b"): (2, 4, 6, 8)},
     },
     "twin": {
         "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
@@ -492,61 +555,76 @@ PROMTOOL_CASES = {
         # a, c, d, __other__: 20 a, 35 c, 5 other in the window, no d.
         "kind_before": {"a": (1, 2, 0, 0), "b": (0, 0, 0, 0)},
         "kind_after": {"a": (11, 22, 0, 5), "b": (10, 15, 0, 0)},
+        # v1 only: 60 scores (10, 20, 15, 15) against four even bins.
+        "output_q": [0.25, 0.25, 0.25, 0.25], "output_m": 2000,
+        "output_before": {("v1", "a"): (5, 10, 10, 20), ("v1", "b"): (0, 0, 0, 0)},
+        "output_after": {("v1", "a"): (10, 25, 35, 55), ("v1", "b"): (5, 10, 20, 25)},
+    },
+    # A multiclass model (the features as twin's): the predicted class against the
+    # baseline's classes cat and dog and __other__ (model_prediction_output_class_total).
+    # v1: 30 cat, 20 dog, 10 others (three columns); v2: 5 cat only, so the columns with
+    # counts are cat and dog (__other__ empty on both sides): Yates' correction.
+    "classy": {
+        "task": "multiclass_classification",
+        "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
+        "before": {"a": (5, 10, 20, 20), "b": (0, 0, 0, 0)},
+        "after": {"a": (25, 40, 80, 80), "b": (10, 30, 60, 60)},
+        "categories": ["a", "c", "d"], "kind_counts": [500, 300, 200, 0],
+        "kind_before": {"a": (1, 2, 0, 0), "b": (0, 0, 0, 0)},
+        "kind_after": {"a": (11, 22, 0, 5), "b": (10, 15, 0, 0)},
+        "output_classes": ["cat", "dog"], "output_class_counts": [600, 400, 0],
+        "output_before": {("v1", "a"): (10, 10, 0), ("v1", "b"): (3, 0, 2),
+                          ("v2", "a"): (0, 0, 0), ("v2", "b"): (1, 0, 0)},
+        "output_after": {("v1", "a"): (30, 25, 7), ("v1", "b"): (13, 5, 5),
+                         ("v2", "a"): (4, 0, 0), ("v2", "b"): (2, 0, 0)},
     },
 }
 
 
-def hand_computed(case, level):
-    """What the rules must record for one model: numeric PSI, JS, KS and their critical
-    values, categorical PSI, JS, chi-square and their critical values, by (record, feature,
-    method), from the counters' window counts by hand and scipy."""
-    q, m = case["q"], case["m"]
-    before, after = case["before"], case["after"]
-    c = [sum(after[i][k] - before[i][k] for i in after) for k in range(4)]
-    n = c[3]
-    p = [c[0] / n] + [(c[k] - c[k - 1]) / n for k in (1, 2, 3)]
+def psi_js(p, q):
+    psi = sum((pi - qi) * math.log(pi / qi) for pi, qi in zip(p, q))
+    mid = [(pi + qi) / 2 for pi, qi in zip(p, q)]
+    js = math.sqrt(0.5 * sum(pi * math.log(pi / mi) for pi, mi in zip(p, mid)) +
+                   0.5 * sum(qi * math.log(qi / mi) for qi, mi in zip(q, mid)))
+    return psi, js
+
+
+def critical(q, n, m, level):
+    """The exporter's PSI and JS noise floors (docs/statistics.md): chi-square over the
+    bins with reference mass, plus each bin a window of n likely leaves empty."""
+    bins = sum(1 for qi in q if qi > 0)
+    base = (1 / n + 1 / m) * chdtri(bins - 1, level)
+    psi, js = base, base / 8
+    for qi in q:
+        if 0 < qi < 1 and (1 - qi) ** n > level / bins:
+            mid = (qi + 1e-4) / 2
+            psi += (qi - 1e-4) * math.log(qi / 1e-4) if qi > 1e-4 else 0
+            js += 0.5 * qi * math.log(qi / mid) + 0.5 * 1e-4 * math.log(1e-4 / mid)
+    return psi, math.sqrt(js), chdtri(bins - 1, level)
+
+
+def numeric_want(q, m, c, level):
+    """PSI, JS, KS at the edges and their critical values of cumulative window counts `c`
+    (at the edges and +Inf) against the baseline's proportions `q` of m values."""
+    n = c[-1]
+    p = [c[0] / n] + [(c[k] - c[k - 1]) / n for k in range(1, len(c))]
     p = [pi if pi > 0 else 1e-4 for pi in p]  # the exporter's ε floor
     qf = [qi if qi > 0 else 1e-4 for qi in q]
-
-    def psi_js(p, q):
-        psi = sum((pi - qi) * math.log(pi / qi) for pi, qi in zip(p, q))
-        mid = [(pi + qi) / 2 for pi, qi in zip(p, q)]
-        js = math.sqrt(0.5 * sum(pi * math.log(pi / mi) for pi, mi in zip(p, mid)) +
-                       0.5 * sum(qi * math.log(qi / mi) for qi, mi in zip(q, mid)))
-        return psi, js
-
-    def critical(q, n, m):
-        """The exporter's PSI and JS noise floors (docs/statistics.md): chi-square over the
-        bins with reference mass, plus each bin a window of n likely leaves empty."""
-        bins = sum(1 for qi in q if qi > 0)
-        base = (1 / n + 1 / m) * chdtri(bins - 1, level)
-        psi, js = base, base / 8
-        for qi in q:
-            if 0 < qi < 1 and (1 - qi) ** n > level / bins:
-                mid = (qi + 1e-4) / 2
-                psi += (qi - 1e-4) * math.log(qi / 1e-4) if qi > 1e-4 else 0
-                js += 0.5 * qi * math.log(qi / mid) + 0.5 * 1e-4 * math.log(1e-4 / mid)
-        return psi, math.sqrt(js), chdtri(bins - 1, level)
-
-    want = {}
     psi, js = psi_js(p, qf)
-    want["model_feature_drift", "amount", "psi"] = psi
-    want["model_feature_drift", "amount", "js"] = js
-    # KS at the edges 10, 20, 30: the cumulative window shares against the running sums.
-    want["model_feature_drift", "amount", "ks"] = max(
-        abs(c[k] / n - sum(q[:k + 1])) for k in range(3))
-    want["model_feature_drift_critical_value", "amount", "ks"] = (
-        kolmogi(level) * math.sqrt(1 / n + 1 / m))
-    psi_cv, js_cv, _ = critical(q, n, m)
-    want["model_feature_drift_critical_value", "amount", "psi"] = psi_cv
-    want["model_feature_drift_critical_value", "amount", "js"] = js_cv
+    psi_cv, js_cv, _ = critical(q, n, m, level)
+    # KS at the edges: the cumulative window shares against the running sums.
+    ks = max(abs(c[k] / n - sum(q[:k + 1])) for k in range(len(c) - 1))
+    ks_cv = kolmogi(level) * math.sqrt(1 / n + 1 / m)
+    return {("drift", "psi"): psi, ("drift", "js"): js, ("drift", "ks"): ks,
+            ("critical", "psi"): psi_cv, ("critical", "js"): js_cv, ("critical", "ks"): ks_cv}
 
-    ref = case["kind_counts"]
-    cur = [sum(case["kind_after"][i][k] - case["kind_before"][i][k] for i in ("a", "b"))
-           for k in range(len(ref))]
-    n_kind, m_kind = sum(cur), sum(ref)
-    pk = [x / n_kind if x > 0 else 1e-4 for x in cur]
-    qk = [x / m_kind if x > 0 else 1e-4 for x in ref]
+
+def categorical_want(ref, cur, level):
+    """PSI, JS, chi-square and their critical values of window counts `cur` per category
+    (__other__ last) against the baseline's counts `ref`, by hand and scipy."""
+    n, m = sum(cur), sum(ref)
+    pk = [x / n if x > 0 else 1e-4 for x in cur]
+    qk = [x / m if x > 0 else 1e-4 for x in ref]
     psi, js = psi_js(pk, qk)
     keep = [k for k in range(len(ref)) if ref[k] + cur[k] > 0]
     chi2 = chi2_contingency([[ref[k] for k in keep], [cur[k] for k in keep]])[0]
@@ -554,18 +632,45 @@ def hand_computed(case, level):
         # Yates' correction by hand: |O − E| lowered by 0.5 in each cell.
         hand = 0.0
         for k in keep:
-            for observed, row in ((ref[k], m_kind), (cur[k], n_kind)):
-                expected = row * (ref[k] + cur[k]) / (n_kind + m_kind)
+            for observed, row in ((ref[k], m), (cur[k], n)):
+                expected = row * (ref[k] + cur[k]) / (n + m)
                 hand += (abs(observed - expected) - 0.5) ** 2 / expected
         if abs(hand - chi2) > 1e-9:
             fail("the hand-computed chi-square %r is not scipy's %r" % (hand, chi2))
-    psi_cv, js_cv, chi2_cv = critical([x / m_kind for x in ref], n_kind, m_kind)
-    want["model_feature_drift", "kind", "psi"] = psi
-    want["model_feature_drift", "kind", "js"] = js
-    want["model_feature_drift", "kind", "chi2"] = float(chi2)
-    want["model_feature_drift_critical_value", "kind", "psi"] = psi_cv
-    want["model_feature_drift_critical_value", "kind", "js"] = js_cv
-    want["model_feature_drift_critical_value", "kind", "chi2"] = float(chi2_cv)
+    psi_cv, js_cv, chi2_cv = critical([x / m for x in ref], n, m, level)
+    return {("drift", "psi"): psi, ("drift", "js"): js, ("drift", "chi2"): float(chi2),
+            ("critical", "psi"): psi_cv, ("critical", "js"): js_cv,
+            ("critical", "chi2"): float(chi2_cv)}
+
+
+def hand_computed(case, level):
+    """What the rules must record for one model: numeric PSI, JS, KS and their critical
+    values, categorical PSI, JS, chi-square and their critical values, by (record, label,
+    method), from the counters' window counts by hand and scipy: the features' (label
+    feature="…"), and each version's output (label version="…")."""
+    names = {"drift": "model_feature_drift", "critical": "model_feature_drift_critical_value"}
+    want = {}
+    before, after = case["before"], case["after"]
+    c = [sum(after[i][k] - before[i][k] for i in after) for k in range(4)]
+    for (kind, method), v in numeric_want(case["q"], case["m"], c, level).items():
+        want[names[kind], 'feature="amount"', method] = v
+    ref = case["kind_counts"]
+    cur = [sum(case["kind_after"][i][k] - case["kind_before"][i][k] for i in ("a", "b"))
+           for k in range(len(ref))]
+    for (kind, method), v in categorical_want(ref, cur, level).items():
+        want[names[kind], 'feature="kind"', method] = v
+    names = {"drift": "model_prediction_drift",
+             "critical": "model_prediction_drift_critical_value"}
+    for version in sorted({v for v, _ in case.get("output_after", {})}):
+        cur = [sum(case["output_after"][version, i][k] - case["output_before"][version, i][k]
+                   for i in ("a", "b") if (version, i) in case["output_after"])
+               for k in range(len(case["output_after"][version, "a"]))]
+        if "output_q" in case:
+            got = numeric_want(case["output_q"], case["output_m"], cur, level)
+        else:
+            got = categorical_want(case["output_class_counts"], cur, level)
+        for (kind, method), v in got.items():
+            want[names[kind], 'version="%s"' % version, method] = v
     return want
 
 
@@ -583,6 +688,15 @@ def promtool_case():
                 "count": sum(ref), "categories": case["categories"], "counts": ref,
                 "proportions": [x / sum(ref) for x in ref]}}],
             "prediction": {"kind": "score", "numeric": {"count": 0}}}
+        if "output_q" in case:  # the score's profile: edges 0.25, 0.5, 0.75
+            profile["prediction"]["numeric"] = {
+                "count": case["output_m"], "edges": [0.25, 0.5, 0.75],
+                "proportions": case["output_q"]}
+        if "output_classes" in case:
+            counts = case["output_class_counts"]
+            profile["prediction"] = {"kind": "class", "classes": {
+                "count": sum(counts), "categories": case["output_classes"], "counts": counts,
+                "proportions": [x / sum(counts) for x in counts]}}
         if "reference" in case:  # what the missing-ratio shift and the z-score compare with
             profile["reference"] = case["reference"]
             for f in profile["features"]:
@@ -591,7 +705,10 @@ def promtool_case():
         with open(os.path.join(WORK, "tiny/%s.json" % model), "w") as f:
             json.dump(profile, f)
         with open(os.path.join(WORK, "tiny/%s.yaml" % model), "w") as f:
-            f.write(PROMTOOL_MODEL % (model, WORK, model))
+            task = case.get("task", "binary_classification")
+            f.write(PROMTOOL_MODEL % (model, task, WORK, model))
+            if task == "multiclass_classification":
+                f.write("classes: [cat, dog, bird]\n")
         for inst in ("a", "b"):
             for k, le in enumerate(("10", "20", "30", "+Inf")):
                 series.append({"series": 'model_feature_value_bucket{model="%s",feature="amount",'
@@ -607,6 +724,18 @@ def promtool_case():
                                          'category="%s",instance="%s"}' % (model, category, inst),
                                "values": "%dx60 %dx60" % (case["kind_before"][inst][k],
                                                           case["kind_after"][inst][k])})
+        for (version, inst), after in sorted(case["output_after"].items()):
+            before = case["output_before"][version, inst]
+            if "output_q" in case:
+                labels = ['le="%s"' % le for le in ("0.25", "0.5", "0.75", "+Inf")]
+                name = "model_prediction_output_bucket"
+            else:
+                labels = ['class="%s"' % c for c in case["output_classes"] + ["__other__"]]
+                name = "model_prediction_output_class_total"
+            for k, label in enumerate(labels):
+                series.append({"series": '%s{model="%s",version="%s",%s,instance="%s"}'
+                                         % (name, model, version, label, inst),
+                               "values": "%dx60 %dx60" % (before[k], after[k])})
         if model == "tiny":
             # The proxy signals' counters of version v1, (before, after) per replica: b's
             # anomalous counter was reset inside the window (its state lost), so it counts
@@ -636,19 +765,24 @@ def promtool_case():
                         labels += ',version="v1"'
                     series.append({"series": "%s{%s}" % (base, labels),
                                    "values": "%dx60 %dx60" % (b0, b1)})
-        # alpha over the two drift series (amount, kind; the score has no baseline).
-        want = hand_computed(case, 0.001 / 2)
-        for (name, feature, method), value in sorted(want.items()):
+        # alpha over the three drift series (amount, kind and the output).
+        want = hand_computed(case, 0.001 / 3)
+        for (name, label, method), value in sorted(want.items()):
             # promtool compares values exactly: the rules' last bit may differ from Python's.
             tests.append({
-                "expr": 'abs(%s{model="%s",feature="%s",method="%s"} - %.17g) < bool %g'
-                        % (name, model, feature, method, value, 1e-9 * max(1.0, value)),
+                "expr": 'abs(%s{model="%s",%s,method="%s"} - %.17g) < bool %g'
+                        % (name, model, label, method, value, 1e-9 * max(1.0, value)),
                 "eval_time": "120m",
-                "exp_samples": [{"labels": '{model="%s",feature="%s",method="%s",window="1h"}'
-                                           % (model, feature, method), "value": 1}]})
+                "exp_samples": [{"labels": '{model="%s",%s,method="%s",window="1h"}'
+                                           % (model, label, method), "value": 1}]})
+        # Every output drift series of the model is one of those (no other version or method).
+        for name in ("model_prediction_drift", "model_prediction_drift_critical_value"):
+            tests.append({"expr": 'count(%s{model="%s"})' % (name, model), "eval_time": "120m",
+                          "exp_samples": [{"labels": "{}", "value": sum(
+                              1 for (n, _, _) in want if n == name)}]})
         print("promtool case %s: %s" % (model, ", ".join(
-            "%s%s %s %.9f" % ("critical " if name.endswith("value") else "", feature, method, v)
-            for (name, feature, method), v in sorted(want.items()))))
+            "%s%s %s %.9f" % ("critical " if name.endswith("value") else "", label, method, v)
+            for (name, label, method), v in sorted(want.items()))))
     if TIERS:
         with open(os.path.join(WORK, "tiny/modelwatch.yaml"), "w") as f:
             f.write("drift: {engine: promql, tiers: 2}\n")
@@ -716,9 +850,9 @@ def promtool_case():
         for name, sel, want in signals_want
     ] + [
         # At 60m the window holds no record (every counter as an hour ago): below
-        # min_samples, no signal at all.
+        # min_samples, no signal at all, nor drift.
         {"expr": '%s{model="tiny"}' % name, "eval_time": "60m", "exp_samples": []}
-        for name in SIGNALS
+        for name in SIGNALS + OUTPUT_DRIFT
     ]
     test = {"rule_files": rule_files, "evaluation_interval": "1m",
             # The local tier first at each step, as the global reads what it recorded.
@@ -733,7 +867,7 @@ def promtool_case():
             if x["series"].startswith('model_predictions_total{model="tiny"') else x
             for x in series],
         "promql_expr_test": [{"expr": '%s{model="tiny"}' % name, "eval_time": "120m",
-                              "exp_samples": []} for name in SIGNALS]}]}
+                              "exp_samples": []} for name in SIGNALS + OUTPUT_DRIFT]}]}
     with open(os.path.join(WORK, "tiny/drift.test.yml"), "w") as f:
         yaml.safe_dump(test, f)
     run = subprocess.run(["/usr/bin/promtool", "test", "rules", "drift.test.yml"],
@@ -742,9 +876,10 @@ def promtool_case():
         fail("promtool test of the drift and signals rules:\n%s%s" % (run.stdout, run.stderr))
     if TIERS:
         promtool_global_tier(series, tests)
-    print("promtool: %d hand-computed drift values and critical values of two models (the same "
-          "feature names) from two replicas over the window, and the proxy signals %s: SUCCESS"
-          % (len(tests), ", ".join("%s%s %.6g" % (n, "{%s}" % sel if sel else "", w)
+    print("promtool: %d hand-computed drift values and critical values of %d models (the same "
+          "feature names; the output's per version) from two replicas over the window, and the "
+          "proxy signals %s: SUCCESS"
+          % (len(tests), len(PROMTOOL_CASES), ", ".join("%s%s %.6g" % (n, "{%s}" % sel if sel else "", w)
                                    for n, sel, w in signals_want)))
 
 
@@ -762,6 +897,8 @@ LOCAL_BY = {
     "model_feature_out_of_range_total": ("model", "feature"),
     "model_feature_value_count": ("model", "feature"),
     "model_anomalous_requests_total": ("model",),
+    "model_prediction_output_bucket": ("model", "version", "le"),
+    "model_prediction_output_class_total": ("model", "version", "class"),
 }
 
 
@@ -1012,11 +1149,18 @@ def main():
             checked += 1
     if want["psi"] < 0.01:
         fail("country: the second half's shift should give PSI above 0.01, got %g" % want["psi"])
+    checked += check_output(prom, seen, baseline)
     own = replica_count(replica_proms, 'count({__name__=~"model_feature_drift|'
-                        'model_feature_drift_critical_value",job="replicas",'
+                        'model_feature_drift_critical_value|model_prediction_drift|'
+                        'model_prediction_drift_critical_value",job="replicas",'
                         'method=~"psi|js|ks|chi2"})')
     if own:
         fail("replicas serve their own PSI/JS/KS/chi2: %s" % own)
+    wasserstein = replica_count(replica_proms,
+                                'count(model_prediction_drift{job="replicas",method="wasserstein",window="1h"})')
+    if wasserstein != REPLICAS * 2:
+        fail("replicas should serve the output's Wasserstein per replica and version: %s"
+             % wasserstein)
     categories = replica_count(replica_proms, 'count(model_feature_category_total{job="replicas"})')
     if categories != REPLICAS * (len(cat["categories"]) + 1):
         fail("each replica should serve one counter per baseline category and __other__: %s"

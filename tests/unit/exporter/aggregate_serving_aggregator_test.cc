@@ -333,6 +333,122 @@ TEST(ServingAggregatorCategoriesTest, PromqlEngineCountsCategoriesOfTheBaseline)
             0);
 }
 
+// drift.engine: promql: each version's ok scores on the baseline output profile's edges
+// (buckets closed on the right, as the drift tracker's bins), not the error records' scores;
+// kept across a restart on the same edges, empty on others; nothing under the exporter engine.
+TEST(ServingAggregatorOutputTest, PromqlEngineCountsEachVersionsOutputOnTheBaselinesBins) {
+  ModelConfig model = Model();
+  RecordParser parser({&model});
+  ServingAggregator exporter_engine(model, DefaultLatencyBuckets());
+  exporter_engine.SetOutputBuckets({0.25, 0.5, 0.75});
+  model.drift.engine = DriftEngine::kPromql;
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  a.SetOutputBuckets({0.25, 0.5, 0.75});
+  a.SetOutputClasses({"0", "1"});  // not multiclass: ignored
+  for (const char* line : {
+           R"({"ts":1,"model_version":"v1","score":0.1})",
+           R"({"ts":1,"model_version":"v1","score":0.25})",
+           R"({"ts":1,"model_version":"v1","score":0.6})",
+           R"({"ts":1,"model_version":"v1","score":0.9})",
+           R"({"ts":1,"model_version":"v1","score":0.3,"status":"timeout"})",
+           R"({"ts":1,"model_version":"v2","score":0.5})",
+       }) {
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+    exporter_engine.Observe(parser.record());
+  }
+  std::vector<prometheus::MetricFamily> families;
+  a.Collect(families);
+  auto m = Flatten(families);
+  const std::string v1 = "model_prediction_output_bucket{model=fraud,version=v1,le=";
+  EXPECT_EQ(m[v1 + "0.250000}"], 2);  // 0.1 and 0.25 (le)
+  EXPECT_EQ(m[v1 + "0.500000}"], 2);  // not the timeout's 0.3
+  EXPECT_EQ(m[v1 + "0.750000}"], 3);
+  EXPECT_EQ(m[v1 + "+Inf}"], 4);
+  EXPECT_EQ(m["model_prediction_output_count{model=fraud,version=v1}"], 4);
+  EXPECT_DOUBLE_EQ(m["model_prediction_output_sum{model=fraud,version=v1}"], 1.85);
+  const std::string v2 = "model_prediction_output_bucket{model=fraud,version=v2,le=";
+  EXPECT_EQ(m[v2 + "0.250000}"], 0);
+  EXPECT_EQ(m[v2 + "0.500000}"], 1);
+  EXPECT_EQ(m[v2 + "+Inf}"], 1);
+  for (const auto& [k, v] : m) {
+    EXPECT_NE(k.rfind("model_prediction_output_class_total", 0), 0u) << k;
+  }
+
+  std::vector<prometheus::MetricFamily> none;
+  exporter_engine.Collect(none);
+  for (const auto& f : none) EXPECT_NE(f.name, "model_prediction_output");
+
+  ServingAggregator b(model, DefaultLatencyBuckets());
+  b.SetOutputBuckets({0.25, 0.5, 0.75});
+  ASSERT_TRUE(b.RestoreState(nlohmann::json::parse(a.SaveState().dump())));
+  std::vector<prometheus::MetricFamily> restored;
+  b.Collect(restored);
+  EXPECT_EQ(Flatten(restored), m);
+  // Other edges (a new baseline): the versions' histograms start empty.
+  ServingAggregator c(model, DefaultLatencyBuckets());
+  c.SetOutputBuckets({0.5});
+  ASSERT_TRUE(c.RestoreState(a.SaveState()));
+  std::vector<prometheus::MetricFamily> reset;
+  c.Collect(reset);
+  EXPECT_EQ(Flatten(reset)["model_prediction_output_bucket{model=fraud,version=v1,le=+Inf}"], 0);
+  EXPECT_EQ(Flatten(reset)["model_predictions_total{model=fraud,version=v1}"], 5);
+}
+
+// drift.engine: promql, multiclass: each version's ok records by predicted class, the
+// baseline's classes and __other__, every one served from the version's first record.
+TEST(ServingAggregatorOutputTest, PromqlEngineCountsEachVersionsPredictedClass) {
+  ModelConfig model = Model();
+  model.task = Task::kMulticlassClassification;
+  model.classes = {"x", "y", "z"};
+  model.drift.engine = DriftEngine::kPromql;
+  RecordParser parser({&model});
+  ServingAggregator a(model, DefaultLatencyBuckets());
+  a.SetOutputClasses({"x", "y"});
+  a.SetOutputBuckets({0.5});  // not a numeric output: ignored
+  for (
+      const char* line : {
+          R"({"ts":1,"model_version":"v1","probabilities":{"x":0.9,"y":0.05,"z":0.05}})",
+          R"({"ts":1,"model_version":"v1","probabilities":{"x":0.1,"y":0.8,"z":0.1}})",
+          R"({"ts":1,"model_version":"v1","probabilities":{"x":0.1,"y":0.1,"z":0.8}})",
+          R"({"ts":1,"model_version":"v1","prediction":"x","probabilities":{"x":0.4,"y":0.5,"z":0.1}})",
+          R"({"ts":1,"model_version":"v1","status":"oom","probabilities":{"x":0.9,"y":0.05,"z":0.05}})",
+          R"({"ts":1,"model_version":"v2","probabilities":{"x":0.1,"y":0.1,"z":0.8}})",
+      }) {
+    ASSERT_TRUE(parser.Parse(line)) << line;
+    a.Observe(parser.record());
+  }
+  std::vector<prometheus::MetricFamily> families;
+  a.Collect(families);
+  auto m = Flatten(families);
+  const std::string total = "model_prediction_output_class_total{class=";
+  EXPECT_EQ(m[total + "x,model=fraud,version=v1}"], 2);  // the served class, not the argmax
+  EXPECT_EQ(m[total + "y,model=fraud,version=v1}"], 1);
+  EXPECT_EQ(m[total + "__other__,model=fraud,version=v1}"], 1);
+  EXPECT_EQ(m[total + "x,model=fraud,version=v2}"], 0);
+  EXPECT_EQ(m[total + "y,model=fraud,version=v2}"], 0);
+  EXPECT_EQ(m[total + "__other__,model=fraud,version=v2}"], 1);
+  std::size_t served = 0;
+  for (const auto& [k, v] : m) {
+    served += k.rfind("model_prediction_output_class_total", 0) == 0;
+    EXPECT_NE(k.rfind("model_prediction_output_bucket", 0), 0u) << k;
+  }
+  EXPECT_EQ(served, 6u);
+
+  ServingAggregator b(model, DefaultLatencyBuckets());
+  b.SetOutputClasses({"x", "y"});
+  ASSERT_TRUE(b.RestoreState(nlohmann::json::parse(a.SaveState().dump())));
+  std::vector<prometheus::MetricFamily> restored;
+  b.Collect(restored);
+  EXPECT_EQ(Flatten(restored), m);
+  ServingAggregator c(model, DefaultLatencyBuckets());
+  c.SetOutputClasses({"y", "x"});
+  ASSERT_TRUE(c.RestoreState(a.SaveState()));
+  std::vector<prometheus::MetricFamily> reset;
+  c.Collect(reset);
+  EXPECT_EQ(Flatten(reset)[total + "x,model=fraud,version=v1}"], 0);
+}
+
 // The binary entropy in nats, written out here (not the exporter's function).
 double Entropy(double p) { return -(p * std::log(p) + (1 - p) * std::log(1 - p)); }
 

@@ -231,7 +231,8 @@ TEST(DriftTrackerTest, MethodsFollowTheConfig) {
 // drift.engine: promql: Prometheus records the numeric features' PSI, JS and KS and the
 // categorical features' PSI, JS and chi2 (and their critical values) from every replica's
 // histograms and category counters; a replica serving its own would be a second, partial
-// series. Wasserstein and the output's drift stay the replica's.
+// series. The output's drift likewise, from the model_prediction_output histograms.
+// Wasserstein stays the replica's.
 TEST(DriftTrackerTest, PromqlEngineLeavesFeatureDriftButWassersteinToPrometheus) {
   ModelConfig m = BinaryModel();
   m.drift.engine = DriftEngine::kPromql;
@@ -250,8 +251,22 @@ TEST(DriftTrackerTest, PromqlEngineLeavesFeatureDriftButWassersteinToPrometheus)
   }
   EXPECT_NE(Find(s, "model_feature_drift", {{"feature", "amount"}, {"method", "wasserstein"}}),
             nullptr);
-  EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "psi"}}), nullptr);
-  EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "ks"}}), nullptr);
+  for (const char* method : {"psi", "js", "ks"}) {
+    EXPECT_EQ(Find(s, "model_prediction_drift", {{"method", method}}), nullptr) << method;
+    EXPECT_EQ(Find(s, "model_prediction_drift_critical_value", {{"method", method}}), nullptr)
+        << method;
+  }
+  EXPECT_NE(Find(s, "model_prediction_drift", {{"method", "wasserstein"}}), nullptr);
+  // The exporter engine serves them.
+  m.drift.engine = DriftEngine::kExporter;
+  DriftTracker e(m, MakeBaseline(m, 7));
+  Feed(e, 300, kT0, 100, 4);
+  const auto es = e.Snapshot();
+  for (const char* method : {"psi", "js", "ks"}) {
+    EXPECT_NE(Find(es, "model_prediction_drift", {{"method", method}}), nullptr) << method;
+    EXPECT_NE(Find(es, "model_prediction_drift_critical_value", {{"method", method}}), nullptr)
+        << method;
+  }
 }
 
 // drift.engine: promql: the proxy signals are recorded by Prometheus from every replica's

@@ -58,7 +58,8 @@ features:
 drift: {engine: promql, windows: [1h, 24h], min_samples: 200}
 )";
 
-// What the baseline builder writes, reduced to what the rules read. `age` has an empty bin.
+// What the baseline builder writes, reduced to what the rules read. `age` has an empty bin;
+// the score (the output's profile) two bins.
 constexpr const char* kBaseline = R"({
   "features": [
     {"name": "amount", "type": "numeric",
@@ -70,7 +71,8 @@ constexpr const char* kBaseline = R"({
      "categorical": {"count": 1000, "categories": ["DE", "a\"$1"], "counts": [900, 100, 0],
                      "proportions": [0.9, 0.1, 0]}}
   ],
-  "prediction": {"kind": "score", "numeric": {"count": 1000}}
+  "prediction": {"kind": "score",
+                 "numeric": {"count": 1000, "edges": [0.5], "proportions": [0.5, 0.5]}}
 })";
 
 ConfigSet Load(const Dir& dir) {
@@ -221,11 +223,13 @@ TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels
     EXPECT_EQ(r.labels[0].first, "model") << r.record;
   }
   const RuleGroup g = DriftRules(file);
-  // The baseline: 9 rules of constant series (every feature's), labelled with the model.
-  // Per window: 3 counts (buckets, records, categories), 2 ratios (bins, categories), and
-  // one rule per method (psi, js, ks, chi2) for the drift and one for the critical values,
-  // whatever the number of features (Prometheus' cost is mostly per rule).
-  const std::size_t rules = 9 + 2u * (3 + 2 + 4 + 4);
+  // The baseline: 9 rules of constant series (every feature's), labelled with the model,
+  // and 7 of the output's (a numeric one: no categories). Per window: 3 counts (buckets,
+  // records, categories), 2 ratios (bins, categories), and one rule per method (psi, js, ks,
+  // chi2) for the drift and one for the critical values, whatever the number of features
+  // (Prometheus' cost is mostly per rule); the output's: its buckets, its ratios, psi, js
+  // and ks and their critical values.
+  const std::size_t rules = 9 + 7 + 2u * (3 + 2 + 4 + 4) + 2u * (1 + 1 + 3 + 3);
   EXPECT_EQ(g.recording.size(), rules);
   int drift = 0, critical = 0, baseline = 0;
   for (const RecordingRule& r : g.recording) {
@@ -249,8 +253,9 @@ TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels
     if (r.record == "model_feature_drift") ++drift;
     if (r.record == "model_feature_drift_critical_value") ++critical;
     // Every selector names the model: no rule reads another model's series.
-    for (const char* name : {"model_feature_le", "model_feature:", "model_feature_bin",
-                             "model_feature_category", "model_window"}) {
+    for (const char* name :
+         {"model_feature_le", "model_feature:", "model_feature_bin", "model_feature_category",
+          "model_window", "model_le:", "model:", "model_bin", "model_version_"}) {
       for (std::size_t at = r.expr.find(name); at != std::string::npos;
            at = r.expr.find(name, at + 1)) {
         const std::size_t brace = r.expr.find_first_of("{ )", at);
@@ -259,7 +264,7 @@ TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels
       }
     }
   }
-  EXPECT_EQ(baseline, 9);
+  EXPECT_EQ(baseline, 9 + 7);
   EXPECT_EQ(drift, 4 * 2);     // psi, js, ks and chi2 × 2 windows
   EXPECT_EQ(critical, 4 * 2);  // the same
   // The bins as series: each named by the bound that closes it (le, as the exporter writes
@@ -479,6 +484,134 @@ TEST(PromqlDriftTest, DuplicateBinLabelsAreRefusedOrMerged) {
       Expr(g, "model_feature_category:model_feature_category:baseline_count", {});
   EXPECT_NE(counts.find(Leaf("100", "1", "__other__")), std::string::npos) << counts;
   EXPECT_EQ(counts.find(" or ", counts.find(" or ") + 1), std::string::npos) << counts;
+}
+
+// The output is one more distribution per version: the same formulas over the replicas'
+// model_prediction_output histograms (numeric outputs) or model_prediction_output_class_total
+// counters (the predicted class), against the baseline's output profile, which serves every
+// version (matched on the model and the bin only), recorded as the exporter engine's
+// model_prediction_drift{model, version, method, window}.
+TEST(PromqlDriftTest, OutputDriftPerVersionFromTheSummedOutputCounters) {
+  Dir dir("promql_output");
+  dir.Write("baseline.json", kBaseline);
+  dir.Write("scoring.yaml", kModel);
+  ConfigSet config = Load(dir);
+  ASSERT_TRUE(LoadPromqlReferences(config).has_value());
+  const PromqlDriftReference& ref = *config.models[0].promql_reference;
+  ASSERT_EQ(ref.output.size(), 1u);
+  EXPECT_EQ(ref.output[0].feature, "");
+  EXPECT_EQ(ref.output[0].edges, (std::vector<double>{0.5}));
+  EXPECT_EQ(ref.output[0].count, 1000);
+  EXPECT_TRUE(ref.output_classes.empty());
+  const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
+  // The window counts by version: now minus one window ago, summed over the replicas.
+  EXPECT_EQ(Expr(g, "model_version_le_window:model_prediction_output_bucket:increase",
+                 {{"window", "1h"}}),
+            "sum by (model, version, le) (\n"
+            "  (model_prediction_output_bucket{model=\"scoring\"} - "
+            "model_prediction_output_bucket{model=\"scoring\"} offset 3600s) >= 0\n"
+            "  or\n"
+            "  model_prediction_output_bucket{model=\"scoring\"}\n)");
+  // The baseline's bins carry no feature and no version: one profile for every version.
+  const std::string ratio = Expr(g, "model_le:model_prediction_output:baseline_ratio", {});
+  EXPECT_NE(ratio.find(Leaf("0.5", "0.5;0;")), std::string::npos) << ratio;
+  EXPECT_NE(ratio.find(Leaf("0.5", "+Inf;1;0.5")), std::string::npos) << ratio;
+  EXPECT_EQ(ratio.find("feature"), std::string::npos) << ratio;
+  // A bin's count: the bucket relabelled to the bin it opens takes the bin's le from the
+  // baseline and keeps its version (group_right: one baseline bin, many versions).
+  const std::string bins =
+      Expr(g, "model_version_le_window:model_prediction_output:ratio", {{"window", "1h"}});
+  EXPECT_NE(bins.find("model_le:model_prediction_output:baseline_ratio{model=\"scoring\"} * 0 + "
+                      "on (model, lower_le) group_right (le) label_replace("
+                      "model_version_le_window:model_prediction_output_bucket:increase{model="
+                      "\"scoring\",window=\"1h\"}, \"lower_le\", \"$1\", \"le\", \"(.+)\")"),
+            std::string::npos)
+      << bins;
+  EXPECT_NE(bins.find(" - on (model, version, le) group_left () "), std::string::npos) << bins;
+  for (const char* method : {"psi", "js", "ks"}) {
+    for (const char* record : {"model_prediction_drift", "model_prediction_drift_critical_value"}) {
+      const std::string expr = Expr(g, record, {{"window", "1h"}, {"method", method}});
+      ASSERT_FALSE(expr.empty()) << record << " " << method;
+      // Per version, against the output's own baseline series, gated like the features.
+      EXPECT_NE(expr.find("by (model, version)"), std::string::npos) << expr;
+      EXPECT_EQ(expr.find("model_feature"), std::string::npos) << expr;
+      EXPECT_NE(expr.find(">= 200)\nand on (model, version) ("), std::string::npos) << expr;
+    }
+  }
+  EXPECT_EQ(FindRule(g, "model_prediction_drift", {{"method", "chi2"}}), nullptr);
+  EXPECT_NE(Expr(g, "model_prediction_drift", {{"window", "1h"}, {"method", "psi"}})
+                .find(" - on (model, le) group_left () "
+                      "model_le:model_prediction_output:baseline_ratio{model=\"scoring\"}"),
+            std::string::npos);
+  // The critical values: the output's m and χ² quantile, shared by the versions
+  // (many-to-one), at the per-series level of the features' (alpha over 4 series).
+  const std::string psi_critical =
+      Expr(g, "model_prediction_drift_critical_value", {{"window", "1h"}, {"method", "psi"}});
+  EXPECT_NE(psi_critical.find("on (model) group_left () (1 / model:model_prediction_drift:"
+                              "baseline_count{model=\"scoring\"})"),
+            std::string::npos)
+      << psi_critical;
+  EXPECT_NE(psi_critical.find("group_right () (((model_version_le_window:"
+                              "model_prediction_output_bucket:increase{model=\"scoring\","
+                              "window=\"1h\"} * 0 + on (model, le) group_left (bin) (model_le:"
+                              "model_prediction_output:baseline_ratio{model=\"scoring\"} * 0))"),
+            std::string::npos)
+      << psi_critical;
+  EXPECT_NE(Expr(g, "model:model_prediction_drift_critical_value:chi2_quantile", {})
+                .find("vector(" + Shortest(ChiSquareUpperQuantile(0.001 / 4, 1)) + ")"),
+            std::string::npos);
+  EXPECT_NE(Expr(g, "model_prediction_drift_critical_value", {{"window", "1h"}, {"method", "ks"}})
+                .find(Shortest(KolmogorovUpperQuantile(0.001 / 4)) + " * sqrt"),
+            std::string::npos);
+
+  // Multiclass: the predicted class against the baseline's classes and __other__: PSI, JS
+  // and chi-square from the summed class counters.
+  std::string model = kModel;
+  model.replace(model.find("binary_classification"), 21,
+                "multiclass_classification\nclasses: [cat, dog, $x]");
+  std::string baseline = kBaseline;
+  baseline.replace(baseline.find("\"prediction\""), std::string::npos,
+                   R"("prediction": {"kind": "class", "classes": {"count": 100,
+    "categories": ["cat", "$x"], "counts": [70, 30, 0], "proportions": [0.7, 0.3, 0]}}
+})");
+  Dir dir2("promql_output_classes");
+  dir2.Write("baseline.json", baseline);
+  dir2.Write("scoring.yaml", model);
+  ConfigSet multi = Load(dir2);
+  ASSERT_TRUE(LoadPromqlReferences(multi).has_value());
+  ASSERT_EQ(multi.models[0].promql_reference->output_classes.size(), 1u);
+  EXPECT_TRUE(multi.models[0].promql_reference->output.empty());
+  const RuleGroup c = DriftRules(BuildModelRules(multi.models[0], multi.fleet));
+  EXPECT_NE(Expr(c, "model_version_class_window:model_prediction_output_class:increase",
+                 {{"window", "1h"}})
+                .find("sum by (model, version, class) (\n  (model_prediction_output_class_total{"),
+            std::string::npos);
+  const std::string counts =
+      Expr(c, "model_class:model_prediction_output_class:baseline_count", {});
+  EXPECT_NE(counts.find("label_replace(label_replace(vector(30), \"key\", \"1\", \"\", \"\"), "
+                        "\"class\", \"$$x\", \"\", \"\")"),
+            std::string::npos)
+      << counts;
+  EXPECT_NE(counts.find("\"class\", \"__other__\""), std::string::npos) << counts;
+  const std::string chi2 =
+      Expr(c, "model_prediction_drift", {{"window", "1h"}, {"method", "chi2"}});
+  EXPECT_NE(chi2.find("count by (model, version) ("), std::string::npos) << chi2;
+  EXPECT_NE(
+      chi2.find(" * on (model, class) group_left () "
+                "model_class:model_prediction_output_class:baseline_count{model=\"scoring\"}"),
+      std::string::npos)
+      << chi2;
+  EXPECT_NE(Expr(c, "model_prediction_drift_critical_value", {{"window", "1h"}, {"method", "chi2"}})
+                .find(" * 0 + on (model) group_left () "
+                      "model:model_prediction_drift_critical_value:chi2_quantile{"),
+            std::string::npos);
+  EXPECT_EQ(FindRule(c, "model_prediction_drift", {{"method", "ks"}}), nullptr);
+  for (const char* method : {"psi", "js"}) {
+    EXPECT_NE(Expr(c, "model_prediction_drift", {{"window", "1h"}, {"method", method}})
+                  .find("model_version_class_window:model_prediction_output_class:ratio{"),
+              std::string::npos)
+        << method;
+  }
 }
 
 TEST(PromqlDriftTest, ExporterEngineModelsGetNoGroup) {

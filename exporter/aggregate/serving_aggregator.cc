@@ -284,6 +284,7 @@ void ServingAggregator::SetOutputBuckets(std::vector<double> edges) {
   output_buckets_set_ = true;
   output_bounds_ = std::move(clean);
   for (VersionStats& s : stats_) s.output = PlainHistogram(output_bounds_);
+  ++generation_;
 }
 
 void ServingAggregator::SetOutputClasses(std::vector<std::string> classes) {
@@ -297,6 +298,7 @@ void ServingAggregator::SetOutputClasses(std::vector<std::string> classes) {
     output_class_lookup_.emplace(output_classes_[k], k);
   }
   for (VersionStats& s : stats_) s.output_classes.assign(output_classes_.size() + 1, 0);
+  ++generation_;
 }
 
 void ServingAggregator::SetFeatureCategories(std::size_t index,

@@ -270,6 +270,15 @@ TEST(ServingAggregatorRenderTest, TextFollowsEveryChange) {
   EXPECT_NE(text.find("model_feature_out_of_range_total{feature=\"amount\""), std::string::npos)
       << text;
 
+  // The output's buckets (the baseline's output profile), set at start or by a reload.
+  a.SetOutputBuckets({0.25, 0.5});
+  text = served();
+  EXPECT_EQ(text, fresh());
+  EXPECT_NE(
+      text.find("model_prediction_output_bucket{model=\"fraud\",version=\"v1\",le=\"0.5\"} 0"),
+      std::string::npos)
+      << text;
+
   // A restored state replaces every count.
   ServingAggregator other(model, DefaultLatencyBuckets());
   for (int i = 0; i < 5; ++i) {

@@ -49,6 +49,36 @@ double NumberOr(const json& section, const char* key, double otherwise) {
              : otherwise;
 }
 
+// effect_size.h's DriftNoiseFloor as PromQL: the floor of `method` from `inverse` (1/n +
+// 1/m), `n` and the method's `factor` (FloorFactor), matched `on` ("on (model, feature) "
+// for series of constants, "" for a number); nothing for wasserstein, which is not recorded
+// fleet-wide.
+std::string NoiseFloor(DriftMethod method, const std::string& inverse, const std::string& n,
+                       const std::string& factor, const std::string& on) {
+  const std::string times = " * " + on;
+  switch (method) {
+    case DriftMethod::kPsi:
+      return inverse + times + factor;
+    case DriftMethod::kJs:
+      return "sqrt(" + inverse + times + factor + " / 8)";
+    case DriftMethod::kKs:
+      return "sqrt(" + factor + times + inverse + ")";
+    case DriftMethod::kChi2:
+      return "(" + n + " * 0 + " + on + factor + ")";
+    case DriftMethod::kWasserstein:
+      break;
+  }
+  return "";
+}
+
+// What DriftNoiseFloor's formula of `method` multiplies by at kNoiseAlpha split over `tests`
+// distributions: ln(2/α′)/2 for ks, else the χ² quantile of bins − 1 degrees of freedom.
+double FloorFactor(DriftMethod method, int bins, int tests) {
+  const double alpha = kNoiseAlpha / std::max(1, tests);
+  return method == DriftMethod::kKs ? std::log(2 / alpha) / 2
+                                    : ChiSquareUpperQuantile(alpha, std::max(1, bins - 1));
+}
+
 // A per-record quantity's baseline moments, as the exporter's MeanShift takes them.
 struct Moments {
   double mean = 0;
@@ -125,17 +155,14 @@ class DegradationBuilder {
   // ln(2/α')/2; with 1/m and drift.critical (1 when not positive).
   void AddBaseline() {
     const PromqlDriftReference& drift = *m_.promql_reference;
-    const double alpha = kNoiseAlpha / std::max(1, drift.drift_series);
     std::vector<PromqlConstant> factor, inverse, critical;
     auto add = [&](const std::string& feature, int bins, double count) {
       const FeatureConfig* fc = FindFeature(feature);
       if (fc == nullptr) return;
       const FeatureDriftSettings s = EffectiveFeatureDrift(m_.drift, *fc);
       if (!MethodApplies(s.method, fc->type) || s.method == DriftMethod::kWasserstein) return;
-      const double df = std::max(1, bins - 1);
-      const double f = s.method == DriftMethod::kKs ? std::log(2 / alpha) / 2
-                                                    : ChiSquareUpperQuantile(alpha, df);
-      factor.push_back({{{"feature", feature}, {"method", DriftMethodName(s.method)}}, f});
+      factor.push_back({{{"feature", feature}, {"method", DriftMethodName(s.method)}},
+                        FloorFactor(s.method, bins, drift.drift_series)});
       inverse.push_back({{{"feature", feature}}, 1 / ref_.Effective(count)});
       critical.push_back({{{"feature", feature}}, s.critical > 0 ? s.critical : 1.0});
       methods_.insert(s.method);
@@ -257,23 +284,8 @@ class DegradationBuilder {
     for (DriftMethod method : methods_) {
       const std::string name = DriftMethodName(method);
       const std::string factor = Model(kFloorFactor, ",method=\"" + name + "\"");
-      std::string floor;
-      switch (method) {
-        case DriftMethod::kPsi:
-          floor = inverse + " * on (model, feature) " + factor;
-          break;
-        case DriftMethod::kJs:
-          floor = "sqrt(" + inverse + " * on (model, feature) " + factor + " / 8)";
-          break;
-        case DriftMethod::kKs:
-          floor = "sqrt(" + factor + " * on (model, feature) " + inverse + ")";
-          break;
-        case DriftMethod::kChi2:
-          floor = "(" + n + " * 0 + on (model, feature) " + factor + ")";
-          break;
-        case DriftMethod::kWasserstein:
-          continue;
-      }
+      const std::string floor = NoiseFloor(method, inverse, n, factor, "on (model, feature) ");
+      if (floor.empty()) continue;
       const std::string value =
           Recorded(metric::kModelFeatureDrift.Name(), ",method=\"" + name + "\"");
       parts += (parts.empty() ? "" : "\n  or\n  ") + std::string("clamp_min(") + value +
@@ -306,28 +318,10 @@ class DegradationBuilder {
       Add(kDriftExcess, features, {});
       return;
     }
-    const double alpha = kNoiseAlpha / std::max(1, drift.drift_series);
-    const double factor = method == DriftMethod::kKs
-                              ? std::log(2 / alpha) / 2
-                              : ChiSquareUpperQuantile(alpha, std::max(1, bins - 1));
     const std::string n = Recorded(kOutputs);
     const std::string inverse = "(1 / " + n + " + " + PromqlNumber(1 / ref_.Effective(count)) + ")";
-    const std::string f = PromqlNumber(factor);
-    std::string floor;
-    switch (method) {
-      case DriftMethod::kPsi:
-        floor = inverse + " * " + f;
-        break;
-      case DriftMethod::kJs:
-        floor = "sqrt(" + inverse + " * " + f + " / 8)";
-        break;
-      case DriftMethod::kKs:
-        floor = "sqrt(" + f + " * " + inverse + ")";
-        break;
-      default:  // chi2
-        floor = "(" + n + " * 0 + " + f + ")";
-        break;
-    }
+    const std::string floor = NoiseFloor(
+        method, inverse, n, PromqlNumber(FloorFactor(method, bins, drift.drift_series)), "");
     const std::string critical = PromqlNumber(m_.drift.critical > 0 ? m_.drift.critical : 1.0);
     const std::string output =
         "(\n  clamp_min(" +

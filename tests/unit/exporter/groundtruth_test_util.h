@@ -14,25 +14,9 @@
 
 #include "core/config.h"
 #include "exporter/parse/record.h"
+#include "tests/unit/scratch_dir.h"
 
 namespace modelwatch::testing {
-
-// A unique empty directory, removed with everything in it on destruction.
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string templ = (std::filesystem::temp_directory_path() / "mw-gt-XXXXXX").string();
-    path_ = ::mkdtemp(templ.data());
-  }
-  ~ScratchDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 inline ModelConfig BinaryModel(std::vector<Window> windows = {{"30d", Seconds(30 * 86400)}}) {
   ModelConfig m;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "exporter/tail/log_tailer.h"
+#include "tests/unit/scratch_dir.h"
 
 namespace modelwatch {
 namespace {
@@ -18,25 +19,7 @@ namespace {
 namespace fs = std::filesystem;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tailer-test-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 // Appends through a fresh O_APPEND descriptor, like a writer that reopens per write.
 void Append(const std::string& path, const std::string& text) {
@@ -110,7 +93,7 @@ LogTailerOptions Options(const std::string& pattern, StartAt start = StartAt::kB
 }
 
 TEST(LogTailerTest, StartAtBeginningReadsExistingLines) {
-  TempDir dir;
+  ScratchDir dir;
   Append(dir.File("app.log"), Lines(1, 3));
   Harness h(Options(dir.File("*.log")));
   EXPECT_EQ(h.Poll(), Numbered(1, 3));
@@ -124,7 +107,7 @@ TEST(LogTailerTest, StartAtBeginningReadsExistingLines) {
 }
 
 TEST(LogTailerTest, StartAtEndSkipsExistingLinesButNotTheLineBeingWritten) {
-  TempDir dir;
+  ScratchDir dir;
   Append(dir.File("app.log"), Lines(1, 3) + "par");
   Harness h(Options(dir.File("*.log"), StartAt::kEnd));
   EXPECT_TRUE(h.Poll().empty());
@@ -133,7 +116,7 @@ TEST(LogTailerTest, StartAtEndSkipsExistingLinesButNotTheLineBeingWritten) {
 }
 
 TEST(LogTailerTest, StartAtEndAppliesOnlyToFilesPresentAtFirstPoll) {
-  TempDir dir;
+  ScratchDir dir;
   Append(dir.File("a.log"), Lines(1, 2, "a"));
   Harness h(Options(dir.File("*.log"), StartAt::kEnd));
   EXPECT_TRUE(h.Poll().empty());
@@ -142,7 +125,7 @@ TEST(LogTailerTest, StartAtEndAppliesOnlyToFilesPresentAtFirstPoll) {
 }
 
 TEST(LogTailerTest, ScannedAfterFirstPollEvenWithoutMatches) {
-  TempDir dir;
+  ScratchDir dir;
   Harness h(Options(dir.File("*.log")));
   EXPECT_FALSE(h.tailer.Scanned());
   h.Poll();
@@ -153,7 +136,7 @@ TEST(LogTailerTest, ScannedAfterFirstPollEvenWithoutMatches) {
 }
 
 TEST(LogTailerTest, ReadsEveryFileOfSeveralPatterns) {
-  TempDir dir;
+  ScratchDir dir;
   fs::create_directory(dir.File("sub"));
   Append(dir.File("a.jsonl"), Lines(1, 2, "a"));
   Append(dir.File("b.jsonl"), Lines(1, 2, "b"));
@@ -174,7 +157,7 @@ TEST(LogTailerTest, ReadsEveryFileOfSeveralPatterns) {
 }
 
 TEST(LogTailerTest, HoldsPartialLineUntilNewlineAndStripsCarriageReturn) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, "first\r\nsec");
   Harness h(Options(log));
@@ -189,7 +172,7 @@ TEST(LogTailerTest, HoldsPartialLineUntilNewlineAndStripsCarriageReturn) {
 }
 
 TEST(LogTailerTest, SkipsAndCountsOverlongLinesAndKeepsTailing) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   LogTailerOptions o = Options(log);
   o.max_line_bytes = 10;
@@ -217,7 +200,7 @@ TEST(LogTailerTest, SkipsAndCountsOverlongLinesAndKeepsTailing) {
 }
 
 TEST(LogTailerTest, ReadsRenamedFileToEndBeforeSwitching) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 3));
   Harness h(Options(log));
@@ -231,7 +214,7 @@ TEST(LogTailerTest, ReadsRenamedFileToEndBeforeSwitching) {
 }
 
 TEST(LogTailerTest, KeepsReadingRenamedFileWhenNewFileAppearsLate) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   FakeClock clock;
   Writer w(log);
@@ -256,7 +239,7 @@ TEST(LogTailerTest, KeepsReadingRenamedFileWhenNewFileAppearsLate) {
 }
 
 TEST(LogTailerTest, ReadsUnfinishedLineOfRenamedFileWhenItCompletes) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Writer w(log);
   w.Write("a\nhalf");
@@ -270,7 +253,7 @@ TEST(LogTailerTest, ReadsUnfinishedLineOfRenamedFileWhenItCompletes) {
 }
 
 TEST(LogTailerTest, ReadsDeletedFileToItsEnd) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   FakeClock clock;
   Writer w(log);
@@ -287,7 +270,7 @@ TEST(LogTailerTest, ReadsDeletedFileToItsEnd) {
 }
 
 TEST(LogTailerTest, FindsGenerationsRotatedAwayBetweenTwoPolls) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 2));
   Harness h(Options(log));
@@ -305,7 +288,7 @@ TEST(LogTailerTest, FindsGenerationsRotatedAwayBetweenTwoPolls) {
 }
 
 TEST(LogTailerTest, RestartsCopytruncatedFileFromZero) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 5));
   Harness h(Options(log));
@@ -318,7 +301,7 @@ TEST(LogTailerTest, RestartsCopytruncatedFileFromZero) {
 }
 
 TEST(LogTailerTest, DetectsTruncationRefilledBeyondOldOffset) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 3));
   Harness h(Options(log));
@@ -330,7 +313,7 @@ TEST(LogTailerTest, DetectsTruncationRefilledBeyondOldOffset) {
 }
 
 TEST(LogTailerTest, DetectsTruncationRefilledWithSameFirstLine) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, "header\n" + Lines(1, 3));
   Harness h(Options(log));
@@ -344,7 +327,7 @@ TEST(LogTailerTest, DetectsTruncationRefilledWithSameFirstLine) {
 }
 
 TEST(LogTailerTest, CopytruncateRecoversUnreadLinesFromTheCopy) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 3));
   Harness h(Options(log));
@@ -358,7 +341,7 @@ TEST(LogTailerTest, CopytruncateRecoversUnreadLinesFromTheCopy) {
 }
 
 TEST(LogTailerTest, CopyMatchedByPatternIsNotReadTwice) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 3));
   Harness h(Options(dir.File("app.log*")));
@@ -373,7 +356,7 @@ TEST(LogTailerTest, CopyMatchedByPatternIsNotReadTwice) {
 }
 
 TEST(LogTailerTest, RenameWithinPatternIsFollowedByInode) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 2));
   Harness h(Options(dir.File("app.log*")));
@@ -390,7 +373,7 @@ TEST(LogTailerTest, RenameWithinPatternIsFollowedByInode) {
 // and rotated files often; a generation rotated and deleted while the backlog is read was
 // opened at one of those scans and is still read whole.
 TEST(LogTailerTest, ABacklogIsReadInBoundedPollsThatKeepFindingNewGenerations) {
-  TempDir dir;
+  ScratchDir dir;
   const std::string log = dir.File("app.log");
   Append(log, Lines(1, 2000));  // about 16 KiB
   LogTailerOptions o = Options(dir.File("app.log"));
@@ -415,7 +398,7 @@ TEST(LogTailerTest, ABacklogIsReadInBoundedPollsThatKeepFindingNewGenerations) {
 }
 
 TEST(LogTailerTest, RestartResumesExactlyAfterLastDeliveredLine) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 3) + "hel");
   nlohmann::json state;
@@ -435,7 +418,7 @@ TEST(LogTailerTest, RestartResumesExactlyAfterLastDeliveredLine) {
 }
 
 TEST(LogTailerTest, RestartReadsFilesUnknownToTheStateFromZero) {
-  TempDir dir;
+  ScratchDir dir;
   Append(dir.File("a.log"), Lines(1, 2, "a"));
   nlohmann::json state;
   {
@@ -450,7 +433,7 @@ TEST(LogTailerTest, RestartReadsFilesUnknownToTheStateFromZero) {
 }
 
 TEST(LogTailerTest, RestartAfterRotationToUnmatchedNameReadsTheRestFirst) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.jsonl");
   Append(log, Lines(1, 2));
   nlohmann::json state;
@@ -471,7 +454,7 @@ TEST(LogTailerTest, RestartAfterRotationToUnmatchedNameReadsTheRestFirst) {
 }
 
 TEST(LogTailerTest, ARotationCountedBeforeARestartIsNotCountedAgain) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.jsonl");
   Append(log, Lines(1, 2));
   nlohmann::json state;
@@ -493,7 +476,7 @@ TEST(LogTailerTest, ARotationCountedBeforeARestartIsNotCountedAgain) {
 }
 
 TEST(LogTailerTest, RestartAfterCopytruncateFindsTheCopy) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 2));
   nlohmann::json state;
@@ -514,7 +497,7 @@ TEST(LogTailerTest, RestartAfterCopytruncateFindsTheCopy) {
 }
 
 TEST(LogTailerTest, RestartRecognisesInodeReuseByFingerprint) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 50));
   nlohmann::json state;
@@ -533,7 +516,7 @@ TEST(LogTailerTest, RestartRecognisesInodeReuseByFingerprint) {
 }
 
 TEST(LogTailerTest, RestartWithSameContentResumesWhenFingerprintMatches) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 300));  // longer than the head fingerprint
   nlohmann::json state;
@@ -550,7 +533,7 @@ TEST(LogTailerTest, RestartWithSameContentResumesWhenFingerprintMatches) {
 }
 
 TEST(LogTailerTest, StartAtEndSkipsOverlongUnfinishedLineWithoutCountingIt) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, "old\n" + std::string(70000, 'x'));  // start not found near the end
   LogTailerOptions o = Options(log, StartAt::kEnd);
@@ -563,7 +546,7 @@ TEST(LogTailerTest, StartAtEndSkipsOverlongUnfinishedLineWithoutCountingIt) {
 }
 
 TEST(LogTailerTest, CountsUnfinishedLineOfClosedRotatedFile) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   FakeClock clock;
   Append(log, "a\nunfinished");
@@ -578,7 +561,7 @@ TEST(LogTailerTest, CountsUnfinishedLineOfClosedRotatedFile) {
 }
 
 TEST(LogTailerTest, FileReusingInodeOfClosedFileIsReadFromZero) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   FakeClock clock;
   Append(log, Lines(1, 40));
@@ -596,7 +579,7 @@ TEST(LogTailerTest, FileReusingInodeOfClosedFileIsReadFromZero) {
 }
 
 TEST(LogTailerTest, RestartRemembersClosedFiles) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   FakeClock clock;
   Writer w(log);
@@ -626,7 +609,7 @@ TEST(LogTailerTest, RestartRemembersClosedFiles) {
 }
 
 TEST(LogTailerTest, RejectsMalformedState) {
-  TempDir dir;
+  ScratchDir dir;
   LogTailer t(Options(dir.File("*.log")));
   EXPECT_FALSE(t.RestoreState(nlohmann::json::array()).has_value());
   EXPECT_FALSE(t.RestoreState({{"version", 2}, {"scan_time_ns", 0}}).has_value());
@@ -640,7 +623,7 @@ TEST(LogTailerTest, RejectsMalformedState) {
 }
 
 TEST(LogTailerTest, ReportsLagOfUnreadBytes) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, "abc\nde");
   Harness h(Options(log));
@@ -655,7 +638,7 @@ TEST(LogTailerTest, ReportsLagOfUnreadBytes) {
 }
 
 TEST(LogTailerTest, WaitForChangeWakesOnWriteAndTimesOutOtherwise) {
-  TempDir dir;
+  ScratchDir dir;
   std::string log = dir.File("app.log");
   Append(log, Lines(1, 1));
   Harness h(Options(log));

@@ -17,29 +17,13 @@
 #include <vector>
 
 #include "exporter/tail/log_tailer.h"
+#include "tests/unit/scratch_dir.h"
 
 namespace modelwatch {
 namespace {
 
 namespace fs = std::filesystem;
-
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "tailer-soak-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    if (made == nullptr) std::abort();
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+using testing::ScratchDir;
 
 class Writer {
  public:
@@ -78,7 +62,7 @@ TEST_P(LogTailerSoakTest, DeliversEveryNumberExactlyOnce) {
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(rng) < p; };
   auto pick = [&](int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); };
 
-  TempDir dir;
+  ScratchDir dir;
   const std::string log = dir.File("app.log");
   auto gen = [&](int k) { return log + "." + std::to_string(k); };
   FakeClock clock;

@@ -18,31 +18,13 @@
 #include "core/config_loader.h"
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
+#include "tests/unit/rulegen/promql_test_util.h"
 
 namespace modelwatch {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Dir {
- public:
-  explicit Dir(const std::string& name) : path_(fs::path(testing::TempDir()) / name) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& rel, const std::string& text) const {
-    std::ofstream(path_ / rel) << text;
-    return (path_ / rel).string();
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing::LoadConfigOrFail;
+using testing::ScratchDir;
 
 constexpr const char* kModel = R"(model: scoring
 owner: {team: risk}
@@ -75,17 +57,11 @@ constexpr const char* kBaseline = R"({
                  "numeric": {"count": 1000, "edges": [0.5], "proportions": [0.5, 0.5]}}
 })";
 
-ConfigSet Load(const Dir& dir) {
-  auto config = LoadConfigDir(dir.path());
-  EXPECT_TRUE(config.has_value());
-  return config ? *config : ConfigSet{};
-}
-
 TEST(PromqlDriftTest, EngineTurnsOnTheNumericHistogramsAndNeedsABaseline) {
-  Dir dir("promql_config");
+  ScratchDir dir("promql_config");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_EQ(config.models.size(), 1u);
   const ModelConfig& m = config.models[0];
   EXPECT_EQ(m.drift.engine, DriftEngine::kPromql);
@@ -94,7 +70,7 @@ TEST(PromqlDriftTest, EngineTurnsOnTheNumericHistogramsAndNeedsABaseline) {
   EXPECT_FALSE(m.features[2].histogram);  // PII: never exported
   EXPECT_FALSE(m.features[3].histogram);  // categorical
 
-  Dir bare("promql_no_baseline");
+  ScratchDir bare("promql_no_baseline");
   std::string text = kModel;
   text.replace(text.find("baseline: baseline.json\n"), 24, "");
   bare.Write("scoring.yaml", text);
@@ -107,10 +83,10 @@ TEST(PromqlDriftTest, EngineTurnsOnTheNumericHistogramsAndNeedsABaseline) {
 }
 
 TEST(PromqlDriftTest, ReadsTheBinsAndTheSeriesSplitFromTheBaseline) {
-  Dir dir("promql_reference");
+  ScratchDir dir("promql_reference");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const auto& ref = config.models[0].promql_reference;
   ASSERT_TRUE(ref.has_value());
@@ -127,7 +103,7 @@ TEST(PromqlDriftTest, ReadsTheBinsAndTheSeriesSplitFromTheBaseline) {
   EXPECT_EQ(ref->drift_series, 4);
 
   dir.Write("baseline.json", "{\"features\": 3}");
-  ConfigSet broken = Load(dir);
+  ConfigSet broken = LoadConfigOrFail(dir);
   auto error = LoadPromqlReferences(broken);
   ASSERT_FALSE(error.has_value());
   EXPECT_NE(error.error().ToString().find("baseline.json: not a baseline profile"),
@@ -205,10 +181,10 @@ constexpr const char* kAllowance =
     "model_feature_bin_method:model_feature_drift_critical_value:empty_bin_allowance";
 
 TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels) {
-  Dir dir("promql_rules");
+  ScratchDir dir("promql_rules");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
   ASSERT_GE(file.groups.size(), 2u);
@@ -315,20 +291,20 @@ TEST(PromqlDriftTest, OneRulePerQuantityCoversEveryFeatureWithTheExportersLabels
     amounts += copy;
   }
   more_baseline.replace(more_baseline.find("{\"name\": \"amount\""), 0, amounts);
-  Dir dir2("promql_rules_more");
+  ScratchDir dir2("promql_rules_more");
   dir2.Write("baseline.json", more_baseline);
   dir2.Write("scoring.yaml", more);
-  ConfigSet config2 = Load(dir2);
+  ConfigSet config2 = LoadConfigOrFail(dir2);
   ASSERT_TRUE(LoadPromqlReferences(config2).has_value());
   ASSERT_EQ(config2.models[0].promql_reference->features.size(), 4u);
   EXPECT_EQ(DriftRules(BuildModelRules(config2.models[0], config2.fleet)).recording.size(), rules);
 }
 
 TEST(PromqlDriftTest, KsAtTheBinEdgesFromTheCumulativeCounts) {
-  Dir dir("promql_ks");
+  ScratchDir dir("promql_ks");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
   const std::string ks = Expr(g, "model_feature_drift", {{"window", "24h"}, {"method", "ks"}});
@@ -376,12 +352,12 @@ TEST(PromqlDriftTest, KsAtTheBinEdgesFromTheCumulativeCounts) {
 }
 
 TEST(PromqlDriftTest, RecordsOnlyTheMethodsTheExporterWouldExport) {
-  Dir dir("promql_methods");
+  ScratchDir dir("promql_methods");
   dir.Write("baseline.json", kBaseline);
   std::string text = kModel;
   text.replace(text.find("min_samples: 200"), 16, "min_samples: 200, methods: [psi, wasserstein]");
   dir.Write("scoring.yaml", text);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
   int drift = 0;
@@ -405,10 +381,10 @@ TEST(PromqlDriftTest, RecordsOnlyTheMethodsTheExporterWouldExport) {
 }
 
 TEST(PromqlDriftTest, CategoricalDriftFromTheSummedCategoryCounters) {
-  Dir dir("promql_categorical");
+  ScratchDir dir("promql_categorical");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const RuleGroup g = DriftRules(BuildModelRules(config.models[0], config.fleet));
   // The counters' window counts: now minus one window ago, never increase().
@@ -462,12 +438,12 @@ TEST(PromqlDriftTest, CategoricalDriftFromTheSummedCategoryCounters) {
 // break the rule for all of them. Edges written alike in le are refused; a category named
 // like the overflow bin shares its series (as the exporter's counter does).
 TEST(PromqlDriftTest, DuplicateBinLabelsAreRefusedOrMerged) {
-  Dir dir("promql_duplicates");
+  ScratchDir dir("promql_duplicates");
   std::string baseline = kBaseline;
   baseline.replace(baseline.find("[30, 60]"), 8, "[30, 30.000000000000004]");
   dir.Write("baseline.json", baseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   auto error = LoadPromqlReferences(config);
   ASSERT_FALSE(error.has_value());
   EXPECT_NE(error.error().ToString().find("feature \"age\": two edges are le=\"30\""),
@@ -477,7 +453,7 @@ TEST(PromqlDriftTest, DuplicateBinLabelsAreRefusedOrMerged) {
   baseline = kBaseline;
   baseline.replace(baseline.find("\"a\\\"$1\""), 7, "\"__other__\"");
   dir.Write("baseline.json", baseline);
-  ConfigSet merged = Load(dir);
+  ConfigSet merged = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(merged).has_value());
   const RuleGroup g = DriftRules(BuildModelRules(merged.models[0], merged.fleet));
   const std::string counts =
@@ -492,10 +468,10 @@ TEST(PromqlDriftTest, DuplicateBinLabelsAreRefusedOrMerged) {
 // version (matched on the model and the bin only), recorded as the exporter engine's
 // model_prediction_drift{model, version, method, window}.
 TEST(PromqlDriftTest, OutputDriftPerVersionFromTheSummedOutputCounters) {
-  Dir dir("promql_output");
+  ScratchDir dir("promql_output");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   const PromqlDriftReference& ref = *config.models[0].promql_reference;
   ASSERT_EQ(ref.output.size(), 1u);
@@ -574,10 +550,10 @@ TEST(PromqlDriftTest, OutputDriftPerVersionFromTheSummedOutputCounters) {
                    R"("prediction": {"kind": "class", "classes": {"count": 100,
     "categories": ["cat", "$x"], "counts": [70, 30, 0], "proportions": [0.7, 0.3, 0]}}
 })");
-  Dir dir2("promql_output_classes");
+  ScratchDir dir2("promql_output_classes");
   dir2.Write("baseline.json", baseline);
   dir2.Write("scoring.yaml", model);
-  ConfigSet multi = Load(dir2);
+  ConfigSet multi = LoadConfigOrFail(dir2);
   ASSERT_TRUE(LoadPromqlReferences(multi).has_value());
   ASSERT_EQ(multi.models[0].promql_reference->output_classes.size(), 1u);
   EXPECT_TRUE(multi.models[0].promql_reference->output.empty());
@@ -615,12 +591,12 @@ TEST(PromqlDriftTest, OutputDriftPerVersionFromTheSummedOutputCounters) {
 }
 
 TEST(PromqlDriftTest, ExporterEngineModelsGetNoGroup) {
-  Dir dir("promql_none");
+  ScratchDir dir("promql_none");
   dir.Write("baseline.json", kBaseline);
   std::string text = kModel;
   text.replace(text.find("engine: promql"), 14, "engine: exporter");
   dir.Write("scoring.yaml", text);
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadConfigOrFail(dir);
   ASSERT_TRUE(LoadPromqlReferences(config).has_value());
   EXPECT_FALSE(config.models[0].promql_reference.has_value());
   for (const RuleGroup& g : BuildModelRules(config.models[0], config.fleet).groups) {

@@ -15,30 +15,13 @@
 #include "core/config_loader.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_drift.h"
+#include "tests/unit/rulegen/promql_test_util.h"
 
 namespace modelwatch {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Dir {
- public:
-  explicit Dir(const std::string& name) : path_(fs::path(testing::TempDir()) / name) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  void Write(const std::string& rel, const std::string& text) const {
-    std::ofstream(path_ / rel) << text;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing::LoadPromqlConfig;
+using testing::ScratchDir;
 
 constexpr const char* kBaseline = R"({
   "features": [
@@ -53,18 +36,6 @@ std::string Model(const std::string& name, const std::string& task, const std::s
          "\nsource: {paths: [/var/log/x/*.jsonl]}\nbaseline: baseline.json\n" +
          (task == "multiclass_classification" ? "classes: [a, b]\n" : "") +
          "features:\n  - {name: amount, type: numeric}\n" + rest;
-}
-
-ConfigSet Load(const Dir& dir) {
-  auto config = LoadConfigDir(dir.path());
-  std::string errors;
-  if (!config) {
-    for (const auto& e : config.error()) errors += e.ToString() + "\n";
-  }
-  EXPECT_TRUE(config.has_value()) << errors;
-  if (!config) return ConfigSet{};
-  EXPECT_TRUE(LoadPromqlReferences(*config).has_value());
-  return *config;
 }
 
 const ModelConfig& ByName(const ConfigSet& config, const std::string& name) {
@@ -93,10 +64,10 @@ constexpr const char* kGt =
     "drift: {engine: promql, windows: [1h]}\n";
 
 TEST(PromqlPerformanceTest, BinaryConfusionCountsAndFourMetricsPerWindow) {
-  Dir dir("promql_performance_binary");
+  ScratchDir dir("promql_performance_binary");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", Model("scoring", "binary_classification", kGt));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
   ASSERT_GE(file.groups.size(), 6u);
   EXPECT_EQ(file.groups[2].name, "modelwatch-scoring-signals-promql");
@@ -150,10 +121,10 @@ TEST(PromqlPerformanceTest, BinaryConfusionCountsAndFourMetricsPerWindow) {
 }
 
 TEST(PromqlPerformanceTest, RegressionMaeAndRmseFromTheErrorSummaries) {
-  Dir dir("promql_performance_regression");
+  ScratchDir dir("promql_performance_regression");
   dir.Write("baseline.json", kBaseline);
   dir.Write("eta.yaml", Model("eta", "regression", kGt));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   const RuleGroup g = PromqlPerformanceGroup(config.models[0], Seconds(30));
   const auto rules = ByRecord(g);
   ASSERT_EQ(rules.size(), 2u * 3);
@@ -177,7 +148,7 @@ TEST(PromqlPerformanceTest, RegressionMaeAndRmseFromTheErrorSummaries) {
 // Only request_id joins of binary classifiers and regressors under the promql engine:
 // multiclass, entity joins, models without ground truth and the exporter engine get no group.
 TEST(PromqlPerformanceTest, WhichModelsGetTheGroup) {
-  Dir dir("promql_performance_models");
+  ScratchDir dir("promql_performance_models");
   dir.Write("baseline.json", kBaseline);
   dir.Write("intent.yaml", Model("intent", "multiclass_classification", kGt));
   dir.Write("entity.yaml", Model("entity", "regression",
@@ -189,7 +160,7 @@ TEST(PromqlPerformanceTest, WhichModelsGetTheGroup) {
   dir.Write("default.yaml", Model("default", "binary_classification",
                                   "ground_truth: {paths: [/l/*.jsonl]}\n"
                                   "drift: {engine: promql}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   ASSERT_EQ(config.models.size(), 5u);
   std::map<std::string, std::vector<std::string>> groups;
   for (const ModelConfig& m : config.models) {

@@ -16,30 +16,14 @@
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_drift.h"
+#include "tests/unit/rulegen/promql_test_util.h"
 
 namespace modelwatch {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Dir {
- public:
-  explicit Dir(const std::string& name) : path_(fs::path(testing::TempDir()) / name) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  void Write(const std::string& rel, const std::string& text) const {
-    std::ofstream(path_ / rel) << text;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing::Errors;
+using testing::LoadPromqlConfig;
+using testing::ScratchDir;
 
 std::string Model(const std::string& name, const std::string& task, const std::string& drift,
                   bool baseline = true) {
@@ -63,21 +47,6 @@ constexpr const char* kBaseline = R"({
   "prediction": {"kind": "score", "numeric": {"count": 0}}
 })";
 
-std::string Errors(const MultiResult<ConfigSet>& r) {
-  std::string out;
-  if (r) return out;
-  for (const auto& e : r.error()) out += e.ToString() + "\n";
-  return out;
-}
-
-ConfigSet Load(const Dir& dir) {
-  auto config = LoadConfigDir(dir.path());
-  EXPECT_TRUE(config.has_value()) << Errors(config);
-  if (!config) return ConfigSet{};
-  EXPECT_TRUE(LoadPromqlReferences(*config).has_value());
-  return *config;
-}
-
 // The rules by "record{window}".
 std::map<std::string, const RecordingRule*> ByRecord(const RuleGroup& g) {
   std::map<std::string, const RecordingRule*> out;
@@ -92,12 +61,12 @@ std::map<std::string, const RecordingRule*> ByRecord(const RuleGroup& g) {
 }
 
 TEST(PromqlSignalsTest, OneRulePerSignalAndWindowAfterTheDriftGroup) {
-  Dir dir("promql_signals_binary");
+  ScratchDir dir("promql_signals_binary");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml",
             Model("scoring", "binary_classification",
                   "drift: {engine: promql, windows: [1h, 24h], min_samples: 200}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   const RuleFile file = BuildModelRules(config.models[0], config.fleet);
   ASSERT_GE(file.groups.size(), 4u);
   EXPECT_EQ(file.groups[0].name, "modelwatch-scoring-drift-promql-baseline");
@@ -164,13 +133,13 @@ TEST(PromqlSignalsTest, OneRulePerSignalAndWindowAfterTheDriftGroup) {
 // the documented formulas (tests/e2e/promql_degradation.test.sh) and on real servers against
 // the exporter (tests/e2e/promql_drift.test.sh).
 TEST(PromqlSignalsTest, DegradationScoreAfterTheSignalsFromTheShortestWindow) {
-  Dir dir("promql_signals_degradation");
+  ScratchDir dir("promql_signals_degradation");
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml",
             Model("scoring", "binary_classification",
                   "drift: {engine: promql, windows: [24h, 1h], min_samples: 200}\n"));
   dir.Write("plain.yaml", Model("plain", "binary_classification", "drift: {windows: [1h]}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   const ModelConfig& promql =
       config.models[0].name == "scoring" ? config.models[0] : config.models[1];
   const ModelConfig& plain =
@@ -221,13 +190,13 @@ TEST(PromqlSignalsTest, DegradationScoreAfterTheSignalsFromTheShortestWindow) {
 }
 
 TEST(PromqlSignalsTest, WhatEachTaskHas) {
-  Dir dir("promql_signals_tasks");
+  ScratchDir dir("promql_signals_tasks");
   dir.Write("baseline.json", kBaseline);
   dir.Write("intent.yaml", Model("intent", "multiclass_classification",
                                  "drift: {engine: promql, windows: [1h]}\n"));
   dir.Write("eta.yaml", Model("eta", "regression", "drift: {engine: promql, windows: [1h]}\n"));
   dir.Write("plain.yaml", Model("plain", "binary_classification", "drift: {windows: [1h]}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   ASSERT_EQ(config.models.size(), 3u);
   std::map<std::string, std::vector<std::string>> records;
   for (const ModelConfig& m : config.models) {
@@ -271,12 +240,12 @@ constexpr const char* kFullBaseline = R"({
 })";
 
 TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
-  Dir dir("promql_signals_shift");
+  ScratchDir dir("promql_signals_shift");
   dir.Write("baseline.json", kFullBaseline);
   dir.Write("scoring.yaml",
             Model("scoring", "binary_classification",
                   "drift: {engine: promql, windows: [1h], min_samples: 200, alpha: 0.01}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   ASSERT_EQ(config.models.size(), 1u);
   const ModelConfig& m = config.models[0];
   ASSERT_TRUE(m.promql_reference.has_value());
@@ -331,7 +300,7 @@ TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
 
   // A baseline that never predicted the positive class, with no spread known: τ = 0, so a
   // window without positives gives 0 / 0, which the exporter serves as 0.
-  Dir zero("promql_signals_zero_rate");
+  ScratchDir zero("promql_signals_zero_rate");
   std::string text = kFullBaseline;
   text.replace(text.find("\"positive_rate\": 0.2"), 20, "\"positive_rate\": 0.0");
   text.replace(text.find("\"positive_rate_daily_std\": 0.01"), 31,
@@ -341,7 +310,7 @@ TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
   zero.Write("baseline.json", text);
   zero.Write("scoring.yaml",
              Model("scoring", "binary_classification", "drift: {engine: promql, windows: [1h]}\n"));
-  ConfigSet zero_config = Load(zero);
+  ConfigSet zero_config = LoadPromqlConfig(zero);
   ASSERT_TRUE(zero_config.models.at(0).promql_reference->positive_rate.has_value());
   EXPECT_EQ(zero_config.models[0].promql_reference->positive_rate->tau_squared, 0.0);
   const RuleFile zero_file = BuildModelRules(zero_config.models[0], zero_config.fleet);
@@ -353,13 +322,13 @@ TEST(PromqlSignalsTest, ShiftAndZScoreReadTheBaselineAsTheExporterDoes) {
 // modelwatch.yaml's drift.engine is the default of every model file that sets none; a model's
 // own drift.engine wins; `exporter` stays the built-in default.
 TEST(FleetDriftEngineTest, FleetDefaultAndPerModelOverride) {
-  Dir dir("fleet_drift_engine");
+  ScratchDir dir("fleet_drift_engine");
   dir.Write("baseline.json", kBaseline);
   dir.Write("modelwatch.yaml", "drift: {engine: promql}\n");
   dir.Write("a.yaml", Model("a", "binary_classification", ""));
   dir.Write("b.yaml", Model("b", "binary_classification", "drift: {windows: [1h]}\n"));
   dir.Write("c.yaml", Model("c", "binary_classification", "drift: {engine: exporter}\n"));
-  ConfigSet config = Load(dir);
+  ConfigSet config = LoadPromqlConfig(dir);
   ASSERT_EQ(config.models.size(), 3u);
   EXPECT_EQ(config.fleet.drift_engine, DriftEngine::kPromql);
   EXPECT_EQ(config.models[0].drift.engine, DriftEngine::kPromql);
@@ -374,11 +343,11 @@ TEST(FleetDriftEngineTest, FleetDefaultAndPerModelOverride) {
   EXPECT_EQ(rules.groups[1].name, "modelwatch-a-drift-promql");
   EXPECT_EQ(rules.groups[2].name, "modelwatch-a-signals-promql");
 
-  Dir plain("fleet_drift_engine_unset");
+  ScratchDir plain("fleet_drift_engine_unset");
   plain.Write("baseline.json", kBaseline);
   plain.Write("a.yaml", Model("a", "binary_classification", ""));
   plain.Write("b.yaml", Model("b", "binary_classification", "drift: {engine: promql}\n"));
-  ConfigSet unset = Load(plain);
+  ConfigSet unset = LoadPromqlConfig(plain);
   ASSERT_EQ(unset.models.size(), 2u);
   EXPECT_EQ(unset.fleet.drift_engine, DriftEngine::kExporter);
   EXPECT_EQ(unset.models[0].drift.engine, DriftEngine::kExporter);
@@ -389,7 +358,7 @@ TEST(FleetDriftEngineTest, FleetDefaultAndPerModelOverride) {
 }
 
 TEST(FleetDriftEngineTest, ErrorsWithFileLineAndColumn) {
-  Dir dir("fleet_drift_engine_errors");
+  ScratchDir dir("fleet_drift_engine_errors");
   dir.Write("baseline.json", kBaseline);
   dir.Write("modelwatch.yaml", "tiers: {}\ndrift:\n  engine: promql\n");
   // No baseline: under the fleet default the model is refused at its mapping, naming where
@@ -410,7 +379,7 @@ TEST(FleetDriftEngineTest, ErrorsWithFileLineAndColumn) {
             "modelwatch.yaml:1:17: error: \"drift.engine\" must be one of"},
            {"drift:\n  engines: promql\n", "modelwatch.yaml:2:3: error:"},
            {"drift: promql\n", "modelwatch.yaml:1:8: error:"}}) {
-    Dir bad("fleet_drift_engine_bad");
+    ScratchDir bad("fleet_drift_engine_bad");
     bad.Write("baseline.json", kBaseline);
     bad.Write("modelwatch.yaml", text);
     bad.Write("a.yaml", Model("a", "binary_classification", ""));

@@ -16,30 +16,14 @@
 
 #include "core/config_loader.h"
 #include "rulegen/promql_drift.h"
+#include "tests/unit/rulegen/promql_test_util.h"
 
 namespace modelwatch {
 namespace {
 
-namespace fs = std::filesystem;
-
-class Dir {
- public:
-  explicit Dir(const std::string& name) : path_(fs::path(testing::TempDir()) / name) {
-    fs::remove_all(path_);
-    fs::create_directories(path_);
-  }
-  ~Dir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  void Write(const std::string& rel, const std::string& text) const {
-    std::ofstream(path_ / rel) << text;
-  }
-  std::string path() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using testing::Errors;
+using testing::LoadPromqlConfig;
+using testing::ScratchDir;
 
 constexpr const char* kBaseline = R"({
   "features": [
@@ -58,23 +42,12 @@ constexpr const char* kModel =
     "features:\n  - {name: amount, type: numeric}\n  - {name: country, type: categorical}\n"
     "drift: {engine: promql, windows: [1h, 24h], min_samples: 200}\n";
 
-std::string Errors(const MultiResult<ConfigSet>& r) {
-  std::string out;
-  if (r) return out;
-  for (const auto& e : r.error()) out += e.ToString() + "\n";
-  return out;
-}
-
 ConfigSet Load(const std::string& name, const std::string& fleet) {
-  Dir dir(name);
+  ScratchDir dir(name);
   dir.Write("baseline.json", kBaseline);
   dir.Write("scoring.yaml", kModel);
   if (!fleet.empty()) dir.Write("modelwatch.yaml", fleet);
-  auto config = LoadConfigDir(dir.path());
-  EXPECT_TRUE(config.has_value()) << Errors(config);
-  if (!config) return ConfigSet{};
-  EXPECT_TRUE(LoadPromqlReferences(*config).has_value());
-  return *config;
+  return LoadPromqlConfig(dir);
 }
 
 std::string Key(const RecordingRule& r) {
@@ -239,7 +212,7 @@ TEST(PromqlTiersTest, ErrorsWithFileLineAndColumn) {
            {"drift: {engine: promql, tiers: 3}\n", "modelwatch.yaml:1:32: error:"},
            {"drift:\n  tiers: 0\n", "modelwatch.yaml:2:10: error:"},
            {"drift:\n  tiers: two\n", "modelwatch.yaml:2:10: error:"}}) {
-    Dir bad("promql_tiers_bad");
+    ScratchDir bad("promql_tiers_bad");
     bad.Write("baseline.json", kBaseline);
     bad.Write("modelwatch.yaml", text);
     bad.Write("scoring.yaml", kModel);

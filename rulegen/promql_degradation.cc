@@ -15,6 +15,7 @@
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_drift.h"
+#include "rulegen/promql_window.h"
 
 namespace modelwatch {
 namespace {
@@ -147,7 +148,7 @@ class DegradationBuilder {
  public:
   DegradationBuilder(const ModelConfig& m, const DegradationReference& ref,
                      PromqlDegradationRules& out, PromqlCounts& counts)
-      : m_(m), ref_(ref), out_(out), counts_(counts) {}
+      : m_(m), ref_(ref), out_(out), rules_(m, out.group, counts) {}
 
   // Each feature's noise floor inputs, by its alerting method (effect_size.h's
   // DriftNoiseFloor at kNoiseAlpha split over the model's tested distributions): psi and js
@@ -180,17 +181,18 @@ class DegradationBuilder {
   }
 
   void AddWindow(const Window& w) {
-    window_ = w.label;
-    const std::string records = Recorded(kRecords);
+    rules_.Start(w);
+    const std::string records = rules_.Windowed(kRecords);
     // The versions with outputs in the window: the records that are ok (every ok record has
     // its task's output; the parser rejects one without).
     const std::string predictions =
-        counts_.WindowSum(metric::kModelPredictionsTotal.Name(), w, "model, version");
+        rules_.WindowSum(metric::kModelPredictionsTotal.Name(), "model, version");
     const std::string errors =
-        counts_.WindowSum(metric::kModelPredictionErrorsTotal.Name(), w, "model, version");
-    Add(kOutputs,
-        predictions + "\n- on (model, version)\n(" + errors + " or " + predictions + " * 0)", {});
-    const std::string outputs = "(" + Recorded(kOutputs) + " > 0)";
+        rules_.WindowSum(metric::kModelPredictionErrorsTotal.Name(), "model, version");
+    rules_.Add(kOutputs,
+               predictions + "\n- on (model, version)\n(" + errors + " or " + predictions + " * 0)",
+               {});
+    const std::string outputs = "(" + rules_.Windowed(kOutputs) + " > 0)";
     AddFeatureExcess();
     AddDriftExcess(outputs);
 
@@ -198,14 +200,14 @@ class DegradationBuilder {
       const std::string points = PromqlNumber(weight) + " * ";
       std::string expr;
       if (signal == "drift") {
-        expr = points + "clamp(" + Recorded(kDriftExcess) + ", 0, 1) * 100";
+        expr = points + "clamp(" + rules_.Windowed(kDriftExcess) + ", 0, 1) * 100";
       } else if (signal == "confidence" || signal == "entropy") {
         const std::optional<Moments>& mo = signal == "confidence" ? ref_.confidence : ref_.entropy;
         const std::string zero = outputs + " * 0";
         if (mo) {
           const std::string mean =
-              Recorded(signal == "confidence" ? metric::kModelPredictionConfidenceMean.Name()
-                                              : metric::kModelPredictionEntropyMean.Name());
+              rules_.Windowed(signal == "confidence" ? metric::kModelPredictionConfidenceMean.Name()
+                                                     : metric::kModelPredictionEntropyMean.Name());
           expr = points + "(" + MeanShift(*mo, mean, signal == "confidence") + "\nor\n" + zero +
                  ") * 100\nand on (model, version) " + outputs;
         } else {
@@ -215,21 +217,21 @@ class DegradationBuilder {
         expr = Broadcast(outputs, points + Anomaly(records) + " * 100");
       } else if (signal == "errors") {
         const std::string sum =
-            counts_.WindowSum(metric::kModelPredictionErrorsTotal.Name(), w, "model");
+            rules_.WindowSum(metric::kModelPredictionErrorsTotal.Name(), "model");
         expr = Broadcast(outputs, points + "clamp(\n  (" + sum + " / on (model) " + records +
                                       "\n  or on (model) " + records + " * 0)\n  / " +
                                       PromqlNumber(ErrorSaturation(m_)) + ",\n  0, 1) * 100");
       } else {
         continue;  // the config allows none other
       }
-      Add(kPoints, expr, {{"signal", signal}});
+      rules_.Add(kPoints, expr, {{"signal", signal}});
     }
     std::string sum;
     for (const auto& [signal, weight] : m_.degradation.weights) {
       sum += (sum.empty() ? "" : "\n+ ignoring (signal) ") +
-             Recorded(kPoints, ",signal=" + PromQuote(signal));
+             rules_.Windowed(kPoints, ",signal=" + PromQuote(signal));
     }
-    Add(kScore, "clamp(\n" + sum + ",\n0, 100)", {});
+    rules_.Add(kScore, "clamp(\n" + sum + ",\n0, 100)", {});
   }
 
   // The shortest window holding drift.min_samples records, then its series without the
@@ -243,15 +245,15 @@ class DegradationBuilder {
     for (const Window* w : windows) {
       chosen += (chosen.empty() ? "" : "\nor ignoring (window)\n") + std::string(kRecords) +
                 "{model=" + PromQuote(m_.name) + ",window=" + PromQuote(w->label) +
-                "} >= " + MinRecords();
+                "} >= " + rules_.MinRecords();
     }
     out_.group.recording.push_back({kChosen, chosen, {}});
-    const std::string picked = "\nand on (model, window)\n" + Model(kChosen) + ")";
+    const std::string picked = "\nand on (model, window)\n" + rules_.Selector(kChosen) + ")";
     out_.group.recording.push_back({metric::kModelDegradationSignal.Name(),
-                                    "max without (window) (\n" + Model(kPoints) + picked,
+                                    "max without (window) (\n" + rules_.Selector(kPoints) + picked,
                                     {}});
     out_.group.recording.push_back({metric::kModelDegradationScore.Name(),
-                                    "max without (window) (\n" + Model(kScore) + picked,
+                                    "max without (window) (\n" + rules_.Selector(kScore) + picked,
                                     {}});
   }
 
@@ -261,38 +263,39 @@ class DegradationBuilder {
   // part per alerting method, each matching the drift series of that method to the
   // features whose constants carry it.
   void AddFeatureExcess() {
-    const std::string zero = "max by (model) (" + Recorded(kRecords) + " * 0)";
+    const std::string zero = "max by (model) (" + rules_.Windowed(kRecords) + " * 0)";
     if (methods_.empty()) {
-      Add(kFeatureExcess, zero, {});
+      rules_.Add(kFeatureExcess, zero, {});
       return;
     }
     const PromqlDriftReference& drift = *m_.promql_reference;
     std::vector<std::string> present;
     if (!drift.features.empty()) {
       present.push_back("sum by (model, feature) (" +
-                        Recorded(kPromqlFeatureBucketIncrease, ",le=\"+Inf\"") + ")");
+                        rules_.Windowed(kPromqlFeatureBucketIncrease, ",le=\"+Inf\"") + ")");
     }
     if (!drift.categorical.empty()) {
-      present.push_back("sum by (model, feature) (" + Recorded(kPromqlCategoryIncrease) + ")");
+      present.push_back("sum by (model, feature) (" + rules_.Windowed(kPromqlCategoryIncrease) +
+                        ")");
     }
     const std::string n =
         present.size() == 1 ? present[0] : "(" + present[0] + " or " + present[1] + ")";
     // 1/n + 1/m, n the feature's values in the window.
     const std::string inverse =
-        "(1 / " + n + " + on (model, feature) " + Model(kInverseReference) + ")";
+        "(1 / " + n + " + on (model, feature) " + rules_.Selector(kInverseReference) + ")";
     std::string parts;
     for (DriftMethod method : methods_) {
       const std::string name = DriftMethodName(method);
-      const std::string factor = Model(kFloorFactor, ",method=\"" + name + "\"");
+      const std::string factor = rules_.Selector(kFloorFactor, ",method=\"" + name + "\"");
       const std::string floor = NoiseFloor(method, inverse, n, factor, "on (model, feature) ");
       if (floor.empty()) continue;
       const std::string value =
-          Recorded(metric::kModelFeatureDrift.Name(), ",method=\"" + name + "\"");
+          rules_.Windowed(metric::kModelFeatureDrift.Name(), ",method=\"" + name + "\"");
       parts += (parts.empty() ? "" : "\n  or\n  ") + std::string("clamp_min(") + value +
                " - on (model, feature) " + floor + ", 0)\n  / on (model, feature) " +
-               Model(kCritical);
+               rules_.Selector(kCritical);
     }
-    Add(kFeatureExcess, "max by (model) (\n  " + parts + "\n)\nor on (model)\n" + zero, {});
+    rules_.Add(kFeatureExcess, "max by (model) (\n  " + parts + "\n)\nor on (model)\n" + zero, {});
   }
 
   // Per version with outputs, the larger of the features' excess and its output's: the
@@ -300,7 +303,7 @@ class DegradationBuilder {
   // outputs in the window, m the output profile's effective count, bins its bins or classes)
   // over drift.critical, as DriftTracker::AppendVersionSeries takes it.
   void AddDriftExcess(const std::string& outputs) {
-    const std::string features = Broadcast(outputs, Recorded(kFeatureExcess));
+    const std::string features = Broadcast(outputs, rules_.Windowed(kFeatureExcess));
     const PromqlDriftReference& drift = *m_.promql_reference;
     const DriftMethod method = m_.drift.method;
     int bins = 0;
@@ -315,24 +318,24 @@ class DegradationBuilder {
       type = FeatureType::kCategorical;
     }
     if (!(count > 0) || !MethodApplies(method, type) || method == DriftMethod::kWasserstein) {
-      Add(kDriftExcess, features, {});
+      rules_.Add(kDriftExcess, features, {});
       return;
     }
-    const std::string n = Recorded(kOutputs);
+    const std::string n = rules_.Windowed(kOutputs);
     const std::string inverse = "(1 / " + n + " + " + PromqlNumber(1 / ref_.Effective(count)) + ")";
     const std::string floor = NoiseFloor(
         method, inverse, n, PromqlNumber(FloorFactor(method, bins, drift.drift_series)), "");
     const std::string critical = PromqlNumber(m_.drift.critical > 0 ? m_.drift.critical : 1.0);
     const std::string output =
         "(\n  clamp_min(" +
-        Recorded(metric::kModelPredictionDrift.Name(),
-                 ",method=\"" + std::string(DriftMethodName(method)) + "\"") +
+        rules_.Windowed(metric::kModelPredictionDrift.Name(),
+                        ",method=\"" + std::string(DriftMethodName(method)) + "\"") +
         " - on (model, version) " + floor + ", 0) / " + critical +
         "\n  or on (model, version)\n  " + outputs + " * 0\n)";
-    Add(kDriftExcess,
-        output + "\n> on (model, version)\n(" + features + ")\nor on (model, version)\n(" +
-            features + ")",
-        {});
+    rules_.Add(kDriftExcess,
+               output + "\n> on (model, version)\n(" + features + ")\nor on (model, version)\n(" +
+                   features + ")",
+               {});
   }
 
   // effect_size.h's MeanShiftEffect over kEffectSaturation, clamped to 0–1: the drop
@@ -343,7 +346,7 @@ class DegradationBuilder {
                                     : "(" + mean + " - " + PromqlNumber(mo.mean) + ")";
     const std::string sigma =
         "sqrt(" + PromqlNumber(mo.between * mo.between) + " + " + PromqlNumber(mo.sd * mo.sd) +
-        " * (1 / " + Recorded(kConfidenceCount) + " + " + PromqlNumber(mo.inverse_m) + "))";
+        " * (1 / " + rules_.Windowed(kConfidenceCount) + " + " + PromqlNumber(mo.inverse_m) + "))";
     return "clamp(\n  clamp_min(" + change + " - " + PromqlNumber(NormalQuantile(1 - kNoiseAlpha)) +
            " * " + sigma + ", 0)\n  / " + PromqlNumber(std::max(mo.sd, kMinEffectScale)) + " / " +
            PromqlNumber(kEffectSaturation) + ",\n  0, 1)";
@@ -362,8 +365,8 @@ class DegradationBuilder {
       if (c > 0) p0 += 2 / (c + 1);
     }
     p0 = std::clamp(std::min(1.0, p0), 0.0, 1.0);
-    const std::string ratio =
-        "(" + Recorded(metric::kModelAnomalousRequestsRatio.Name()) + " or " + records + " * 0)";
+    const std::string ratio = "(" + rules_.Windowed(metric::kModelAnomalousRequestsRatio.Name()) +
+                              " or " + records + " * 0)";
     return "clamp(\n  (" + ratio + " - " + PromqlNumber(p0) + " - " +
            PromqlNumber(NormalQuantile(1 - kNoiseAlpha)) + " * sqrt(" +
            PromqlNumber(p0 * (1 - p0)) + " / " + records + ")) / " +
@@ -382,28 +385,11 @@ class DegradationBuilder {
     return nullptr;
   }
 
-  void Add(const std::string& record, const std::string& expr,
-           std::vector<std::pair<std::string, std::string>> labels) {
-    labels.insert(labels.begin(), {"window", window_});
-    out_.group.recording.push_back({record, expr, std::move(labels)});
-  }
-
-  std::string Model(const std::string& record, const std::string& more = "") const {
-    return record + "{model=" + PromQuote(m_.name) + more + "}";
-  }
-  std::string Recorded(const std::string& record, const std::string& more = "") const {
-    return Model(record, ",window=" + PromQuote(window_) + more);
-  }
-  std::string MinRecords() const {
-    return std::to_string(std::max<std::int64_t>(1, m_.drift.min_samples));
-  }
-
   const ModelConfig& m_;
   const DegradationReference& ref_;
   PromqlDegradationRules& out_;
-  PromqlCounts& counts_;
+  PromqlWindowRules rules_;
   std::set<DriftMethod> methods_;  // the features' alerting methods
-  std::string window_;
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
+#include "rulegen/promql_window.h"
 
 namespace modelwatch {
 
@@ -328,7 +329,7 @@ const Subject kOutput{"version",
 class GroupBuilder {
  public:
   GroupBuilder(const ModelConfig& m, RuleGroup& baseline, RuleGroup& group, PromqlCounts& counts)
-      : m_(m), baseline_(baseline), group_(group), counts_(counts) {}
+      : m_(m), baseline_(baseline), rules_(m, group, counts) {}
 
   // The baseline's constant series, into the baseline group (the drift group reads their
   // latest samples, at most kPromqlBaselineInterval old): the features', then the output's.
@@ -340,10 +341,10 @@ class GroupBuilder {
 
   // Per window: the features' rules, then the output's (both read the window's records).
   void AddWindow(const Window& w) {
-    window_ = w.label;
+    rules_.Start(w);
     const PromqlDriftReference& ref = *m_.promql_reference;
-    AddWindow(w, {&kFeatures, &ref.features, &ref.categorical}, true);
-    AddWindow(w, {&kOutput, &ref.output, &ref.output_classes}, false);
+    AddSubject({&kFeatures, &ref.features, &ref.categorical}, true);
+    AddSubject({&kOutput, &ref.output, &ref.output_classes}, false);
   }
 
  private:
@@ -457,9 +458,9 @@ class GroupBuilder {
     }
   }
 
-  // The rules of one subject's distributions in window `w` (the window's records first,
+  // The rules of one subject's distributions in the window (the window's records first,
   // with `records`).
-  void AddWindow(const Window& w, const Distributions& d, bool records) {
+  void AddSubject(const Distributions& d, bool records) {
     d_ = &d;
     const Subject& s = *d.s;
     const bool numeric = !d.numeric->empty(), categorical = !d.categorical->empty();
@@ -467,15 +468,15 @@ class GroupBuilder {
     // The replicas' counts over the window (PromqlCounts: in these rules with one tier,
     // summed from the local tier's with two).
     if (numeric) {
-      Add(s.counts, counts_.WindowSum(s.histogram.Bucket(), w, "model, " + key + ", le"));
+      rules_.Add(s.counts, rules_.WindowSum(s.histogram.Bucket(), "model, " + key + ", le"));
     }
     if (records) {
-      Add(kRecords, counts_.WindowSum(metric::kModelPredictionsTotal.Name(), w, "model"));
+      rules_.Add(kRecords, rules_.WindowSum(metric::kModelPredictionsTotal.Name(), "model"));
     }
     if (!numeric && !categorical) return;
     if (categorical) {
-      Add(s.category_counts,
-          counts_.WindowSum(s.categories.Name(), w, "model, " + key + ", " + s.category));
+      rules_.Add(s.category_counts,
+                 rules_.WindowSum(s.categories.Name(), "model, " + key + ", " + s.category));
     }
     if (numeric) {
       // Each bin's count: its upper bound's cumulative count minus its lower bound's, the
@@ -483,23 +484,24 @@ class GroupBuilder {
       // that its le is a lower_le); the first bin (no lower_le) is its bucket's count. The
       // output's baseline bins serve every version: the bucket's labels are kept and the
       // bin's le taken from the baseline (group_right).
-      const std::string counts = Windowed(s.counts);
+      const std::string counts = rules_.Windowed(s.counts);
       const std::string lower =
-          "(" + Selector(s.base_ratio) + " * 0 + on (" + s.base + ", lower_le) " +
+          "(" + rules_.Selector(s.base_ratio) + " * 0 + on (" + s.base + ", lower_le) " +
           (s.BaseHasKey() ? "group_left ()" : "group_right (le)") + " label_replace(" + counts +
           ", \"lower_le\", \"$1\", \"le\", \"(.+)\"))";
       const std::string count = "(" + counts + " - on (model, " + key + ", le) group_left () " +
                                 lower + "\nor\n" + counts + " and on (" + s.base + ", le) " +
-                                Selector(s.base_ratio) + ")";
+                                rules_.Selector(s.base_ratio) + ")";
       const std::string ratio =
           "(" + count + " / on (model, " + key + ", window) group_left () " + Total() + ")";
       // The exporter's floor: an empty bin counts as ε.
-      Add(s.ratio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
+      rules_.Add(s.ratio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     if (categorical) {
-      const std::string ratio = "(" + Windowed(s.category_counts) + " / on (model, " + key +
+      const std::string ratio = "(" + rules_.Windowed(s.category_counts) + " / on (model, " + key +
                                 ", window) group_left () " + CategoryTotal() + ")";
-      Add(s.category_ratio, ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
+      rules_.Add(s.category_ratio,
+                 ratio + " > 0\nor\n" + ratio + " * 0 + " + PromqlNumber(kDriftEpsilon));
     }
     AddDrift();
     AddCriticalValues();
@@ -507,44 +509,27 @@ class GroupBuilder {
 
   static constexpr const char* kRecords = "model_window:model_predictions:increase";
 
-  // `labels` after the window's (rules of one name are told apart by their labels: promtool
-  // refuses duplicates).
-  void Add(std::string record, std::string expr,
-           std::vector<std::pair<std::string, std::string>> labels = {}) {
-    labels.emplace(labels.begin(), "window", window_);
-    group_.recording.push_back({std::move(record), std::move(expr), std::move(labels)});
-  }
-
   void AddConstants(const char* record, const std::vector<Constant>& constants) {
     if (!constants.empty()) {
       baseline_.recording.push_back(PromqlConstantsRule(m_.name, record, constants));
     }
   }
 
-  // The model's series of `record` (a baseline series: no window).
-  std::string Selector(const char* record, const std::string& more = "") const {
-    return std::string(record) + "{model=" + PromQuote(m_.name) + more + "}";
-  }
-  // The model's series of `record` in the window.
-  std::string Windowed(const char* record, const std::string& more = "") const {
-    return Selector(record, ",window=" + PromQuote(window_) + more);
-  }
-
   // Each numeric distribution's values in the window (its +Inf bucket), by model, its key
   // (feature or version) and window.
   std::string Total() const {
-    return "sum without (le) (" + Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
+    return "sum without (le) (" + rules_.Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
   }
   std::string CategoryTotal() const {
     return "sum without (" + std::string(d_->s->category) + ") (" +
-           Windowed(d_->s->category_counts) + ")";
+           rules_.Windowed(d_->s->category_counts) + ")";
   }
   // The same by model and key: n, each distribution's values in the window.
   std::string NumericPresent() const {
-    return "sum by (" + By() + ") (" + Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
+    return "sum by (" + By() + ") (" + rules_.Windowed(d_->s->counts, ",le=\"+Inf\"") + ")";
   }
   std::string CategoricalPresent() const {
-    return "sum by (" + By() + ") (" + Windowed(d_->s->category_counts) + ")";
+    return "sum by (" + By() + ") (" + rules_.Windowed(d_->s->category_counts) + ")";
   }
   // n of every distribution of the subject in the reference, numeric and categorical.
   std::string Present() const {
@@ -561,7 +546,7 @@ class GroupBuilder {
   // The exporter serves a distribution's drift once the window holds drift.min_samples
   // records and the distribution has values in it (`present`).
   std::string Gate(const std::string& present) const {
-    return "\nand on (model) (" + Windowed(kRecords) +
+    return "\nand on (model) (" + rules_.Windowed(kRecords) +
            " >= " + std::to_string(m_.drift.min_samples) + ")\nand on (" + By() + ") (" + present +
            " > 0)";
   }
@@ -595,13 +580,14 @@ class GroupBuilder {
       if (!Exports(method)) continue;
       std::vector<std::string> parts;
       if (numeric) {
-        parts.push_back(PsiJs(method, Windowed(s.ratio), Selector(s.base_ratio), "le") +
-                        numeric_gate);
+        parts.push_back(
+            PsiJs(method, rules_.Windowed(s.ratio), rules_.Selector(s.base_ratio), "le") +
+            numeric_gate);
       }
       if (categorical) {
-        parts.push_back(
-            PsiJs(method, Windowed(s.category_ratio), Selector(s.base_category_ratio), s.category) +
-            categorical_gate);
+        parts.push_back(PsiJs(method, rules_.Windowed(s.category_ratio),
+                              rules_.Selector(s.base_category_ratio), s.category) +
+                        categorical_gate);
       }
       AddMethod(s.drift.Name(), method, parts);
     }
@@ -610,10 +596,11 @@ class GroupBuilder {
       // values are F_current at every edge; F_baseline there is the running sum of the
       // baseline's proportions (matched on le). The +Inf bucket, where both are 1, matches
       // none.
-      AddMethod(s.drift.Name(), DriftMethod::kKs,
-                {"max by (" + by + ") (\n  abs(\n  (" + Windowed(s.counts) + " / on (" + by +
-                 ", window) group_left () " + Total() + ")\n  - on (" + base +
-                 ", le) group_left () " + Selector(s.base_cumulative) + "\n  )\n)" + numeric_gate});
+      AddMethod(
+          s.drift.Name(), DriftMethod::kKs,
+          {"max by (" + by + ") (\n  abs(\n  (" + rules_.Windowed(s.counts) + " / on (" + by +
+           ", window) group_left () " + Total() + ")\n  - on (" + base + ", le) group_left () " +
+           rules_.Selector(s.base_cumulative) + "\n  )\n)" + numeric_gate});
     }
     if (Exports(DriftMethod::kChi2) && categorical) {
       // scipy's chi2_contingency on the table of reference counts a (row total m) and window
@@ -621,9 +608,9 @@ class GroupBuilder {
       // Σ D²/(m·n·(a + b)) with D = a·n − b·m, and with Yates' correction when exactly two
       // columns are left (one degree of freedom) Σ max(|D| − (n + m)/2, 0)²/(m·n·(a + b)).
       const std::string category = s.category;
-      const std::string b = Windowed(s.category_counts);
-      const std::string a = Selector(s.base_category_count);
-      const std::string m = "on (" + base + ") group_left () " + Selector(s.base_count);
+      const std::string b = rules_.Windowed(s.category_counts);
+      const std::string a = rules_.Selector(s.base_category_count);
+      const std::string m = "on (" + base + ") group_left () " + rules_.Selector(s.base_count);
       const std::string n =
           "(" + b + " * 0 + on (" + by + ", window) group_left () " + CategoryTotal() + ")";
       const std::string d = "(" + n + " * on (" + base + ", " + category + ") group_left () " + a +
@@ -649,35 +636,37 @@ class GroupBuilder {
     // (1/n + 1/m), n the window's values, m the reference's.
     const auto inverses = [&](const std::string& n) {
       return "(1 / " + n + " + on (" + base + ") " + ManyToOne() + "(1 / " +
-             Selector(s.base_count) + "))";
+             rules_.Selector(s.base_count) + "))";
     };
-    const std::string chi2 = " * on (" + base + ") " + ManyToOne() + Selector(s.chi2_quantile);
+    const std::string chi2 =
+        " * on (" + base + ") " + ManyToOne() + rules_.Selector(s.chi2_quantile);
     // drift_noise.h's PsiCriticalValue and JsCriticalValue: the chi-square limit at the
     // exporter's per-series level, plus the allowance of each bin a window of n values is
     // likely to leave empty (0 for a distribution without such bins).
     const auto allowance = [&](const char* method) {
       const std::string allowances =
-          Selector(s.allowance, ",method=\"" + std::string(method) + "\"");
+          rules_.Selector(s.allowance, ",method=\"" + std::string(method) + "\"");
       if (s.BaseHasKey()) {
-        const std::string empty = "(" + Selector(s.log1p) + " * on (" + base + ") group_left () " +
-                                  present + " > bool on (" + base + ") group_left () " +
-                                  Selector(s.log_limit) + ")";
+        const std::string empty = "(" + rules_.Selector(s.log1p) + " * on (" + base +
+                                  ") group_left () " + present + " > bool on (" + base +
+                                  ") group_left () " + rules_.Selector(s.log_limit) + ")";
         return "(sum by (" + by + ") (" + allowances + " * on (" + base + ", bin) " + empty +
-               ") or " + Selector(s.chi2_quantile) + " * 0)";
+               ") or " + rules_.Selector(s.chi2_quantile) + " * 0)";
       }
       // The baseline's bins serve every distribution (the output's versions): each bin of
       // each one is first taken from its window's counts, labelled with the baseline's bin
       // (value 0).
-      const std::string bins =
-          d_->numeric->empty()
-              ? "(" + Windowed(s.category_counts) + " * 0 + on (" + base + ", " + s.category +
-                    ") group_left (bin) (" + Selector(s.base_category_ratio) + " * 0))"
-              : "(" + Windowed(s.counts) + " * 0 + on (" + base + ", le) group_left (bin) (" +
-                    Selector(s.base_ratio) + " * 0))";
+      const std::string bins = d_->numeric->empty()
+                                   ? "(" + rules_.Windowed(s.category_counts) + " * 0 + on (" +
+                                         base + ", " + s.category + ") group_left (bin) (" +
+                                         rules_.Selector(s.base_category_ratio) + " * 0))"
+                                   : "(" + rules_.Windowed(s.counts) + " * 0 + on (" + base +
+                                         ", le) group_left (bin) (" +
+                                         rules_.Selector(s.base_ratio) + " * 0))";
       const std::string empty = "((" + bins + " + on (" + base + ", bin) group_left () " +
-                                Selector(s.log1p) + ") * on (" + by + ") group_left () " + present +
-                                " > bool on (" + base + ") group_left () " + Selector(s.log_limit) +
-                                ")";
+                                rules_.Selector(s.log1p) + ") * on (" + by + ") group_left () " +
+                                present + " > bool on (" + base + ") group_left () " +
+                                rules_.Selector(s.log_limit) + ")";
       return "(sum by (" + by + ") (" + allowances + " * on (" + base + ", bin) group_right () " +
              empty + ") or " + present + " * 0)";
     };
@@ -694,16 +683,16 @@ class GroupBuilder {
     if (Exports(DriftMethod::kKs) && !d_->numeric->empty()) {
       // drift_noise.h's KsCriticalValue: Kolmogorov's limit at the per-series level over the
       // effective size, K⁻¹(level)·sqrt(1/n + 1/m); for the distributions with bin edges.
-      AddMethod(
-          name, DriftMethod::kKs,
-          {PromqlNumber(KolmogorovUpperQuantile(Level())) + " * sqrt" + inverses(NumericPresent()) +
-           "\nand on (" + base + ") " + Selector(s.base_cumulative) + Gate(NumericPresent())});
+      AddMethod(name, DriftMethod::kKs,
+                {PromqlNumber(KolmogorovUpperQuantile(Level())) + " * sqrt" +
+                 inverses(NumericPresent()) + "\nand on (" + base + ") " +
+                 rules_.Selector(s.base_cumulative) + Gate(NumericPresent())});
     }
     if (Exports(DriftMethod::kChi2) && !d_->categorical->empty()) {
       // drift_noise.h's Chi2CriticalValue: χ²(bins − 1) at the per-series level, whatever n.
       AddMethod(name, DriftMethod::kChi2,
                 {"(" + CategoricalPresent() + " * 0 + on (" + base + ") " + ManyToOne() +
-                 Selector(s.chi2_quantile) + ")" + Gate(CategoricalPresent())});
+                 rules_.Selector(s.chi2_quantile) + ")" + Gate(CategoricalPresent())});
     }
   }
 
@@ -712,7 +701,7 @@ class GroupBuilder {
                  const std::vector<std::string>& parts) {
     std::string expr;
     for (const std::string& p : parts) expr += (expr.empty() ? "" : "\nor\n") + p;
-    Add(record, expr, {{"method", DriftMethodName(method)}});
+    rules_.Add(record, expr, {{"method", DriftMethodName(method)}});
   }
 
   // Whether the exporter would export `method` (drift.methods, by default every method),
@@ -727,9 +716,7 @@ class GroupBuilder {
 
   const ModelConfig& m_;
   RuleGroup& baseline_;
-  RuleGroup& group_;
-  PromqlCounts& counts_;
-  std::string window_;
+  PromqlWindowRules rules_;
   const Distributions* d_ = nullptr;  // the subject being written
 };
 }  // namespace

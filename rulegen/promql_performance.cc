@@ -6,6 +6,7 @@
 
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_tiers.h"
+#include "rulegen/promql_window.h"
 
 namespace modelwatch {
 namespace {
@@ -20,11 +21,10 @@ constexpr const char* kErrorCount =
 class PerformanceBuilder {
  public:
   PerformanceBuilder(const ModelConfig& m, RuleGroup& group, PromqlCounts& counts)
-      : m_(m), group_(group), counts_(counts) {}
+      : m_(m), rules_(m, group, counts) {}
 
   void AddWindow(const Window& w, const std::vector<std::string>& metrics) {
-    window_ = w.label;
-    w_ = &w;
+    rules_.Start(w);
     if (m_.task == Task::kBinaryClassification) {
       Add(kOutcomes, "",
           WindowCount(metric::kModelLabelledPredictionsTotal.Name(), "model, version, outcome"));
@@ -72,35 +72,27 @@ class PerformanceBuilder {
   void Add(std::string record, const std::string& metric, std::string expr) {
     std::vector<std::pair<std::string, std::string>> labels;
     if (!metric.empty()) labels.emplace_back("metric", metric);
-    labels.emplace_back("window", window_);
-    group_.recording.push_back({std::move(record), std::move(expr), std::move(labels)});
+    rules_.Add(std::move(record), std::move(expr), std::move(labels));
   }
 
   // The replicas' sum by `by` of each one's exact increase of `metric` over the window
   // (promql_tiers.h: in this rule with one tier, from the local tier's records with two).
   std::string WindowCount(const std::string& metric, const std::string& by) const {
-    return counts_.WindowSum(metric, *w_, by);
+    return rules_.WindowSum(metric, by);
   }
 
-  std::string Recorded(const char* record) const {
-    return std::string(record) + "{model=" + PromQuote(m_.name) + ",window=" + PromQuote(window_) +
-           "}";
-  }
+  std::string Recorded(const char* record) const { return rules_.Windowed(record); }
 
   // The window's joined predictions of the outcomes matching `regex`, by version.
   std::string Outcomes(const std::string& regex) const {
     const std::string outcome = regex.find('|') == std::string::npos
                                     ? "outcome=" + PromQuote(regex)
                                     : "outcome=~" + PromQuote(regex);
-    return "sum by (model, version) (" + std::string(kOutcomes) + "{model=" + PromQuote(m_.name) +
-           ",window=" + PromQuote(window_) + "," + outcome + "})";
+    return "sum by (model, version) (" + rules_.Windowed(kOutcomes, "," + outcome) + ")";
   }
 
   const ModelConfig& m_;
-  RuleGroup& group_;
-  PromqlCounts& counts_;
-  std::string window_;
-  const Window* w_ = nullptr;
+  PromqlWindowRules rules_;
 };
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/distributions.h"
 #include "core/metric_catalogue.h"
 #include "rulegen/promql_drift.h"
+#include "rulegen/promql_window.h"
 
 namespace modelwatch {
 namespace {
@@ -29,11 +30,10 @@ constexpr const char* kPooledMissing =
 class SignalsBuilder {
  public:
   SignalsBuilder(const ModelConfig& m, RuleGroup& group, PromqlCounts& counts)
-      : m_(m), group_(group), counts_(counts) {}
+      : m_(m), rules_(m, group, counts) {}
 
   void AddWindow(const Window& w) {
-    window_ = w.label;
-    w_ = &w;
+    rules_.Start(w);
     const std::string gate = Gate();
     Add(kRecords, WindowCount(metric::kModelPredictionsTotal.Name(), "model"));
     if (m_.task != Task::kRegression) {
@@ -109,8 +109,7 @@ class SignalsBuilder {
   // n the window's records, m the baseline's (effective), the pooled share recorded first.
   void AddMissingShift(const PromqlDriftReference& ref) {
     const std::string ratio = Recorded(metric::kModelFeatureMissingRatio.Name());
-    const std::string baseline =
-        std::string(kPromqlBaselineMissingRatio) + "{model=" + PromQuote(m_.name) + "}";
+    const std::string baseline = rules_.Selector(kPromqlBaselineMissingRatio);
     const std::string n = Recorded(kRecords);
     const std::string m = PromqlNumber(ref.missing_records);
     Add(metric::kModelFeatureMissingRatioShift.Name(),
@@ -126,33 +125,21 @@ class SignalsBuilder {
             PromqlNumber(1 / ref.missing_records) + ")\n)");
   }
 
-  void Add(std::string record, std::string expr) {
-    group_.recording.push_back({std::move(record), std::move(expr), {{"window", window_}}});
-  }
-
-  // The replicas' increase of `metric` over the window, summed `by` (PromqlCounts).
+  void Add(std::string record, std::string expr) { rules_.Add(std::move(record), std::move(expr)); }
   std::string WindowCount(const std::string& metric, const std::string& by) const {
-    return counts_.WindowSum(metric, *w_, by);
+    return rules_.WindowSum(metric, by);
   }
-
-  std::string Recorded(const std::string& record) const {
-    return record + "{model=" + PromQuote(m_.name) + ",window=" + PromQuote(window_) + "}";
-  }
+  std::string Recorded(const std::string& record) const { return rules_.Windowed(record); }
 
   // The exporter serves a window's signals once it holds drift.min_samples records (and at
   // least one).
-  std::string MinRecords() const {
-    return std::to_string(std::max<std::int64_t>(1, m_.drift.min_samples));
-  }
+  std::string MinRecords() const { return rules_.MinRecords(); }
   std::string Gate() const {
     return "\nand on (model) (" + Recorded(kRecords) + " >= " + MinRecords() + ")";
   }
 
   const ModelConfig& m_;
-  RuleGroup& group_;
-  PromqlCounts& counts_;
-  std::string window_;
-  const Window* w_ = nullptr;
+  PromqlWindowRules rules_;
 };
 
 }  // namespace

@@ -42,18 +42,18 @@ import json
 import math
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import numpy as np
 import yaml
 from scipy.special import chdtri, kolmogi
 from scipy.stats import chi2_contingency, norm
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from exposition import free_port  # noqa: E402
+from servers import Servers, fail, get, query  # noqa: E402
 
 BUILD, WORK = sys.argv[1], sys.argv[2]
 # --tiers: drift.tiers: 2 (docs/scale-out.md, "Two tiers"): two local Prometheus servers with
@@ -64,36 +64,7 @@ EXPORTER = os.path.join(BUILD, "exporter/modelwatch-exporter")
 RULEGEN = os.path.join(BUILD, "rulegen/modelwatch-rulegen")
 FEATURES = ["f1", "f2", "f3"]
 REPLICAS = 3
-procs = {}
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read().decode()
-
-
-def wait_http(url, what, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            get(url, 2)
-            return
-        except Exception:
-            time.sleep(0.2)
-    fail(what + " did not answer " + url)
+SERVERS = Servers(WORK)
 
 
 def model_yaml(engine, paths):
@@ -137,17 +108,6 @@ def record(rnd, ts, i, shift):
                        "features": feats})
 
 
-def start_exporter(name, config_dir, port):
-    state = os.path.join(WORK, "state-" + name)
-    os.makedirs(state, exist_ok=True)
-    log = open(os.path.join(WORK, name + ".log"), "a")
-    procs[name] = subprocess.Popen(
-        [EXPORTER, "--config.dir=" + config_dir, "--state.dir=" + state,
-         "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
-        stdout=log, stderr=log)
-    wait_http("http://127.0.0.1:%d/-/healthy" % port, name)
-
-
 def lines_read(port):
     total = 0
     for line in get("http://127.0.0.1:%d/metrics" % port).splitlines():
@@ -163,26 +123,6 @@ def wait_read(port, n, what):
             return
         time.sleep(0.2)
     fail("%s did not read %d lines" % (what, n))
-
-
-def start_prometheus(name, rule_files, scrape_configs, external_labels=None):
-    """A Prometheus scraping and evaluating every second, its rule files under WORK."""
-    port = free_port()
-    config = {"global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-              "rule_files": [os.path.join(WORK, r) for r in rule_files],
-              "scrape_configs": scrape_configs}
-    if external_labels:
-        config["global"]["external_labels"] = external_labels
-    with open(os.path.join(WORK, name + ".yml"), "w") as f:
-        yaml.safe_dump(config, f)
-    log = open(os.path.join(WORK, name + ".log"), "w")
-    procs[name] = subprocess.Popen(
-        ["/usr/bin/prometheus", "--config.file=" + WORK + "/" + name + ".yml",
-         "--storage.tsdb.path=" + WORK + "/tsdb-" + name,
-         "--web.listen-address=127.0.0.1:%d" % port], stdout=log, stderr=log)
-    url = "http://127.0.0.1:%d" % port
-    wait_http(url + "/-/ready", name)
-    return url
 
 
 def tier_rules(single_groups):
@@ -237,14 +177,6 @@ def replica_count(replica_proms, q):
         if got:
             total = (total or 0) + list(got.values())[0]
     return total
-
-
-def query(prom, q):
-    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    body = json.loads(get(url))
-    if body["status"] != "success":
-        fail("query %s: %s" % (q, body))
-    return {tuple(sorted(r["metric"].items())): float(r["value"][1]) for r in body["data"]["result"]}
 
 
 def by_feature(series):
@@ -1001,9 +933,9 @@ def main():
             {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in replicas]}]}
 
     for name in ports:
-        start_exporter(name, os.path.join(WORK, name), ports[name])
+        SERVERS.start_exporter(EXPORTER, name, os.path.join(WORK, name), ports[name])
     if not TIERS:
-        prom = start_prometheus("prometheus", ["drift.rules.yml"],
+        prom = SERVERS.start_prometheus("prometheus", ["drift.rules.yml"],
                                 [replicas_job(range(REPLICAS)), single_job])
         replica_proms = [prom]
     else:
@@ -1016,11 +948,11 @@ def main():
         # baseline entropy EntropyRise compares with); the promql groups of the global tier
         # read none of them (tests/unit/rulegen/promql_tiers_test.cc).
         replica_proms = [
-            start_prometheus("local-a", ["local.rules.yml"], [replicas_job([0, 1])],
+            SERVERS.start_prometheus("local-a", ["local.rules.yml"], [replicas_job([0, 1])],
                              {"prometheus": "local-a"}),
-            start_prometheus("local-b", ["local.rules.yml"], [replicas_job([2])],
+            SERVERS.start_prometheus("local-b", ["local.rules.yml"], [replicas_job([2])],
                              {"prometheus": "local-b"})]
-        prom = start_prometheus("global", ["drift.rules.yml"], [single_job, {
+        prom = SERVERS.start_prometheus("global", ["drift.rules.yml"], [single_job, {
             "job_name": "federate", "honor_labels": True, "metrics_path": "/federate",
             "params": {"match[]": ['{__name__=~".+:local_increase"}', '{job="replicas"}']},
             "static_configs": [{"targets": [p.split("//")[1] for p in replica_proms]}]}])
@@ -1054,9 +986,9 @@ def main():
             time.sleep(6)  # past a checkpoint (every 5 s)
         elif batch == 1:
             wait_read(ports["replica1"], written[1], "replica1")
-            procs["replica1"].send_signal(signal.SIGKILL)
-            procs["replica1"].wait()
-            start_exporter("replica1", os.path.join(WORK, "replica1"), ports["replica1"])
+            SERVERS.kill("replica1")
+            SERVERS.start_exporter(EXPORTER, "replica1", os.path.join(WORK, "replica1"),
+                                   ports["replica1"])
     wait_read(ports["single"], total, "single")
     for r in range(REPLICAS):
         wait_read(ports["replica%d" % r], written[r], "replica%d" % r)
@@ -1182,11 +1114,4 @@ def main():
 try:
     main()
 finally:
-    for p in procs.values():
-        if p.poll() is None:
-            p.terminate()
-    for p in procs.values():
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    SERVERS.stop_all()

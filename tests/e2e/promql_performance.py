@@ -26,18 +26,18 @@ usage: promql_performance.py BUILD_DIR WORK_DIR
 import json
 import os
 import random
-import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
-import urllib.request
 
 import numpy as np
 import yaml
 from sklearn.metrics import (accuracy_score, f1_score, mean_absolute_error, mean_squared_error,
                              precision_score, recall_score)
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from exposition import free_port  # noqa: E402
+from servers import Servers, fail, get, query  # noqa: E402
 
 BUILD, WORK = sys.argv[1], sys.argv[2]
 EXPORTER = os.path.join(BUILD, "exporter/modelwatch-exporter")
@@ -46,36 +46,7 @@ REPLICAS = 3
 MODELS = ("scoring", "eta")
 BINARY = ("precision", "recall", "f1", "accuracy")
 REGRESSION = ("mae", "rmse")
-procs = {}
-
-
-def fail(msg):
-    print("FAIL: " + msg)
-    sys.exit(1)
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def get(url, timeout=10):
-    with urllib.request.urlopen(url, timeout=timeout) as r:
-        return r.read().decode()
-
-
-def wait_http(url, what, seconds=60):
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            get(url, 2)
-            return
-        except Exception:
-            time.sleep(0.2)
-    fail(what + " did not answer " + url)
+SERVERS = Servers(WORK)
 
 
 def model_yaml(model, engine, paths, labels):
@@ -110,17 +81,6 @@ def label_for(rnd, model, rec):
     return round(rec["prediction"] + rnd.gauss(0, 4), 3)
 
 
-def start_exporter(name, port):
-    state = os.path.join(WORK, "state-" + name)
-    os.makedirs(state, exist_ok=True)
-    log = open(os.path.join(WORK, name + ".log"), "a")
-    procs[name] = subprocess.Popen(
-        [EXPORTER, "--config.dir=" + os.path.join(WORK, name), "--state.dir=" + state,
-         "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
-        stdout=log, stderr=log)
-    wait_http("http://127.0.0.1:%d/-/healthy" % port, name)
-
-
 def scrape(port):
     """Every sample of a replica's /metrics, as (name, labels dict, value)."""
     out = []
@@ -151,14 +111,6 @@ def wait_labels(port, want, what):
             return
         time.sleep(0.2)
     fail("%s did not read the labels %s" % (what, want))
-
-
-def query(prom, q):
-    url = prom + "/api/v1/query?" + urllib.parse.urlencode({"query": q})
-    body = json.loads(get(url))
-    if body["status"] != "success":
-        fail("query %s: %s" % (q, body))
-    return {tuple(sorted(r["metric"].items())): float(r["value"][1]) for r in body["data"]["result"]}
 
 
 def sklearn_values(predictions, labels):
@@ -346,23 +298,11 @@ def main():
     with open(os.path.join(WORK, "rules.yml"), "w") as f:
         yaml.safe_dump({"groups": groups}, f)
 
-    prom_port = free_port()
-    prom = "http://127.0.0.1:%d" % prom_port
-    with open(os.path.join(WORK, "prometheus.yml"), "w") as f:
-        yaml.safe_dump({
-            "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-            "rule_files": [os.path.join(WORK, "rules.yml")],
-            "scrape_configs": [{"job_name": "replicas", "static_configs": [
-                {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in range(REPLICAS)]}]}],
-        }, f)
     for name in ports:
-        start_exporter(name, ports[name])
-    log = open(os.path.join(WORK, "prometheus.log"), "w")
-    procs["prometheus"] = subprocess.Popen(
-        ["/usr/bin/prometheus", "--config.file=" + WORK + "/prometheus.yml",
-         "--storage.tsdb.path=" + WORK + "/tsdb", "--web.listen-address=127.0.0.1:%d" % prom_port],
-        stdout=log, stderr=log)
-    wait_http(prom + "/-/ready", "prometheus")
+        SERVERS.start_exporter(EXPORTER, name, os.path.join(WORK, name), ports[name])
+    prom = SERVERS.start_prometheus("prometheus", ["rules.yml"], [{
+        "job_name": "replicas", "static_configs": [
+            {"targets": ["127.0.0.1:%d" % ports["replica%d" % r] for r in range(REPLICAS)]}]}])
 
     # Two batches. Of each batch's predictions 80 % get a label, some of them before the
     # prediction is written (they wait), 5 % of those a second, conflicting one later (the
@@ -409,9 +349,9 @@ def main():
             time.sleep(6)  # past a checkpoint (every 5 s)
         else:
             wait_labels(ports["replica1"], distinct, "replica1")
-            procs["replica1"].send_signal(signal.SIGKILL)
-            procs["replica1"].wait()
-            start_exporter("replica1", ports["replica1"])
+            SERVERS.kill("replica1")
+            SERVERS.start_exporter(EXPORTER, "replica1", os.path.join(WORK, "replica1"),
+                                   ports["replica1"])
     for r in range(REPLICAS):
         wait_labels(ports["replica%d" % r], distinct, "replica%d" % r)
 
@@ -480,11 +420,4 @@ def main():
 try:
     main()
 finally:
-    for p in procs.values():
-        if p.poll() is None:
-            p.terminate()
-    for p in procs.values():
-        try:
-            p.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            p.kill()
+    SERVERS.stop_all()

@@ -90,11 +90,11 @@ TEST(PromqlPerformanceTest, BinaryConfusionCountsAndFourMetricsPerWindow) {
         << expr;
     EXPECT_EQ(expr.rfind("sum by (model, version, outcome) (", 0), 0u) << expr;
     for (const char* metric : {"precision", "recall", "f1", "accuracy"}) {
-      const std::string key = std::string("model_performance{") + metric + "," + window + "}";
+      const std::string key = std::string("model_performance{") + window + "," + metric + "}";
       ASSERT_EQ(rules.count(key), 1u) << key;
       const RecordingRule& r = *rules.at(key);
-      EXPECT_EQ(r.labels, (std::vector<std::pair<std::string, std::string>>{{"metric", metric},
-                                                                            {"window", window}}));
+      EXPECT_EQ(r.labels, (std::vector<std::pair<std::string, std::string>>{{"window", window},
+                                                                            {"metric", metric}}));
       // Reads this window's counts of this model, summed by (model, version).
       const std::string sel = count + "{model=\"scoring\",window=\"" + window + "\",outcome";
       EXPECT_NE(r.expr.find("sum by (model, version) (" + sel), std::string::npos) << r.expr;
@@ -103,11 +103,11 @@ TEST(PromqlPerformanceTest, BinaryConfusionCountsAndFourMetricsPerWindow) {
           << r.expr;
     }
   }
-  EXPECT_NE(rules.at("model_performance{precision,1h}")->expr.find("outcome=~\"tp|fp\"})"),
+  EXPECT_NE(rules.at("model_performance{1h,precision}")->expr.find("outcome=~\"tp|fp\"})"),
             std::string::npos);
-  EXPECT_NE(rules.at("model_performance{recall,1h}")->expr.find("outcome=~\"tp|fn\"})"),
+  EXPECT_NE(rules.at("model_performance{1h,recall}")->expr.find("outcome=~\"tp|fn\"})"),
             std::string::npos);
-  EXPECT_NE(rules.at("model_performance{accuracy,1h}")->expr.find("outcome=~\"tp|tn\"})"),
+  EXPECT_NE(rules.at("model_performance{1h,accuracy}")->expr.find("outcome=~\"tp|tn\"})"),
             std::string::npos);
   // Recording rules name catalogued metrics (level:metric:operation).
   for (const RecordingRule& r : g.recording) {
@@ -133,12 +133,12 @@ TEST(PromqlPerformanceTest, RegressionMaeAndRmseFromTheErrorSummaries) {
   EXPECT_NE(
       rules.at(count + "{1h}")->expr.find("model_prediction_absolute_error_count{model=\"eta\"}"),
       std::string::npos);
-  const std::string& mae = rules.at("model_performance{mae,1h}")->expr;
+  const std::string& mae = rules.at("model_performance{1h,mae}")->expr;
   EXPECT_NE(mae.find("model_prediction_absolute_error_sum{model=\"eta\"} offset 3600s"),
             std::string::npos)
       << mae;
   EXPECT_NE(mae.find(count + "{model=\"eta\",window=\"1h\"} > 0"), std::string::npos) << mae;
-  const std::string& rmse = rules.at("model_performance{rmse,7d}")->expr;
+  const std::string& rmse = rules.at("model_performance{7d,rmse}")->expr;
   EXPECT_EQ(rmse.rfind("sqrt(", 0), 0u) << rmse;
   EXPECT_NE(rmse.find("model_prediction_squared_error_sum{model=\"eta\"} offset 604800s"),
             std::string::npos)
@@ -176,7 +176,7 @@ TEST(PromqlPerformanceTest, WhichModelsGetTheGroup) {
   const RuleGroup g = PromqlPerformanceGroup(ByName(config, "default"), Seconds(30));
   ASSERT_EQ(g.recording.size(), 5u);
   for (const RecordingRule& r : g.recording) {
-    EXPECT_EQ(r.labels.back(), (std::pair<std::string, std::string>{"window", "30d"}));
+    EXPECT_EQ(r.labels.front(), (std::pair<std::string, std::string>{"window", "30d"}));
   }
   EXPECT_NE(g.recording[0].expr.find(" offset 2592000s"), std::string::npos);
 }

@@ -12,6 +12,8 @@ PACKAGES=(
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev nlohmann-json3-dev libsimdjson-dev
   libcurl4-openssl-dev libexpected-dev libssl-dev zlib1g-dev libsqlite3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # modelwatch-rulegen's allocator (rulegen/CMakeLists.txt)
+  libjemalloc2
   # real peers used by the tests and the demo
   prometheus prometheus-alertmanager
   # numeric oracles (Debian's python3, /usr/bin/python3)

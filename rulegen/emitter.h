@@ -7,6 +7,8 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
+#include <utility>
 
 #include "core/config.h"
 #include "rulegen/rule_model.h"
@@ -23,6 +25,12 @@ class FileSink {
  public:
   virtual ~FileSink() = default;
   virtual void Add(std::string path, std::string content) = 0;
+  // The file `head` + `content`. A sink that writes files writes the two one after the other
+  // instead of joining them (a copy of the whole file; runbooks and routing cases are MBs).
+  virtual void AddWithHead(std::string path, std::string_view head, std::string content) {
+    content.insert(0, head);
+    Add(std::move(path), std::move(content));
+  }
 };
 
 // Collects the files into an OutputFiles map (a second file with the same path replaces the

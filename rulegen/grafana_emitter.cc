@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <cstdio>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <stdexcept>
 #include <string_view>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -272,13 +274,152 @@ Json ThresholdSteps(const std::vector<Step>& steps) {
   return Json{{"mode", "absolute"}, {"steps", std::move(out)}};
 }
 
+// Starts the member `key` of an object at `indent` that has members before it (as
+// ObjectWriter::Key does after the first).
+JsonWriter& Member(JsonWriter& w, std::string_view key, int indent) {
+  w.Out() += ",\n";
+  w.Out().append(static_cast<std::size_t>(indent), ' ');
+  w.String(key);
+  w.Out() += ": ";
+  return w;
+}
+
+// The members "options" and "fieldConfig" of a panel of `spec` (each preceded by ",\n" and
+// the indent of the panel's members, `indent`): the template's (`tpl`) options and
+// fieldConfig, merged with the panel's own settings.
+std::string MergedText(const Json& tpl, const PanelSpec& spec, int indent) {
+  std::string text;
+  JsonWriter w(text);
+  // The template's options as they are, or a copy with the panel's merged in.
+  static const Json kNoOptions = Json::object();
+  auto tpl_options = tpl.find("options");
+  const Json& options = tpl_options != tpl.end() ? *tpl_options : kNoOptions;
+  if (spec.options.is_object()) {
+    Json merged = options;
+    merged.merge_patch(spec.options);
+    Member(w, "options", indent).Write(merged, indent);
+  } else {
+    Member(w, "options", indent).Write(options, indent);
+  }
+
+  Json field_config = tpl.value("fieldConfig", Json::object());
+  if (!field_config.contains("defaults")) field_config["defaults"] = Json::object();
+  if (!field_config.contains("overrides")) field_config["overrides"] = Json::array();
+  Json& defaults = field_config["defaults"];
+  defaults["unit"] = spec.unit;
+  if (spec.min) defaults["min"] = *spec.min;
+  if (spec.max) defaults["max"] = *spec.max;
+  if (spec.decimals) defaults["decimals"] = *spec.decimals;
+  if (spec.mappings.is_array()) defaults["mappings"] = spec.mappings;
+  if (!spec.steps.empty()) defaults["thresholds"] = ThresholdSteps(spec.steps);
+  if (spec.custom.is_object()) defaults["custom"].merge_patch(spec.custom);
+  if (spec.overrides.is_array()) {
+    for (const Json& o : spec.overrides) field_config["overrides"].push_back(o);
+  }
+  if (spec.type == "timeseries") {
+    Json& custom = defaults["custom"];
+    if (!spec.stacking.empty()) {
+      custom["stacking"]["mode"] = spec.stacking;
+      custom["fillOpacity"] = 40;
+    }
+    if (!spec.thresholds_style.empty()) {
+      custom["thresholdsStyle"]["mode"] = spec.thresholds_style;
+    }
+  }
+  Member(w, "fieldConfig", indent).Write(field_config, indent);
+  return text;
+}
+
+// Appends `s` to `key` so that no two different sequences of fields give the same key: its
+// length, then its bytes.
+void KeyField(std::string& key, std::string_view s) {
+  char buf[24];
+  key.append(buf, std::to_chars(buf, buf + sizeof buf, s.size()).ptr);
+  key += ':';
+  key += s;
+}
+
+void KeyNumber(std::string& key, std::optional<double> v) {
+  if (!v) {
+    key += '-';
+    return;
+  }
+  char buf[32];
+  key.append(buf, std::to_chars(buf, buf + sizeof buf, *v).ptr);  // shortest round trip: exact
+  key += ';';
+}
+
+// A JSON value of a spec as a key field: its type and its compact dump (which tells apart
+// any two values MergedText could write differently).
+void KeyJson(std::string& key, const Json& j) {
+  key += std::to_string(static_cast<int>(j.type()));
+  KeyField(key, j.is_null() ? std::string() : j.dump());
+}
+
+// Everything of `spec` that MergedText reads, as a string: equal keys give equal text.
+std::string PanelMergeKey(const PanelSpec& spec) {
+  std::string key;
+  key.reserve(128);
+  KeyField(key, spec.type);
+  KeyField(key, spec.unit);
+  KeyNumber(key, spec.min);
+  KeyNumber(key, spec.max);
+  KeyNumber(key, spec.decimals ? std::optional<double>(*spec.decimals) : std::nullopt);
+  key += std::to_string(spec.steps.size());
+  key += ';';
+  for (const Step& s : spec.steps) {
+    KeyField(key, s.color);
+    KeyNumber(key, s.value);
+  }
+  KeyField(key, spec.thresholds_style);
+  KeyField(key, spec.stacking);
+  KeyJson(key, spec.mappings);
+  KeyJson(key, spec.options);
+  KeyJson(key, spec.custom);
+  KeyJson(key, spec.overrides);
+  return key;
+}
+
+// MergedText by PanelMergeKey, for one DashboardTemplates (and one panel indent): a fleet's
+// dashboards repeat a few dozen combinations of template and settings, each merged once.
+// Holds at most kMaxEntries texts (a fleet of all-different settings merges the rest every
+// time). Thread-safe.
+class PanelTextCache {
+ public:
+  // Appends the text of `key` to `out`, made by `make` unless a call made it before.
+  template <typename Make>
+  void Append(const std::string& key, const Make& make, std::string& out) {
+    const std::string* cached = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = texts_.find(key);
+      if (it != texts_.end()) cached = &it->second;
+    }
+    if (cached) {  // an element's address outlives rehashing; elements are never erased
+      out += *cached;
+      return;
+    }
+    std::string text = make();
+    out += text;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (texts_.size() < kMaxEntries) texts_.try_emplace(key, std::move(text));
+  }
+
+ private:
+  static constexpr std::size_t kMaxEntries = 4096;
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> texts_;
+};
+
 // Places panels left to right, wrapping at the grid width, and numbers them. Writes each
 // panel as JSON text straight away (the dashboard's "panels" array, at the indent of a
 // top-level member): a panel is built as a document only where it merges the template's
 // options and fieldConfig.
 class Layout {
  public:
-  explicit Layout(const DashboardTemplates& templates) : templates_(templates) {}
+  // `cache` must be used with `templates` only.
+  Layout(const DashboardTemplates& templates, PanelTextCache& cache)
+      : templates_(templates), cache_(cache) {}
 
   void Row(const std::string& title) {
     NewLine();
@@ -338,43 +479,10 @@ class Layout {
       panel.Key("transformations").Write(spec.transformations, panel.Inner());
     }
 
-    // The template's options as they are, or a copy with the panel's merged in.
-    static const Json kNoOptions = Json::object();
-    auto tpl_options = tpl.find("options");
-    const Json& options = tpl_options != tpl.end() ? *tpl_options : kNoOptions;
-    if (spec.options.is_object()) {
-      Json merged = options;
-      merged.merge_patch(spec.options);
-      panel.Key("options").Write(merged, panel.Inner());
-    } else {
-      panel.Key("options").Write(options, panel.Inner());
-    }
-
-    Json field_config = tpl.value("fieldConfig", Json::object());
-    if (!field_config.contains("defaults")) field_config["defaults"] = Json::object();
-    if (!field_config.contains("overrides")) field_config["overrides"] = Json::array();
-    Json& defaults = field_config["defaults"];
-    defaults["unit"] = spec.unit;
-    if (spec.min) defaults["min"] = *spec.min;
-    if (spec.max) defaults["max"] = *spec.max;
-    if (spec.decimals) defaults["decimals"] = *spec.decimals;
-    if (spec.mappings.is_array()) defaults["mappings"] = spec.mappings;
-    if (!spec.steps.empty()) defaults["thresholds"] = ThresholdSteps(spec.steps);
-    if (spec.custom.is_object()) defaults["custom"].merge_patch(spec.custom);
-    if (spec.overrides.is_array()) {
-      for (const Json& o : spec.overrides) field_config["overrides"].push_back(o);
-    }
-    if (spec.type == "timeseries") {
-      Json& custom = defaults["custom"];
-      if (!spec.stacking.empty()) {
-        custom["stacking"]["mode"] = spec.stacking;
-        custom["fillOpacity"] = 40;
-      }
-      if (!spec.thresholds_style.empty()) {
-        custom["thresholdsStyle"]["mode"] = spec.thresholds_style;
-      }
-    }
-    panel.Key("fieldConfig").Write(field_config, panel.Inner());
+    // The template's options and fieldConfig merged with the panel's own settings: the same
+    // text for every panel of the same template and settings, made once per cache.
+    cache_.Append(
+        PanelMergeKey(spec), [&] { return MergedText(tpl, spec, panel.Inner()); }, text_);
     panel.End();
 
     x_ += w;
@@ -428,6 +536,7 @@ class Layout {
   }
 
   const DashboardTemplates& templates_;
+  PanelTextCache& cache_;
   std::string text_;
   JsonWriter writer_{text_};
   int panels_ = 0;
@@ -1316,11 +1425,9 @@ std::string DashboardDescription(const std::string& what, const std::string& sou
          ".";
 }
 
-}  // namespace
-
-std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model,
-                               const DashboardTemplates& templates) {
-  (void)config;
+// ModelDashboardText with the merged panel texts of `cache` (made with `templates`).
+std::string ModelDashboardText(const ModelConfig& model, const DashboardTemplates& templates,
+                               PanelTextCache& cache) {
   Json dash = templates.model;
   std::string what = "Model " + model.name + " (" + TaskName(model.task) + ", tier " +
                      std::to_string(model.tier) + ", team " + model.owner.team + ").";
@@ -1339,7 +1446,7 @@ std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model
                                 "data-quality panels.",
                                 DriftWindowLabels(model)));
 
-  Layout layout(templates);
+  Layout layout(templates, cache);
   layout.Row("SLA overview");
   AddStrip(layout, SlaStrip(model), 4);
   AddPanels(layout, SlaGraphs(model));
@@ -1362,7 +1469,9 @@ std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model
   return DocumentText(dash, "panels", std::move(layout).Take());
 }
 
-std::string OverviewDashboardText(const ConfigSet& config, const DashboardTemplates& templates) {
+// OverviewDashboardText with the merged panel texts of `cache` (made with `templates`).
+std::string OverviewDashboardText(const ConfigSet& config, const DashboardTemplates& templates,
+                                  PanelTextCache& cache) {
   Json dash = templates.overview;
   std::string models_regex;
   std::vector<std::string> windows;
@@ -1399,7 +1508,7 @@ std::string OverviewDashboardText(const ConfigSet& config, const DashboardTempla
   vars.push_back(
       CustomVariable("window", "Drift window", "Drift window compared across models.", windows));
 
-  Layout layout(templates);
+  Layout layout(templates, cache);
   layout.Row("Fleet health");
   AddPanels(layout, FleetHealthPanels(config));
   layout.Row("Drift across models");
@@ -1408,6 +1517,20 @@ std::string OverviewDashboardText(const ConfigSet& config, const DashboardTempla
   AddPanels(layout, FleetServingPanels());
   dash["panels"] = Json::array();
   return DocumentText(dash, "panels", std::move(layout).Take());
+}
+
+}  // namespace
+
+std::string ModelDashboardText(const ConfigSet& config, const ModelConfig& model,
+                               const DashboardTemplates& templates) {
+  (void)config;
+  PanelTextCache cache;
+  return ModelDashboardText(model, templates, cache);
+}
+
+std::string OverviewDashboardText(const ConfigSet& config, const DashboardTemplates& templates) {
+  PanelTextCache cache;
+  return OverviewDashboardText(config, templates, cache);
 }
 
 Json ModelDashboard(const ConfigSet& config, const ModelConfig& model,
@@ -1439,11 +1562,11 @@ class GrafanaRun : public EmitterRun {
       : config_(config), templates_(std::move(templates)) {}
 
   void Model(std::size_t, const ModelConfig& model, const RuleFile&, FileSink& out) override {
-    out.Add("dashboards/" + model.name + ".json", ModelDashboardText(config_, model, templates_));
+    out.Add("dashboards/" + model.name + ".json", ModelDashboardText(model, templates_, cache_));
   }
 
   void Finish(const RuleFile&, FileSink& out) override {
-    out.Add("dashboards/overview.json", OverviewDashboardText(config_, templates_));
+    out.Add("dashboards/overview.json", OverviewDashboardText(config_, templates_, cache_));
     out.Add("dashboards/provisioning.yml",
             FillTokens(
                 templates_.provisioning,
@@ -1454,6 +1577,7 @@ class GrafanaRun : public EmitterRun {
  private:
   const ConfigSet& config_;
   const DashboardTemplates templates_;
+  PanelTextCache cache_;  // shared by the models' threads
 };
 
 }  // namespace

@@ -40,7 +40,7 @@ depends=$(dpkg-deb -f "$deb" Depends)
 echo "Depends: $depends"
 # (No libprometheus-cpp-core: the exporter uses its family types, which are header-only, and
 # writes the text format itself, so the binaries link nothing of it.)
-for lib in zlib1g libyaml-cpp libsimdjson libsqlite3 adduser; do
+for lib in zlib1g libyaml-cpp libsimdjson libsqlite3 libjemalloc2 adduser; do
   [[ $depends == *"$lib"* ]] || fail "Depends lacks $lib"
 done
 dpkg-deb -e "$deb" "$tmp/control"

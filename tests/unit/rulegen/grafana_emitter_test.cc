@@ -153,6 +153,40 @@ TEST(GrafanaEmitterTest, DashboardTextIsWhatDumpWrites) {
   EXPECT_EQ(overview, OverviewDashboard(config, t).dump(2) + "\n");
 }
 
+// The emitter merges each panel's options and fieldConfig once per distinct template and
+// settings for the whole fleet: a model whose panels differ from an earlier model's only in a
+// threshold, a unit or an objective must still get its own, as one dashboard made alone has.
+TEST(GrafanaEmitterTest, FleetDashboardsAreWhatEachModelGivesAlone) {
+  const DashboardTemplates t = Templates();
+  std::vector<ModelConfig> models;
+  for (int i = 0; i < 4; ++i) {
+    ModelConfig m = FullModel("full-" + std::to_string(i));
+    m.slo->latency_p99_ms = 250 + 50 * (i % 2);
+    m.slo->error_rate = i < 2 ? 0.01 : 0.02;
+    m.slo->availability = i == 3 ? 0.99 : 0.999;
+    m.ground_truth->min_match_rate = i == 2 ? 0.7 : 0.8;
+    m.ground_truth->retrain_when->below = 0.8 - 0.05 * i;
+    models.push_back(m);
+  }
+  models.push_back(Model("intent", Task::kMulticlassClassification));
+  models.push_back(Model("eta", Task::kRegression));
+  models.push_back(Model("plain"));
+  models.back().slo = SloConfig{};
+  models.back().slo->error_rate = 0.05;
+  const ConfigSet config = Configs(models);
+  OutputFiles out;
+  GrafanaEmitter(kTemplateDir).Emit(config, out);
+  std::set<std::string> texts;
+  for (const ModelConfig& m : config.models) {
+    const std::string alone = ModelDashboardText(config, m, t);
+    EXPECT_EQ(out.at("dashboards/" + m.name + ".json"), alone) << m.name;
+    // The settings above give seven different sets of panels.
+    texts.insert(Json::parse(alone)["panels"].dump());
+  }
+  EXPECT_EQ(texts.size(), config.models.size());
+  EXPECT_EQ(out.at("dashboards/overview.json"), OverviewDashboardText(config, t));
+}
+
 TEST(GrafanaEmitterTest, UidIsStableShortAndDerivedFromTheName) {
   DashboardTemplates t = Templates();
   ModelConfig m = FullModel("fraud-detector");

@@ -52,17 +52,34 @@ PlainHistogram::PlainHistogram(std::vector<double> b)
 
 void PlainHistogram::Observe(double v) {
   // The first bound >= v (std::lower_bound), so a value equal to a bound lands in that bucket
-  // (le); none is for NaN. Searched without branches on the value: the bounds are halved
-  // with conditional moves, the last comparison decides between the two left.
+  // (le); none is for NaN. For ascending bounds that index is also the number of bounds
+  // below v. Up to kLinearBounds bounds (the default feature, latency and score buckets)
+  // that count is taken: its comparisons do not wait for each other, where each step of a
+  // binary search waits for the previous one's load and compare. Longer lists are searched
+  // without branches on the value: the bounds are halved with conditional moves, the last
+  // comparison decides between the two left.
+  constexpr std::size_t kLinearBounds = 24;
+  const double* b = bounds.data();
+  std::size_t n = bounds.size();
   std::size_t bucket = 0;
-  if (std::size_t n = bounds.size(); n > 0) {
-    const double* base = bounds.data();
+  if (n <= kLinearBounds) {
+    std::size_t below0 = 0;
+    std::size_t below1 = 0;
+    std::size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+      below0 += b[i] < v ? 1 : 0;
+      below1 += b[i + 1] < v ? 1 : 0;
+    }
+    if (i < n) below0 += b[i] < v ? 1 : 0;
+    bucket = below0 + below1;
+  } else {
+    const double* base = b;
     while (n > 1) {
       const std::size_t half = n / 2;
       base = base[half] < v ? base + half : base;
       n -= half;
     }
-    bucket = static_cast<std::size_t>(base - bounds.data()) + (*base < v ? 1 : 0);
+    bucket = static_cast<std::size_t>(base - b) + (*base < v ? 1 : 0);
   }
   ++counts[bucket];
   sum += v;
@@ -95,7 +112,7 @@ bool PlainHistogram::Restore(const nlohmann::json& j) {
   if (saved != bounds) return false;
   std::vector<std::uint64_t> c = CountsFromJson(j.value("counts", nlohmann::json()));
   if (c.size() != counts.size()) return false;
-  counts = std::move(c);
+  counts.assign(c.begin(), c.end());
   sum = j.value("sum", 0.0);
   count = j.value("count", std::uint64_t{0});
   return true;

@@ -20,6 +20,7 @@
 #include "exporter/aggregate/label_index.h"
 #include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record.h"
+#include "exporter/stats/cache_line_allocator.h"
 
 namespace modelwatch {
 
@@ -30,10 +31,13 @@ std::vector<double> DefaultLatencyBuckets();
 std::vector<double> DefaultFeatureBuckets();
 
 // A classic Prometheus histogram as plain counters. Bucket i counts values v with
-// bounds[i-1] < v <= bounds[i]; the last bucket is +Inf.
-struct PlainHistogram {
-  std::vector<double> bounds;         // ascending, finite, no +Inf
-  std::vector<std::uint64_t> counts;  // bounds.size() + 1
+// bounds[i-1] < v <= bounds[i]; the last bucket is +Inf. Aligned to a cache line, so that
+// its sum and count, written for every record, share no line with another model's data.
+struct alignas(kCacheLineBytes) PlainHistogram {
+  std::vector<double> bounds;  // ascending, finite, no +Inf
+  // bounds.size() + 1; written for every record, so on cache lines of their own (no false
+  // sharing with a model that another ingest thread updates).
+  CacheLineVector<std::uint64_t> counts;
   double sum = 0;
   std::uint64_t count = 0;
 

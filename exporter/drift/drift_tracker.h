@@ -68,6 +68,7 @@
 #include "exporter/drift/degradation_score.h"
 #include "exporter/metrics/family_merge.h"
 #include "exporter/parse/record.h"
+#include "exporter/stats/cache_line_allocator.h"
 #include "exporter/stats/window_clock.h"
 
 namespace modelwatch {
@@ -192,11 +193,13 @@ class DriftTracker {
   std::size_t slot_counts_ = 0;  // count cells per sub-window
   std::size_t slot_sums_ = 0;    // sum cells per sub-window
   std::string layout_id_;
-  // Hot-path scratch, one entry per tracked feature: its bin (-1 missing) and value.
-  std::vector<std::int64_t> scratch_bin_;
-  std::vector<double> scratch_value_;
-  std::vector<char> scratch_out_of_range_;
-  std::vector<char> scratch_at_cut_;  // the value equals the upper cut of its fine bin
+  // Hot-path scratch, one entry per tracked feature: its bin (-1 missing) and value. Written
+  // for every record, so on cache lines of their own (no false sharing with a model that
+  // another ingest thread updates).
+  CacheLineVector<std::int64_t> scratch_bin_;
+  CacheLineVector<double> scratch_value_;
+  CacheLineVector<char> scratch_out_of_range_;
+  CacheLineVector<char> scratch_at_cut_;  // the value equals the upper cut of its fine bin
 
   // Advanced by every change of the window counters (Observe, RestoreState).
   std::uint64_t generation_ = 0;

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <random>
 #include <string>
 
@@ -272,6 +273,68 @@ TEST(RecordParserTest, FeatureTypes) {
   ASSERT_TRUE(p.Parse(R"({"ts":1,"score":0.5,"features":{"country":2.0}})"));
   EXPECT_EQ(p.record().features[1].text, "2");
   EXPECT_EQ(p.record().features[0].kind, FeatureValue::Kind::kMissing);
+}
+
+TEST(RecordParserTest, FeatureKeysOfEveryLengthMatchExactly) {
+  // Feature names of 1..20 bytes; keys are read and compared a word at a time, so every
+  // length and every position of a difference or of an escape is tried.
+  constexpr std::size_t kLongest = 20;
+  ModelConfig m;
+  m.name = "lengths";
+  m.task = Task::kBinaryClassification;
+  for (std::size_t n = 1; n <= kLongest; ++n) {
+    std::string name;
+    for (std::size_t i = 0; i < n; ++i) name += static_cast<char>('a' + (n + i) % 26);
+    m.features.push_back({name, FeatureType::kNumeric, false, false, {}});
+  }
+  RecordParser p({&m});
+  const auto line = [&](const auto& key_of) {
+    std::string l = R"({"ts":1,"score":0.5,"features":{)";
+    for (std::size_t k = 0; k < m.features.size(); ++k) {
+      l += (k == 0 ? "\"" : ",\"") + key_of(k) + "\":" + std::to_string(k) + ".5";
+    }
+    return l + "}}";
+  };
+  const auto expect_values = [&](const std::string& l, std::size_t changed_at) {
+    ASSERT_TRUE(p.Parse(l)) << l;
+    for (std::size_t k = 0; k < m.features.size(); ++k) {
+      const FeatureValue& v = p.record().features[k];
+      if (changed_at < m.features[k].name.size()) {
+        EXPECT_EQ(v.kind, FeatureValue::Kind::kMissing) << l << " feature " << k;
+      } else {
+        ASSERT_EQ(v.kind, FeatureValue::Kind::kNumber) << l << " feature " << k;
+        EXPECT_EQ(v.number, static_cast<double>(k) + 0.5) << l;
+      }
+    }
+  };
+  const auto plain = [&](std::size_t k) { return m.features[k].name; };
+  for (std::size_t at = 0; at < kLongest; ++at) {
+    // The names in order (which the next record's keys are compared with first), then the
+    // same places with one byte changed: no key may match its look-alike.
+    expect_values(line(plain), kLongest);
+    expect_values(line([&](std::size_t k) {
+                    std::string key = m.features[k].name;
+                    if (at < key.size()) key[at] = key[at] == 'z' ? 'y' : 'z';
+                    return key;
+                  }),
+                  at);
+    // The byte at `at` escaped (\u00XX) still reads as the name, and an escaped quote
+    // (\") inside a key ends neither the key nor the match.
+    expect_values(line([&](std::size_t k) {
+                    std::string key = m.features[k].name;
+                    if (at >= key.size()) return key;
+                    char hex[8];
+                    std::snprintf(hex, sizeof hex, "\\u%04x", static_cast<unsigned>(key[at]));
+                    return key.substr(0, at) + hex + key.substr(at + 1);
+                  }),
+                  kLongest);
+    expect_values(line([&](std::size_t k) {
+                    std::string key = m.features[k].name;
+                    if (at < key.size()) key.insert(at, "\\\"");
+                    return key;
+                  }),
+                  at);
+  }
 }
 
 TEST(RecordParserTest, IntegerClassLabelsPrintWithoutDecimals) {

@@ -650,11 +650,15 @@ int64_t BurnSampleInterval(const std::vector<BurnWindow>& windows) {
   return std::max<int64_t>(minutes, 1) * 60;
 }
 
-// The evaluation interval of tests/<model>.slo.test.yml: 6 hours (or the next multiple of
-// the sample interval).
+// The evaluation interval of tests/<model>.slo.test.yml: 12 hours (or the next multiple of
+// the sample interval). The burn-rate alerts have no `for`, so only the evaluations at the
+// checked times decide a test; every other step is paid for nothing. The calm scenario spans
+// a whole SLO period (up to 30 days): at 6 hours it took 121 steps, about 40 % of a 30-day
+// SLO test's CPU; at 12 hours it takes 61, and the scenario search still finds a killing scenario
+// for every burn-rate mutant (docs/rulegen.md, *Performance*).
 Seconds SloEvalInterval(const ModelConfig& m, const TierDefaults& tier) {
-  return Seconds(std::lcm(
-      int64_t{6 * 3600}, BurnSampleInterval(BurnWindows(m.slo->period, tier.evaluation_interval))));
+  return Seconds(std::lcm(int64_t{12 * 3600}, BurnSampleInterval(BurnWindows(
+                                                  m.slo->period, tier.evaluation_interval))));
 }
 
 class ModelTestBuilder {
@@ -696,7 +700,9 @@ class ModelTestBuilder {
       } else if (name == "PerformanceBelowRetrainThreshold") {
         Retrain(rules, Spec(name), out);
       } else if (name == "FeatureDrift") {
+        const std::size_t first = out.size();
         FeatureDrift(rules, out);
+        PackScenarios(name, out, first);
       } else {
         GaugeScenarios(name, rules, Spec(name), out);
         if (name == "PositiveRateShift") PositiveRateEchoScenarios(rules, out);
@@ -719,6 +725,85 @@ class ModelTestBuilder {
     return std::max(rules.front()->for_duration, rules.front()->sustain).count() +
                rules.front()->keep_firing_for.count() >
            kLongScenario;
+  }
+
+  // Packs the scenarios out[first..] of `alertname` that have the same input interval and are
+  // checked at the same times (alert checks only) into one test group each: every scenario's
+  // input series get a `scenario` label of their own (s1, s2, …), and each check expects the
+  // union of the scenarios' alerts, each with its scenario's label. promtool then evaluates
+  // the rules once per step for all of them, and opens one test storage instead of one per
+  // scenario (docs/rulegen.md, *Performance*). Only for alerts whose every rule compares
+  // series one by one (no aggregation, `and` matching on all labels): a scenario's alerts
+  // are then the same alone or packed, under the original rules and under every mutant, so
+  // the packed group fails exactly when one of its scenarios would have. The order of the
+  // groups is kept (a pack stands where its first scenario stood).
+  static void PackScenarios(const std::string& alertname, std::vector<Scenario>& out,
+                            std::size_t first) {
+    using Key = std::pair<int, std::vector<int64_t>>;
+    std::map<Key, std::vector<std::size_t>> members;
+    std::vector<Scenario> kept;             // not packable: as they are, in place
+    std::vector<std::optional<Key>> place;  // per output slot: a pack's key, or none
+    for (std::size_t i = first; i < out.size(); ++i) {
+      Scenario& s = out[i];
+      bool packable = s.expr_checks.empty() && !s.checks.empty();
+      std::vector<int64_t> times;
+      for (const Check& c : s.checks) {
+        packable = packable && c.alertname == alertname;
+        times.push_back(c.at);
+      }
+      for (const InputSeries& in : s.series) packable = packable && !in.labels.count("scenario");
+      if (!packable) {
+        place.emplace_back(std::nullopt);
+        kept.push_back(std::move(s));
+        continue;
+      }
+      Key key{s.interval_minutes, std::move(times)};
+      auto [it, added] = members.try_emplace(key);
+      if (added) place.emplace_back(key);
+      it->second.push_back(i);
+    }
+    std::vector<Scenario> packed;
+    std::size_t next_kept = 0;
+    for (const auto& slot : place) {
+      if (!slot) {
+        packed.push_back(std::move(kept[next_kept++]));
+        continue;
+      }
+      const std::vector<std::size_t>& idx = members.at(*slot);
+      if (idx.size() == 1) {
+        packed.push_back(std::move(out[idx.front()]));
+        continue;
+      }
+      Scenario p{alertname + ": " + std::to_string(idx.size()) +
+                     " scenarios told apart by their `scenario` label:",
+                 {},
+                 {}};
+      p.interval_minutes = slot->first;
+      for (const Check& c : out[idx.front()].checks) p.checks.push_back({c.at, c.alertname, {}});
+      for (std::size_t k = 0; k < idx.size(); ++k) {
+        Scenario& s = out[idx[k]];
+        const std::string label = "s" + std::to_string(k + 1);
+        std::string what = s.name;
+        if (what.rfind(alertname, 0) == 0) what.erase(0, alertname.size());
+        if (!what.empty() && what.front() == ':') what.erase(0, 1);
+        if (!what.empty() && what.front() == ' ') what.erase(0, 1);
+        p.name += (k == 0 ? " " : "; ") + label + ": " + what;
+        p.length = std::max(p.length, s.length);
+        for (InputSeries& in : s.series) {
+          in.labels["scenario"] = label;
+          p.series.push_back(std::move(in));
+        }
+        for (std::size_t j = 0; j < s.checks.size(); ++j) {
+          for (ExpectedAlert& a : s.checks[j].alerts) {
+            a.labels["scenario"] = label;
+            p.checks[j].alerts.push_back(std::move(a));
+          }
+        }
+      }
+      packed.push_back(std::move(p));
+    }
+    out.resize(first);
+    for (Scenario& s : packed) out.push_back(std::move(s));
   }
 
   // For the fast file: a cheap silent case of a long alert (its firing case is in the long
@@ -1551,7 +1636,7 @@ class ModelTestBuilder {
   // window halved or doubled) gets a scenario whose expected alerts differ from the mutant's,
   // so that a rule file that lost a window condition fails these tests. The alerts have no
   // `for`, so their state at a time depends only on the data up to it: every scenario is
-  // checked at the end of its data, which lies on an evaluation of the file (ei_, 6 hours or
+  // checked at the end of its data, which lies on an evaluation of the file (ei_, 12 hours or
   // more), and promtool evaluates a 30-day scenario in a few hundred steps.
   // HighErrorRate with no error series at all (a model that never failed): every error-ratio
   // record the alerts read is 0, not absent, so dashboards and the budget show 0 % rather than
@@ -1687,6 +1772,10 @@ class ModelTestBuilder {
     auto kills = [&](const BurnChoice& c, const BurnMutant& mu) {
       const BurnSim sim(c.phases, c.interval, latency);
       for (int64_t at : c.checks) {
+        // A mutant's ratio on its own threshold is a tie that rounding decides: promtool may
+        // see the other side (a halved ticket threshold of 0.5 % against exactly 0.5 % bad
+        // lived on the 12-hour grid). Such a check proves nothing about the mutant.
+        if (!sim.Robust({{mu.sev, mu.conds}}, at)) continue;
         const auto a = sim.Alert(original.at(mu.sev), at);
         const auto b = sim.Alert(mu.conds, at);
         if (a.has_value() != b.has_value()) return true;
@@ -1727,6 +1816,7 @@ class ModelTestBuilder {
         const Trial& tr = trial(i);
         if (!tr.usable) continue;
         const int64_t t = tr.sim.End();
+        if (!tr.sim.Robust({{mu.sev, mu.conds}}, t)) continue;  // a tie: see `kills`
         const auto& a = tr.alerts.at(mu.sev);
         const auto b = tr.sim.Alert(mu.conds, t);
         if (a.has_value() == b.has_value() &&

@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -583,6 +584,56 @@ TEST(GenerateTest, WritesTheDocumentedLayout) {
   }
   EXPECT_FALSE(Generate(FixtureConfig(dir), OutputFormat::kPrometheus)
                    .count("kubernetes/fraud.prometheusrule.yaml"));
+}
+
+// FeatureDrift's scenarios with the same input interval and check times share one test
+// group, told apart by a `scenario` label: every expected alert carries the label of a
+// scenario whose input series are in the group (an alert of no scenario, or of one whose
+// series are missing, could never be matched), every packed scenario has input series, the
+// name counts them, and no two FeatureDrift groups could have been packed together.
+TEST(GenerateTest, FeatureDriftScenariosArePackedByTheirScenarioLabel) {
+  TempDir dir("pack");
+  const OutputFiles files = Generate(FixtureConfig(dir), OutputFormat::kPrometheus);
+  const YAML::Node doc = YAML::Load(files.at("tests/fraud.test.yml"));
+  std::set<std::pair<std::string, std::vector<std::string>>> keys;
+  int packed = 0;
+  for (const YAML::Node& t : doc["tests"]) {
+    const std::string name = t["name"].as<std::string>();
+    if (name.rfind("FeatureDrift", 0) != 0) continue;
+    std::set<std::string> series_labels;
+    for (const YAML::Node& in : t["input_series"]) {
+      const std::string series = in["series"].as<std::string>();
+      const auto at = series.find("scenario=\"");
+      if (at == std::string::npos) continue;
+      const auto from = at + std::strlen("scenario=\"");
+      series_labels.insert(series.substr(from, series.find('"', from) - from));
+    }
+    std::set<std::string> alert_labels;
+    std::vector<std::string> times;
+    for (const YAML::Node& c : t["alert_rule_test"]) {
+      times.push_back(c["eval_time"].as<std::string>());
+      for (const YAML::Node& a : c["exp_alerts"]) {
+        if (series_labels.empty()) {
+          EXPECT_FALSE(a["exp_labels"]["scenario"]) << name;
+          continue;
+        }
+        ASSERT_TRUE(a["exp_labels"]["scenario"]) << name;
+        alert_labels.insert(a["exp_labels"]["scenario"].as<std::string>());
+      }
+    }
+    for (const std::string& l : alert_labels) EXPECT_TRUE(series_labels.count(l)) << name << l;
+    if (!series_labels.empty()) {
+      ++packed;
+      EXPECT_NE(name.find(std::to_string(series_labels.size()) + " scenarios"), std::string::npos)
+          << name;
+      for (std::size_t k = 1; k <= series_labels.size(); ++k) {
+        EXPECT_TRUE(series_labels.count("s" + std::to_string(k))) << name;
+      }
+    }
+    EXPECT_TRUE(keys.insert({t["interval"].as<std::string>(), times}).second)
+        << "could have been packed with another group: " << name;
+  }
+  EXPECT_GE(packed, 1);
 }
 
 TEST(GenerateTest, EveryFileIsMarkedGenerated) {

@@ -66,6 +66,11 @@ int RunDaemon(const std::vector<std::string>& args) {
        {"web.idle-timeout", "Time a kept-alive connection may wait for its next request.", "1m"},
        {"web.write-timeout", "Time allowed to write one answer.", "30s"},
        {"web.handler-threads", "Threads computing answers (authentication, the scrape).", "4"},
+       {"web.statistics-interval",
+        "How often the drift statistics of models that read records since are recomputed, "
+        "on a thread of their own; scrapes serve the last ones computed. 0: computed at every "
+        "scrape instead.",
+        "1s"},
        {"state.dir", "Directory for the checkpoint and ground-truth stores.",
         "/var/lib/modelwatch"},
        {"state.checkpoint-interval", "How often to write the checkpoint.", "5s"},
@@ -131,6 +136,18 @@ int RunDaemon(const std::vector<std::string>& args) {
     return kExitUsage;
   }
   options.checkpoint_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*interval);
+  const std::string statistics = flags.Get("web.statistics-interval");
+  if (statistics == "0" || statistics == "0s") {
+    options.statistics_interval = std::chrono::milliseconds(0);
+  } else {
+    auto every = ParseDuration(statistics);
+    if (!every) {
+      std::cerr << "modelwatch-exporter: --web.statistics-interval: " << every.error().message
+                << "\n";
+      return kExitUsage;
+    }
+    options.statistics_interval = std::chrono::duration_cast<std::chrono::milliseconds>(*every);
+  }
   auto tolerance = ParseDuration(flags.Get("ingest.future-tolerance"));
   if (!tolerance) {
     std::cerr << "modelwatch-exporter: --ingest.future-tolerance: " << tolerance.error().message

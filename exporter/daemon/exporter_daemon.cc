@@ -98,8 +98,9 @@ struct Exporter::Shard {
   std::size_t model_count = 0;
   mutable std::mutex mu;
   // Readers waiting for mu. std::mutex is not fair: the poller, which releases mu after every
-  // batch of lines, would take it straight back. It lets a waiting reader in first instead
-  // (PollShard), so a scrape waits for at most one batch per shard.
+  // batch of lines, would take it straight back. It ends its batch at the next line when a
+  // reader waits and lets the reader in first (PollShard), so a reader waits for about one
+  // line per shard.
   mutable std::atomic<int> readers_waiting{0};
 };
 
@@ -111,7 +112,10 @@ using Shard = Exporter::Shard;
 Exporter::Exporter(ExporterOptions options) : options_(std::move(options)) {
   options_.ingest_threads = std::max<std::size_t>(options_.ingest_threads, 1);
 }
-Exporter::~Exporter() { StopShardThreads(); }
+Exporter::~Exporter() {
+  StopStatisticsThread();
+  StopShardThreads();
+}
 
 std::size_t UsableCores() {
   cpu_set_t set;
@@ -550,7 +554,9 @@ static void UpdateTailCounters(TailCounters& c, const LogTailer& tailer, const s
 }
 
 void Exporter::PollShard(Shard& shard) {
-  // The lock is taken per batch of lines so a scrape waits for at most one batch.
+  // The lock is taken per batch of lines, and a batch ends early at the next line when a
+  // reader (a scrape, the statistics thread) is waiting, so a reader waits for one line's work
+  // rather than a whole batch.
   constexpr int kBatch = 4096;
   std::unique_lock<std::mutex> lock(shard.mu, std::defer_lock);
   int in_batch = 0;
@@ -558,7 +564,7 @@ void Exporter::PollShard(Shard& shard) {
     if (!lock.owns_lock()) lock.lock();
   };
   auto leave = [&] {
-    if (++in_batch >= kBatch) {
+    if (++in_batch >= kBatch || shard.readers_waiting.load(std::memory_order_relaxed) > 0) {
       lock.unlock();
       in_batch = 0;
       YieldToReaders(shard);
@@ -804,6 +810,8 @@ void Exporter::Reload() {
 
 void Exporter::Run() {
   StartShardThreads();
+  // A run stopped before it began reads once and returns: nothing to schedule.
+  if (!g_stop.load()) StartStatisticsThread();
   auto last_checkpoint = std::chrono::steady_clock::now();
   std::size_t wait_turn = 0;
   while (!g_stop.load()) {
@@ -845,6 +853,7 @@ void Exporter::Run() {
     }
   }
   PollOnce();
+  StopStatisticsThread();
   StopShardThreads();
   Checkpoint();
   Log().Log(LogLevel::kInfo, "state flushed, exiting");
@@ -961,27 +970,36 @@ void Exporter::YieldToReaders(const Shard& shard) {
 
 void Exporter::CollectAll(Exposition& out) {
   // Under the locks only what reads the counters: every tracker's families but drift's (the
-  // serving families as text kept until they change), and the drift windows summed
-  // (TakeTotals). The drift statistics, most of a scrape's work, are
-  // computed after the locks are released, so ingest waits for the copy, not for the statistics,
-  // and served as text a tracker keeps until its windows change (DriftTracker::Render).
-  struct PendingDrift {
+  // serving families as text kept until they change), and per model either the drift text the
+  // statistics thread last published (with a statistics interval) or, for a model that has
+  // none yet or without one, its windows summed (TakeTotals). The drift statistics, most of a
+  // scrape's work, are computed after the locks are released, so ingest waits for the copy,
+  // not for the statistics, and served as text a tracker keeps until its windows change
+  // (DriftTracker::Render).
+  struct DriftPart {
     std::string model;
     std::shared_ptr<const DriftTracker> tracker;  // kept alive across a reload
     std::shared_ptr<const DriftTracker::Totals> totals;
+    RenderedFamilies text;  // published text, when there is any
   };
-  std::vector<PendingDrift> pending;
+  const bool published = options_.statistics_interval.count() > 0;
+  std::vector<DriftPart> drift;
   {
     // Every shard at once (taken in shard order, so readers never deadlock): one scrape is a
     // consistent cut of every model, as with one ingest thread.
     std::lock_guard<std::mutex> lock(mu_);
     auto shard_locks = ReaderLocks(0, shards_.size());
+    drift.reserve(models_.size());
     for (const auto& [name, rt] : models_) {
       // One bad model never fails a scrape.
       try {
         // Serving text is written when its counts changed, else the last text is served.
         out.AddInPlace(rt->serving->Render());
-        pending.push_back({name, rt->drift, rt->drift->TakeTotals()});
+        DriftPart& part = drift.emplace_back();
+        part.model = name;
+        part.tracker = rt->drift;
+        if (published) part.text = rt->drift->LastPublished().text;
+        if (!part.text) part.totals = rt->drift->TakeTotals();
         if (rt->ground_truth) rt->ground_truth->Collect(out.families);
         if (rt->shadow) rt->shadow->Collect(out.families);
       } catch (const std::exception& e) {
@@ -990,13 +1008,75 @@ void Exporter::CollectAll(Exposition& out) {
     }
     AppendSelfMetrics(out.families);
   }
-  for (const PendingDrift& p : pending) {
+  for (DriftPart& p : drift) {
     try {
-      out.rendered.push_back(p.tracker->Render(*p.totals));
+      out.rendered.push_back(p.text ? std::move(p.text) : p.tracker->Render(*p.totals));
     } catch (const std::exception& e) {
       Log().Log(LogLevel::kError, "collect failed", {{"model", p.model}, {"err", e.what()}});
     }
   }
+}
+
+std::size_t Exporter::ComputeStatistics() {
+  struct Pending {
+    std::string model;
+    std::shared_ptr<const DriftTracker> tracker;  // kept alive across a reload
+    std::shared_ptr<const DriftTracker::Totals> totals;
+  };
+  std::vector<Pending> pending;
+  {
+    // A reader like a scrape: a consistent cut of every model. Only the models whose windows
+    // changed since their text was published are copied (a sum over the sub-windows each).
+    std::lock_guard<std::mutex> lock(mu_);
+    auto shard_locks = ReaderLocks(0, shards_.size());
+    for (const auto& [name, rt] : models_) {
+      const DriftTracker::Published last = rt->drift->LastPublished();
+      if (last.text && last.generation == rt->drift->generation()) continue;
+      try {
+        pending.push_back({name, rt->drift, rt->drift->TakeTotals()});
+      } catch (const std::exception& e) {
+        Log().Log(LogLevel::kError, "statistics failed", {{"model", name}, {"err", e.what()}});
+      }
+    }
+  }
+  if (options_.statistics_started) options_.statistics_started();
+  for (const Pending& p : pending) {
+    try {
+      p.tracker->Render(*p.totals);  // publishes
+    } catch (const std::exception& e) {
+      Log().Log(LogLevel::kError, "statistics failed", {{"model", p.model}, {"err", e.what()}});
+    }
+  }
+  return pending.size();
+}
+
+void Exporter::StartStatisticsThread() {
+  if (options_.statistics_interval.count() <= 0 || statistics_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(statistics_mu_);
+    statistics_quit_ = false;
+  }
+  statistics_thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(statistics_mu_);
+    while (!statistics_quit_) {
+      // A round starts at most once per interval; one that took longer is followed at once.
+      const auto next = std::chrono::steady_clock::now() + options_.statistics_interval;
+      lock.unlock();
+      ComputeStatistics();
+      lock.lock();
+      statistics_wake_.wait_until(lock, next, [this] { return statistics_quit_; });
+    }
+  });
+}
+
+void Exporter::StopStatisticsThread() {
+  if (!statistics_thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(statistics_mu_);
+    statistics_quit_ = true;
+  }
+  statistics_wake_.notify_all();
+  statistics_thread_.join();
 }
 
 std::optional<std::string> Exporter::Sample(const std::string& model) {
@@ -1011,7 +1091,8 @@ std::optional<std::string> Exporter::Sample(const std::string& model) {
 
 std::string Exporter::LandingPage() {
   // What a row shows of a model, copied under the locks; the drift statistics (the degradation
-  // score) are computed after it is released, as for a scrape (CollectAll).
+  // score) are the statistics thread's last published ones or computed after the locks are
+  // released, as for a scrape (CollectAll).
   struct Row {
     std::string name, task, owner, files_cell;
     int tier = 0;
@@ -1021,15 +1102,22 @@ std::string Exporter::LandingPage() {
   };
   std::vector<Row> rows;
   std::vector<prometheus::MetricFamily> families;
-  std::vector<
-      std::pair<std::shared_ptr<const DriftTracker>, std::shared_ptr<const DriftTracker::Totals>>>
-      drift;
+  struct DriftPart {
+    std::shared_ptr<const DriftTracker> tracker;
+    std::shared_ptr<const DriftTracker::Totals> totals;
+    std::shared_ptr<const std::vector<DriftSample>> samples;  // published, when there are any
+  };
+  const bool published = options_.statistics_interval.count() > 0;
+  std::vector<DriftPart> drift;
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto shard_locks = ReaderLocks(0, shards_.size());
     for (const auto& [name, rt] : models_) {
       rt->serving->Collect(families);
-      drift.emplace_back(rt->drift, rt->drift->TakeTotals());
+      DriftPart& part = drift.emplace_back();
+      part.tracker = rt->drift;
+      if (published) part.samples = rt->drift->LastPublished().samples;
+      if (!part.samples) part.totals = rt->drift->TakeTotals();
       // Prediction files of the model's source: a glob that matches nothing shows here.
       std::size_t files = 0;
       bool scanned = false;
@@ -1054,8 +1142,9 @@ std::string Exporter::LandingPage() {
       rows.push_back(std::move(row));
     }
   }
-  for (const auto& [tracker, totals] : drift) {
-    DriftTracker::AppendToFamilies(tracker->Compute(*totals), families);
+  for (const DriftPart& p : drift) {
+    DriftTracker::AppendToFamilies(p.samples ? *p.samples : p.tracker->Compute(*p.totals),
+                                   families);
   }
   // model/version -> value, from the families a scrape would serve, so the page and
   // /metrics always agree.

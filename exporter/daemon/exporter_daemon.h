@@ -5,7 +5,9 @@
 // one thread under the shard's own mutex, the shards in parallel. Everything else (reloads,
 // rewinds, checkpoints, readiness) is done by the thread in Run() between rounds, while no
 // shard is being read. HTTP threads only read the trackers, under the shard mutexes, at
-// scrape time (CollectAll(), LandingPage()).
+// scrape time (CollectAll(), LandingPage()). With a statistics interval a thread of its own
+// computes the drift statistics on that schedule (ComputeStatistics()) and scrapes serve the
+// text it last published.
 #ifndef MODELWATCH_EXPORTER_DAEMON_EXPORTER_DAEMON_H_
 #define MODELWATCH_EXPORTER_DAEMON_EXPORTER_DAEMON_H_
 
@@ -52,6 +54,14 @@ struct ExporterOptions {
   // Shards the sources are split into, at most: threads reading logs at once (capped by the
   // number of sources). 1 reads every source on the thread that calls Run().
   std::size_t ingest_threads = 1;
+  // How often the statistics thread recomputes the drift statistics of the models that read
+  // records since, from copies of their windows taken under the shard mutexes; a scrape and the
+  // landing page serve the last text it published. Zero: no statistics thread, every scrape
+  // computes the models that changed (exact at every scrape, the cost paid by the scrape).
+  std::chrono::milliseconds statistics_interval{0};
+  // Called by each statistics round after its copies are taken and the mutexes released,
+  // before it computes anything (tests hold it there to show a scrape does not wait for it).
+  std::function<void()> statistics_started;
 };
 
 // The CPU cores this process may run on (its affinity mask); at least 1.
@@ -74,6 +84,10 @@ class Exporter {
   void Run();
 
   void CollectAll(Exposition& out);
+  // One round of the statistics thread: copies the windows of every model whose drift text is
+  // older than its windows (under the mutexes, no statistics), then computes and publishes
+  // their text (without any mutex). Returns the number of models computed.
+  std::size_t ComputeStatistics();
   bool Ready() const { return ready_.load(); }
   std::string LandingPage();
   // The model's recent records as JSON (/api/v1/samples/<model>); nullopt for an unknown
@@ -111,6 +125,9 @@ class Exporter {
   // the Run() thread itself).
   void StartShardThreads();
   void StopShardThreads();
+  // The statistics thread (options_.statistics_interval > 0): started and stopped by Run().
+  void StartStatisticsThread();
+  void StopStatisticsThread();
   void ShardThread(std::size_t index);
   void Checkpoint();
   void Reload();
@@ -155,6 +172,11 @@ class Exporter {
   std::uint64_t round_ = 0;
   std::size_t round_pending_ = 0;
   bool shard_threads_quit_ = false;
+
+  std::thread statistics_thread_;
+  std::mutex statistics_mu_;
+  std::condition_variable statistics_wake_;
+  bool statistics_quit_ = false;  // guarded by statistics_mu_
 
   // Self-metric state, guarded by mu_.
   double start_time_ = WallSeconds();

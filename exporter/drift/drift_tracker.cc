@@ -951,13 +951,24 @@ RenderedFamilies DriftTracker::Render(const Totals& totals) const {
     std::lock_guard<std::mutex> lock(cache_mu_);
     if (cached_rendered_ && cached_generation_ == totals.generation) return cached_rendered_;
   }
+  auto samples = std::make_shared<const std::vector<DriftSample>>(Compute(totals));
   std::vector<prometheus::MetricFamily> families;
-  AppendToFamilies(Compute(totals), families);
+  AppendToFamilies(*samples, families);
   auto rendered =
       std::make_shared<const std::vector<RenderedFamily>>(RenderFamilies(std::move(families)));
   std::lock_guard<std::mutex> lock(cache_mu_);
   if (cached_generation_ == totals.generation) cached_rendered_ = rendered;
+  // Published only forward: a reader that took its totals earlier and finishes later does not
+  // replace newer text with older.
+  if (!published_.text || totals.generation >= published_.generation) {
+    published_ = {totals.generation, std::move(samples), rendered};
+  }
   return rendered;
+}
+
+DriftTracker::Published DriftTracker::LastPublished() const {
+  std::lock_guard<std::mutex> lock(cache_mu_);
+  return published_;
 }
 
 std::vector<DriftSample> DriftTracker::ComputeSamples(const Totals& totals) const {

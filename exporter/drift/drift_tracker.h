@@ -119,6 +119,19 @@ class DriftTracker {
   // windows do not change (what a scrape of an idle model serves).
   RenderedFamilies Render(const Totals& totals) const;
 
+  // What Render() last published: the samples and text of the newest generation rendered so
+  // far, kept (unlike the cache above) when the windows change afterwards, so a reader can
+  // serve them without computing. Null pointers before the first Render().
+  struct Published {
+    std::uint64_t generation = 0;
+    std::shared_ptr<const std::vector<DriftSample>> samples;
+    RenderedFamilies text;
+  };
+  Published LastPublished() const;
+  // The windows' generation, advanced by every Observe() and RestoreState(); serialised with
+  // them like TakeTotals().
+  std::uint64_t generation() const { return generation_; }
+
   // Appends this model's samples to `out`, adding to families already there with the same
   // name (so trackers of several models share families) and creating the others.
   void Collect(std::vector<prometheus::MetricFamily>& out) const;
@@ -209,6 +222,7 @@ class DriftTracker {
   mutable std::uint64_t cached_generation_ = 0;
   mutable std::shared_ptr<const std::vector<DriftSample>> cached_samples_;
   mutable RenderedFamilies cached_rendered_;  // of cached_samples_, once asked for
+  mutable Published published_;               // guarded by cache_mu_
 };
 
 }  // namespace modelwatch

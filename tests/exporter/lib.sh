@@ -30,7 +30,7 @@ free_port() {
 
 # start_exporter ARGS... : starts the exporter on $PORT with the given extra flags; sets EXPORTER_PID.
 start_exporter() {
-  "$EXPORTER" --web.listen-address=127.0.0.1:$PORT "$@" >>"$WORK/exporter.log" 2>&1 &
+  "$EXPORTER" --web.listen-address=127.0.0.1:$PORT --web.statistics-interval=0 "$@" >>"$WORK/exporter.log" 2>&1 &
   EXPORTER_PID=$!
   PIDS+=("$EXPORTER_PID")
 }

@@ -136,7 +136,8 @@ degradation: {weights: {drift: 0.3, confidence: 0.2, entropy: 0.2, anomaly_rate:
         port = free_port()
         proc = subprocess.Popen([exporter, "--config.dir=" + models,
                                  "--state.dir=" + os.path.join(work, "state"),
-                                 "--web.listen-address=127.0.0.1:%d" % port],
+                                 "--web.listen-address=127.0.0.1:%d" % port,
+                                 "--web.statistics-interval=0"],
                                 stdout=subprocess.DEVNULL,
                                 stderr=open(os.path.join(work, "log"), "w"))
         metrics = {}

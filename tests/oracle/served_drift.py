@@ -153,7 +153,8 @@ drift: {windows: [1h], min_samples: 100, lateness: 1h}
         port = free_port()
         proc = subprocess.Popen([exporter, "--config.dir=" + models,
                                  "--state.dir=" + os.path.join(work, "state"),
-                                 "--web.listen-address=127.0.0.1:%d" % port],
+                                 "--web.listen-address=127.0.0.1:%d" % port,
+                                 "--web.statistics-interval=0"],
                                 stdout=subprocess.DEVNULL, stderr=open(os.path.join(work, "log"), "w"))
         metrics = {}
         deadline = time.time() + 60

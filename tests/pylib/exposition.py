@@ -40,7 +40,9 @@ def running_exporter(binary, config_dir, state_dir):
     """Starts modelwatch-exporter on a free loopback port; yields the port; SIGTERM at exit."""
     port = free_port()
     proc = subprocess.Popen([binary, "--config.dir=" + config_dir, "--state.dir=" + state_dir,
-                             "--web.listen-address=127.0.0.1:%d" % port],
+                             "--web.listen-address=127.0.0.1:%d" % port,
+                             # statistics computed at every scrape: exact right after ingest
+                             "--web.statistics-interval=0"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield port

@@ -60,7 +60,9 @@ class Servers:
         log = open(os.path.join(self.work, name + ".log"), "a")
         self.procs[name] = subprocess.Popen(
             [binary, "--config.dir=" + config_dir, "--state.dir=" + state,
-             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn"],
+             "--web.listen-address=127.0.0.1:%d" % port, "--log.level=warn",
+             # Statistics computed at every scrape: the tests compare them right after reading.
+             "--web.statistics-interval=0"],
             stdout=log, stderr=log)
         wait_http("http://127.0.0.1:%d/-/healthy" % port, name)
 

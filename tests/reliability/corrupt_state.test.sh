@@ -102,7 +102,7 @@ if [[ $(id -u) == 0 ]]; then
   chmod o+rwx "$WORK"
   EXPORTER_CMD=(setpriv --reuid=nobody --regid=nogroup --clear-groups "$EXPORTER")
   "${EXPORTER_CMD[@]}" --web.listen-address=127.0.0.1:$PORT --config.dir="$WORK/models" \
-    --state.dir="$WORK/state" --state.checkpoint-interval=1s >>"$WORK/exporter.log" 2>&1 &
+    --state.dir="$WORK/state" --state.checkpoint-interval=1s --web.statistics-interval=0 >>"$WORK/exporter.log" 2>&1 &
   EXPORTER_PID=$!; PIDS+=("$EXPORTER_PID")
   for i in $(seq 1 100); do [[ "$(http_code /-/ready)" != 000 ]] && break; sleep 0.1; done
 fi

@@ -463,6 +463,31 @@ TEST(DriftTrackerTest, RenderWritesTheSamplesAndKeepsThemUntilTheWindowsChange) 
       std::string::npos);
 }
 
+// What the statistics thread publishes: the newest text rendered, kept when the windows change
+// and when an older copy is rendered after a newer one.
+TEST(DriftTrackerTest, PublishedTextOnlyMovesForward) {
+  ModelConfig m = BinaryModel();
+  DriftTracker t(m, MakeBaseline(m, 1));
+  EXPECT_EQ(t.LastPublished().text, nullptr);
+  Feed(t, 600, kT0, 100, 2);
+  const auto older = t.TakeTotals();
+  RecordMaker maker;
+  t.Observe(maker.Make(kT0 - 10, 100, "DE", 0.7));
+  const auto newer = t.TakeTotals();
+  const RenderedFamilies text = t.Render(*newer);
+  EXPECT_EQ(t.LastPublished().text, text);
+  EXPECT_EQ(t.LastPublished().generation, t.generation());
+  ASSERT_NE(t.LastPublished().samples, nullptr);
+  EXPECT_EQ(t.LastPublished().samples->size(), t.Snapshot().size());
+  t.Render(*older);  // a slower reader finishing late
+  EXPECT_EQ(t.LastPublished().text, text);
+  t.Observe(maker.Make(kT0 - 5, 100, "DE", 0.7));
+  EXPECT_EQ(t.LastPublished().text, text);  // changed windows: still the last published
+  EXPECT_NE(t.LastPublished().generation, t.generation());
+  t.Snapshot();  // computing samples (the landing page without an interval) publishes nothing
+  EXPECT_EQ(t.LastPublished().text, text);
+}
+
 TEST(DriftTrackerTest, DegradationSignalsSumToTheScore) {
   ModelConfig m = BinaryModel();
   DriftTracker t(m, MakeBaseline(m, 7));

@@ -9,6 +9,10 @@
 # peak RSS is VmHWM. mtail runs a program that counts the same records and histograms
 # latency and score by model and version, in -one_shot mode (reads the file and exits); its
 # time and peak RSS come from /usr/bin/time. Not part of the test suite.
+#
+# GROUND_TRUTH=1: the exporter then reads the log a second time with a `ground_truth` section
+# (joined by request_id, one 30d window, no label arrives), so that every prediction is stored
+# for a later label, and the two runs' lines per CPU-second are reported as a ratio.
 set -euo pipefail
 BUILD_DIR=${1:?usage: $0 BUILD_DIR [LINES]}
 LINES=${2:-1000000}
@@ -75,26 +79,31 @@ histogram model_prediction_score by model, version buckets 0.05, 0.1, 0.15, 0.2,
 MTAIL
 
 # --- modelwatch-exporter ---
-port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-start=$(date +%s.%N)
-"$EXPORTER" --config.dir="$WORK/models" --state.dir="$WORK/state" \
-  --web.listen-address=127.0.0.1:$port --log.level=warn 2>"$WORK/exporter.log" &
-EXPORTER_PID=$!
-done_at=""
-for _ in $(seq 1 6000); do
-  # A scrape that times out while the exporter is busy is retried, not fatal.
-  read_total=$({ curl -s -m 10 "http://127.0.0.1:$port/metrics" 2>/dev/null || true; } |
-    awk '/^modelwatch_lines_read_total\{/ { s += $2 } END { printf "%d", s }')
-  if [[ "$read_total" == "$LINES" ]]; then done_at=$(date +%s.%N); break; fi
-  sleep 0.1
-done
-[[ -n "$done_at" ]] || { echo "exporter did not read $LINES lines in 10 minutes" >&2; exit 1; }
-exporter_rss_kb=$(awk '/^VmHWM/ { print $2 }' /proc/$EXPORTER_PID/status)
-# utime + stime of the exporter, in clock ticks (fields 14 and 15 of /proc/PID/stat).
-exporter_cpu_s=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$EXPORTER_PID/stat)
-accepted=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^model_predictions_total\{/ { s += $2 } END { printf "%d", s }')
-kill -TERM "$EXPORTER_PID"; wait "$EXPORTER_PID" || true; EXPORTER_PID=""
-exporter_s=$($PY -c "print(f'{$done_at - $start:.2f}')")
+# run_exporter CONFIG_DIR STATE_DIR: reads the log; sets exporter_s, exporter_cpu_s,
+# exporter_rss_kb and accepted.
+run_exporter() {
+  port=$($PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  start=$(date +%s.%N)
+  "$EXPORTER" --config.dir="$1" --state.dir="$2" \
+    --web.listen-address=127.0.0.1:$port --log.level=warn 2>"$WORK/exporter.log" &
+  EXPORTER_PID=$!
+  done_at=""
+  for _ in $(seq 1 6000); do
+    # A scrape that times out while the exporter is busy is retried, not fatal.
+    read_total=$({ curl -s -m 10 "http://127.0.0.1:$port/metrics" 2>/dev/null || true; } |
+      awk '/^modelwatch_lines_read_total\{/ { s += $2 } END { printf "%d", s }')
+    if [[ "$read_total" == "$LINES" ]]; then done_at=$(date +%s.%N); break; fi
+    sleep 0.1
+  done
+  [[ -n "$done_at" ]] || { echo "exporter did not read $LINES lines in 10 minutes" >&2; exit 1; }
+  exporter_rss_kb=$(awk '/^VmHWM/ { print $2 }' /proc/$EXPORTER_PID/status)
+  # utime + stime of the exporter, in clock ticks (fields 14 and 15 of /proc/PID/stat).
+  exporter_cpu_s=$(awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' /proc/$EXPORTER_PID/stat)
+  accepted=$(curl -s "http://127.0.0.1:$port/metrics" | awk '/^model_predictions_total\{/ { s += $2 } END { printf "%d", s }')
+  kill -TERM "$EXPORTER_PID"; wait "$EXPORTER_PID" || true; EXPORTER_PID=""
+  exporter_s=$($PY -c "print(f'{$done_at - $start:.2f}')")
+}
+run_exporter "$WORK/models" "$WORK/state"
 
 # --- mtail ---
 /usr/bin/time -f "%e %M" -o "$WORK/mtail.time" mtail -one_shot -one_shot_format prometheus \
@@ -112,3 +121,17 @@ print(f"modelwatch-exporter: {lines / ex_s:10.0f} lines/s  {ex_s:7.2f} s  peak R
 print(f"mtail one-shot     : {lines / mt_s:10.0f} lines/s  {mt_s:7.2f} s  peak RSS {mt_rss:6.1f} MB  (counted {$mtail_count})")
 print(f"ratio (exporter / mtail): throughput {mt_s / ex_s:.1f}x, memory {ex_rss / mt_rss:.2f}x")
 PYEOF
+
+if [[ ${GROUND_TRUTH:-0} == 1 ]]; then
+  mkdir -p "$WORK/models-gt" "$WORK/state-gt" "$WORK/labels"
+  { cat "$WORK/models/fraud.yaml"
+    echo "ground_truth: {paths: [\"$WORK/labels/*.jsonl\"], join_on: request_id, windows: [30d]}"
+  } >"$WORK/models-gt/fraud.yaml"
+  plain_cpu_s=$exporter_cpu_s
+  run_exporter "$WORK/models-gt" "$WORK/state-gt"
+  $PY - <<PYEOF
+lines, cpu, plain = $LINES, $exporter_cpu_s, $plain_cpu_s
+print(f"with ground truth  : {lines / $exporter_s:10.0f} lines/s  {$exporter_s:7.2f} s  peak RSS {$exporter_rss_kb / 1024:6.1f} MB  CPU {cpu:.2f} s = {lines / cpu:.0f} lines per CPU-second")
+print(f"ratio (with / without ground truth), lines per CPU-second: {plain / cpu:.2f}x")
+PYEOF
+fi

@@ -11,7 +11,8 @@
 # Prints every run (wall, user and system CPU, peak RSS, the load average before it) and the
 # medians per build, then checks that both builds wrote byte-identical trees (diff -r).
 # On a shared machine compare the CPU seconds and the old/new ratio of one run rather than
-# wall times of different runs.
+# wall times of different runs. TMPDIR (default /var/tmp) chooses the file system: /dev/shm
+# (tmpfs) leaves out the disk's file creation and writeback.
 set -euo pipefail
 OLD=${1:?usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR [MODELS] [RUNS]}
 NEW=${2:?usage: $0 OLD_BUILD_DIR NEW_BUILD_DIR [MODELS] [RUNS]}
@@ -23,7 +24,7 @@ for b in "$OLD" "$NEW"; do
 done
 command -v /usr/bin/time >/dev/null || { echo "GNU time (/usr/bin/time) not installed" >&2; exit 1; }
 
-WORK=$(mktemp -d /var/tmp/mw-rulegen-ab.XXXXXX)
+WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/mw-rulegen-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 
 mkdir -p "$WORK/models"

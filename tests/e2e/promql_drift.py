@@ -454,6 +454,16 @@ drift: {engine: promql, windows: [1h], min_samples: 50}
 # (__other__ empty on both sides), so chi-square takes Yates' correction.
 # twin: a bin of reference share 0.01 is likely left empty by a window of 100 values, so the
 # PSI and JS critical values carry its allowance; kind keeps three columns (no correction).
+# twin's features (and classy's, which has the same).
+TWIN_FEATURES = {
+    "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
+    "before": {"a": (5, 10, 20, 20), "b": (0, 0, 0, 0)},
+    "after": {"a": (25, 40, 80, 80), "b": (10, 30, 60, 60)},
+    "categories": ["a", "c", "d"], "kind_counts": [500, 300, 200, 0],
+    # a, c, d, __other__: 20 a, 35 c, 5 other in the window, no d.
+    "kind_before": {"a": (1, 2, 0, 0), "b": (0, 0, 0, 0)},
+    "kind_after": {"a": (11, 22, 0, 5), "b": (10, 15, 0, 0)},
+}
 PROMTOOL_CASES = {
     "tiny": {
         "q": [0.25, 0.5, 0.15, 0.1], "m": 1000,
@@ -480,13 +490,7 @@ PROMTOOL_CASES = {
                          ("v2", "a"): (0, 10, 20, 20), ("v2", "b"): (2, 4, 6, 8)},
     },
     "twin": {
-        "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
-        "before": {"a": (5, 10, 20, 20), "b": (0, 0, 0, 0)},
-        "after": {"a": (25, 40, 80, 80), "b": (10, 30, 60, 60)},
-        "categories": ["a", "c", "d"], "kind_counts": [500, 300, 200, 0],
-        # a, c, d, __other__: 20 a, 35 c, 5 other in the window, no d.
-        "kind_before": {"a": (1, 2, 0, 0), "b": (0, 0, 0, 0)},
-        "kind_after": {"a": (11, 22, 0, 5), "b": (10, 15, 0, 0)},
+        **TWIN_FEATURES,
         # v1 only: 60 scores (10, 20, 15, 15) against four even bins.
         "output_q": [0.25, 0.25, 0.25, 0.25], "output_m": 2000,
         "output_before": {("v1", "a"): (5, 10, 10, 20), ("v1", "b"): (0, 0, 0, 0)},
@@ -498,12 +502,7 @@ PROMTOOL_CASES = {
     # counts are cat and dog (__other__ empty on both sides): Yates' correction.
     "classy": {
         "task": "multiclass_classification",
-        "q": [0.3, 0.3, 0.39, 0.01], "m": 2000,
-        "before": {"a": (5, 10, 20, 20), "b": (0, 0, 0, 0)},
-        "after": {"a": (25, 40, 80, 80), "b": (10, 30, 60, 60)},
-        "categories": ["a", "c", "d"], "kind_counts": [500, 300, 200, 0],
-        "kind_before": {"a": (1, 2, 0, 0), "b": (0, 0, 0, 0)},
-        "kind_after": {"a": (11, 22, 0, 5), "b": (10, 15, 0, 0)},
+        **TWIN_FEATURES,
         "output_classes": ["cat", "dog"], "output_class_counts": [600, 400, 0],
         "output_before": {("v1", "a"): (10, 10, 0), ("v1", "b"): (3, 0, 2),
                           ("v2", "a"): (0, 0, 0), ("v2", "b"): (1, 0, 0)},

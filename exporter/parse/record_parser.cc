@@ -10,10 +10,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <optional>
 #include <unordered_map>
 #include <utility>
 
 #include "exporter/parse/bytes_equal.h"
+#include "exporter/parse/plain_json.h"
 
 namespace modelwatch {
 
@@ -363,7 +365,8 @@ struct RecordParser::Impl {
   }
 };
 
-RecordParser::RecordParser(std::vector<const ModelConfig*> models) : impl_(new Impl) {
+RecordParser::RecordParser(std::vector<const ModelConfig*> models, bool plain_lines)
+    : impl_(new Impl), plain_path_(plain_lines) {
   std::size_t max_features = 0;
   for (const ModelConfig* m : models) {
     schemas_.push_back(std::make_unique<Schema>(m));
@@ -998,12 +1001,308 @@ void ResetRecord(Record& r, std::string_view routed_model, std::size_t features)
 
 }  // namespace
 
+// A plain line's fields (plain_json.h), read as FieldReader reads them, for the lines that
+// FieldReader would accept. Whatever FieldReader would reject, or might read differently,
+// returns false, and simdjson's path reads the line again and decides. Lives for one
+// ParsePlain() call.
+struct RecordParser::PlainReader {
+  using Slot = Schema::Slot;
+  enum class Kind { kString, kNumber, kTrue, kFalse, kNull, kOther };
+
+  PlainReader(Impl& impl, Schema& record_schema, Record& record)
+      : im(impl), schema(record_schema), config(*record_schema.config), r(record) {}
+
+  Impl& im;
+  Schema& schema;
+  const ModelConfig& config;
+  Record& r;
+  bool has_timestamp = false;
+  std::string_view prediction_class;
+
+  // A scalar at `p` (after spaces): its kind, and its string or number. kOther: an object or
+  // an array, not consumed.
+  static bool Scalar(const char*& p, Kind& kind, std::string_view& text, double& number) {
+    plain_json::SkipSpaces(p);
+    switch (*p) {
+      case '"':
+        ++p;
+        kind = Kind::kString;
+        return plain_json::ScanString(p, text);
+      case 't':
+        kind = Kind::kTrue;
+        return plain_json::ScanLiteral(p, "true");
+      case 'f':
+        kind = Kind::kFalse;
+        return plain_json::ScanLiteral(p, "false");
+      case 'n':
+        kind = Kind::kNull;
+        return plain_json::ScanLiteral(p, "null");
+      case '{':
+      case '[':
+        kind = Kind::kOther;
+        return true;
+      default:
+        kind = Kind::kNumber;
+        return plain_json::ScanNumber(p, number);
+    }
+  }
+
+  // FieldReader::ReadText's text of a scalar (strings, numbers, booleans); false for the rest.
+  bool Text(Kind kind, std::string_view text, double number, std::string_view& out) {
+    switch (kind) {
+      case Kind::kString:
+        out = text;
+        return true;
+      case Kind::kNumber:
+        out = im.NumberText(number);
+        return !out.empty();
+      case Kind::kTrue:
+        out = "true";
+        return true;
+      case Kind::kFalse:
+        out = "false";
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  // Reads the value of a field mapped to `slot` at `p` and moves past it.
+  bool Field(Slot slot, const char*& p) {
+    Kind kind;
+    std::string_view text;
+    double number = 0;
+    if (slot == Schema::kNone) return plain_json::SkipValue(p, kMaxDepth);
+    if (!Scalar(p, kind, text, number)) return false;
+    if (kind == Kind::kNull && slot != Schema::kProbabilities) return true;  // as if absent
+    switch (slot) {
+      case Schema::kNone:
+        return false;
+      case Schema::kModel:
+        if (kind == Kind::kOther) return plain_json::SkipValue(p, kMaxDepth);
+        return Text(kind, text, number, r.model);
+      case Schema::kTimestamp: {
+        std::optional<double> t;
+        if (kind == Kind::kNumber) {
+          t = EpochToSeconds(number);
+        } else if (kind == Kind::kString) {
+          t = ParseRfc3339(text);
+          if (!t) {
+            if (auto d = ParseFullDouble(text)) t = EpochToSeconds(*d);
+          }
+          if (t && *t < 0) return false;
+        }
+        if (!t) return false;
+        r.timestamp = *t;
+        has_timestamp = true;
+        return true;
+      }
+      case Schema::kRequestId:
+        return Text(kind, text, number, r.request_id);
+      case Schema::kEntityId:
+        return Text(kind, text, number, r.entity_id);
+      case Schema::kVersion:
+        return Text(kind, text, number, r.version);
+      case Schema::kScore:
+        if (kind != Kind::kNumber || !(number >= 0 && number <= 1)) return false;
+        r.has_score = true;
+        r.score = number;
+        return true;
+      case Schema::kPrediction:
+        if (config.task != Task::kRegression &&
+            (kind == Kind::kString || kind == Kind::kTrue || kind == Kind::kFalse)) {
+          prediction_class = kind == Kind::kString ? text : kind == Kind::kTrue ? "1" : "0";
+          return true;
+        }
+        if (kind != Kind::kNumber) return false;
+        r.has_prediction = true;
+        r.prediction = number;
+        if (config.task != Task::kRegression) prediction_class = im.NumberText(number);
+        return true;
+      case Schema::kProbabilities:
+        r.probabilities.clear();
+        return kind == Kind::kNull;  // arrays and objects of them: simdjson's path
+      case Schema::kLatency:
+        if (kind != Kind::kNumber || !(number >= 0)) return false;
+        r.has_latency = true;
+        r.latency_seconds = number / 1000.0;  // logged in milliseconds
+        return true;
+      case Schema::kStatus: {
+        std::string_view s;
+        if (kind == Kind::kTrue || kind == Kind::kFalse || !Text(kind, text, number, s)) {
+          return false;
+        }
+        r.ok = s.empty() || EqualsIgnoreCase(s, "ok");
+        r.status = r.ok ? std::string_view() : s;
+        return true;
+      }
+      case Schema::kFeatures:
+        return kind == Kind::kOther && *p == '{' && Features(p);
+      case Schema::kSegment:
+        return kind == Kind::kOther && *p == '{' && Segment(p);
+    }
+    return false;
+  }
+
+  // Calls `fn(key, p)` for each field of the object at `p` (at its '{'); `fn` reads the value
+  // and moves `p` past it. Moves `p` past the object.
+  template <typename Fn>
+  static bool Object(const char*& p, Fn fn) {
+    ++p;
+    plain_json::SkipSpaces(p);
+    if (*p == '}') {
+      ++p;
+      return true;
+    }
+    for (;;) {
+      std::string_view key;
+      plain_json::SkipSpaces(p);
+      if (*p != '"') return false;
+      ++p;
+      if (!plain_json::ScanString(p, key)) return false;
+      plain_json::SkipSpaces(p);
+      if (*p != ':') return false;
+      ++p;
+      if (!fn(key, p)) return false;
+      plain_json::SkipSpaces(p);
+      if (*p == '}') {
+        ++p;
+        return true;
+      }
+      if (*p != ',') return false;
+      ++p;
+    }
+  }
+
+  bool Features(const char*& p) {
+    std::size_t position = 0;
+    return Object(p, [&](std::string_view key, const char*& q) {
+      const int index = schema.FeatureAt(position++, key);
+      if (index < 0) return plain_json::SkipValue(q, kMaxDepth - 1);
+      const FeatureConfig& fc = config.features[static_cast<std::size_t>(index)];
+      FeatureValue& out = r.features[static_cast<std::size_t>(index)];
+      out = FeatureValue{};
+      if (fc.pii) return plain_json::SkipValue(q, kMaxDepth - 1);  // never read
+      Kind kind;
+      std::string_view text;
+      double number = 0;
+      if (!Scalar(q, kind, text, number)) return false;
+      if (kind == Kind::kOther) return plain_json::SkipValue(q, kMaxDepth - 1);  // missing
+      if (fc.type == FeatureType::kNumeric) {
+        // A number, a boolean (0/1) or a numeric string; other strings are text; "" and NaN
+        // are missing (FieldReader::ReadNumericFeature).
+        if (kind == Kind::kNumber || kind == Kind::kTrue || kind == Kind::kFalse) {
+          out.kind = FeatureValue::Kind::kNumber;
+          out.number = kind == Kind::kNumber ? number : kind == Kind::kTrue ? 1 : 0;
+        } else if (kind == Kind::kString) {
+          if (auto parsed = ParseFullDouble(text); parsed && !std::isnan(*parsed)) {
+            out.kind = FeatureValue::Kind::kNumber;
+            out.number = *parsed;
+          } else if (!text.empty() && !EqualsIgnoreCase(text, "nan")) {
+            out.kind = FeatureValue::Kind::kString;
+            out.text = text;
+          }
+        }
+        return true;
+      }
+      std::string_view s;
+      if (Text(kind, text, number, s)) {
+        out.kind = FeatureValue::Kind::kString;
+        out.text = s;
+      }
+      return true;
+    });
+  }
+
+  bool Segment(const char*& p) {
+    return Object(p, [&](std::string_view key, const char*& q) {
+      Kind kind;
+      std::string_view text;
+      double number = 0;
+      if (!Scalar(q, kind, text, number)) return false;
+      if (kind == Kind::kOther) return plain_json::SkipValue(q, kMaxDepth - 1);
+      std::string_view s;
+      if (Text(kind, text, number, s)) r.segment.emplace_back(key, s);
+      return true;
+    });
+  }
+
+  // Nesting simdjson's path checks (ValidateValue: 64) is deeper than any plain line needs.
+  static constexpr int kMaxDepth = 32;
+};
+
+bool RecordParser::ParsePlain(std::string_view line, std::size_t& model) {
+  Impl& im = *impl_;
+  if (im.padded.size() < line.size() + simdjson::SIMDJSON_PADDING) {
+    im.padded.resize(line.size() + simdjson::SIMDJSON_PADDING + 256);
+  }
+  std::memcpy(im.padded.data(), line.data(), line.size());
+  im.padded[line.size()] = '\0';  // the scanner's end
+  im.next_number_text = 0;
+  const char* p = im.padded.data();
+  plain_json::SkipSpaces(p);
+  if (*p != '{') return false;
+
+  // A shared source routes by the first model field: the fields before it are read once it
+  // is known.
+  model = 0;
+  std::string_view routed_model;
+  std::array<std::pair<std::string_view, const char*>, 8> before_model;
+  std::size_t n_before = 0;
+  Schema* schema = schemas_.size() == 1 ? schemas_[0].get() : nullptr;
+  std::optional<PlainReader> reader;
+  if (schema) {
+    ResetRecord(record_, routed_model, schema->config->features.size());
+    reader.emplace(im, *schema, record_);
+  }
+  const bool ok = PlainReader::Object(p, [&](std::string_view key, const char*& q) {
+    if (reader) return reader->Field(schema->Lookup(key), q);
+    const Schema& first = *schemas_[0];
+    if (key != first.config->source.fields.model) {
+      if (n_before == before_model.size()) return false;
+      before_model[n_before++] = {key, q};
+      return plain_json::SkipValue(q, PlainReader::kMaxDepth);
+    }
+    plain_json::SkipSpaces(q);
+    if (*q != '"') return false;
+    const char* value = q;
+    ++q;
+    if (!plain_json::ScanString(q, routed_model)) return false;
+    model = schemas_.size();
+    for (std::size_t i = 0; i < schemas_.size(); ++i) {
+      if (schemas_[i]->config->name == routed_model) model = i;
+    }
+    if (model == schemas_.size()) return false;
+    schema = schemas_[model].get();
+    ResetRecord(record_, routed_model, schema->config->features.size());
+    reader.emplace(im, *schema, record_);
+    for (std::size_t i = 0; i < n_before; ++i) {
+      const char* at = before_model[i].second;
+      if (!reader->Field(schema->Lookup(before_model[i].first), at)) return false;
+    }
+    return reader->Field(schema->Lookup(key), value);
+  });
+  if (!ok || !reader) return false;
+  plain_json::SkipSpaces(p);
+  if (p != im.padded.data() + line.size()) return false;  // anything after the object
+
+  FieldReader finish(im, *schema, record_, false);
+  finish.has_timestamp = reader->has_timestamp;
+  finish.prediction_class = reader->prediction_class;
+  return !finish.Finish();
+}
+
 tl::expected<std::size_t, Rejection> RecordParser::Parse(std::string_view line) {
   Impl& im = *impl_;
   if (line.size() > im.max_line_bytes)
     return tl::unexpected<Rejection>({RejectReason::kTooLong, {}});
   // Tolerate CRLF logs.
   if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  // Most lines are plain JSON: read without simdjson, which reads all others.
+  if (std::size_t model = 0; plain_path_ && ParsePlain(line, model)) {
+    ++plain_lines_;
+    return model;
+  }
   // Bare NaN / Infinity tokens and numbers beyond a double make a line invalid JSON: only
   // then is it rewritten (sentinel strings in their place) and parsed again, so that a
   // well-formed line is read once and never scanned for them.

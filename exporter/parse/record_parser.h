@@ -4,6 +4,7 @@
 
 #include <array>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
@@ -60,8 +61,9 @@ std::string_view FormatNumber(double value, std::array<char, 32>& buf);
 // Parse() allocates nothing. Not thread-safe; one parser per ingest thread.
 class RecordParser {
  public:
-  // `models` must be non-empty and outlive the parser.
-  explicit RecordParser(std::vector<const ModelConfig*> models);
+  // `models` must be non-empty and outlive the parser. `plain_lines` false reads every line
+  // with simdjson (the plain-line path off): for tests that compare the two paths.
+  explicit RecordParser(std::vector<const ModelConfig*> models, bool plain_lines = true);
   ~RecordParser();
   RecordParser(const RecordParser&) = delete;
   RecordParser& operator=(const RecordParser&) = delete;
@@ -71,20 +73,28 @@ class RecordParser {
   tl::expected<std::size_t, Rejection> Parse(std::string_view line);
 
   const Record& record() const { return record_; }
+  // Lines the plain-line path read (ParsePlain); simdjson read the others.
+  std::uint64_t plain_lines() const { return plain_lines_; }
   std::size_t model_count() const;
 
  private:
   struct Schema;
   struct Impl;
   struct FieldReader;  // one record's fields, slot by slot
+  struct PlainReader;  // the same for a plain line, without simdjson (plain_json.h)
 
   // Parse() of `text`, read as is (`rewritten` false) or with sentinel strings in place of
   // NaN, Infinity and numbers beyond a double (Impl::Rewrite).
   tl::expected<std::size_t, Rejection> ParseText(std::string_view text, bool rewritten);
+  // Parse() of a plain line (plain_json.h) that simdjson would accept: true, and the record
+  // and `model` set. False for any other line, and for any rejection: ParseText() decides.
+  bool ParsePlain(std::string_view line, std::size_t& model);
 
   std::vector<std::unique_ptr<Schema>> schemas_;
   std::unique_ptr<Impl> impl_;
   Record record_;
+  bool plain_path_ = true;
+  std::uint64_t plain_lines_ = 0;
 };
 
 }  // namespace modelwatch

@@ -1,5 +1,7 @@
 // libFuzzer target: the record parser must accept any byte sequence without crashing or
-// throwing, and every accepted record must satisfy the Record contract.
+// throwing, every accepted record must satisfy the Record contract, and the plain-line path
+// must read every line exactly as simdjson's path does (the same rejection, or the same
+// record bit for bit).
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -7,6 +9,7 @@
 #include <string_view>
 
 #include "exporter/parse/record_parser.h"
+#include "tests/unit/exporter/parse_outcome.h"
 
 namespace {
 
@@ -49,7 +52,12 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static ModelConfig regression = Make("eta", Task::kRegression);
   static modelwatch::RecordParser single({&binary});
   static modelwatch::RecordParser shared({&binary, &multi, &regression});
+  static modelwatch::RecordParser single_simdjson({&binary}, false);
+  static modelwatch::RecordParser shared_simdjson({&binary, &multi, &regression}, false);
   std::string_view line(reinterpret_cast<const char*>(data), size);
+  using modelwatch::testing::ParseOutcome;
+  if (ParseOutcome(single, line) != ParseOutcome(single_simdjson, line)) std::abort();
+  if (ParseOutcome(shared, line) != ParseOutcome(shared_simdjson, line)) std::abort();
   if (auto r = single.Parse(line)) Check(single.record(), binary);
   if (auto r = shared.Parse(line)) {
     const ModelConfig* models[] = {&binary, &multi, &regression};

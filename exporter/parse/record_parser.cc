@@ -1017,6 +1017,7 @@ struct RecordParser::PlainReader {
   const ModelConfig& config;
   Record& r;
   bool has_timestamp = false;
+  bool has_probabilities = false;
   std::string_view prediction_class;
 
   // A scalar at `p` (after spaces): its kind, and its string or number. kOther: an object or
@@ -1121,7 +1122,8 @@ struct RecordParser::PlainReader {
         return true;
       case Schema::kProbabilities:
         r.probabilities.clear();
-        return kind == Kind::kNull;  // arrays and objects of them: simdjson's path
+        if (kind == Kind::kNull) return true;
+        return kind == Kind::kOther && *p == '[' && Probabilities(p);  // objects: simdjson's
       case Schema::kLatency:
         if (kind != Kind::kNumber || !(number >= 0)) return false;
         r.has_latency = true;
@@ -1214,6 +1216,40 @@ struct RecordParser::PlainReader {
     });
   }
 
+  // An array of probabilities in class order (FieldReader::ReadProbabilities); sets the
+  // predicted class to the most probable one.
+  bool Probabilities(const char*& p) {
+    ++p;
+    int best_index = -1;
+    double best = -1;
+    plain_json::SkipSpaces(p);
+    if (*p == ']') return false;  // no probability: rejected
+    for (;;) {
+      double d = 0;
+      plain_json::SkipSpaces(p);
+      if (!plain_json::ScanNumber(p, d) || !(d >= 0 && d <= 1)) return false;
+      if (d > best) {
+        best = d;
+        best_index = static_cast<int>(r.probabilities.size());
+      }
+      r.probabilities.push_back(d);
+      plain_json::SkipSpaces(p);
+      if (*p == ']') break;
+      if (*p != ',') return false;
+      ++p;
+    }
+    ++p;
+    if (!config.classes.empty() && r.probabilities.size() != config.classes.size()) return false;
+    const std::string_view best_key =
+        config.classes.empty()
+            ? im.NumberText(best_index)
+            : std::string_view(config.classes[static_cast<std::size_t>(best_index)]);
+    if (best_key.empty()) return false;
+    has_probabilities = true;
+    r.predicted_class = best_key;
+    return true;
+  }
+
   bool Segment(const char*& p) {
     return Object(p, [&](std::string_view key, const char*& q) {
       Kind kind;
@@ -1288,6 +1324,7 @@ bool RecordParser::ParsePlain(std::string_view line, std::size_t& model) {
 
   FieldReader finish(im, *schema, record_, false);
   finish.has_timestamp = reader->has_timestamp;
+  finish.has_probabilities = reader->has_probabilities;
   finish.prediction_class = reader->prediction_class;
   return !finish.Finish();
 }

@@ -108,7 +108,8 @@ TEST_F(PlainLinesTest, EdgeCasesReadTheSameEitherWay) {
       // literals and containers
       "true", "false", "null", "tru", "nul", "fals", "truex", "{}", "[]", "[1,2]",
       R"({"a":[1,{"b":null}]})", "[1,]", "{,}", R"({"a":1,})", "[[[[[[[[[[1]]]]]]]]]]",
-      R"([0.7,0.2,0.1])", R"([0.2,0.7,0.1])", R"({"buy":0.1,"sell":0.8,"hold":0.1})",
+      R"([0.7,0.2,0.1])", R"([0.2,0.7,0.1])", R"([0.4,0.4,0.2])", R"([0.5,0.5])",
+      R"([0.2,1.5,0.1])", R"([0.2,null,0.1])", R"([ 0.1 , 0.9 , 0 ])", R"({"buy":0.1,"sell":0.8,"hold":0.1})",
       R"({"amount":"7","country":5,"email":"x","age":true,"other":[1]})",
       R"({"amount":null,"country":null,"age":{"x":1}})", R"({"amount":"","country":""})",
       R"({"amount":"nan","country":"nan"})", R"({"amount":"NaN","country":1.5})",

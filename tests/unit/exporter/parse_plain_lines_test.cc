@@ -104,12 +104,13 @@ TEST_F(PlainLinesTest, EdgeCasesReadTheSameEitherWay) {
       R"("")", R"("ok")", R"("OK")", R"("fail")", R"("DE")", R"("12.5")", R"("nan")", R"("NaN")",
       R"(" 1")", R"("1e400")", R"("a\"b")", R"("a\\b")", R"("\u00e9")", "\"caf\xc3\xa9\"",
       "\"tab\there\"", R"("2026-11-22T10:00:00.123Z")", R"("2026-11-22T10:00:00+02:00")",
-      R"("1795341600")", R"("yesterday")",
+      R"("1013-11-22T10:00:00Z")", R"("-5")", R"("1795341600")", R"("yesterday")",
       // literals and containers
       "true", "false", "null", "tru", "nul", "fals", "truex", "{}", "[]", "[1,2]",
       R"({"a":[1,{"b":null}]})", "[1,]", "{,}", R"({"a":1,})", "[[[[[[[[[[1]]]]]]]]]]",
       R"([0.7,0.2,0.1])", R"([0.2,0.7,0.1])", R"([0.4,0.4,0.2])", R"([0.5,0.5])",
-      R"([0.2,1.5,0.1])", R"([0.2,null,0.1])", R"([ 0.1 , 0.9 , 0 ])", R"({"buy":0.1,"sell":0.8,"hold":0.1})",
+      R"([0.2,1.5,0.1])", R"([0.2,null,0.1])", R"([ 0.1 , 0.9 , 0 ])",
+      R"({"buy":0.1,"sell":0.8,"hold":0.1})",
       R"({"amount":"7","country":5,"email":"x","age":true,"other":[1]})",
       R"({"amount":null,"country":null,"age":{"x":1}})", R"({"amount":"","country":""})",
       R"({"amount":"nan","country":"nan"})", R"({"amount":"NaN","country":1.5})",
@@ -153,6 +154,7 @@ TEST_F(PlainLinesTest, EdgeCasesReadTheSameEitherWay) {
           R"({"a":1,"model":"eta","ts":1,"prediction":1})",
           R"({"model":"nobody","ts":1})",
           R"({"model":3,"ts":1,"score":0.5})",
+          R"({"model":"intent","ts":1,"probabilities":[0.1,0.2,0.7],"probabilities":null})",
           R"({"ts":1,"score":0.5,"features":{"amount":1,"amount":2}})",
           std::string("{\"ts\":1,\"score\":0.5,\"x\":\"a\0b\"}", 29)}) {
     ExpectSame(line);

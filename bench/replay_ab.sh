@@ -25,23 +25,7 @@ WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/mw-replay-ab.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$WORK/models"
 
-$PY - "$WORK/log.jsonl" "$LINES" <<'PYEOF'
-import random, sys
-path, n = sys.argv[1], int(sys.argv[2])
-rnd = random.Random(7)
-countries = ["DE", "FR", "US", "GB", "IT", "ES", "NL", "PL"]
-pool = []
-for _ in range(4096):
-    pool.append(",".join('"f%d":%.4g' % (k, rnd.gauss(k, 1 + k / 4)) for k in range(1, 21)))
-with open(path, "w", buffering=1 << 20) as f:
-    for i in range(n):
-        t = 1795341600 + i // 100
-        f.write('{"ts":%d.%03d,"model":"fraud","model_version":"v%d","request_id":"r%d",'
-                '"latency_ms":%.2f,"status":"ok","score":%.4f,"features":{%s,'
-                '"country":"%s","device":"%s"},"segment":{"region":"eu"}}\n' % (
-                    t, i % 1000, 1 + i % 3, i, rnd.expovariate(1 / 40.0), rnd.random(),
-                    pool[(i * 7919) % 4096], countries[i % 8], "ios" if i % 3 else "android"))
-PYEOF
+$PY "$(dirname "$0")/prediction_log.py" "$WORK/log.jsonl" "$LINES"
 {
   cat <<YAML
 model: fraud
